@@ -1,0 +1,1 @@
+"""The ``dronegis`` command line: one module per subcommand."""

@@ -1,0 +1,53 @@
+"""Options shared by every subcommand, and the helpers that print results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dronegis.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+workspace_option = click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Workspace folder (default: $DRONEGIS_WORKSPACE or ./workspace).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+
+
+def common_options(func: F) -> F:
+    """Add ``--workspace`` and ``--json`` to a command."""
+    return workspace_option(json_option(func))
+
+
+def settings_for(workspace: Path | None) -> Settings:
+    """Settings from the environment, with ``--workspace`` taking precedence."""
+    settings = Settings()
+    if workspace is not None:
+        settings = settings.model_copy(update={"workspace": workspace})
+    return settings
+
+
+def emit_json(payload: Any) -> None:
+    """Write a JSON document to stdout."""
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def verbosity_to_level(verbose: int, quiet: int) -> int:
+    """Map -v/-q counts to a logging level (WARNING by default)."""
+    return max(logging.DEBUG, min(logging.CRITICAL, logging.WARNING - 10 * verbose + 10 * quiet))
+
+
+def echo_err(message: str) -> None:
+    """Progress and human notes go to stderr so that stdout stays machine-readable."""
+    click.echo(message, file=sys.stderr)

@@ -1,0 +1,73 @@
+"""The one error tree of dronegis.
+
+It lives on the lowest floor so that every package can raise and catch it. Every
+message names the file or object and the offending value. Where callers would
+naturally catch a builtin, the class inherits it too (like rasterio's errors).
+"""
+
+
+class DroneGisError(Exception):
+    """Root of every error dronegis raises on purpose."""
+
+
+class UsageError(DroneGisError, ValueError):
+    """A caller passed options that do not fit together."""
+
+
+class IngestError(DroneGisError):
+    """A delivered file or folder cannot be ingested."""
+
+
+class MetadataError(IngestError, ValueError):
+    """EXIF, XMP or maker metadata of a file is missing or malformed."""
+
+
+class ControlFileError(IngestError, ValueError):
+    """A GCP, check-point, geo.txt or MRK file is malformed."""
+
+
+class ArchiveError(IngestError, OSError):
+    """The archive or quarantine could not be written."""
+
+
+class GeoreferenceError(DroneGisError, ValueError):
+    """A product cannot be georeferenced (no CRS, implausible transform, bad fit)."""
+
+
+class ThermalError(DroneGisError, ValueError):
+    """A thermal file cannot be decoded or converted to temperature."""
+
+
+class DecoderUnavailable(ThermalError):
+    """An optional decoder (such as the ``dronegis[dji]`` extra) is not installed."""
+
+
+class QAError(DroneGisError):
+    """A QA check could not be evaluated."""
+
+
+class ExportError(DroneGisError):
+    """A product cannot be published."""
+
+
+class LayerNotFound(ExportError, KeyError):
+    """No published layer has that id (or the caller may not see it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "layer not found"
+
+
+class JobError(DroneGisError):
+    """A background job failed."""
+
+
+class DroneGisWarning(UserWarning):
+    """Root of the warnings dronegis emits."""
+
+
+class EllipsoidalHeightWarning(DroneGisWarning):
+    """Heights could not be converted to DVR90 and are labelled ellipsoidal."""
+
+
+class StaleLayerWarning(DroneGisWarning):
+    """A layer is past its freshness limit."""
