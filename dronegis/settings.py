@@ -34,7 +34,11 @@ class Settings(BaseSettings):
     target_crs: str = "EPSG:25832"
     proj_grids: Path | None = Field(None, description="folder with the DVR90 PROJ grids")
     municipality: Path | None = Field(None, description="GeoJSON/GPKG of the municipality boundary")
-    blur_threshold: float = Field(60.0, description="variance of the Laplacian below which a frame is blurry")
+    blur_threshold: float = Field(
+        15.0,
+        description="variance of the Laplacian (half-resolution grey decode, flights.quality) below which a "
+        "frame is blurry",
+    )
     tokens: tuple[Token, ...] = ()
     public_url: str | None = Field(None, description="external base URL used in capabilities")
     dask_scheduler: str | None = None

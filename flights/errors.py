@@ -22,6 +22,10 @@ class MetadataError(IngestError, ValueError):
     """EXIF, XMP or maker metadata of a file is missing or malformed."""
 
 
+class ImageDecodeError(IngestError, ValueError):
+    """The pixels of a frame cannot be decoded (for the image-quality pass)."""
+
+
 class ControlFileError(IngestError, ValueError):
     """A GCP, check-point, geo.txt or MRK file is malformed."""
 
@@ -59,6 +63,18 @@ class LayerNotFound(ExportError, KeyError):
 
 class JobError(DroneGisError):
     """A background job failed."""
+
+
+class UploadError(IngestError, ValueError):
+    """An uploaded file or archive is refused (unsafe name, zip bomb, symlink, bad range)."""
+
+
+class UploadTooLarge(UploadError):
+    """An upload would exceed the size limit of its flight."""
+
+
+class UploadConflict(UploadError):
+    """An upload does not fit the stored state (wrong resume offset, flight already submitted)."""
 
 
 class DroneGisWarning(UserWarning):

@@ -44,6 +44,14 @@ class Workspace:
         """The Flight model (captures, control files, problems) as JSON."""
         return self.root / "flights" / f"{flight}.json"
 
+    def archived_file(self, flight: str, relpath: str) -> Path:
+        """The archived (read-only) copy of one delivered file, by its path in the flight folder."""
+        return self.archive(flight) / relpath
+
+    def sample_flight(self) -> Path:
+        """Folder of the generated sample flight used by ``dronegis demo``."""
+        return self.root / "samples" / "skanderborg-demo"
+
     def quarantine(self, flight: str) -> Path:
         """Folder of files that could not be used, each with a reason file."""
         return self.root / "quarantine" / flight
@@ -60,15 +68,45 @@ class Workspace:
         """Folder of the QA report of a flight."""
         return self.root / "qa" / flight
 
+    def qa_report_json(self, flight: str) -> Path:
+        """The QAReport of a flight (qa.models.QAReport as JSON)."""
+        return self.qa(flight) / "report.json"
+
+    def qa_report_html(self, flight: str) -> Path:
+        """The self-contained HTML QA report of a flight."""
+        return self.qa(flight) / "report.html"
+
     @property
     def publish(self) -> Path:
         """Root of everything published."""
         return self.root / "publish"
 
     @property
+    def layers_json(self) -> Path:
+        """The list of published Layer models (webgis_export)."""
+        return self.publish / "layers.json"
+
+    def published_layer(self, layer_id: str) -> Path:
+        """Folder of one published layer: COG, legend and its WMTS RESTful tile tree."""
+        return self.publish / "layers" / layer_id
+
+    @property
+    def published_stac(self) -> Path:
+        """Folder of the published STAC catalog (catalog.json at its root)."""
+        return self.publish / "stac"
+
+    @property
     def uploads(self) -> Path:
         """Where HTTP uploads are staged before ingest."""
         return self.root / "uploads"
+
+    def upload(self, flight: str) -> Path:
+        """Completed uploaded files of a flight (the ingest stage's source folder)."""
+        return self.uploads / flight / "files"
+
+    def upload_partial(self, flight: str) -> Path:
+        """Partial (resumable) uploads of a flight, moved into :meth:`upload` when complete."""
+        return self.uploads / flight / "partial"
 
     def flights(self) -> list[str]:
         """Ids of every ingested flight, sorted."""

@@ -1,0 +1,44 @@
+"""The FastAPI application: ``create_app(settings)`` composes the routers (nothing is built at import)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from dronegis import __version__
+from dronegis.api import jobs, ogc, pages, uploads
+from dronegis.api.errors import install_error_handlers
+from dronegis.service import install_job_service
+from dronegis.settings import Settings
+
+if TYPE_CHECKING:
+    from webgis_export.service import LayerStore
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The dronegis service for ``settings`` (default: from the environment)."""
+    settings = settings or Settings()
+    app = FastAPI(title="dronegis", version=__version__,
+                  description="Uploads, jobs, QA pages, map viewer, WMS 1.3.0 and WMTS 1.0.0 of dronegis.")
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.state.layer_store = _layer_store(settings)
+    app.include_router(ogc.router)
+    app.include_router(uploads.router)
+    app.include_router(jobs.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
+    install_job_service(app, settings)
+    return app
+
+
+def _layer_store(settings: Settings) -> LayerStore:
+    """The published layers of the workspace, with GDAL set up for serving tiles."""
+    from pipeline.workspace import Workspace
+    from webgis_export.render import configure_gdal
+    from webgis_export.service import LayerStore
+
+    configure_gdal()
+    return LayerStore(Workspace.at(settings.workspace))
+

@@ -1,0 +1,55 @@
+"""Who may see what: the ``current_role`` dependency for layers and OGC services.
+
+Tokens and roles (pilot, gis, viewer) come from ``Settings.tokens``; a token is
+presented as ``Authorization: Bearer <token>`` or as a ``token`` query parameter
+(for GIS clients that cannot send headers). Public layers need no token; internal
+layers are visible to every valid token and absent (not "forbidden") otherwise.
+A presented token that is not valid is answered 401, so a misconfigured client
+notices instead of silently seeing fewer layers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, NamedTuple
+
+from fastapi import Header, HTTPException, Query, Request, status
+
+from dronegis.api.roles import principal_for, settings_of
+from dronegis.settings import Role
+
+
+class Caller(NamedTuple):
+    """The caller of an OGC or layer endpoint."""
+
+    role: Role | None
+    token: str | None
+    token_in_query: bool
+
+    @property
+    def internal(self) -> bool:
+        """True when the caller may see internal layers."""
+        return self.role is not None
+
+
+def current_caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    token: Annotated[str | None, Query(description="API token for clients without headers")] = None,
+) -> Caller:
+    """The caller's role (None when anonymous) and how the token came."""
+    presented = bool(token) or bool(authorization and authorization.lower().startswith("bearer "))
+    principal = principal_for(settings_of(request), authorization, token)
+    if presented and principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "the API token is not valid", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return Caller(principal.role if principal else None, token, bool(token))
+
+
+def current_role(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    token: Annotated[str | None, Query(description="API token for clients without headers")] = None,
+) -> Role | None:
+    """FastAPI dependency: the caller's role, or None for an anonymous caller."""
+    return current_caller(request, authorization, token).role

@@ -1,0 +1,197 @@
+"""OGC and map routes: WMS 1.3.0, WMTS 1.0.0 (KVP + RESTful), XYZ tiles, layers, legends, STAC.
+
+Endpoints are plain ``def`` functions, so FastAPI runs them in its threadpool and
+GDAL reads (which release the GIL) use both cores.
+
+- ``GET /wms`` — WMS 1.3.0 KVP (GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic)
+- ``GET /wmts`` — WMTS 1.0.0 KVP (GetCapabilities, GetTile, GetFeatureInfo)
+- ``GET /wmts/1.0.0/WMTSCapabilities.xml`` — RESTful capabilities
+- ``GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.{ext}`` — RESTful tile
+- ``GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}`` — RESTful FeatureInfo
+- ``GET /tiles/{layer}/{tms}/{z}/{x}/{y}.{ext}`` — XYZ tiles (x = column, y = row)
+- ``GET /layers`` — JSON list of visible layers
+- ``GET /legend/{layer}.png`` — legend
+- ``GET /stac/{path}`` — the published STAC catalog (items of internal layers need a token)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import FileResponse, Response
+
+from dronegis.api.auth import Caller, current_caller
+from dronegis.api.roles import settings_of
+from flights.errors import LayerNotFound
+from webgis_export.models import Layer
+from webgis_export.ogc import wms, wmts
+from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
+from webgis_export.service import LayerStore
+
+router = APIRouter(tags=["ogc"])
+Who = Annotated[Caller, Depends(current_caller)]
+RAW_FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg"}
+INFO_EXTENSIONS = {"json": "application/json", "txt": "text/plain", "html": "text/html"}
+
+
+def store_of(request: Request) -> LayerStore:
+    """The app's layer store."""
+    store: LayerStore = request.app.state.layer_store
+    return store
+
+
+def base_url(request: Request) -> str:
+    """External base URL: ``Settings.public_url`` or the one the request came in on."""
+    configured = settings_of(request).public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def _send(answer: OgcResponse) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers)
+
+
+def _params(request: Request, service: str) -> Params:
+    items = {k: v for k, v in request.query_params.items() if k.lower() != "token"}
+    return Params(items, service)  # type: ignore[arg-type]
+
+
+@router.get("/wms", summary="WMS 1.3.0 (KVP)")
+def wms_endpoint(request: Request, who: Who) -> Response:
+    """WMS 1.3.0: GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic."""
+    answer = wms.handle(
+        _params(request, "WMS"),
+        store_of(request),
+        internal=who.internal,
+        base_url=base_url(request),
+        token=who.token if who.token_in_query else None,
+    )
+    return _send(answer)
+
+
+@router.get("/wmts", summary="WMTS 1.0.0 (KVP)")
+def wmts_endpoint(request: Request, who: Who) -> Response:
+    """WMTS 1.0.0 KVP: GetCapabilities, GetTile, GetFeatureInfo."""
+    answer = wmts.handle_kvp(
+        _params(request, "WMTS"),
+        store_of(request),
+        internal=who.internal,
+        base_url=base_url(request),
+        token=who.token if who.token_in_query else None,
+    )
+    return _send(answer)
+
+
+@router.get("/wmts/1.0.0/WMTSCapabilities.xml", summary="WMTS 1.0.0 capabilities (RESTful)")
+def wmts_capabilities(request: Request, who: Who) -> Response:
+    """The RESTful WMTS capabilities document."""
+    token = who.token if who.token_in_query else None
+    return _send(wmts.capabilities(store_of(request), internal=who.internal, base_url=base_url(request), token=token))
+
+
+@router.get("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.{ext}", summary="WMTS tile (RESTful)")
+def wmts_rest_tile(request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, ext: str) -> Response:
+    """One tile by its RESTful address."""
+    fmt = wmts.tile_format(ext)
+    tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
+    return _send(wmts.get_tile(store_of(request), tile, fmt))
+
+
+@router.get("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}", summary="WMTS FeatureInfo (RESTful)")
+def wmts_rest_info(
+    request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, j: str, i: str, ext: str
+) -> Response:
+    """Values at pixel (i, j) of a tile; ext is json, txt or html."""
+    info = INFO_EXTENSIONS.get(ext)
+    if info is None:
+        raise OgcError("InvalidParameterValue", f"unknown FeatureInfo extension {ext!r}", "InfoFormat", "WMTS")
+    tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
+    return _send(wmts.get_feature_info(store_of(request), tile, i, j, info))
+
+
+@router.get("/tiles/{layer}/{tms}/{z}/{x}/{y}.{ext}", summary="XYZ tile")
+def xyz_tile(request: Request, who: Who, layer: str, tms: str, z: int, x: int, y: int, ext: str) -> Response:
+    """A tile by XYZ address (x = column, y = row from the top) in View1 or WebMercatorQuad."""
+    fmt = RAW_FORMATS.get(ext)
+    if fmt is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"tile format {ext!r}; use png or jpg")
+    store = store_of(request)
+    try:
+        tile = wmts.parse_tile(store, who.internal, layer, "default", tms, str(z), str(y), str(x))
+    except OgcError as exc:
+        code = status.HTTP_404_NOT_FOUND if exc.locator in ("Layer", "TileRow", "TileCol") else 400
+        raise HTTPException(code, exc.message) from None
+    return _send(wmts.get_tile(store, tile, fmt))  # type: ignore[arg-type]
+
+
+def layer_summary(layer: Layer, root: str, now: datetime, token: str | None) -> dict[str, Any]:
+    """The JSON description of one layer for the layer list."""
+    suffix = f"?token={token}" if token else ""
+    captured = layer.capture_time
+    age_days = None
+    if captured is not None:
+        stamp = captured if captured.tzinfo else captured.replace(tzinfo=UTC)
+        age_days = round((now - stamp).total_seconds() / 86400.0, 1)
+    ext = "jpg" if layer.tile_format == "jpeg" else "png"
+    return {
+        "id": layer.id,
+        "title": layer.title,
+        "kind": layer.kind.value,
+        "access": layer.access,
+        "flight": layer.flight,
+        "capture_start": layer.time_start.isoformat() if layer.time_start else None,
+        "capture_end": layer.time_end.isoformat() if layer.time_end else None,
+        "age_days": age_days,
+        "freshness": layer.freshness,
+        "qa_status": layer.qa_status,
+        "accuracy": layer.accuracy,
+        "gsd_m": layer.gsd_m,
+        "height_datum": layer.height_datum.value,
+        "unit": layer.style.unit,
+        "bounds_wgs84": layer.bounds_wgs84,
+        "published_at": layer.published_at.isoformat(),
+        "links": {
+            "legend": f"{root}/legend/{layer.id}.png{suffix}",
+            "xyz_webmercator": f"{root}/tiles/{layer.id}/WebMercatorQuad/{{z}}/{{x}}/{{y}}.{ext}{suffix}",
+            "xyz_view1": f"{root}/tiles/{layer.id}/View1/{{z}}/{{x}}/{{y}}.{ext}{suffix}",
+            "wms": f"{root}/wms?SERVICE=WMS&REQUEST=GetCapabilities{suffix.replace('?', '&')}",
+            "wmts": f"{root}/wmts/1.0.0/WMTSCapabilities.xml{suffix}",
+            "stac": f"{root}/stac/{layer.stac_item}",
+        },
+    }
+
+
+@router.get("/layers", summary="Published layers visible to the caller")
+def layers(request: Request, who: Who) -> list[dict[str, Any]]:
+    """Id, title, kind, capture time, age, accuracy, access and links of every visible layer."""
+    now = datetime.now(UTC)
+    token = who.token if who.token_in_query else None
+    root = base_url(request)
+    return [layer_summary(layer, root, now, token) for layer in store_of(request).visible(who.internal)]
+
+
+@router.get("/legend/{layer}.png", summary="Legend of a layer")
+def legend(request: Request, who: Who, layer: str) -> Response:
+    """The PNG legend, drawn from the same colormap and range as the tiles."""
+    store = store_of(request)
+    found = store.get(layer, who.internal)
+    path = store.workspace.publish / found.legend if found.legend else None
+    if path is None or not path.exists():
+        raise LayerNotFound(f"layer {layer!r} has no legend")
+    return FileResponse(path, media_type="image/png")
+
+
+@router.get("/stac/{path:path}", summary="Published STAC catalog")
+def stac(request: Request, who: Who, path: str) -> FileResponse:
+    """A file of the STAC catalog; items of internal layers only with a valid token."""
+    store = store_of(request)
+    root = store.workspace.published_stac.resolve()
+    target = (root / path).resolve()
+    if root not in target.parents and target != root or not target.is_file() or target.suffix != ".json":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no STAC document {path!r}")
+    hidden = {layer.id for layer in store.layers() if layer.access == "internal" and not who.internal}
+    if Path(path).stem in hidden:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no STAC document {path!r}")
+    return FileResponse(target, media_type="application/json")

@@ -1,0 +1,102 @@
+"""HTML pages: a status page per flight, its QA report, and the map viewer.
+
+- ``GET /`` → the viewer.
+- ``GET /viewer`` — the OpenLayers map viewer (bundled from npm into ``static/ol/``; no CDN).
+- ``GET /flights/{id}`` — live status of a flight (server-sent events), products, layers.
+- ``GET /flights/{id}/qa`` — the flight's QA report (``Workspace.qa(flight)/report.html``).
+
+The flight pages need a token of any role, as a bearer header or ``?token=`` (browsers).
+"""
+
+from __future__ import annotations
+
+import html
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from dronegis.api.jobs import flight_status
+from dronegis.api.roles import Principal, require_roles, settings_of
+from pipeline.catalog import Catalog
+from pipeline.workspace import Workspace
+
+router = APIRouter(tags=["pages"])
+Reader = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]
+STATIC = Path(str(files("dronegis.api"))) / "static"
+
+
+def static_files() -> StaticFiles:
+    """The static folder (viewer JS/CSS and the OpenLayers bundle), mounted at ``/static``."""
+    return StaticFiles(directory=STATIC, check_dir=False)
+
+
+@router.get("/", include_in_schema=False)
+def index() -> RedirectResponse:
+    """The viewer is the front page."""
+    return RedirectResponse("/viewer")
+
+
+@router.get("/viewer", response_class=HTMLResponse)
+def viewer() -> HTMLResponse:
+    """The map viewer page."""
+    page = STATIC / "viewer.html"
+    if not (STATIC / "ol" / "ol.js").exists():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "the OpenLayers bundle is missing: run `cd viewer && npm install && npm run build`")
+    return HTMLResponse(page.read_text(encoding="utf-8"))
+
+
+_STATUS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Flight {flight}</title>
+<link rel="stylesheet" href="/static/status.css"></head>
+<body data-flight="{flight}" data-events="{events}">
+<h1>Flight {flight}</h1>
+<p>Purpose: <b>{purpose}</b> · flight status: <b id="flight-status">{fstatus}</b></p>
+<section id="job"><h2>Job</h2>
+<p>Stage <b id="stage">{stage}</b> · <b id="status">{jstatus}</b>
+<progress id="progress" max="{total}" value="{done}"></progress> <span id="count">{done}/{total}</span></p>
+<p id="error" class="error">{error}</p></section>
+<section><h2>QA</h2><p>QA status: <b id="qa">{qa}</b> · <a href="{qa_link}">QA report</a></p></section>
+<section><h2>Products</h2><ul>{products}</ul></section>
+<section><h2>Layers</h2><ul>{layers}</ul><p><a href="/viewer{token_q}">Open the map viewer</a></p></section>
+<script src="/static/status.js"></script>
+</body></html>
+"""
+
+
+@router.get("/flights/{flight}", response_class=HTMLResponse)
+def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
+    """Live status page of a flight."""
+    info = flight_status(Catalog(Workspace.at(settings_of(request).workspace).catalog), flight)
+    job = info.job
+    token = request.query_params.get("token")
+    token_q = f"?token={html.escape(token)}" if token else ""
+    esc = html.escape
+    page = _STATUS_PAGE.format(
+        flight=esc(flight), purpose=esc(info.flight.purpose), fstatus=esc(info.flight.status),
+        stage=esc(job.stage if job else "-"), jstatus=esc(job.status.value if job else "no job"),
+        done=job.done if job else 0, total=max(job.total, 1) if job else 1, error=esc(job.error or "") if job else "",
+        qa=esc((job.qa_status if job else None) or "not run"), qa_link=esc(f"/flights/{flight}/qa{token_q}"),
+        events=esc(f"/api/flights/{flight}/events{token_q}"), token_q=token_q,
+        products="".join(f"<li>{esc(str(p['id']))} ({esc(str(p['kind']))})</li>" for p in info.products)
+        or "<li>none yet</li>",
+        layers="".join(f"<li>{esc(str(layer.get('id')))}: {esc(str(layer.get('title', '')))}</li>"
+                       for layer in info.layers) or "<li>none yet</li>",
+    )
+    return HTMLResponse(page)
+
+
+@router.get("/flights/{flight}/qa", response_class=FileResponse,
+            responses={200: {"content": {"text/html": {}}}, 404: {"description": "no QA report yet"}})
+def qa_report(flight: str, request: Request, who: Reader) -> FileResponse:
+    """The flight's QA report (HTML written by the qa stage)."""
+    workspace = Workspace.at(settings_of(request).workspace)
+    flight_status(Catalog(workspace.catalog), flight)  # 404 for unknown flights
+    report = workspace.qa(flight) / "report.html"
+    if not report.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"flight {flight} has no QA report yet")
+    return FileResponse(report, media_type="text/html")

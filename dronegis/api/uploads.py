@@ -1,0 +1,302 @@
+"""Pilot uploads over HTTP: create a flight, stream files (multipart, resumable PUT, or one zip), finish.
+
+Endpoints (pilot or gis role):
+
+- ``POST /api/flights`` — create a flight (id, purpose, title).
+- ``POST /api/flights/{id}/files`` — multipart/form-data, one or many files, streamed to disk.
+- ``PUT /api/flights/{id}/files/{path}`` — one file as the raw body; with ``Content-Range: bytes a-b/n``
+  a big file goes up in pieces, and an interrupted upload continues from the stored offset.
+- ``HEAD``/``GET /api/flights/{id}/files/{path}`` — the stored offset (``Upload-Offset`` header).
+- ``POST /api/flights/{id}/zip`` — one zip as the raw body, streamed, checked, then extracted.
+- ``POST /api/flights/{id}/finish`` — queue the ingest job.
+
+Bodies are parsed while they arrive (python-multipart's streaming parser), never
+buffered whole in memory; the flight's byte limit (``Settings.max_upload_bytes``) is
+enforced as bytes arrive.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
+
+from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
+from dronegis.upload_store import PartWriter, UploadArea, check_flight_id, extract_zip
+from flights.errors import JobError, UploadConflict, UploadError, UploadTooLarge
+from flights.models import Purpose
+from pipeline.catalog import Catalog
+from pipeline.workspace import Workspace
+
+router = APIRouter(prefix="/api/flights", tags=["uploads"])
+Uploader = Annotated[Principal, Depends(require_roles("pilot", "gis"))]
+_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+class FlightCreate(BaseModel):
+    """A new flight."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+                           description="flight id; generated when absent")
+    purpose: Purpose = Purpose.OTHER
+    title: str = Field("", max_length=200)
+    access: Literal["public", "internal"] = Field("internal", description="access of the published layers")
+
+
+class FlightCreated(BaseModel):
+    """The created flight and where to upload."""
+
+    id: str
+    purpose: Purpose
+    status: str
+    files_url: str
+    finish_url: str
+
+
+class UploadStateOut(BaseModel):
+    """How far one file's upload got."""
+
+    path: str
+    offset: int
+    complete: bool
+    total: int | None = None
+
+
+class FilesOut(BaseModel):
+    """Files stored by one request, and everything the flight has so far."""
+
+    stored: list[str]
+    files: list[str]
+    bytes: int
+
+
+class FinishOut(BaseModel):
+    """The queued ingest job."""
+
+    flight: str
+    job: int
+    status: str
+    files: int
+
+
+def _status_for(exc: Exception) -> int:
+    if isinstance(exc, UploadTooLarge):
+        return status.HTTP_413_CONTENT_TOO_LARGE
+    if isinstance(exc, UploadConflict | JobError):
+        return status.HTTP_409_CONFLICT
+    return status.HTTP_400_BAD_REQUEST
+
+
+def _area(request: Request, flight: str) -> UploadArea:
+    settings = settings_of(request)
+    try:
+        check_flight_id(flight)
+        Catalog(Workspace.at(settings.workspace).catalog).flight(flight)
+    except (UploadError, KeyError) as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flight {flight!r}") from exc
+    return UploadArea(Workspace.at(settings.workspace), flight, settings.max_upload_bytes)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=FlightCreated)
+def create_flight(body: FlightCreate, request: Request, who: Uploader) -> FlightCreated:
+    """Create a flight to upload into."""
+    flight = body.id or f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    catalog = Catalog(Workspace.at(settings_of(request).workspace).catalog)
+    try:
+        catalog.flight(flight)
+    except KeyError:
+        pass
+    else:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight!r} exists")
+    catalog.upsert_flight(flight, purpose=body.purpose.value, status="uploading",
+                          meta={"title": body.title, "created_by": who.name,
+                                "options": {"access": body.access, "title": body.title}})
+    base = f"/api/flights/{flight}"
+    return FlightCreated(id=flight, purpose=body.purpose, status="uploading", files_url=f"{base}/files",
+                         finish_url=f"{base}/finish")
+
+
+class _MultipartSink:
+    """python-multipart callbacks that stream each file part into the upload area."""
+
+    def __init__(self, area: UploadArea) -> None:
+        self.area = area
+        self.stored: list[str] = []
+        self.writer: PartWriter | None = None
+        self._field, self._value = b"", b""
+        self._headers: dict[bytes, bytes] = {}
+        self.error: Exception | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._begin, "on_header_field": self._hfield, "on_header_value": self._hvalue,
+            "on_header_end": self._hend, "on_headers_finished": self._headers_done,
+            "on_part_data": self._data, "on_part_end": self._end,
+        }
+
+    def _begin(self) -> None:
+        self._headers, self.writer = {}, None
+
+    def _hfield(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _hvalue(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _hend(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field, self._value = b"", b""
+
+    def _headers_done(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        filename = params.get(b"filename")
+        if filename is not None:
+            self.writer = self.area.open_part(filename.decode("utf-8", "replace"), start=0, total=None)
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self.writer is not None:
+            self.writer.write(data[start:end])
+
+    def _end(self) -> None:
+        if self.writer is not None:
+            self.stored.append(self.writer.close(complete=True).path)
+            self.writer = None
+
+
+@router.post("/{flight}/files", response_model=FilesOut)
+async def upload_files(flight: str, request: Request, who: Uploader) -> FilesOut:
+    """Store the files of a multipart/form-data body (any field name; the part's filename is the path)."""
+    area = _area(request, flight)
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected multipart/form-data with a boundary")
+    sink = _MultipartSink(area)
+    parser = MultipartParser(boundary, sink.callbacks())
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except (UploadError, ValueError) as exc:
+        if sink.writer is not None:
+            sink.writer.discard()
+        raise HTTPException(_status_for(exc), str(exc)) from exc
+    except ClientDisconnect:
+        if sink.writer is not None:
+            sink.writer.discard()
+        return Response(status_code=status.HTTP_400_BAD_REQUEST)  # type: ignore[return-value]
+    if sink.writer is not None:
+        sink.writer.discard()
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "multipart body ended inside a file part")
+    return FilesOut(stored=sink.stored, files=area.completed(), bytes=area.used_bytes())
+
+
+def _parse_range(header: str | None) -> tuple[int, int | None, int | None]:
+    """(start, end, total) from ``Content-Range: bytes a-b/n``; (0, None, None) without one."""
+    if header is None:
+        return 0, None, None
+    match = _RANGE.match(header.strip())
+    if not match:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Content-Range {header!r} is not 'bytes a-b/n'")
+    start, end, total = (int(g) for g in match.groups())
+    if end < start or end >= total:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Content-Range {header!r} is inconsistent")
+    return start, end, total
+
+
+@router.put("/{flight}/files/{path:path}", response_model=UploadStateOut,
+            responses={409: {"description": "resume offset differs (see Upload-Offset)"}})
+async def put_file(flight: str, path: str, request: Request, response: Response, who: Uploader) -> UploadStateOut:
+    """Store one file from the raw body, whole or as the ``Content-Range`` piece of a resumable upload."""
+    area = _area(request, flight)
+    start, end, total = _parse_range(request.headers.get("content-range"))
+    try:
+        writer = area.open_part(path, start=start, total=total)
+    except UploadError as exc:
+        headers = {}
+        if isinstance(exc, UploadConflict):
+            headers["Upload-Offset"] = str(area.state(path).offset)
+        raise HTTPException(_status_for(exc), str(exc), headers=headers) from exc
+    try:
+        async for chunk in request.stream():
+            writer.write(chunk)
+    except UploadError as exc:
+        writer.discard()
+        raise HTTPException(_status_for(exc), str(exc)) from exc
+    except ClientDisconnect:
+        writer.close(complete=False)  # keep what arrived: the client resumes from here
+        return Response(status_code=status.HTTP_400_BAD_REQUEST)  # type: ignore[return-value]
+    expected_end = end + 1 if end is not None else None
+    if expected_end is not None and writer.offset != expected_end:
+        writer.close(complete=False)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            f"{path}: body ended at byte {writer.offset}, Content-Range said {expected_end}")
+    complete = total is None or writer.offset == total
+    try:
+        state = writer.close(complete=complete)
+    except UploadError as exc:
+        raise HTTPException(_status_for(exc), str(exc)) from exc
+    response.headers["Upload-Offset"] = str(state.offset)
+    response.status_code = status.HTTP_201_CREATED if complete else status.HTTP_200_OK
+    return UploadStateOut(path=state.path, offset=state.offset, complete=state.complete, total=state.total)
+
+
+@router.api_route("/{flight}/files/{path:path}", methods=["GET", "HEAD"], response_model=UploadStateOut)
+def upload_state(flight: str, path: str, request: Request, response: Response, who: Uploader) -> UploadStateOut:
+    """The stored offset of a file's upload (``Upload-Offset`` header); resume from there."""
+    area = _area(request, flight)
+    try:
+        state = area.state(path)
+    except UploadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    response.headers["Upload-Offset"] = str(state.offset)
+    return UploadStateOut(path=state.path, offset=state.offset, complete=state.complete, total=state.total)
+
+
+@router.post("/{flight}/zip", response_model=FilesOut)
+async def upload_zip(flight: str, request: Request, who: Uploader) -> FilesOut:
+    """Store one zip from the raw body (streamed to a temporary file), check it, and extract it."""
+    area = _area(request, flight)
+    area.files.mkdir(parents=True, exist_ok=True)
+    room = area.limit - area.used_bytes()
+    with tempfile.NamedTemporaryFile(dir=area.files.parent, prefix=".zip-", suffix=".zip") as tmp:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > room:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                                    f"zip for flight {flight} exceeds the upload limit of {area.limit} bytes")
+            tmp.write(chunk)
+        tmp.flush()
+        try:
+            stored = extract_zip(Path(tmp.name), area.files, max_total=room - size)
+        except UploadError as exc:
+            raise HTTPException(_status_for(exc), str(exc)) from exc
+    return FilesOut(stored=stored, files=area.completed(), bytes=area.used_bytes())
+
+
+@router.post("/{flight}/finish", status_code=status.HTTP_202_ACCEPTED, response_model=FinishOut)
+def finish(flight: str, request: Request, who: Uploader) -> FinishOut:
+    """Close the upload and queue the ingest job (pending partial uploads refuse it)."""
+    area = _area(request, flight)
+    if area.pending():
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"flight {flight}: unfinished uploads {', '.join(area.pending()[:10])}")
+    files = area.completed()
+    if not files:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight}: nothing was uploaded")
+    try:
+        job = runner_of(request).submit(flight, from_stage="ingest", source=area.files)
+    except JobError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return FinishOut(flight=flight, job=job.id, status=job.status.value, files=len(files))

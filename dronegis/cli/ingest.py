@@ -1,0 +1,192 @@
+"""``dronegis ingest FOLDER``: archive a delivered flight folder and tell the pilot what is wrong."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from dronegis.cli.options import common_options, emit_json, settings_for
+from flights.errors import DroneGisError
+from flights.models import Purpose, Severity
+from flights.summary import FlightSummary
+
+PROGRESS_MIN_FILES = 20
+FLIGHT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.INFO: "info "}
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@common_options
+@click.option(
+    "--purpose",
+    type=click.Choice([p.value for p in Purpose]),
+    default=Purpose.OTHER.value,
+    show_default=True,
+    help="Why the flight was flown (mapping purposes get the gimbal-at-horizon rule).",
+)
+@click.option("--aoi", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="AOI (GeoJSON/GPKG, any CRS).")
+@click.option(
+    "--municipality",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Municipality boundary file (default: $DRONEGIS_MUNICIPALITY); KOMKODE selects one of many.",
+)
+@click.option("--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg).")
+@click.option("--blur-threshold", type=float, default=None, help="Laplacian variance below which a frame is blurry.")
+@click.option("--flight-id", default=None, help="Flight id (default: folder name slug + date of the oldest file).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Parallel workers.")
+def ingest(
+    folder: Path,
+    workspace: Path | None,
+    as_json: bool,
+    purpose: str,
+    aoi: Path | None,
+    municipality: Path | None,
+    municipality_code: str,
+    blur_threshold: float | None,
+    flight_id: str | None,
+    workers: int,
+) -> None:
+    """Archive FOLDER (a flight delivery), check every file and print the pilot summary.
+
+    Exit code 0 when the flight holds something usable, 1 when nothing usable was found,
+    2 for usage errors.
+    """
+    summary = run_ingest(
+        folder,
+        workspace=workspace,
+        purpose=Purpose(purpose),
+        aoi=aoi,
+        municipality=municipality,
+        municipality_code=municipality_code,
+        blur_threshold=blur_threshold,
+        flight_id=flight_id,
+        workers=workers,
+    )
+    if as_json:
+        emit_json(summary.model_dump(mode="json"))
+    else:
+        click.echo(render_summary(summary))
+    sys.exit(0 if summary.usable else 1)
+
+
+def run_ingest(
+    folder: Path,
+    *,
+    workspace: Path | None,
+    purpose: Purpose = Purpose.OTHER,
+    aoi: Path | None = None,
+    municipality: Path | None = None,
+    municipality_code: str = "0746",
+    blur_threshold: float | None = None,
+    flight_id: str | None = None,
+    workers: int = 2,
+    now: datetime | None = None,
+) -> FlightSummary:
+    """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
+    from flights.aoi import AreaError, load_municipality
+    from flights.ingest import ingest_folder, summarize
+    from flights.scan import scan_folder
+    from pipeline.workspace import Workspace
+
+    settings = settings_for(workspace)
+    ws = Workspace.at(settings.workspace)
+    fid = flight_id or default_flight_id(folder, scan_folder(folder).files)
+    if not FLIGHT_ID.match(fid):
+        raise click.BadParameter(f"{fid!r}: use letters, digits, '.', '_' and '-'", param_hint="--flight-id")
+    town_file = municipality or settings.municipality
+    try:
+        town = load_municipality(town_file, municipality_code) if town_file else None
+        with _progress_bar() as progress:
+            flight = ingest_folder(
+                folder,
+                archive_dir=ws.archive(fid),
+                quarantine_dir=ws.quarantine(fid),
+                flight_id=fid,
+                purpose=purpose,
+                aoi=aoi,
+                municipality=town,
+                blur_threshold=blur_threshold if blur_threshold is not None else settings.blur_threshold,
+                now=now or datetime.now(UTC),
+                workers=workers,
+                progress=progress,
+                flight_json=ws.flight_json(fid),
+            )
+    except AreaError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except DroneGisError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return summarize(flight)
+
+
+def default_flight_id(folder: Path, files: list) -> str:  # type: ignore[type-arg]
+    """Folder name as a slug plus the date (UTC) of its oldest file: stable across re-ingests."""
+    text = unicodedata.normalize("NFKD", folder.resolve().name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "flight"
+    oldest = min((f.mtime for f in files), default=folder.stat().st_mtime)
+    return f"{slug[:80]}-{datetime.fromtimestamp(oldest, UTC):%Y%m%d}"
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar on stderr, shown once a folder has at least ``PROGRESS_MIN_FILES`` entries."""
+    from tqdm import tqdm
+
+    bar: tqdm | None = None  # type: ignore[type-arg]
+    lock = threading.Lock()
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if total < PROGRESS_MIN_FILES:
+            return
+        with lock:
+            if bar is None:
+                bar = tqdm(total=total, file=sys.stderr, unit="file", desc="ingest", leave=False)
+            bar.total = total
+            if done > bar.n:
+                bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def render_summary(s: FlightSummary) -> str:
+    """The pilot summary as readable text."""
+    lines = [f"Flight {s.flight_id}  (purpose: {s.purpose.value})", f"  source:   {s.source}"]
+    note = "  — re-ingest: nothing new, nothing copied" if s.nothing_new else ""
+    lines.append(f"  files:    {s.files} (archived {s.archived}, quarantined {s.quarantined}){note}")
+    lines.append("  kinds:    " + (", ".join(f"{k} {n}" for k, n in s.kinds.items()) or "none"))
+    lines.append(f"  frames:   {s.usable_frames} usable of {s.frames}")
+    if s.time_start and s.time_end:
+        minutes = (s.time_end - s.time_start).total_seconds() / 60
+        lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {s.time_end:%H:%M:%S} UTC ({minutes:.1f} min)")
+    if s.relative_altitude_m:
+        lines.append(f"  height:   {s.relative_altitude_m.min:.1f}–{s.relative_altitude_m.max:.1f} m above take-off")
+    if s.gps_altitude_m:
+        lines.append(f"  GPS alt:  {s.gps_altitude_m.min:.1f}–{s.gps_altitude_m.max:.1f} m")
+    if s.gsd_cm is not None and s.gsd_cm_range:
+        rng = s.gsd_cm_range
+        lines.append(f"  GSD:      {s.gsd_cm:.2f} cm/px nadir estimate ({rng.min:.2f}–{rng.max:.2f})")
+    if s.rtk_fix_ratio is not None:
+        lines.append(f"  RTK:      {s.rtk_fix_ratio:.0%} of frames fixed")
+    lines.append("  cameras:  " + (", ".join(s.cameras) or "none"))
+    shown = {f: ps for f, ps in s.problems.items() if any(p.severity != Severity.INFO for p in ps)}
+    lines.append(f"  problems: {sum(s.problem_counts.values())} in {len(shown)} files" if shown else "  problems: none")
+    for file, problems in shown.items():
+        lines.append(f"    {file}")
+        for p in problems:
+            lines.append(f"      {SEVERITY_MARK[p.severity]} {p.code}: {p.message}")
+    lines.append(f"  verdict:  {s.verdict}")
+    return "\n".join(lines)

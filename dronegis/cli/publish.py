@@ -1,0 +1,69 @@
+"""``dronegis publish FLIGHT|PRODUCT`` and ``dronegis unpublish LAYER``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
+from flights.errors import DroneGisError, LayerNotFound
+
+
+@click.command()
+@click.argument("target")
+@common_options
+@click.option("--access", type=click.Choice(["public", "internal"]), default="internal", show_default=True,
+              help="public: open to everyone; internal: needs an API token.")
+@click.option("--title", default=None, help="Layer title (default: kind and flight).")
+@click.option("--override-thermal-gate", "override", default=None, metavar="REASON",
+              help="Publish a thermal layer although its QA thermography gate failed; the reason is logged.")
+@click.option("--no-pyramids", is_flag=True, help="Skip the static tile pyramids (tiles are then rendered on demand).")
+def publish(
+    target: str,
+    workspace: Path | None,
+    as_json: bool,
+    access: str,
+    title: str | None,
+    override: str | None,
+    no_pyramids: bool,
+) -> None:
+    """Publish every raster product of flight TARGET, or the product TARGET, as layers.
+
+    Atomic: a failure leaves the published state as it was. Exit code 1 when the
+    publication is refused (unknown target, blocked thermal layer, invalid COG/STAC).
+    """
+    from pipeline.workspace import Workspace
+    from webgis_export.publish import publish as do_publish
+
+    ws = Workspace.at(settings_for(workspace).workspace)
+    try:
+        layers = do_publish(ws, target, access=access, title=title, override_gate=override,  # type: ignore[arg-type]
+                            pyramids=not no_pyramids)
+    except DroneGisError as exc:
+        echo_err(f"publish {target}: {exc}")
+        sys.exit(1)
+    if as_json:
+        emit_json([layer.model_dump(mode="json") for layer in layers])
+    for layer in layers:
+        echo_err(f"published {layer.id} ({layer.kind.value}, {layer.access}, QA {layer.qa_status or 'not run'})")
+
+
+@click.command()
+@click.argument("layer")
+@common_options
+def unpublish(layer: str, workspace: Path | None, as_json: bool) -> None:
+    """Remove the published layer LAYER (COG, tiles, STAC item). Exit code 1 when unknown."""
+    from pipeline.workspace import Workspace
+    from webgis_export.publish import unpublish as do_unpublish
+
+    ws = Workspace.at(settings_for(workspace).workspace)
+    try:
+        gone = do_unpublish(ws, layer)
+    except LayerNotFound as exc:
+        echo_err(f"unpublish: {exc}")
+        sys.exit(1)
+    if as_json:
+        emit_json({"unpublished": gone.id})
+    echo_err(f"unpublished {gone.id}")

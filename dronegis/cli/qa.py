@@ -1,0 +1,87 @@
+"""``dronegis qa FLIGHT``: precision, image quality, coverage, freshness, thermography conditions."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
+from flights.errors import DroneGisError
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+@click.command()
+@click.argument("flight")
+@common_options
+@click.option("--checkpoints", type=_FILE, default=None, help="Check-point file (gcp_list format, CSV, ...).")
+@click.option("--rules", type=_FILE, default=None, help="Freshness rules (TOML).")
+@click.option("--conditions", type=_FILE, default=None, help="Thermography conditions (TOML or JSON).")
+@click.option("--override-thermal-gate", "override", default=None, metavar="REASON",
+              help="Publish thermal layers despite a failed conditions gate; the reason is recorded.")
+@click.option("--municipality", type=_FILE, default=None, help="Municipality boundary (default: $DRONEGIS_MUNICIPALITY).")
+@click.option("--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg).")
+@click.option("--now", "now_text", default=None, metavar="ISO", help="Evaluate freshness at this time (default: now).")
+def qa(
+    flight: str,
+    workspace: Path | None,
+    as_json: bool,
+    checkpoints: Path | None,
+    rules: Path | None,
+    conditions: Path | None,
+    override: str | None,
+    municipality: Path | None,
+    municipality_code: str,
+    now_text: str | None,
+) -> None:
+    """Run QA on FLIGHT and write qa/FLIGHT/report.json and report.html.
+
+    Exit code 0 when no check failed, 1 when QA failed, 2 for usage errors.
+    """
+    from pipeline.workspace import Workspace
+    from qa.run import run_qa
+
+    settings = settings_for(workspace)
+    try:
+        now = _parse_now(now_text)
+    except ValueError as exc:
+        raise click.BadParameter(f"--now {now_text!r} is not an ISO date/time") from exc
+    ws = Workspace.at(settings.workspace)
+    try:
+        report = run_qa(
+            ws,
+            flight,
+            checkpoints=checkpoints,
+            rules=rules,
+            conditions=conditions,
+            now=now,
+            override_thermal_gate=override,
+            municipality=municipality or settings.municipality,
+            municipality_code=municipality_code if (municipality or settings.municipality) else None,
+        )
+    except DroneGisError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        emit_json(report.model_dump(mode="json"))
+    else:
+        counts = report.counts()
+        click.echo(f"QA {flight}: {report.status.upper()}  ({counts['pass']} pass, {counts['warn']} warn, "
+                   f"{counts['fail']} fail, {counts['skip']} not evaluated)")
+        for check in report.checks:
+            if check.status in ("fail", "warn"):
+                click.echo(f"  {check.status:4}  {check.title}: {check.message}")
+        if report.thermal_publication_blocked:
+            click.echo(f"  thermal publication BLOCKED: {report.thermal_gate_reason}")
+        click.echo(f"report: {ws.qa_report_html(flight)}")
+    echo_err(f"wrote {ws.qa_report_json(flight)}")
+    sys.exit(1 if report.status == "fail" else 0)

@@ -1,0 +1,29 @@
+"""``dronegis serve``: the HTTP service (uploads, jobs, WMS, WMTS, tiles) under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dronegis.cli.options import settings_for, workspace_option
+
+
+@click.command()
+@workspace_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
+              help="Processes; one already uses every core for tile reads (GDAL releases the GIL).")
+def serve(workspace: Path | None, host: str, port: int, workers: int) -> None:
+    """Serve the workspace over HTTP until interrupted."""
+    import uvicorn
+
+    from dronegis.api.app import create_app
+
+    settings = settings_for(workspace)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    uvicorn.run("dronegis.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")

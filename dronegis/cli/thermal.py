@@ -1,0 +1,105 @@
+"""``dronegis thermal FILE...``: one-off conversions of thermal images to °C GeoTIFFs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from dronegis.cli.options import echo_err, emit_json
+from flights.errors import DroneGisError
+from flights.models import Capture, FileKind
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), help="Emissivity (0–1].")
+@click.option("--reflected-temp", type=float, help="Reflected apparent temperature in °C.")
+@click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %.")
+@click.option("--distance", type=click.FloatRange(0.0), help="Object distance in metres.")
+@click.option("--air-temp", type=float, help="Atmospheric (air) temperature in °C.")
+@click.option("--tiff-profile", help="Scale/offset profile for 16-bit TIFFs, e.g. centikelvin, duo-pro-r-high.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for the <name>_celsius.tif files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+def thermal(
+    files: tuple[Path, ...],
+    emissivity: float | None,
+    reflected_temp: float | None,
+    humidity: float | None,
+    distance: float | None,
+    air_temp: float | None,
+    tiff_profile: str | None,
+    out_dir: Path,
+    as_json: bool,
+) -> None:
+    """Convert FLIR / DJI thermal images or radiometric TIFFs to float32 °C GeoTIFFs.
+
+    Values given here override those stored in each image. Exit 1 if any file failed.
+    """
+    from pipeline.thermal import ThermalOverrides
+
+    try:
+        overrides = ThermalOverrides(
+            emissivity=emissivity, reflected_temp_c=reflected_temp, relative_humidity_pct=humidity,
+            object_distance_m=distance, atmospheric_temp_c=air_temp,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    results = [_convert_one(path, overrides, tiff_profile, out_dir) for path in files]
+    failed = [r for r in results if not r["ok"]]
+    if as_json:
+        emit_json({"ok": not failed, "files": results})
+    for r in results:
+        if r["ok"]:
+            echo_err(f"{r['file']}: {r['min_c']:.2f}…{r['max_c']:.2f} °C -> {r['output']}")
+        else:
+            echo_err(f"{r['file']}: FAILED: {r['error']}")
+    if failed:
+        raise SystemExit(1)
+
+
+def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: Path) -> dict[str, Any]:
+    from pipeline.thermal_raster import convert_frame, write_thermal_frame
+
+    try:
+        frame = convert_frame(path, overrides, tiff_profile=tiff_profile)
+        dst = write_thermal_frame(
+            frame.celsius, out_dir / f"{path.stem}_celsius.tif", capture=_capture(path), measurement=frame.measurement
+        )
+    except (DroneGisError, OSError) as exc:
+        message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        return {"file": str(path), "ok": False, "error": message}
+    finite = frame.celsius[np.isfinite(frame.celsius)]
+    return {
+        "file": str(path),
+        "ok": True,
+        "output": str(dst),
+        "width": int(frame.celsius.shape[1]),
+        "height": int(frame.celsius.shape[0]),
+        "min_c": float(finite.min()) if finite.size else math.nan,
+        "max_c": float(finite.max()) if finite.size else math.nan,
+        "mean_c": float(finite.mean()) if finite.size else math.nan,
+        "measurement": frame.measurement,
+    }
+
+
+def _capture(path: Path) -> Capture | None:
+    """Time, GPS and pose of the source (ingest's reader); None if it has none."""
+    try:
+        from flights.exif import read_capture
+
+        data = path.read_bytes()
+        return read_capture(
+            path, path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=FileKind.THERMAL_FRAME
+        )
+    except (DroneGisError, ImportError, OSError) as exc:
+        log.info("%s: no capture metadata kept: %s", path, exc)
+        return None

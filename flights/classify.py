@@ -1,0 +1,264 @@
+"""Classify a delivered file by its name, its folder and a sniff of its header.
+
+``classify(path)`` never raises: a file it cannot read or sniff gets the kind its
+extension suggests (or OTHER), and ingest then reports the read error when it reads
+the file for real. It reads at most the JPEG header segments or the first TIFF
+directory — no pixels.
+
+Rules, first match wins:
+
+- ``.srt`` -> TELEMETRY; ``.mrk``, ``gcp_list*.txt``, ``*gcp*.txt``, ``geo.txt``,
+  check-point lists (``*check*``/``*chk*`` ``.txt``/``.csv``) and text whose first
+  line is a CRS followed by GCP rows -> CONTROL.
+- ODM outputs: ``odm_report/stats.json``, ``shots.geojson``, OpenSfM
+  ``reconstruction*.json``, and any non-raster below an ``odm_*`` or ``opensfm``
+  folder -> ODM_OUTPUT.
+- FLIR ``.fff`` -> THERMAL_FRAME.
+- JPEG: FLIR APP1 segments, a DJI thermal block (APP3 ``ThermalData``/APP4 DIRP), or
+  XMP ``ImageSource=InfraredCamera`` -> THERMAL_FRAME; a world file beside it ->
+  ORTHOPHOTO; camera EXIF (make, model, time or GPS) -> RGB_FRAME; else OTHER.
+- PNG with a world file -> ORTHOPHOTO, else OTHER.
+- TIFF: GeoTIFF tags or a world file -> DSM/DTM (single band, float or a dsm/dtm/dem
+  name) or ORTHOPHOTO; PROJ/GDAL offset grids -> OTHER; a single-band 16-bit or float
+  TIFF from a thermal camera (or without make at a thermal size) -> THERMAL_FRAME; a
+  TIFF/DNG with camera make -> RGB_FRAME; else OTHER.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+import re
+from pathlib import Path
+
+from flights.errors import MetadataError
+from flights.exif import TIFF_MAGICS
+from flights.jpeg import is_jpeg, read_jpeg_header
+from flights.models import FileKind
+from flights.sensors import SENSORS
+from flights.tiff import read_tiff_tags
+from flights.xmp import parse_xmp
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg"})
+TIFF_EXTS = frozenset({".tif", ".tiff", ".dng"})
+RASTER_EXTS = IMAGE_EXTS | TIFF_EXTS | {".png"}
+#: Sidecars of a raster (overviews, masks, world files): archived as OTHER.
+SIDECAR_EXTS = frozenset({".ovr", ".msk", ".jgw", ".jpgw", ".pgw", ".pngw", ".tfw", ".tifw", ".wld", ".prj", ".aux"})
+WORLD_SUFFIXES: dict[str, tuple[str, ...]] = {
+    ".jpg": (".jgw", ".jpgw", ".wld"),
+    ".jpeg": (".jgw", ".jpegw", ".wld"),
+    ".png": (".pgw", ".pngw", ".wld"),
+    ".tif": (".tfw", ".tifw", ".wld"),
+    ".tiff": (".tfw", ".tiffw", ".wld"),
+}
+THERMAL_SIZES = frozenset({(640, 512), (336, 256), (320, 256), (160, 120), (640, 480), (1280, 1024)})
+ODM_NAMES = frozenset({"stats.json", "shots.geojson", "cameras.json", "reconstruction.json", "report.pdf"})
+#: Folders ODM/WebODM write (``odm_*``) and OpenSfM's working folder.
+ODM_FOLDERS = frozenset(
+    {
+        "odm_orthophoto",
+        "odm_dem",
+        "odm_report",
+        "odm_georeferencing",
+        "odm_meshing",
+        "odm_texturing",
+        "odm_filterpoints",
+        "odm_25dgeoreferencing",
+        "odm_25dmeshing",
+        "odm_25dtexturing",
+        "odm_tiles",
+        "entwine_pointcloud",
+        "opensfm",
+    }
+)
+CAMERA_NAME = re.compile(r"^(DJI_|IMG_|DSC|DSCF|P\d{7}|MAX_|R\d{7}|GOPR|G\d{7})", re.IGNORECASE)
+
+# TIFF tags used by the sniff.
+_SAMPLES, _BITS, _FORMAT, _MAKE, _MODEL = 0x0115, 0x0102, 0x0153, 0x010F, 0x0110
+_WIDTH, _HEIGHT, _XMP = 0x0100, 0x0101, 0x02BC
+_GEO = frozenset({0x830E, 0x8482, 0x85D8, 0x87AF})  # ModelPixelScale, Tiepoint, Transformation, GeoKeys
+_GDAL_METADATA = 0xA480
+_TILE_WIDTH = 0x0142
+_TIFF_TAGS = frozenset({_SAMPLES, _BITS, _FORMAT, _MAKE, _MODEL, _WIDTH, _HEIGHT, _GDAL_METADATA, _TILE_WIDTH} | _GEO)
+_EXIF_ANY = frozenset({0x9003})
+_GPS_ANY = frozenset({2, 4})
+
+_GCP_NAME = re.compile(r"(gcp|ground[_ -]?control)", re.IGNORECASE)
+_CHECK_NAME = re.compile(r"(check[_ -]?points?|checkpoints?|(^|[_\-. ])chk([_\-. ]|$)|ckeck)", re.IGNORECASE)
+_CRS_LINE = re.compile(r"^\s*(EPSG:\d+|WGS84|WGS 84|\+proj=|UTM\b)", re.IGNORECASE)
+_DSM_NAME = re.compile(r"(^|[^a-z])(dsm|surface)([^a-z]|$)", re.IGNORECASE)
+_NOT_HEIGHT_NAME = re.compile(r"amplitude|intensity|class|ndvi|index|temperature|thermal", re.IGNORECASE)
+_RASTER_NAME = re.compile(r"ortho|mosaic|dsm|dtm|dem", re.IGNORECASE)
+_DTM_NAME = re.compile(r"(^|[^a-z])(dtm|dem|terrain)([^a-z]|$)", re.IGNORECASE)
+
+
+def classify(path: Path) -> FileKind:
+    """The kind of one delivered file (never raises).
+
+    Args:
+        path: The file (its parent folders are part of the evidence: ``odm_*``).
+
+    Returns:
+        The kind; OTHER when nothing matches.
+    """
+    try:
+        return _classify(path)
+    except (OSError, MetadataError, ValueError, OverflowError, IndexError) as exc:
+        log.debug("%s: sniff failed (%s); classified by name", path, exc)
+        return _by_extension(path)
+
+
+def _by_extension(path: Path) -> FileKind:
+    ext = path.suffix.lower()
+    if ext in IMAGE_EXTS or ext == ".dng":
+        return FileKind.RGB_FRAME
+    if ext == ".fff":
+        return FileKind.THERMAL_FRAME
+    if ext == ".srt":
+        return FileKind.TELEMETRY
+    if ext == ".mrk":
+        return FileKind.CONTROL
+    return FileKind.OTHER
+
+
+def _classify(path: Path) -> FileKind:
+    name = path.name.lower()
+    ext = path.suffix.lower()
+    if ext == ".srt":
+        return FileKind.TELEMETRY
+    if _is_control(path, name, ext):
+        return FileKind.CONTROL
+    if ext in SIDECAR_EXTS:
+        return FileKind.OTHER
+    if ext not in RASTER_EXTS and _is_odm_output(path, name):
+        return FileKind.ODM_OUTPUT
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[:4] == b"FFF\x00" or ext == ".fff":
+        return FileKind.THERMAL_FRAME if head[:4] == b"FFF\x00" else FileKind.OTHER
+    if is_jpeg(head):
+        return _classify_jpeg(path)
+    if head[:4] in TIFF_MAGICS:
+        return _classify_tiff(path, name)
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return FileKind.ORTHOPHOTO if world_file_for(path) else FileKind.OTHER
+    return FileKind.OTHER
+
+
+def world_file_for(path: Path) -> Path | None:
+    """The world file beside an image (``x.jgw``, ``x.jpgw``, ``x.wld``; any case), if any."""
+    for suffix in WORLD_SUFFIXES.get(path.suffix.lower(), ()):
+        for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _is_control(path: Path, name: str, ext: str) -> bool:
+    if ext == ".mrk" or name == "geo.txt":
+        return True
+    if ext not in (".txt", ".csv"):
+        return False
+    if "readme" in name:
+        return False
+    if _GCP_NAME.search(name) or _CHECK_NAME.search(path.stem):
+        return True
+    return ext == ".txt" and _looks_like_gcp_list(path)
+
+
+def _looks_like_gcp_list(path: Path) -> bool:
+    """First line a CRS, next data line: 5+ fields, 3+ numbers and an image name."""
+    with open(path, "rb") as fh:
+        text = fh.read(4096).decode("utf-8", "replace")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(lines) < 2 or not _CRS_LINE.match(lines[0]):
+        return False
+    fields = lines[1].split()
+    numbers = sum(1 for f in fields if re.fullmatch(r"[+\-]?\d+(\.\d*)?([eE][+\-]?\d+)?", f))
+    return len(fields) >= 5 and numbers >= 3
+
+
+def _is_odm_output(path: Path, name: str) -> bool:
+    if name in ODM_NAMES or name.startswith("reconstruction") and name.endswith(".json"):
+        return True
+    return any(p.lower() in ODM_FOLDERS for p in path.parent.parts[-4:])
+
+
+def _classify_jpeg(path: Path) -> FileKind:
+    hdr = read_jpeg_header(path, check_eoi=False)
+    if hdr.flir_segments:
+        return FileKind.THERMAL_FRAME
+    xmp = _safe_xmp(hdr.xmp, path)
+    tags = None
+    if hdr.exif is not None:
+        tags = read_tiff_tags(hdr.exif, path, ifd0_tags=frozenset({_MAKE, _MODEL}), exif_tags=_EXIF_ANY,
+                              gps_tags=_GPS_ANY)
+    make = tags.ifd0.get(_MAKE) if tags else None
+    if xmp.get("drone-dji:ImageSource", "").lower().startswith("infrared"):
+        return FileKind.THERMAL_FRAME
+    if hdr.dji_thermal and (isinstance(make, str) and make.upper().startswith("DJI") or hdr.app3_bytes):
+        return FileKind.THERMAL_FRAME
+    if world_file_for(path):
+        return FileKind.ORTHOPHOTO
+    if tags and (tags.ifd0 or tags.gps):
+        return FileKind.RGB_FRAME  # camera make/model or GPS
+    if tags and tags.exif and CAMERA_NAME.match(path.name):
+        return FileKind.RGB_FRAME  # a capture time and a camera's file name
+    if any(k.startswith(("drone-dji:", "Camera:", "sensefly:")) for k in xmp):
+        return FileKind.RGB_FRAME
+    return FileKind.OTHER
+
+
+def _safe_xmp(packet: bytes | None, path: Path) -> dict[str, str]:
+    if not packet:
+        return {}
+    try:
+        return parse_xmp(packet, path)
+    except MetadataError:
+        return {}
+
+
+def _classify_tiff(path: Path, name: str) -> FileKind:
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        tags = read_tiff_tags(mm, path, ifd0_tags=_TIFF_TAGS, what="TIFF")
+    ifd0 = tags.ifd0
+    samples = int(_first(ifd0.get(_SAMPLES), 1))
+    bits = int(_first(ifd0.get(_BITS), 8))
+    fmt = int(_first(ifd0.get(_FORMAT), 1))
+    make, model = ifd0.get(_MAKE), ifd0.get(_MODEL)
+    georef = any(t in ifd0 for t in _GEO) or world_file_for(path) is not None
+    if georef:
+        gdal_md = ifd0.get(_GDAL_METADATA)
+        if isinstance(gdal_md, str) and re.search(r"TYPE[^<]*OFFSET|GEOID|HGRID|VGRID", gdal_md, re.I):
+            return FileKind.OTHER  # a PROJ/GDAL transformation grid, not a product
+        return _elevation_or_ortho(name, samples, fmt)
+    if samples == 1 and (bits >= 16 or fmt == 3):
+        profile = SENSORS.get(make if isinstance(make, str) else None, model if isinstance(model, str) else None)
+        size = (int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0)))
+        if (profile and profile.kind == "thermal") or (not make and size in THERMAL_SIZES):
+            return FileKind.THERMAL_FRAME
+    if isinstance(make, str) and make or path.suffix.lower() == ".dng":
+        return FileKind.RGB_FRAME
+    if _TILE_WIDTH in ifd0 or _RASTER_NAME.search(name):
+        # a tiled or ortho/DSM-named raster without georeference: a product that lost
+        # its CRS (ingest reports it), never a camera frame
+        return _elevation_or_ortho(name, samples, fmt)
+    return FileKind.OTHER
+
+
+def _elevation_or_ortho(name: str, samples: int, fmt: int) -> FileKind:
+    if _DTM_NAME.search(name):
+        return FileKind.DTM
+    if _DSM_NAME.search(name):
+        return FileKind.DSM
+    if samples == 1 and fmt == 3 and not _NOT_HEIGHT_NAME.search(name):
+        return FileKind.DSM
+    return FileKind.ORTHOPHOTO
+
+
+def _first(value: object, default: float) -> float:
+    if isinstance(value, tuple) and value:
+        return float(value[0])
+    return default

@@ -1,0 +1,237 @@
+"""Ingest a delivered flight folder: scan, read, check, archive or quarantine every file.
+
+The stages of :func:`ingest_folder`:
+
+1. sweep temporaries of a killed run, load the previous manifest (re-ingest);
+2. walk the folder (never following symlinks);
+3. per file, in a thread pool: copy it to a staged temporary while hashing it (or, when
+   the same path is already in place, only hash the source), classify it and read its
+   metadata (frames: ``flights.exif``; rasters: ``flights.rasters``; control files:
+   ``flights.control``);
+4. decide: files that could not be read or parsed, later duplicates and control files
+   naming no frame of the flight go to the quarantine; everything else to the archive;
+   commit every staged copy (flush, read-only, rename);
+5. image quality (reduced decode) of the archived RGB frames;
+6. the problem rules of :mod:`flights.checks`; the manifest and the Flight JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from flights import checks
+from flights.archive import Archive
+from flights.atomic import atomic_write_text
+from flights.checks import FLIGHT, CheckContext
+from flights.ingest_files import Analysed, analyse, unread_entry
+from flights.models import Capture, ControlFile, DeliveredFile, FileKind, Flight, Problem, Purpose, Severity
+from flights.scan import scan_folder
+from flights.summary import FlightSummary, summarize
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+__all__ = ["FlightSummary", "ingest_folder", "load_flight", "summarize"]
+
+
+def ingest_folder(
+    source: Path,
+    *,
+    archive_dir: Path,
+    quarantine_dir: Path,
+    flight_id: str,
+    purpose: Purpose = Purpose.OTHER,
+    aoi: Path | BaseGeometry | None = None,
+    municipality: Path | BaseGeometry | None = None,
+    blur_threshold: float | None = None,
+    now: datetime,
+    workers: int = 2,
+    progress: Progress | None = None,
+    flight_json: Path | None = None,
+) -> Flight:
+    """Ingest one flight folder into its archive and quarantine and return the Flight manifest.
+
+    The source folder is only read. Rerunning on the same folder adds nothing (and says so
+    with a flight-level ``nothing_new`` info); rerunning after a killed run completes it.
+
+    Args:
+        source: the delivered folder (a copy of the SD card).
+        archive_dir: ``archive/<flight>`` of the workspace.
+        quarantine_dir: ``quarantine/<flight>`` of the workspace.
+        flight_id: id of the flight (also written to the manifest).
+        purpose: why the flight was flown (mapping purposes get the gimbal rules).
+        aoi: AOI file (GeoJSON/GeoPackage, any CRS) or an EPSG:4326 geometry.
+        municipality: municipality file (Skanderborg selected by KOMKODE 0746) or geometry.
+        blur_threshold: variance of the Laplacian below which a frame is blurry
+            (default ``flights.quality.DEFAULT_BLUR_THRESHOLD``).
+        now: the clock (injected) for ``time_in_future`` and ``ingested_at``.
+        workers: threads for copying/reading and processes for the quality pass.
+        progress: called with (done, total) as files are processed.
+        flight_json: where to write the Flight JSON as well (atomically), if given.
+
+    Raises:
+        IngestError: the folder is not a directory; AreaError for a bad AOI/municipality file;
+            ArchiveError when the archive cannot be written.
+    """
+    from flights.aoi import load_area, load_municipality
+    from flights.quality import DEFAULT_BLUR_THRESHOLD
+
+    if blur_threshold is None:
+        blur_threshold = DEFAULT_BLUR_THRESHOLD
+
+    aoi_area = load_area(aoi) if isinstance(aoi, Path) else aoi
+    town = load_municipality(municipality) if isinstance(municipality, Path) else municipality
+    ctx = CheckContext(purpose=purpose, now=now, blur_threshold=blur_threshold, aoi=aoi_area, municipality=town)
+    archive = Archive(Path(archive_dir), Path(quarantine_dir))
+    archive.open()
+    previous = archive.load_manifest()
+    scan = scan_folder(source)
+    total = len(scan.files) + len(scan.skipped)
+    done = _Counter(progress, total)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous)), scan.files))
+    _assess_quality(analysed, workers, done)
+    extra = _cross_file_problems(analysed)
+    decisions = [(a, _quarantine_reason(a, extra.get(a.file.relpath, []))) for a in analysed]
+    entries = archive.commit_all([(a.staged, reason) for a, reason in decisions if a.staged is not None])
+    for a, reason in decisions:
+        if a.staged is None:
+            entries.append(a.previous or archive.quarantine_unread(a.file.relpath, reason or "unreadable"))
+    flight_problems = [s.problem for s in scan.skipped]
+    for skipped in scan.skipped:
+        entries.append(unread_entry(archive, skipped, previous))
+        done.tick(None)
+
+    captures, files, control = _assemble(decisions, extra, entries)
+    captures = [c.model_copy(update={"problems": c.problems + checks.check_capture(c, ctx)}) for c in captures]
+    flight_problems += checks.mixed_cameras(captures) + _reingest_note(analysed, scan.skipped, previous)
+    flight = Flight(
+        id=flight_id,
+        source=str(Path(source).resolve()),
+        purpose=purpose,
+        ingested_at=now,
+        captures=tuple(captures),
+        files=tuple(files),
+        control=tuple(control),
+        aoi=dict(mapping(aoi_area)) if aoi_area is not None else None,
+        problems=tuple(flight_problems),
+        entries=tuple(sorted(entries, key=lambda e: e.path)),
+    )
+    archive.write_manifest(flight_id=flight_id, source=flight.source, entries=list(flight.entries), now=now)
+    if flight_json is not None:
+        atomic_write_text(flight_json, flight.model_dump_json(indent=1) + "\n")
+    logger.info("ingested %s: %d captures, %d other files", flight_id, len(captures), len(files))
+    return flight
+
+
+def load_flight(path: Path) -> Flight:
+    """Read a Flight JSON written by :func:`ingest_folder`."""
+    return Flight.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+class _Counter:
+    """Calls the progress callback (done, total) once per processed entry, from any thread."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+        self._lock = threading.Lock()
+
+    def tick(self, value: Analysed | None) -> Analysed:
+        with self._lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+        return value  # type: ignore[return-value]
+
+
+def _cross_file_problems(analysed: list[Analysed]) -> dict[str, list[Problem]]:
+    """Duplicate frames (content or name) and control files naming images not in the flight.
+
+    Only frames are checked for duplicates: other files (world files, READMEs) legitimately
+    repeat, and quarantining one would separate a raster from its world file.
+    """
+    extra: dict[str, list[Problem]] = {}
+    frames = [(a.file.relpath, a.sha256) for a in analysed if a.capture is not None and a.error is None]
+    for found_by_path in (checks.duplicates(frames), checks.duplicate_names(frames)):
+        for path, found in found_by_path.items():
+            extra.setdefault(path, []).append(found)
+    names = {PurePosixPath(path).name for path, _ in frames}
+    for a in analysed:
+        if a.control is not None:
+            extra.setdefault(a.file.relpath, []).extend(checks.check_control(a.control, names))
+    return extra
+
+
+def _quarantine_reason(a: Analysed, extra: list[Problem]) -> str | None:
+    """The reason a file goes to the quarantine, or None when it is archived."""
+    if a.error is not None:
+        return f"{a.error.code}: {a.error.message}"
+    for found in extra:
+        if found.code == "duplicate_content" or found.severity == Severity.ERROR:
+            return f"{found.code}: {found.message}"
+    return None
+
+
+def _assemble(
+    decisions: list[tuple[Analysed, str | None]],
+    extra: dict[str, list[Problem]],
+    entries: list,  # type: ignore[type-arg]
+) -> tuple[list[Capture], list[DeliveredFile], list[ControlFile]]:
+    """Archived frames become captures; everything else a DeliveredFile; archived control files parsed."""
+    status = {e.path: e.status for e in entries}
+    captures: list[Capture] = []
+    files: list[DeliveredFile] = []
+    control: list[ControlFile] = []
+    for a, _reason in decisions:
+        rel = a.file.relpath
+        found = ((a.error,) if a.error else ()) + tuple(a.problems) + tuple(extra.get(rel, ()))
+        archived = status.get(rel) == "archived"
+        if a.capture is not None and archived:
+            captures.append(a.capture.model_copy(update={"problems": a.capture.problems + found}))
+            continue
+        if a.control is not None and archived:
+            control.append(a.control)
+        base = a.delivered or DeliveredFile(path=rel, sha256=a.sha256, size=a.size, kind=a.kind)
+        files.append(base.model_copy(update={"problems": base.problems + found}))
+    return captures, files, control
+
+
+def _assess_quality(analysed: list[Analysed], workers: int, done: _Counter) -> None:
+    """Image quality (reduced decode, ``workers`` processes) of readable RGB frames, before the
+    archive decision: a frame whose pixels cannot be decoded is quarantined as ``undecodable``."""
+    from flights.quality import iter_assess
+
+    todo = [a for a in analysed if a.capture is not None and a.kind == FileKind.RGB_FRAME and a.error is None]
+    done.total += len(todo)
+    for a, (_path, result) in zip(todo, iter_assess([a.file.path for a in todo], workers=workers), strict=True):
+        done.tick(None)
+        rel = a.file.relpath
+        if isinstance(result, Exception):
+            msg = f"{rel}: the pixels cannot be decoded: {result}"
+            a.error = Problem(code="undecodable", severity=Severity.ERROR, file=rel, message=msg)
+        else:
+            a.capture = a.capture.model_copy(update={"quality": result}) if a.capture else None
+
+
+def _reingest_note(analysed: list[Analysed], skipped: list, previous: dict) -> list[Problem]:  # type: ignore[type-arg]
+    """``nothing_new`` when every entry was already in place, ``partly_archived`` when some were."""
+    total = len(analysed) + len(skipped)
+    reused = sum(1 for a in analysed if a.staged is None and a.previous is not None)
+    reused += sum(1 for s in skipped if s.relpath in previous)
+    if total == 0 or reused == 0:
+        return []
+    if reused == total:
+        msg = f"all {total} files were already in the archive or quarantine of this flight; nothing added"
+        return [Problem(code="nothing_new", severity=Severity.INFO, file=FLIGHT, message=msg)]
+    msg = f"{reused} of {total} files were already archived (an earlier run); {total - reused} added now"
+    return [Problem(code="partly_archived", severity=Severity.INFO, file=FLIGHT, message=msg)]

@@ -1,0 +1,148 @@
+"""Per-file work of ingest: stage (copy + hash) one file, classify it and read what it is.
+
+Everything a single file can go wrong with becomes a file-level ``Problem`` here
+(``empty_file``, ``unreadable``, ``not_an_image``, ``metadata_error``, ``raster_error``,
+``control_error``, ``archive_conflict``); nothing raises, so the rest of the flight goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flights.archive import Archive, Staged, hash_file
+from flights.errors import ControlFileError, MetadataError
+from flights.models import ArchiveEntry, Capture, ControlFile, DeliveredFile, FileKind, Problem, Severity
+from flights.scan import ScannedFile, Skipped
+
+logger = logging.getLogger(__name__)
+
+FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)
+RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng"})
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+@dataclass
+class Analysed:
+    """What ingest learned about one regular file."""
+
+    file: ScannedFile
+    kind: FileKind = FileKind.OTHER
+    sha256: str = ""
+    size: int = 0
+    staged: Staged | None = None
+    previous: ArchiveEntry | None = None
+    capture: Capture | None = None
+    delivered: DeliveredFile | None = None
+    control: ControlFile | None = None
+    error: Problem | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def analyse(file: ScannedFile, archive: Archive, previous: dict[str, ArchiveEntry]) -> Analysed:
+    """Stage or recognise one file, classify it and read its metadata. Never raises for bad input."""
+    result = Analysed(file=file)
+    rel = file.relpath
+    if file.name_escaped:
+        msg = f"{rel}: the file name is not valid UTF-8; archived under the escaped name"
+        result.problems.append(_problem("name_not_utf8", Severity.WARNING, rel, msg))
+    try:
+        _stage(result, archive, previous)
+    except OSError as exc:
+        result.error = _problem("unreadable", Severity.ERROR, rel, f"{rel} cannot be read: {exc.strerror or exc}")
+        return result
+    if result.error is not None:
+        return result
+    if result.size == 0:
+        result.error = _problem("empty_file", Severity.ERROR, rel, f"{rel} is empty (0 bytes)")
+        return result
+    _read(result)
+    return result
+
+
+def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]) -> None:
+    """Copy to a staged temporary while hashing, or only hash when the path is already in place."""
+    rel = result.file.relpath
+    prior = archive.existing(rel, previous)
+    if prior is None:
+        result.staged = archive.stage(result.file.path, rel)
+        result.sha256, result.size = result.staged.sha256, result.staged.size
+        return
+    result.previous = prior
+    result.sha256, result.size = hash_file(result.file.path)
+    if prior.sha256 and prior.sha256 != result.sha256:
+        msg = (
+            f"{rel} differs from the copy already {prior.status} for this flight "
+            f"(sha256 {result.sha256[:12]}… vs {prior.sha256[:12]}…); the archive is never overwritten: "
+            "ingest the new delivery under a new --flight-id"
+        )
+        result.error = _problem("archive_conflict", Severity.ERROR, rel, msg)
+
+
+def _read(result: Analysed) -> None:
+    """Classify and read the metadata of a staged file; errors become the file's error problem."""
+    from flights.classify import classify
+
+    f, rel = result.file, result.file.relpath
+    try:
+        result.kind = classify(f.path)
+        if result.kind in FRAME_KINDS:
+            from flights.exif import read_capture
+
+            result.capture = read_capture(f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind)
+        elif result.kind in RASTER_KINDS:
+            from flights.rasters import read_raster
+
+            result.delivered = read_raster(f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind)
+        elif result.kind == FileKind.CONTROL:
+            from flights.control import read_control_file
+
+            result.control = read_control_file(f.path, rel)
+        elif f.path.suffix.lower() in IMAGE_SUFFIXES:
+            _probe_image(result)
+    except ControlFileError as exc:
+        result.error = _problem("control_error", Severity.ERROR, rel, _named(rel, exc))
+    except MetadataError as exc:
+        code = "raster_error" if result.kind in RASTER_KINDS else "metadata_error"
+        result.error = _problem(code, Severity.ERROR, rel, _named(rel, exc))
+    except Exception as exc:  # a reader bug or a library error must not stop the flight
+        logger.warning("reading %s failed unexpectedly", rel, exc_info=True)
+        result.error = _problem("metadata_error", Severity.ERROR, rel, f"{rel}: {type(exc).__name__}: {exc}")
+
+
+def _probe_image(result: Analysed) -> None:
+    """A file with an image extension that classify left as OTHER: is it an image at all?
+
+    A TIFF is probed with the frame reader (absurd dimensions, broken IFDs raise); anything
+    without a JPEG/TIFF/PNG signature is refused as ``not_an_image``.
+    """
+    from flights.exif import read_capture
+
+    f, rel = result.file, result.file.relpath
+    with open(f.path, "rb") as handle:
+        head = handle.read(8)
+    if head[:4] in TIFF_MAGICS:
+        read_capture(f.path, rel, sha256=result.sha256, size=result.size, kind=FileKind.RGB_FRAME)
+    elif not (head[:3] == b"\xff\xd8\xff" or head == b"\x89PNG\r\n\x1a\n"):
+        msg = f"{rel} has an image extension but is not a JPEG, TIFF or PNG (starts with {head[:8]!r})"
+        result.error = _problem("not_an_image", Severity.ERROR, rel, msg)
+
+
+def unread_entry(archive: Archive, skipped: Skipped, previous: dict[str, ArchiveEntry]) -> ArchiveEntry:
+    """The quarantine entry of an entry whose bytes are not read (symlink, FIFO, unlistable folder)."""
+    prior = previous.get(skipped.relpath)
+    if prior is not None and prior.status == "quarantined" and archive.reason_path(prior.path).is_file():
+        return prior
+    reason = f"{skipped.problem.code}: {skipped.problem.message}"
+    return archive.quarantine_unread(skipped.relpath, reason)
+
+
+def _named(rel: str, exc: Exception) -> str:
+    text = str(exc)
+    return text if rel in text or Path(rel).name in text else f"{rel}: {text}"
+
+
+def _problem(code: str, severity: Severity, file: str, message: str) -> Problem:
+    return Problem(code=code, severity=severity, file=file, message=message)

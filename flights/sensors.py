@@ -1,0 +1,156 @@
+"""A small immutable registry of camera sensors keyed by make and model.
+
+``SENSORS.get(make, model)`` returns the profile (a NamedTuple, so callers cannot
+change the registry through it); ``SENSORS.register(profile)`` returns a *new*
+registry, like morecantile's ``TileMatrixSets``. Keys are compared case-insensitively
+with runs of spaces, ``-`` and ``_`` ignored, so ``"Canon PowerShot S110"`` and
+``"canon powershot s110"`` match. Pixel pitch is sensor width / native image width.
+
+Values marked ``[U]`` in a comment come from secondary sources (spec sheets quoted
+by resellers or forums) and were not checked against the manufacturer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from types import MappingProxyType
+from typing import Literal, NamedTuple
+
+SensorKind = Literal["rgb", "thermal", "multispectral"]
+ThermalDecoder = Literal["flir", "dji"]
+
+
+class SensorProfile(NamedTuple):
+    """One camera: sensor size, pixel pitch and how to decode thermal data.
+
+    Example:
+        ``SensorProfile("DJI", "FC6310", 13.2, 8.8, 2.41, "rgb")``
+    """
+
+    make: str
+    model: str
+    sensor_width_mm: float
+    sensor_height_mm: float
+    pixel_pitch_um: float
+    kind: SensorKind = "rgb"
+    thermal_decoder: ThermalDecoder | None = None
+    native_width: int | None = None
+    native_height: int | None = None
+    note: str = ""
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_\-]+", "", text).casefold()
+
+
+def _rgb(make: str, model: str, w_mm: float, h_mm: float, w_px: int, h_px: int, note: str = "") -> SensorProfile:
+    return SensorProfile(make, model, w_mm, h_mm, round(w_mm / w_px * 1000, 3), "rgb", None, w_px, h_px, note)
+
+
+def _ir(
+    make: str, model: str, pitch_um: float, decoder: ThermalDecoder, w_px: int = 640, h_px: int = 512, note: str = ""
+) -> SensorProfile:
+    w_mm = round(w_px * pitch_um / 1000, 3)
+    h_mm = round(h_px * pitch_um / 1000, 3)
+    return SensorProfile(make, model, w_mm, h_mm, pitch_um, "thermal", decoder, w_px, h_px, note)
+
+
+_DEFAULTS: tuple[SensorProfile, ...] = (
+    # DJI visible cameras
+    _rgb("DJI", "FC300S", 6.17, 4.55, 4000, 3000, "Phantom 3 Advanced, 1/2.3in"),
+    _rgb("DJI", "FC300X", 6.17, 4.55, 4000, 3000, "Phantom 3 Professional, 1/2.3in"),
+    _rgb("DJI", "FC330", 6.17, 4.55, 4000, 3000, "Phantom 4, 1/2.3in"),
+    _rgb("DJI", "FC220", 6.17, 4.55, 4000, 3000, "Mavic Pro, 1/2.3in"),
+    _rgb("DJI", "FC7303", 6.17, 4.55, 4000, 3000, "Mini 2, 1/2.3in [U]"),
+    _rgb("DJI", "FC6310", 13.2, 8.8, 5472, 3648, "Phantom 4 Pro, 1in"),
+    _rgb("DJI", "FC6310R", 13.2, 8.8, 5472, 3648, "Phantom 4 RTK, 1in"),
+    _rgb("DJI", "FC6310S", 13.2, 8.8, 5472, 3648, "Phantom 4 Pro V2, 1in"),
+    _rgb("DJI", "FC6510", 13.2, 8.8, 5472, 3648, "Zenmuse X4S, 1in"),
+    _rgb("DJI", "FC6520", 17.3, 13.0, 5280, 3956, "Zenmuse X5S, 4/3in"),
+    _rgb("DJI", "FC8482", 9.6, 7.2, 4032, 3024, "Mini 4 Pro, 1/1.3in, 12 MP binned mode [U]"),
+    _rgb("DJI", "FC3582", 9.6, 7.2, 4032, 3024, "Mini 3 Pro, 1/1.3in [U]"),
+    _rgb("Hasselblad", "L1D-20c", 13.2, 8.8, 5472, 3648, "Mavic 2 Pro, 1in"),
+    _rgb("DJI", "L1D-20c", 13.2, 8.8, 5472, 3648, "Mavic 2 Pro, 1in"),
+    _rgb("DJI", "ZenmuseP1", 35.9, 24.0, 8192, 5460, "Zenmuse P1, full frame"),
+    _rgb("DJI", "M3E", 17.3, 13.0, 5280, 3956, "Mavic 3 Enterprise wide, 4/3in"),
+    # DJI thermal cores: radiometric 640x512 (H30T 1280x1024); FLIR-core payloads write FFF.
+    _ir("DJI", "FLIR", 17.0, "flir", note="Zenmuse XT2/XT R (FLIR Tau 2 core) report Model 'FLIR'"),
+    _ir("DJI", "XT2", 17.0, "flir", note="Zenmuse XT2 640, FLIR Tau 2 core"),
+    _ir("DJI", "XTR", 17.0, "flir", note="Zenmuse XT R 640 [U]"),
+    _ir("DJI", "XT S", 17.0, "dji", note="Zenmuse XT S [U]"),
+    _ir("DJI", "ZH20T", 12.0, "dji", note="Zenmuse H20T"),
+    _ir("DJI", "ZH20N", 12.0, "dji", note="Zenmuse H20N [U]"),
+    _ir("DJI", "ZH30T", 12.0, "dji", 1280, 1024, note="Zenmuse H30T [U]"),
+    _ir("DJI", "H30T", 12.0, "dji", 1280, 1024, note="Zenmuse H30T [U]"),
+    _ir("DJI", "MAVIC2-ENTERPRISE-ADVANCED", 12.0, "dji", note="M2EA thermal"),
+    _ir("DJI", "M2EA", 12.0, "dji", note="M2EA thermal"),
+    _ir("DJI", "M30T", 12.0, "dji", note="M30T thermal (JPEG may be upscaled to 1280x1024)"),
+    _ir("DJI", "M3T", 12.0, "dji", note="Mavic 3T thermal"),
+    _ir("DJI", "M3TD", 12.0, "dji", note="Matrice 3TD thermal [U]"),
+    _ir("DJI", "M4T", 12.0, "dji", note="Matrice 4T thermal [U]"),
+    # FLIR
+    _ir("FLIR", "Duo Pro R", 17.0, "flir", note="FLIR Duo Pro R 640"),
+    _ir("FLIR Systems", "Duo Pro R", 17.0, "flir", note="FLIR Duo Pro R 640"),
+    _ir("FLIR", "Vue Pro R 640", 17.0, "flir", note="[U]"),
+    # Compact and phone cameras flown on fixed wings and kites
+    _rgb("Canon", "Canon PowerShot S110", 7.44, 5.58, 4000, 3000, "1/1.7in; senseFly eBee"),
+    _rgb("Canon", "Canon PowerShot ELPH 300 HS", 6.17, 4.55, 4000, 3000, "1/2.3in; senseFly Swinglet [U]"),
+    _rgb("Canon", "Canon PowerShot SX260 HS", 6.17, 4.55, 4000, 3000, "1/2.3in"),
+    _rgb("Canon", "Canon EOS DIGITAL REBEL XSi", 22.2, 14.8, 4272, 2848, "EOS 450D, APS-C"),
+    _rgb("Apple", "iPhone 4S", 4.54, 3.42, 3264, 2448, "1/3.2in, 1.4 um [U]"),
+    _rgb("senseFly", "S.O.D.A.", 13.2, 8.8, 5472, 3648, "1in"),
+    _rgb("senseFly", "S.O.D.A. 3D", 13.2, 8.8, 5472, 3648, "1in"),
+    _rgb("senseFly", "Aeria X", 23.5, 15.6, 6000, 4000, "APS-C [U]"),
+    SensorProfile("MicaSense", "RedEdge-M", 4.8, 3.6, 3.75, "multispectral", None, 1280, 960),
+)
+
+
+class SensorRegistry:
+    """Immutable mapping of (make, model) to :class:`SensorProfile`."""
+
+    __slots__ = ("_profiles",)
+
+    def __init__(self, profiles: Iterable[SensorProfile] = ()) -> None:
+        table = {(_norm(p.make), _norm(p.model)): p for p in profiles}
+        self._profiles = MappingProxyType(table)
+
+    def get(self, make: str | None, model: str | None) -> SensorProfile | None:
+        """The profile for a camera, or None when unknown.
+
+        Models are also tried with the make stripped from their start
+        (``"Canon PowerShot S110"`` vs ``"PowerShot S110"``).
+        """
+        if not make or not model:
+            return None
+        mk, md = _norm(make), _norm(model)
+        found = self._profiles.get((mk, md))
+        if found is None and md.startswith(mk):
+            found = self._profiles.get((mk, md[len(mk) :]))
+        if found is None:
+            found = self._profiles.get((mk, mk + md))
+        return found
+
+    def register(self, *profiles: SensorProfile, overwrite: bool = False) -> SensorRegistry:
+        """A new registry with ``profiles`` added.
+
+        Raises:
+            ValueError: A camera is already registered and ``overwrite`` is False.
+        """
+        for p in profiles:
+            if not overwrite and (_norm(p.make), _norm(p.model)) in self._profiles:
+                raise ValueError(f"sensor {p.make} {p.model} is already registered")
+        return SensorRegistry((*self._profiles.values(), *profiles))
+
+    def __iter__(self) -> Iterator[SensorProfile]:
+        return iter(self._profiles.values())
+
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self.get(*key) is not None
+
+
+SENSORS = SensorRegistry(_DEFAULTS)
+"""The built-in registry."""

@@ -1,0 +1,268 @@
+"""Cloud Optimized GeoTIFF profiles, writing and validation (REFERENCE.md §7.1).
+
+A *profile* names everything that depends on the kind of data: compression, block
+size, the resampling of the overviews and of a reprojection, and the nodata value.
+``COG_PROFILES`` is an immutable registry in the spirit of rio-cogeo's
+``cog_profiles``: :meth:`CogProfiles.get` returns a copy, :meth:`CogProfiles.register`
+returns a new registry.
+
+Writing goes through GDAL's COG driver (via rasterio). GDAL's own overview generation
+inside the COG driver is slow on large rasters, so :func:`write_cog` first builds
+the overviews into a scratch copy (an external ``.ovr`` of a VRT, never the input) and
+lets the COG driver reuse them; memory stays bounded by ``cache_mb``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import rasterio
+import rasterio.shutil
+from pydantic import Field
+from rasterio.enums import Resampling
+
+from flights.atomic import TMP_SUFFIX, fsync_dir
+from flights.errors import DroneGisError, UsageError
+from flights.models import Frozen
+
+log = logging.getLogger(__name__)
+
+#: Rasters with more pixels than this get their overviews built outside the COG driver.
+PREBUILD_OVERVIEWS_ABOVE = 4096 * 4096
+
+
+class CogProfile(Frozen):
+    """How one kind of raster is written as a COG."""
+
+    name: str
+    description: str
+    creation_options: dict[str, str] = Field(description="GDAL COG driver creation options")
+    warp_resampling: str = Field(description="rasterio Resampling name used when reprojecting")
+    overview_resampling: str = Field(description="rasterio Resampling name used for overviews")
+    dtype: str | None = Field(None, description="output data type, None keeps the input's")
+    nodata: float | None = Field(None, description="nodata written when the input has none")
+    mask: bool = Field(False, description="invalid pixels go into an internal mask (lossy codecs)")
+    units: str | None = None
+
+
+def _profile(name: str, description: str, options: dict[str, str], **kwargs: object) -> CogProfile:
+    base = {"BLOCKSIZE": "512", "BIGTIFF": "IF_SAFER"}
+    return CogProfile(name=name, description=description, creation_options=base | options, **kwargs)  # type: ignore[arg-type]
+
+
+_DEFAULTS: dict[str, CogProfile] = {
+    p.name: p
+    for p in (
+        _profile(
+            "ortho_jpeg",
+            "RGB(A) orthophoto: JPEG q85 in YCbCr, alpha/nodata as an internal mask",
+            {"COMPRESS": "JPEG", "QUALITY": "85"},
+            warp_resampling="bilinear",
+            overview_resampling="cubic",
+            dtype="uint8",
+            mask=True,
+        ),
+        _profile(
+            "ortho_webp",
+            "RGB(A) orthophoto: WEBP q85, alpha kept",
+            {"COMPRESS": "WEBP", "QUALITY": "85"},
+            warp_resampling="bilinear",
+            overview_resampling="cubic",
+            dtype="uint8",
+            mask=True,
+        ),
+        _profile(
+            "dsm_f32",
+            "DSM/DTM heights in metres: float32, DEFLATE with floating-point predictor",
+            {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "LEVEL": "6"},
+            warp_resampling="bilinear",
+            overview_resampling="average",
+            dtype="float32",
+            nodata=-9999.0,
+            units="m",
+        ),
+        _profile(
+            "thermal_f32",
+            "Thermal temperatures in °C: float32, DEFLATE with floating-point predictor",
+            {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "LEVEL": "6"},
+            warp_resampling="bilinear",
+            overview_resampling="average",
+            dtype="float32",
+            nodata=-9999.0,
+            units="°C",
+        ),
+        _profile(
+            "classes",
+            "Class or label rasters: lossless, nearest everywhere",
+            {"COMPRESS": "DEFLATE", "PREDICTOR": "YES"},
+            warp_resampling="nearest",
+            overview_resampling="nearest",
+        ),
+    )
+}
+
+
+class CogProfiles:
+    """An immutable registry of named :class:`CogProfile` objects."""
+
+    def __init__(self, profiles: Mapping[str, CogProfile]) -> None:
+        self._profiles: Mapping[str, CogProfile] = MappingProxyType(dict(profiles))
+
+    def get(self, name: str) -> CogProfile:
+        """A copy of the profile called ``name``.
+
+        Raises:
+            UsageError: no profile has that name.
+        """
+        try:
+            return self._profiles[name].model_copy(deep=True)
+        except KeyError:
+            raise UsageError(f"unknown COG profile {name!r}; known: {', '.join(self.names)}") from None
+
+    def register(self, profile: CogProfile) -> CogProfiles:
+        """A new registry that also holds ``profile`` (replacing one of the same name)."""
+        return CogProfiles({**self._profiles, profile.name: profile})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every registered name, sorted."""
+        return tuple(sorted(self._profiles))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._profiles
+
+
+COG_PROFILES = CogProfiles(_DEFAULTS)
+
+
+class CogValidation(Frozen):
+    """Result of validating a file as a Cloud Optimized GeoTIFF (rio-cogeo rules)."""
+
+    path: str
+    valid: bool
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class CogWriteError(DroneGisError, OSError):
+    """GDAL could not write a COG."""
+
+
+def validate_cog(path: Path | str, *, strict: bool = False) -> CogValidation:
+    """Validate ``path`` with rio-cogeo's ``cog_validate`` (no terminal output)."""
+    from rio_cogeo.cogeo import cog_validate
+
+    valid, errors, warnings = cog_validate(str(path), strict=strict, quiet=True)
+    return CogValidation(path=str(path), valid=valid, errors=tuple(errors), warnings=tuple(warnings))
+
+
+def resolve_profile(profile: str | CogProfile) -> CogProfile:
+    """The profile object for a name or profile."""
+    return COG_PROFILES.get(profile) if isinstance(profile, str) else profile
+
+
+@contextlib.contextmanager
+def atomic_target(dst: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``dst``; on success move it into place (fsynced)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=TMP_SUFFIX)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, dst)
+        fsync_dir(dst.parent)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}.ovr"), Path(f"{tmp}.aux.xml")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def overview_factors(width: int, height: int, blocksize: int = 512) -> list[int]:
+    """Powers of two until the smallest overview fits in one block (GDAL's OVERVIEWS=AUTO rule)."""
+    factors: list[int] = []
+    factor = 2
+    while max(width, height) / (factor // 2) > blocksize:
+        factors.append(factor)
+        factor *= 2
+    return factors
+
+
+def write_cog(
+    src: Path | str,
+    dst: Path,
+    profile: str | CogProfile,
+    *,
+    crs: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    num_threads: str = "ALL_CPUS",
+    cache_mb: int = 256,
+) -> Path:
+    """Write the raster ``src`` (any GDAL-readable path) to ``dst`` as a COG, atomically.
+
+    ``src`` is read through a scratch VRT beside ``dst`` (never modified): the VRT
+    carries ``crs`` and ``tags`` and, for large rasters without overviews, an external
+    ``.ovr`` built with the profile's resampling, which the COG driver then reuses
+    (GDAL's in-driver overview generation is several times slower on large rasters).
+
+    Args:
+        src: a georeferenced raster, already in its final grid and data type.
+        dst: the COG to write; replaced atomically.
+        profile: a profile name of :data:`COG_PROFILES` or a :class:`CogProfile`.
+        crs: assign this CRS (a relabel, no reprojection), e.g. for a world-file input.
+        tags: dataset metadata written into the COG (transformation, height datum, ...).
+        num_threads: GDAL NUM_THREADS for compression and overviews.
+        cache_mb: GDAL_CACHEMAX for this call; bounds the memory used.
+
+    Returns:
+        ``dst``.
+
+    Raises:
+        CogWriteError: GDAL failed.
+    """
+    prof = resolve_profile(profile)
+    options = dict(prof.creation_options)
+    options.setdefault("OVERVIEW_RESAMPLING", prof.overview_resampling.upper())
+    options["NUM_THREADS"] = num_threads
+    env = rasterio.Env(GDAL_CACHEMAX=cache_mb, GDAL_NUM_THREADS=num_threads, GDAL_TIFF_OVR_BLOCKSIZE=512)
+    with env, atomic_target(dst) as tmp:
+        try:
+            with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags) as source:
+                rasterio.shutil.copy(source, tmp, driver="COG", **options)
+        except rasterio.errors.RasterioError as exc:
+            raise CogWriteError(f"cannot write COG {dst} from {src}: {exc}") from exc
+    log.info("wrote COG %s (profile %s)", dst, prof.name)
+    return dst
+
+
+@contextlib.contextmanager
+def _scratch_vrt(
+    src: Path, near: Path, prof: CogProfile, *, crs: str | None, tags: Mapping[str, str] | None
+) -> Iterator[str]:
+    """Yield a VRT of ``src`` with ``crs``, ``tags`` and (if large) prebuilt overviews."""
+    vrt = near.with_name(near.name + ".src.vrt")
+    try:
+        rasterio.shutil.copy(src, vrt, driver="VRT")
+        with rasterio.open(vrt, "r+") as dataset:
+            if crs is not None:
+                dataset.crs = crs
+            if tags:
+                dataset.update_tags(**tags)
+            big = dataset.width * dataset.height > PREBUILD_OVERVIEWS_ABOVE
+            if big and not dataset.overviews(1):
+                factors = overview_factors(dataset.width, dataset.height)
+                dataset.build_overviews(factors, Resampling[prof.overview_resampling])
+        yield str(vrt)
+    finally:
+        for leftover in (vrt, Path(f"{vrt}.ovr"), Path(f"{vrt}.aux.xml")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()

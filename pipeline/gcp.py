@@ -1,0 +1,405 @@
+"""GCP fits from pixel to map coordinates, their residuals, and warping a raster with a fit.
+
+Methods (REFERENCE §3.2, §3.3):
+
+- ``polynomial`` of order 1, 2 or 3 exactly as GDAL's ``gdal_crs.cpp`` does it: least squares
+  on coordinates centred on their means, terms 1, x, y, x², xy, y², x³, x²y, xy², y³, at least
+  3, 6 or 10 points. Like GDAL, the map->pixel direction is a separate least-squares fit (not
+  the inverse of the forward polynomial); ``warp_with_fit`` samples through it, as gdalwarp does.
+- ``affine``: order 1, also available as a rasterio ``Affine`` geotransform.
+- ``homography`` (planar scenes): ``cv2.findHomography`` with method 0 (least squares) or RANSAC.
+
+Pixel coordinates are GDAL's: (0, 0) is the top-left corner of the image. Check points
+(``role="check"``) are never fitted; ``check_residuals`` measures them against a fit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+import cv2
+import numpy as np
+from affine import Affine
+from numpy.typing import NDArray
+from pydantic import Field
+
+from flights.errors import GeoreferenceError
+from flights.models import ControlPoint, Frozen
+
+logger = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+Method = Literal["affine", "polynomial", "homography"]
+MIN_POINTS = {1: 3, 2: 6, 3: 10}
+HOMOGRAPHY_MIN = 4
+
+
+class GcpPair(NamedTuple):
+    """One control point seen in one image: pixel (col, row) and map (x, y)."""
+
+    name: str
+    col: float
+    row: float
+    x: float
+    y: float
+    role: str = "gcp"
+
+
+class PointResidual(Frozen):
+    """Residual of one point: map units and pixels, and the leave-one-out map residual."""
+
+    name: str
+    role: str
+    dx: float
+    dy: float
+    dr: float
+    d_px: float
+    loo_dr: float | None = None
+
+
+class GcpFit(Frozen):
+    """A fitted pixel->map transform with its quality figures."""
+
+    method: Method
+    order: int = Field(description="polynomial order (1 for affine, 0 for homography)")
+    crs: str | None = None
+    forward: tuple[tuple[float, ...], ...] = Field(description="pixel->map coefficients (or 3x3 H)")
+    inverse: tuple[tuple[float, ...], ...] = Field(description="map->pixel coefficients (or H⁻¹)")
+    pixel_mean: tuple[float, float] = (0.0, 0.0)
+    map_mean: tuple[float, float] = (0.0, 0.0)
+    residuals: tuple[PointResidual, ...] = ()
+    rmse_x: float = 0.0
+    rmse_y: float = 0.0
+    rmse_r: float = 0.0
+    rmse_px: float = 0.0
+    loo_rmse_r: float | None = Field(None, description="leave-one-out RMSE (None if too few points)")
+    inliers: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def to_map(self, col: FloatArray, row: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Map coordinates of pixel positions."""
+        return _apply(self.method, self.order, self.forward, self.pixel_mean, self.map_mean, col, row)
+
+    def to_pixel(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Pixel positions of map coordinates."""
+        return _apply(self.method, self.order, self.inverse, self.map_mean, self.pixel_mean, x, y)
+
+    def affine(self) -> Affine:
+        """The pixel->map geotransform of an affine (order 1) fit.
+
+        Raises:
+            GeoreferenceError: the fit is not affine.
+        """
+        if self.method == "homography" or self.order != 1:
+            raise GeoreferenceError(f"a {self.method} fit of order {self.order} is not an affine transform")
+        (a0, a1, a2), (b0, b1, b2) = self.forward
+        (pc, pr), (mx, my) = self.pixel_mean, self.map_mean
+        return Affine(a1, a2, mx + a0 - a1 * pc - a2 * pr, b1, b2, my + b0 - b1 * pc - b2 * pr)
+
+
+def _terms(u: FloatArray, v: FloatArray, order: int) -> FloatArray:
+    cols = [np.ones_like(u), u, v]
+    if order >= 2:
+        cols += [u * u, u * v, v * v]
+    if order >= 3:
+        cols += [u**3, u * u * v, u * v * v, v**3]
+    return np.stack(cols, axis=-1)
+
+
+def _apply(
+    method: str,
+    order: int,
+    coef: tuple[tuple[float, ...], ...],
+    src_mean: tuple[float, float],
+    dst_mean: tuple[float, float],
+    a: FloatArray,
+    b: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    a = np.asarray(a, dtype=np.float64) - src_mean[0]
+    b = np.asarray(b, dtype=np.float64) - src_mean[1]
+    if method == "homography":
+        h = np.asarray(coef)
+        w = h[2, 0] * a + h[2, 1] * b + h[2, 2]
+        return (h[0, 0] * a + h[0, 1] * b + h[0, 2]) / w + dst_mean[0], (
+            h[1, 0] * a + h[1, 1] * b + h[1, 2]
+        ) / w + dst_mean[1]
+    t = _terms(a, b, order)
+    return t @ np.asarray(coef[0]) + dst_mean[0], t @ np.asarray(coef[1]) + dst_mean[1]
+
+
+def _lstsq(src: FloatArray, dst: FloatArray, order: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    t = _terms(src[:, 0], src[:, 1], order)
+    if np.linalg.matrix_rank(t) < t.shape[1]:
+        raise GeoreferenceError(f"control points are degenerate (collinear?) for a polynomial of order {order}")
+    coef, *_ = np.linalg.lstsq(t, dst, rcond=None)
+    return tuple(float(c) for c in coef[:, 0]), tuple(float(c) for c in coef[:, 1])
+
+
+def _homography(src: FloatArray, dst: FloatArray, ransac: bool, threshold: float) -> tuple[FloatArray, int]:
+    method = cv2.RANSAC if ransac else 0
+    h, mask = cv2.findHomography(src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), method, threshold)
+    if h is None:
+        raise GeoreferenceError("cv2.findHomography found no homography (degenerate points?)")
+    return np.asarray(h, dtype=np.float64), int(mask.sum()) if mask is not None else len(src)
+
+
+def fit_gcps(
+    pairs: Sequence[GcpPair],
+    *,
+    method: Method = "polynomial",
+    order: int = 1,
+    crs: str | None = None,
+    ransac: bool = False,
+    ransac_threshold_px: float = 3.0,
+    leave_one_out: bool = True,
+) -> GcpFit:
+    """Fit a pixel->map transform to the GCPs of ``pairs`` (check points are left out).
+
+    Raises:
+        GeoreferenceError: too few GCPs for the method/order, or degenerate geometry.
+    """
+    gcps = [p for p in pairs if p.role != "check"]
+    order = 1 if method == "affine" else (0 if method == "homography" else order)
+    need = HOMOGRAPHY_MIN if method == "homography" else MIN_POINTS.get(order)
+    if need is None:
+        raise GeoreferenceError(f"polynomial order {order} is not 1, 2 or 3")
+    if len(gcps) < need:
+        raise GeoreferenceError(f"{method} (order {order}) needs at least {need} GCPs, got {len(gcps)}")
+    fit = _fit_core(gcps, method, order, crs, ransac, ransac_threshold_px)
+    notes = list(fit.warnings)
+    if method == "polynomial" and order >= 2 and len(gcps) < 2 * need:
+        notes.append(f"order {order} with {len(gcps)} GCPs (< {2 * need}): residuals are optimistic")
+    if len(gcps) == need:
+        notes.append("exactly the minimum number of GCPs: residuals are zero and say nothing")
+    loo = _leave_one_out(gcps, method, order, crs, ransac, ransac_threshold_px) if leave_one_out else {}
+    residuals = tuple(r.model_copy(update={"loo_dr": loo.get(r.name)}) for r in fit.residuals)
+    loo_values = [v for v in loo.values() if v is not None]
+    loo_rmse = math.sqrt(float(np.mean(np.square(loo_values)))) if loo_values else None
+    return fit.model_copy(update={"residuals": residuals, "loo_rmse_r": loo_rmse, "warnings": tuple(notes)})
+
+
+def _fit_core(
+    gcps: Sequence[GcpPair], method: Method, order: int, crs: str | None, ransac: bool, threshold_px: float
+) -> GcpFit:
+    pix = np.array([(p.col, p.row) for p in gcps], dtype=np.float64)
+    geo = np.array([(p.x, p.y) for p in gcps], dtype=np.float64)
+    pm, gm = pix.mean(axis=0), geo.mean(axis=0)
+    inliers = len(gcps)
+    if method == "homography":
+        scale = _rough_scale(pix - pm, geo - gm)
+        h, inliers = _homography(pix - pm, geo - gm, ransac, threshold_px * scale)
+        forward = tuple(tuple(float(c) for c in row) for row in h)
+        inverse = tuple(tuple(float(c) for c in row) for row in np.linalg.inv(h))
+    else:
+        forward = _lstsq(pix - pm, geo - gm, order)
+        inverse = _lstsq(geo - gm, pix - pm, order)
+    fit = GcpFit(
+        method=method,
+        order=order,
+        crs=crs,
+        forward=forward,
+        inverse=inverse,
+        pixel_mean=(float(pm[0]), float(pm[1])),
+        map_mean=(float(gm[0]), float(gm[1])),
+        inliers=inliers,
+    )
+    return _with_residuals(fit, gcps)
+
+
+def _rough_scale(pix: FloatArray, geo: FloatArray) -> float:
+    """Map units per pixel, from the spread of both point sets."""
+    spread_px = float(np.sqrt(np.mean(np.sum(pix * pix, axis=1))))
+    return float(np.sqrt(np.mean(np.sum(geo * geo, axis=1)))) / spread_px if spread_px > 0 else 1.0
+
+
+def residuals_of(fit: GcpFit, pairs: Sequence[GcpPair]) -> tuple[PointResidual, ...]:
+    """Residuals of points against a fit (map units: fitted - surveyed; pixels via the inverse)."""
+    if not pairs:
+        return ()
+    cols = np.array([p.col for p in pairs])
+    rows = np.array([p.row for p in pairs])
+    mx, my = fit.to_map(cols, rows)
+    pc, pr = fit.to_pixel(np.array([p.x for p in pairs]), np.array([p.y for p in pairs]))
+    out = []
+    for i, p in enumerate(pairs):
+        dx, dy = float(mx[i] - p.x), float(my[i] - p.y)
+        d_px = float(math.hypot(pc[i] - p.col, pr[i] - p.row))
+        out.append(PointResidual(name=p.name, role=p.role, dx=dx, dy=dy, dr=math.hypot(dx, dy), d_px=d_px))
+    return tuple(out)
+
+
+def _rmse(values: Sequence[float]) -> float:
+    return math.sqrt(float(np.mean(np.square(values)))) if values else 0.0
+
+
+def _with_residuals(fit: GcpFit, gcps: Sequence[GcpPair]) -> GcpFit:
+    res = residuals_of(fit, gcps)
+    return fit.model_copy(
+        update={
+            "residuals": res,
+            "rmse_x": _rmse([r.dx for r in res]),
+            "rmse_y": _rmse([r.dy for r in res]),
+            "rmse_r": _rmse([r.dr for r in res]),
+            "rmse_px": _rmse([r.d_px for r in res]),
+        }
+    )
+
+
+def check_residuals(fit: GcpFit, pairs: Sequence[GcpPair]) -> tuple[PointResidual, ...]:
+    """Residuals of the check points of ``pairs`` against ``fit`` (independent accuracy)."""
+    return residuals_of(fit, [p for p in pairs if p.role == "check"])
+
+
+def _leave_one_out(
+    gcps: Sequence[GcpPair], method: Method, order: int, crs: str | None, ransac: bool, threshold_px: float
+) -> dict[str, float | None]:
+    need = HOMOGRAPHY_MIN if method == "homography" else MIN_POINTS[order]
+    out: dict[str, float | None] = {}
+    if len(gcps) - 1 < need:
+        return out
+    for i, p in enumerate(gcps):
+        rest = [q for j, q in enumerate(gcps) if j != i]
+        try:
+            sub = _fit_core(rest, method, order, crs, ransac, threshold_px)
+        except GeoreferenceError:
+            out[p.name] = None
+            continue
+        x, y = sub.to_map(np.array([p.col]), np.array([p.row]))
+        out[p.name] = float(math.hypot(x[0] - p.x, y[0] - p.y))
+    return out
+
+
+def pairs_for_image(
+    points: Sequence[ControlPoint], image: str, *, target_crs: str | None = None
+) -> list[GcpPair]:
+    """The (pixel, map) pairs of one image, map coordinates optionally transformed to ``target_crs``.
+
+    Image names compare case-insensitively (ODM files mix ``.JPG`` and ``.jpg``).
+    """
+    from pyproj import Transformer
+
+    pairs = []
+    for point in points:
+        x, y = point.x, point.y
+        if target_crs is not None and point.crs != target_crs:
+            x, y = Transformer.from_crs(point.crs, target_crs, always_xy=True).transform(x, y)
+        for obs in point.observations:
+            if obs.image.lower() == image.lower():
+                pairs.append(GcpPair(point.name, obs.col, obs.row, float(x), float(y), point.role))
+    return pairs
+
+
+class WarpResult(NamedTuple):
+    """Where ``warp_with_fit`` wrote, and the output grid."""
+
+    path: str
+    bounds: tuple[float, float, float, float]
+    resolution: float
+    width: int
+    height: int
+
+
+_RESAMPLING = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+
+
+def suggested_grid(fit: GcpFit, width: int, height: int) -> tuple[tuple[float, float, float, float], float]:
+    """Output bounds (the warped source border) and resolution (diagonal metres per diagonal pixel)."""
+    s = np.linspace(0.0, 1.0, 21)
+    cols = np.concatenate([s * width, np.full_like(s, width), s * width, np.zeros_like(s)])
+    rows = np.concatenate([np.zeros_like(s), s * height, np.full_like(s, height), s * height])
+    x, y = fit.to_map(cols, rows)
+    x0, y0 = fit.to_map(np.array([0.0]), np.array([0.0]))
+    x1, y1 = fit.to_map(np.array([float(width)]), np.array([float(height)]))
+    res = math.hypot(float(x1[0] - x0[0]), float(y1[0] - y0[0])) / math.hypot(width, height)
+    return (float(x.min()), float(y.min()), float(x.max()), float(y.max())), res
+
+
+def warp_with_fit(
+    src: str | object,
+    dst: str | object,
+    fit: GcpFit,
+    *,
+    crs: str | None = None,
+    resolution: float | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    resampling: str = "bilinear",
+    block_rows: int = 512,
+) -> WarpResult:
+    """Warp an (ungeoreferenced) image with a fit into a north-up GeoTIFF in the fit's CRS.
+
+    Every output pixel centre goes through the map->pixel direction of the fit and is sampled
+    with ``cv2.remap`` (as gdalwarp does with ``-order n``). 8-bit sources get an alpha band,
+    others a NaN/0 nodata. The source is read whole (frames and small orthophotos); the output
+    is written in row blocks, atomically.
+
+    Raises:
+        GeoreferenceError: no CRS for the output, or an empty output grid.
+    """
+    import os
+    import warnings
+    from pathlib import Path
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    from flights.atomic import TMP_SUFFIX
+
+    out_crs = crs or fit.crs
+    if out_crs is None:
+        raise GeoreferenceError(f"{dst}: the fit carries no CRS and none was given")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(src) as ds:
+            data = ds.read()
+    _, height, width = data.shape
+    auto_bounds, auto_res = suggested_grid(fit, width, height)
+    res = resolution or auto_res
+    minx, miny, maxx, maxy = bounds or auto_bounds
+    out_w, out_h = int(math.ceil((maxx - minx) / res - 1e-9)), int(math.ceil((maxy - miny) / res - 1e-9))
+    if out_w <= 0 or out_h <= 0 or out_w * out_h > 40000**2:
+        raise GeoreferenceError(f"{dst}: output grid {out_w}x{out_h} at {res} is empty or too large")
+    transform = from_origin(minx, maxy, res, res)
+    with_alpha = data.dtype == np.uint8
+    profile = {
+        "driver": "GTiff", "width": out_w, "height": out_h, "count": data.shape[0] + int(with_alpha),
+        "dtype": data.dtype.name, "crs": out_crs, "transform": transform, "tiled": True,
+        "blockxsize": 256, "blockysize": 256, "compress": "deflate",
+        "nodata": None if with_alpha else (np.nan if data.dtype.kind == "f" else 0),
+    }
+    dst_path = Path(str(dst))
+    dst_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst_path.with_name(f".{dst_path.name}{TMP_SUFFIX}")
+    interp = _RESAMPLING[resampling]
+    cols_x = minx + (np.arange(out_w) + 0.5) * res
+    with rasterio.open(tmp, "w", **profile) as out:
+        for r0 in range(0, out_h, block_rows):
+            n = min(block_rows, out_h - r0)
+            ys = maxy - (np.arange(r0, r0 + n) + 0.5) * res
+            gx, gy = np.meshgrid(cols_x, ys)
+            pc, pr = fit.to_pixel(gx, gy)
+            map_x, map_y = (pc - 0.5).astype(np.float32), (pr - 0.5).astype(np.float32)
+            valid = (pc >= 0) & (pc <= width) & (pr >= 0) & (pr <= height)
+            fill = float(profile["nodata"]) if profile["nodata"] is not None else 0.0
+            bands = [
+                cv2.remap(band, map_x, map_y, interp, borderMode=cv2.BORDER_REPLICATE) for band in data
+            ]
+            block = np.stack([np.where(valid, b, fill).astype(data.dtype) for b in bands])
+            if with_alpha:
+                block = np.concatenate([block, (valid * 255).astype(np.uint8)[None]])
+            out.write(block, window=Window(0, r0, out_w, n))
+        if with_alpha:
+            out.colorinterp = _color_interp(data.shape[0])
+    os.replace(tmp, dst_path)
+    return WarpResult(str(dst_path), (minx, maxy - out_h * res, minx + out_w * res, maxy), res, out_w, out_h)
+
+
+def _color_interp(bands: int) -> list[object]:
+    from rasterio.enums import ColorInterp
+
+    base = [ColorInterp.red, ColorInterp.green, ColorInterp.blue] if bands >= 3 else [ColorInterp.gray] * bands
+    return [*base[:bands], *[ColorInterp.undefined] * max(0, bands - 3), ColorInterp.alpha]

@@ -1,0 +1,308 @@
+"""Orthophotos, DSMs and DTMs to COGs in the municipality's CRS (default EPSG:25832).
+
+:func:`reproject_to_cog` reads any georeferenced raster (see :mod:`pipeline.rasters`),
+reprojects it window by window (bounded memory whatever the size), converts DSM/DTM
+heights to DVR90 when the grid is available (:mod:`pipeline.datum`) and writes a COG
+with the kind's profile (:mod:`pipeline.cog`). Every product records the PROJ
+operation used.
+
+Identity shortcut: when the chosen operation moves no pixel by more than
+``identity_tolerance_px`` (default 0.01 px) anywhere on the raster, the pixel grid in
+the target CRS *is* the source grid, so a warp would only resample the pixels onto
+themselves. The raster is then relabelled with the target CRS and copied, without
+resampling. This is the case for PROJ's default EPSG:32632 -> EPSG:25832 operation
+("Inverse of ETRS89 to WGS 84 (1)", a null datum shift with 1 m accuracy: the two UTM
+grids coincide to about 0.1 mm). The measured maximum shift is recorded in the
+product's ``properties['max_shift_px']``. A user-chosen ``transformation`` that really
+moves pixels (e.g. a Helmert ITRF step) is warped like any other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import calculate_default_transform
+from rasterio.windows import Window
+
+from flights.atomic import TMP_SUFFIX
+from pipeline.cog import CogProfile, resolve_profile, write_cog
+from pipeline.datum import HeightPlan, geoid_offsets, plan_heights
+from pipeline.models import HeightDatum, Product, ProductKind
+from pipeline.operations import Operation, choose_operation, max_shift_px
+from pipeline.rasters import RasterInfo, check_target_area, open_raster
+
+log = logging.getLogger(__name__)
+
+PROFILE_BY_KIND = {
+    ProductKind.ORTHOPHOTO: "ortho_jpeg",
+    ProductKind.RGB_FRAME: "ortho_jpeg",
+    ProductKind.DSM: "dsm_f32",
+    ProductKind.DTM: "dsm_f32",
+    ProductKind.THERMAL_FRAME: "thermal_f32",
+    ProductKind.THERMAL_MOSAIC: "thermal_f32",
+}
+HEIGHT_KINDS = (ProductKind.DSM, ProductKind.DTM)
+#: Rows per window when materialising the target grid (memory: rows x width x bands).
+STRIP_ROWS = 512
+WARP_MEM_MB = 256
+
+
+class _Grid(NamedTuple):
+    transform: rasterio.Affine
+    width: int
+    height: int
+
+
+def reproject_to_cog(
+    src: Path,
+    dst: Path,
+    *,
+    kind: ProductKind,
+    target_crs: str = "EPSG:25832",
+    src_crs: str | None = None,
+    transformation: str | None = None,
+    resampling: str | None = None,
+    grids: Path | None = None,
+    flight: str = "",
+    product_id: str | None = None,
+    profile: str | CogProfile | None = None,
+    source_height_datum: HeightDatum = HeightDatum.ELLIPSOIDAL,
+    identity_tolerance_px: float = 0.01,
+    workspace_root: Path | None = None,
+    cache_mb: int = 256,
+) -> Product:
+    """Reproject a georeferenced raster to a COG in ``target_crs`` and describe it.
+
+    Args:
+        src: GeoTIFF, image + world file, ODM orthophoto or DEM.
+        dst: the COG to write (atomically).
+        kind: orthophoto, dsm, dtm or thermal; selects the profile and resampling.
+        target_crs: the output CRS.
+        src_crs: the user's CRS for ``src`` (overrides the file's; needed when it has none).
+        transformation: a PROJ pipeline string or an EPSG operation code (``EPSG:1149``)
+            from ``src`` CRS to ``target_crs``; default: PROJ's best available operation.
+        resampling: rasterio resampling name for the warp; default: the profile's.
+        grids: folder holding the DVR90 PROJ grids (DSM/DTM heights -> DVR90).
+        flight: flight id recorded in the product.
+        product_id: product id; default ``<flight>-<kind>``.
+        profile: a COG profile (name or object); default by ``kind``.
+        source_height_datum: what the input heights are (DSM/DTM only).
+        identity_tolerance_px: largest pixel shift treated as "no warp needed".
+        workspace_root: when given, ``Product.path`` is relative to it.
+        cache_mb: GDAL_CACHEMAX (MB) while writing; bounds memory.
+
+    Returns:
+        The product, with ``transformation`` and ``height_datum`` filled in.
+
+    Raises:
+        GeoreferenceError: the input has no CRS or implausible georeferencing.
+        UsageError: unknown profile, resampling or transformation.
+    """
+    info = open_raster(src, crs=src_crs)
+    check_target_area(info, target_crs)
+    prof = resolve_profile(profile or PROFILE_BY_KIND.get(kind, "ortho_jpeg"))
+    warp_resampling = Resampling[resampling or prof.warp_resampling]
+    operation = choose_operation(info.crs, target_crs, transformation)
+    shift = max_shift_px(operation, info)
+    identity = shift <= identity_tolerance_px
+    heights = (
+        plan_heights(target_crs, grids, source_datum=source_height_datum, name=str(src))
+        if kind in HEIGHT_KINDS
+        else HeightPlan(HeightDatum.NOT_APPLICABLE, None, None)
+    )
+    tags = _tags(operation, heights, prof, identity, shift)
+    if identity and not _needs_pixels(info, prof, heights):
+        write_cog(info.path, dst, prof, crs=target_crs, tags=tags, cache_mb=cache_mb)
+    else:
+        with _scratch_tif(dst) as scratch:
+            _materialise(info, scratch, target_crs, operation, warp_resampling, prof, heights, identity)
+            write_cog(scratch, dst, prof, tags=tags, cache_mb=cache_mb)
+    return _product(
+        dst, info, kind, target_crs, operation, heights, prof, identity, shift,
+        flight=flight, product_id=product_id, workspace_root=workspace_root, resampling=warp_resampling,
+    )  # fmt: skip
+
+
+def _needs_pixels(info: RasterInfo, prof: CogProfile, heights: HeightPlan) -> bool:
+    """Whether pixel values must change even without a warp."""
+    if heights.transformer is not None:
+        return True
+    if prof.dtype is not None and prof.dtype != info.dtype:
+        return True
+    if prof.mask and info.nodata is not None and not info.has_alpha:
+        return True  # nodata in lossy imagery must become a mask
+    return False
+
+
+def _tags(operation: Operation, heights: HeightPlan, prof: CogProfile, identity: bool, shift: float) -> dict[str, str]:
+    tags = {
+        "DRONEGIS_TRANSFORMATION": operation.label,
+        "DRONEGIS_WARP": "identity (relabel, no resampling)" if identity else "warped",
+        "DRONEGIS_MAX_SHIFT_PX": f"{shift:.3g}",
+        "DRONEGIS_COG_PROFILE": prof.name,
+    }
+    if heights.datum is not HeightDatum.NOT_APPLICABLE:
+        tags["DRONEGIS_HEIGHT_DATUM"] = heights.datum.value
+        if heights.operation:
+            tags["DRONEGIS_HEIGHT_OPERATION"] = heights.operation
+    return tags
+
+
+@contextlib.contextmanager
+def _scratch_tif(dst: Path) -> Iterator[Path]:
+    """A scratch GeoTIFF path beside ``dst`` (same disk), removed afterwards."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.scratch.", suffix=f".tif{TMP_SUFFIX}")
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        for leftover in (Path(name), Path(f"{name}.aux.xml"), Path(f"{name}.ovr")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def target_grid(info: RasterInfo, target_crs: str, operation: Operation) -> _Grid:
+    """The output grid GDAL would suggest (as ``gdalwarp`` does) for ``info`` in ``target_crs``."""
+    transform, width, height = calculate_default_transform(
+        info.crs, target_crs, info.width, info.height, *info.bounds, **operation.gdal_options
+    )
+    return _Grid(transform, int(width), int(height))  # type: ignore[arg-type]
+
+
+def _materialise(
+    info: RasterInfo,
+    out: Path,
+    target_crs: str,
+    operation: Operation,
+    resampling: Resampling,
+    prof: CogProfile,
+    heights: HeightPlan,
+    identity: bool,
+) -> None:
+    """Write the target grid to a tiled, uncompressed scratch GeoTIFF, strip by strip."""
+    imagery = prof.mask
+    nodata = None if imagery else (info.nodata if info.nodata is not None else prof.nodata)
+    dtype = prof.dtype or info.dtype
+    with rasterio.Env(GDAL_CACHEMAX=128), rasterio.open(info.path) as ds, _reader(
+        ds, info, target_crs, operation, resampling, nodata, imagery, identity
+    ) as reader:
+        count = reader.count if not imagery or reader.count in (2, 4) else reader.count + 1
+        profile = {
+            "driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
+            "width": reader.width, "height": reader.height, "count": count, "dtype": dtype,
+            "crs": target_crs, "transform": reader.transform, "nodata": nodata,
+        }  # fmt: skip
+        with rasterio.open(out, "w", **profile) as sink:
+            if imagery and count == reader.count + 1:
+                sink.colorinterp = [*reader.colorinterp[: reader.count], rasterio.enums.ColorInterp.alpha]
+            elif imagery:
+                sink.colorinterp = reader.colorinterp
+            for row in range(0, reader.height, STRIP_ROWS):
+                window = Window(0, row, reader.width, min(STRIP_ROWS, reader.height - row))
+                data = reader.read(window=window)
+                if imagery and count == reader.count + 1:
+                    data = np.concatenate([data, reader.dataset_mask(window=window)[None]])
+                if heights.transformer is not None:
+                    data = _convert_heights(data, reader.window_transform(window), heights, nodata)
+                sink.write(data.astype(dtype, copy=False), window=window)
+
+
+@contextlib.contextmanager
+def _reader(
+    ds: rasterio.io.DatasetReader,
+    info: RasterInfo,
+    target_crs: str,
+    operation: Operation,
+    resampling: Resampling,
+    nodata: float | None,
+    imagery: bool,
+    identity: bool,
+) -> Iterator[rasterio.io.DatasetReader | WarpedVRT]:
+    """The dataset to read the target grid from: the source itself, or a warped VRT."""
+    if identity:
+        yield ds
+        return
+    grid = target_grid(info, target_crs, operation)
+    options: dict[str, object] = {"NUM_THREADS": "ALL_CPUS", "INIT_DEST": "NO_DATA", **operation.gdal_options}
+    kwargs: dict[str, object] = {
+        "src_crs": info.crs, "crs": target_crs, "transform": grid.transform, "width": grid.width,
+        "height": grid.height, "resampling": resampling, "warp_mem_limit": WARP_MEM_MB, "warp_extras": options,
+    }  # fmt: skip
+    if imagery:
+        kwargs["add_alpha"] = not info.has_alpha
+    elif nodata is not None:
+        kwargs["src_nodata"] = info.nodata if info.nodata is not None else None
+        kwargs["nodata"] = nodata
+    with WarpedVRT(ds, **kwargs) as vrt:
+        yield vrt
+
+
+def _convert_heights(
+    data: np.ndarray, transform: rasterio.Affine, heights: HeightPlan, nodata: float | None
+) -> np.ndarray:
+    """Add the geoid offset (DVR90 - ellipsoidal) to every valid height of one window."""
+    band = data[0].astype(np.float64)
+    valid = np.isfinite(band) if nodata is None else (band != nodata) & np.isfinite(band)
+    if valid.any():
+        rows, cols = np.nonzero(valid)
+        xs, ys = rasterio.transform.xy(transform, rows, cols)
+        assert heights.transformer is not None
+        band[valid] += geoid_offsets(heights.transformer, np.asarray(xs), np.asarray(ys))
+    data = data.astype(np.float64)
+    data[0] = band
+    return data
+
+
+def _product(
+    dst: Path,
+    info: RasterInfo,
+    kind: ProductKind,
+    target_crs: str,
+    operation: Operation,
+    heights: HeightPlan,
+    prof: CogProfile,
+    identity: bool,
+    shift: float,
+    *,
+    flight: str,
+    product_id: str | None,
+    workspace_root: Path | None,
+    resampling: Resampling,
+) -> Product:
+    with rasterio.open(dst) as out:
+        bounds = tuple(out.bounds)
+        gsd = float(abs(out.transform.a))
+    path = str(dst.resolve().relative_to(workspace_root.resolve())) if workspace_root else str(dst)
+    return Product(
+        id=product_id or f"{flight or dst.stem}-{kind.value}",
+        flight=flight,
+        kind=kind,
+        path=path,
+        crs=target_crs,
+        bounds=bounds,  # type: ignore[arg-type]
+        gsd_m=gsd,
+        source_files=(str(info.path),),
+        height_datum=heights.datum,
+        transformation=operation.label,
+        units=prof.units,
+        properties={
+            "cog_profile": prof.name,
+            "source_crs": info.crs,
+            "warp": "identity (relabel, no resampling)" if identity else "warped",
+            "max_shift_px": shift,
+            "resampling": "none" if identity else resampling.name,
+            "operation_accuracy_m": operation.accuracy,
+            "height_operation": heights.operation,
+        },
+    )

@@ -1,0 +1,326 @@
+"""Thermal frames to °C rasters: conversion dispatch, per-frame GeoTIFFs, the flight mosaic.
+
+- :func:`convert_frame` turns any supported thermal file into float32 °C: FLIR R-JPEG
+  or FFF (pure Python + the radiometric model), DJI R-JPEG (optional ``dronegis[dji]``
+  adapter), float32 °C TIFFs and 16-bit TIFFs with a declared scale/offset profile
+  (REFERENCE.md §4.4; :data:`TIFF_PROFILES`).
+- :func:`write_thermal_frame` writes one float32 °C GeoTIFF, atomically. **Nodata is
+  NaN** (a float NaN cannot be mistaken for a temperature, unlike -9999 or
+  dji-thermal-cli's -273.15). Capture time, GPS, pose and the measurement parameters
+  are kept as GDAL metadata tags (names in :data:`TAG_PREFIX`…), so the georeferencing
+  stage can place thermal frames exactly like RGB ones.
+- :func:`thermal_mosaic` builds a COG from georeferenced °C frames. Blend:
+  **nearest-to-nadir** — each output pixel takes the value of the frame whose nadir
+  point (the camera GPS position from the frame's tags, else the frame centre) is
+  closest, among frames with data there. Values are resampled with nearest neighbour
+  and never scaled, blended or colour-balanced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from flights.atomic import TMP_SUFFIX, fsync_dir
+from flights.errors import ThermalError, UsageError
+from flights.flir import is_flir, read_flir
+from flights.models import Capture
+from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
+
+log = logging.getLogger(__name__)
+
+NODATA = float("nan")
+TAG_PREFIX = "DRONEGIS_"
+BLEND = "nearest-to-nadir"
+
+
+class TiffProfile(NamedTuple):
+    """How 16-bit TIFF counts become °C: ``DN * scale + offset``."""
+
+    scale: float
+    offset: float
+    note: str
+
+
+TIFF_PROFILES: dict[str, TiffProfile] = {
+    "centikelvin": TiffProfile(0.01, -273.15, "K×100 (Sentera 6X, MicaSense Altum LWIR [U], dji-thermal-cli temp_ck)"),
+    "duo-pro-r-high": TiffProfile(0.04, -273.15, "FLIR Duo Pro R / XT2 TIFF, high gain (−25…+135 °C)"),
+    "duo-pro-r-low": TiffProfile(0.4, -273.15, "FLIR Duo Pro R TIFF, low gain (−40…+550 °C)"),
+    "flir-duo": TiffProfile(0.01, -273.15, "FLIR Duo TIFF"),
+    "decikelvin": TiffProfile(0.1, -273.15, "K×10"),
+}
+
+
+class CelsiusFrame(NamedTuple):
+    """A frame in °C (float32, NaN = no data) and the record of how it was made."""
+
+    celsius: np.ndarray
+    measurement: dict[str, Any]
+
+
+def convert_frame(
+    path: Path,
+    overrides: ThermalOverrides | None = None,
+    *,
+    frame_distance_m: float | None = None,
+    tiff_profile: str | None = None,
+) -> CelsiusFrame:
+    """Any supported thermal file to °C.
+
+    Args:
+        path: FLIR R-JPEG / FFF, DJI R-JPEG, or radiometric TIFF.
+        overrides: per-flight or user measurement parameters (not applicable to TIFFs,
+            whose temperatures were fixed at export; they are then recorded as ignored).
+        frame_distance_m: the frame's distance to the object (height above ground).
+        tiff_profile: name in :data:`TIFF_PROFILES` for 16-bit TIFFs.
+
+    Raises:
+        ThermalError: unreadable or unsupported file (message names it).
+        DecoderUnavailable: a DJI file without the ``dronegis[dji]`` extra.
+    """
+    overrides = overrides or ThermalOverrides()
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise ThermalError(f"{path}: cannot read: {exc}") from exc
+    if head[:2] in (b"II", b"MM"):
+        return read_radiometric_tiff(path, tiff_profile, overrides)
+    data = path.read_bytes()
+    if is_flir(data):
+        image = read_flir(path)
+        params = MeasurementParameters.from_thermal(image.params, overrides, frame_distance_m=frame_distance_m)
+        record = {"format": "flir-fff", "decoder": "dronegis", **params.model_dump()}
+        return CelsiusFrame(raw_to_celsius(image.raw, params), record)
+    if head[:2] == b"\xff\xd8":
+        from pipeline.thermal_dji import read_dji
+
+        dji = read_dji(path, overrides, frame_distance_m=frame_distance_m)
+        record = {"format": "dji-rjpeg", "decoder": f"dji-thermal-cli/{dji.plugin}", **dji.parameters}
+        return CelsiusFrame(dji.celsius, {**record, "sources": dji.sources})
+    raise ThermalError(f"{path}: not a thermal image dronegis can read (starts with {head!r})")
+
+
+def read_radiometric_tiff(
+    path: Path, profile: str | None = None, overrides: ThermalOverrides | None = None
+) -> CelsiusFrame:
+    """A float32 °C TIFF as is, or a 16-bit TIFF through a named scale/offset profile.
+
+    Raises:
+        ThermalError: 16-bit without a profile, unknown profile, or other data types.
+    """
+    import rasterio
+
+    with _quiet_rasterio(), rasterio.open(path) as src:
+        data = src.read(1, masked=True)
+    if np.issubdtype(data.dtype, np.floating):
+        celsius = data.astype(np.float32).filled(np.nan)
+        celsius[celsius <= -273.15] = np.nan
+        record: dict[str, Any] = {"format": "radiometric-tiff", "units": "°C", "profile": None}
+    elif data.dtype == np.uint16:
+        if profile is None:
+            raise ThermalError(f"{path}: 16-bit TIFF needs a scale/offset profile, one of {sorted(TIFF_PROFILES)}")
+        if profile not in TIFF_PROFILES:
+            raise ThermalError(f"{path}: unknown TIFF profile {profile!r}; known: {sorted(TIFF_PROFILES)}")
+        p = TIFF_PROFILES[profile]
+        celsius = (data.astype(np.float64) * p.scale + p.offset).astype(np.float32).filled(np.nan)
+        record = {"format": "radiometric-tiff", "profile": profile, "scale": p.scale, "offset": p.offset}
+    else:
+        raise ThermalError(f"{path}: radiometric TIFF must be float32 °C or uint16 counts, not {data.dtype}")
+    if overrides is not None and not overrides.is_empty():
+        log.warning("%s: radiometric TIFF temperatures are fixed; measurement overrides ignored", path)
+        record["overrides_ignored"] = overrides.model_dump(exclude_none=True)
+    return CelsiusFrame(celsius, record)
+
+
+def frame_tags(capture: Capture | None, measurement: Mapping[str, Any] | None) -> dict[str, str]:
+    """GDAL metadata tags for a frame: capture time, GPS, pose, measurement parameters."""
+    tags: dict[str, str] = {f"{TAG_PREFIX}UNITS": "°C", f"{TAG_PREFIX}NODATA": "NaN"}
+    if measurement is not None:
+        tags[f"{TAG_PREFIX}THERMAL_MEASUREMENT"] = json.dumps(measurement, sort_keys=True, default=str)
+    if capture is None:
+        return tags
+    tags[f"{TAG_PREFIX}SOURCE_FILE"] = capture.path
+    tags[f"{TAG_PREFIX}SOURCE_SHA256"] = capture.sha256
+    if capture.time_utc is not None:
+        tags[f"{TAG_PREFIX}CAPTURE_TIME_UTC"] = capture.time_utc.isoformat()
+        tags["TIFFTAG_DATETIME"] = capture.time_utc.strftime("%Y:%m:%d %H:%M:%S")
+    tags[f"{TAG_PREFIX}TIME_SOURCE"] = capture.time_source
+    if capture.position is not None:
+        for key, value in capture.position.model_dump().items():
+            if value is not None:
+                tags[f"{TAG_PREFIX}GPS_{key.upper()}"] = str(value)
+    for key, value in capture.attitude.model_dump().items():
+        if value is not None:
+            tags[f"{TAG_PREFIX}{'ATTITUDE_SOURCE' if key == 'source' else key.upper()}"] = str(value)
+    tags[f"{TAG_PREFIX}CAPTURE"] = capture.model_dump_json(exclude={"problems", "quality"})
+    return tags
+
+
+def write_thermal_frame(
+    celsius: np.ndarray,
+    dst: Path,
+    *,
+    capture: Capture | None = None,
+    measurement: Mapping[str, Any] | None = None,
+    crs: str | None = None,
+    transform: Any = None,
+) -> Path:
+    """Write a float32 °C GeoTIFF (nodata NaN, Deflate) with the frame's tags, atomically.
+
+    Without ``crs``/``transform`` the raster is in pixel space (the georeferencing
+    stage places it later from the tags).
+    """
+    celsius = np.asarray(celsius, dtype=np.float32)
+    if celsius.ndim != 2:
+        raise UsageError(f"{dst}: a thermal frame must be 2-D, got shape {celsius.shape}")
+    height, width = celsius.shape
+    profile: dict[str, Any] = {
+        "driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
+        "nodata": NODATA, "compress": "deflate", "predictor": 3, "tiled": width >= 256 and height >= 256,
+    }
+    if crs is not None:
+        profile.update(crs=crs, transform=transform)
+
+    def write(tmp: Path) -> None:
+        import rasterio
+
+        with _quiet_rasterio(), rasterio.open(tmp, "w", **profile) as out:
+            out.write(celsius, 1)
+            out.update_tags(**frame_tags(capture, measurement))
+            out.set_band_description(1, "temperature")
+            out.units = ("°C",)
+
+    return _atomic_raster(Path(dst), write)
+
+
+def thermal_mosaic(frames: Sequence[Path], dst: Path, *, target_crs: str = "EPSG:25832") -> Path:
+    """A COG of georeferenced °C frames, blended nearest-to-nadir (module docstring).
+
+    Raises:
+        ThermalError: no frames, or a frame without CRS.
+    """
+    if not frames:
+        raise ThermalError(f"{dst}: no frames for the thermal mosaic")
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    grid = _mosaic_grid(frames, target_crs)
+    height, width, transform = grid
+    best = np.full((height, width), np.inf)
+    out = np.full((height, width), np.nan, dtype=np.float32)
+    cols = (np.arange(width) + 0.5) * transform.a + transform.c
+    rows = (np.arange(height) + 0.5) * transform.e + transform.f
+    for path in frames:
+        with rasterio.open(path) as src:
+            warped = np.full((height, width), np.nan, dtype=np.float32)
+            reproject(
+                rasterio.band(src, 1), warped, dst_transform=transform, dst_crs=target_crs,
+                dst_nodata=np.nan, resampling=Resampling.nearest,
+            )
+            nx, ny = _nadir(src, target_crs)
+        dist = (cols[None, :] - nx) ** 2 + (rows[:, None] - ny) ** 2
+        take = np.isfinite(warped) & (dist < best)
+        out[take], best[take] = warped[take], dist[take]
+    tags = {f"{TAG_PREFIX}BLEND": BLEND, f"{TAG_PREFIX}UNITS": "°C",
+            f"{TAG_PREFIX}SOURCE_FRAMES": json.dumps([Path(p).name for p in frames])}
+    return _write_cog(out, Path(dst), target_crs, transform, tags)
+
+
+def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> tuple[int, int, Any]:
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.warp import calculate_default_transform, transform_bounds
+
+    bounds, resolution = [], math.inf
+    for path in frames:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise ThermalError(f"{path}: frame has no CRS; georeference it before mosaicking")
+            bounds.append(transform_bounds(src.crs, target_crs, *src.bounds, densify_pts=21))
+            t, _, _ = calculate_default_transform(src.crs, target_crs, src.width, src.height, *src.bounds)
+            resolution = min(resolution, abs(t.a))
+    left, bottom = min(b[0] for b in bounds), min(b[1] for b in bounds)
+    right, top = max(b[2] for b in bounds), max(b[3] for b in bounds)
+    width = max(1, math.ceil((right - left) / resolution))
+    height = max(1, math.ceil((top - bottom) / resolution))
+    return height, width, from_origin(left, top, resolution, resolution)
+
+
+def _nadir(src: Any, target_crs: str) -> tuple[float, float]:
+    """The camera's ground point: GPS tags when present, else the raster centre."""
+    from rasterio.warp import transform as warp_transform
+
+    tags = src.tags()
+    lat, lon = tags.get(f"{TAG_PREFIX}GPS_LAT"), tags.get(f"{TAG_PREFIX}GPS_LON")
+    if lat is not None and lon is not None:
+        xs, ys = warp_transform("EPSG:4326", target_crs, [float(lon)], [float(lat)])
+        return xs[0], ys[0]
+    cx = (src.bounds.left + src.bounds.right) / 2
+    cy = (src.bounds.bottom + src.bounds.top) / 2
+    xs, ys = warp_transform(src.crs, target_crs, [cx], [cy])
+    return xs[0], ys[0]
+
+
+def _write_cog(data: np.ndarray, dst: Path, crs: str, transform: Any, tags: dict[str, str]) -> Path:
+    from rasterio.io import MemoryFile
+    from rio_cogeo.cogeo import cog_translate
+    from rio_cogeo.profiles import cog_profiles
+
+    height, width = data.shape
+    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
+               "nodata": NODATA, "crs": crs, "transform": transform}
+
+    def write(tmp: Path) -> None:
+        with MemoryFile() as mem:
+            with mem.open(**profile) as ds:
+                ds.write(data, 1)
+                ds.update_tags(**tags)
+                ds.set_band_description(1, "temperature")
+                ds.units = ("°C",)
+            with mem.open() as ds:
+                cog_translate(ds, str(tmp), cog_profiles.get("deflate"), nodata=NODATA, add_mask=False, quiet=True,
+                              additional_cog_metadata=tags)
+
+    return _atomic_raster(dst, write)
+
+
+def _atomic_raster(dst: Path, write: Any) -> Path:
+    """Run ``write(tmp)`` on a temporary file beside ``dst``, then fsync and rename it."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=TMP_SUFFIX)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        tmp.chmod(0o644)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+        fsync_dir(dst.parent)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return dst
+
+
+@contextmanager
+def _quiet_rasterio() -> Iterator[None]:
+    """Silence NotGeoreferencedWarning for frames that are in pixel space on purpose."""
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        yield

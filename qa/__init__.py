@@ -1,0 +1,1 @@
+"""Quality assurance: precision, image quality, coverage, freshness, thermography conditions."""

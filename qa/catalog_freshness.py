@@ -1,0 +1,111 @@
+"""Freshness of the whole catalog: every product of every flight, and every published layer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from flights.errors import QAError
+from flights.models import Frozen
+from pipeline.workspace import Workspace
+from qa import inputs
+from qa.freshness import FreshnessRule, evaluate, load_kind_map, load_rules
+
+logger = logging.getLogger(__name__)
+
+
+class LayerFreshness(Frozen):
+    """One catalog entry's freshness: capture date, age, status and the day it turns stale."""
+
+    id: str
+    source: Literal["product", "published"]
+    flight: str
+    kind: str
+    title: str
+    captured: datetime | None
+    age_days: float | None
+    status: Literal["fresh", "warn", "stale", "unknown"]
+    stale_on: date | None
+    rule: str | None
+    message: str
+
+
+def _entry(
+    entry_id: str,
+    source: Literal["product", "published"],
+    flight: str,
+    kind: str,
+    title: str,
+    captured: datetime | None,
+    now: datetime,
+    rules: dict[str, FreshnessRule],
+    kinds: dict[str, str],
+) -> LayerFreshness:
+    if captured is None:
+        return LayerFreshness(
+            id=entry_id, source=source, flight=flight, kind=kind, title=title, captured=None, age_days=None,
+            status="unknown", stale_on=None, rule=None, message="capture time unknown",
+        )
+    try:
+        s = evaluate(kind, captured, now, rules, kinds)
+    except QAError as exc:
+        return LayerFreshness(
+            id=entry_id, source=source, flight=flight, kind=kind, title=title, captured=captured, age_days=None,
+            status="unknown", stale_on=None, rule=None, message=str(exc),
+        )
+    return LayerFreshness(
+        id=entry_id, source=source, flight=flight, kind=kind, title=title, captured=s.captured,
+        age_days=round(s.age_days, 3), status=s.status, stale_on=s.stale_on, rule=s.rule, message=s.message,
+    )
+
+
+def _published(workspace: Workspace) -> list[dict[str, object]]:
+    path = workspace.layers_json
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QAError(f"published layers {path}: {exc}") from exc
+    items = data.get("layers", []) if isinstance(data, dict) else data
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _as_datetime(value: object) -> datetime | None:
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return None
+
+
+def catalog_freshness(workspace: Workspace, now: datetime, rules: Path | None = None) -> list[LayerFreshness]:
+    """Freshness of every product of every flight, then of every published layer.
+
+    Args:
+        workspace: The workspace (``Workspace.flights()``, products.json, publish/layers.json).
+        now: The injected clock.
+        rules: Freshness rules TOML (default: REFERENCE.md §6).
+    """
+    table, kinds = load_rules(rules), load_kind_map(rules)
+    out: list[LayerFreshness] = []
+    for flight_id in workspace.flights():
+        try:
+            flight = inputs.load_flight(workspace, flight_id)
+            span = flight.time_span
+        except QAError as exc:
+            logger.warning("skipping flight %s: %s", flight_id, exc)
+            span = None
+        for p in inputs.load_products(workspace, flight_id):
+            captured = p.time_start or p.time_end or (span[0] if span else None)
+            out.append(_entry(p.id, "product", flight_id, str(p.kind), p.id, captured, now, table, kinds))
+    for layer in _published(workspace):
+        captured = _as_datetime(layer.get("time_start")) or _as_datetime(layer.get("time_end"))
+        out.append(
+            _entry(
+                str(layer.get("id")), "published", str(layer.get("flight", "")), str(layer.get("kind", "")),
+                str(layer.get("title", layer.get("id"))), captured, now, table, kinds,
+            )
+        )
+    return out

@@ -1,0 +1,129 @@
+"""What QA reads from the workspace: the flight, its products, footprints, areas, thermal values."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from pyproj import Transformer
+from shapely import ops
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+
+from flights.errors import QAError
+from flights.models import ControlPoint, Flight
+from pipeline.models import Product, ProductKind
+from pipeline.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+RASTER_KINDS = {
+    ProductKind.ORTHOPHOTO,
+    ProductKind.DSM,
+    ProductKind.DTM,
+    ProductKind.THERMAL_FRAME,
+    ProductKind.THERMAL_MOSAIC,
+    ProductKind.RGB_FRAME,
+}
+THERMAL_KINDS = {ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC}
+FRAME_KINDS = {ProductKind.RGB_FRAME, ProductKind.THERMAL_FRAME}
+MAX_THERMAL_PIXELS = 1_000_000
+
+
+def load_flight(workspace: Workspace, flight_id: str) -> Flight:
+    """The Flight written by ingest.
+
+    Raises:
+        QAError: when the flight was not ingested into this workspace.
+    """
+    path = workspace.flight_json(flight_id)
+    try:
+        return Flight.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise QAError(f"flight {flight_id!r} not found: {path} does not exist (run dronegis ingest)") from exc
+    except ValueError as exc:
+        raise QAError(f"flight file {path} is malformed: {exc}") from exc
+
+
+def load_products(workspace: Workspace, flight_id: str) -> list[Product]:
+    """The flight's products (empty when it was not processed yet)."""
+    path = workspace.products_json(flight_id)
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data.get("products", []) if isinstance(data, dict) else data
+        return [Product.model_validate(item) for item in items]
+    except ValueError as exc:
+        raise QAError(f"products file {path} is malformed: {exc}") from exc
+
+
+def check_points(flight: Flight, extra: Path | None) -> list[ControlPoint]:
+    """Check points of the flight's control files plus those of an extra check-point file."""
+    points = [p for cf in flight.control for p in cf.points if p.role == "check"]
+    if extra is not None:
+        from flights.control import read_control_file
+
+        parsed = read_control_file(Path(extra), Path(extra).name, role="check")
+        points.extend(p for p in parsed.points if p.role == "check")
+    return points
+
+
+def to_crs(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:
+    """Reproject a shapely geometry (x/y order on both sides)."""
+    transformer = Transformer.from_crs(src, dst, always_xy=True)
+    return ops.transform(transformer.transform, geom)
+
+
+def footprints(workspace: Workspace, products: list[Product]) -> tuple[dict[str, BaseGeometry], str | None]:
+    """Frame footprints (name -> polygon) and their CRS.
+
+    From a FOOTPRINTS product (GeoPackage/GeoJSON) when there is one, otherwise from the
+    bounds of the single-frame products.
+    """
+    for product in products:
+        if product.kind != ProductKind.FOOTPRINTS:
+            continue
+        import geopandas as gpd
+
+        frame = gpd.read_file(workspace.root / product.path)
+        column = next((c for c in ("path", "name", "file", "image", "frame") if c in frame.columns), None)
+        names = [str(v) for v in frame[column]] if column else [str(i) for i in frame.index]
+        crs = frame.crs.to_string() if frame.crs is not None else product.crs
+        return {n: g for n, g in zip(names, frame.geometry, strict=True) if g is not None}, crs
+    frames = [p for p in products if p.kind in FRAME_KINDS]
+    if frames:
+        return {p.id: box(*p.bounds) for p in frames}, frames[0].crs
+    return {}, None
+
+
+def aoi_geometry(flight: Flight, crs: str) -> BaseGeometry | None:
+    """The flight's AOI (GeoJSON, EPSG:4326) in ``crs``."""
+    if flight.aoi is None:
+        return None
+    return to_crs(shape(flight.aoi), "EPSG:4326", crs)
+
+
+def thermal_values(workspace: Workspace, products: list[Product]) -> dict[str, np.ndarray]:
+    """Band 1 of each thermal product as float (nodata -> NaN), decimated to ≤ 1 MP."""
+    values: dict[str, np.ndarray] = {}
+    for product in products:
+        if product.kind not in THERMAL_KINDS:
+            continue
+        with rasterio.open(workspace.root / product.path) as src:
+            step = max(1, int(np.ceil(np.sqrt(src.width * src.height / MAX_THERMAL_PIXELS))))
+            shape_ = (max(1, src.height // step), max(1, src.width // step))
+            band = src.read(1, out_shape=shape_, masked=True).astype(np.float64)
+        values[product.id] = band.filled(np.nan)
+    return values
+
+
+def flight_centre(flight: Flight) -> tuple[float | None, float | None]:
+    """Mean latitude and longitude of the captures with a position."""
+    pos = [c.position for c in flight.captures if c.position is not None]
+    if not pos:
+        return None, None
+    return float(np.mean([p.lat for p in pos])), float(np.mean([p.lon for p in pos]))

@@ -1,0 +1,150 @@
+"""Collect checks into a ``QAReport``; write report.json and one self-contained report.html.
+
+The HTML page holds everything inline (CSS, PNG plots as base64 data URIs): it opens
+from a mail attachment or a file share without any network access. Plots are also
+written as PNG files next to the report and listed in ``QAReport.plots``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from flights.atomic import atomic_write_bytes, atomic_write_text
+from flights.errors import QAError
+from qa.conditions import Gate
+from qa.models import CheckResult, QAReport, overall_status
+
+PLOT_TITLES = {
+    "footprints": "Footprints over the AOI and municipality",
+    "error_vectors": "Check-point error vectors",
+    "error_histogram": "Check-point error histogram",
+    "overlap": "Overlap map",
+    "thermal_histogram": "Thermal histogram",
+    "freshness": "Freshness timeline",
+}
+_STATUS_COLOUR = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "skip": "#757575"}
+
+
+def build_report(
+    flight: str,
+    checks: Sequence[CheckResult],
+    *,
+    created: datetime,
+    figures: Mapping[str, object] | None = None,
+    plots: Mapping[str, str] | None = None,
+    thermal_gate: Gate | None = None,
+) -> QAReport:
+    """A QAReport whose overall status is the worst check status."""
+    g = thermal_gate or Gate(failed=False)
+    return QAReport(
+        flight=flight,
+        created=created,
+        status=overall_status([c.status for c in checks]),
+        checks=tuple(checks),
+        figures=dict(figures or {}),
+        plots=dict(plots or {}),
+        thermal_gate_failed=g.failed,
+        thermal_gate_reason=g.reason,
+        thermal_gate_override=g.override,
+        thermal_publication_blocked=g.blocked,
+    )
+
+
+def read_report(path: Path) -> QAReport:
+    """Load a report.json.
+
+    Raises:
+        QAError: when the file is missing or does not match the schema.
+    """
+    try:
+        return QAReport.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QAError(f"QA report {path}: {exc}") from exc
+
+
+def _figure_text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"[{len(value)} items]"
+    if isinstance(value, dict):
+        return f"{{{len(value)} entries}}"
+    return html.escape(str(value))
+
+
+def _check_row(check: CheckResult) -> str:
+    simple = {k: v for k, v in check.figures.items() if not isinstance(v, dict)}
+    figures = "; ".join(f"{html.escape(k)}={_figure_text(v)}" for k, v in list(simple.items())[:10])
+    colour = _STATUS_COLOUR[check.status]
+    return (
+        f"<tr><td><span class='badge' style='background:{colour}'>{check.status}</span></td>"
+        f"<td><b>{html.escape(check.title)}</b><br><code>{html.escape(check.id)}</code></td>"
+        f"<td>{html.escape(check.message)}</td><td class='fig'>{figures}</td></tr>"
+    )
+
+
+def render_html(report: QAReport, images: Mapping[str, bytes]) -> str:
+    """The self-contained HTML page (no external URLs: styles and plots are inline)."""
+    counts = report.counts()
+    gate = ""
+    if report.thermal_gate_failed:
+        state = "BLOCKED" if report.thermal_publication_blocked else "overridden"
+        gate = (
+            f"<p class='gate'>Thermal publication gate: <b>{state}</b> — {html.escape(report.thermal_gate_reason or '')}"
+            + (f"<br>Override reason: {html.escape(report.thermal_gate_override)}" if report.thermal_gate_override else "")
+            + "</p>"
+        )
+    rows = "\n".join(_check_row(c) for c in report.checks)
+    plots = "\n".join(
+        f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+        f"<figcaption>{html.escape(PLOT_TITLES.get(name, name))}</figcaption></figure>"
+        for name, png in images.items()
+    )
+    colour = _STATUS_COLOUR[report.status]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>QA {html.escape(report.flight)}</title>
+<style>
+body{{font-family:sans-serif;margin:1.5em;max-width:1200px}} table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #ddd;padding:4px 6px;vertical-align:top;font-size:13px}}
+.badge{{color:#fff;padding:2px 6px;border-radius:3px;font-weight:bold}} .fig{{font-size:11px;color:#444}}
+.overall{{font-size:22px}} .gate{{border:2px solid #c62828;padding:6px}} figure{{display:inline-block;margin:6px}}
+img{{max-width:560px;border:1px solid #ccc}}
+</style></head><body>
+<h1>QA report — flight {html.escape(report.flight)}</h1>
+<p class="overall">Overall: <span class="badge" style="background:{colour}">{report.status.upper()}</span>
+&nbsp; {counts['pass']} pass · {counts['warn']} warn · {counts['fail']} fail · {counts['skip']} not evaluated</p>
+<p>Created {report.created.isoformat()} · schema {report.schema_version}</p>
+{gate}
+<h2>Checks</h2>
+<table><tr><th>status</th><th>check</th><th>finding</th><th>figures</th></tr>
+{rows}
+</table>
+<h2>Plots</h2>
+{plots}
+</body></html>
+"""
+
+
+def write_report(report: QAReport, folder: Path, images: Mapping[str, bytes] | None = None) -> QAReport:
+    """Write plots/<name>.png, report.json and report.html atomically into ``folder``.
+
+    Returns:
+        The report with ``plots`` set to the written PNG paths (relative to ``folder``).
+    """
+    images = dict(images or {})
+    folder = Path(folder)
+    plots = {}
+    for name, png in images.items():
+        rel = f"plots/{name}.png"
+        atomic_write_bytes(folder / rel, png)
+        plots[name] = rel
+    report = report.model_copy(update={"plots": {**report.plots, **plots}})
+    payload = json.loads(report.model_dump_json())
+    atomic_write_text(folder / "report.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(folder / "report.html", render_html(report, images))
+    return report

@@ -1,0 +1,225 @@
+"""``run_qa``: every QA check of one flight, written to qa/<flight>/report.{json,html}."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from datetime import datetime
+from pathlib import Path
+
+from flights.errors import QAError
+from flights.models import ControlPoint, FileKind, Flight, Purpose
+from pipeline.models import Product, ProductKind
+from pipeline.workspace import Workspace
+from qa import coverage, image_quality, inputs, plots
+from qa.conditions import evaluate_conditions, gate, load_conditions
+from qa.freshness import FreshnessStatus, evaluate, load_kind_map, load_rules
+from qa.measure import Measurement, measure_product
+from qa.models import CheckResult, QAReport
+from qa.precision import PointError, accuracy, error_table, tolerance_for, verdict
+from qa.report import build_report, write_report
+
+logger = logging.getLogger(__name__)
+
+PRECISION_KINDS = {ProductKind.ORTHOPHOTO, ProductKind.DSM, ProductKind.DTM, ProductKind.THERMAL_MOSAIC}
+
+
+def precision_check(
+    product: Product, raster: Path, points: list[ControlPoint], purpose: str, height_raster: Path | None
+) -> tuple[CheckResult, list[Measurement]]:
+    """Check-point accuracy of one product, measured on the product itself."""
+    cid, title = f"precision.{product.id}", f"Check-point accuracy of {product.id}"
+    if not points:
+        return CheckResult.skipped(cid, title, "no check points (pass --checkpoints or deliver a CHK file)"), []
+    measured, missing = measure_product(
+        points, raster, product_id=product.id, crs=product.crs, height_raster=height_raster
+    )
+    if not measured:
+        return CheckResult.skipped(cid, title, f"none of {len(points)} check points is observed on {raster.name}"), []
+    if product.gsd_m is None:
+        return CheckResult.skipped(cid, title, f"product {product.id} has no GSD to derive a tolerance from"), measured
+    errors = [m.error for m in measured]
+    tol = tolerance_for(product.gsd_m, purpose)
+    survey_h = max((p.survey_std_h_m or 0.0) for p in points)
+    survey_v = max((p.survey_std_v_m or 0.0) for p in points)
+    acc = accuracy(
+        errors,
+        survey_sigma_h=survey_h,
+        survey_sigma_v=survey_v,
+        horizontal_class=tol.horizontal,
+        vertical_class=tol.vertical,
+    )
+    status, message = verdict(acc, tol)
+    figures: dict[str, object] = {
+        **acc.model_dump(),
+        "gsd_m": product.gsd_m,
+        "tolerance_h_m": tol.horizontal,
+        "tolerance_v_m": tol.vertical,
+        "tolerance_source": tol.source,
+        "points": error_table(errors),
+        "not_observed": missing,
+    }
+    return CheckResult(id=cid, title=title, status=status, figures=figures, message=message), measured  # type: ignore[arg-type]
+
+
+def georeferencing_check(flight: Flight, products: list[Product], any_checkpoints: bool) -> CheckResult:
+    """GCP residuals / leave-one-out from the georeferencing stage, RTK fix ratio, GSD per frame and product."""
+    frames = [c for c in flight.captures if c.kind in (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)]
+    flags = [c.rtk.flag for c in frames if c.rtk.flag is not None]
+    fix_ratio = sum(f == 50 for f in flags) / len(flags) if flags else None
+    gsds = [g for g in (image_quality.frame_gsd(c) for c in frames) if g is not None]
+    figures: dict[str, object] = {
+        "rtk_fix_ratio": fix_ratio,
+        "frame_gsd_m": {"median": statistics.median(gsds), "min": min(gsds), "max": max(gsds)} if gsds else None,
+        "product_gsd_m": {p.id: p.gsd_m for p in products},
+    }
+    gcp_used = False
+    for p in products:
+        for key in ("gcp_rmse_m", "gcp_residuals", "loo_rmse_m", "gcp_count"):
+            if key in p.properties:
+                figures[f"{p.id}.{key}"] = p.properties[key]
+                gcp_used = gcp_used or key == "gcp_count" and bool(p.properties[key])
+    known = gcp_used or (fix_ratio is not None and fix_ratio >= 0.95) or any_checkpoints
+    message = "absolute accuracy backed by GCPs, RTK or check points" if known else (
+        "absolute accuracy unknown: no GCPs, no RTK fix and no check points (expect metres of shift)"
+    )
+    return CheckResult(
+        id="georeferencing", title="Georeferencing evidence (GCP, RTK, GSD)",
+        status="pass" if known else "warn", figures=figures, message=message,
+    )
+
+
+def freshness_checks(
+    products: list[Product], flight: Flight, now: datetime, rules_path: Path | None
+) -> tuple[list[CheckResult], dict[str, FreshnessStatus]]:
+    """One freshness check per product (capture time: the product's, else the flight's)."""
+    rules, kinds = load_rules(rules_path), load_kind_map(rules_path)
+    span = flight.time_span
+    out, statuses = [], {}
+    for p in products:
+        cid, title = f"freshness.{p.id}", f"Freshness of {p.id}"
+        captured = p.time_start or p.time_end or (span[0] if span else None)
+        if captured is None:
+            out.append(CheckResult.skipped(cid, title, "capture time unknown"))
+            continue
+        s = evaluate(str(p.kind), captured, now, rules, kinds)
+        statuses[p.id] = s
+        status = "pass" if s.status == "fresh" else "warn" if s.status == "warn" else "fail"
+        out.append(CheckResult(id=cid, title=title, status=status, figures=s.model_dump(mode="json"), message=f"{s.status}: {s.message}"))  # type: ignore[arg-type]
+    return out, statuses
+
+
+def _is_thermal_flight(flight: Flight, products: list[Product]) -> bool:
+    return (
+        flight.purpose == Purpose.BUILDING_INSPECTION
+        or bool(flight.frames(FileKind.THERMAL_FRAME))
+        or any(p.kind in inputs.THERMAL_KINDS for p in products)
+    )
+
+
+def run_qa(
+    workspace: Workspace,
+    flight_id: str,
+    *,
+    checkpoints: Path | None = None,
+    rules: Path | None = None,
+    conditions: Path | None = None,
+    now: datetime,
+    override_thermal_gate: str | None = None,
+    municipality: Path | None = None,
+    municipality_code: str | None = None,
+    blur_threshold: float = image_quality.DEFAULT_BLUR_THRESHOLD,
+) -> QAReport:
+    """Run every QA check of a flight and write qa/<flight>/report.json and report.html.
+
+    Args:
+        workspace: The workspace holding the ingested flight and its products.
+        flight_id: Flight id.
+        checkpoints: Extra check-point file (any format ``flights.control`` reads).
+        rules: Freshness rules TOML.
+        conditions: Thermography conditions TOML/JSON (logged values + thresholds).
+        now: The injected clock.
+        override_thermal_gate: Reason of a person overriding a failed thermal gate.
+        municipality: Municipality boundary (GeoJSON/GPKG) for the frames-outside check.
+        municipality_code: KOMKODE selecting one municipality of a national file (0746 = Skanderborg).
+        blur_threshold: Variance-of-Laplacian threshold for blurry frames.
+
+    Raises:
+        QAError: when the flight is unknown or an input file is malformed.
+    """
+    flight = inputs.load_flight(workspace, flight_id)
+    products = inputs.load_products(workspace, flight_id)
+    points = inputs.check_points(flight, checkpoints)
+    checks: list[CheckResult] = []
+    images: dict[str, bytes] = {}
+    figures: dict[str, object] = {}
+
+    heights = next((workspace.root / p.path for p in products if p.kind == ProductKind.DSM), None)
+    vectors: list[tuple[float, float, PointError]] = []
+    for p in (p for p in products if p.kind in PRECISION_KINDS):
+        result, measured = precision_check(p, workspace.root / p.path, points, str(flight.purpose), heights)
+        checks.append(result)
+        if result.status != "skip":
+            figures[f"precision.{p.id}.rmse_h_m"] = result.figures["asprs_rmse_h"]
+            figures[f"precision.{p.id}.n"] = result.figures["n"]
+        if measured and not vectors:
+            vectors = [(m.survey_x, m.survey_y, m.error) for m in measured]
+    if not any(c.id.startswith("precision.") for c in checks):
+        checks.append(CheckResult.skipped("precision", "Check-point accuracy", "no orthophoto, DSM or thermal mosaic"))
+    checks.append(georeferencing_check(flight, products, bool(vectors)))
+    if vectors:
+        images["error_vectors"] = plots.error_vectors_plot(vectors)
+        images["error_histogram"] = plots.error_histogram([v[2] for v in vectors])
+
+    checks.extend(image_quality.frame_checks(flight.captures, blur_threshold=blur_threshold))
+    checks.append(image_quality.motion_blur_check(flight.captures))
+    thermal = inputs.thermal_values(workspace, products)
+    checks.append(image_quality.thermal_check(thermal))
+    if thermal:
+        images["thermal_histogram"] = plots.thermal_histogram(thermal)
+    rasters = {p.id: workspace.root / p.path for p in products if p.kind in inputs.RASTER_KINDS}
+    checks.append(image_quality.nodata_check(rasters))
+
+    checks.extend(_coverage(workspace, flight, products, (municipality, municipality_code), images))
+
+    fresh_checks, statuses = freshness_checks(products, flight, now, rules)
+    checks.extend(fresh_checks)
+    if statuses:
+        images["freshness"] = plots.freshness_timeline(statuses, now)
+
+    thermal_gate = None
+    if _is_thermal_flight(flight, products):
+        cfile = load_conditions(conditions)
+        span = flight.time_span
+        lat, lon = inputs.flight_centre(flight)
+        cond = evaluate_conditions(cfile.measured, span[0] if span else None, lat, lon, cfile.config)
+        checks.extend(cond)
+        thermal_gate = gate(cond, override_thermal_gate)
+    elif override_thermal_gate:
+        raise QAError(f"flight {flight_id} is not a thermal flight: nothing to override")
+
+    report = build_report(flight_id, checks, created=now, figures=figures, thermal_gate=thermal_gate)
+    logger.info("QA of %s: %s (%s)", flight_id, report.status, report.counts())
+    return write_report(report, workspace.qa(flight_id), images)
+
+
+def _coverage(
+    workspace: Workspace,
+    flight: Flight,
+    products: list[Product],
+    municipality: tuple[Path | None, str | None],
+    images: dict[str, bytes],
+) -> list[CheckResult]:
+    feet, crs = inputs.footprints(workspace, products)
+    aoi = inputs.aoi_geometry(flight, crs) if crs else None
+    town = None
+    if municipality[0] is not None and crs:
+        from flights.aoi import load_area
+
+        town = inputs.to_crs(load_area(Path(municipality[0]), code=municipality[1]), "EPSG:4326", crs)
+    overlap, omap = coverage.overlap_check(feet)
+    if feet:
+        images["footprints"] = plots.footprints_plot(feet, aoi, town)
+    if omap is not None:
+        images["overlap"] = plots.overlap_plot(omap)
+    return [coverage.coverage_check(feet, aoi), overlap, coverage.outside_check(feet, town)]

@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import io
+import json
+import stat
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dronegis.settings import Settings
+from dronegis.upload_store import UploadArea, extract_zip, safe_relative_path
+from flights.errors import UploadConflict, UploadError, UploadTooLarge
+from pipeline.workspace import Workspace
+
+from svc_helpers import GIS, PILOT, VIEWER, auth
+
+
+def _create(client: TestClient, flight: str, purpose: str = "survey") -> None:
+    r = client.post("/api/flights", json={"id": flight, "purpose": purpose, "title": "t"}, headers=auth(PILOT))
+    assert r.status_code == 201, r.text
+
+
+def _wait_job(client: TestClient, flight: str, statuses: set[str], token: str = GIS) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/flights/{flight}", headers=auth(token)).json()["job"]
+        if job and job["status"] in statuses:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job of {flight} never reached {statuses}")
+
+
+def _zip(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+# -- pure store ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../x.jpg", "a/../../x", "C:\\x.jpg", "a\\..\\..\\b", "", "a\x00b"])
+def test_unsafe_names_refused(name: str) -> None:
+    with pytest.raises(UploadError):
+        safe_relative_path(name)
+
+
+def test_safe_names_normalised() -> None:
+    assert safe_relative_path("DCIM\\100MEDIA\\DJI_0001.JPG").as_posix() == "DCIM/100MEDIA/DJI_0001.JPG"
+    assert safe_relative_path("./a//b æø.jpg").as_posix() == "a/b æø.jpg"
+
+
+def test_zip_checks(tmp_path: Path) -> None:
+    dest = tmp_path / "files"
+    dest.mkdir()
+    cases = {
+        "slip": _zip({"ok.txt": b"1", "../../evil.txt": b"x"}),
+        "absolute": _zip({"/tmp/evil.txt": b"x"}),
+        "symlink": _zip({"ok.txt": b"1"}, symlink="link"),
+        "bomb": _zip({"zeros.bin": b"\0" * 20_000_000}),
+    }
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.zip"
+        path.write_bytes(data)
+        with pytest.raises(UploadError):
+            extract_zip(path, dest, max_total=50_000_000)
+        assert list(dest.iterdir()) == [], name
+    big = tmp_path / "big.zip"
+    big.write_bytes(_zip({"a.bin": bytes(range(256)) * 400, "b.bin": bytes(range(256)) * 400}))
+    with pytest.raises(UploadTooLarge):
+        extract_zip(big, dest, max_total=150_000)
+    notzip = tmp_path / "no.zip"
+    notzip.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(UploadError, match="not a readable zip"):
+        extract_zip(notzip, dest, max_total=10)
+    assert list(dest.iterdir()) == []
+
+
+def test_resume_offsets(tmp_path: Path) -> None:
+    area = UploadArea(Workspace.at(tmp_path), "f1", limit=1000)
+    w = area.open_part("a/b.bin", start=0, total=300)
+    w.write(b"x" * 120)
+    assert w.close(complete=False).offset == 120
+    assert area.state("a/b.bin").offset == 120 and area.pending() == ["a/b.bin"]
+    with pytest.raises(UploadConflict, match="resumes at byte 120"):
+        area.open_part("a/b.bin", start=200, total=300)
+    w = area.open_part("a/b.bin", start=120, total=300)
+    w.write(b"y" * 180)
+    assert w.close(complete=True).complete
+    assert (area.files / "a/b.bin").read_bytes() == b"x" * 120 + b"y" * 180
+    assert area.pending() == [] and area.completed() == ["a/b.bin"]
+    with pytest.raises(UploadTooLarge):
+        area.open_part("c.bin", start=0, total=800)
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+def test_roles(client: TestClient) -> None:
+    assert client.post("/api/flights", json={"id": "f"}).status_code == 401
+    assert client.post("/api/flights", json={"id": "f"}, headers=auth("wrong")).status_code == 401
+    assert client.post("/api/flights", json={"id": "f"}, headers=auth(VIEWER)).status_code == 403
+    assert client.post("/api/flights", json={"id": "f"}, params={"token": PILOT}).status_code == 201
+    assert client.post("/api/flights", json={"id": "f"}, headers=auth(PILOT)).status_code == 409
+    assert client.post("/api/flights", json={"id": "../x"}, headers=auth(PILOT)).status_code == 422
+    generated = client.post("/api/flights", json={"purpose": "survey"}, headers=auth(PILOT)).json()
+    assert generated["id"] and generated["files_url"].endswith("/files")
+
+
+def test_multipart_upload_and_finish(client: TestClient, settings: Settings) -> None:
+    _create(client, "m1")
+    files = [("files", ("DCIM/DJI_0001.JPG", b"a" * 1000, "image/jpeg")),
+             ("files", ("gcp_list.txt", b"EPSG:25832\n", "text/plain"))]
+    r = client.post("/api/flights/m1/files", files=files, data={"note": "x"}, headers=auth(PILOT))
+    assert r.status_code == 200, r.text
+    assert r.json()["stored"] == ["DCIM/DJI_0001.JPG", "gcp_list.txt"]
+    stored = Workspace.at(settings.workspace).upload("m1")
+    assert (stored / "DCIM" / "DJI_0001.JPG").read_bytes() == b"a" * 1000
+    r = client.post("/api/flights/m1/finish", headers=auth(PILOT))
+    assert r.status_code == 202 and r.json()["files"] == 2
+    job = _wait_job(client, "m1", {"done"})
+    assert job["qa_status"] == "pass"
+    received = (Workspace.at(settings.workspace).products("m1") / "received.txt").read_text()
+    assert received.splitlines() == ["DCIM/DJI_0001.JPG", "gcp_list.txt"]
+    assert client.post("/api/flights/m1/finish", headers=auth(PILOT)).status_code == 202  # a rerun is a new job
+
+
+def test_multipart_refusals(client: TestClient, settings: Settings) -> None:
+    _create(client, "m2")
+    too_big = [("f", ("big.bin", b"z" * 6_000_000, "application/octet-stream"))]
+    assert client.post("/api/flights/m2/files", files=too_big, headers=auth(PILOT)).status_code == 413
+    slip = [("f", ("../../evil.txt", b"x", "text/plain"))]
+    assert client.post("/api/flights/m2/files", files=slip, headers=auth(PILOT)).status_code == 400
+    r = client.post("/api/flights/m2/files", content=b"x", headers={**auth(PILOT), "Content-Type": "text/plain"})
+    assert r.status_code == 415
+    assert client.post("/api/flights/nope/files", files=slip, headers=auth(PILOT)).status_code == 404
+    area = UploadArea(Workspace.at(settings.workspace), "m2", settings.max_upload_bytes)
+    assert area.used_bytes() == 0 and area.pending() == []
+    assert client.post("/api/flights/m2/finish", headers=auth(PILOT)).status_code == 409
+
+
+def test_resumable_put(client: TestClient, settings: Settings) -> None:
+    _create(client, "r1")
+    data = bytes(range(256)) * 40  # 10240 bytes
+    url = "/api/flights/r1/files/DCIM/big.JPG"
+    r = client.put(url, content=data[:4000], headers={**auth(PILOT), "Content-Range": "bytes 0-3999/10240"})
+    assert r.status_code == 200 and r.json() == {"path": "DCIM/big.JPG", "offset": 4000, "complete": False,
+                                                 "total": 10240}
+    # the connection drops after 1000 of the next 4000 bytes: the body is shorter than its range
+    r = client.put(url, content=data[4000:5000], headers={**auth(PILOT), "Content-Range": "bytes 4000-7999/10240"})
+    assert r.status_code == 400
+    head = client.head(url, headers=auth(PILOT))
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == "5000"
+    r = client.put(url, content=data[3000:], headers={**auth(PILOT), "Content-Range": "bytes 3000-10239/10240"})
+    assert r.status_code == 409 and r.headers["Upload-Offset"] == "5000"
+    assert client.post("/api/flights/r1/finish", headers=auth(PILOT)).status_code == 409  # still pending
+    r = client.put(url, content=data[5000:], headers={**auth(PILOT), "Content-Range": "bytes 5000-10239/10240"})
+    assert r.status_code == 201 and r.json()["complete"] is True
+    assert (Workspace.at(settings.workspace).upload("r1") / "DCIM" / "big.JPG").read_bytes() == data
+    assert client.get(url, headers=auth(PILOT)).json()["complete"] is True
+    assert client.put(url, content=b"x", headers=auth(PILOT)).status_code == 409
+    whole = client.put("/api/flights/r1/files/small.txt", content=b"hello", headers=auth(PILOT))
+    assert whole.status_code == 201 and whole.json()["offset"] == 5
+    bad = client.put(url, content=b"x", headers={**auth(PILOT), "Content-Range": "bytes 9-1/2"})
+    assert bad.status_code == 400
+
+
+def test_zip_upload(client: TestClient, settings: Settings) -> None:
+    _create(client, "z1")
+    good = _zip({"images/a.jpg": b"a" * 100, "gcp_list.txt": b"EPSG:25832\n"})
+    r = client.post("/api/flights/z1/zip", content=good, headers={**auth(PILOT), "Content-Type": "application/zip"})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["stored"]) == ["gcp_list.txt", "images/a.jpg"]
+    for bad in (_zip({"../../x": b"1"}), _zip({"a": b"1"}, symlink="l"), _zip({"z": b"\0" * 20_000_000})):
+        r = client.post("/api/flights/z1/zip", content=bad, headers=auth(PILOT))
+        assert r.status_code in (400, 413), r.text
+    assert r.status_code == 400 and "zip bomb" in r.json()["detail"]
+    assert sorted(UploadArea(Workspace.at(settings.workspace), "z1", 1).completed()) == ["gcp_list.txt",
+                                                                                           "images/a.jpg"]
+
+
+def test_approval_flow_and_pages(client: TestClient) -> None:
+    _create(client, "b1", purpose="building-inspection")
+    client.put("/api/flights/b1/files/x.jpg", content=b"x", headers=auth(PILOT))
+    client.post("/api/flights/b1/finish", headers=auth(PILOT))
+    job = _wait_job(client, "b1", {"waiting_approval"})
+    assert "approval" in str(job["error"])
+    page = client.get("/flights/b1", params={"token": VIEWER})
+    assert page.status_code == 200 and "waiting_approval" in page.text
+    assert client.get("/flights/b1/qa", headers=auth(VIEWER)).text == "<h1>QA b1: pass</h1>"
+    assert client.get("/flights/nope/qa", headers=auth(VIEWER)).status_code == 404
+    assert client.post("/api/flights/b1/approve", json={"reason": "ok"}, headers=auth(PILOT)).status_code == 403
+    r = client.post("/api/flights/b1/approve", json={"reason": "checked on site"}, headers=auth(GIS))
+    assert r.status_code == 200 and r.json()["approved_by"] == "gustav"
+    job = _wait_job(client, "b1", {"done"})
+    assert job["approval_reason"] == "checked on site"
+    again = client.post("/api/flights/b1/approve", json={"reason": "again"}, headers=auth(GIS))
+    assert again.status_code == 409
+    assert client.get(f"/api/jobs/{job['id']}", headers=auth(VIEWER)).json()["status"] == "done"
+    assert client.get("/api/jobs/999", headers=auth(VIEWER)).status_code == 404
+    info = client.get("/api/flights/b1", headers=auth(VIEWER)).json()
+    assert info["layers"] == [{"id": "b1-x", "title": "X"}]
+    rerun = client.post("/api/flights/b1/rerun", json={"from_stage": "qa"}, headers=auth(GIS))
+    assert rerun.status_code == 202 and rerun.json()["from_stage"] == "qa"
+
+
+def test_server_sent_events(client: TestClient) -> None:
+    _create(client, "e1")
+    client.put("/api/flights/e1/files/x.jpg", content=b"x", headers=auth(PILOT))
+    client.post("/api/flights/e1/finish", headers=auth(PILOT))
+    events = []
+    with client.stream("GET", "/api/flights/e1/events", params={"interval": 0.05}, headers=auth(VIEWER)) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    assert events[-1]["status"] == "done" and events[-1]["stage"] == "publish"
+    assert {"stage", "done", "total", "status"} <= set(events[0])
+    assert client.get("/api/flights/zz/events", headers=auth(VIEWER)).status_code == 404

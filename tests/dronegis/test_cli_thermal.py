@@ -1,0 +1,60 @@
+"""``dronegis thermal``: one-off conversions, overrides, per-file errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.errors import NotGeoreferencedWarning
+
+from dronegis.cli.main import cli
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["thermal", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_converts_flir_and_dji_with_overrides(data_dir: Path, tmp_path: Path) -> None:
+    xt2 = data_dir / "thermal_parser/images/DJI_XT2.jpg"
+    m3t = data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG"
+    code, out, err = _run(str(xt2), str(m3t), "--emissivity", "0.9", "--distance", "20", "--humidity", "60",
+                          "--reflected-temp", "5", "--air-temp", "8", "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ok"] is True and len(report["files"]) == 2
+    flir, dji = report["files"]
+    assert flir["measurement"]["emissivity"] == 0.9 and flir["measurement"]["object_distance_m"] == 20.0
+    assert flir["measurement"]["atmospheric_temp_c"] == 8.0
+    assert flir["measurement"]["sources"]["relative_humidity_pct"] == "override"
+    assert dji["measurement"]["distance"] == 20.0 and dji["measurement"]["reflection"] == 5.0
+    with pytest.warns(NotGeoreferencedWarning), rasterio.open(flir["output"]) as src:
+        data = src.read(1)
+        tags = src.tags()
+    assert data.dtype == np.float32 and data.shape == (512, 640)
+    assert float(np.nanmin(data)) == pytest.approx(flir["min_c"])
+    assert "DRONEGIS_GPS_LAT" in tags and "DRONEGIS_GIMBAL_YAW" in tags  # XT2 has GPS and pose
+    assert json.loads(tags["DRONEGIS_THERMAL_MEASUREMENT"])["emissivity"] == 0.9
+    assert "DJI_XT2.jpg" in err
+
+
+def test_failed_file_is_named_and_exit_is_1(data_dir: Path, tmp_path: Path) -> None:
+    good = data_dir / "flirpy/test/test_data/frame_000000.fff"
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe1\x00\x10FLIR\x00\x01\x01\x05" + b"\x00" * 6 + b"\xff\xd9")
+    code, out, err = _run(str(good), str(bad), "--out", str(tmp_path / "o"), "--json")
+    assert code == 1
+    files = json.loads(out)["files"]
+    assert files[0]["ok"] is True and files[1]["ok"] is False
+    assert "broken.jpg" in files[1]["error"]
+    assert "broken.jpg: FAILED" in err
+    assert (tmp_path / "o" / "frame_000000_celsius.tif").exists()
+
+
+def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, _ = _run(str(tmp_path / "x.jpg"), "--emissivity", "1.5")
+    assert code == 2

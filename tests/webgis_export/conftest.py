@@ -1,0 +1,25 @@
+"""Fixtures for the publishing tests: one flight published once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.workspace import Workspace
+from tests.webgis_export.published import NOW, make_flight
+from webgis_export.models import Layer
+from webgis_export.publish import publish
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Workspace, dict[str, Layer]]:
+    """A workspace with a flight published: orthophoto (public), thermal and DTM (internal)."""
+    ws = Workspace.at(tmp_path_factory.mktemp("published") / "ws")
+    products = make_flight(ws, data_dir)
+    layers = {}
+    for product in products:
+        access = "public" if product.kind.value in ("orthophoto", "dtm") else "internal"
+        for layer in publish(ws, product.id, access=access, now=NOW, pyramid_processes=1):  # type: ignore[arg-type]
+            layers[layer.kind.value] = layer
+    return ws, layers

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import rasterio
+from rio_tiler.io import Reader
+
+from tests.webgis_export.published import blocky_rgb, thermal_field, write_cog
+from webgis_export.models import Style
+from webgis_export.render import FastWarp, colormap_lut, encode, read_point, style_image
+from webgis_export.tms import get_tms
+
+
+@pytest.fixture(scope="module")
+def rgb_cog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_cog(tmp_path_factory.mktemp("render") / "rgb.tif", blocky_rgb(), 0.1)
+
+
+@pytest.fixture(scope="module")
+def thermal_cog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_cog(tmp_path_factory.mktemp("render") / "thermal.tif", thermal_field(), 0.2, nodata=-9999.0)
+
+
+def _tiles(cog: Path, tms_id: str, zooms: range) -> list[tuple[int, int, int]]:
+    tms = get_tms(tms_id)
+    with Reader(str(cog), tms=tms) as reader:
+        west, south, east, north = reader.get_geographic_bounds(tms.rasterio_geographic_crs)
+    return [(t.z, t.x, t.y) for z in zooms for t in tms.tiles(west, south, east, north, zooms=[z])]
+
+
+@pytest.mark.parametrize(
+    ("tms_id", "zooms", "agree"),
+    [
+        ("View1", range(14, 17), 0.97),  # native resolution and finer: same pixels
+        ("WebMercatorQuad", range(19, 22), 0.97),
+        ("View1", range(10, 14), 0.85),  # from overviews: GDAL's warper may pick another level
+        ("WebMercatorQuad", range(15, 19), 0.85),
+    ],
+)
+def test_fast_tiles_match_rio_tiler(rgb_cog: Path, tms_id: str, zooms: range, agree: float) -> None:
+    tms = get_tms(tms_id)
+    tiles = _tiles(rgb_cog, tms_id, zooms)
+    assert len(tiles) >= 4
+    with rasterio.open(rgb_cog) as dataset, Reader(str(rgb_cog), tms=tms) as reader:
+        warp = FastWarp(dataset)
+        for z, x, y in tiles:
+            if not reader.tile_exists(x, y, z):
+                continue
+            expected = reader.tile(x, y, z)
+            got = warp.read(tuple(tms.xy_bounds(x, y, z)), tms.rasterio_crs, 256, 256)
+            assert got is not None
+            both = (expected.mask > 0) & (got.mask > 0)
+            either = (expected.mask > 0) | (got.mask > 0)
+            assert both.sum() >= 0.97 * either.sum(), f"footprint differs on {z}/{x}/{y}"
+            same = np.all(np.abs(expected.data.astype(int) - got.data.astype(int)) <= 1, axis=0)[both]
+            assert same.mean() >= agree, f"{tms_id} {z}/{x}/{y}: only {same.mean():.1%} equal"
+
+
+def test_fast_read_outside_is_none(rgb_cog: Path) -> None:
+    tms = get_tms("View1")
+    with rasterio.open(rgb_cog) as dataset:
+        far = (200000.0, 6100000.0, 200409.6, 6100409.6)
+        assert FastWarp(dataset).read(far, tms.rasterio_crs, 256, 256) is None
+
+
+def test_thermal_style_and_transparent_nodata(thermal_cog: Path) -> None:
+    style = Style(colormap="inferno", vmin=-5.0, vmax=25.0, unit="°C")
+    with rasterio.open(thermal_cog) as dataset:
+        left, bottom, right, top = dataset.bounds
+        image = FastWarp(dataset).read((left, bottom, right, top), dataset.crs, 128, 128)
+    assert image is not None
+    rendered = style_image(image, style)
+    assert rendered.alpha[:8, :8].max() == 0  # the nodata corner
+    assert rendered.alpha[64:, 64:].min() == 255
+    lut = colormap_lut("inferno")
+    np.testing.assert_array_equal(rendered.rgb[100, -1], lut[255])  # 25 °C at the right edge
+    png = cv2.imdecode(np.frombuffer(encode(rendered, "png"), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert png.shape == (128, 128, 4) and png[0, 0, 3] == 0 and png[100, 100, 3] == 255
+    jpeg = cv2.imdecode(np.frombuffer(encode(rendered, "jpeg"), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert jpeg.shape == (128, 128, 3)
+    assert jpeg[2, 2].min() > 240  # nodata drawn in the (white) background colour
+
+
+def test_read_point_reports_celsius_and_nodata(thermal_cog: Path) -> None:
+    with Reader(str(thermal_cog)) as reader:
+        left, _, _, top = reader.bounds
+        value = read_point(reader, left + 0.2 * 200.5, top - 0.2 * 100.5, reader.crs)[0]
+        corner = read_point(reader, left + 0.3, top - 0.3, reader.crs)[0]
+        outside = read_point(reader, left - 100.0, top + 100.0, reader.crs)
+    assert value == pytest.approx(-5.0 + 30.0 * 200 / 255, abs=1e-4)
+    assert corner is None
+    assert outside == [None]

@@ -1,0 +1,180 @@
+"""Build one layer folder from one product: COG, style, legend, pyramids, Layer model.
+
+Used by :mod:`webgis_export.publish`, which calls it inside a staging folder and
+renames the result into place only after everything validated.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.warp import transform_bounds
+from rio_cogeo.cogeo import cog_translate, cog_validate
+from rio_cogeo.profiles import cog_profiles
+
+from flights.errors import ExportError
+from pipeline.models import Product, ProductKind
+from webgis_export.legend import layer_legend_png
+from webgis_export.models import Access, Layer, Style
+from webgis_export.pyramid import build_pyramid, default_zooms
+from webgis_export.render import ImageFormat
+from webgis_export.tms import supported_tms
+
+log = logging.getLogger(__name__)
+
+COG_NAME = "cog.tif"
+LEGEND_NAME = "legend.png"
+RASTER_KINDS = frozenset(k for k in ProductKind if k not in (ProductKind.FOOTPRINTS, ProductKind.PHOTO_POINTS))
+THERMAL_KEYS = (
+    "emissivity",
+    "reflected_temperature_c",
+    "air_temperature_c",
+    "relative_humidity",
+    "distance_m",
+    "camera",
+    "radiometric_source",
+)
+COLORMAPS = {
+    ProductKind.THERMAL_FRAME: ("inferno", "°C"),
+    ProductKind.THERMAL_MOSAIC: ("inferno", "°C"),
+    ProductKind.DSM: ("terrain", "m"),
+    ProductKind.DTM: ("terrain", "m"),
+}
+
+
+def validate_cog_file(path: Path) -> None:
+    """Raise :class:`ExportError` unless rio-cogeo accepts ``path`` as a COG."""
+    valid, errors, _warnings = cog_validate(str(path), quiet=True)
+    if not valid:
+        raise ExportError(f"{path} is not a valid COG: {'; '.join(errors)}")
+
+
+def stage_cog(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` if it is a valid COG, else convert it with rio-cogeo."""
+    valid, _errors, _warnings = cog_validate(str(source), quiet=True)
+    if valid:
+        shutil.copyfile(source, target)
+        return
+    with rasterio.open(source) as src:
+        rgb = src.count >= 3 and src.dtypes[0] == "uint8"
+        profile = cog_profiles.get("jpeg" if rgb and src.nodata is None else "deflate")
+        if not rgb and np.dtype(src.dtypes[0]).kind == "f":
+            profile.update(predictor=3)
+    log.info("converting %s to a COG (%s)", source, profile.get("compress"))
+    with warnings.catch_warnings():
+        # JPEG COGs turn nodata/alpha into an internal mask, which is what we want
+        warnings.filterwarnings("ignore", message="Nodata/Alpha band will be translated", category=UserWarning)
+        cog_translate(str(source), str(target), profile, quiet=True, overview_resampling="average")
+
+
+def sample_range(cog: Path) -> tuple[float, float]:
+    """2nd and 98th percentile of band 1's valid values, read from a small overview."""
+    with rasterio.open(cog) as src:
+        scale = max(1, max(src.width, src.height) // 512)
+        data = src.read(1, out_shape=(max(1, src.height // scale), max(1, src.width // scale)), masked=True)
+    values = np.asarray(data.compressed(), dtype="float64")
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ExportError(f"{cog} has no valid pixel to style")
+    low, high = np.percentile(values, [2, 98])
+    return float(low), float(high if high > low else low + 1.0)
+
+
+def default_style(product: Product, cog: Path) -> Style:
+    """RGB pass-through for imagery; a colormap over the 2–98 % range otherwise."""
+    with rasterio.open(cog) as src:
+        imagery = src.count >= 3 and src.dtypes[0] == "uint8"
+    if imagery and product.kind not in COLORMAPS:
+        return Style(title="RGB")
+    cmap, unit = COLORMAPS.get(product.kind, ("viridis", product.units or ""))
+    vmin, vmax = sample_range(cog)
+    return Style(colormap=cmap, vmin=round(vmin, 2), vmax=round(vmax, 2), unit=product.units or unit or None)
+
+
+def layer_folder_build(
+    product: Product,
+    source: Path,
+    folder: Path,
+    *,
+    access: Access,
+    title: str | None,
+    qa: dict[str, object],
+    published_at: datetime,
+    pyramids: bool,
+    pyramid_processes: int | None = None,
+) -> Layer:
+    """Fill ``folder`` (= ``publish/layers/<id>`` in staging) and return the Layer.
+
+    ``qa`` carries ``status``, ``freshness`` and ``accuracy`` already extracted
+    from the QA report and the freshness rules.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    cog = folder / COG_NAME
+    stage_cog(source, cog)
+    validate_cog_file(cog)
+    style = default_style(product, cog)
+    with rasterio.open(cog) as src:
+        bounds = tuple(src.bounds)
+        wgs84 = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        gsd = float(product.gsd_m or abs(src.transform.a))
+        meta = {
+            "crs": src.crs.to_string(),
+            "width": src.width,
+            "height": src.height,
+            "band_count": src.count,
+            "dtype": src.dtypes[0],
+            "nodata": src.nodata,
+        }
+    fmt: ImageFormat = "jpeg" if style.is_rgb else "png"
+    layer_id = folder.name
+    props = product.properties
+    layer = Layer(
+        id=layer_id,
+        title=title or f"{product.kind.value.replace('_', ' ')} {product.flight}",
+        kind=product.kind,
+        access=access,
+        flight=product.flight,
+        product_id=product.id,
+        style=style,
+        cog=f"layers/{layer_id}/{COG_NAME}",
+        bounds=bounds,  # type: ignore[arg-type]
+        bounds_wgs84=tuple(wgs84),  # type: ignore[arg-type]
+        gsd_m=gsd,
+        time_start=product.time_start,
+        time_end=product.time_end,
+        qa_status=qa.get("status"),  # type: ignore[arg-type]
+        freshness=qa.get("freshness"),  # type: ignore[arg-type]
+        accuracy=qa.get("accuracy") or {},  # type: ignore[arg-type]
+        height_datum=product.height_datum,
+        thermal={k: v for k, v in props.items() if k in THERMAL_KEYS and isinstance(v, int | float | str)},
+        platform=props.get("platform") if isinstance(props.get("platform"), str) else None,  # type: ignore[arg-type]
+        instruments=tuple(str(i) for i in props.get("instruments", ()) or ()),  # type: ignore[union-attr]
+        off_nadir_deg=_float(props.get("off_nadir_deg")),
+        azimuth_deg=_float(props.get("azimuth_deg")),
+        stac_item=f"stac/{product.kind.value}/{layer_id}/{layer_id}.json",
+        legend=f"layers/{layer_id}/{LEGEND_NAME}",
+        tile_format=fmt,
+        published_at=published_at,
+        **meta,
+    )
+    (folder / LEGEND_NAME).write_bytes(layer_legend_png(layer))
+    if pyramids:
+        depths: dict[str, tuple[int, int]] = {}
+        for tms_id in supported_tms():
+            zooms = default_zooms(cog, tms_id, gsd)
+            build_pyramid(
+                cog, folder / style.name / tms_id, style, tms_id, fmt=fmt, zooms=zooms, processes=pyramid_processes
+            )
+            depths[tms_id] = zooms
+        layer = layer.model_copy(update={"pyramids": depths})
+    return layer
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

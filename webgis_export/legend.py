@@ -1,0 +1,63 @@
+"""PNG legends drawn from the same lookup table and value range as the tiles.
+
+The colour bar is built from :func:`webgis_export.render.colormap_lut` (the exact
+256 colours the tiles use), not from a second colormap object, so a legend can never
+disagree with the map.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from webgis_export.models import Layer, Style
+from webgis_export.render import colormap_lut
+
+LEGEND_SIZE_IN = (1.6, 3.2)
+LEGEND_DPI = 100
+
+
+def style_defaults(kind_is_thermal: bool, unit: str | None) -> str:
+    """The axis label of a legend: quantity and unit."""
+    if kind_is_thermal:
+        return "Temperature (°C)"
+    return f"Value ({unit})" if unit else "Value"
+
+
+def legend_png(style: Style, title: str, label: str | None = None) -> bytes:
+    """A PNG legend for ``style``: a vertical colour bar, or an RGB note for imagery."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=LEGEND_SIZE_IN, dpi=LEGEND_DPI)
+    if style.is_rgb:
+        ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{title}\nRGB imagery", ha="center", va="center", wrap=True, fontsize=9)
+    else:
+        lut = colormap_lut(style.colormap or "viridis").astype(float) / 255.0
+        cmap = ListedColormap(lut, name=style.colormap or "viridis")
+        vmin = 0.0 if style.vmin is None else style.vmin
+        vmax = 1.0 if style.vmax is None else style.vmax
+        ax = fig.add_axes((0.15, 0.05, 0.25, 0.85))
+        gradient = np.linspace(vmax, vmin, 256).reshape(-1, 1)
+        ax.imshow(gradient, aspect="auto", cmap=cmap, norm=Normalize(vmin, vmax), extent=(0, 1, vmin, vmax))
+        ax.set_xticks([])
+        ax.yaxis.tick_right()
+        ax.yaxis.set_label_position("right")
+        ax.set_ylabel(label or (f"Value ({style.unit})" if style.unit else "Value"), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_title(title, fontsize=8, loc="left")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", transparent=False)
+    return buffer.getvalue()
+
+
+def layer_legend_png(layer: Layer) -> bytes:
+    """The legend of a published layer (°C for thermal, metres for heights)."""
+    label = style_defaults(layer.is_thermal, layer.style.unit)
+    return legend_png(layer.style, layer.title, label)

@@ -1,0 +1,90 @@
+"""Frozen models of what is published: layers and their styles.
+
+A :class:`Layer` is one published product. It carries everything a WebGIS user or
+an OGC client needs without opening the COG: where the COG is, how it is styled,
+where it lies (native CRS and WGS84), when it was flown, how accurate it is and
+whether QA passed. ``publish/layers.json`` is a JSON list of layers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from flights.models import Frozen
+from pipeline.models import HeightDatum, ProductKind
+
+Access = Literal["public", "internal"]
+Bounds = tuple[float, float, float, float]
+
+
+class Style(Frozen):
+    """How a layer is drawn: a colormap over a value range, or RGB pass-through.
+
+    ``colormap`` is a matplotlib colormap name for single-band layers, or ``None``
+    for RGB(A) imagery, which is shown as it is.
+    """
+
+    name: str = "default"
+    title: str = "Default"
+    colormap: str | None = None
+    vmin: float | None = None
+    vmax: float | None = None
+    unit: str | None = Field(None, description="value unit shown in legends and GetFeatureInfo: °C, m")
+
+    @property
+    def is_rgb(self) -> bool:
+        """True when the layer is shown as RGB(A) imagery without a colormap."""
+        return self.colormap is None
+
+
+class Layer(Frozen):
+    """One published product (``publish/layers.json`` holds a list of these)."""
+
+    id: str = Field(description="URL-safe id, unique among published layers")
+    title: str
+    kind: ProductKind
+    access: Access = "internal"
+    flight: str
+    product_id: str
+    style: Style
+    cog: str = Field(description="COG path relative to the publish root")
+    crs: str = Field(description="native CRS of the COG, e.g. EPSG:25832")
+    bounds: Bounds = Field(description="minx, miny, maxx, maxy in crs")
+    bounds_wgs84: Bounds = Field(description="west, south, east, north in degrees")
+    width: int
+    height: int
+    band_count: int
+    dtype: str
+    nodata: float | None = None
+    gsd_m: float
+    time_start: datetime | None = None
+    time_end: datetime | None = None
+    qa_status: str | None = Field(None, description="pass|warn|fail from the QA report, None if none ran")
+    freshness: str | None = Field(None, description="fresh|aging|stale from the freshness rule, if known")
+    accuracy: dict[str, float] = Field(default_factory=dict, description="rmse_h_m, rmse_v_m, checkpoints…")
+    height_datum: HeightDatum = HeightDatum.NOT_APPLICABLE
+    thermal: dict[str, float | str] = Field(default_factory=dict, description="emissivity, reflected °C…")
+    platform: str | None = Field(None, description="e.g. dji-m300")
+    instruments: tuple[str, ...] = ()
+    off_nadir_deg: float | None = Field(None, description="single frames: 90 + gimbal pitch")
+    azimuth_deg: float | None = Field(None, description="single frames: camera heading, clockwise from north")
+    stac_item: str = Field(description="STAC item path relative to the publish root")
+    legend: str | None = Field(None, description="legend PNG path relative to the publish root")
+    pyramids: dict[str, tuple[int, int]] = Field(
+        default_factory=dict, description="static pyramid: TMS id -> (min zoom, max zoom)"
+    )
+    tile_format: Literal["png", "jpeg"] = "png"
+    published_at: datetime
+
+    @property
+    def is_thermal(self) -> bool:
+        """True for thermal frames and mosaics (values in °C)."""
+        return self.kind in (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)
+
+    @property
+    def capture_time(self) -> datetime | None:
+        """The capture start, or the end when only that is known."""
+        return self.time_start or self.time_end

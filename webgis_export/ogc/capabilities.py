@@ -1,0 +1,221 @@
+"""WMS 1.3.0 and WMTS 1.0.0 capabilities documents for the visible layers.
+
+Bounding boxes follow each CRS's axis order: in WMS 1.3.0 ``EPSG:4326`` is
+lat/lon (minx = south latitude), ``CRS:84`` lon/lat, ``EPSG:25832`` and
+``EPSG:3857`` easting/northing. ``EX_GeographicBoundingBox`` is always lon/lat.
+URLs carry the caller's ``token`` query parameter when it came that way, so GIS
+clients that cannot send headers keep access to internal layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from xml.etree import ElementTree as ET
+
+from webgis_export.models import Layer
+from webgis_export.service import bounds_in
+from webgis_export.tms import get_tms, max_zoom, supported_tms, zoom_for_gsd
+
+WMS_NS = "http://www.opengis.net/wms"
+XLINK = "http://www.w3.org/1999/xlink"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+WMTS_NS = "http://www.opengis.net/wmts/1.0"
+OWS = "http://www.opengis.net/ows/1.1"
+GML = "http://www.opengis.net/gml"
+WMS_CRS = ("EPSG:25832", "EPSG:4326", "CRS:84", "EPSG:3857")
+LAT_LON_CRS = frozenset({"EPSG:4326"})
+MAP_FORMATS = ("image/png", "image/jpeg")
+INFO_FORMATS = ("text/plain", "application/json", "text/html")
+MAX_SIZE = 4096
+EXTRA_ZOOM = 1
+WELL_KNOWN = {"WebMercatorQuad": "urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible"}
+
+ET.register_namespace("", WMS_NS)
+ET.register_namespace("xlink", XLINK)
+ET.register_namespace("xsi", XSI)
+ET.register_namespace("ows", OWS)
+ET.register_namespace("gml", GML)
+
+
+def with_token(url: str, token: str | None) -> str:
+    """``url`` with ``token=…`` appended when the caller authenticated by query parameter."""
+    if not token:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}token={token}"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrib)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _href(parent: ET.Element, tag: str, url: str) -> ET.Element:
+    return _sub(parent, tag, **{f"{{{XLINK}}}type": "simple", f"{{{XLINK}}}href": url})
+
+
+def _num(value: float) -> str:
+    return f"{value:.10g}"
+
+
+def time_extent(layer: Layer) -> str | None:
+    """ISO 8601 capture time, or ``start/end`` for a long flight."""
+    start, end = layer.time_start, layer.time_end
+    if start is None and end is None:
+        return None
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    if start and end and end != start:
+        return f"{start.strftime(fmt)}/{end.strftime(fmt)}"
+    moment = start or end
+    assert moment is not None
+    return moment.strftime(fmt)
+
+
+def wms_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
+    """The WMS 1.3.0 capabilities XML."""
+    q = f"{{{WMS_NS}}}"
+    root = ET.Element(
+        f"{q}WMS_Capabilities",
+        {
+            "version": "1.3.0",
+            f"{{{XSI}}}schemaLocation": f"{WMS_NS} http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd",
+        },
+    )
+    service = _sub(root, f"{q}Service")
+    _sub(service, f"{q}Name", "WMS")
+    _sub(service, f"{q}Title", "dronegis — drone layers (Skanderborg Kommune)")
+    _sub(service, f"{q}Abstract", "Orthophotos, thermal mosaics and elevation models from drone flights.")
+    _href(service, f"{q}OnlineResource", with_token(f"{base_url}/wms", token))
+    _sub(service, f"{q}MaxWidth", str(MAX_SIZE))
+    _sub(service, f"{q}MaxHeight", str(MAX_SIZE))
+    capability = _sub(root, f"{q}Capability")
+    request = _sub(capability, f"{q}Request")
+    endpoint = with_token(f"{base_url}/wms?", token)
+    for name, formats in (
+        ("GetCapabilities", ("text/xml",)),
+        ("GetMap", MAP_FORMATS),
+        ("GetFeatureInfo", INFO_FORMATS),
+    ):
+        op = _sub(request, f"{q}{name}")
+        for fmt in formats:
+            _sub(op, f"{q}Format", fmt)
+        http = _sub(_sub(op, f"{q}DCPType"), f"{q}HTTP")
+        _href(_sub(http, f"{q}Get"), f"{q}OnlineResource", endpoint)
+    exception = _sub(capability, f"{q}Exception")
+    for fmt in ("XML", "INIMAGE", "BLANK"):
+        _sub(exception, f"{q}Format", fmt)
+    top = _sub(capability, f"{q}Layer")
+    _sub(top, f"{q}Title", "dronegis")
+    for crs in WMS_CRS:
+        _sub(top, f"{q}CRS", crs)
+    if layers:
+        union = (
+            min(layer.bounds_wgs84[0] for layer in layers),
+            min(layer.bounds_wgs84[1] for layer in layers),
+            max(layer.bounds_wgs84[2] for layer in layers),
+            max(layer.bounds_wgs84[3] for layer in layers),
+        )
+        _geographic_box(top, q, union)
+    for layer in layers:
+        _wms_layer(top, q, layer, base_url, token)
+    return _serialise(root)
+
+
+def _geographic_box(parent: ET.Element, q: str, box: tuple[float, float, float, float]) -> None:
+    geo = _sub(parent, f"{q}EX_GeographicBoundingBox")
+    for tag, value in zip(
+        ("westBoundLongitude", "eastBoundLongitude", "southBoundLatitude", "northBoundLatitude"),
+        (box[0], box[2], box[1], box[3]),
+        strict=True,
+    ):
+        _sub(geo, f"{q}{tag}", _num(value))
+
+
+def _wms_layer(parent: ET.Element, q: str, layer: Layer, base_url: str, token: str | None) -> None:
+    node = _sub(parent, f"{q}Layer", queryable="1", opaque="0")
+    _sub(node, f"{q}Name", layer.id)
+    _sub(node, f"{q}Title", layer.title)
+    _sub(node, f"{q}Abstract", layer_abstract(layer))
+    _geographic_box(node, q, layer.bounds_wgs84)
+    for crs in WMS_CRS:
+        if crs == "CRS:84":
+            box = layer.bounds_wgs84
+        else:
+            box = bounds_in(layer.crs, layer.bounds, crs)  # type: ignore[assignment]
+        if crs in LAT_LON_CRS:
+            box = (box[1], box[0], box[3], box[2])
+        _sub(
+            node,
+            f"{q}BoundingBox",
+            CRS=crs,
+            minx=_num(box[0]),
+            miny=_num(box[1]),
+            maxx=_num(box[2]),
+            maxy=_num(box[3]),
+        )
+    when = time_extent(layer)
+    if when:
+        _sub(node, f"{q}Dimension", when, name="time", units="ISO8601", default=when.split("/")[0])
+    style = _sub(node, f"{q}Style")
+    _sub(style, f"{q}Name", layer.style.name)
+    _sub(style, f"{q}Title", layer.style.title)
+    legend = _sub(style, f"{q}LegendURL", width="160", height="320")
+    _sub(legend, f"{q}Format", "image/png")
+    _href(legend, f"{q}OnlineResource", with_token(f"{base_url}/legend/{layer.id}.png", token))
+
+
+def layer_abstract(layer: Layer) -> str:
+    """One line for people: kind, capture time, GSD, accuracy, QA."""
+    parts = [layer.kind.value.replace("_", " ")]
+    when = time_extent(layer)
+    if when:
+        parts.append(f"flown {when}")
+    parts.append(f"GSD {layer.gsd_m:.3f} m")
+    if layer.accuracy:
+        parts.append("accuracy " + ", ".join(f"{k}={v:g}" for k, v in sorted(layer.accuracy.items())))
+    if layer.qa_status:
+        parts.append(f"QA {layer.qa_status}")
+    if layer.style.unit:
+        parts.append(f"values in {layer.style.unit}")
+    return "; ".join(parts)
+
+
+def layer_depth(layer: Layer, tms_id: str) -> int:
+    """Deepest level advertised for a layer: its GSD level plus one overzoom level."""
+    lat = (layer.bounds_wgs84[1] + layer.bounds_wgs84[3]) / 2
+    return min(zoom_for_gsd(tms_id, layer.gsd_m, latitude=lat) + EXTRA_ZOOM, max_zoom(tms_id))
+
+
+def tile_limits(layer: Layer, tms_id: str, z: int) -> tuple[int, int, int, int] | None:
+    """(min row, max row, min col, max col) of the layer at level ``z``; None outside the set."""
+    tms = get_tms(tms_id)
+    crs = f"EPSG:{tms.crs.to_epsg()}"
+    left, bottom, right, top = bounds_in(layer.crs, layer.bounds, crs)
+    matrix = tms.matrix(z)
+    x0, y0 = matrix.pointOfOrigin
+    span = matrix.cellSize * matrix.tileWidth
+    col0, col1 = max(0, math.floor((left - x0) / span)), min(matrix.matrixWidth - 1, math.floor((right - x0) / span))
+    row0, row1 = max(0, math.floor((y0 - top) / span)), min(matrix.matrixHeight - 1, math.floor((y0 - bottom) / span))
+    if col0 > col1 or row0 > row1:
+        return None
+    return row0, row1, col0, col1
+
+
+def _serialise(root: ET.Element) -> bytes:
+    ET.indent(root)
+    body: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return body
+
+
+def wmts_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
+    """The WMTS 1.0.0 capabilities XML: both matrix sets, KVP and RESTful encodings."""
+    from webgis_export.ogc.wmts_capabilities import build_wmts
+
+    return _serialise(build_wmts(layers, base_url, token))
+
+
+def tms_ids() -> tuple[str, ...]:
+    """The tile matrix sets the service offers."""
+    return supported_tms()

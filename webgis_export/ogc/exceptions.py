@@ -1,0 +1,124 @@
+"""OGC service exceptions (WMS 1.3.0 ServiceExceptionReport, OWS 1.1 ExceptionReport).
+
+WMS 1.3.0 codes: InvalidFormat, InvalidCRS, LayerNotDefined, StyleNotDefined,
+LayerNotQueryable, InvalidPoint, CurrentUpdateSequence, InvalidUpdateSequence,
+MissingDimensionValue, InvalidDimensionValue, OperationNotSupported; plus the
+OWS-style MissingParameterValue / InvalidParameterValue that servers commonly use.
+WMTS (OWS Common 1.1) codes and HTTP statuses: MissingParameterValue 400,
+InvalidParameterValue 400, OperationNotSupported 501, TileOutOfRange 400,
+VersionNegotiationFailed 400, NoApplicableCode 500; a missing tile is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+from xml.sax.saxutils import escape, quoteattr
+
+from flights.errors import ExportError
+
+Service = Literal["WMS", "WMTS"]
+
+HTTP_STATUS = {
+    "MissingParameterValue": 400,
+    "InvalidParameterValue": 400,
+    "OperationNotSupported": 501,
+    "TileOutOfRange": 400,
+    "VersionNegotiationFailed": 400,
+    "InvalidFormat": 400,
+    "InvalidCRS": 400,
+    "LayerNotDefined": 404,
+    "StyleNotDefined": 400,
+    "InvalidPoint": 400,
+    "LayerNotQueryable": 400,
+    "InvalidDimensionValue": 400,
+    "MissingDimensionValue": 400,
+    "NotFound": 404,
+    "NoApplicableCode": 500,
+}
+WMS_EXCEPTION_TYPE = "text/xml"
+WMTS_EXCEPTION_TYPE = "application/xml"
+
+
+class OgcResponse(NamedTuple):
+    """Body, media type and HTTP status of an OGC answer."""
+
+    body: bytes
+    media_type: str
+    status: int = 200
+    headers: dict[str, str] | None = None
+
+
+class OgcError(ExportError):
+    """A request an OGC service must answer with a service exception."""
+
+    def __init__(self, code: str, message: str, locator: str | None = None, service: Service = "WMS") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.locator = locator
+        self.service = service
+
+    @property
+    def status(self) -> int:
+        """The HTTP status that goes with the exception code."""
+        return HTTP_STATUS.get(self.code, 400)
+
+    def response(self) -> OgcResponse:
+        """The exception document of the service that raised it."""
+        if self.service == "WMTS":
+            return OgcResponse(wmts_exception_xml(self), WMTS_EXCEPTION_TYPE, self.status)
+        return OgcResponse(wms_exception_xml(self), WMS_EXCEPTION_TYPE, self.status)
+
+
+def wms_exception_xml(error: OgcError) -> bytes:
+    """A WMS 1.3.0 ServiceExceptionReport."""
+    locator = f" locator={quoteattr(error.locator)}" if error.locator else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ServiceExceptionReport version="1.3.0" xmlns="http://www.opengis.net/ogc" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://www.opengis.net/ogc '
+        'http://schemas.opengis.net/wms/1.3.0/exceptions_1_3_0.xsd">\n'
+        f"  <ServiceException code={quoteattr(error.code)}{locator}>{escape(error.message)}</ServiceException>\n"
+        "</ServiceExceptionReport>\n"
+    ).encode()
+
+
+def wmts_exception_xml(error: OgcError) -> bytes:
+    """An OWS 1.1 ExceptionReport (WMTS 1.0.0)."""
+    locator = f" locator={quoteattr(error.locator)}" if error.locator else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.1.0" xml:lang="en">\n'
+        f"  <ows:Exception exceptionCode={quoteattr(error.code)}{locator}>\n"
+        f"    <ows:ExceptionText>{escape(error.message)}</ows:ExceptionText>\n"
+        "  </ows:Exception>\n"
+        "</ows:ExceptionReport>\n"
+    ).encode()
+
+
+class Params:
+    """Case-insensitive OGC KVP parameters (names are case-insensitive, values are not)."""
+
+    def __init__(self, items: dict[str, str], service: Service) -> None:
+        self._items = {k.upper(): v for k, v in items.items()}
+        self.service = service
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of ``name``, or ``default``."""
+        return self._items.get(name.upper(), default)
+
+    def require(self, name: str) -> str:
+        """The value of ``name``; a MissingParameterValue exception when absent or empty."""
+        value = self._items.get(name.upper())
+        if value is None or (value == "" and name.upper() != "STYLES"):
+            raise OgcError("MissingParameterValue", f"parameter {name} is required", name, self.service)
+        return value
+
+    def integer(self, name: str, code: str = "InvalidParameterValue") -> int:
+        """An integer parameter."""
+        value = self.require(name)
+        try:
+            return int(value)
+        except ValueError:
+            raise OgcError(code, f"{name}={value!r} is not an integer", name, self.service) from None

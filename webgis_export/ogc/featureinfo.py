@@ -1,0 +1,114 @@
+"""GetFeatureInfo answers (WMS and WMTS): the raw COG value at a point, with context.
+
+Thermal layers report ``temperature_c``; other single-band layers report ``value``
+with their unit (metres for DSM/DTM); imagery reports its band values. Every answer
+carries the capture time, accuracy figures, QA status and height datum, which is
+what a case handler clicking a roof needs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+from rasterio.crs import CRS
+
+from webgis_export.models import Layer
+from webgis_export.ogc.capabilities import INFO_FORMATS
+from webgis_export.ogc.exceptions import OgcError, OgcResponse, Service
+from webgis_export.service import LayerStore
+
+
+def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
+    """The properties reported for one layer at one point."""
+    props: dict[str, object] = {"layer": layer.id, "title": layer.title, "kind": layer.kind.value}
+    if layer.style.is_rgb:
+        props["values"] = values
+    elif layer.is_thermal:
+        props["temperature_c"] = _round(values[0])
+        props["unit"] = "°C"
+    else:
+        props["value"] = _round(values[0])
+        props["unit"] = layer.style.unit
+    when = layer.capture_time
+    props["captured"] = when.isoformat() if when else None
+    props["accuracy"] = dict(layer.accuracy)
+    props["qa_status"] = layer.qa_status
+    props["height_datum"] = layer.height_datum.value
+    if layer.thermal:
+        props["thermal"] = dict(layer.thermal)
+    return props
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def feature_info(
+    store: LayerStore,
+    layers: Sequence[Layer],
+    x: float,
+    y: float,
+    crs: CRS,
+    crs_name: str,
+    info_format: str,
+    *,
+    service: Service,
+) -> OgcResponse:
+    """Values of ``layers`` at (x, y) (x/y order in ``crs``), encoded as ``info_format``."""
+    fmt = info_format.lower().split(";")[0].strip()
+    if fmt not in INFO_FORMATS:
+        locator = "INFO_FORMAT" if service == "WMS" else "InfoFormat"
+        raise OgcError("InvalidFormat", f"{locator}={info_format!r}; offered: {', '.join(INFO_FORMATS)}", locator, service)
+    features = [layer_info(layer, store.point(layer, x, y, crs)) for layer in layers]
+    if fmt == "application/json":
+        doc = {
+            "type": "FeatureCollection",
+            "crs": crs_name,
+            "features": [
+                {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": props}
+                for props in features
+            ],
+        }
+        return OgcResponse(json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+    if fmt == "text/html":
+        return OgcResponse(_html(features).encode(), "text/html; charset=utf-8")
+    return OgcResponse(_plain(features, x, y, crs_name).encode(), "text/plain; charset=utf-8")
+
+
+def _describe(props: dict[str, object]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "temperature_c" in props:
+        temp = props["temperature_c"]
+        rows.append(("temperature", "no data" if temp is None else f"{temp:.2f} °C"))
+    elif "value" in props:
+        value, unit = props["value"], props.get("unit") or ""
+        rows.append(("value", "no data" if value is None else f"{value:g} {unit}".strip()))
+    else:
+        rows.append(("values", ", ".join("no data" if v is None else f"{v:g}" for v in props["values"])))  # type: ignore[attr-defined]
+    rows.append(("captured", str(props.get("captured") or "unknown")))
+    accuracy = props.get("accuracy") or {}
+    rows.append(("accuracy", ", ".join(f"{k}={v:g}" for k, v in sorted(accuracy.items())) or "not measured"))  # type: ignore[attr-defined]
+    rows.append(("QA", str(props.get("qa_status") or "not run")))
+    rows.append(("height datum", str(props.get("height_datum"))))
+    return rows
+
+
+def _plain(features: list[dict[str, object]], x: float, y: float, crs_name: str) -> str:
+    lines = [f"GetFeatureInfo at {x:.6f}, {y:.6f} ({crs_name})"]
+    for props in features:
+        lines.append(f"Layer '{props['layer']}' ({props['title']})")
+        lines.extend(f"  {name}: {text}" for name, text in _describe(props))
+    return "\n".join(lines) + "\n"
+
+
+def _html(features: list[dict[str, object]]) -> str:
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feature info</title></head><body>"]
+    for props in features:
+        parts.append(f"<h3>{html.escape(str(props['title']))}</h3><table>")
+        for name, text in _describe(props):
+            parts.append(f"<tr><th>{html.escape(name)}</th><td>{html.escape(text)}</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -1,0 +1,176 @@
+"""WMS 1.3.0: GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic.
+
+BBOX follows the axis order of CRS (REFERENCE.md §7.2): ``EPSG:4326`` is
+minLat,minLon,maxLat,maxLon; ``CRS:84`` lon/lat; ``EPSG:25832`` and ``EPSG:3857``
+easting/northing. GetFeatureInfo reads the COG's raw value at the clicked pixel and
+reports it with the layer's unit (°C for thermal layers), capture date and accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rasterio.crs import CRS
+
+from flights.errors import LayerNotFound
+from webgis_export.legend import layer_legend_png
+from webgis_export.models import Layer
+from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities
+from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
+from webgis_export.ogc.featureinfo import feature_info
+from webgis_export.render import MIME_TYPES, Rendered, blank, composite, encode
+from webgis_export.service import LayerStore, bounds_in
+
+CRS_OBJECTS = {
+    "EPSG:25832": CRS.from_epsg(25832),
+    "EPSG:4326": CRS.from_epsg(4326),
+    "CRS:84": CRS.from_epsg(4326),
+    "EPSG:3857": CRS.from_epsg(3857),
+}
+
+
+def handle(params: Params, store: LayerStore, *, internal: bool, base_url: str, token: str | None) -> OgcResponse:
+    """Dispatch one WMS request."""
+    request = (params.get("REQUEST") or "").lower()
+    service = params.get("SERVICE")
+    if service is not None and service.upper() != "WMS":
+        raise OgcError("InvalidParameterValue", f"SERVICE={service!r}, this endpoint serves WMS", "SERVICE")
+    if request == "getcapabilities":
+        body = wms_capabilities(store.visible(internal), base_url, token)
+        return OgcResponse(body, "text/xml")
+    if not request:
+        raise OgcError("MissingParameterValue", "parameter REQUEST is required", "REQUEST")
+    handlers: dict[str, Callable[[Params, LayerStore, bool], OgcResponse]] = {
+        "getmap": get_map,
+        "getfeatureinfo": get_feature_info,
+        "getlegendgraphic": get_legend_graphic,
+    }
+    handler = handlers.get(request)
+    if handler is None:
+        raise OgcError("OperationNotSupported", f"REQUEST={params.get('REQUEST')!r} is not supported", "REQUEST")
+    version = params.get("VERSION")
+    if version is not None and version != "1.3.0" and request != "getlegendgraphic":
+        raise OgcError("InvalidParameterValue", f"VERSION={version!r}; this server speaks WMS 1.3.0", "VERSION")
+    return handler(params, store, internal)
+
+
+def _layers(params: Params, store: LayerStore, internal: bool, name: str = "LAYERS") -> list[Layer]:
+    names = [n for n in params.require(name).split(",") if n]
+    if not names:
+        raise OgcError("MissingParameterValue", f"parameter {name} is empty", name)
+    try:
+        return [store.get(n, internal) for n in names]
+    except LayerNotFound as exc:
+        raise OgcError("LayerNotDefined", f"{exc}", name) from None
+
+
+def _styles(params: Params, layers: list[Layer]) -> None:
+    styles = params.require("STYLES")
+    names = styles.split(",") if styles else []
+    if names and len(names) != len(layers) and not (len(names) == 1 and names[0] == ""):
+        raise OgcError("StyleNotDefined", f"STYLES has {len(names)} entries for {len(layers)} layers", "STYLES")
+    for style, layer in zip(names, layers, strict=False):
+        if style not in ("", "default", layer.style.name):
+            raise OgcError("StyleNotDefined", f"layer {layer.id} has no style {style!r}", "STYLES")
+
+
+def _crs(params: Params) -> tuple[str, CRS]:
+    name = params.require("CRS").upper()
+    if name not in CRS_OBJECTS:
+        raise OgcError("InvalidCRS", f"CRS {name!r} is not offered; use one of {', '.join(WMS_CRS)}", "CRS")
+    return name, CRS_OBJECTS[name]
+
+
+def _bbox(params: Params, crs_name: str) -> tuple[float, float, float, float]:
+    """BBOX in x/y order (lon/lat or E/N), after undoing EPSG:4326's lat/lon order."""
+    raw = params.require("BBOX")
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise OgcError("InvalidParameterValue", f"BBOX={raw!r} is not four numbers", "BBOX") from None
+    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
+        raise OgcError("InvalidParameterValue", f"BBOX={raw!r} must be minx,miny,maxx,maxy with min < max", "BBOX")
+    if crs_name in LAT_LON_CRS:
+        return values[1], values[0], values[3], values[2]
+    return values[0], values[1], values[2], values[3]
+
+
+def _size(params: Params) -> tuple[int, int]:
+    width, height = params.integer("WIDTH"), params.integer("HEIGHT")
+    if not (0 < width <= MAX_SIZE and 0 < height <= MAX_SIZE):
+        raise OgcError("InvalidParameterValue", f"WIDTH/HEIGHT {width}x{height} outside 1..{MAX_SIZE}", "WIDTH")
+    return width, height
+
+
+def _format(params: Params, name: str = "FORMAT") -> str:
+    value = params.require(name)
+    fmt = MIME_TYPES.get(value.lower().split(";")[0].strip())
+    if fmt is None:
+        raise OgcError("InvalidFormat", f"{name}={value!r}; offered: image/png, image/jpeg", name)
+    return fmt
+
+
+def _bgcolor(params: Params) -> tuple[int, int, int]:
+    value = params.get("BGCOLOR") or "0xFFFFFF"
+    try:
+        rgb = int(value.lower().replace("0x", "").replace("#", ""), 16)
+    except ValueError:
+        raise OgcError("InvalidParameterValue", f"BGCOLOR={value!r} is not 0xRRGGBB", "BGCOLOR") from None
+    return (rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255
+
+
+def get_map(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
+    """A map image of the requested layers, drawn in request order."""
+    layers = _layers(params, store, internal)
+    _styles(params, layers)
+    crs_name, crs = _crs(params)
+    bbox = _bbox(params, crs_name)
+    width, height = _size(params)
+    fmt = _format(params)
+    transparent = (params.get("TRANSPARENT") or "FALSE").upper() == "TRUE"
+    image: Rendered = blank(width, height)
+    for layer in layers:
+        if not _overlaps(layer, bbox, crs_name):
+            continue
+        rendered = store.render(layer, bbox, crs, width, height)
+        if rendered is not None:
+            image = composite(image, rendered)
+    body = encode(image, fmt, transparent=transparent, bgcolor=_bgcolor(params))  # type: ignore[arg-type]
+    return OgcResponse(body, f"image/{fmt}")
+
+
+def _overlaps(layer: Layer, bbox: tuple[float, float, float, float], crs_name: str) -> bool:
+    code = "EPSG:4326" if crs_name == "CRS:84" else crs_name
+    left, bottom, right, top = bounds_in(layer.crs, layer.bounds, code)
+    return not (bbox[2] <= left or bbox[0] >= right or bbox[3] <= bottom or bbox[1] >= top)
+
+
+def get_feature_info(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
+    """Values under pixel (I, J) of the map described by the GetMap parameters."""
+    _layers(params, store, internal)
+    queried = _layers(params, store, internal, "QUERY_LAYERS")
+    crs_name, crs = _crs(params)
+    left, bottom, right, top = _bbox(params, crs_name)
+    width, height = _size(params)
+    i, j = params.integer("I", "InvalidPoint"), params.integer("J", "InvalidPoint")
+    if not (0 <= i < width and 0 <= j < height):
+        raise OgcError("InvalidPoint", f"I={i}, J={j} outside the {width}x{height} map", "I")
+    x = left + (i + 0.5) * (right - left) / width
+    y = top - (j + 0.5) * (top - bottom) / height
+    info_format = params.get("INFO_FORMAT") or "text/plain"
+    return feature_info(store, queried, x, y, crs, crs_name, info_format, service="WMS")
+
+
+def get_legend_graphic(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
+    """The legend PNG of LAYER (SLD GetLegendGraphic, as WMS clients call it)."""
+    name = params.get("LAYER") or params.require("LAYERS").split(",")[0]
+    try:
+        layer = store.get(name, internal)
+    except LayerNotFound as exc:
+        raise OgcError("LayerNotDefined", str(exc), "LAYER") from None
+    fmt = params.get("FORMAT") or "image/png"
+    if MIME_TYPES.get(fmt.lower()) != "png":
+        raise OgcError("InvalidFormat", f"FORMAT={fmt!r}; legends are image/png", "FORMAT")
+    legend = store.workspace.publish / layer.legend if layer.legend else None
+    body = legend.read_bytes() if legend is not None and legend.exists() else layer_legend_png(layer)
+    return OgcResponse(body, "image/png")

@@ -1,0 +1,186 @@
+"""STAC for published layers: a Catalog, a Collection per product kind, an Item per layer.
+
+Items carry what REFERENCE.md §7.6 lists: ``datetime`` (or ``start_datetime`` /
+``end_datetime`` for long flights), ``gsd``, projection v2 (``proj:code``,
+``proj:shape``, ``proj:transform``, ``proj:bbox``), view (``view:off_nadir``,
+``view:azimuth``) for single frames, ``platform`` / ``instruments``, and custom
+``dronegis:*`` properties for accuracy, height datum, thermography parameters, QA
+status and freshness.
+
+Validation (:func:`validate_tree`) is offline: the STAC 1.1.0 core JSON schemas
+that ship with pystac are applied to every object. Extension schemas (projection,
+view) need the network and are *not* checked here; the structure of those fields is
+built through pystac's extension classes instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pystac
+from pystac.extensions.projection import ProjectionExtension
+from pystac.extensions.view import ViewExtension
+
+from flights.errors import ExportError
+from webgis_export.models import Layer
+
+COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+LONG_FLIGHT = timedelta(hours=1)
+CATALOG_ID = "dronegis"
+
+
+def item_for(layer: Layer, *, cog_href: str, transform: tuple[float, ...]) -> pystac.Item:
+    """The STAC Item of a layer; ``cog_href`` is the asset href relative to the item file."""
+    west, south, east, north = layer.bounds_wgs84
+    geometry = {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
+    start, end = layer.time_start, layer.time_end or layer.time_start
+    long_flight = start is not None and end is not None and end - start > LONG_FLIGHT
+    when = None if long_flight else (start or layer.published_at)
+    item = pystac.Item(
+        id=layer.id,
+        geometry=geometry,
+        bbox=[west, south, east, north],
+        datetime=_utc(when) if when else None,
+        start_datetime=_utc(start) if long_flight and start else None,
+        end_datetime=_utc(end) if long_flight and end else None,
+        properties={"title": layer.title},
+        collection=layer.kind.value,
+    )
+    item.common_metadata.gsd = layer.gsd_m
+    item.common_metadata.created = _utc(layer.published_at)
+    item.properties.update(_custom_properties(layer))
+    _set_platform(item, layer)
+    proj = ProjectionExtension.ext(item, add_if_missing=True)
+    proj.code = layer.crs
+    proj.shape = [layer.height, layer.width]
+    proj.transform = list(transform[:6])
+    proj.bbox = list(layer.bounds)
+    _set_view(item, layer)
+    item.add_asset(
+        "data",
+        pystac.Asset(href=cog_href, media_type=COG_MEDIA_TYPE, roles=["data"], title=f"{layer.title} (COG)"),
+    )
+    return item
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _custom_properties(layer: Layer) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "dronegis:flight": layer.flight,
+        "dronegis:product": layer.product_id,
+        "dronegis:kind": layer.kind.value,
+        "dronegis:access": layer.access,
+        "dronegis:height_datum": layer.height_datum.value,
+        "dronegis:qa_status": layer.qa_status,
+        "dronegis:freshness": layer.freshness,
+    }
+    if layer.accuracy:
+        props["dronegis:accuracy"] = dict(layer.accuracy)
+    if layer.thermal:
+        props["dronegis:thermal"] = dict(layer.thermal)
+    if layer.style.unit:
+        props["dronegis:unit"] = layer.style.unit
+    return props
+
+
+def _set_platform(item: pystac.Item, layer: Layer) -> None:
+    if layer.platform:
+        item.common_metadata.platform = layer.platform
+    if layer.instruments:
+        item.common_metadata.instruments = list(layer.instruments)
+
+
+def _set_view(item: pystac.Item, layer: Layer) -> None:
+    if layer.off_nadir_deg is None and layer.azimuth_deg is None:
+        return
+    view = ViewExtension.ext(item, add_if_missing=True)
+    if layer.off_nadir_deg is not None:
+        view.off_nadir = float(layer.off_nadir_deg)
+    if layer.azimuth_deg is not None:
+        view.azimuth = float(layer.azimuth_deg) % 360.0
+
+
+def build_catalog(items: Iterable[pystac.Item], title: str = "dronegis published layers") -> pystac.Catalog:
+    """A catalog with one Collection per product kind holding the given items."""
+    catalog = pystac.Catalog(id=CATALOG_ID, description=title, title=title)
+    by_kind: dict[str, list[pystac.Item]] = {}
+    for item in items:
+        by_kind.setdefault(item.collection_id or "other", []).append(item)
+    for kind, members in sorted(by_kind.items()):
+        extent = pystac.Extent(
+            pystac.SpatialExtent([_union([m.bbox for m in members if m.bbox])]),
+            pystac.TemporalExtent([_interval(members)]),
+        )
+        collection = pystac.Collection(
+            id=kind, description=f"Drone {kind.replace('_', ' ')} layers", extent=extent, license="other"
+        )
+        for item in members:
+            collection.add_item(item)
+        catalog.add_child(collection)
+    return catalog
+
+
+def _union(boxes: list[list[float]]) -> list[float]:
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+def _interval(items: list[pystac.Item]) -> list[datetime | None]:
+    times: list[datetime] = []
+    for item in items:
+        for key in ("datetime", "start_datetime", "end_datetime"):
+            value = item.properties.get(key)
+            if value:
+                times.append(pystac.utils.str_to_datetime(value))
+    return [min(times), max(times)] if times else [None, None]
+
+
+def write_catalog(catalog: pystac.Catalog, folder: Path) -> Path:
+    """Write a self-contained catalog under ``folder``; returns the catalog.json path."""
+    catalog.normalize_hrefs(str(folder))
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return folder / "catalog.json"
+
+
+def validate_tree(catalog_json: Path) -> int:
+    """Validate every catalog, collection and item below ``catalog_json`` (core schemas, offline).
+
+    Returns:
+        The number of objects validated.
+
+    Raises:
+        ExportError: naming the first invalid file and the schema message.
+    """
+    from jsonschema import Draft7Validator
+    from pystac.validation.local_validator import get_local_schema_cache
+    from referencing import Registry, Resource
+
+    cache = get_local_schema_cache()
+    registry = Registry().with_resources([(uri, Resource.from_contents(doc)) for uri, doc in cache.items()])
+    base = "https://schemas.stacspec.org/v1.1.0/"
+    schema_uris = {
+        "Catalog": base + "catalog-spec/json-schema/catalog.json",
+        "Collection": base + "collection-spec/json-schema/collection.json",
+        "Feature": base + "item-spec/json-schema/item.json",
+    }
+    count = 0
+    for path in sorted(catalog_json.parent.rglob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        kind = doc.get("type")
+        if kind not in schema_uris:
+            continue
+        validator = Draft7Validator(cache[schema_uris[kind]], registry=registry)
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+        if errors:
+            raise ExportError(f"STAC {kind} {path} is invalid: {errors[0].message} at {list(errors[0].path)}")
+        count += 1
+    return count
