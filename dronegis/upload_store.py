@@ -82,8 +82,13 @@ class UploadArea:
 
     def used_bytes(self) -> int:
         """Bytes staged so far."""
-        return sum(p.stat().st_size for d in (self.files, self.partial) if d.exists()
-                   for p in d.rglob("*") if p.is_file())
+        return sum(
+            p.stat().st_size
+            for d in (self.files, self.partial)
+            if d.exists()
+            for p in d.rglob("*")
+            if p.is_file()
+        )
 
     def completed(self) -> list[str]:
         """Relative paths of the complete files, sorted."""
@@ -121,10 +126,14 @@ class UploadArea:
             raise UploadConflict(f"flight {self.flight}: {rel} resumes at byte {offset}, not {start}")
         if total is not None:
             if total < start:
-                raise UploadError(f"flight {self.flight}: {rel} range starts at {start}, past its total {total}")
+                raise UploadError(
+                    f"flight {self.flight}: {rel} range starts at {start}, past its total {total}"
+                )
             if self.used_bytes() - (offset - start) + (total - start) > self.limit:
-                raise UploadTooLarge(f"flight {self.flight}: {rel} ({total} bytes) would exceed the upload "
-                                     f"limit of {self.limit} bytes")
+                raise UploadTooLarge(
+                    f"flight {self.flight}: {rel} ({total} bytes) would exceed the upload "
+                    f"limit of {self.limit} bytes"
+                )
         part.parent.mkdir(parents=True, exist_ok=True)
         handle = open(part, "r+b" if part.exists() else "wb")  # noqa: SIM115 - closed by PartWriter
         handle.truncate(start)
@@ -150,11 +159,13 @@ class PartWriter:
     def write(self, chunk: bytes) -> None:
         """Append ``chunk`` (refused when the limit or the announced total would be passed)."""
         if len(chunk) > self._room:
-            raise UploadTooLarge(f"flight {self.area.flight}: {self.rel} exceeds the upload limit "
-                                 f"of {self.area.limit} bytes")
+            raise UploadTooLarge(
+                f"flight {self.area.flight}: {self.rel} exceeds the upload limit of {self.area.limit} bytes"
+            )
         if self.total is not None and self.offset + len(chunk) > self.total:
-            raise UploadError(f"flight {self.area.flight}: {self.rel} is longer than its announced "
-                              f"{self.total} bytes")
+            raise UploadError(
+                f"flight {self.area.flight}: {self.rel} is longer than its announced {self.total} bytes"
+            )
         self.handle.write(chunk)
         self.offset += len(chunk)
         self._room -= len(chunk)
@@ -166,8 +177,9 @@ class PartWriter:
         self.handle.close()
         if complete:
             if self.total is not None and self.offset != self.total:
-                raise UploadError(f"flight {self.area.flight}: {self.rel} has {self.offset} of "
-                                  f"{self.total} bytes")
+                raise UploadError(
+                    f"flight {self.area.flight}: {self.rel} has {self.offset} of {self.total} bytes"
+                )
             self.area.finalize(self.rel)
         return UploadState(self.rel.as_posix(), self.offset, complete, self.total)
 
@@ -181,8 +193,9 @@ class PartWriter:
 # -- zip ------------------------------------------------------------------------------------
 
 
-def _check_zip_entries(archive: zipfile.ZipFile, source: str, *, max_total: int, max_ratio: float) -> list[
-        tuple[zipfile.ZipInfo, PurePosixPath]]:
+def _check_zip_entries(
+    archive: zipfile.ZipFile, source: str, *, max_total: int, max_ratio: float
+) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     infos = archive.infolist()
     if len(infos) > MAX_ZIP_ENTRIES:
         raise UploadError(f"{source}: {len(infos)} entries, more than {MAX_ZIP_ENTRIES}")
@@ -198,7 +211,9 @@ def _check_zip_entries(archive: zipfile.ZipFile, source: str, *, max_total: int,
             continue
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > CHUNK and ratio > max_ratio:
-            raise UploadError(f"{source}: {info.filename} expands {ratio:.0f}x (limit {max_ratio:.0f}x): zip bomb")
+            raise UploadError(
+                f"{source}: {info.filename} expands {ratio:.0f}x (limit {max_ratio:.0f}x): zip bomb"
+            )
         total += info.file_size
         if total > max_total:
             raise UploadTooLarge(f"{source}: expands to more than {max_total} bytes: zip bomb or too large")
@@ -236,8 +251,9 @@ def extract_zip(zip_path: Path, dest: Path, *, max_total: int, max_ratio: float 
     return [rel.as_posix() for _info, rel in entries]
 
 
-def _extract_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, written: int,
-                   max_total: int, source: str) -> int:
+def _extract_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, written: int, max_total: int, source: str
+) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     with archive.open(info) as src, open(target, "wb") as out:
         while chunk := src.read(CHUNK):

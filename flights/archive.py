@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,18 @@ class Staged(NamedTuple):
     size: int
 
 
+_buffers = threading.local()
+
+
+def _buffer(size: int) -> memoryview:
+    """A per-thread reusable buffer (allocating 4 MiB per small file would dominate the copy)."""
+    buf = getattr(_buffers, "buf", None)
+    if buf is None or len(buf) != size:
+        buf = bytearray(size)
+        _buffers.buf = buf
+    return memoryview(buf)
+
+
 def hash_file(path: Path, *, buffer_size: int = BUFFER_SIZE) -> tuple[str, int]:
     """Return (sha256 hex, size) of a file, read once with a reusable buffer.
 
@@ -56,11 +69,10 @@ def hash_file(path: Path, *, buffer_size: int = BUFFER_SIZE) -> tuple[str, int]:
         OSError: when the file cannot be read.
     """
     digest = hashlib.sha256()
-    buf = bytearray(buffer_size)
-    view = memoryview(buf)
+    view = _buffer(buffer_size)
     size = 0
     with open(path, "rb", buffering=0) as source:
-        while n := source.readinto(buf):
+        while n := source.readinto(view):
             digest.update(view[:n])
             size += n
     return digest.hexdigest(), size
@@ -69,21 +81,22 @@ def hash_file(path: Path, *, buffer_size: int = BUFFER_SIZE) -> tuple[str, int]:
 def copy_hashed(src: Path, dst: Path, *, buffer_size: int = BUFFER_SIZE) -> tuple[str, int]:
     """Copy ``src`` to the new file ``dst`` and hash the bytes written, in one read.
 
-    The copy is not fsynced here (see :meth:`Archive.commit`); modification times are kept.
+    The copy is not fsynced here (see :meth:`Archive.commit_all`); modification times are kept.
 
     Raises:
-        OSError: when the source cannot be read or the copy cannot be written.
+        OSError: when the source cannot be read or the copy cannot be written
+            (``FileExistsError`` when ``dst`` exists).
     """
     digest = hashlib.sha256()
-    buf = bytearray(buffer_size)
-    view = memoryview(buf)
+    view = _buffer(buffer_size)
     size = 0
     with open(src, "rb", buffering=0) as source:
-        if hasattr(os, "posix_fadvise"):
+        st = os.fstat(source.fileno())
+        if st.st_size > buffer_size:
             os.posix_fadvise(source.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            while n := source.readinto(buf):
+            while n := source.readinto(view):
                 chunk = view[:n]
                 digest.update(chunk)
                 written = 0
@@ -92,7 +105,6 @@ def copy_hashed(src: Path, dst: Path, *, buffer_size: int = BUFFER_SIZE) -> tupl
                 size += n
         finally:
             os.close(fd)
-        st = os.fstat(source.fileno())
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
     return digest.hexdigest(), size
 

@@ -28,16 +28,17 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from flights.errors import MetadataError
-from flights.exif import TIFF_MAGICS
+from flights.exif import MAX_FRAME_SIDE, TIFF_MAGICS
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import FileKind
 from flights.sensors import SENSORS
-from flights.tiff import read_tiff_tags
-from flights.xmp import parse_xmp
+from flights.tiff import EXIF_IFD, GPS_IFD, read_tiff_tags
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ IMAGE_EXTS = frozenset({".jpg", ".jpeg"})
 TIFF_EXTS = frozenset({".tif", ".tiff", ".dng"})
 RASTER_EXTS = IMAGE_EXTS | TIFF_EXTS | {".png"}
 #: Sidecars of a raster (overviews, masks, world files): archived as OTHER.
-SIDECAR_EXTS = frozenset({".ovr", ".msk", ".jgw", ".jpgw", ".pgw", ".pngw", ".tfw", ".tifw", ".wld", ".prj", ".aux"})
+SIDECAR_EXTS = frozenset(
+    {".ovr", ".msk", ".jgw", ".jpgw", ".pgw", ".pngw", ".tfw", ".tifw", ".wld", ".prj", ".aux"}
+)
 WORLD_SUFFIXES: dict[str, tuple[str, ...]] = {
     ".jpg": (".jgw", ".jpgw", ".wld"),
     ".jpeg": (".jgw", ".jpegw", ".wld"),
@@ -81,9 +84,12 @@ _WIDTH, _HEIGHT, _XMP = 0x0100, 0x0101, 0x02BC
 _GEO = frozenset({0x830E, 0x8482, 0x85D8, 0x87AF})  # ModelPixelScale, Tiepoint, Transformation, GeoKeys
 _GDAL_METADATA = 0xA480
 _TILE_WIDTH = 0x0142
-_TIFF_TAGS = frozenset({_SAMPLES, _BITS, _FORMAT, _MAKE, _MODEL, _WIDTH, _HEIGHT, _GDAL_METADATA, _TILE_WIDTH} | _GEO)
-_EXIF_ANY = frozenset({0x9003})
-_GPS_ANY = frozenset({2, 4})
+_TIFF_TAGS = frozenset(
+    {_SAMPLES, _BITS, _FORMAT, _MAKE, _MODEL, _WIDTH, _HEIGHT, _GDAL_METADATA, _TILE_WIDTH} | _GEO
+)
+_CAMERA_TAGS = frozenset({_MAKE, _MODEL})
+_INFRARED = re.compile(rb"ImageSource(?:=[\"']|>)\s*Infrared")
+_POSE_XMP = (b"drone-dji", b"ns.sensefly.com", b"pix4d.com/camera")
 
 _GCP_NAME = re.compile(r"(gcp|ground[_ -]?control)", re.IGNORECASE)
 _CHECK_NAME = re.compile(r"(check[_ -]?points?|checkpoints?|(^|[_\-. ])chk([_\-. ]|$)|ckeck)", re.IGNORECASE)
@@ -111,9 +117,16 @@ def classify(path: Path) -> FileKind:
 
 
 def _by_extension(path: Path) -> FileKind:
+    """The kind a name promises; used when the content cannot be sniffed.
+
+    A broken ``.jpg`` stays a frame and a broken ``.tif``/``.png`` a raster, so that
+    ingest reads it, gets the error and quarantines the file with a reason.
+    """
     ext = path.suffix.lower()
     if ext in IMAGE_EXTS or ext == ".dng":
         return FileKind.RGB_FRAME
+    if ext in (".tif", ".tiff", ".png"):
+        return FileKind.ORTHOPHOTO
     if ext == ".fff":
         return FileKind.THERMAL_FRAME
     if ext == ".srt":
@@ -137,23 +150,44 @@ def _classify(path: Path) -> FileKind:
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head[:4] == b"FFF\x00" or ext == ".fff":
-        return FileKind.THERMAL_FRAME if head[:4] == b"FFF\x00" else FileKind.OTHER
+        return FileKind.THERMAL_FRAME  # a broken .fff too: ingest reads it and reports why
     if is_jpeg(head):
         return _classify_jpeg(path)
     if head[:4] in TIFF_MAGICS:
         return _classify_tiff(path, name)
     if head[:8] == b"\x89PNG\r\n\x1a\n":
         return FileKind.ORTHOPHOTO if world_file_for(path) else FileKind.OTHER
-    return FileKind.OTHER
+    return _by_extension(path) if ext in RASTER_EXTS else FileKind.OTHER
 
 
 def world_file_for(path: Path) -> Path | None:
     """The world file beside an image (``x.jgw``, ``x.jpgw``, ``x.wld``; any case), if any."""
-    for suffix in WORLD_SUFFIXES.get(path.suffix.lower(), ()):
+    suffixes = WORLD_SUFFIXES.get(path.suffix.lower(), ())
+    if not suffixes:
+        return None
+    names = _siblings(path.parent)
+    for suffix in suffixes:
         for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
-            if candidate.is_file():
+            if candidate.name in names and candidate.is_file():
                 return candidate
     return None
+
+
+def _siblings(folder: Path) -> frozenset[str]:
+    """Names in ``folder``, listed once per folder version (one stat per call, not six)."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return frozenset()
+    return _listing(str(folder), st.st_mtime_ns, st.st_ino)
+
+
+@lru_cache(maxsize=64)
+def _listing(folder: str, _mtime_ns: int, _inode: int) -> frozenset[str]:
+    try:
+        return frozenset(os.listdir(folder))
+    except OSError:
+        return frozenset()
 
 
 def _is_control(path: Path, name: str, ext: str) -> bool:
@@ -190,34 +224,27 @@ def _classify_jpeg(path: Path) -> FileKind:
     hdr = read_jpeg_header(path, check_eoi=False)
     if hdr.flir_segments:
         return FileKind.THERMAL_FRAME
-    xmp = _safe_xmp(hdr.xmp, path)
+    xmp = hdr.xmp or b""
+    # a byte search, not an XML parse: the sniff must be cheap and never trip on bad XMP
+    if _infrared(xmp) or hdr.dji_thermal:
+        return FileKind.THERMAL_FRAME
     tags = None
     if hdr.exif is not None:
-        tags = read_tiff_tags(hdr.exif, path, ifd0_tags=frozenset({_MAKE, _MODEL}), exif_tags=_EXIF_ANY,
-                              gps_tags=_GPS_ANY)
-    make = tags.ifd0.get(_MAKE) if tags else None
-    if xmp.get("drone-dji:ImageSource", "").lower().startswith("infrared"):
-        return FileKind.THERMAL_FRAME
-    if hdr.dji_thermal and (isinstance(make, str) and make.upper().startswith("DJI") or hdr.app3_bytes):
-        return FileKind.THERMAL_FRAME
+        tags = read_tiff_tags(hdr.exif, path, ifd0_tags=_CAMERA_TAGS)
     if world_file_for(path):
         return FileKind.ORTHOPHOTO
-    if tags and (tags.ifd0 or tags.gps):
+    if tags and (tags.ifd0 or GPS_IFD in tags.pointers):
         return FileKind.RGB_FRAME  # camera make/model or GPS
-    if tags and tags.exif and CAMERA_NAME.match(path.name):
-        return FileKind.RGB_FRAME  # a capture time and a camera's file name
-    if any(k.startswith(("drone-dji:", "Camera:", "sensefly:")) for k in xmp):
+    if tags and EXIF_IFD in tags.pointers and CAMERA_NAME.match(path.name):
+        return FileKind.RGB_FRAME  # EXIF and a camera's file name
+    if any(marker in xmp for marker in _POSE_XMP):
         return FileKind.RGB_FRAME
     return FileKind.OTHER
 
 
-def _safe_xmp(packet: bytes | None, path: Path) -> dict[str, str]:
-    if not packet:
-        return {}
-    try:
-        return parse_xmp(packet, path)
-    except MetadataError:
-        return {}
+def _infrared(xmp: bytes) -> bool:
+    """XMP ``drone-dji:ImageSource=InfraredCamera`` (a cheap test first, the exact one second)."""
+    return b"Infrared" in xmp and _INFRARED.search(xmp) is not None
 
 
 def _classify_tiff(path: Path, name: str) -> FileKind:
@@ -235,12 +262,17 @@ def _classify_tiff(path: Path, name: str) -> FileKind:
             return FileKind.OTHER  # a PROJ/GDAL transformation grid, not a product
         return _elevation_or_ortho(name, samples, fmt)
     if samples == 1 and (bits >= 16 or fmt == 3):
-        profile = SENSORS.get(make if isinstance(make, str) else None, model if isinstance(model, str) else None)
+        profile = SENSORS.get(
+            make if isinstance(make, str) else None, model if isinstance(model, str) else None
+        )
         size = (int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0)))
         if (profile and profile.kind == "thermal") or (not make and size in THERMAL_SIZES):
             return FileKind.THERMAL_FRAME
     if isinstance(make, str) and make or path.suffix.lower() == ".dng":
         return FileKind.RGB_FRAME
+    width, height = int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0))
+    if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
+        return FileKind.RGB_FRAME  # read_capture reports the absurd size; never silently "other"
     if _TILE_WIDTH in ifd0 or _RASTER_NAME.search(name):
         # a tiled or ortho/DSM-named raster without georeference: a product that lost
         # its CRS (ingest reports it), never a camera frame

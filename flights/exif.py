@@ -12,11 +12,17 @@ Capture time, in order of preference (``Capture.time_source`` says which was use
 2. ``exif+OffsetTimeOriginal`` (or ``exif+OffsetTime``) — DateTimeOriginal with the
    offset the camera recorded.
 3. ``exif:GPSDateStamp+GPSTimeStamp`` — the GPS time, UTC by definition.
-4. ``xmp:sensefly:UTCTime`` — the senseFly autopilot's UTC time.
-5. ``exif+assumed:<zone>`` — DateTimeOriginal without an offset is taken as local
+4. ``flir:DateTimeOriginal`` — the FLIR record's time, when it carries a non-zero
+   zone offset (:mod:`flights.fff_meta`).
+5. ``xmp:sensefly:UTCTime`` — the senseFly autopilot's UTC time.
+6. ``exif+assumed:<zone>`` — DateTimeOriginal without an offset is taken as local
    time in ``local_tz`` (default Europe/Copenhagen, the municipality's zone: DJI
    controllers stamp the phone's local time). This is an assumption and the source
    says so; brighton_beach (USA, no zone) gets a wrong absolute time this way.
+7. ``flir+assumed:<zone>`` — the FLIR wall-clock time, same assumption.
+
+For FLIR files the FFF GPS record is the position fallback (``source="flir"``) and
+the FFF camera model fills a missing EXIF model (bare ``.fff`` files: make "FLIR").
 
 SubSecTimeOriginal, when present, adds the fraction of a second.
 """
@@ -33,6 +39,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flights.errors import MetadataError, ThermalError
+from flights.fff_meta import FffCapture, read_fff_capture
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import Capture, FileKind, Position, ThermalParameters
 from flights.tiff import Ifd, TiffTags, read_tiff_tags
@@ -54,7 +61,15 @@ GPS_TIME, GPS_DATE = 7, 0x1D
 
 IFD0_TAGS = frozenset({MAKE, MODEL, WIDTH, HEIGHT, XMP_TAG})
 EXIF_TAGS = frozenset(
-    {DATETIME_ORIGINAL, OFFSET_TIME, OFFSET_TIME_ORIGINAL, SUBSEC_ORIGINAL, EXPOSURE_TIME, FOCAL_LENGTH, FOCAL_35MM}
+    {
+        DATETIME_ORIGINAL,
+        OFFSET_TIME,
+        OFFSET_TIME_ORIGINAL,
+        SUBSEC_ORIGINAL,
+        EXPOSURE_TIME,
+        FOCAL_LENGTH,
+        FOCAL_35MM,
+    }
 )
 GPS_TAGS = frozenset({GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON, GPS_ALT_REF, GPS_ALT, GPS_TIME, GPS_DATE})
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -107,7 +122,9 @@ def _raw_jpeg(path: Path, check_eoi: bool) -> RawMetadata:
 
 def _raw_tiff(path: Path) -> RawMetadata:
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        tags = read_tiff_tags(mm, path, ifd0_tags=IFD0_TAGS, exif_tags=EXIF_TAGS, gps_tags=GPS_TAGS, what="TIFF")
+        tags = read_tiff_tags(
+            mm, path, ifd0_tags=IFD0_TAGS, exif_tags=EXIF_TAGS, gps_tags=GPS_TAGS, what="TIFF"
+        )
     packet = tags.ifd0.get(XMP_TAG)
     xmp = parse_xmp(packet, path) if isinstance(packet, bytes) else {}
     width, height = _int(tags.ifd0.get(WIDTH)), _int(tags.ifd0.get(HEIGHT))
@@ -149,11 +166,21 @@ def read_capture(
     for side in (raw.width, raw.height):
         if side is not None and not 0 < side <= MAX_FRAME_SIDE:
             raise MetadataError(f"{path}: absurd image size {raw.width}x{raw.height} pixels")
-    ifd0, exif, gps = raw.tags
+    ifd0, exif, gps, _ = raw.tags
     if raw.xmp:
         check_numbers(raw.xmp, path)
-    time_utc, time_source = capture_time(exif, gps, raw.xmp, path, local_tz)
+    fff = read_fff_capture(path) if raw.flir else None
+    time_utc, time_source = capture_time(exif, gps, raw.xmp, path, local_tz, fff)
     rtk = rtk_from(raw.xmp, path)
+    position = position_from(
+        gps, raw.xmp, path, rtk_fixed_ellipsoidal=rtk.fixed and rtk.altitude_type == "RtkAlt"
+    )
+    if position is None and fff is not None and fff.lat is not None and fff.lon is not None:
+        position = Position(lat=fff.lat, lon=fff.lon, altitude_m=fff.altitude_m, source="flir")
+    make = _str(ifd0.get(MAKE)) or raw.xmp.get("tiff:Make") or None
+    model = _str(ifd0.get(MODEL)) or raw.xmp.get("tiff:Model") or None
+    if fff is not None and not ifd0:
+        make, model = "FLIR", fff.model
     return Capture(
         path=relpath,
         sha256=sha256,
@@ -161,13 +188,13 @@ def read_capture(
         kind=kind,
         time_utc=time_utc,
         time_source=time_source,
-        position=position_from(gps, raw.xmp, path, rtk_fixed_ellipsoidal=rtk.fixed and rtk.altitude_type == "RtkAlt"),
+        position=position,
         attitude=attitude_from(raw.xmp, path),
         rtk=rtk,
         velocity=velocity_from(raw.xmp, path),
         camera=camera_from(
-            make=_str(ifd0.get(MAKE)) or raw.xmp.get("tiff:Make") or None,
-            model=_str(ifd0.get(MODEL)) or raw.xmp.get("tiff:Model") or None,
+            make=make,
+            model=model,
             width=raw.width,
             height=raw.height,
             focal_mm=_float(exif.get(FOCAL_LENGTH)),
@@ -210,7 +237,9 @@ _XMP_LON = (
 )
 
 
-def position_from(gps: Ifd, xmp: XmpValues, path: Path, *, rtk_fixed_ellipsoidal: bool = False) -> Position | None:
+def position_from(
+    gps: Ifd, xmp: XmpValues, path: Path, *, rtk_fixed_ellipsoidal: bool = False
+) -> Position | None:
     """Position from EXIF GPS, falling back to XMP (DJI, senseFly) coordinates.
 
     ``altitude_ref`` is ``ellipsoidal`` when the drone reports an RTK fixed solution
@@ -245,17 +274,23 @@ def position_from(gps: Ifd, xmp: XmpValues, path: Path, *, rtk_fixed_ellipsoidal
 def _dms(value: object, ref: str | None, negative: str) -> float | None:
     if not isinstance(value, tuple) or not value or not all(math.isfinite(v) for v in value):
         return None
-    deg = value[0] + (value[1] / 60 if len(value) > 1 else 0) + (value[2] / 3600 if len(value) > 2 else 0)
+    minutes = value[1] if len(value) > 1 else 0.0
+    seconds = value[2] if len(value) > 2 else 0.0
+    deg = float(value[0]) + minutes / 60 + seconds / 3600
     return -deg if ref and ref.upper().startswith(negative) else deg
 
 
 # --- time -----------------------------------------------------------------------------
 
-_DT = re.compile(r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+\-]\d{2}:?\d{2})?$")
+_DT = re.compile(
+    r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+\-]\d{2}:?\d{2})?$"
+)
 _OFFSET = re.compile(r"^([+\-])(\d{2}):?(\d{2})$")
 
 
-def capture_time(exif: Ifd, gps: Ifd, xmp: XmpValues, path: Path, local_tz: tzinfo) -> tuple[datetime | None, str]:
+def capture_time(
+    exif: Ifd, gps: Ifd, xmp: XmpValues, path: Path, local_tz: tzinfo, fff: FffCapture | None = None
+) -> tuple[datetime | None, str]:
     """UTC capture time and where it came from (see the module docstring for the order)."""
     utc_x = xmp.get("drone-dji:UTCAtExposure")
     if utc_x:
@@ -271,12 +306,16 @@ def capture_time(exif: Ifd, gps: Ifd, xmp: XmpValues, path: Path, local_tz: tzin
     gps_time = _gps_time(gps, path)
     if gps_time is not None:
         return gps_time, "exif:GPSDateStamp+GPSTimeStamp"
+    if fff is not None and fff.time_utc is not None and fff.offset_known:
+        return fff.time_utc, "flir:DateTimeOriginal"
     sf = xmp.get("sensefly:UTCTime")
     if sf:
         return _parse_dt(sf, path, "XMP sensefly:UTCTime", UTC), "xmp:sensefly:UTCTime"
+    zone = getattr(local_tz, "key", None) or str(local_tz)
     if dto and dto.strip(" :0"):
-        zone = getattr(local_tz, "key", None) or str(local_tz)
         return _parse_dt(stamp, path, "DateTimeOriginal", local_tz), f"exif+assumed:{zone}"
+    if fff is not None and fff.local_time is not None:
+        return fff.local_time.replace(tzinfo=local_tz).astimezone(UTC), f"flir+assumed:{zone}"
     return None, "none"
 
 

@@ -136,7 +136,9 @@ def extract_fff(data: bytes, name: str = "<bytes>") -> bytes:
         if expected_last is None:
             expected_last = last
         if last != expected_last:
-            raise ThermalError(f"{name}: FLIR segment {index} says last chunk {last}, earlier {expected_last}")
+            raise ThermalError(
+                f"{name}: FLIR segment {index} says last chunk {last}, earlier {expected_last}"
+            )
         if index != len(payloads):
             raise ThermalError(
                 f"{name}: FLIR segment {index} found where segment {len(payloads)} was expected "
@@ -198,7 +200,9 @@ def _records(data: bytes, name: str) -> dict[int, _Record]:
         )
     records: dict[int, _Record] = {}
     for i in range(count):
-        rtype, subtype, _ver, _idx, offset, length = struct.unpack_from(order + "HHIIII", fff, dir_offset + 32 * i)
+        rtype, subtype, _ver, _idx, offset, length = struct.unpack_from(
+            order + "HHIIII", fff, dir_offset + 32 * i
+        )
         if rtype == 0 or rtype in records:
             continue
         if offset + length > len(fff):

@@ -16,12 +16,12 @@ import numpy as np
 from flights.errors import ThermalError
 from flights.flir import (
     CAMERA_FLOATS,
-    KELVIN_FIELDS,
-    PLANCK_O_OFFSET,
     CHUNK_HEADER,
     FFF_MAGIC,
     FLIR_MAGIC,
     KELVIN,
+    KELVIN_FIELDS,
+    PLANCK_O_OFFSET,
     RECORD_CAMERA_INFO,
     RECORD_RAW,
 )
@@ -66,7 +66,9 @@ def flir_app1_segments(raw: np.ndarray, params: ThermalParameters, *, png: bool 
     return segments
 
 
-def make_flir_rjpeg(raw: np.ndarray, params: ThermalParameters, preview_rgb: np.ndarray | None = None) -> bytes:
+def make_flir_rjpeg(
+    raw: np.ndarray, params: ThermalParameters, preview_rgb: np.ndarray | None = None
+) -> bytes:
     """A FLIR R-JPEG: a visible preview JPEG carrying the FLIR APP1 segments.
 
     Args:
@@ -97,7 +99,10 @@ def build_fff(raw: np.ndarray, params: ThermalParameters, *, png: bool = True) -
     raw = np.asarray(raw)
     if raw.ndim != 2 or raw.dtype != np.uint16:
         raise ThermalError(f"raw must be a 2-D uint16 array, got {raw.dtype} {raw.shape}")
-    records = [(RECORD_RAW, 3 if png else 2, _raw_record(raw, png)), (RECORD_CAMERA_INFO, 1, _camera_record(params))]
+    records = [
+        (RECORD_RAW, 3 if png else 2, _raw_record(raw, png)),
+        (RECORD_CAMERA_INFO, 1, _camera_record(params)),
+    ]
     header_size, entry = 0x40, 0x20
     offset = header_size + entry * len(records)
     directory, blobs = b"", b""

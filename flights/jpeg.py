@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -94,17 +95,26 @@ def read_jpeg_header(path: Path, *, check_eoi: bool = True) -> JpegHeader:
     Raises:
         MetadataError: The file is not a JPEG, or its header or tail is truncated.
     """
-    size = os.stat(path).st_size
-    if size == 0:
+    st = os.stat(path)
+    if st.st_size == 0:
         raise MetadataError(f"{path}: empty file")
+    header = _cached_header(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if check_eoi:
+        with open(path, "rb") as fh:
+            _check_tail(fh, path, st.st_size)
+    return header
+
+
+@lru_cache(maxsize=32)
+def _cached_header(name: str, size: int, _mtime_ns: int, _inode: int) -> JpegHeader:
+    """The header walk, remembered per file version: ingest classifies a file and then
+    reads its capture, and the second call costs no read."""
+    path = Path(name)
     with open(path, "rb") as fh:
         w = _Walker(fh, path, size)
         if not is_jpeg(w.buf):
             raise MetadataError(f"{path}: not a JPEG (starts with {w.buf[:4]!r})")
-        header = _walk(w)
-        if check_eoi:
-            _check_tail(fh, path, size)
-    return header
+        return _walk(w)
 
 
 def _walk(w: _Walker) -> JpegHeader:
@@ -156,7 +166,9 @@ def _walk(w: _Walker) -> JpegHeader:
             if width == 0 or height == 0:
                 raise MetadataError(f"{w.path}: JPEG frame of {width}x{height} pixels")
         elif marker == 0xDA:
-            return JpegHeader(exif, xmp, width, height, components, flir, app3, dji or app3 >= DJI_THERMAL_APP3)
+            return JpegHeader(
+                exif, xmp, width, height, components, flir, app3, dji or app3 >= DJI_THERMAL_APP3
+            )
         pos = body + n
     raise MetadataError(f"{w.path}: corrupt JPEG: more than {MAX_SEGMENTS} header segments")
 
@@ -166,4 +178,6 @@ def _check_tail(fh: BinaryIO, path: Path, size: int) -> None:
     start = max(0, size - TAIL_BYTES)
     fh.seek(start)
     if b"\xff\xd9" not in fh.read():
-        raise MetadataError(f"{path}: truncated JPEG: no end-of-image marker in the last {size - start} bytes")
+        raise MetadataError(
+            f"{path}: truncated JPEG: no end-of-image marker in the last {size - start} bytes"
+        )

@@ -65,7 +65,8 @@ def assess(path: Path) -> ImageQuality:
     if grey is None or grey.size == 0:
         raise ImageDecodeError(f"{path}: OpenCV cannot decode the image")
     if grey.dtype != np.uint8:  # 16-bit TIFF: scale to 8 bits for comparable figures
-        grey = cv2.normalize(grey, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        lo, hi = float(grey.min()), float(grey.max())
+        grey = ((grey.astype(np.float32) - lo) * (255.0 / max(hi - lo, 1e-9))).astype(np.uint8)
     lap = cv2.Laplacian(grey, cv2.CV_32F)
     _, std = cv2.meanStdDev(lap)
     n = float(grey.size)

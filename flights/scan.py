@@ -95,22 +95,23 @@ def _visit(
     skipped: list[Skipped],
     stack: list[Path],
 ) -> None:
-    path = Path(entry.path)
-    rel = _relpath(root, path)
+    rel = _relpath(root, entry.path)
     try:
         st = entry.stat(follow_symlinks=False)
     except OSError as exc:
-        skipped.append(Skipped(path, rel, _problem("unreadable", rel, f"{rel} cannot be examined: {exc}")))
+        skipped.append(Skipped(Path(entry.path), rel, _problem("unreadable", rel, f"{rel} cannot be examined: {exc}")))
         return
-    if stat.S_ISLNK(st.st_mode):
-        skipped.append(_symlink(path, rel, real_root))
+    if stat.S_ISREG(st.st_mode):
+        escaped = "\\x" in rel and _not_utf8(entry.path)
+        files.append(ScannedFile(Path(entry.path), rel, st.st_size, st.st_mtime, escaped))
     elif stat.S_ISDIR(st.st_mode):
-        stack.append(path)
-    elif stat.S_ISREG(st.st_mode):
-        files.append(ScannedFile(path, rel, st.st_size, st.st_mtime, "\\x" in rel and _not_utf8(path, root)))
+        stack.append(Path(entry.path))
+    elif stat.S_ISLNK(st.st_mode):
+        skipped.append(_symlink(Path(entry.path), rel, real_root))
     else:
         what = _special_kind(st.st_mode)
-        skipped.append(Skipped(path, rel, _problem("unreadable", rel, f"{rel} is a {what}, not a regular file")))
+        problem = _problem("unreadable", rel, f"{rel} is a {what}, not a regular file")
+        skipped.append(Skipped(Path(entry.path), rel, problem))
 
 
 def _symlink(path: Path, rel: str, real_root: Path) -> Skipped:
@@ -141,15 +142,21 @@ def _special_kind(mode: int) -> str:
     return "special file"
 
 
-def _relpath(root: Path, path: Path) -> str:
+def _relpath(root: Path, path: str | Path) -> str:
     """POSIX relative path; bytes that are not UTF-8 are shown as ``\\xNN`` escapes."""
-    rel = os.fsencode(path.relative_to(root).as_posix()).decode("utf-8", "backslashreplace")
-    return "." if rel in ("", ".") else rel
+    prefix = os.fspath(root).rstrip("/") + "/"
+    text = os.fspath(path)
+    rel = text[len(prefix) :] if text.startswith(prefix) else Path(text).relative_to(root).as_posix()
+    if not rel or rel == ".":
+        return "."
+    if rel.isascii():
+        return rel
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
-def _not_utf8(path: Path, root: Path) -> bool:
+def _not_utf8(path: str) -> bool:
     try:
-        os.fsencode(path.relative_to(root).as_posix()).decode("utf-8")
+        os.fsencode(path).decode("utf-8")
     except UnicodeDecodeError:
         return True
     return False

@@ -44,12 +44,20 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-]+", "", text).casefold()
 
 
-def _rgb(make: str, model: str, w_mm: float, h_mm: float, w_px: int, h_px: int, note: str = "") -> SensorProfile:
+def _rgb(
+    make: str, model: str, w_mm: float, h_mm: float, w_px: int, h_px: int, note: str = ""
+) -> SensorProfile:
     return SensorProfile(make, model, w_mm, h_mm, round(w_mm / w_px * 1000, 3), "rgb", None, w_px, h_px, note)
 
 
 def _ir(
-    make: str, model: str, pitch_um: float, decoder: ThermalDecoder, w_px: int = 640, h_px: int = 512, note: str = ""
+    make: str,
+    model: str,
+    pitch_um: float,
+    decoder: ThermalDecoder,
+    w_px: int = 640,
+    h_px: int = 512,
+    note: str = "",
 ) -> SensorProfile:
     w_mm = round(w_px * pitch_um / 1000, 3)
     h_mm = round(h_px * pitch_um / 1000, 3)

@@ -10,6 +10,7 @@ error here rather than a warning and a half-filled dict.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Container
 from pathlib import Path
@@ -24,6 +25,8 @@ EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 MAX_ENTRIES = 1000
 _POINTERS = frozenset({EXIF_IFD, GPS_IFD})
+#: Tags returned as raw bytes whatever their declared type (XMP is BYTE in TIFF, UNDEFINED elsewhere).
+RAW_TAGS = frozenset({0x02BC})
 
 # type id -> (struct code, size)
 _TYPES: dict[int, tuple[str, int]] = {
@@ -52,10 +55,12 @@ class TiffTags(NamedTuple):
     ifd0: Ifd
     exif: Ifd
     gps: Ifd
+    pointers: frozenset[int] = frozenset()
+    """Sub-directory pointers IFD0 carries (``EXIF_IFD``, ``GPS_IFD``), read or not."""
 
 
 class _Reader:
-    def __init__(self, buf: bytes, base: int, path: Path, what: str) -> None:
+    def __init__(self, buf: bytes | mmap.mmap, base: int, path: Path, what: str) -> None:
         self.buf = buf
         self.base = base
         self.path = path
@@ -96,16 +101,12 @@ class _Reader:
             raise MetadataError(f"{self.path}: {self.what}: {name} IFD at {off} claims {count} entries")
         table = self.at(off + cnt_n, count * ent_n)
         out: Ifd = {}
-        head = self.e + ("HHQ" if self.big else "HHI")
-        split = ent_n - val_n
-        for i in range(count):
-            entry = table[i * ent_n : (i + 1) * ent_n]
-            tag, typ, n = struct.unpack(head, entry[:split])
+        entries = struct.iter_unpack(self.e + ("HHQ8s" if self.big else "HHI4s"), table)
+        for tag, typ, n, raw_field in entries:
             if tag not in wanted or typ not in _TYPES:
                 continue
             code, size = _TYPES[typ]
             total = n * size
-            raw_field = entry[split:]
             if total <= val_n:
                 data = raw_field[:total]
             else:
@@ -115,7 +116,7 @@ class _Reader:
                         f"{self.path}: {self.what}: tag 0x{tag:04X} in {name} IFD claims {n} values"
                     )
                 data = self.at(ptr, total)
-            out[tag] = _decode(self.e, typ, code, n, data)
+            out[tag] = data if tag in RAW_TAGS else _decode(self.e, typ, code, n, data)
         return out
 
 
@@ -126,14 +127,12 @@ def _decode(e: str, typ: int, code: str, n: int, data: bytes) -> TagValue:
         return data
     if typ in (5, 10):
         raw = struct.unpack(f"{e}{2 * n}{code[0]}", data)
-        return tuple(
-            (raw[2 * k] / raw[2 * k + 1]) if raw[2 * k + 1] else float("nan") for k in range(n)
-        )
+        return tuple((raw[2 * k] / raw[2 * k + 1]) if raw[2 * k + 1] else float("nan") for k in range(n))
     return tuple(float(v) for v in struct.unpack(f"{e}{n}{code}", data))
 
 
 def read_tiff_tags(
-    buf: bytes,
+    buf: bytes | mmap.mmap,
     path: Path,
     *,
     base: int = 0,
@@ -165,9 +164,8 @@ def read_tiff_tags(
     ifd0 = r.ifd(r.first_ifd(), ifd0_tags | _POINTERS, "IFD0")
     exif = _sub(r, ifd0, EXIF_IFD, exif_tags, "EXIF")
     gps = _sub(r, ifd0, GPS_IFD, gps_tags, "GPS")
-    ifd0.pop(EXIF_IFD, None)
-    ifd0.pop(GPS_IFD, None)
-    return TiffTags(ifd0, exif, gps)
+    pointers = frozenset(t for t in _POINTERS if ifd0.pop(t, None) is not None)
+    return TiffTags(ifd0, exif, gps, pointers)
 
 
 def _sub(r: _Reader, ifd0: Ifd, tag: int, wanted: frozenset[int], name: str) -> Ifd:

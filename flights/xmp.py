@@ -65,16 +65,15 @@ def parse_xmp(packet: bytes, path: Path) -> dict[str, str]:
     root = _parse(text, path)
     out: dict[str, str] = {}
     for desc in root.iter(_RDF_DESC):
-        for name, value in desc.attrib.items():
+        for name, attr in desc.attrib.items():
             key = _key(name)
             if key is not None:
-                out.setdefault(key, value.strip())
+                out.setdefault(key, attr.strip())
         for child in desc:
             key = _key(child.tag)
-            if key is not None:
-                value = _element_value(child)
-                if value is not None:
-                    out.setdefault(key, value)
+            value = _element_value(child) if key is not None else None
+            if key is not None and value is not None:
+                out.setdefault(key, value)
     return out
 
 

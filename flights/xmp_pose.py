@@ -22,15 +22,21 @@ from flights.xmp import XmpValues, xmp_float, xmp_int
 DJI = "drone-dji:"
 #: Every numeric property read from XMP; all are validated even when unused (a frame
 #: without GPS still has a malformed RelativeAltitude reported).
-NUMERIC_KEYS = tuple(
-    DJI + k
-    for k in (
-        "AbsoluteAltitude RelativeAltitude GimbalYawDegree GimbalPitchDegree GimbalRollDegree FlightYawDegree "
-        "FlightPitchDegree FlightRollDegree FlightXSpeed FlightYSpeed FlightZSpeed RtkFlag RtkStdLon RtkStdLat "
-        "RtkStdHgt CalibratedFocalLength CalibratedOpticalCenterX CalibratedOpticalCenterY DewarpFlag GpsLatitude "
-        "GPSLatitude Latitude GpsLongitude GPSLongitude GpsLongtitude GPSLongtitude Longitude"
-    ).split()
-) + ("Camera:Yaw", "Camera:Pitch", "Camera:Roll", "sensefly:Heading", "sensefly:PitchAngle", "sensefly:RollAngle")
+_DJI_NUMBERS = (
+    "AbsoluteAltitude RelativeAltitude GimbalYawDegree GimbalPitchDegree GimbalRollDegree "
+    "FlightYawDegree FlightPitchDegree FlightRollDegree FlightXSpeed FlightYSpeed FlightZSpeed "
+    "RtkFlag RtkStdLon RtkStdLat RtkStdHgt CalibratedFocalLength CalibratedOpticalCenterX "
+    "CalibratedOpticalCenterY DewarpFlag GpsLatitude GPSLatitude Latitude GpsLongitude "
+    "GPSLongitude GpsLongtitude GPSLongtitude Longitude"
+)
+NUMERIC_KEYS = tuple(DJI + k for k in _DJI_NUMBERS.split()) + (
+    "Camera:Yaw",
+    "Camera:Pitch",
+    "Camera:Roll",
+    "sensefly:Heading",
+    "sensefly:PitchAngle",
+    "sensefly:RollAngle",
+)
 
 
 def check_numbers(xmp: XmpValues, path: Path) -> None:

@@ -92,7 +92,9 @@ class FlightRecord(Frozen):
 
     id: str
     purpose: str
-    status: str = Field(description="uploading, queued, processing, waiting_approval, published, done, failed")
+    status: str = Field(
+        description="uploading, queued, processing, waiting_approval, published, done, failed"
+    )
     source: str | None = Field(None, description="folder the ingest stage reads")
     created_at: datetime
     updated_at: datetime
@@ -177,7 +179,13 @@ class Catalog:
     # -- flights -----------------------------------------------------------------------------
 
     def upsert_flight(
-        self, flight: str, *, purpose: str, status: str, source: str | None = None, meta: Mapping[str, Any] | None = None
+        self,
+        flight: str,
+        *,
+        purpose: str,
+        status: str,
+        source: str | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> FlightRecord:
         """Create a flight, or update its purpose, status, source and meta."""
         now = _now()
@@ -257,8 +265,19 @@ class Catalog:
 
     def update_job(self, job_id: int, **fields: Any) -> JobRecord:
         """Set columns of a job (status, stage, done, total, error, ...) and touch ``updated_at``."""
-        allowed = {"stage", "status", "done", "total", "error", "attempts", "qa_status", "approved_by",
-                   "approval_reason", "started_at", "finished_at"}
+        allowed = {
+            "stage",
+            "status",
+            "done",
+            "total",
+            "error",
+            "attempts",
+            "qa_status",
+            "approved_by",
+            "approval_reason",
+            "started_at",
+            "finished_at",
+        }
         unknown = set(fields) - allowed
         if unknown:
             raise JobError(f"catalog {self.path}: cannot set job columns {sorted(unknown)}")
@@ -274,8 +293,8 @@ class Catalog:
         now = _now()
         with self._connect() as conn:
             cur = conn.execute(
-                "UPDATE jobs SET status=?, attempts=attempts+1, started_at=COALESCE(started_at, ?), updated_at=?,"
-                " error=NULL WHERE id=? AND status=?",
+                "UPDATE jobs SET status=?, attempts=attempts+1, started_at=COALESCE(started_at, ?),"
+                " updated_at=?, error=NULL WHERE id=? AND status=?",
                 (JobStatus.RUNNING.value, now, now, job_id, JobStatus.QUEUED.value),
             )
             if cur.rowcount != 1:
@@ -305,8 +324,11 @@ class Catalog:
 
     def products(self, flight: str | None = None) -> list[Product]:
         """Products, optionally of one flight."""
-        sql, args = ("SELECT doc FROM products WHERE flight=? ORDER BY id", (flight,)) if flight else (
-            "SELECT doc FROM products ORDER BY id", ())
+        sql, args = (
+            ("SELECT doc FROM products WHERE flight=? ORDER BY id", (flight,))
+            if flight
+            else ("SELECT doc FROM products ORDER BY id", ())
+        )
         with self._connect() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [Product.model_validate_json(r["doc"]) for r in rows]
@@ -323,8 +345,11 @@ class Catalog:
 
     def layers(self, flight: str | None = None) -> list[dict[str, Any]]:
         """Layer documents, optionally of one flight."""
-        sql, args = ("SELECT doc FROM layers WHERE flight=? ORDER BY id", (flight,)) if flight else (
-            "SELECT doc FROM layers ORDER BY id", ())
+        sql, args = (
+            ("SELECT doc FROM layers WHERE flight=? ORDER BY id", (flight,))
+            if flight
+            else ("SELECT doc FROM layers ORDER BY id", ())
+        )
         with self._connect() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [json.loads(r["doc"]) for r in rows]

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +27,7 @@ import rasterio
 import rasterio.shutil
 from pydantic import Field
 from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from flights.atomic import TMP_SUFFIX, fsync_dir
 from flights.errors import DroneGisError, UsageError
@@ -158,8 +160,10 @@ def validate_cog(path: Path | str, *, strict: bool = False) -> CogValidation:
     """Validate ``path`` with rio-cogeo's ``cog_validate`` (no terminal output)."""
     from rio_cogeo.cogeo import cog_validate
 
-    valid, errors, warnings = cog_validate(str(path), strict=strict, quiet=True)
-    return CogValidation(path=str(path), valid=valid, errors=tuple(errors), warnings=tuple(warnings))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # validity does not need a CRS
+        valid, errors, notes = cog_validate(str(path), strict=strict, quiet=True)
+    return CogValidation(path=str(path), valid=valid, errors=tuple(errors), warnings=tuple(notes))
 
 
 def resolve_profile(profile: str | CogProfile) -> CogProfile:
@@ -238,7 +242,7 @@ def write_cog(
         try:
             with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags) as source:
                 rasterio.shutil.copy(source, tmp, driver="COG", **options)
-        except rasterio.errors.RasterioError as exc:
+        except RasterioError as exc:
             raise CogWriteError(f"cannot write COG {dst} from {src}: {exc}") from exc
     log.info("wrote COG %s (profile %s)", dst, prof.name)
     return dst

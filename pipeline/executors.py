@@ -220,8 +220,15 @@ def map_windows(
     from flights.atomic import TMP_SUFFIX, fsync_dir
 
     with rasterio.open(src) as dataset:
-        out_profile = {**dataset.profile, "driver": "GTiff", "tiled": True, "blockxsize": 256,
-                       "blockysize": 256, "compress": "deflate", **(profile or {})}
+        out_profile = {
+            **dataset.profile,
+            "driver": "GTiff",
+            "tiled": True,
+            "blockxsize": 256,
+            "blockysize": 256,
+            "compress": "deflate",
+            **(profile or {}),
+        }
         windows = list(windows or block_windows(dataset.width, dataset.height, block))
     results = executor.map(WindowTask(os.fspath(src), fn), windows)
     target = Path(dst)

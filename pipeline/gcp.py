@@ -132,9 +132,13 @@ def _apply(
 
 def _lstsq(src: FloatArray, dst: FloatArray, order: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     t = _terms(src[:, 0], src[:, 1], order)
-    if np.linalg.matrix_rank(t) < t.shape[1]:
+    norms = np.linalg.norm(t, axis=0)
+    norms[norms == 0] = 1.0
+    scaled = t / norms  # column scaling: same least-squares solution, better conditioned
+    if np.linalg.matrix_rank(scaled, tol=1e-9 * np.sqrt(len(t))) < t.shape[1]:
         raise GeoreferenceError(f"control points are degenerate (collinear?) for a polynomial of order {order}")
-    coef, *_ = np.linalg.lstsq(t, dst, rcond=None)
+    coef, *_ = np.linalg.lstsq(scaled, dst, rcond=None)
+    coef = coef / norms[:, None]
     return tuple(float(c) for c in coef[:, 0]), tuple(float(c) for c in coef[:, 1])
 
 
@@ -174,11 +178,23 @@ def fit_gcps(
         notes.append(f"order {order} with {len(gcps)} GCPs (< {2 * need}): residuals are optimistic")
     if len(gcps) == need:
         notes.append("exactly the minimum number of GCPs: residuals are zero and say nothing")
+    notes += _suspicious_pairs(gcps)
     loo = _leave_one_out(gcps, method, order, crs, ransac, ransac_threshold_px) if leave_one_out else {}
     residuals = tuple(r.model_copy(update={"loo_dr": loo.get(r.name)}) for r in fit.residuals)
     loo_values = [v for v in loo.values() if v is not None]
     loo_rmse = math.sqrt(float(np.mean(np.square(loo_values)))) if loo_values else None
     return fit.model_copy(update={"residuals": residuals, "loo_rmse_r": loo_rmse, "warnings": tuple(notes)})
+
+
+def _suspicious_pairs(gcps: Sequence[GcpPair], min_px: float = 3.0) -> list[str]:
+    """Two GCPs on (almost) the same pixel but apart on the ground: a mislabelled observation."""
+    notes = []
+    for i, a in enumerate(gcps):
+        for b in gcps[i + 1 :]:
+            d_px, d_map = math.hypot(a.col - b.col, a.row - b.row), math.hypot(a.x - b.x, a.y - b.y)
+            if d_px < min_px and d_map > 0:
+                notes.append(f"GCPs {a.name} and {b.name} are {d_px:.1f} px apart but {d_map:.2f} map units apart")
+    return notes
 
 
 def _fit_core(

@@ -49,15 +49,23 @@ class Decision(StrEnum):
 #: surveys and nature monitoring publish by themselves when every QA check passed.
 PUBLICATION_POLICY: Mapping[str, Mapping[str, Decision]] = {
     Purpose.SURVEY.value: {"pass": Decision.AUTO, "warn": Decision.APPROVAL, "fail": Decision.APPROVAL},
-    Purpose.NATURE_MONITORING.value: {"pass": Decision.AUTO, "warn": Decision.APPROVAL, "fail": Decision.APPROVAL},
-    Purpose.BUILDING_INSPECTION.value: {"pass": Decision.APPROVAL, "warn": Decision.APPROVAL,
-                                        "fail": Decision.APPROVAL},
+    Purpose.NATURE_MONITORING.value: {
+        "pass": Decision.AUTO,
+        "warn": Decision.APPROVAL,
+        "fail": Decision.APPROVAL,
+    },
+    Purpose.BUILDING_INSPECTION.value: {
+        "pass": Decision.APPROVAL,
+        "warn": Decision.APPROVAL,
+        "fail": Decision.APPROVAL,
+    },
     Purpose.OTHER.value: {"pass": Decision.APPROVAL, "warn": Decision.APPROVAL, "fail": Decision.APPROVAL},
 }
 
 
-def publication_decision(purpose: str, qa_status: str | None,
-                         policy: Mapping[str, Mapping[str, Decision]] = PUBLICATION_POLICY) -> Decision:
+def publication_decision(
+    purpose: str, qa_status: str | None, policy: Mapping[str, Mapping[str, Decision]] = PUBLICATION_POLICY
+) -> Decision:
     """Whether a flight of ``purpose`` with QA ``qa_status`` publishes by itself."""
     return policy.get(purpose, {}).get(qa_status or "", Decision.APPROVAL)
 
@@ -113,7 +121,7 @@ def stages_from(from_stage: str) -> tuple[str, ...]:
     """The stages of a job that starts at ``from_stage``."""
     if from_stage not in STAGES:
         raise UsageError(f"unknown stage {from_stage!r}; expected one of {', '.join(STAGES)}")
-    return STAGES[STAGES.index(from_stage):]
+    return STAGES[STAGES.index(from_stage) :]
 
 
 class _Throttle:
@@ -168,13 +176,20 @@ class JobRunner:
 
     # -- queueing ----------------------------------------------------------------------------
 
-    def submit(self, flight: str, *, from_stage: str = "ingest", purpose: str | None = None,
-               source: Path | None = None) -> JobRecord:
+    def submit(
+        self,
+        flight: str,
+        *,
+        from_stage: str = "ingest",
+        purpose: str | None = None,
+        source: Path | None = None,
+    ) -> JobRecord:
         """Queue a job for ``flight`` from ``from_stage`` (a rerun when the flight ran before)."""
         stages_from(from_stage)
         for waiting in self.catalog.jobs(flight, statuses=[JobStatus.WAITING_APPROVAL]):
-            self.catalog.update_job(waiting.id, status=JobStatus.FAILED, error="superseded by a rerun",
-                                    finished_at=_now())
+            self.catalog.update_job(
+                waiting.id, status=JobStatus.FAILED, error="superseded by a rerun", finished_at=_now()
+            )
         active = self.catalog.jobs(flight, statuses=sorted(ACTIVE_STATUSES))
         if active:
             raise JobError(f"flight {flight!r} already has job {active[-1].id} ({active[-1].status})")
@@ -185,8 +200,9 @@ class JobRunner:
             meta = record.meta
         except KeyError:
             src, meta = (str(source) if source else None), {}
-        self.catalog.upsert_flight(flight, purpose=purpose or Purpose.OTHER.value, status="queued",
-                                   source=src, meta=meta)
+        self.catalog.upsert_flight(
+            flight, purpose=purpose or Purpose.OTHER.value, status="queued", source=src, meta=meta
+        )
         job = self.catalog.enqueue(flight, from_stage)
         self._wake.set()
         return job
@@ -198,8 +214,14 @@ class JobRunner:
         waiting = self.catalog.jobs(flight, statuses=[JobStatus.WAITING_APPROVAL])
         if not waiting:
             raise JobError(f"flight {flight!r} has no job waiting for approval")
-        job = self.catalog.update_job(waiting[-1].id, status=JobStatus.QUEUED, stage="publish",
-                                      approved_by=by, approval_reason=reason.strip(), error=None)
+        job = self.catalog.update_job(
+            waiting[-1].id,
+            status=JobStatus.QUEUED,
+            stage="publish",
+            approved_by=by,
+            approval_reason=reason.strip(),
+            error=None,
+        )
         self.catalog.set_flight_status(flight, "queued")
         self._wake.set()
         return job
@@ -208,7 +230,9 @@ class JobRunner:
         """Re-queue jobs that a killed process left running (call once at start-up)."""
         jobs = self.catalog.requeue_running()
         for job in jobs:
-            log.warning("job %s of flight %s was interrupted in stage %s; resuming", job.id, job.flight, job.stage)
+            log.warning(
+                "job %s of flight %s was interrupted in stage %s; resuming", job.id, job.flight, job.stage
+            )
         return jobs
 
     # -- running -----------------------------------------------------------------------------
@@ -225,9 +249,14 @@ class JobRunner:
         job = self.catalog.claim(job_id)
         flight = self.catalog.flight(job.flight)
         ctx = JobContext(
-            workspace=self.workspace, flight=job.flight, job_id=job.id, purpose=flight.purpose,
-            source=Path(flight.source) if flight.source else None, executor=self.executor,
-            options={**self.options, **dict(flight.meta.get("options") or {})}, approved_by=job.approved_by,
+            workspace=self.workspace,
+            flight=job.flight,
+            job_id=job.id,
+            purpose=flight.purpose,
+            source=Path(flight.source) if flight.source else None,
+            executor=self.executor,
+            options={**self.options, **dict(flight.meta.get("options") or {})},
+            approved_by=job.approved_by,
             approval_reason=job.approval_reason,
         )
         self.catalog.set_flight_status(job.flight, "processing")
@@ -253,8 +282,10 @@ class JobRunner:
         decision = publication_decision(ctx.purpose, job.qa_status, self.policy)
         if decision is Decision.AUTO:
             return True
-        why = (f"QA status {job.qa_status or 'unknown'} for a {ctx.purpose} flight: publication waits for "
-               "approval by the GIS team")
+        why = (
+            f"QA status {job.qa_status or 'unknown'} for a {ctx.purpose} flight: publication waits for "
+            "approval by the GIS team"
+        )
         self.catalog.update_job(job.id, status=JobStatus.WAITING_APPROVAL, error=why)
         self.catalog.set_flight_status(job.flight, "waiting_approval")
         log.info("job %s: %s", job.id, why)

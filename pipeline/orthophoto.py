@@ -30,8 +30,9 @@ from typing import NamedTuple
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.vrt import WarpedVRT
-from rasterio.warp import calculate_default_transform
+from rasterio import windows
+from rasterio.enums import ColorInterp
+from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
 from flights.atomic import TMP_SUFFIX
@@ -190,62 +191,87 @@ def _materialise(
     heights: HeightPlan,
     identity: bool,
 ) -> None:
-    """Write the target grid to a tiled, uncompressed scratch GeoTIFF, strip by strip."""
+    """Write the target grid to a tiled, uncompressed scratch GeoTIFF, strip by strip.
+
+    Each strip is warped with :func:`rasterio.warp.reproject` (one multi-threaded GDAL
+    warp per strip, reading only the source region it needs), so memory is bounded by
+    the strip size and ``WARP_MEM_MB`` whatever the raster size. Imagery gets an alpha
+    band (from the source alpha, nodata or the warp footprint); other data keeps nodata.
+    """
     imagery = prof.mask
     nodata = None if imagery else (info.nodata if info.nodata is not None else prof.nodata)
     dtype = prof.dtype or info.dtype
-    with rasterio.Env(GDAL_CACHEMAX=128), rasterio.open(info.path) as ds, _reader(
-        ds, info, target_crs, operation, resampling, nodata, imagery, identity
-    ) as reader:
-        count = reader.count if not imagery or reader.count in (2, 4) else reader.count + 1
-        profile = {
-            "driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
-            "width": reader.width, "height": reader.height, "count": count, "dtype": dtype,
-            "crs": target_crs, "transform": reader.transform, "nodata": nodata,
-        }  # fmt: skip
-        with rasterio.open(out, "w", **profile) as sink:
-            if imagery and count == reader.count + 1:
-                sink.colorinterp = [*reader.colorinterp[: reader.count], rasterio.enums.ColorInterp.alpha]
-            elif imagery:
-                sink.colorinterp = reader.colorinterp
-            for row in range(0, reader.height, STRIP_ROWS):
-                window = Window(0, row, reader.width, min(STRIP_ROWS, reader.height - row))
-                data = reader.read(window=window)
-                if imagery and count == reader.count + 1:
-                    data = np.concatenate([data, reader.dataset_mask(window=window)[None]])
-                if heights.transformer is not None:
-                    data = _convert_heights(data, reader.window_transform(window), heights, nodata)
-                sink.write(data.astype(dtype, copy=False), window=window)
+    grid = (
+        _Grid(info.transform, info.width, info.height) if identity else target_grid(info, target_crs, operation)
+    )
+    colour = [b for b in range(1, info.count + 1) if not (info.has_alpha and b == _alpha_index(info))]
+    count = len(colour) + 1 if imagery else info.count
+    profile = {
+        "driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
+        "width": grid.width, "height": grid.height, "count": count, "dtype": dtype,
+        "crs": target_crs, "transform": grid.transform, "nodata": nodata,
+    }  # fmt: skip
+    with rasterio.Env(GDAL_CACHEMAX=128), rasterio.open(info.path) as ds, rasterio.open(out, "w", **profile) as sink:
+        if imagery:
+            sink.colorinterp = [*(ds.colorinterp[b - 1] for b in colour), ColorInterp.alpha]
+        for row in range(0, grid.height, STRIP_ROWS):
+            window = Window(0, row, grid.width, min(STRIP_ROWS, grid.height - row))
+            if identity:
+                data = _read_strip(ds, info, window, colour, imagery)
+            else:
+                data = _warp_strip(ds, info, window, grid, target_crs, operation, resampling, nodata, colour, imagery)
+            if heights.transformer is not None:
+                data = _convert_heights(data, windows.transform(window, grid.transform), heights, nodata)
+            sink.write(data.astype(dtype, copy=False), window=window)
 
 
-@contextlib.contextmanager
-def _reader(
+def _alpha_index(info: RasterInfo) -> int:
+    """1-based index of the alpha band (the last band by convention when ``has_alpha``)."""
+    return info.count
+
+
+def _read_strip(
+    ds: rasterio.io.DatasetReader, info: RasterInfo, window: Window, colour: list[int], imagery: bool
+) -> np.ndarray:
+    """One strip of the source grid; imagery gets its validity as an alpha band."""
+    if not imagery:
+        return ds.read(window=window)
+    data = ds.read(colour, window=window)
+    alpha = ds.read(_alpha_index(info), window=window) if info.has_alpha else ds.dataset_mask(window=window)
+    return np.concatenate([data, alpha[None]])
+
+
+def _warp_strip(
     ds: rasterio.io.DatasetReader,
     info: RasterInfo,
+    window: Window,
+    grid: _Grid,
     target_crs: str,
     operation: Operation,
     resampling: Resampling,
     nodata: float | None,
+    colour: list[int],
     imagery: bool,
-    identity: bool,
-) -> Iterator[rasterio.io.DatasetReader | WarpedVRT]:
-    """The dataset to read the target grid from: the source itself, or a warped VRT."""
-    if identity:
-        yield ds
-        return
-    grid = target_grid(info, target_crs, operation)
-    options: dict[str, object] = {"NUM_THREADS": "ALL_CPUS", "INIT_DEST": "NO_DATA", **operation.gdal_options}
-    kwargs: dict[str, object] = {
-        "src_crs": info.crs, "crs": target_crs, "transform": grid.transform, "width": grid.width,
-        "height": grid.height, "resampling": resampling, "warp_mem_limit": WARP_MEM_MB, "warp_extras": options,
+) -> np.ndarray:
+    """One strip of the target grid, warped from the source with ``operation``."""
+    shape = (int(window.height), int(window.width))
+    common: dict[str, object] = {
+        "src_crs": info.crs, "src_transform": info.transform, "dst_transform": windows.transform(window, grid.transform),
+        "dst_crs": target_crs, "resampling": resampling, "num_threads": os.cpu_count() or 1,
+        "warp_mem_limit": WARP_MEM_MB, **operation.gdal_options,
     }  # fmt: skip
     if imagery:
-        kwargs["add_alpha"] = not info.has_alpha
-    elif nodata is not None:
-        kwargs["src_nodata"] = info.nodata if info.nodata is not None else None
-        kwargs["nodata"] = nodata
-    with WarpedVRT(ds, **kwargs) as vrt:
-        yield vrt
+        out = np.zeros((len(colour) + 1, *shape), dtype=info.dtype)
+        bands = [*colour, _alpha_index(info)] if info.has_alpha else colour
+        extra = {"src_alpha": len(bands)} if info.has_alpha else {"src_nodata": info.nodata}
+        reproject(rasterio.band(ds, bands), out, dst_alpha=len(colour) + 1, **extra, **common)  # type: ignore[arg-type]
+        return out
+    out = np.full((info.count, *shape), nodata if nodata is not None else 0, dtype=info.dtype)
+    reproject(
+        rasterio.band(ds, list(range(1, info.count + 1))), out,
+        src_nodata=info.nodata, dst_nodata=nodata, init_dest_nodata=True, **common,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return out
 
 
 def _convert_heights(

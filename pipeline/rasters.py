@@ -121,6 +121,11 @@ def open_raster(path: Path, *, crs: str | None = None) -> RasterInfo:
     except rasterio.errors.RasterioError as exc:
         raise GeoreferenceError(f"{path}: cannot open as a raster: {exc}") from exc
     if not georeferenced:
+        world = [w.name for w in _world_files(path) if w.exists()]
+        if world:
+            raise GeoreferenceError(
+                f"{path}: world file {world[0]} was rejected (zero pixel size or unreadable numbers)"
+            )
         raise GeoreferenceError(f"{path}: no geotransform (neither GeoTIFF tags nor a world file)")
     check_pixel_size(path, transform)
     if crs is not None:
@@ -135,6 +140,13 @@ def open_raster(path: Path, *, crs: str | None = None) -> RasterInfo:
     return RasterInfo(
         path, resolved, from_user, transform, width, height, count, dtype, nodata, has_alpha, kind, bounds  # type: ignore[arg-type]
     )
+
+
+def _world_files(path: Path) -> list[Path]:
+    """Candidate world files GDAL looks for beside ``path``."""
+    suffix = path.suffix.lower()
+    names = [WORLD_FILE_SUFFIXES.get(suffix, ".wld"), ".wld", suffix + "w"]
+    return [path.with_suffix(n) for n in dict.fromkeys(names)]
 
 
 def check_pixel_size(path: Path, transform: Affine) -> None:

@@ -63,15 +63,18 @@ class ThermalOverrides(Frozen):
     ``None`` keeps the value stored in each image. Temperatures in °C, humidity in %.
     """
 
-    emissivity: float | None = Field(None, gt=0.0, le=1.0)
-    reflected_temp_c: float | None = Field(None, gt=-KELVIN)
-    atmospheric_temp_c: float | None = Field(None, gt=-KELVIN)
-    relative_humidity_pct: float | None = Field(None, ge=0.0, le=100.0)
-    object_distance_m: float | None = Field(None, ge=0.0, description="fixed distance for every frame")
-    ir_window_temp_c: float | None = Field(None, gt=-KELVIN)
-    ir_window_transmission: float | None = Field(None, gt=0.0, le=1.0)
+    emissivity: float | None = Field(default=None, gt=0.0, le=1.0)
+    reflected_temp_c: float | None = Field(default=None, gt=-KELVIN)
+    atmospheric_temp_c: float | None = Field(default=None, gt=-KELVIN)
+    relative_humidity_pct: float | None = Field(default=None, ge=0.0, le=100.0)
+    object_distance_m: float | None = Field(
+        default=None, ge=0.0, description="fixed distance for every frame"
+    )
+    ir_window_temp_c: float | None = Field(default=None, gt=-KELVIN)
+    ir_window_transmission: float | None = Field(default=None, gt=0.0, le=1.0)
     distance_from_height: bool = Field(
-        True, description="use each frame's distance (height above ground) when no fixed distance is set"
+        default=True,
+        description="use each frame's distance (height above ground) when no fixed distance is set",
     )
 
     def is_empty(self) -> bool:
@@ -99,7 +102,9 @@ class MeasurementParameters(Frozen):
     atb1: float = DEFAULTS["atb1"]
     atb2: float = DEFAULTS["atb2"]
     atx: float = DEFAULTS["atx"]
-    sources: dict[str, Source] = Field(default_factory=dict, description="field -> file|override|frame|default")
+    sources: dict[str, Source] = Field(
+        default_factory=dict, description="field -> file|override|frame|default"
+    )
 
     @classmethod
     def from_thermal(
@@ -126,7 +131,11 @@ class MeasurementParameters(Frozen):
         sources: dict[str, Source] = dict.fromkeys(PLANCK, "file")
         for name in (*OVERRIDABLE, "ata1", "ata2", "atb1", "atb2", "atx"):
             values[name], sources[name] = _pick(name, params, overrides, values)
-        if overrides.object_distance_m is None and overrides.distance_from_height and frame_distance_m is not None:
+        if (
+            overrides.object_distance_m is None
+            and overrides.distance_from_height
+            and frame_distance_m is not None
+        ):
             values["object_distance_m"], sources["object_distance_m"] = float(frame_distance_m), "frame"
         try:
             return cls.model_validate({**values, "sources": sources})
@@ -179,7 +188,9 @@ def atmospheric_transmission(p: MeasurementParameters) -> float:
     )
     root = math.sqrt(p.object_distance_m / 2.0)
     sq = math.sqrt(h2o)
-    return p.atx * math.exp(-root * (p.ata1 + p.atb1 * sq)) + (1.0 - p.atx) * math.exp(-root * (p.ata2 + p.atb2 * sq))
+    return p.atx * math.exp(-root * (p.ata1 + p.atb1 * sq)) + (1.0 - p.atx) * math.exp(
+        -root * (p.ata2 + p.atb2 * sq)
+    )
 
 
 def blackbody_raw(p: MeasurementParameters, temp_c: float) -> float:
@@ -224,7 +235,8 @@ def raw_to_celsius(raw: np.ndarray, params: MeasurementParameters) -> np.ndarray
         if (high - low + 1) * 4 <= raw.size:
             counts = np.arange(low, high + 1, dtype=np.float64)
             lut = _planck_inverse(counts * c.gain - c.offset, c).astype(np.float32)
-            return lut.take(np.subtract(raw, low, dtype=np.uint16))
+            celsius: np.ndarray = lut.take(np.subtract(raw, low, dtype=np.uint16))
+            return celsius
     values = raw.astype(np.float64) * c.gain - c.offset
     return _planck_inverse(values, c).astype(np.float32)
 

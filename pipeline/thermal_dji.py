@@ -56,7 +56,9 @@ def _sdk() -> ModuleType:
     try:
         from dji_thermal_cli import tsdk
     except ImportError as exc:
-        raise DecoderUnavailable(f"DJI thermal R-JPEGs need the dji-thermal-cli decoder: {INSTALL_HINT}") from exc
+        raise DecoderUnavailable(
+            f"DJI thermal R-JPEGs need the dji-thermal-cli decoder: {INSTALL_HINT}"
+        ) from exc
     return tsdk
 
 
@@ -135,7 +137,7 @@ def read_dji(
     params = rj.get_measurement_params()
     embedded = params.as_dict()
     ranges = rj.get_measurement_params_range()
-    sources = {sdk: "file" for sdk in _SDK_FIELDS.values()}
+    sources = dict.fromkeys(_SDK_FIELDS.values(), "file")
     for ours, sdk in _SDK_FIELDS.items():
         value = getattr(overrides, ours)
         if value is None:
@@ -153,13 +155,17 @@ def read_dji(
             rj.set_measurement_params(params)
         celsius = rj.measure_temperature_c()
     except tsdk.TsdkError as exc:
-        raise ThermalError(f"{name}: the DJI SDK refused the measurement parameters {params.as_dict()}: {exc}") from exc
+        raise ThermalError(
+            f"{name}: the DJI SDK refused the measurement parameters {params.as_dict()}: {exc}"
+        ) from exc
     used = {k: v for k, v in params.as_dict().items() if tuple(ranges.get(k, (1.0, 1.0))) != (0.0, 0.0)}
     celsius = np.asarray(celsius, dtype=np.float32)
     return DjiThermal(celsius, used, {k: v for k, v in sources.items() if k in used}, str(rj.plugin))
 
 
-def _distance(data: bytes, rj: Any, params: Any, sources: dict[str, str], frame_distance_m: float | None) -> None:
+def _distance(
+    data: bytes, rj: Any, params: Any, sources: dict[str, str], frame_distance_m: float | None
+) -> None:
     """Rangefinder distance (clamped to the camera's range), else the frame's distance."""
     from dji_thermal_cli import core
 

@@ -53,7 +53,9 @@ class TiffProfile(NamedTuple):
 
 
 TIFF_PROFILES: dict[str, TiffProfile] = {
-    "centikelvin": TiffProfile(0.01, -273.15, "K×100 (Sentera 6X, MicaSense Altum LWIR [U], dji-thermal-cli temp_ck)"),
+    "centikelvin": TiffProfile(
+        0.01, -273.15, "K×100 (Sentera 6X, MicaSense Altum LWIR [U], dji-thermal-cli temp_ck)"
+    ),
     "duo-pro-r-high": TiffProfile(0.04, -273.15, "FLIR Duo Pro R / XT2 TIFF, high gain (−25…+135 °C)"),
     "duo-pro-r-low": TiffProfile(0.4, -273.15, "FLIR Duo Pro R TIFF, low gain (−40…+550 °C)"),
     "flir-duo": TiffProfile(0.01, -273.15, "FLIR Duo TIFF"),
@@ -100,7 +102,9 @@ def convert_frame(
     data = path.read_bytes()
     if is_flir(data):
         image = read_flir(path)
-        params = MeasurementParameters.from_thermal(image.params, overrides, frame_distance_m=frame_distance_m)
+        params = MeasurementParameters.from_thermal(
+            image.params, overrides, frame_distance_m=frame_distance_m
+        )
         record = {"format": "flir-fff", "decoder": "dronegis", **params.model_dump()}
         return CelsiusFrame(raw_to_celsius(image.raw, params), record)
     if head[:2] == b"\xff\xd8":
@@ -110,6 +114,26 @@ def convert_frame(
         record = {"format": "dji-rjpeg", "decoder": f"dji-thermal-cli/{dji.plugin}", **dji.parameters}
         return CelsiusFrame(dji.celsius, {**record, "sources": dji.sources})
     raise ThermalError(f"{path}: not a thermal image dronegis can read (starts with {head!r})")
+
+
+def distance_from_capture(capture: Capture, *, min_pitch_deg: float = 20.0) -> float | None:
+    """The object distance of a frame from its height above take-off and gimbal pitch.
+
+    Nadir: the height; oblique: the slant distance to the image centre,
+    ``height / sin(-pitch)``. ``None`` (keep the file's value) without a positive
+    relative altitude, or when the camera looks less than ``min_pitch_deg`` below the
+    horizon (façade shots: the distance to the wall is not known). The relative
+    altitude is above the take-off point, so this assumes flat ground.
+    """
+    height = capture.position.relative_altitude_m if capture.position is not None else None
+    if height is None or height <= 0:
+        return None
+    pitch = capture.attitude.gimbal_pitch
+    if pitch is None:
+        return height
+    if -pitch < min_pitch_deg:
+        return None
+    return height / math.sin(math.radians(min(-pitch, 90.0)))
 
 
 def read_radiometric_tiff(
@@ -130,7 +154,9 @@ def read_radiometric_tiff(
         record: dict[str, Any] = {"format": "radiometric-tiff", "units": "°C", "profile": None}
     elif data.dtype == np.uint16:
         if profile is None:
-            raise ThermalError(f"{path}: 16-bit TIFF needs a scale/offset profile, one of {sorted(TIFF_PROFILES)}")
+            raise ThermalError(
+                f"{path}: 16-bit TIFF needs a scale/offset profile, one of {sorted(TIFF_PROFILES)}"
+            )
         if profile not in TIFF_PROFILES:
             raise ThermalError(f"{path}: unknown TIFF profile {profile!r}; known: {sorted(TIFF_PROFILES)}")
         p = TIFF_PROFILES[profile]
@@ -187,8 +213,15 @@ def write_thermal_frame(
         raise UsageError(f"{dst}: a thermal frame must be 2-D, got shape {celsius.shape}")
     height, width = celsius.shape
     profile: dict[str, Any] = {
-        "driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-        "nodata": NODATA, "compress": "deflate", "predictor": 3, "tiled": width >= 256 and height >= 256,
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "nodata": NODATA,
+        "compress": "deflate",
+        "predictor": 3,
+        "tiled": width >= 256 and height >= 256,
     }
     if crs is not None:
         profile.update(crs=crs, transform=transform)
@@ -226,15 +259,22 @@ def thermal_mosaic(frames: Sequence[Path], dst: Path, *, target_crs: str = "EPSG
         with rasterio.open(path) as src:
             warped = np.full((height, width), np.nan, dtype=np.float32)
             reproject(
-                rasterio.band(src, 1), warped, dst_transform=transform, dst_crs=target_crs,
-                dst_nodata=np.nan, resampling=Resampling.nearest,
+                rasterio.band(src, 1),
+                warped,
+                dst_transform=transform,
+                dst_crs=target_crs,
+                dst_nodata=np.nan,
+                resampling=Resampling.nearest,
             )
             nx, ny = _nadir(src, target_crs)
         dist = (cols[None, :] - nx) ** 2 + (rows[:, None] - ny) ** 2
         take = np.isfinite(warped) & (dist < best)
         out[take], best[take] = warped[take], dist[take]
-    tags = {f"{TAG_PREFIX}BLEND": BLEND, f"{TAG_PREFIX}UNITS": "°C",
-            f"{TAG_PREFIX}SOURCE_FRAMES": json.dumps([Path(p).name for p in frames])}
+    tags = {
+        f"{TAG_PREFIX}BLEND": BLEND,
+        f"{TAG_PREFIX}UNITS": "°C",
+        f"{TAG_PREFIX}SOURCE_FRAMES": json.dumps([Path(p).name for p in frames]),
+    }
     return _write_cog(out, Path(dst), target_crs, transform, tags)
 
 
@@ -279,8 +319,16 @@ def _write_cog(data: np.ndarray, dst: Path, crs: str, transform: Any, tags: dict
     from rio_cogeo.profiles import cog_profiles
 
     height, width = data.shape
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-               "nodata": NODATA, "crs": crs, "transform": transform}
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "nodata": NODATA,
+        "crs": crs,
+        "transform": transform,
+    }
 
     def write(tmp: Path) -> None:
         with MemoryFile() as mem:
@@ -290,8 +338,15 @@ def _write_cog(data: np.ndarray, dst: Path, crs: str, transform: Any, tags: dict
                 ds.set_band_description(1, "temperature")
                 ds.units = ("°C",)
             with mem.open() as ds:
-                cog_translate(ds, str(tmp), cog_profiles.get("deflate"), nodata=NODATA, add_mask=False, quiet=True,
-                              additional_cog_metadata=tags)
+                cog_translate(
+                    ds,
+                    str(tmp),
+                    cog_profiles.get("deflate"),  # type: ignore[no-untyped-call]
+                    nodata=NODATA,
+                    add_mask=False,
+                    quiet=True,
+                    additional_cog_metadata=tags,
+                )
 
     return _atomic_raster(dst, write)
 

@@ -64,6 +64,15 @@ class Workspace:
         """The list of Product models of a flight."""
         return self.products(flight) / "products.json"
 
+    def thermal_frame(self, flight: str, relpath: str) -> Path:
+        """The float32 °C GeoTIFF of one thermal frame (``relpath`` in the flight folder)."""
+        rel = Path(relpath)
+        return self.products(flight) / "thermal" / rel.parent / f"{rel.stem}_celsius.tif"
+
+    def thermal_mosaic(self, flight: str) -> Path:
+        """The nearest-to-nadir °C mosaic COG of a flight."""
+        return self.products(flight) / "thermal_mosaic.tif"
+
     def qa(self, flight: str) -> Path:
         """Folder of the QA report of a flight."""
         return self.root / "qa" / flight

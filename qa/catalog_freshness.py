@@ -46,19 +46,46 @@ def _entry(
 ) -> LayerFreshness:
     if captured is None:
         return LayerFreshness(
-            id=entry_id, source=source, flight=flight, kind=kind, title=title, captured=None, age_days=None,
-            status="unknown", stale_on=None, rule=None, message="capture time unknown",
+            id=entry_id,
+            source=source,
+            flight=flight,
+            kind=kind,
+            title=title,
+            captured=None,
+            age_days=None,
+            status="unknown",
+            stale_on=None,
+            rule=None,
+            message="capture time unknown",
         )
     try:
         s = evaluate(kind, captured, now, rules, kinds)
     except QAError as exc:
         return LayerFreshness(
-            id=entry_id, source=source, flight=flight, kind=kind, title=title, captured=captured, age_days=None,
-            status="unknown", stale_on=None, rule=None, message=str(exc),
+            id=entry_id,
+            source=source,
+            flight=flight,
+            kind=kind,
+            title=title,
+            captured=captured,
+            age_days=None,
+            status="unknown",
+            stale_on=None,
+            rule=None,
+            message=str(exc),
         )
     return LayerFreshness(
-        id=entry_id, source=source, flight=flight, kind=kind, title=title, captured=s.captured,
-        age_days=round(s.age_days, 3), status=s.status, stale_on=s.stale_on, rule=s.rule, message=s.message,
+        id=entry_id,
+        source=source,
+        flight=flight,
+        kind=kind,
+        title=title,
+        captured=s.captured,
+        age_days=round(s.age_days, 3),
+        status=s.status,
+        stale_on=s.stale_on,
+        rule=s.rule,
+        message=s.message,
     )
 
 
@@ -104,8 +131,15 @@ def catalog_freshness(workspace: Workspace, now: datetime, rules: Path | None = 
         captured = _as_datetime(layer.get("time_start")) or _as_datetime(layer.get("time_end"))
         out.append(
             _entry(
-                str(layer.get("id")), "published", str(layer.get("flight", "")), str(layer.get("kind", "")),
-                str(layer.get("title", layer.get("id"))), captured, now, table, kinds,
+                str(layer.get("id")),
+                "published",
+                str(layer.get("flight", "")),
+                str(layer.get("kind", "")),
+                str(layer.get("title", layer.get("id"))),
+                captured,
+                now,
+                table,
+                kinds,
             )
         )
     return out

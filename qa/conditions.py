@@ -46,7 +46,7 @@ class ConditionsConfig(Frozen):
     heating_months: tuple[int, ...] = (10, 11, 12, 1, 2, 3, 4)
     max_humidity_pct: float = 90.0
     severity: dict[str, Status] = Field(
-        default_factory=lambda: {
+        default_factory=lambda: {  # type: ignore[arg-type]
             "delta_t": "fail",
             "wind": "fail",
             "precipitation": "fail",
@@ -83,7 +83,9 @@ def load_conditions(path: Path | None) -> ConditionsFile:
             config["severity"] = {**ConditionsConfig().severity, **data["severity"]}
         if "required" in data:
             config["required"] = tuple(data["required"])
-        return ConditionsFile(measured=Measured(**data.get("measured", {})), config=ConditionsConfig(**config))
+        return ConditionsFile(
+            measured=Measured(**data.get("measured", {})), config=ConditionsConfig(**config)
+        )
     except (OSError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise QAError(f"conditions file {path}: {exc}") from exc
 
@@ -137,12 +139,16 @@ def _measured_checks(m: Measured, c: ConditionsConfig) -> list[CheckResult]:
             None if m.humidity_pct is None else m.humidity_pct <= c.max_humidity_pct,
             c,
             {"humidity_pct": m.humidity_pct, "max_humidity_pct": c.max_humidity_pct},
-            "humidity" if m.humidity_pct is None else f"RH {m.humidity_pct:g} % (limit {c.max_humidity_pct:g} %)",
+            "humidity"
+            if m.humidity_pct is None
+            else f"RH {m.humidity_pct:g} % (limit {c.max_humidity_pct:g} %)",
         ),
     ]
 
 
-def _time_checks(when: datetime | None, lat: float | None, lon: float | None, c: ConditionsConfig) -> list[CheckResult]:
+def _time_checks(
+    when: datetime | None, lat: float | None, lon: float | None, c: ConditionsConfig
+) -> list[CheckResult]:
     if when is None or lat is None or lon is None:
         reason = "capture time or position unknown"
         return [
@@ -180,7 +186,9 @@ def _time_checks(when: datetime | None, lat: float | None, lon: float | None, c:
             after_ok,
             c,
             figures,
-            "sun is up" if since is None else f"{since:.2f} h after sunset (need ≥ {c.min_hours_after_sunset:g} h)",
+            "sun is up"
+            if since is None
+            else f"{since:.2f} h after sunset (need ≥ {c.min_hours_after_sunset:g} h)",
         ),
         _rule(
             "heating_season",

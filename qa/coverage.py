@@ -32,7 +32,9 @@ class OverlapMap(NamedTuple):
     cell_m: float
 
 
-def overlap_map(footprints: Mapping[str, BaseGeometry], cell_m: float | None = None, max_cells: int = 1_000_000) -> OverlapMap:
+def overlap_map(
+    footprints: Mapping[str, BaseGeometry], cell_m: float | None = None, max_cells: int = 1_000_000
+) -> OverlapMap:
     """Rasterise footprints, adding 1 per frame per cell.
 
     Args:
@@ -75,7 +77,9 @@ class Coverage(NamedTuple):
     outside_aoi: list[str]
 
 
-def coverage(footprints: Mapping[str, BaseGeometry], aoi: BaseGeometry, *, min_hole_m2: float = MIN_HOLE_M2) -> Coverage:
+def coverage(
+    footprints: Mapping[str, BaseGeometry], aoi: BaseGeometry, *, min_hole_m2: float = MIN_HOLE_M2
+) -> Coverage:
     """Covered share of the AOI, uncovered parts as polygons, frames not touching the AOI."""
     union = unary_union(list(footprints.values())) if footprints else Polygon()
     covered = union.intersection(aoi).area if not union.is_empty else 0.0
@@ -98,7 +102,13 @@ def coverage_check(
     if not footprints:
         return CheckResult.skipped("coverage.aoi", title, "no frame footprints")
     cov = coverage(footprints, aoi)
-    status: Status = "fail" if cov.covered_fraction < fail_below else "warn" if cov.covered_fraction < warn_below else "pass"
+    status: Status = (
+        "fail"
+        if cov.covered_fraction < fail_below
+        else "warn"
+        if cov.covered_fraction < warn_below
+        else "pass"
+    )
     figures: dict[str, object] = {
         "covered_pct": round(100 * cov.covered_fraction, 3),
         "aoi_area_m2": cov.aoi_area_m2,
@@ -106,11 +116,16 @@ def coverage_check(
         "hole_count": len(cov.holes),
         "outside_aoi": cov.outside_aoi,
     }
-    msg = f"{100 * cov.covered_fraction:.1f} % of the AOI covered, {len(cov.holes)} holes, {len(cov.outside_aoi)} frames outside"
+    msg = (
+        f"{100 * cov.covered_fraction:.1f} % of the AOI covered, {len(cov.holes)} holes, "
+        f"{len(cov.outside_aoi)} frames outside"
+    )
     return CheckResult(id="coverage.aoi", title=title, status=status, figures=figures, message=msg)
 
 
-def outside_check(footprints: Mapping[str, BaseGeometry], area: BaseGeometry | None, *, name: str = "municipality") -> CheckResult:
+def outside_check(
+    footprints: Mapping[str, BaseGeometry], area: BaseGeometry | None, *, name: str = "municipality"
+) -> CheckResult:
     """Frames whose footprint lies (partly) outside an area such as the municipality."""
     title = f"Frames outside the {name}"
     cid = f"coverage.outside_{name}"
@@ -122,10 +137,18 @@ def outside_check(footprints: Mapping[str, BaseGeometry], area: BaseGeometry | N
     fully = [n for n, g in footprints.items() if not area.intersects(g)]
     status: Status = "fail" if fully else "warn" if outside else "pass"
     msg = f"{len(outside)} of {len(footprints)} frames reach outside the {name}, {len(fully)} entirely"
-    return CheckResult(id=cid, title=title, status=status, figures={"outside": outside, "entirely_outside": fully}, message=msg)
+    return CheckResult(
+        id=cid,
+        title=title,
+        status=status,
+        figures={"outside": outside, "entirely_outside": fully},
+        message=msg,
+    )
 
 
-def overlap_check(footprints: Mapping[str, BaseGeometry], *, min_overlap: int = 2) -> tuple[CheckResult, OverlapMap | None]:
+def overlap_check(
+    footprints: Mapping[str, BaseGeometry], *, min_overlap: int = 2
+) -> tuple[CheckResult, OverlapMap | None]:
     """Overlap count statistics; warns when part of the union is seen by fewer than ``min_overlap`` frames."""
     title = "Overlap"
     if not footprints:

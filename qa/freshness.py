@@ -160,7 +160,9 @@ def _stale_on(rule: FreshnessRule, captured: date) -> date | None:
     return add_months(captured, rule.stale_months) if rule.stale_months is not None else None
 
 
-def _classify(rule: FreshnessRule, captured: date, today: date, stale_on: date | None) -> tuple[FreshStatus, str]:
+def _classify(
+    rule: FreshnessRule, captured: date, today: date, stale_on: date | None
+) -> tuple[FreshStatus, str]:
     if stale_on is not None and today >= stale_on:
         if rule.mode == "heating_season" and heating_season_expiry(captured, rule) is None:
             return "stale", "captured outside the heating season: not valid for building thermography"

@@ -80,38 +80,67 @@ def _share_status(flagged: int, total: int) -> Status:
     return "fail" if flagged * 2 > total else "warn"
 
 
-def _flag_check(cid: str, title: str, frames: Sequence[Capture], flagged: list[str], what: str) -> CheckResult:
+def _flag_check(
+    cid: str, title: str, frames: Sequence[Capture], flagged: list[str], what: str
+) -> CheckResult:
     status = _share_status(len(flagged), len(frames))
-    message = f"{len(flagged)} of {len(frames)} frames {what}" + (f": {', '.join(flagged)}" if flagged else "")
+    message = f"{len(flagged)} of {len(frames)} frames {what}" + (
+        f": {', '.join(flagged)}" if flagged else ""
+    )
     return CheckResult(
-        id=cid, title=title, status=status, figures={"flagged": flagged, "frames": len(frames)}, message=message
+        id=cid,
+        title=title,
+        status=status,
+        figures={"flagged": flagged, "frames": len(frames)},
+        message=message,
     )
 
 
-def frame_checks(captures: Sequence[Capture], *, blur_threshold: float = DEFAULT_BLUR_THRESHOLD) -> list[CheckResult]:
+def frame_checks(
+    captures: Sequence[Capture], *, blur_threshold: float = DEFAULT_BLUR_THRESHOLD
+) -> list[CheckResult]:
     """Blur, black, saturated and exposure checks over frames that carry quality figures."""
     frames = [c for c in captures if c.quality is not None]
     titles = ("Blur", "Black frames", "Saturated frames", "Exposure histogram")
     ids = ("image.blur", "image.black", "image.saturated", "image.exposure")
     if not frames:
-        return [CheckResult.skipped(i, t, "no frame has image-quality figures") for i, t in zip(ids, titles, strict=True)]
+        return [
+            CheckResult.skipped(i, t, "no frame has image-quality figures")
+            for i, t in zip(ids, titles, strict=True)
+        ]
     q = {c.path: c.quality for c in frames if c.quality is not None}
     blur = _flag_check(
         "image.blur", "Blur", frames, [p for p, v in q.items() if is_blurry(v, blur_threshold)], "blurry"
     )
     blur = blur.model_copy(
-        update={"figures": {**blur.figures, "threshold": blur_threshold, "scores": {p: v.blur_score for p, v in q.items()}}}
+        update={
+            "figures": {
+                **blur.figures,
+                "threshold": blur_threshold,
+                "scores": {p: v.blur_score for p, v in q.items()},
+            }
+        }
     )
-    black = _flag_check("image.black", "Black frames", frames, [p for p, v in q.items() if is_black(v)], "black")
+    black = _flag_check(
+        "image.black", "Black frames", frames, [p for p, v in q.items() if is_black(v)], "black"
+    )
     sat = _flag_check(
-        "image.saturated", "Saturated frames", frames, [p for p, v in q.items() if is_saturated(v)], "saturated"
+        "image.saturated",
+        "Saturated frames",
+        frames,
+        [p for p, v in q.items() if is_saturated(v)],
+        "saturated",
     )
     counts, edges = np.histogram([v.mean_brightness for v in q.values()], bins=16, range=(0, 256))
     exposure = CheckResult(
         id="image.exposure",
         title="Exposure histogram",
         status="pass",
-        figures={"counts": counts.tolist(), "edges": edges.tolist(), "mean_brightness": {p: v.mean_brightness for p, v in q.items()}},
+        figures={
+            "counts": counts.tolist(),
+            "edges": edges.tolist(),
+            "mean_brightness": {p: v.mean_brightness for p, v in q.items()},
+        },
         message=f"mean brightness of {len(q)} frames, 16 bins",
     )
     return [blur, black, sat, exposure]
@@ -134,7 +163,11 @@ def motion_blur_check(captures: Sequence[Capture]) -> CheckResult:
     status = _share_status(len(flagged), len(rows))
     message = f"{len(flagged)} of {len(rows)} frames moved more than half a GSD during exposure"
     return CheckResult(
-        id="image.motion_blur", title=title, status=status, figures={"frames": rows, "flagged": flagged}, message=message
+        id="image.motion_blur",
+        title=title,
+        status=status,
+        figures={"frames": rows, "flagged": flagged},
+        message=message,
     )
 
 
@@ -174,7 +207,11 @@ def thermal_check(
     status: Status = "fail" if bad else "warn" if warn else "pass"
     msg = f"{len(frames)} thermal rasters; implausible: {bad or 'none'}; many NaNs: {warn or 'none'}"
     return CheckResult(
-        id="thermal.plausibility", title=title, status=status, figures={"frames": figures, "range_c": [lo, hi]}, message=msg
+        id="thermal.plausibility",
+        title=title,
+        status=status,
+        figures={"frames": figures, "range_c": [lo, hi]},
+        message=msg,
     )
 
 
@@ -189,7 +226,9 @@ def nodata_share(path: Path) -> float:
     return empty / total if total else 1.0
 
 
-def nodata_check(products: Mapping[str, Path], *, warn_above: float = 0.6, fail_above: float = 0.99) -> CheckResult:
+def nodata_check(
+    products: Mapping[str, Path], *, warn_above: float = 0.6, fail_above: float = 0.99
+) -> CheckResult:
     """Nodata share of every raster product."""
     title = "Nodata share of products"
     if not products:
@@ -198,4 +237,6 @@ def nodata_check(products: Mapping[str, Path], *, warn_above: float = 0.6, fail_
     worst = max(shares.values())
     status: Status = "fail" if worst > fail_above else "warn" if worst > warn_above else "pass"
     msg = ", ".join(f"{pid} {s:.1%}" for pid, s in shares.items())
-    return CheckResult(id="products.nodata", title=title, status=status, figures={"shares": shares}, message=msg)
+    return CheckResult(
+        id="products.nodata", title=title, status=status, figures={"shares": shares}, message=msg
+    )

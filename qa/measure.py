@@ -154,7 +154,12 @@ def measure_points(
         z = sample_value(height_raster, sx, sy) if height_raster is not None else None
         rejected = int((~keep).sum())
         if rejected:
-            logger.warning("check point %s: %d of %d observations on the product disagree; dropped", point.name, rejected, len(obs))
+            logger.warning(
+                "check point %s: %d of %d observations on the product disagree; dropped",
+                point.name,
+                rejected,
+                len(obs),
+            )
         measured.append(Measurement(point.name, sx, sy, point.z, x, y, z, int(keep.sum()), rejected))
     return measured, missing
 

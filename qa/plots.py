@@ -22,6 +22,10 @@ from qa.precision import PointError
 _COLOURS = {"fresh": "#2e7d32", "warn": "#f9a825", "stale": "#c62828"}
 
 
+def _num(day: object) -> float:
+    return float(date2num(day))  # type: ignore[no-untyped-call]
+
+
 def _png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
@@ -39,7 +43,9 @@ def _outline(ax: object, geom: BaseGeometry, **style: object) -> None:
 
 
 def footprints_plot(
-    footprints: Mapping[str, BaseGeometry], aoi: BaseGeometry | None = None, municipality: BaseGeometry | None = None
+    footprints: Mapping[str, BaseGeometry],
+    aoi: BaseGeometry | None = None,
+    municipality: BaseGeometry | None = None,
 ) -> bytes:
     """Frame footprints over the AOI (and the municipality boundary when it is near)."""
     fig = Figure(figsize=(6, 5))
@@ -65,7 +71,9 @@ def footprints_plot(
     return _png(fig)
 
 
-def error_vectors_plot(points: Sequence[tuple[float, float, PointError]], title: str = "check-point errors") -> bytes:
+def error_vectors_plot(
+    points: Sequence[tuple[float, float, PointError]], title: str = "check-point errors"
+) -> bytes:
     """Arrows from each surveyed position along its horizontal error (scaled for visibility)."""
     fig = Figure(figsize=(6, 5))
     ax = fig.add_subplot()
@@ -77,7 +85,17 @@ def error_vectors_plot(points: Sequence[tuple[float, float, PointError]], title:
         span = max(float(np.ptp(xs)), float(np.ptp(ys)), 1.0)
         longest = max(float(np.hypot(dx, dy).max()), 1e-9)
         scale = 0.15 * span / longest
-        ax.quiver(xs, ys, dx * scale, dy * scale, angles="xy", scale_units="xy", scale=1, color="#c62828", width=0.004)
+        ax.quiver(
+            xs,
+            ys,
+            dx * scale,
+            dy * scale,
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color="#c62828",
+            width=0.004,
+        )
         ax.scatter(xs, ys, s=12, color="k")
         for x, y, e in points:
             ax.annotate(e.name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -109,7 +127,9 @@ def overlap_plot(omap: OverlapMap) -> bytes:
     h, w = omap.counts.shape
     t = omap.transform
     extent = (t.c, t.c + w * t.a, t.f + h * t.e, t.f)
-    image = ax.imshow(np.ma.masked_equal(omap.counts, 0), extent=extent, cmap="viridis", interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_equal(omap.counts, 0), extent=extent, cmap="viridis", interpolation="nearest"
+    )
     fig.colorbar(image, ax=ax, label="frames")
     ax.set_title("overlap (frames per cell)")
     return _png(fig)
@@ -139,9 +159,9 @@ def freshness_timeline(statuses: Mapping[str, FreshnessStatus], now: datetime) -
         start = s.captured.date()
         end = s.stale_on or now.date()
         width = max((end - start).days, 1)
-        ax.barh(i, width, left=date2num(start), color=_COLOURS[s.status], alpha=0.8)
-        ax.text(date2num(start), i, f" {name} ({s.status})", va="center", fontsize=7)
-    ax.axvline(date2num(now.date()), color="k", ls="--", lw=1)
+        ax.barh(i, width, left=_num(start), color=_COLOURS[s.status], alpha=0.8)
+        ax.text(_num(start), i, f" {name} ({s.status})", va="center", fontsize=7)
+    ax.axvline(_num(now.date()), color="k", ls="--", lw=1)
     ax.xaxis_date()
     ax.set_yticks([])
     ax.set_title("freshness: capture → stale date (dashed: now)")

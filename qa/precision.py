@@ -254,8 +254,14 @@ def verdict(acc: Accuracy, tolerance: Tolerance) -> tuple[str, str]:
     """
     problems = []
     if acc.asprs_rmse_h > tolerance.horizontal:
-        problems.append(f"RMSE_H {acc.asprs_rmse_h:.3f} m > {tolerance.horizontal:.3f} m ({tolerance.source})")
-    if tolerance.vertical is not None and acc.asprs_rmse_v is not None and acc.asprs_rmse_v > tolerance.vertical:
+        problems.append(
+            f"RMSE_H {acc.asprs_rmse_h:.3f} m > {tolerance.horizontal:.3f} m ({tolerance.source})"
+        )
+    if (
+        tolerance.vertical is not None
+        and acc.asprs_rmse_v is not None
+        and acc.asprs_rmse_v > tolerance.vertical
+    ):
         problems.append(f"RMSE_V {acc.asprs_rmse_v:.3f} m > {tolerance.vertical:.3f} m")
     if acc.blunders:
         problems.append(f"blunders at {', '.join(acc.blunders)}")
@@ -272,6 +278,4 @@ def verdict(acc: Accuracy, tolerance: Tolerance) -> tuple[str, str]:
 
 def error_table(errors: Sequence[PointError]) -> list[dict[str, object]]:
     """Per-point errors as JSON-ready rows."""
-    return [
-        {"name": e.name, "dx": e.dx, "dy": e.dy, "dz": e.dz, "dh": e.dh} for e in errors
-    ]
+    return [{"name": e.name, "dx": e.dx, "dy": e.dy, "dz": e.dz, "dh": e.dh} for e in errors]

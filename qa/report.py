@@ -88,6 +88,10 @@ def _check_row(check: CheckResult) -> str:
     )
 
 
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
 def render_html(report: QAReport, images: Mapping[str, bytes]) -> str:
     """The self-contained HTML page (no external URLs: styles and plots are inline)."""
     counts = report.counts()
@@ -95,13 +99,18 @@ def render_html(report: QAReport, images: Mapping[str, bytes]) -> str:
     if report.thermal_gate_failed:
         state = "BLOCKED" if report.thermal_publication_blocked else "overridden"
         gate = (
-            f"<p class='gate'>Thermal publication gate: <b>{state}</b> — {html.escape(report.thermal_gate_reason or '')}"
-            + (f"<br>Override reason: {html.escape(report.thermal_gate_override)}" if report.thermal_gate_override else "")
+            f"<p class='gate'>Thermal publication gate: <b>{state}</b> — "
+            f"{html.escape(report.thermal_gate_reason or '')}"
+            + (
+                f"<br>Override reason: {html.escape(report.thermal_gate_override)}"
+                if report.thermal_gate_override
+                else ""
+            )
             + "</p>"
         )
     rows = "\n".join(_check_row(c) for c in report.checks)
     plots = "\n".join(
-        f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+        f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,{_b64(png)}'>"
         f"<figcaption>{html.escape(PLOT_TITLES.get(name, name))}</figcaption></figure>"
         for name, png in images.items()
     )
@@ -112,12 +121,14 @@ def render_html(report: QAReport, images: Mapping[str, bytes]) -> str:
 body{{font-family:sans-serif;margin:1.5em;max-width:1200px}} table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #ddd;padding:4px 6px;vertical-align:top;font-size:13px}}
 .badge{{color:#fff;padding:2px 6px;border-radius:3px;font-weight:bold}} .fig{{font-size:11px;color:#444}}
-.overall{{font-size:22px}} .gate{{border:2px solid #c62828;padding:6px}} figure{{display:inline-block;margin:6px}}
+.overall{{font-size:22px}} .gate{{border:2px solid #c62828;padding:6px}}
+figure{{display:inline-block;margin:6px}}
 img{{max-width:560px;border:1px solid #ccc}}
 </style></head><body>
 <h1>QA report — flight {html.escape(report.flight)}</h1>
 <p class="overall">Overall: <span class="badge" style="background:{colour}">{report.status.upper()}</span>
-&nbsp; {counts['pass']} pass · {counts['warn']} warn · {counts['fail']} fail · {counts['skip']} not evaluated</p>
+&nbsp; {counts["pass"]} pass · {counts["warn"]} warn · {counts["fail"]} fail ·
+{counts["skip"]} not evaluated</p>
 <p>Created {report.created.isoformat()} · schema {report.schema_version}</p>
 {gate}
 <h2>Checks</h2>

@@ -15,7 +15,8 @@ from qa import coverage, image_quality, inputs, plots
 from qa.conditions import evaluate_conditions, gate, load_conditions
 from qa.freshness import FreshnessStatus, evaluate, load_kind_map, load_rules
 from qa.measure import Measurement, measure_product
-from qa.models import CheckResult, QAReport
+from qa.models import CheckResult, QAReport, Status
+from qa.onproduct import observe_on_product
 from qa.precision import PointError, accuracy, error_table, tolerance_for, verdict
 from qa.report import build_report, write_report
 
@@ -25,19 +26,36 @@ PRECISION_KINDS = {ProductKind.ORTHOPHOTO, ProductKind.DSM, ProductKind.DTM, Pro
 
 
 def precision_check(
-    product: Product, raster: Path, points: list[ControlPoint], purpose: str, height_raster: Path | None
+    product: Product,
+    raster: Path,
+    points: list[ControlPoint],
+    purpose: str,
+    height_raster: Path | None,
+    frames_dir: Path | None = None,
 ) -> tuple[CheckResult, list[Measurement]]:
-    """Check-point accuracy of one product, measured on the product itself."""
+    """Check-point accuracy of one product, measured on the product itself.
+
+    Check points observed only on source frames are first located on the product by image
+    matching from the frames under ``frames_dir`` (``qa.onproduct``).
+    """
     cid, title = f"precision.{product.id}", f"Check-point accuracy of {product.id}"
     if not points:
-        return CheckResult.skipped(cid, title, "no check points (pass --checkpoints or deliver a CHK file)"), []
+        return CheckResult.skipped(
+            cid, title, "no check points (pass --checkpoints or deliver a CHK file)"
+        ), []
+    if frames_dir is not None and frames_dir.exists() and product.kind == ProductKind.ORTHOPHOTO:
+        points = observe_on_product(points, raster, frames_dir, product_id=product.id)
     measured, missing = measure_product(
         points, raster, product_id=product.id, crs=product.crs, height_raster=height_raster
     )
     if not measured:
-        return CheckResult.skipped(cid, title, f"none of {len(points)} check points is observed on {raster.name}"), []
+        return CheckResult.skipped(
+            cid, title, f"none of {len(points)} check points is observed on {raster.name}"
+        ), []
     if product.gsd_m is None:
-        return CheckResult.skipped(cid, title, f"product {product.id} has no GSD to derive a tolerance from"), measured
+        return CheckResult.skipped(
+            cid, title, f"product {product.id} has no GSD to derive a tolerance from"
+        ), measured
     errors = [m.error for m in measured]
     tol = tolerance_for(product.gsd_m, purpose)
     survey_h = max((p.survey_std_h_m or 0.0) for p in points)
@@ -63,14 +81,16 @@ def precision_check(
 
 
 def georeferencing_check(flight: Flight, products: list[Product], any_checkpoints: bool) -> CheckResult:
-    """GCP residuals / leave-one-out from the georeferencing stage, RTK fix ratio, GSD per frame and product."""
+    """Georeferencing evidence: GCP residuals / leave-one-out, RTK fix ratio, GSD per frame and product."""
     frames = [c for c in flight.captures if c.kind in (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)]
     flags = [c.rtk.flag for c in frames if c.rtk.flag is not None]
     fix_ratio = sum(f == 50 for f in flags) / len(flags) if flags else None
     gsds = [g for g in (image_quality.frame_gsd(c) for c in frames) if g is not None]
     figures: dict[str, object] = {
         "rtk_fix_ratio": fix_ratio,
-        "frame_gsd_m": {"median": statistics.median(gsds), "min": min(gsds), "max": max(gsds)} if gsds else None,
+        "frame_gsd_m": {"median": statistics.median(gsds), "min": min(gsds), "max": max(gsds)}
+        if gsds
+        else None,
         "product_gsd_m": {p.id: p.gsd_m for p in products},
     }
     gcp_used = False
@@ -80,12 +100,17 @@ def georeferencing_check(flight: Flight, products: list[Product], any_checkpoint
                 figures[f"{p.id}.{key}"] = p.properties[key]
                 gcp_used = gcp_used or key == "gcp_count" and bool(p.properties[key])
     known = gcp_used or (fix_ratio is not None and fix_ratio >= 0.95) or any_checkpoints
-    message = "absolute accuracy backed by GCPs, RTK or check points" if known else (
-        "absolute accuracy unknown: no GCPs, no RTK fix and no check points (expect metres of shift)"
+    message = (
+        "absolute accuracy backed by GCPs, RTK or check points"
+        if known
+        else ("absolute accuracy unknown: no GCPs, no RTK fix and no check points (expect metres of shift)")
     )
     return CheckResult(
-        id="georeferencing", title="Georeferencing evidence (GCP, RTK, GSD)",
-        status="pass" if known else "warn", figures=figures, message=message,
+        id="georeferencing",
+        title="Georeferencing evidence (GCP, RTK, GSD)",
+        status="pass" if known else "warn",
+        figures=figures,
+        message=message,
     )
 
 
@@ -104,8 +129,16 @@ def freshness_checks(
             continue
         s = evaluate(str(p.kind), captured, now, rules, kinds)
         statuses[p.id] = s
-        status = "pass" if s.status == "fresh" else "warn" if s.status == "warn" else "fail"
-        out.append(CheckResult(id=cid, title=title, status=status, figures=s.model_dump(mode="json"), message=f"{s.status}: {s.message}"))  # type: ignore[arg-type]
+        status: Status = "pass" if s.status == "fresh" else "warn" if s.status == "warn" else "fail"
+        out.append(
+            CheckResult(
+                id=cid,
+                title=title,
+                status=status,
+                figures=s.model_dump(mode="json"),
+                message=f"{s.status}: {s.message}",
+            )
+        )
     return out, statuses
 
 
@@ -157,7 +190,10 @@ def run_qa(
     heights = next((workspace.root / p.path for p in products if p.kind == ProductKind.DSM), None)
     vectors: list[tuple[float, float, PointError]] = []
     for p in (p for p in products if p.kind in PRECISION_KINDS):
-        result, measured = precision_check(p, workspace.root / p.path, points, str(flight.purpose), heights)
+        raster = workspace.root / p.path
+        result, measured = precision_check(
+            p, raster, points, str(flight.purpose), heights, workspace.archive(flight_id)
+        )
         checks.append(result)
         if result.status != "skip":
             figures[f"precision.{p.id}.rmse_h_m"] = result.figures["asprs_rmse_h"]
@@ -165,7 +201,9 @@ def run_qa(
         if measured and not vectors:
             vectors = [(m.survey_x, m.survey_y, m.error) for m in measured]
     if not any(c.id.startswith("precision.") for c in checks):
-        checks.append(CheckResult.skipped("precision", "Check-point accuracy", "no orthophoto, DSM or thermal mosaic"))
+        checks.append(
+            CheckResult.skipped("precision", "Check-point accuracy", "no orthophoto, DSM or thermal mosaic")
+        )
     checks.append(georeferencing_check(flight, products, bool(vectors)))
     if vectors:
         images["error_vectors"] = plots.error_vectors_plot(vectors)

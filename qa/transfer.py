@@ -49,8 +49,9 @@ def annotation_mask(rgb: np.ndarray, *, grow: int = 2) -> np.ndarray:
     red = (r > 150) & (g < 80) & (b < 60)
     bad = (dark | magenta | violet | red).astype(np.uint8)
     if grow:
-        bad = cv2.dilate(bad, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    return bad == 0
+        bad = np.asarray(cv2.dilate(bad, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)), dtype=np.uint8)
+    usable: np.ndarray = bad == 0
+    return usable
 
 
 class Features(NamedTuple):
@@ -64,7 +65,8 @@ def features(rgb: np.ndarray, usable: np.ndarray | None = None, *, n: int = 8000
     """SIFT features of an RGB (or grey) image, only where ``usable`` is True."""
     grey = rgb if rgb.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY)
     mask = None if usable is None else usable.astype(np.uint8) * 255
-    keypoints, descriptors = cv2.SIFT_create(n).detectAndCompute(grey, mask)
+    sift = cv2.SIFT_create(n)  # type: ignore[attr-defined]
+    keypoints, descriptors = sift.detectAndCompute(grey, mask)
     pts = np.array([k.pt for k in keypoints], dtype=np.float64).reshape(-1, 2)
     return Features(pts, descriptors)
 
@@ -97,7 +99,11 @@ def locate(
         return None
     pairs = cv2.BFMatcher().knnMatch(reference.descriptors[near], target.descriptors, k=2)
     src_idx = np.flatnonzero(near)
-    good = [(src_idx[m.queryIdx], m.trainIdx) for m, *rest in pairs if rest and m.distance < ratio * rest[0].distance]
+    good = [
+        (src_idx[m.queryIdx], m.trainIdx)
+        for m, *rest in pairs
+        if rest and m.distance < ratio * rest[0].distance
+    ]
     if len(good) < max(4, min_inliers):
         return None
     src = reference.points[[s for s, _ in good]]
@@ -149,5 +155,7 @@ def transfer_points(
             if hit is not None:
                 new.append(PixelObservation(image=target_name, col=hit.col, row=hit.row))
                 logger.debug("%s: %s -> %s (%d inliers)", point.name, obs.image, target_name, hit.inliers)
-        out.append(point.model_copy(update={"observations": point.observations + tuple(new)}) if new else point)
+        out.append(
+            point.model_copy(update={"observations": point.observations + tuple(new)}) if new else point
+        )
     return out

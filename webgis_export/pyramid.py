@@ -139,7 +139,12 @@ def build_pyramid(
     jobs = [(str(root), tms_id, style, fmt, chunk) for chunk in chunks]
     if workers == 1:
         _init_worker(str(cog))
-        results = [_render_chunk(job) for job in jobs]
+        try:
+            results = [_render_chunk(job) for job in jobs]
+        finally:
+            warp = _WORKER.pop("warp")
+            assert isinstance(warp, FastWarp)
+            warp.dataset.close()
     else:
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(str(cog),)) as pool:

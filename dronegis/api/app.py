@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from dronegis import __version__
 from dronegis.api import jobs, ogc, pages, uploads
 from dronegis.api.errors import install_error_handlers
-from dronegis.service import install_job_service
 from dronegis.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,15 +21,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="dronegis", version=__version__,
                   description="Uploads, jobs, QA pages, map viewer, WMS 1.3.0 and WMTS 1.0.0 of dronegis.")
     app.state.settings = settings
-    install_error_handlers(app)
-    app.state.layer_store = _layer_store(settings)
-    app.include_router(ogc.router)
+    install_ogc(app, settings)
     app.include_router(uploads.router)
     app.include_router(jobs.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
+    from dronegis.service import install_job_service  # the job service is heavy: import on use
+
     install_job_service(app, settings)
     return app
+
+
+def install_ogc(app: FastAPI, settings: Settings) -> None:
+    """Error handlers, the layer store and the OGC/map routes (WMS, WMTS, tiles, layers, STAC)."""
+    install_error_handlers(app)
+    app.state.layer_store = _layer_store(settings)
+    app.include_router(ogc.router)
 
 
 def _layer_store(settings: Settings) -> LayerStore:

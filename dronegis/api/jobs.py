@@ -79,11 +79,17 @@ def flight_status(catalog: Catalog, flight: str) -> FlightStatus:
     record = _flight(catalog, flight)
     jobs = catalog.jobs(flight)
     return FlightStatus(
-        flight=record, job=jobs[-1] if jobs else None, jobs=jobs,
+        flight=record,
+        job=jobs[-1] if jobs else None,
+        jobs=jobs,
         products=[p.model_dump(mode="json") for p in catalog.products(flight)],
         layers=catalog.layers(flight),
-        links={"page": f"/flights/{flight}", "qa_report": f"/flights/{flight}/qa",
-               "events": f"/api/flights/{flight}/events", "viewer": "/viewer"},
+        links={
+            "page": f"/flights/{flight}",
+            "qa_report": f"/flights/{flight}/qa",
+            "events": f"/api/flights/{flight}/events",
+            "viewer": "/viewer",
+        },
     )
 
 
@@ -110,8 +116,16 @@ def get_flight(flight: str, request: Request, who: Reader) -> FlightStatus:
 
 
 def _event(job: JobRecord) -> str:
-    payload = {"job": job.id, "flight": job.flight, "stage": job.stage, "status": job.status.value,
-               "done": job.done, "total": job.total, "error": job.error, "qa_status": job.qa_status}
+    payload = {
+        "job": job.id,
+        "flight": job.flight,
+        "stage": job.stage,
+        "status": job.status.value,
+        "done": job.done,
+        "total": job.total,
+        "error": job.error,
+        "qa_status": job.qa_status,
+    }
     return f"event: progress\nid: {job.id}-{job.updated_at.timestamp():.6f}\ndata: {json.dumps(payload)}\n\n"
 
 
@@ -133,18 +147,26 @@ async def _events(catalog: Catalog, flight: str, interval: float, timeout: float
         await asyncio.sleep(interval)
 
 
-@router.get("/api/flights/{flight}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "progress events"}})
+@router.get(
+    "/api/flights/{flight}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "progress events"}},
+)
 def flight_events(
-    flight: str, request: Request, who: Reader,
+    flight: str,
+    request: Request,
+    who: Reader,
     interval: Annotated[float, Query(ge=0.05, le=10)] = 0.5,
     timeout: Annotated[float, Query(gt=0, le=86400)] = 3600,
 ) -> StreamingResponse:
     """Server-sent events with the latest job's stage and done/total, until it stops."""
     catalog = _catalog(request)
     _flight(catalog, flight)
-    return StreamingResponse(_events(catalog, flight, interval, timeout), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        _events(catalog, flight, interval, timeout),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.post("/api/flights/{flight}/approve", response_model=JobRecord)

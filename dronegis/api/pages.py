@@ -45,8 +45,10 @@ def viewer() -> HTMLResponse:
     """The map viewer page."""
     page = STATIC / "viewer.html"
     if not (STATIC / "ol" / "ol.js").exists():
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            "the OpenLayers bundle is missing: run `cd viewer && npm install && npm run build`")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the OpenLayers bundle is missing: run `cd viewer && npm install && npm run build`",
+        )
     return HTMLResponse(page.read_text(encoding="utf-8"))
 
 
@@ -77,26 +79,39 @@ def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
     token_q = f"?token={html.escape(token)}" if token else ""
     esc = html.escape
     page = _STATUS_PAGE.format(
-        flight=esc(flight), purpose=esc(info.flight.purpose), fstatus=esc(info.flight.status),
-        stage=esc(job.stage if job else "-"), jstatus=esc(job.status.value if job else "no job"),
-        done=job.done if job else 0, total=max(job.total, 1) if job else 1, error=esc(job.error or "") if job else "",
-        qa=esc((job.qa_status if job else None) or "not run"), qa_link=esc(f"/flights/{flight}/qa{token_q}"),
-        events=esc(f"/api/flights/{flight}/events{token_q}"), token_q=token_q,
+        flight=esc(flight),
+        purpose=esc(info.flight.purpose),
+        fstatus=esc(info.flight.status),
+        stage=esc(job.stage if job else "-"),
+        jstatus=esc(job.status.value if job else "no job"),
+        done=job.done if job else 0,
+        total=max(job.total, 1) if job else 1,
+        error=esc(job.error or "") if job else "",
+        qa=esc((job.qa_status if job else None) or "not run"),
+        qa_link=esc(f"/flights/{flight}/qa{token_q}"),
+        events=esc(f"/api/flights/{flight}/events{token_q}"),
+        token_q=token_q,
         products="".join(f"<li>{esc(str(p['id']))} ({esc(str(p['kind']))})</li>" for p in info.products)
         or "<li>none yet</li>",
-        layers="".join(f"<li>{esc(str(layer.get('id')))}: {esc(str(layer.get('title', '')))}</li>"
-                       for layer in info.layers) or "<li>none yet</li>",
+        layers="".join(
+            f"<li>{esc(str(layer.get('id')))}: {esc(str(layer.get('title', '')))}</li>"
+            for layer in info.layers
+        )
+        or "<li>none yet</li>",
     )
     return HTMLResponse(page)
 
 
-@router.get("/flights/{flight}/qa", response_class=FileResponse,
-            responses={200: {"content": {"text/html": {}}}, 404: {"description": "no QA report yet"}})
+@router.get(
+    "/flights/{flight}/qa",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/html": {}}}, 404: {"description": "no QA report yet"}},
+)
 def qa_report(flight: str, request: Request, who: Reader) -> FileResponse:
     """The flight's QA report (HTML written by the qa stage)."""
     workspace = Workspace.at(settings_of(request).workspace)
     flight_status(Catalog(workspace.catalog), flight)  # 404 for unknown flights
-    report = workspace.qa(flight) / "report.html"
+    report = workspace.qa_report_html(flight)
     if not report.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"flight {flight} has no QA report yet")
     return FileResponse(report, media_type="text/html")

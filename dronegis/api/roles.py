@@ -63,10 +63,15 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
     ) -> Principal:
         who = principal_for(settings_of(request), authorization, token)
         if who is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid API token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a valid API token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if who.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {who.role!r} may not do this; needs {roles}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role {who.role!r} may not do this; needs one of {roles}"
+            )
         return who
 
     return dependency

@@ -46,8 +46,9 @@ class FlightCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
-                           description="flight id; generated when absent")
+    id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="flight id; generated when absent"
+    )
     purpose: Purpose = Purpose.OTHER
     title: str = Field("", max_length=200)
     access: Literal["public", "internal"] = Field("internal", description="access of the published layers")
@@ -118,12 +119,24 @@ def create_flight(body: FlightCreate, request: Request, who: Uploader) -> Flight
         pass
     else:
         raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight!r} exists")
-    catalog.upsert_flight(flight, purpose=body.purpose.value, status="uploading",
-                          meta={"title": body.title, "created_by": who.name,
-                                "options": {"access": body.access, "title": body.title}})
+    catalog.upsert_flight(
+        flight,
+        purpose=body.purpose.value,
+        status="uploading",
+        meta={
+            "title": body.title,
+            "created_by": who.name,
+            "options": {"access": body.access, "title": body.title},
+        },
+    )
     base = f"/api/flights/{flight}"
-    return FlightCreated(id=flight, purpose=body.purpose, status="uploading", files_url=f"{base}/files",
-                         finish_url=f"{base}/finish")
+    return FlightCreated(
+        id=flight,
+        purpose=body.purpose,
+        status="uploading",
+        files_url=f"{base}/files",
+        finish_url=f"{base}/finish",
+    )
 
 
 class _MultipartSink:
@@ -139,9 +152,13 @@ class _MultipartSink:
 
     def callbacks(self) -> dict[str, Any]:
         return {
-            "on_part_begin": self._begin, "on_header_field": self._hfield, "on_header_value": self._hvalue,
-            "on_header_end": self._hend, "on_headers_finished": self._headers_done,
-            "on_part_data": self._data, "on_part_end": self._end,
+            "on_part_begin": self._begin,
+            "on_header_field": self._hfield,
+            "on_header_value": self._hvalue,
+            "on_header_end": self._hend,
+            "on_headers_finished": self._headers_done,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
         }
 
     def _begin(self) -> None:
@@ -180,7 +197,9 @@ async def upload_files(flight: str, request: Request, who: Uploader) -> FilesOut
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected multipart/form-data with a boundary")
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected multipart/form-data with a boundary"
+        )
     sink = _MultipartSink(area)
     parser = MultipartParser(boundary, sink.callbacks())
     try:
@@ -214,9 +233,14 @@ def _parse_range(header: str | None) -> tuple[int, int | None, int | None]:
     return start, end, total
 
 
-@router.put("/{flight}/files/{path:path}", response_model=UploadStateOut,
-            responses={409: {"description": "resume offset differs (see Upload-Offset)"}})
-async def put_file(flight: str, path: str, request: Request, response: Response, who: Uploader) -> UploadStateOut:
+@router.put(
+    "/{flight}/files/{path:path}",
+    response_model=UploadStateOut,
+    responses={409: {"description": "resume offset differs (see Upload-Offset)"}},
+)
+async def put_file(
+    flight: str, path: str, request: Request, response: Response, who: Uploader
+) -> UploadStateOut:
     """Store one file from the raw body, whole or as the ``Content-Range`` piece of a resumable upload."""
     area = _area(request, flight)
     start, end, total = _parse_range(request.headers.get("content-range"))
@@ -239,8 +263,10 @@ async def put_file(flight: str, path: str, request: Request, response: Response,
     expected_end = end + 1 if end is not None else None
     if expected_end is not None and writer.offset != expected_end:
         writer.close(complete=False)
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            f"{path}: body ended at byte {writer.offset}, Content-Range said {expected_end}")
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{path}: body ended at byte {writer.offset}, Content-Range said {expected_end}",
+        )
     complete = total is None or writer.offset == total
     try:
         state = writer.close(complete=complete)
@@ -252,7 +278,9 @@ async def put_file(flight: str, path: str, request: Request, response: Response,
 
 
 @router.api_route("/{flight}/files/{path:path}", methods=["GET", "HEAD"], response_model=UploadStateOut)
-def upload_state(flight: str, path: str, request: Request, response: Response, who: Uploader) -> UploadStateOut:
+def upload_state(
+    flight: str, path: str, request: Request, response: Response, who: Uploader
+) -> UploadStateOut:
     """The stored offset of a file's upload (``Upload-Offset`` header); resume from there."""
     area = _area(request, flight)
     try:
@@ -274,8 +302,10 @@ async def upload_zip(flight: str, request: Request, who: Uploader) -> FilesOut:
         async for chunk in request.stream():
             size += len(chunk)
             if size > room:
-                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                                    f"zip for flight {flight} exceeds the upload limit of {area.limit} bytes")
+                raise HTTPException(
+                    status.HTTP_413_CONTENT_TOO_LARGE,
+                    f"zip for flight {flight} exceeds the upload limit of {area.limit} bytes",
+                )
             tmp.write(chunk)
         tmp.flush()
         try:
@@ -290,8 +320,9 @@ def finish(flight: str, request: Request, who: Uploader) -> FinishOut:
     """Close the upload and queue the ingest job (pending partial uploads refuse it)."""
     area = _area(request, flight)
     if area.pending():
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"flight {flight}: unfinished uploads {', '.join(area.pending()[:10])}")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"flight {flight}: unfinished uploads {', '.join(area.pending()[:10])}"
+        )
     files = area.completed()
     if not files:
         raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight}: nothing was uploaded")

@@ -31,6 +31,7 @@ class DemoContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     results: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
+    scheduler: str | None = None
 
 
 class StepResult(NamedTuple):
@@ -57,7 +58,9 @@ def step_sample(ctx: DemoContext) -> StepResult:
         truth = make_sample_flight(folder)
         note = "generated"
     payload = {"folder": str(folder), "frames": len(truth.frames), "points": len(truth.points), "note": note}
-    return StepResult(payload, f"sample flight {note}: {folder} ({len(truth.frames)} frames, {len(truth.points)} targets)")
+    return StepResult(
+        payload, f"sample flight {note}: {folder} ({len(truth.frames)} frames, {len(truth.points)} targets)"
+    )
 
 
 def step_ingest(ctx: DemoContext) -> StepResult:
@@ -75,12 +78,67 @@ def step_ingest(ctx: DemoContext) -> StepResult:
     return StepResult(summary.model_dump(mode="json"), render_summary(summary), summary.usable)
 
 
-STEPS: list[tuple[str, Step]] = [("sample", step_sample), ("ingest", step_ingest)]
+DEMO_APPROVAL = "demo run: approved automatically by `dronegis demo`"
 
 
-def run_demo(workspace: Workspace, steps: list[tuple[str, Step]] | None = None, *, echo: bool = True) -> DemoContext:
+def step_pipeline(ctx: DemoContext) -> StepResult:
+    """Run process → qa → publish through the job runner (the service's code path), as one job."""
+    from dronegis.service import build_runner
+    from pipeline.catalog import JobStatus
+
+    settings = settings_for(ctx.workspace.root).model_copy(update={"dask_scheduler": ctx.scheduler})
+    runner = build_runner(
+        settings, options={"access": "public", "title": "Skanderborg demo", "now": ctx.now.isoformat()}
+    )
+    try:
+        runner.recover()
+        if not runner.catalog.jobs(ctx.flight_id, statuses=[JobStatus.QUEUED]):
+            runner.submit(
+                ctx.flight_id, from_stage="process", purpose="survey", source=ctx.workspace.sample_flight()
+            )
+        job = runner.run_pending()[-1]
+        approved = job.status is JobStatus.WAITING_APPROVAL
+        if approved:
+            runner.approve(ctx.flight_id, by="dronegis demo", reason=DEMO_APPROVAL)
+            job = runner.run_pending()[-1]
+        layers = runner.catalog.layers(ctx.flight_id)
+    finally:
+        runner.executor.close()
+    payload = {
+        "job": job.id,
+        "status": job.status.value,
+        "qa_status": job.qa_status,
+        "error": job.error,
+        "approved": approved,
+        "executor": runner.executor.name,
+        "layers": [doc["id"] for doc in layers],
+        "products": [p.id for p in runner.catalog.products(ctx.flight_id)],
+    }
+    text = (
+        f"job {job.id}: {job.status.value}; QA {job.qa_status}; "
+        f"{len(payload['products'])} products, {len(layers)} layers"
+        + (" (QA asked for approval: approved by the demo)" if approved else "")
+        + (f"\n  error: {job.error}" if job.status is JobStatus.FAILED else "")
+    )
+    return StepResult(payload, text, job.status is JobStatus.DONE)
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("sample", step_sample),
+    ("ingest", step_ingest),
+    ("pipeline", step_pipeline),
+]
+
+
+def run_demo(
+    workspace: Workspace,
+    steps: list[tuple[str, Step]] | None = None,
+    *,
+    echo: bool = True,
+    ctx: DemoContext | None = None,
+) -> DemoContext:
     """Run the demo steps in order; stop at the first step that reports failure."""
-    ctx = DemoContext(workspace=workspace)
+    ctx = ctx or DemoContext(workspace=workspace)
     for name, step in steps or STEPS:
         if echo:
             echo_err(f"== {name}")
@@ -94,14 +152,54 @@ def run_demo(workspace: Workspace, steps: list[tuple[str, Step]] | None = None, 
     return ctx
 
 
+def serve_demo(workspace: Workspace, host: str, port: int, flight: str) -> None:
+    """Serve the demo workspace (viewer, WMS/WMTS, job API) until interrupted, printing the URLs."""
+    import secrets
+
+    import uvicorn
+
+    from dronegis.api.app import create_app
+    from dronegis.settings import Token
+
+    settings = settings_for(workspace.root)
+    if not settings.tokens:
+        settings = settings.model_copy(
+            update={"tokens": (Token(token=secrets.token_urlsafe(16), role="gis", name="demo"),)}
+        )
+    token = settings.tokens[0].token
+    base = f"http://{host}:{port}"
+    click.echo(f"map viewer:   {base}/viewer")
+    click.echo(f"flight page:  {base}/flights/{flight}?token={token}")
+    click.echo(f"QA report:    {base}/flights/{flight}/qa?token={token}")
+    click.echo(f"WMS:          {base}/wms?SERVICE=WMS&REQUEST=GetCapabilities")
+    click.echo("press Ctrl+C to stop")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
 @click.command()
 @common_options
-def demo(workspace: Path | None, as_json: bool) -> None:
-    """Run dronegis end to end on a generated sample flight over Skanderborg (no download)."""
+@click.option(
+    "--no-serve", is_flag=True, help="Stop after the stages (tests, CI) instead of serving the viewer."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the viewer is served on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--scheduler",
+    default=None,
+    envvar="DRONEGIS_DASK_SCHEDULER",
+    help="Dask scheduler address (tcp://host:8786): run the stages on that cluster.",
+)
+def demo(
+    workspace: Path | None, as_json: bool, no_serve: bool, host: str, port: int, scheduler: str | None
+) -> None:
+    """Run dronegis end to end on a generated sample flight over Skanderborg (no download), then serve it."""
     ws = Workspace.at(settings_for(workspace).workspace)
-    ctx = run_demo(ws, echo=not as_json)
+    ctx = DemoContext(workspace=ws, scheduler=scheduler)
+    ctx = run_demo(ws, echo=not as_json, ctx=ctx)
     if as_json:
         emit_json({"workspace": str(ws.root), "flight": ctx.flight_id, "ok": ctx.ok, "steps": ctx.results})
     else:
         click.echo(f"demo {'finished' if ctx.ok else 'FAILED'}; workspace {ws.root}")
+    if ctx.ok and not no_serve:
+        serve_demo(ws, host, port, ctx.flight_id)
     sys.exit(0 if ctx.ok else 1)

@@ -14,8 +14,12 @@ from flights.errors import DroneGisError
 
 @click.command()
 @common_options
-@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Freshness rules (TOML).")
+@click.option(
+    "--rules",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Freshness rules (TOML).",
+)
 @click.option("--now", "now_text", default=None, metavar="ISO", help="Evaluate at this time (default: now).")
 def freshness(workspace: Path | None, as_json: bool, rules: Path | None, now_text: str | None) -> None:
     """Report the freshness of every product and published layer.
@@ -42,5 +46,7 @@ def freshness(workspace: Path | None, as_json: bool, rules: Path | None, now_tex
             captured = e.captured.date().isoformat() if e.captured else "?"
             age = f"{e.age_days:.0f} d" if e.age_days is not None else "?"
             stale = e.stale_on.isoformat() if e.stale_on else "never"
-            click.echo(f"{e.status:7} {e.id:40} {e.kind:15} captured {captured}  age {age:>7}  stale on {stale}")
+            click.echo(
+                f"{e.status:7} {e.id:40} {e.kind:15} captured {captured}  age {age:>7}  stale on {stale}"
+            )
     sys.exit(1 if any(e.status == "stale" for e in entries) else 0)

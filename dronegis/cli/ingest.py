@@ -20,6 +20,7 @@ from flights.summary import FlightSummary
 
 PROGRESS_MIN_FILES = 20
 FLIGHT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"})
 SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.INFO: "info "}
 
 
@@ -130,7 +131,8 @@ def run_ingest(
 
 def default_flight_id(folder: Path, files: list) -> str:  # type: ignore[type-arg]
     """Folder name as a slug plus the date (UTC) of its oldest file: stable across re-ingests."""
-    text = unicodedata.normalize("NFKD", folder.resolve().name).encode("ascii", "ignore").decode()
+    name = folder.resolve().name.translate(DANISH)
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "flight"
     oldest = min((f.mtime for f in files), default=folder.stat().st_mtime)
     return f"{slug[:80]}-{datetime.fromtimestamp(oldest, UTC):%Y%m%d}"
@@ -162,6 +164,14 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
             bar.close()
 
 
+def _end(start: datetime, end: datetime) -> str:
+    """The end of the time span, with its length (a span over days hints at mixed deliveries)."""
+    seconds = (end - start).total_seconds()
+    if start.date() == end.date():
+        return f"{end:%H:%M:%S} ({seconds / 60:.1f} min)"
+    return f"{end:%Y-%m-%d %H:%M:%S} ({seconds / 86400:.1f} days)"
+
+
 def render_summary(s: FlightSummary) -> str:
     """The pilot summary as readable text."""
     lines = [f"Flight {s.flight_id}  (purpose: {s.purpose.value})", f"  source:   {s.source}"]
@@ -170,8 +180,7 @@ def render_summary(s: FlightSummary) -> str:
     lines.append("  kinds:    " + (", ".join(f"{k} {n}" for k, n in s.kinds.items()) or "none"))
     lines.append(f"  frames:   {s.usable_frames} usable of {s.frames}")
     if s.time_start and s.time_end:
-        minutes = (s.time_end - s.time_start).total_seconds() / 60
-        lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {s.time_end:%H:%M:%S} UTC ({minutes:.1f} min)")
+        lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {_end(s.time_start, s.time_end)} UTC")
     if s.relative_altitude_m:
         lines.append(f"  height:   {s.relative_altitude_m.min:.1f}–{s.relative_altitude_m.max:.1f} m above take-off")
     if s.gps_altitude_m:

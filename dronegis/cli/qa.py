@@ -27,11 +27,25 @@ def _parse_now(value: str | None) -> datetime:
 @click.option("--checkpoints", type=_FILE, default=None, help="Check-point file (gcp_list format, CSV, ...).")
 @click.option("--rules", type=_FILE, default=None, help="Freshness rules (TOML).")
 @click.option("--conditions", type=_FILE, default=None, help="Thermography conditions (TOML or JSON).")
-@click.option("--override-thermal-gate", "override", default=None, metavar="REASON",
-              help="Publish thermal layers despite a failed conditions gate; the reason is recorded.")
-@click.option("--municipality", type=_FILE, default=None, help="Municipality boundary (default: $DRONEGIS_MUNICIPALITY).")
-@click.option("--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg).")
-@click.option("--now", "now_text", default=None, metavar="ISO", help="Evaluate freshness at this time (default: now).")
+@click.option(
+    "--override-thermal-gate",
+    "override",
+    default=None,
+    metavar="REASON",
+    help="Publish thermal layers despite a failed conditions gate; the reason is recorded.",
+)
+@click.option(
+    "--municipality",
+    type=_FILE,
+    default=None,
+    help="Municipality boundary (default: $DRONEGIS_MUNICIPALITY).",
+)
+@click.option(
+    "--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg)."
+)
+@click.option(
+    "--now", "now_text", default=None, metavar="ISO", help="Evaluate freshness at this time (default: now)."
+)
 def qa(
     flight: str,
     workspace: Path | None,
@@ -75,8 +89,10 @@ def qa(
         emit_json(report.model_dump(mode="json"))
     else:
         counts = report.counts()
-        click.echo(f"QA {flight}: {report.status.upper()}  ({counts['pass']} pass, {counts['warn']} warn, "
-                   f"{counts['fail']} fail, {counts['skip']} not evaluated)")
+        click.echo(
+            f"QA {flight}: {report.status.upper()}  ({counts['pass']} pass, {counts['warn']} warn, "
+            f"{counts['fail']} fail, {counts['skip']} not evaluated)"
+        )
         for check in report.checks:
             if check.status in ("fail", "warn"):
                 click.echo(f"  {check.status:4}  {check.title}: {check.message}")

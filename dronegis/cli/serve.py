@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -25,5 +26,7 @@ def serve(workspace: Path | None, host: str, port: int, workers: int) -> None:
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
+    if workspace is not None:  # worker processes build their settings from the environment
+        os.environ["DRONEGIS_WORKSPACE"] = str(workspace)
     uvicorn.run("dronegis.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")

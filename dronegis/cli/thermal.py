@@ -25,9 +25,17 @@ log = logging.getLogger(__name__)
 @click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %.")
 @click.option("--distance", type=click.FloatRange(0.0), help="Object distance in metres.")
 @click.option("--air-temp", type=float, help="Atmospheric (air) temperature in °C.")
-@click.option("--tiff-profile", help="Scale/offset profile for 16-bit TIFFs, e.g. centikelvin, duo-pro-r-high.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Folder for the <name>_celsius.tif files.")
+@click.option(
+    "--tiff-profile", help="Scale/offset profile for 16-bit TIFFs, e.g. centikelvin, duo-pro-r-high."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the <name>_celsius.tif files.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
 def thermal(
     files: tuple[Path, ...],
@@ -42,14 +50,19 @@ def thermal(
 ) -> None:
     """Convert FLIR / DJI thermal images or radiometric TIFFs to float32 °C GeoTIFFs.
 
-    Values given here override those stored in each image. Exit 1 if any file failed.
+    Values given here override those stored in each image. Without --distance, a
+    frame's distance is its height above take-off (slant distance when oblique), else
+    the image's own value. Exit 1 if any file failed.
     """
     from pipeline.thermal import ThermalOverrides
 
     try:
         overrides = ThermalOverrides(
-            emissivity=emissivity, reflected_temp_c=reflected_temp, relative_humidity_pct=humidity,
-            object_distance_m=distance, atmospheric_temp_c=air_temp,
+            emissivity=emissivity,
+            reflected_temp_c=reflected_temp,
+            relative_humidity_pct=humidity,
+            object_distance_m=distance,
+            atmospheric_temp_c=air_temp,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -67,13 +80,14 @@ def thermal(
 
 
 def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: Path) -> dict[str, Any]:
-    from pipeline.thermal_raster import convert_frame, write_thermal_frame
+    from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
 
+    capture = _capture(path)
+    distance = distance_from_capture(capture) if capture is not None else None
     try:
-        frame = convert_frame(path, overrides, tiff_profile=tiff_profile)
-        dst = write_thermal_frame(
-            frame.celsius, out_dir / f"{path.stem}_celsius.tif", capture=_capture(path), measurement=frame.measurement
-        )
+        frame = convert_frame(path, overrides, frame_distance_m=distance, tiff_profile=tiff_profile)
+        dst = out_dir / f"{path.stem}_celsius.tif"
+        write_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
     except (DroneGisError, OSError) as exc:
         message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return {"file": str(path), "ok": False, "error": message}
@@ -98,7 +112,11 @@ def _capture(path: Path) -> Capture | None:
 
         data = path.read_bytes()
         return read_capture(
-            path, path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=FileKind.THERMAL_FRAME
+            path,
+            path.name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            kind=FileKind.THERMAL_FRAME,
         )
     except (DroneGisError, ImportError, OSError) as exc:
         log.info("%s: no capture metadata kept: %s", path, exc)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -70,12 +69,7 @@ class PinholeCamera:
         u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
         if self.distortion is None or self.distortion.is_zero:
             return (u - self.cx) / self.fx, (v - self.cy) / self.fy
-        points = np.stack([u.ravel(), v.ravel()], axis=-1).reshape(-1, 1, 2)
-        criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-12)
-        out = cv2.undistortPointsIter(
-            points, self.matrix(), self.distortion.coefficients(), None, None, criteria
-        ).reshape(-1, 2)
-        return out[:, 0].reshape(u.shape), out[:, 1].reshape(v.shape)
+        return undistort((u - self.cx) / self.fx, (v - self.cy) / self.fy, self.distortion)
 
     def pixels(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Pixel positions of normalised coordinates, distortion applied (the inverse of ``normalised``)."""
@@ -96,6 +90,27 @@ def distort(x: FloatArray, y: FloatArray, d: BrownDistortion) -> tuple[FloatArra
     xd = x * radial + 2 * d.p1 * x * y + d.p2 * (r2 + 2 * x * x)
     yd = y * radial + d.p1 * (r2 + 2 * y * y) + 2 * d.p2 * x * y
     return xd, yd
+
+
+def undistort(
+    xd: FloatArray, yd: FloatArray, d: BrownDistortion, iterations: int = 20
+) -> tuple[FloatArray, FloatArray]:
+    """Invert ``distort`` by Newton's method (converges to 1e-12 well beyond the image corners)."""
+    x, y = xd.copy(), yd.copy()
+    eps = 1e-7
+    for _ in range(iterations):
+        fx, fy = distort(x, y, d)
+        rx, ry = fx - xd, fy - yd
+        if float(np.max(np.abs(rx), initial=0.0)) < 1e-13 and float(np.max(np.abs(ry), initial=0.0)) < 1e-13:
+            break
+        ax, ay = distort(x + eps, y, d)
+        bx, by = distort(x, y + eps, d)
+        j11, j21, j12, j22 = (ax - fx) / eps, (ay - fy) / eps, (bx - fx) / eps, (by - fy) / eps
+        det = j11 * j22 - j12 * j21
+        det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+        x = x - (j22 * rx - j12 * ry) / det
+        y = y - (j11 * ry - j21 * rx) / det
+    return x, y
 
 
 def parse_dewarp(text: str) -> tuple[float, float, float, float, BrownDistortion]:

@@ -107,7 +107,9 @@ def frame_footprint(
     corners = np.stack([hits.east[::n], hits.north[::n]], axis=-1)
     polygon = Polygon(np.stack([hits.east, hits.north], axis=-1))
     if not polygon.is_valid:
-        polygon = polygon.buffer(0)
+        # Clipped rays can fold the ring; on a plane the visible ground is convex anyway.
+        hull = polygon.convex_hull
+        polygon = hull if isinstance(hull, Polygon) else Polygon()
     cu, cv = np.array([camera.width / 2]), np.array([camera.height / 2])
     centre = cast(camera, pose, cu, cv, elevation=elevation, max_range=max_range)
     return Footprint(

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from svc_helpers import GIS, PILOT, VIEWER, auth
 
 from dronegis.settings import Settings
 from dronegis.upload_store import UploadArea, extract_zip, safe_relative_path
 from flights.errors import UploadConflict, UploadError, UploadTooLarge
 from pipeline.workspace import Workspace
 
-from svc_helpers import GIS, PILOT, VIEWER, auth
-
 
 def _create(client: TestClient, flight: str, purpose: str = "survey") -> None:
-    r = client.post("/api/flights", json={"id": flight, "purpose": purpose, "title": "t"}, headers=auth(PILOT))
+    r = client.post(
+        "/api/flights", json={"id": flight, "purpose": purpose, "title": "t"}, headers=auth(PILOT)
+    )
     assert r.status_code == 201, r.text
 
 
@@ -48,7 +49,9 @@ def _zip(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
 # -- pure store ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["/etc/passwd", "../x.jpg", "a/../../x", "C:\\x.jpg", "a\\..\\..\\b", "", "a\x00b"])
+@pytest.mark.parametrize(
+    "name", ["/etc/passwd", "../x.jpg", "a/../../x", "C:\\x.jpg", "a\\..\\..\\b", "", "a\x00b"]
+)
 def test_unsafe_names_refused(name: str) -> None:
     with pytest.raises(UploadError):
         safe_relative_path(name)
@@ -118,8 +121,10 @@ def test_roles(client: TestClient) -> None:
 
 def test_multipart_upload_and_finish(client: TestClient, settings: Settings) -> None:
     _create(client, "m1")
-    files = [("files", ("DCIM/DJI_0001.JPG", b"a" * 1000, "image/jpeg")),
-             ("files", ("gcp_list.txt", b"EPSG:25832\n", "text/plain"))]
+    files = [
+        ("files", ("DCIM/DJI_0001.JPG", b"a" * 1000, "image/jpeg")),
+        ("files", ("gcp_list.txt", b"EPSG:25832\n", "text/plain")),
+    ]
     r = client.post("/api/flights/m1/files", files=files, data={"note": "x"}, headers=auth(PILOT))
     assert r.status_code == 200, r.text
     assert r.json()["stored"] == ["DCIM/DJI_0001.JPG", "gcp_list.txt"]
@@ -131,7 +136,9 @@ def test_multipart_upload_and_finish(client: TestClient, settings: Settings) -> 
     assert job["qa_status"] == "pass"
     received = (Workspace.at(settings.workspace).products("m1") / "received.txt").read_text()
     assert received.splitlines() == ["DCIM/DJI_0001.JPG", "gcp_list.txt"]
-    assert client.post("/api/flights/m1/finish", headers=auth(PILOT)).status_code == 202  # a rerun is a new job
+    assert (
+        client.post("/api/flights/m1/finish", headers=auth(PILOT)).status_code == 202
+    )  # a rerun is a new job
 
 
 def test_multipart_refusals(client: TestClient, settings: Settings) -> None:
@@ -140,7 +147,9 @@ def test_multipart_refusals(client: TestClient, settings: Settings) -> None:
     assert client.post("/api/flights/m2/files", files=too_big, headers=auth(PILOT)).status_code == 413
     slip = [("f", ("../../evil.txt", b"x", "text/plain"))]
     assert client.post("/api/flights/m2/files", files=slip, headers=auth(PILOT)).status_code == 400
-    r = client.post("/api/flights/m2/files", content=b"x", headers={**auth(PILOT), "Content-Type": "text/plain"})
+    r = client.post(
+        "/api/flights/m2/files", content=b"x", headers={**auth(PILOT), "Content-Type": "text/plain"}
+    )
     assert r.status_code == 415
     assert client.post("/api/flights/nope/files", files=slip, headers=auth(PILOT)).status_code == 404
     area = UploadArea(Workspace.at(settings.workspace), "m2", settings.max_upload_bytes)
@@ -153,17 +162,27 @@ def test_resumable_put(client: TestClient, settings: Settings) -> None:
     data = bytes(range(256)) * 40  # 10240 bytes
     url = "/api/flights/r1/files/DCIM/big.JPG"
     r = client.put(url, content=data[:4000], headers={**auth(PILOT), "Content-Range": "bytes 0-3999/10240"})
-    assert r.status_code == 200 and r.json() == {"path": "DCIM/big.JPG", "offset": 4000, "complete": False,
-                                                 "total": 10240}
+    assert r.status_code == 200 and r.json() == {
+        "path": "DCIM/big.JPG",
+        "offset": 4000,
+        "complete": False,
+        "total": 10240,
+    }
     # the connection drops after 1000 of the next 4000 bytes: the body is shorter than its range
-    r = client.put(url, content=data[4000:5000], headers={**auth(PILOT), "Content-Range": "bytes 4000-7999/10240"})
+    r = client.put(
+        url, content=data[4000:5000], headers={**auth(PILOT), "Content-Range": "bytes 4000-7999/10240"}
+    )
     assert r.status_code == 400
     head = client.head(url, headers=auth(PILOT))
     assert head.status_code == 200 and head.headers["Upload-Offset"] == "5000"
-    r = client.put(url, content=data[3000:], headers={**auth(PILOT), "Content-Range": "bytes 3000-10239/10240"})
+    r = client.put(
+        url, content=data[3000:], headers={**auth(PILOT), "Content-Range": "bytes 3000-10239/10240"}
+    )
     assert r.status_code == 409 and r.headers["Upload-Offset"] == "5000"
     assert client.post("/api/flights/r1/finish", headers=auth(PILOT)).status_code == 409  # still pending
-    r = client.put(url, content=data[5000:], headers={**auth(PILOT), "Content-Range": "bytes 5000-10239/10240"})
+    r = client.put(
+        url, content=data[5000:], headers={**auth(PILOT), "Content-Range": "bytes 5000-10239/10240"}
+    )
     assert r.status_code == 201 and r.json()["complete"] is True
     assert (Workspace.at(settings.workspace).upload("r1") / "DCIM" / "big.JPG").read_bytes() == data
     assert client.get(url, headers=auth(PILOT)).json()["complete"] is True
@@ -177,15 +196,19 @@ def test_resumable_put(client: TestClient, settings: Settings) -> None:
 def test_zip_upload(client: TestClient, settings: Settings) -> None:
     _create(client, "z1")
     good = _zip({"images/a.jpg": b"a" * 100, "gcp_list.txt": b"EPSG:25832\n"})
-    r = client.post("/api/flights/z1/zip", content=good, headers={**auth(PILOT), "Content-Type": "application/zip"})
+    r = client.post(
+        "/api/flights/z1/zip", content=good, headers={**auth(PILOT), "Content-Type": "application/zip"}
+    )
     assert r.status_code == 200, r.text
     assert sorted(r.json()["stored"]) == ["gcp_list.txt", "images/a.jpg"]
     for bad in (_zip({"../../x": b"1"}), _zip({"a": b"1"}, symlink="l"), _zip({"z": b"\0" * 20_000_000})):
         r = client.post("/api/flights/z1/zip", content=bad, headers=auth(PILOT))
         assert r.status_code in (400, 413), r.text
     assert r.status_code == 400 and "zip bomb" in r.json()["detail"]
-    assert sorted(UploadArea(Workspace.at(settings.workspace), "z1", 1).completed()) == ["gcp_list.txt",
-                                                                                           "images/a.jpg"]
+    assert sorted(UploadArea(Workspace.at(settings.workspace), "z1", 1).completed()) == [
+        "gcp_list.txt",
+        "images/a.jpg",
+    ]
 
 
 def test_approval_flow_and_pages(client: TestClient) -> None:
@@ -198,7 +221,9 @@ def test_approval_flow_and_pages(client: TestClient) -> None:
     assert page.status_code == 200 and "waiting_approval" in page.text
     assert client.get("/flights/b1/qa", headers=auth(VIEWER)).text == "<h1>QA b1: pass</h1>"
     assert client.get("/flights/nope/qa", headers=auth(VIEWER)).status_code == 404
-    assert client.post("/api/flights/b1/approve", json={"reason": "ok"}, headers=auth(PILOT)).status_code == 403
+    assert (
+        client.post("/api/flights/b1/approve", json={"reason": "ok"}, headers=auth(PILOT)).status_code == 403
+    )
     r = client.post("/api/flights/b1/approve", json={"reason": "checked on site"}, headers=auth(GIS))
     assert r.status_code == 200 and r.json()["approved_by"] == "gustav"
     job = _wait_job(client, "b1", {"done"})

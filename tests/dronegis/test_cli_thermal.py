@@ -22,8 +22,23 @@ def _run(*args: str) -> tuple[int, str, str]:
 def test_converts_flir_and_dji_with_overrides(data_dir: Path, tmp_path: Path) -> None:
     xt2 = data_dir / "thermal_parser/images/DJI_XT2.jpg"
     m3t = data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG"
-    code, out, err = _run(str(xt2), str(m3t), "--emissivity", "0.9", "--distance", "20", "--humidity", "60",
-                          "--reflected-temp", "5", "--air-temp", "8", "--out", str(tmp_path), "--json")
+    code, out, err = _run(
+        str(xt2),
+        str(m3t),
+        "--emissivity",
+        "0.9",
+        "--distance",
+        "20",
+        "--humidity",
+        "60",
+        "--reflected-temp",
+        "5",
+        "--air-temp",
+        "8",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["ok"] is True and len(report["files"]) == 2

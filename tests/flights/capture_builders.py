@@ -101,7 +101,12 @@ def dms(value: float) -> tuple[float, float, float]:
 
 def gps_ifd(lat: float, lon: float, alt: float | None = None, alt_ref: int = 0) -> dict[int, object]:
     """A GPS IFD for Pillow."""
-    out: dict[int, object] = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+    out: dict[int, object] = {
+        1: "N" if lat >= 0 else "S",
+        2: dms(lat),
+        3: "E" if lon >= 0 else "W",
+        4: dms(lon),
+    }
     if alt is not None:
         out[5] = bytes([alt_ref])
         out[6] = abs(alt)

@@ -117,7 +117,10 @@ def test_jpeg_with_world_file_is_an_orthophoto(tmp_path: Path) -> None:
 
 def test_dji_infrared_xmp_is_thermal(tmp_path: Path) -> None:
     xmp = xmp_packet({"drone-dji:ImageSource": "InfraredCamera"})
-    assert classify(make_jpeg(tmp_path / "DJI_0001_T.JPG", exif=exif_bytes({0x010F: "DJI"}), xmp=xmp)) == K.THERMAL_FRAME
+    assert (
+        classify(make_jpeg(tmp_path / "DJI_0001_T.JPG", exif=exif_bytes({0x010F: "DJI"}), xmp=xmp))
+        == K.THERMAL_FRAME
+    )
 
 
 def _tiff(path: Path, width: int, height: int, bits: int, make: str | None = None) -> Path:
@@ -149,15 +152,18 @@ def test_garbage_never_raises(tmp_path: Path) -> None:
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
     kinds = {name: classify(tmp_path / name) for name in cases}
-    assert kinds["empty.jpg"] == K.RGB_FRAME  # by extension; ingest then reports "empty file"
-    assert kinds["text.jpg"] == K.OTHER  # sniffed: not an image
-    assert kinds["trunc.jpg"] == K.RGB_FRAME
-    assert kinds["bad.tif"] == K.OTHER and kinds["x.fff"] == K.OTHER
+    # a broken image keeps the kind its name promises, so ingest reads it and quarantines it
+    assert kinds["empty.jpg"] == kinds["text.jpg"] == kinds["trunc.jpg"] == K.RGB_FRAME
+    assert kinds["bad.tif"] == kinds["empty.tif"] == kinds["rand.png"] == K.ORTHOPHOTO
+    assert kinds["x.fff"] == K.THERMAL_FRAME
+    assert kinds["notes.txt"] == K.OTHER
     assert classify(tmp_path / "does-not-exist.jpg") == K.RGB_FRAME
 
 
 def test_unicode_and_spaces_in_names(tmp_path: Path) -> None:
-    path = make_jpeg(tmp_path / "Skanderborg sø æblehave 01.jpg", exif=exif_bytes({0x010F: "DJI", 0x0110: "FC6310"}))
+    path = make_jpeg(
+        tmp_path / "Skanderborg sø æblehave 01.jpg", exif=exif_bytes({0x010F: "DJI", 0x0110: "FC6310"})
+    )
     assert classify(path) == K.RGB_FRAME
 
 
@@ -183,6 +189,9 @@ def test_radiometric_tiff_is_thermal(tmp_path: Path) -> None:
     assert classify(_tiff(tmp_path / "IMG_0001.tif", 640, 512, 16, make="Canon")) == K.RGB_FRAME
     assert classify(_tiff(tmp_path / "scan.tif", 640, 512, 8)) == K.OTHER
     assert classify(_tiff(tmp_path / "raw.dng", 64, 48, 16)) == K.RGB_FRAME
+    assert (
+        classify(_tiff(tmp_path / "huge.tif", 4_000_000_000, 3, 8)) == K.RGB_FRAME
+    )  # read_capture rejects it
 
 
 def test_unreadable_file_is_classified_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,7 +44,9 @@ EXIF = {0x9003: "2024:05:01 10:00:00", 0x920A: 8.8, 0xA405: 24, 0x829A: 0.001}
 
 
 def _read(path: Path, **kw: object) -> Capture:
-    return read_capture(path, path.name, sha256="0" * 64, size=path.stat().st_size, kind=FileKind.RGB_FRAME, **kw)
+    return read_capture(
+        path, path.name, sha256="0" * 64, size=path.stat().st_size, kind=FileKind.RGB_FRAME, **kw
+    )
 
 
 def test_full_dji_rtk_frame(tmp_path: Path) -> None:
@@ -83,7 +85,11 @@ def test_element_form_xmp_and_misspelt_longitude(tmp_path: Path) -> None:
         tmp_path / "a.jpg",
         exif=exif_bytes(IFD0, EXIF),
         xmp=xmp_packet(
-            elements={"drone-dji:GpsLatitude": "56.1", "drone-dji:GPSLongtitude": "9.8", "drone-dji:GimbalPitchDegree": "-45"}
+            elements={
+                "drone-dji:GpsLatitude": "56.1",
+                "drone-dji:GPSLongtitude": "9.8",
+                "drone-dji:GimbalPitchDegree": "-45",
+            }
         ),
     )
     cap = _read(path)
@@ -96,7 +102,11 @@ def test_below_sea_level_altitude_is_negative(tmp_path: Path) -> None:
     path = make_jpeg(tmp_path / "a.jpg", exif=exif_bytes(IFD0, EXIF, gps_ifd(-8.3, 115.5, 29.4, alt_ref=1)))
     cap = _read(path)
     assert cap.position is not None
-    assert (cap.position.lat < 0, cap.position.altitude_m, cap.position.altitude_ref) == (True, -29.4, "below_sea_level")
+    assert (cap.position.lat < 0, cap.position.altitude_m, cap.position.altitude_ref) == (
+        True,
+        -29.4,
+        "below_sea_level",
+    )
 
 
 def test_time_from_utc_at_exposure(tmp_path: Path) -> None:
@@ -131,10 +141,38 @@ def test_no_metadata_at_all(tmp_path: Path) -> None:
 
 def test_sensefly_camera_and_autopilot_attitude(tmp_path: Path) -> None:
     ns = {"Camera": "http://ns.sensefly.com/Camera/1.0/", "sensefly": "http://ns.sensefly.com/sensefly/1.0/"}
-    cam = _read(make_jpeg(tmp_path / "a.jpg", xmp=xmp_packet(elements={"Camera:Yaw": "274.9", "Camera:Pitch": "2.5", "Camera:Roll": "6.7"}, namespaces=ns)))
-    assert (cam.attitude.gimbal_yaw, cam.attitude.gimbal_pitch, cam.attitude.source) == (274.9, -87.5, "camera")
-    auto = _read(make_jpeg(tmp_path / "b.jpg", xmp=xmp_packet(elements={"sensefly:Heading": "30.4", "sensefly:PitchAngle": "-1.4", "sensefly:RollAngle": "-2.6", "sensefly:UTCTime": "2013-06-04T17:38:09"}, namespaces=ns)))
-    assert (auto.attitude.flight_yaw, auto.attitude.flight_pitch, auto.attitude.source) == (30.4, -1.4, "sensefly")
+    cam = _read(
+        make_jpeg(
+            tmp_path / "a.jpg",
+            xmp=xmp_packet(
+                elements={"Camera:Yaw": "274.9", "Camera:Pitch": "2.5", "Camera:Roll": "6.7"}, namespaces=ns
+            ),
+        )
+    )
+    assert (cam.attitude.gimbal_yaw, cam.attitude.gimbal_pitch, cam.attitude.source) == (
+        274.9,
+        -87.5,
+        "camera",
+    )
+    auto = _read(
+        make_jpeg(
+            tmp_path / "b.jpg",
+            xmp=xmp_packet(
+                elements={
+                    "sensefly:Heading": "30.4",
+                    "sensefly:PitchAngle": "-1.4",
+                    "sensefly:RollAngle": "-2.6",
+                    "sensefly:UTCTime": "2013-06-04T17:38:09",
+                },
+                namespaces=ns,
+            ),
+        )
+    )
+    assert (auto.attitude.flight_yaw, auto.attitude.flight_pitch, auto.attitude.source) == (
+        30.4,
+        -1.4,
+        "sensefly",
+    )
     assert auto.time_utc == datetime(2013, 6, 4, 17, 38, 9, tzinfo=UTC)
 
 
@@ -188,7 +226,9 @@ def test_non_image_with_image_extension(tmp_path: Path) -> None:
 
 
 def test_xmp_billion_laughs(tmp_path: Path) -> None:
-    xmp = xmp_packet(DJI_POSE, prolog='<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>')
+    xmp = xmp_packet(
+        DJI_POSE, prolog='<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+    )
     with pytest.raises(MetadataError, match="XMP packet refused"):
         _read(make_jpeg(tmp_path / "bomb.jpg", xmp=xmp))
 
@@ -199,7 +239,9 @@ def test_xmp_external_entity(tmp_path: Path) -> None:
         _read(make_jpeg(tmp_path / "xxe.jpg", xmp=xmp))
 
 
-@pytest.mark.parametrize("key", ["drone-dji:GimbalPitchDegree", "drone-dji:RelativeAltitude", "drone-dji:RtkFlag"])
+@pytest.mark.parametrize(
+    "key", ["drone-dji:GimbalPitchDegree", "drone-dji:RelativeAltitude", "drone-dji:RtkFlag"]
+)
 def test_xmp_malformed_number(tmp_path: Path, key: str) -> None:
     xmp = xmp_packet({**DJI_POSE, key: "abc"})
     with pytest.raises(MetadataError, match=rf"n\.jpg: XMP {key}='abc' is not a number"):
@@ -275,7 +317,9 @@ def test_agung_2_value_conventions_round_trip(data_dir: Path, tmp_path: Path) ->
     for i, row in enumerate(rows[::60] + issues):
         gps = gps_ifd(_dms(row["GPSLatitude"]), _dms(row["GPSLongitude"])) if row["GPSLatitude"] else None
         attrs = {
-            f"drone-dji:{k}": row[k] for k in ("AbsoluteAltitude", "GimbalPitchDegree", "FlightYawDegree") if row[k]
+            f"drone-dji:{k}": row[k]
+            for k in ("AbsoluteAltitude", "GimbalPitchDegree", "FlightYawDegree")
+            if row[k]
         }
         path = make_jpeg(
             tmp_path / f"{i}.jpg",
@@ -293,3 +337,20 @@ def test_agung_2_value_conventions_round_trip(data_dir: Path, tmp_path: Path) ->
             assert cap.position.absolute_altitude_m == float(row["AbsoluteAltitude"])
         if row["GimbalPitchDegree"]:
             assert cap.attitude.gimbal_pitch == float(row["GimbalPitchDegree"])
+
+
+def test_broken_flir_segments(tmp_path: Path) -> None:
+    # chunk 0 of 2 only: the FFF payload is incomplete
+    flir = b"FLIR\x00\x01\x00\x01" + b"FFF\x00" + bytes(60)
+    path = make_jpeg(tmp_path / "ir.jpg", exif=exif_bytes({0x010F: "FLIR Systems AB"}), extra=[(0xE1, flir)])
+    with pytest.raises(MetadataError, match=r"ir\.jpg: FLIR metadata: .*missing"):
+        _read(path)
+
+
+def test_fff_without_gps_or_time(data_dir: Path) -> None:
+    path = data_dir / "flirpy/test/test_data/frame_000000_le.fff"
+    cap = _read(path)
+    assert cap.position is None
+    assert cap.time_source == "flir+assumed:Europe/Copenhagen"  # zone field 0 = unknown
+    assert cap.thermal is not None and cap.thermal.format == "flir-fff"
+    assert (cap.thermal.raw_width, cap.thermal.raw_height) == (320, 240)

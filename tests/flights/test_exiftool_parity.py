@@ -60,7 +60,12 @@ def exiftool(frames: list[Path]) -> dict[str, dict[str, Any]]:
 def _capture(path: Path) -> Capture:
     kind = classify(path)
     return read_capture(
-        path, path.name, sha256="0" * 64, size=path.stat().st_size, kind=kind, check_eoi=path.name not in TRUNCATED
+        path,
+        path.name,
+        sha256="0" * 64,
+        size=path.stat().st_size,
+        kind=kind,
+        check_eoi=path.name not in TRUNCATED,
     )
 
 
@@ -95,18 +100,26 @@ def test_every_frame_matches_exiftool(frames: list[Path], exiftool: dict[str, di
         seen["position"] += cap.position is not None
         seen["time"] += cap.time_utc is not None
         seen[f"attitude:{cap.attitude.source}"] += 1
+        seen[f"time:{cap.time_source}"] += 1
         seen["rtk_flag"] += cap.rtk.flag is not None
     # the comparisons above were not vacuous
     assert seen["frames"] == len(frames)
     assert seen["position"] >= 35 and seen["time"] >= 50
-    assert seen["attitude:drone-dji"] >= 24 and seen["attitude:camera"] == 2 and seen["attitude:sensefly"] == 4
+    assert (
+        seen["attitude:drone-dji"] >= 24 and seen["attitude:camera"] == 2 and seen["attitude:sensefly"] == 4
+    )
     assert seen["rtk_flag"] >= 1
+    assert seen["time:flir:DateTimeOriginal"] >= 4
 
 
 def _check_position(cap: Capture, rec: dict[str, Any]) -> None:
     lat, lon = _num(rec, "Composite:GPSLatitude"), _num(rec, "Composite:GPSLongitude")
     if lat is None:
         lat, lon = _dji(rec, "GPSLatitude"), _dji(rec, "GPSLongitude")
+    if lat is None and rec.get("FLIR:GPSValid") == 1:
+        lat, lon = _num(rec, "FLIR:GPSLatitude"), _num(rec, "FLIR:GPSLongitude")
+        assert cap.position is not None and cap.position.source == "flir", cap.path
+        assert cap.position.altitude_m == pytest.approx(_num(rec, "FLIR:GPSAltitude"), abs=ALT)
     if lat is None or lon is None:
         assert cap.position is None or cap.position.source == "xmp", cap.path
         return
@@ -114,7 +127,9 @@ def _check_position(cap: Capture, rec: dict[str, Any]) -> None:
     assert cap.position.lat == pytest.approx(lat, abs=LATLON), cap.path
     assert cap.position.lon == pytest.approx(lon, abs=LATLON), cap.path
     alt = _num(rec, "GPS:GPSAltitude")
-    if alt is None:
+    if cap.position.source == "flir":
+        pass
+    elif alt is None:
         assert cap.position.altitude_m is None
     else:
         sign = -1.0 if rec.get("GPS:GPSAltitudeRef") == 1 else 1.0
@@ -149,9 +164,11 @@ def _check_attitude(cap: Capture, rec: dict[str, Any]) -> None:
 
 def _check_camera(cap: Capture, rec: dict[str, Any]) -> None:
     c = cap.camera
-    assert c.make == (str(rec["IFD0:Make"]).strip() or None if "IFD0:Make" in rec else None), cap.path
-    assert c.model == (str(rec["IFD0:Model"]).strip() or None if "IFD0:Model" in rec else None), cap.path
+    if not cap.path.endswith(".fff"):
+        assert c.make == (str(rec["IFD0:Make"]).strip() or None if "IFD0:Make" in rec else None), cap.path
+        assert c.model == (str(rec["IFD0:Model"]).strip() or None if "IFD0:Model" in rec else None), cap.path
     if cap.path.endswith(".fff"):
+        assert (c.make, c.model) == ("FLIR", rec["FLIR:CameraModel"]), cap.path
         return
     width = rec.get("File:ImageWidth", rec.get("IFD0:ImageWidth"))
     height = rec.get("File:ImageHeight", rec.get("IFD0:ImageHeight"))
@@ -169,16 +186,27 @@ def _check_camera(cap: Capture, rec: dict[str, Any]) -> None:
 def _check_time(cap: Capture, rec: dict[str, Any]) -> None:
     src = cap.time_source
     if src == "none":
-        assert "ExifIFD:DateTimeOriginal" not in rec, cap.path
+        assert "ExifIFD:DateTimeOriginal" not in rec and "FLIR:DateTimeOriginal" not in rec, cap.path
         return
+    if "FLIR:DateTimeOriginal" in rec and not rec["FLIR:DateTimeOriginal"].endswith("+00:00"):
+        assert src == "flir:DateTimeOriginal", cap.path  # an explicit offset beats an assumed zone
     if src == "xmp:sensefly:UTCTime":
         expected = datetime.strptime(rec["XMP-sensefly:UTCTime"], "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
+    elif src == "flir:DateTimeOriginal":
+        expected = datetime.strptime(rec["FLIR:DateTimeOriginal"], "%Y:%m:%d %H:%M:%S.%f%z").astimezone(UTC)
+        assert not rec["FLIR:DateTimeOriginal"].endswith("+00:00")
+    elif src == f"flir+assumed:{DEFAULT_LOCAL_TZ}":
+        assert "ExifIFD:DateTimeOriginal" not in rec and rec["FLIR:DateTimeOriginal"].endswith("+00:00")
+        wall = datetime.strptime(rec["FLIR:DateTimeOriginal"][:-6], "%Y:%m:%d %H:%M:%S.%f")
+        expected = wall.replace(tzinfo=ZoneInfo(str(DEFAULT_LOCAL_TZ))).astimezone(UTC)
     else:
         assert src == f"exif+assumed:{DEFAULT_LOCAL_TZ}", (cap.path, src)
         stamp = str(rec.get("Composite:SubSecDateTimeOriginal", rec["ExifIFD:DateTimeOriginal"]))
         stamp = stamp[:10].replace("-", ":") + stamp[10:]  # one FLIR camera writes 2020-06-23
         fmt = "%Y:%m:%d %H:%M:%S.%f" if "." in stamp else "%Y:%m:%d %H:%M:%S"
-        expected = datetime.strptime(stamp, fmt).replace(tzinfo=ZoneInfo(str(DEFAULT_LOCAL_TZ))).astimezone(UTC)
+        expected = (
+            datetime.strptime(stamp, fmt).replace(tzinfo=ZoneInfo(str(DEFAULT_LOCAL_TZ))).astimezone(UTC)
+        )
     assert cap.time_utc == expected, cap.path
 
 
@@ -189,7 +217,9 @@ def _check_rtk(cap: Capture, rec: dict[str, Any]) -> None:
     assert cap.rtk.gps_status == status, cap.path
 
 
-def test_thermal_frames_carry_thermal_parameters(frames: list[Path], exiftool: dict[str, dict[str, Any]]) -> None:
+def test_thermal_frames_carry_thermal_parameters(
+    frames: list[Path], exiftool: dict[str, dict[str, Any]]
+) -> None:
     for path in frames:
         rec = exiftool[str(path)]
         cap = _capture(path)

@@ -54,9 +54,18 @@ EXIFTOOL_FIELDS = {
 }
 
 PARAMS = ThermalParameters(
-    planck_r1=21106.77, planck_r2=0.012545258, planck_b=1501.0, planck_f=1.0, planck_o=-7340.0,
-    emissivity=0.95, object_distance_m=12.0, reflected_temp_c=5.0, atmospheric_temp_c=7.0,
-    ir_window_temp_c=7.0, ir_window_transmission=1.0, relative_humidity_pct=80.0,
+    planck_r1=21106.77,
+    planck_r2=0.012545258,
+    planck_b=1501.0,
+    planck_f=1.0,
+    planck_o=-7340.0,
+    emissivity=0.95,
+    object_distance_m=12.0,
+    reflected_temp_c=5.0,
+    atmospheric_temp_c=7.0,
+    ir_window_temp_c=7.0,
+    ir_window_transmission=1.0,
+    relative_humidity_pct=80.0,
 )
 
 
@@ -72,7 +81,9 @@ def _exiftool_raw(path: Path, kind: str) -> np.ndarray:
     """exiftool's RawThermalImage decoded independently (PNG byte-swapped, TIFF as is)."""
     import cv2
 
-    out = subprocess.run(["exiftool", "-b", "-RawThermalImage", str(path)], capture_output=True, check=True, timeout=60)
+    out = subprocess.run(
+        ["exiftool", "-b", "-RawThermalImage", str(path)], capture_output=True, check=True, timeout=60
+    )
     image = cv2.imdecode(np.frombuffer(out.stdout, np.uint8), cv2.IMREAD_UNCHANGED)
     return image.byteswap() if kind == "PNG" else image
 
@@ -212,7 +223,9 @@ def test_raw_size_not_matching_header_fails(tmp_path: Path) -> None:
     struct.pack_into("<H", fff, raw_offset + 2, 9)  # header says 9 wide
     path = tmp_path / "size.fff"
     path.write_bytes(bytes(fff))
-    with pytest.raises(ThermalError, match=r"size\.fff: raw size does not match the header: 128 bytes for 9x8"):
+    with pytest.raises(
+        ThermalError, match=r"size\.fff: raw size does not match the header: 128 bytes for 9x8"
+    ):
         read_flir(path)
 
 
@@ -235,3 +248,38 @@ def test_not_a_flir_file_fails(tmp_path: Path) -> None:
     with pytest.raises(ThermalError, match=r"absent\.jpg: cannot read"):
         read_flir(tmp_path / "absent.jpg")
     assert extract_fff(FFF_MAGIC + b"x") == FFF_MAGIC + b"x"
+
+
+DUMP_FIELDS = {
+    "Emissivity": "emissivity",
+    "Object Distance": "object_distance_m",
+    "Reflected Apparent Temperature": "reflected_temp_c",
+    "Atmospheric Temperature": "atmospheric_temp_c",
+    "IR Window Temperature": "ir_window_temp_c",
+    "IR Window Transmission": "ir_window_transmission",
+    "Relative Humidity": "relative_humidity_pct",
+    "Planck R1": "planck_r1",
+    "Planck R2": "planck_r2",
+    "Planck B": "planck_b",
+    "Planck F": "planck_f",
+    "Planck O": "planck_o",
+    "Atmospheric Trans Alpha 1": "ata1",
+    "Atmospheric Trans Alpha 2": "ata2",
+    "Atmospheric Trans Beta 1": "atb1",
+    "Atmospheric Trans Beta 2": "atb2",
+    "Atmospheric Trans X": "atx",
+    "Raw Thermal Image Width": "raw_width",
+    "Raw Thermal Image Height": "raw_height",
+}
+
+
+@pytest.mark.parametrize("name", [n for n in FLIR_SAMPLES if n.startswith("thermal_parser/")])
+def test_parameters_match_the_shipped_exiftool_dumps(data_dir: Path, name: str) -> None:
+    """The UTF-16 exiftool dumps next to the thermal_parser images, at their printed precision."""
+    dump = (data_dir / name).with_suffix(".txt").read_bytes().decode("utf-16", errors="ignore")
+    printed = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in dump.splitlines()) if v}
+    params = read_flir_metadata(data_dir / name)
+    for label, field in DUMP_FIELDS.items():
+        text = printed[label].split()[0]
+        decimals = len(text.partition(".")[2])
+        assert getattr(params, field) == pytest.approx(float(text), abs=0.5 * 10.0**-decimals + 1e-9), label

@@ -50,7 +50,9 @@ def test_old_dji_namespace_and_duplicate_xmlns_is_recovered() -> None:
 
 
 def test_unknown_namespace_keeps_uri_and_trailing_padding_is_ignored() -> None:
-    packet = xmp_packet({"foo:Bar": "1"}, namespaces={"foo": "http://example.org/foo/"}) + b" " * 2000 + b"\x00"
+    packet = (
+        xmp_packet({"foo:Bar": "1"}, namespaces={"foo": "http://example.org/foo/"}) + b" " * 2000 + b"\x00"
+    )
     assert parse_xmp(packet, P)["{http://example.org/foo/}Bar"] == "1"
 
 
@@ -62,9 +64,9 @@ def test_billion_laughs_is_refused() -> None:
 
 def test_external_entity_is_refused() -> None:
     packet = (
-        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY ext SYSTEM "file:///etc/passwd">]>'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/">&ext;</x:xmpmeta>'
-    ).encode()
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY ext SYSTEM "file:///etc/passwd">]>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&ext;</x:xmpmeta>'
+    )
     with pytest.raises(MetadataError, match="refused"):
         parse_xmp(packet, P)
 
@@ -91,4 +93,3 @@ def test_absent_and_empty_are_none() -> None:
     values = {"drone-dji:RtkStdLon": ""}
     assert xmp_float(values, "drone-dji:RtkStdLon", P) is None
     assert xmp_float(values, "drone-dji:Missing", P) is None
-

@@ -12,8 +12,14 @@ from pipeline.workspace import Workspace
 
 
 def _product(flight: str, name: str) -> Product:
-    return Product(id=f"{flight}-{name}", flight=flight, kind=ProductKind.ORTHOPHOTO,
-                   path=f"products/{flight}/{name}.tif", crs="EPSG:25832", bounds=(0.0, 0.0, 1.0, 1.0))
+    return Product(
+        id=f"{flight}-{name}",
+        flight=flight,
+        kind=ProductKind.ORTHOPHOTO,
+        path=f"products/{flight}/{name}.tif",
+        crs="EPSG:25832",
+        bounds=(0.0, 0.0, 1.0, 1.0),
+    )
 
 
 def test_catalog_is_wal_and_versioned(workspace: Workspace) -> None:

@@ -41,8 +41,14 @@ class Recorder:
                 progress(i + 1, 3)
             atomic_write_text(ctx.workspace.products(ctx.flight) / f"{name}.txt", name)
             if name == "process":
-                product = Product(id=f"{ctx.flight}-o", flight=ctx.flight, kind=ProductKind.ORTHOPHOTO,
-                                  path="p.tif", crs="EPSG:25832", bounds=(0, 0, 1, 1))
+                product = Product(
+                    id=f"{ctx.flight}-o",
+                    flight=ctx.flight,
+                    kind=ProductKind.ORTHOPHOTO,
+                    path="p.tif",
+                    crs="EPSG:25832",
+                    bounds=(0, 0, 1, 1),
+                )
                 return StageResult("1 product", products=(product,))
             if name == "qa":
                 return StageResult("qa", qa_status=self.qa_status)

@@ -34,7 +34,9 @@ FLIR_SAMPLES = [
     "thermimage/inst/extdata/IR_2412.jpg",
     "metadata_extractor_images/jpg/FLIR iPhone device.jpg",
 ]
-THERMIMAGE = ThermalParameters(planck_r1=21106.77, planck_b=1501.0, planck_f=1.0, planck_o=-7340.0, planck_r2=0.012545258)
+THERMIMAGE = ThermalParameters(
+    planck_r1=21106.77, planck_b=1501.0, planck_f=1.0, planck_o=-7340.0, planck_r2=0.012545258
+)
 
 
 def _params(**kw: float) -> MeasurementParameters:
@@ -45,10 +47,18 @@ def _reference_raw2temp(s: float, p: dict[str, float]) -> float:
     """REFERENCE.md §4.2 written out step by step, scalar, from exiftool's values."""
     r1, r2, b, f, o = p["PlanckR1"], p["PlanckR2"], p["PlanckB"], p["PlanckF"], p["PlanckO"]
     e, od, irt = p["Emissivity"], p["ObjectDistance"], p["IRWindowTransmission"]
-    t_refl, t_atm, t_win = p["ReflectedApparentTemperature"], p["AtmosphericTemperature"], p["IRWindowTemperature"]
+    t_refl, t_atm, t_win = (
+        p["ReflectedApparentTemperature"],
+        p["AtmosphericTemperature"],
+        p["IRWindowTemperature"],
+    )
     rh = p["RelativeHumidity"] * 100.0  # exiftool -n gives a fraction
     ata1, ata2 = float(p["AtmosphericTransAlpha1"]), float(p["AtmosphericTransAlpha2"])
-    atb1, atb2, atx = float(p["AtmosphericTransBeta1"]), float(p["AtmosphericTransBeta2"]), p["AtmosphericTransX"]
+    atb1, atb2, atx = (
+        float(p["AtmosphericTransBeta1"]),
+        float(p["AtmosphericTransBeta2"]),
+        p["AtmosphericTransX"],
+    )
     h2o = (rh / 100) * math.exp(1.5587 + 0.06939 * t_atm - 0.00027816 * t_atm**2 + 0.00000068455 * t_atm**3)
     tau = atx * math.exp(-math.sqrt(od / 2) * (ata1 + atb1 * math.sqrt(h2o))) + (1 - atx) * math.exp(
         -math.sqrt(od / 2) * (ata2 + atb2 * math.sqrt(h2o))
@@ -69,11 +79,24 @@ def _reference_raw2temp(s: float, p: dict[str, float]) -> float:
 
 def test_reference_vectors() -> None:
     common = {"reflected_temp_c": 20.0, "atmospheric_temp_c": 20.0, "ir_window_temp_c": 20.0}
-    v1 = _params(emissivity=1.0, object_distance_m=0.0, ir_window_transmission=1.0, relative_humidity_pct=50, **common)
-    v2 = _params(emissivity=0.95, object_distance_m=1.0, ir_window_transmission=0.96, relative_humidity_pct=50, **common)
+    v1 = _params(
+        emissivity=1.0, object_distance_m=0.0, ir_window_transmission=1.0, relative_humidity_pct=50, **common
+    )
+    v2 = _params(
+        emissivity=0.95,
+        object_distance_m=1.0,
+        ir_window_transmission=0.96,
+        relative_humidity_pct=50,
+        **common,
+    )
     v3 = _params(
-        emissivity=0.95, object_distance_m=10.0, reflected_temp_c=-5.0, atmospheric_temp_c=2.0,
-        ir_window_temp_c=2.0, ir_window_transmission=1.0, relative_humidity_pct=85,
+        emissivity=0.95,
+        object_distance_m=10.0,
+        reflected_temp_c=-5.0,
+        atmospheric_temp_c=2.0,
+        ir_window_temp_c=2.0,
+        ir_window_transmission=1.0,
+        relative_humidity_pct=85,
     )
     raw = np.array([18109], dtype=np.uint16)
     assert raw_to_celsius(raw, v1)[0] == pytest.approx(23.62, abs=0.005)
@@ -97,10 +120,18 @@ def test_every_sample_matches_the_model_with_exiftool_parameters(data_dir: Path,
     path = data_dir / name
     image = read_flir(path)
     celsius = raw_to_celsius(image.raw, MeasurementParameters.from_thermal(image.params))
-    ref = json.loads(subprocess.run(["exiftool", "-n", "-j", str(path)], capture_output=True, check=True).stdout)[0]
+    ref = json.loads(
+        subprocess.run(["exiftool", "-n", "-j", str(path)], capture_output=True, check=True).stdout
+    )[0]
     flat_raw, flat_c = image.raw.ravel(), celsius.ravel()
-    picks = np.unique(np.concatenate([np.linspace(0, flat_raw.size - 1, 400).astype(int),
-                                      [int(flat_raw.argmin()), int(flat_raw.argmax())]]))
+    picks = np.unique(
+        np.concatenate(
+            [
+                np.linspace(0, flat_raw.size - 1, 400).astype(int),
+                [int(flat_raw.argmin()), int(flat_raw.argmax())],
+            ]
+        )
+    )
     expected = np.array([_reference_raw2temp(float(flat_raw[i]), ref) for i in picks])
     np.testing.assert_allclose(flat_c[picks], expected, atol=0.01)
     assert np.isfinite(celsius).all()
@@ -115,9 +146,19 @@ def test_flirimageextractor_raw2temp_agrees(data_dir: Path, name: str) -> None:
     defaults = {k: DEFAULTS[k] for k in ("ata1", "ata2", "atb1", "atb2", "atx")}
     p = MeasurementParameters.from_thermal(image.params.model_copy(update=defaults))
     theirs = FlirImageExtractor.raw2temp(
-        image.raw.astype(np.float64), E=p.emissivity, OD=p.object_distance_m, RTemp=p.reflected_temp_c,
-        ATemp=p.atmospheric_temp_c, IRWTemp=p.ir_window_temp_c, IRT=p.ir_window_transmission,
-        RH=p.relative_humidity_pct, PR1=p.planck_r1, PB=p.planck_b, PF=p.planck_f, PO=p.planck_o, PR2=p.planck_r2,
+        image.raw.astype(np.float64),
+        E=p.emissivity,
+        OD=p.object_distance_m,
+        RTemp=p.reflected_temp_c,
+        ATemp=p.atmospheric_temp_c,
+        IRWTemp=p.ir_window_temp_c,
+        IRT=p.ir_window_transmission,
+        RH=p.relative_humidity_pct,
+        PR1=p.planck_r1,
+        PB=p.planck_b,
+        PF=p.planck_f,
+        PO=p.planck_o,
+        PR2=p.planck_r2,
     )
     np.testing.assert_allclose(raw_to_celsius(image.raw, p), theirs, atol=0.01)
 
@@ -130,8 +171,15 @@ def test_lookup_table_equals_direct_evaluation(data_dir: Path) -> None:
 
 
 def test_inverse_round_trip() -> None:
-    p = _params(emissivity=0.9, object_distance_m=25.0, reflected_temp_c=3.0, atmospheric_temp_c=6.0,
-                relative_humidity_pct=90.0, ir_window_transmission=0.9, ir_window_temp_c=4.0)
+    p = _params(
+        emissivity=0.9,
+        object_distance_m=25.0,
+        reflected_temp_c=3.0,
+        atmospheric_temp_c=6.0,
+        relative_humidity_pct=90.0,
+        ir_window_transmission=0.9,
+        ir_window_temp_c=4.0,
+    )
     temps = np.linspace(-20.0, 120.0, 57)
     raw = celsius_to_raw(temps, p)
     np.testing.assert_allclose(raw_to_celsius(raw, p), temps, atol=1e-4)
@@ -160,8 +208,12 @@ def test_overrides_replace_file_values_and_record_sources(data_dir: Path) -> Non
     )
     assert no_height.object_distance_m == 20.0
     assert p.with_overrides(ThermalOverrides(emissivity=0.8)).sources["emissivity"] == "override"
-    warmer = raw_to_celsius(image.raw, MeasurementParameters.from_thermal(image.params, ThermalOverrides(emissivity=0.7)))
-    assert float(np.mean(warmer)) > float(np.mean(raw_to_celsius(image.raw, MeasurementParameters.from_thermal(image.params))))
+    warmer = raw_to_celsius(
+        image.raw, MeasurementParameters.from_thermal(image.params, ThermalOverrides(emissivity=0.7))
+    )
+    assert float(np.mean(warmer)) > float(
+        np.mean(raw_to_celsius(image.raw, MeasurementParameters.from_thermal(image.params)))
+    )
 
 
 def test_missing_planck_and_bad_values_fail() -> None:

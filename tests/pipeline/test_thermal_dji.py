@@ -58,16 +58,22 @@ def test_default_parameters_bit_for_bit(data_dir: Path, name: str) -> None:
 def test_follows_changed_parameters(data_dir: Path, name: str) -> None:
     import dji_thermal_cli as dtc
 
-    overrides = ThermalOverrides(emissivity=0.9, object_distance_m=10.0, relative_humidity_pct=60.0, reflected_temp_c=10.0)
+    overrides = ThermalOverrides(
+        emissivity=0.9, object_distance_m=10.0, relative_humidity_pct=60.0, reflected_temp_c=10.0
+    )
     ours = read_dji(data_dir / name, overrides)
-    theirs = dtc.measure(data_dir / name, dtc.Settings(emissivity=0.9, distance=10.0, humidity=60.0, reflected_temp=10.0))
+    theirs = dtc.measure(
+        data_dir / name, dtc.Settings(emissivity=0.9, distance=10.0, humidity=60.0, reflected_temp=10.0)
+    )
     np.testing.assert_array_equal(_ours_as_theirs(ours.celsius), theirs.temperature)
     assert ours.sources["emissivity"] == "override" and ours.sources["distance"] == "override"
     default = read_dji(data_dir / name)
     assert not np.array_equal(ours.celsius, default.celsius)
 
 
-@pytest.mark.parametrize("name", ["thermal_parser/images/M3T/DJI_0001_R.JPG", "thermal_parser/images/DJI_H20T.jpg"])
+@pytest.mark.parametrize(
+    "name", ["thermal_parser/images/M3T/DJI_0001_R.JPG", "thermal_parser/images/DJI_H20T.jpg"]
+)
 def test_each_single_parameter_is_followed(data_dir: Path, name: str) -> None:
     import dji_thermal_cli as dtc
 
@@ -79,7 +85,9 @@ def test_each_single_parameter_is_followed(data_dir: Path, name: str) -> None:
     ]
     for overrides, settings in cases:
         ours = read_dji(data_dir / name, overrides)
-        np.testing.assert_array_equal(_ours_as_theirs(ours.celsius), dtc.measure(data_dir / name, settings).temperature)
+        np.testing.assert_array_equal(
+            _ours_as_theirs(ours.celsius), dtc.measure(data_dir / name, settings).temperature
+        )
 
 
 def test_frame_distance_is_used_without_override(data_dir: Path) -> None:

@@ -23,6 +23,7 @@ from pipeline.thermal_raster import (
     BLEND,
     TIFF_PROFILES,
     convert_frame,
+    distance_from_capture,
     read_radiometric_tiff,
     thermal_mosaic,
     write_thermal_frame,
@@ -41,7 +42,10 @@ def test_convert_flir_matches_model(data_dir: Path) -> None:
     frame = convert_frame(path, ThermalOverrides(emissivity=0.96), frame_distance_m=42.0)
     image = read_flir(path)
     expected = raw_to_celsius(
-        image.raw, MeasurementParameters.from_thermal(image.params, ThermalOverrides(emissivity=0.96), frame_distance_m=42.0)
+        image.raw,
+        MeasurementParameters.from_thermal(
+            image.params, ThermalOverrides(emissivity=0.96), frame_distance_m=42.0
+        ),
     )
     np.testing.assert_array_equal(frame.celsius, expected)
     assert frame.measurement["object_distance_m"] == 42.0
@@ -58,14 +62,20 @@ def test_convert_dji_goes_through_the_adapter(data_dir: Path) -> None:
 def test_frame_geotiff_keeps_time_gps_pose_and_parameters(data_dir: Path, tmp_path: Path) -> None:
     frame = convert_frame(data_dir / "thermal_parser/images/DJI_XT2.jpg")
     capture = Capture(
-        path="DJI_XT2.jpg", sha256="ab" * 32, size=1, kind=FileKind.THERMAL_FRAME,
-        time_utc=datetime(2018, 7, 27, 10, 51, 54, tzinfo=UTC), time_source="exif+offset",
+        path="DJI_XT2.jpg",
+        sha256="ab" * 32,
+        size=1,
+        kind=FileKind.THERMAL_FRAME,
+        time_utc=datetime(2018, 7, 27, 10, 51, 54, tzinfo=UTC),
+        time_source="exif+offset",
         position=Position(lat=9.97, lon=76.37, altitude_m=39.1, relative_altitude_m=1.9),
         attitude=Attitude(gimbal_yaw=82.4, gimbal_pitch=-90.0, gimbal_roll=0.0, source="drone-dji"),
     )
     celsius = frame.celsius.copy()
     celsius[0, 0] = np.nan
-    dst = write_thermal_frame(celsius, tmp_path / "out" / "f.tif", capture=capture, measurement=frame.measurement)
+    dst = write_thermal_frame(
+        celsius, tmp_path / "out" / "f.tif", capture=capture, measurement=frame.measurement
+    )
     with _pixel_space(), rasterio.open(dst) as src:
         tags = src.tags()
         data = src.read(1)
@@ -82,9 +92,19 @@ def test_frame_geotiff_keeps_time_gps_pose_and_parameters(data_dir: Path, tmp_pa
 
 
 def _write(path: Path, data: np.ndarray, **profile: object) -> Path:
-    with _pixel_space(), rasterio.open(
-        path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype=data.dtype, **profile
-    ) as dst:
+    with (
+        _pixel_space(),
+        rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=data.shape[1],
+            height=data.shape[0],
+            count=1,
+            dtype=data.dtype,
+            **profile,
+        ) as dst,
+    ):
         dst.write(data, 1)
     return path
 
@@ -96,9 +116,14 @@ def test_float_celsius_tiff(tmp_path: Path) -> None:
     assert frame.measurement["overrides_ignored"] == {"emissivity": 0.9, "distance_from_height": True}
 
 
-@pytest.mark.parametrize(("profile", "dn", "expected"), [
-    ("centikelvin", 29315, 20.0), ("duo-pro-r-high", 7329, 20.01), ("duo-pro-r-low", 733, 20.05),
-])
+@pytest.mark.parametrize(
+    ("profile", "dn", "expected"),
+    [
+        ("centikelvin", 29315, 20.0),
+        ("duo-pro-r-high", 7329, 20.01),
+        ("duo-pro-r-low", 733, 20.05),
+    ],
+)
 def test_uint16_tiff_profiles(tmp_path: Path, profile: str, dn: int, expected: float) -> None:
     path = _write(tmp_path / "dn.tif", np.full((3, 3), dn, dtype=np.uint16))
     frame = read_radiometric_tiff(path, profile)
@@ -121,15 +146,27 @@ def test_unknown_file_fails(tmp_path: Path) -> None:
         convert_frame(path)
 
 
-def _frame(tmp_path: Path, name: str, value: float, left: float, lonlat: tuple[float, float] | None = None) -> Path:
+def _frame(
+    tmp_path: Path, name: str, value: float, left: float, lonlat: tuple[float, float] | None = None
+) -> Path:
     data = np.full((20, 20), value, dtype=np.float32)
     data[0, 0] = np.nan
     capture = None
     if lonlat is not None:
-        capture = Capture(path=name, sha256="00" * 32, size=1, kind=FileKind.THERMAL_FRAME,
-                          position=Position(lon=lonlat[0], lat=lonlat[1]))
-    return write_thermal_frame(data, tmp_path / name, capture=capture, crs="EPSG:25832",
-                               transform=from_origin(left, 6215520.0, 1.0, 1.0))
+        capture = Capture(
+            path=name,
+            sha256="00" * 32,
+            size=1,
+            kind=FileKind.THERMAL_FRAME,
+            position=Position(lon=lonlat[0], lat=lonlat[1]),
+        )
+    return write_thermal_frame(
+        data,
+        tmp_path / name,
+        capture=capture,
+        crs="EPSG:25832",
+        transform=from_origin(left, 6215520.0, 1.0, 1.0),
+    )
 
 
 def test_mosaic_nearest_to_nadir_is_a_valid_cog(tmp_path: Path) -> None:
@@ -172,3 +209,29 @@ def test_mosaic_refuses_pixel_space_frames(tmp_path: Path) -> None:
     path = write_thermal_frame(np.zeros((4, 4), np.float32), tmp_path / "p.tif")
     with _pixel_space(), pytest.raises(ThermalError, match=r"p\.tif: frame has no CRS"):
         thermal_mosaic([path], tmp_path / "m.tif")
+
+
+def _capture(height: float | None, pitch: float | None) -> Capture:
+    return Capture(
+        path="f.jpg", sha256="00" * 32, size=1, kind=FileKind.THERMAL_FRAME,
+        position=Position(lat=56.0, lon=9.8, relative_altitude_m=height),
+        attitude=Attitude(gimbal_pitch=pitch),
+    )  # fmt: skip
+
+
+def test_distance_from_capture() -> None:
+    assert distance_from_capture(_capture(40.0, -90.0)) == pytest.approx(40.0)
+    assert distance_from_capture(_capture(40.0, None)) == 40.0
+    assert distance_from_capture(_capture(40.0, -30.0)) == pytest.approx(80.0)
+    assert distance_from_capture(_capture(40.0, -5.0)) is None
+    assert distance_from_capture(_capture(None, -90.0)) is None
+    assert distance_from_capture(_capture(-2.0, -90.0)) is None
+
+
+def test_workspace_paths(tmp_path: Path) -> None:
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.at(tmp_path)
+    expected = ws.products("f1") / "thermal/sub/DJI_0001_R_celsius.tif"
+    assert ws.thermal_frame("f1", "sub/DJI_0001_R.JPG") == expected
+    assert ws.thermal_mosaic("f1").parent == ws.products("f1")

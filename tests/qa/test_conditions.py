@@ -14,7 +14,9 @@ from qa.solar import daylight_phase, hours_since_sunset, sun_position
 
 SKANDERBORG = (56.04, 9.93)
 NIGHT = datetime(2024, 1, 15, 22, 0, tzinfo=UTC)  # ~6.6 h after sunset
-GOOD = Measured(air_temp_c=2.0, indoor_temp_c=21.0, wind_m_s=3.0, humidity_pct=80, hours_since_precipitation=30)
+GOOD = Measured(
+    air_temp_c=2.0, indoor_temp_c=21.0, wind_m_s=3.0, humidity_pct=80, hours_since_precipitation=30
+)
 
 
 def by_id(checks: list) -> dict:  # type: ignore[type-arg]
@@ -22,7 +24,8 @@ def by_id(checks: list) -> dict:  # type: ignore[type-arg]
 
 
 def test_sun_position_matches_nrel_spa_example() -> None:
-    # Reda & Andreas (2004) SPA example: 2003-10-17 12:30:30 UTC-7, Golden CO: zenith 50.11162°, azimuth 194.34024°
+    # Reda & Andreas (2004) SPA example: 2003-10-17 12:30:30 UTC-7, Golden CO:
+    # topocentric zenith 50.11162°, azimuth 194.34024°
     when = datetime(2003, 10, 17, 12, 30, 30, tzinfo=timezone(timedelta(hours=-7)))
     sun = sun_position(when, 39.742476, -105.1786)
     assert sun.elevation == pytest.approx(90 - 50.11162, abs=0.02)
@@ -96,15 +99,21 @@ def test_missing_logs_fail_required_and_skip_others() -> None:
 
 def test_conditions_file_toml_and_json(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
-    toml.write_text('[measured]\nair_temp_c = 4\nindoor_temp_c = 12\nwind_m_s = 2\n\n'
-                    '[thresholds]\nmin_delta_t_k = 8\n\n[severity]\ndelta_t = "warn"\n')
+    toml.write_text(
+        "[measured]\nair_temp_c = 4\nindoor_temp_c = 12\nwind_m_s = 2\n\n"
+        '[thresholds]\nmin_delta_t_k = 8\n\n[severity]\ndelta_t = "warn"\n'
+    )
     parsed = load_conditions(toml)
     assert parsed.config.min_delta_t_k == 8 and parsed.config.severity["wind"] == "fail"
     checks = by_id(evaluate_conditions(parsed.measured, NIGHT, *SKANDERBORG, parsed.config))
     assert checks["conditions.delta_t"].status == "pass"
     js = tmp_path / "c.json"
-    js.write_text(json.dumps({"measured": {"air_temp_c": 4, "indoor_temp_c": 12}, "severity": {"delta_t": "warn"}}))
-    checks = by_id(evaluate_conditions(load_conditions(js).measured, NIGHT, *SKANDERBORG, load_conditions(js).config))
+    js.write_text(
+        json.dumps({"measured": {"air_temp_c": 4, "indoor_temp_c": 12}, "severity": {"delta_t": "warn"}})
+    )
+    checks = by_id(
+        evaluate_conditions(load_conditions(js).measured, NIGHT, *SKANDERBORG, load_conditions(js).config)
+    )
     assert checks["conditions.delta_t"].status == "warn"
     bad = tmp_path / "bad.toml"
     bad.write_text("[measured]\nwindy = 3\n")

@@ -43,7 +43,11 @@ def test_orthophoto_stale_on_and_age() -> None:
 
 @pytest.mark.parametrize(
     ("captured", "expiry"),
-    [(date(2024, 11, 20), date(2025, 9, 30)), (date(2025, 2, 3), date(2025, 9, 30)), (date(2024, 10, 1), date(2025, 9, 30))],
+    [
+        (date(2024, 11, 20), date(2025, 9, 30)),
+        (date(2025, 2, 3), date(2025, 9, 30)),
+        (date(2024, 10, 1), date(2025, 9, 30)),
+    ],
 )
 def test_thermal_valid_in_its_heating_season(captured: date, expiry: date) -> None:
     cap = at(captured)
@@ -73,7 +77,9 @@ def test_naive_times_are_utc() -> None:
 
 def test_rules_file_overrides_defaults(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
-    rules.write_text('[rules.rgb_orthophoto]\nfresh_months = 6\nstale_months = 18\n\n[kinds]\nmosaic = "rgb_orthophoto"\n')
+    rules.write_text(
+        '[rules.rgb_orthophoto]\nfresh_months = 6\nstale_months = 18\n\n[kinds]\nmosaic = "rgb_orthophoto"\n'
+    )
     table, kinds = load_rules(rules), load_kind_map(rules)
     boundary = add_months(CAPTURED.date(), 6)
     assert evaluate("orthophoto", CAPTURED, at(boundary - DAY), table).status == "fresh"

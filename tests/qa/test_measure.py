@@ -12,13 +12,22 @@ from rasterio.transform import from_origin
 
 from flights.errors import QAError
 from flights.models import ControlPoint, PixelObservation
-from qa.measure import consistent, measure_points, measure_product, pixel_to_world, sample_value, world_to_pixel
+from qa.measure import (
+    consistent,
+    measure_points,
+    measure_product,
+    pixel_to_world,
+    sample_value,
+    world_to_pixel,
+)
 from qa.transfer import features, locate, transfer_points
 
 T = from_origin(560000.0, 6215500.0, 0.5, 0.5)
 
 
-def _check(name: str, x: float, y: float, z: float | None = None, obs: tuple[PixelObservation, ...] = ()) -> ControlPoint:
+def _check(
+    name: str, x: float, y: float, z: float | None = None, obs: tuple[PixelObservation, ...] = ()
+) -> ControlPoint:
     return ControlPoint(name=name, x=x, y=y, z=z, crs="EPSG:25832", role="check", observations=obs)
 
 
@@ -31,13 +40,21 @@ def test_pixel_index_convention_round_trip() -> None:
 
 def test_measure_from_the_observation_on_the_product(make_raster: Callable[..., Path]) -> None:
     ortho = make_raster("ortho.tif", transform=T)
-    dsm = make_raster("dsm.tif", dtype="float32", transform=T, data=np.full((1, 16, 16), 52.5, dtype="float32"))
+    dsm = make_raster(
+        "dsm.tif", dtype="float32", transform=T, data=np.full((1, 16, 16), 52.5, dtype="float32")
+    )
     x, y = pixel_to_world(T, 4, 6)
     points = [
         _check("CHK1", x - 0.10, y + 0.20, 52.0, (PixelObservation(image="ortho.tif", col=4, row=6),)),
         _check("CHK2", x, y, 50.0, (PixelObservation(image="IMG_0001.JPG", col=100, row=200),)),
-        ControlPoint(name="GCP1", x=x, y=y, crs="EPSG:25832", role="gcp",
-                     observations=(PixelObservation(image="ortho.tif", col=0, row=0),)),
+        ControlPoint(
+            name="GCP1",
+            x=x,
+            y=y,
+            crs="EPSG:25832",
+            role="gcp",
+            observations=(PixelObservation(image="ortho.tif", col=0, row=0),),
+        ),
     ]
     measured, missing = measure_product(points, ortho, height_raster=dsm)
     assert missing == ["CHK2"]  # observed only on a raw frame, not on the product
@@ -52,8 +69,14 @@ def test_point_crs_is_transformed_into_the_product_crs() -> None:
 
     x, y = pixel_to_world(T, 8, 8)
     lon, lat = Transformer.from_crs("EPSG:25832", "EPSG:4326", always_xy=True).transform(x, y)
-    point = ControlPoint(name="C", x=lon, y=lat, crs="EPSG:4326", role="check",
-                         observations=(PixelObservation(image="p", col=8, row=8),))
+    point = ControlPoint(
+        name="C",
+        x=lon,
+        y=lat,
+        crs="EPSG:4326",
+        role="check",
+        observations=(PixelObservation(image="p", col=8, row=8),),
+    )
     measured, _ = measure_points([point], ["p"], T, "EPSG:25832")
     assert measured[0].error.dh < 1e-6
 
@@ -89,6 +112,11 @@ def test_transfer_finds_a_shifted_observation() -> None:
     assert hit is not None
     assert (hit.col, hit.row) == pytest.approx((220.0, 135.0), abs=0.3)
     point = _check("C", 0, 0, obs=(PixelObservation(image="ref.jpg", col=200.0, row=150.0),))
-    out = transfer_points([point], {"ref.jpg": (features(reference), Affine.identity())}, features(target), "t.tif",
-                          min_inliers=10)
+    out = transfer_points(
+        [point],
+        {"ref.jpg": (features(reference), Affine.identity())},
+        features(target),
+        "t.tif",
+        min_inliers=10,
+    )
     assert out[0].observations[-1].image == "t.tif"

@@ -46,7 +46,10 @@ def targets(data_dir: Path) -> list[ControlPoint]:
     refs = {}
     for n in RAW_PICTURES:
         rgb = _rgb(root / "qgis" / f"gcp_{n}.png")
-        refs[f"IMG_{n}.JPG"] = (features(rgb, annotation_mask(rgb)), _picture_affine(root / "qgis" / f"gcp_{n}.pgw"))
+        refs[f"IMG_{n}.JPG"] = (
+            features(rgb, annotation_mask(rgb)),
+            _picture_affine(root / "qgis" / f"gcp_{n}.pgw"),
+        )
     points = list(parsed.points)
     for ortho in (data_dir / "odm_br" / "odm_extra_gcp_br_ckeck.png", root / "qgis" / "ortho_exif_nogcp.png"):
         rgb = _rgb(ortho)
@@ -77,7 +80,12 @@ def test_symbols_in_the_exports_sit_on_the_survey(data_dir: Path) -> None:
     [("odm_extra_gcp_br_ckeck.png", 0.1157, 17, "pass"), ("ortho_exif_nogcp.png", 0.2646, 14, "fail")],
 )
 def test_orthophoto_against_targets(
-    data_dir: Path, targets: list[ControlPoint], ortho: str, gsd: float, min_measured: int, expected_status: str
+    data_dir: Path,
+    targets: list[ControlPoint],
+    ortho: str,
+    gsd: float,
+    min_measured: int,
+    expected_status: str,
 ) -> None:
     path = next((data_dir / "odm_br").rglob(ortho))
     measured, missing = measure_product(targets, path, crs=CRS)

@@ -4,7 +4,7 @@ WMS 1.3.0 codes: InvalidFormat, InvalidCRS, LayerNotDefined, StyleNotDefined,
 LayerNotQueryable, InvalidPoint, CurrentUpdateSequence, InvalidUpdateSequence,
 MissingDimensionValue, InvalidDimensionValue, OperationNotSupported; plus the
 OWS-style MissingParameterValue / InvalidParameterValue that servers commonly use.
-WMTS (OWS Common 1.1) codes and HTTP statuses: MissingParameterValue 400,
+WMS exceptions are sent with HTTP 400. WMTS (OWS Common 1.1) codes and HTTP statuses: MissingParameterValue 400,
 InvalidParameterValue 400, OperationNotSupported 501, TileOutOfRange 400,
 VersionNegotiationFailed 400, NoApplicableCode 500; a missing tile is 404.
 """
@@ -60,7 +60,13 @@ class OgcError(ExportError):
 
     @property
     def status(self) -> int:
-        """The HTTP status that goes with the exception code."""
+        """The HTTP status: OWS Common's table for WMTS; 400 for WMS client errors.
+
+        WMS 1.3.0 does not define HTTP statuses. 400 is what owslib (and GDAL) turn
+        into a service exception carrying the report's text.
+        """
+        if self.service == "WMS":
+            return 500 if self.code == "NoApplicableCode" else 400
         return HTTP_STATUS.get(self.code, 400)
 
     def response(self) -> OgcResponse:

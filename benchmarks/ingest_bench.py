@@ -1,0 +1,203 @@
+"""Folder-level ingest benchmark, side by side with exiftool and cp, in one run.
+
+Usage:
+    .venv/bin/python benchmarks/ingest_bench.py [--data DATA_DIR] [--reps 56]
+
+Input: brighton_beach/images (18 DJI FC300S frames, 2.8-4.0 MB) replicated by REAL copies
+(no hardlinks) into benchmarks/_work/ingest/brighton_<n>/rep_XXX/ (made once, reused).
+``part_a`` holds the first 14 replicas (252 frames) for the memory comparison.
+
+Measures (the page cache is warm for every contender: the folder is read once first;
+dropping caches needs root on the host, which we do not have):
+
+1. metadata scan: ``scan_folder`` + ``classify`` + ``read_capture`` (no pixels, no hashing)
+   in 1 and 2 processes vs ``exiftool -json -n -r`` on the same folder -> frames/s and ratio;
+2. archive copy: ``Archive.stage`` (copy + sha256 in one read, 2 threads) + ``commit_all``
+   (syncfs, chmod 0444, rename) vs ``cp -r`` and ``cp -r && sync`` into the same disk -> MB/s, ratio;
+3. quality pass: ``flights.quality.iter_assess`` with 2 workers -> frames/s and the CPU use of the
+   worker processes (2.0 = both cores busy);
+4. peak RSS of a full ``ingest_folder`` run (in a fresh process) at 252 and 1008 frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "benchmarks" / "_work" / "ingest"
+
+
+def make_replica(data: Path, reps: int) -> Path:
+    """Real copies of the brighton frames, reused when present."""
+    images = sorted((data / "brighton_beach" / "images").glob("*.JPG"))
+    root = WORK / f"brighton_{reps * len(images)}"
+    done = root / ".complete"
+    if done.exists():
+        return root
+    for r in range(reps):
+        folder = root / ("part_a" if r < 14 else "part_b") / f"rep_{r:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for image in images:
+            if not (folder / image.name).exists():
+                shutil.copyfile(image, folder / image.name)
+    done.write_text("ok\n")
+    return root
+
+
+def warm(root: Path) -> int:
+    total = 0
+    for path in root.rglob("*.JPG"):
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                total += len(chunk)
+    return total
+
+
+def _read_chunk(paths: list[str]) -> int:
+    from flights.classify import classify
+    from flights.exif import read_capture
+
+    for p in paths:
+        path = Path(p)
+        kind = classify(path)
+        read_capture(path, path.name, sha256="", size=0, kind=kind)
+    return len(paths)
+
+
+def metadata_scan(root: Path, workers: int) -> tuple[float, int]:
+    from flights.scan import scan_folder
+
+    start = time.perf_counter()
+    files = [str(f.path) for f in scan_folder(root).files if f.relpath.endswith(".JPG")]
+    if workers == 1:
+        _read_chunk(files)
+    else:
+        chunks = [files[i : i + 64] for i in range(0, len(files), 64)]
+        with ProcessPoolExecutor(workers) as pool:
+            sum(pool.map(_read_chunk, chunks))
+    return time.perf_counter() - start, len(files)
+
+
+def exiftool_scan(root: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    out = subprocess.run(["exiftool", "-json", "-n", "-r", str(root)], capture_output=True, check=True).stdout
+    return time.perf_counter() - start, len(json.loads(out))
+
+
+def archive_copy(root: Path, target: Path) -> float:
+    from flights.archive import Archive
+    from flights.scan import scan_folder
+
+    shutil.rmtree(target, ignore_errors=True)
+    start = time.perf_counter()
+    files = scan_folder(root).files
+    archive = Archive(target / "archive", target / "quarantine")
+    archive.open()
+    with ThreadPoolExecutor(2) as pool:
+        staged = list(pool.map(lambda f: archive.stage(f.path, f.relpath), files))
+    archive.commit_all([(s, None) for s in staged])
+    return time.perf_counter() - start
+
+
+def cp_copy(root: Path, target: Path, sync: bool) -> float:
+    shutil.rmtree(target, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run(["cp", "-r", str(root), str(target)], check=True)
+    if sync:
+        subprocess.run(["sync", "-f", str(target)], check=True)
+    return time.perf_counter() - start
+
+
+def quality_pass(root: Path) -> tuple[float, int, float]:
+    import psutil
+
+    from flights.quality import iter_assess
+
+    frames = sorted(root.rglob("*.JPG"))
+    me = psutil.Process()
+    start = time.perf_counter()
+    cpu: dict[int, float] = {}
+    n = 0
+    for _ in iter_assess(frames, workers=2):
+        n += 1
+        if n % 50 == 0:
+            for child in me.children(recursive=True):
+                try:
+                    t = child.cpu_times()
+                    cpu[child.pid] = t.user + t.system
+                except psutil.Error:
+                    pass
+    wall = time.perf_counter() - start
+    return wall, n, sum(cpu.values()) / wall
+
+
+RSS_RUNNER = """
+import resource, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from flights.ingest import ingest_folder
+if __name__ == "__main__":
+    src, ws = Path(sys.argv[1]), Path(sys.argv[2])
+    t = time.perf_counter()
+    f = ingest_folder(src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="b", now=datetime.now(UTC))
+    print(len(f.entries), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)
+"""
+
+
+def ingest_rss(root: Path, target: Path) -> tuple[int, int, float]:
+    shutil.rmtree(target, ignore_errors=True)
+    script = WORK / "rss_runner.py"
+    script.write_text(RSS_RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, str(script), str(root), str(target)], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    shutil.rmtree(target, ignore_errors=True)
+    return int(out[0]), int(out[1]), float(out[2])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--reps", type=int, default=56)
+    args = parser.parse_args()
+    root = make_replica(args.data, args.reps)
+    size = warm(root)
+    mb = size / 1e6
+    print(f"input: {root} ({mb:.0f} MB)")
+
+    t_ex, n_ex = exiftool_scan(root)
+    t1, n = metadata_scan(root, 1)
+    t2, _ = metadata_scan(root, 2)
+    print(f"[1] exiftool -json -n -r   : {n_ex / t_ex:8.1f} frames/s ({n_ex} files, {t_ex:.2f} s)")
+    print(f"    scan+classify+read, 1p : {n / t1:8.1f} frames/s  ratio {t_ex / n_ex / (t1 / n):.1f}x")
+    print(f"    scan+classify+read, 2p : {n / t2:8.1f} frames/s  ratio {t_ex / n_ex / (t2 / n):.1f}x")
+
+    scratch = WORK / "copy_target"
+    t_cp = cp_copy(root, scratch, sync=False)
+    t_ours = archive_copy(root, scratch)
+    t_cps = cp_copy(root, scratch, sync=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    print(f"[2] cp -r                   : {mb / t_cp:8.1f} MB/s ({t_cp:.2f} s)")
+    print(f"    cp -r && sync           : {mb / t_cps:8.1f} MB/s ({t_cps:.2f} s)")
+    print(f"    archive (sha256+fsync)  : {mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)  "
+          f"{t_cp / t_ours:.0%} of cp -r, {t_cps / t_ours:.0%} of cp -r && sync")
+
+    wall, nq, cores = quality_pass(root)
+    print(f"[3] quality, 2 workers      : {nq / wall:8.1f} frames/s, worker CPU {cores:.2f} cores")
+
+    small = ingest_rss(root / "part_a", WORK / "rss_ws")
+    big = ingest_rss(root, WORK / "rss_ws")
+    print(f"[4] ingest_folder peak RSS  : {small[1] / 1024:.0f} MB at {small[0]} files ({small[2]:.1f} s), "
+          f"{big[1] / 1024:.0f} MB at {big[0]} files ({big[2]:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

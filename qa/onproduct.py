@@ -1,0 +1,108 @@
+"""Observe check points on a product from their observations on the archived source frames.
+
+Pilots and surveyors usually click targets on raw frames (ODM ``gcp_list.txt`` style), not
+on the orthophoto. ``observe_on_product`` measures where those targets landed on the
+product by image matching (``qa.transfer``): it never uses the surveyed coordinates or
+the georeferencing fit. Images are decimated to ``max_side`` pixels for matching, and the
+feature positions are scaled back, so observations stay in full-resolution pixel indices.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rasterio
+from affine import Affine
+
+from flights.models import ControlPoint
+from qa.measure import observations_on, product_names
+from qa.transfer import Features, features, transfer_points
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SIDE = 2000
+RADIUS_SHARE = 0.2
+"""Neighbourhood used for matching, as a share of the frame's long side."""
+
+
+def _scaled(feats: Features, factor: float) -> Features:
+    """Keypoints of a picture decimated by ``factor`` expressed in full-resolution pixel indices."""
+    return Features((feats.points + 0.5) / factor - 0.5, feats.descriptors)
+
+
+def frame_features(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> tuple[Features, int] | None:
+    """SIFT features of a source frame in its full-resolution pixel indices, and its long side.
+
+    None when the frame cannot be decoded.
+    """
+    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if grey is None:
+        return None
+    width, side = grey.shape[1], max(grey.shape)
+    factor = 1.0
+    if side > max_side:
+        grey = cv2.resize(grey, None, fx=max_side / side, fy=max_side / side, interpolation=cv2.INTER_AREA)
+        factor = grey.shape[1] / width
+    return _scaled(features(grey), factor), side
+
+
+def product_features(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> Features:
+    """SIFT features of a product raster (bands 1–3 or 1, valid pixels only), in its pixel indices."""
+    with rasterio.open(path) as src:
+        wanted = min(1.0, max_side / max(src.width, src.height))
+        shape = (max(1, round(src.height * wanted)), max(1, round(src.width * wanted)))
+        bands = (1, 2, 3) if src.count >= 3 else (1,)
+        data = src.read(bands, out_shape=(len(bands), *shape), masked=True)
+        factor = shape[1] / src.width
+    valid = ~np.ma.getmaskarray(data).any(axis=0)
+    arr = np.ma.filled(data, 0).astype(np.float64)
+    lo, hi = np.percentile(arr[:, valid], (1, 99)) if valid.any() else (0.0, 1.0)
+    img = np.clip((arr - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
+    picture = np.moveaxis(img, 0, -1) if len(bands) == 3 else img[0]
+    return _scaled(features(picture, valid), factor)
+
+
+def _find(frames_dir: Path, name: str) -> Path | None:
+    direct = frames_dir / name
+    if direct.exists():
+        return direct
+    return next((p for p in frames_dir.rglob(Path(name).name) if p.is_file()), None)
+
+
+def observe_on_product(
+    points: Sequence[ControlPoint],
+    product: Path,
+    frames_dir: Path,
+    *,
+    product_id: str | None = None,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> list[ControlPoint]:
+    """Check points with observations on ``product`` added by matching from their source frames.
+
+    Points already observed on the product, GCPs and points without frame observations are
+    returned unchanged.
+    """
+    names = product_names(product, product_id)
+    todo = [p for p in points if p.role == "check" and not observations_on(p, names)]
+    images = sorted({o.image for p in todo for o in p.observations})
+    if not images:
+        return list(points)
+    references: dict[str, tuple[Features, Affine]] = {}
+    longest = 0
+    for image in images:
+        path = _find(frames_dir, image)
+        found = frame_features(path, max_side) if path is not None else None
+        if found is not None:
+            references[image] = (found[0], Affine.identity())
+            longest = max(longest, found[1])
+    if not references:
+        logger.info("no source frame of the check points found under %s", frames_dir)
+        return list(points)
+    target = product_features(product, max_side)
+    radius = RADIUS_SHARE * longest
+    moved = {p.name: p for p in transfer_points(todo, references, target, product.name, radius_px=radius)}
+    return [moved.get(p.name, p) if p.role == "check" else p for p in points]

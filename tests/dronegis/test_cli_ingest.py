@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dronegis.cli.main import cli
+from flights.sample import make_sample_flight
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "Skanderborg Sø flyvning"
+    make_sample_flight(folder)
+    return folder
+
+
+def invoke(*args: str) -> object:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_ingest_prints_the_pilot_summary(sample: Path, tmp_path: Path) -> None:
+    result = invoke("ingest", str(sample), "-w", str(tmp_path / "ws"), "--purpose", "survey", "--flight-id", "f1")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Flight f1  (purpose: survey)" in out
+    assert "rgb_frame 6" in out and "thermal_frame 1" in out
+    assert "GSD:      8.57 cm/px" in out
+    assert "RTK:      100% of frames fixed" in out
+    assert "problems: none" in out
+    assert "verdict:  usable: 7 of 7 frames" in out
+    assert (tmp_path / "ws" / "archive" / "f1" / "manifest.json").is_file()
+    assert (tmp_path / "ws" / "flights" / "f1.json").is_file()
+    again = invoke("ingest", str(sample), "-w", str(tmp_path / "ws"), "--flight-id", "f1")
+    assert again.exit_code == 0
+    assert "re-ingest: nothing new, nothing copied" in again.stdout
+
+
+def test_json_summary_on_stdout(sample: Path, tmp_path: Path) -> None:
+    result = invoke("ingest", str(sample), "-w", str(tmp_path / "ws"), "--json", "--flight-id", "f2")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["flight_id"] == "f2" and doc["usable"] is True
+    assert doc["kinds"]["rgb_frame"] == 6 and doc["frames"] == 7
+    assert doc["gsd_cm"] == pytest.approx(8.571, abs=1e-3)
+
+
+def test_default_flight_id_is_slug_and_oldest_file_date(sample: Path, tmp_path: Path) -> None:
+    stamp = datetime(2025, 6, 12, 9, 0, tzinfo=UTC).timestamp()
+    for path in sample.iterdir():
+        os.utime(path, (stamp, stamp))
+    result = invoke("ingest", str(sample), "-w", str(tmp_path / "ws"), "--json")
+    assert json.loads(result.stdout)["flight_id"] == "skanderborg-soe-flyvning-20250612"
+
+
+def test_problems_are_listed_per_file_and_nothing_usable_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "DJI_0001.JPG").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "empty.JPG").write_bytes(b"")
+    result = invoke("ingest", str(folder), "-w", str(tmp_path / "ws"))
+    assert result.exit_code == 1
+    assert "empty.JPG" in result.stdout and "ERROR empty_file" in result.stdout
+    assert "nothing usable" in result.stdout
+    assert (tmp_path / "ws" / "quarantine").is_dir()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--purpose", "sightseeing"],
+        ["--flight-id", "../escape"],
+        ["--blur-threshold", "sharp"],
+        ["--aoi", "MISSING.geojson"],
+    ],
+)
+def test_usage_errors_exit_2(sample: Path, tmp_path: Path, args: list[str]) -> None:
+    result = invoke("ingest", str(sample), "-w", str(tmp_path / "ws"), *args)
+    assert result.exit_code == 2
+
+
+def test_missing_folder_and_bad_aoi_exit_2(tmp_path: Path, sample: Path) -> None:
+    assert invoke("ingest", str(tmp_path / "nope"), "-w", str(tmp_path / "ws")).exit_code == 2
+    bad = tmp_path / "aoi.geojson"
+    bad.write_text("not geojson")
+    result = invoke("ingest", str(sample), "-w", str(tmp_path / "ws"), "--aoi", str(bad))
+    assert result.exit_code == 2
+    assert "aoi.geojson" in result.stderr
+
+
+def test_progress_bar_on_stderr_for_long_folders(tmp_path: Path) -> None:
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"note_{i:02d}.txt").write_text(str(i))
+    result = invoke("ingest", str(folder), "-w", str(tmp_path / "ws"), "--json")
+    assert "ingest" in result.stderr and "file" in result.stderr
+    json.loads(result.stdout)  # stdout stays machine-readable
+
+
+def test_demo_generates_and_ingests_the_sample(tmp_path: Path) -> None:
+    result = invoke("demo", "-w", str(tmp_path / "ws"))
+    assert result.exit_code == 0, result.output
+    assert "sample flight generated" in result.stdout
+    assert "Flight skanderborg-demo" in result.stdout and "verdict:  usable" in result.stdout
+    again = invoke("demo", "-w", str(tmp_path / "ws"), "--json")
+    doc = json.loads(again.stdout)
+    assert doc["ok"] is True
+    assert doc["steps"]["sample"]["note"] == "reused"
+    assert doc["steps"]["ingest"]["nothing_new"] is True

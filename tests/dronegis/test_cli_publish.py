@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dronegis.cli.main import cli
+from pipeline.workspace import Workspace
+from tests.webgis_export.published import make_flight
+
+
+def test_publish_and_unpublish_commands(tmp_path: Path, data_dir: Path) -> None:
+    ws = Workspace.at(tmp_path / "ws")
+    make_flight(ws, data_dir, flight="cli")
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["publish", "cli-dtm", "--workspace", str(ws.root), "--access", "public", "--title", "Terræn",
+              "--no-pyramids", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    [layer] = json.loads(result.stdout)
+    assert layer["id"] == "cli-dtm" and layer["title"] == "Terræn" and layer["access"] == "public"
+    assert (ws.layers_json).exists() and (ws.published_layer("cli-dtm") / "cog.tif").exists()
+
+    result = runner.invoke(cli, ["unpublish", "cli-dtm", "--workspace", str(ws.root), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"unpublished": "cli-dtm"}
+    assert json.loads(ws.layers_json.read_text()) == []
+
+
+def test_publish_unknown_target_exits_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["publish", "nothing", "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 1
+    assert "nothing" in result.stderr
+
+
+def test_unpublish_unknown_layer_exits_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["unpublish", "ghost", "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 1 and "ghost" in result.stderr
+
+
+def test_publish_bad_access_is_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["publish", "x", "--access", "secret", "--workspace", str(tmp_path)])
+    assert result.exit_code == 2
+
+
+def test_serve_help() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output and "127.0.0.1" in result.output

@@ -1,0 +1,128 @@
+"""COG profiles, writing and validation (pipeline.cog)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from flights.errors import UsageError
+from pipeline import cog
+from pipeline.cog import COG_PROFILES, CogProfile, overview_factors, validate_cog, write_cog
+
+FIXTURES = Path("rio_cogeo_fixtures/tests/fixtures")
+
+
+def gdalinfo(path: Path) -> str:
+    """Debian gdal-bin (GDAL 3.6) must open what we write."""
+    done = subprocess.run(["gdalinfo", str(path)], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def test_registry_names_and_copies() -> None:
+    assert COG_PROFILES.names == ("classes", "dsm_f32", "ortho_jpeg", "ortho_webp", "thermal_f32")
+    first = COG_PROFILES.get("ortho_jpeg")
+    first.creation_options["QUALITY"] = "10"
+    assert COG_PROFILES.get("ortho_jpeg").creation_options["QUALITY"] == "85"
+    assert COG_PROFILES.get("dsm_f32").overview_resampling == "average"
+    assert COG_PROFILES.get("classes").warp_resampling == "nearest"
+
+
+def test_registry_unknown_and_register() -> None:
+    with pytest.raises(UsageError, match="unknown COG profile 'nope'"):
+        COG_PROFILES.get("nope")
+    extra = COG_PROFILES.get("ortho_jpeg").model_copy(update={"name": "ortho_lossless"})
+    bigger = COG_PROFILES.register(extra)
+    assert "ortho_lossless" in bigger
+    assert "ortho_lossless" not in COG_PROFILES
+
+
+def test_overview_factors() -> None:
+    assert overview_factors(512, 512) == []
+    assert overview_factors(1000, 300) == [2]
+    assert overview_factors(20000, 20000) == [2, 4, 8, 16, 32, 64]
+
+
+@pytest.mark.parametrize(
+    ("name", "valid", "strict_valid"),
+    [
+        ("image_rgb.tif", True, True),
+        ("validate/image_rioCOG_gdal3.1.tif", True, True),
+        ("validate/cog_no_offest.tif", True, True),
+        ("validate/image_no_overview.tif", True, False),
+        ("validate/image_external.tif", False, False),
+        ("validate/image_dec.tif", False, False),
+    ],
+)
+def test_validate_cog_fixtures(data_dir: Path, name: str, valid: bool, strict_valid: bool) -> None:
+    path = data_dir / FIXTURES / name
+    result = validate_cog(path)
+    assert result.valid is valid, result
+    assert validate_cog(path, strict=True).valid is strict_valid
+    assert result.path == str(path)
+    if not valid:
+        assert result.errors
+
+
+def test_write_cog_rgb_fixture(data_dir: Path, tmp_path: Path) -> None:
+    dst = write_cog(data_dir / FIXTURES / "image_rgb.tif", tmp_path / "rgb.tif", "ortho_jpeg", tags={"A": "b"})
+    check = validate_cog(dst)
+    assert check.valid, check
+    info = gdalinfo(dst)
+    assert "LAYOUT=COG" in info and "COMPRESSION=YCbCr JPEG" in info
+    with rasterio.open(dst) as out, rasterio.open(data_dir / FIXTURES / "image_rgb.tif") as src:
+        assert out.crs == src.crs and out.transform.almost_equals(src.transform)
+        assert out.tags()["A"] == "b"
+        assert out.overviews(1) == overview_factors(out.width, out.height)
+        diff = np.abs(out.read().astype(int) - src.read().astype(int))
+        assert diff.mean() < 6.0  # JPEG q85 on real, detailed imagery
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rgb.tif"]  # no scratch left
+
+
+def test_write_cog_prebuilt_overviews_and_relabel(
+    make_raster: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cog, "PREBUILD_OVERVIEWS_ABOVE", 100)
+    src = make_raster("big.tif", width=1500, height=1100, count=3, crs=None)
+    dst = write_cog(src, tmp_path / "out" / "big.tif", "ortho_webp", crs="EPSG:25832")
+    assert validate_cog(dst).valid
+    with rasterio.open(dst) as out:
+        assert out.crs.to_epsg() == 25832
+        assert out.overviews(1) == [2, 4]
+        assert out.profile["compress"] == "webp"
+    assert "LAYOUT=COG" in gdalinfo(dst)
+    assert not list(src.parent.glob("big.tif.*")), "input untouched: no .ovr beside it"
+
+
+def test_write_cog_float_nodata(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    data = np.full((1, 700, 600), 21.5, dtype="float32")
+    data[0, :50] = -9999.0
+    src = make_raster("t.tif", width=600, height=700, dtype="float32", nodata=-9999.0, data=data)
+    dst = write_cog(src, tmp_path / "t_cog.tif", "thermal_f32")
+    assert validate_cog(dst).valid
+    with rasterio.open(dst) as out:
+        assert out.nodata == -9999.0 and out.dtypes[0] == "float32"
+        assert out.profile["compress"] == "deflate"
+        band = out.read(1, masked=True)
+        assert band.mask[:50].all() and float(band.mean()) == pytest.approx(21.5)
+        overview = out.read(1, out_shape=(350, 300), masked=True)
+        assert float(overview.max()) == pytest.approx(21.5)
+
+
+def test_profile_object_accepted(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    custom = CogProfile(
+        name="u16",
+        description="test",
+        creation_options={"COMPRESS": "ZSTD", "BLOCKSIZE": "256"},
+        warp_resampling="nearest",
+        overview_resampling="nearest",
+    )
+    src = make_raster("c.tif", width=600, height=600, dtype="uint16")
+    dst = write_cog(src, tmp_path / "c_cog.tif", custom)
+    with rasterio.open(dst) as out:
+        assert out.block_shapes[0] == (256, 256) and out.profile["compress"] == "zstd"
+    assert validate_cog(dst).valid

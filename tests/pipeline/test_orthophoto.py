@@ -1,0 +1,259 @@
+"""Orthophotos, DSMs and DTMs to COGs in the target CRS (pipeline.orthophoto).
+
+Pixels and georeferencing are compared with a ``gdalwarp`` (Debian gdal-bin) of the
+same input onto the same grid.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from flights.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
+from pipeline.cog import COG_PROFILES, CogProfile, validate_cog
+from pipeline.models import HeightDatum, ProductKind
+from pipeline.orthophoto import reproject_to_cog
+
+WEBODM = Path("webodm_fixtures/app/fixtures/orthophoto.tif")
+DSM = Path("opengeos_data/elevation/dsm.tif")
+CLASSES = Path("dk_surfclass/tests/data/classes.tif")
+MALSTROEM = Path("dk_malstroem/tests/data/dtm.tif")
+BR_PNG = Path("odm_br/odm_extra_gcp_br_ckeck.png")
+
+
+def lossless(name: str = "ortho_jpeg") -> CogProfile:
+    """The profile with DEFLATE instead of a lossy codec, to compare pixels exactly."""
+    base = COG_PROFILES.get(name)
+    options = base.creation_options | {"COMPRESS": "DEFLATE"}
+    options.pop("QUALITY", None)
+    return base.model_copy(update={"name": f"{name}_lossless", "creation_options": options})
+
+
+def gdalwarp_like(src: Path, ours: Path, out: Path, *args: str) -> Path:
+    """gdalwarp ``src`` onto exactly the grid of ``ours`` (Debian GDAL 3.6)."""
+    with rasterio.open(ours) as ref:
+        left, bottom, right, top = ref.bounds
+        size = [str(ref.width), str(ref.height)]
+        crs = ref.crs.to_string()
+    cmd = ["gdalwarp", "-q", "-overwrite", "-t_srs", crs, "-te", *map(repr, (left, bottom, right, top))]
+    subprocess.run([*cmd, "-ts", *size, *args, str(src), str(out)], check=True, timeout=120)
+    return out
+
+
+def gdal_default_grid(src: Path, out: Path, crs: str, *args: str) -> rasterio.Affine:
+    subprocess.run(["gdalwarp", "-q", "-overwrite", "-t_srs", crs, *args, str(src), str(out)], check=True, timeout=120)
+    with rasterio.open(out) as ds:
+        return ds.transform, ds.width, ds.height
+
+
+def assert_valid_everywhere(path: Path) -> None:
+    check = validate_cog(path)
+    assert check.valid, check
+    info = subprocess.run(["gdalinfo", str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "LAYOUT=COG" in info
+
+
+def test_webodm_rgba_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / WEBODM
+    product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:3857",
+                               profile=lossless())  # fmt: skip
+    assert_valid_everywhere(tmp_path / "o.tif")
+    ref = gdalwarp_like(src, tmp_path / "o.tif", tmp_path / "ref.tif", "-r", "bilinear")
+    with rasterio.open(tmp_path / "o.tif") as ours, rasterio.open(ref) as theirs:
+        assert ours.count == 4 and theirs.count == 4  # alpha survives
+        a, b = ours.read().astype(int), theirs.read().astype(int)
+    both = (a[3] == 255) & (b[3] == 255)
+    assert (a[3] > 0).mean() == pytest.approx((b[3] > 0).mean(), abs=0.01)
+    assert np.abs(a[:3, both] - b[:3, both]).mean() < 0.5
+    assert product.properties["warp"] == "warped" and product.properties["resampling"] == "bilinear"
+    assert "Pseudo-Mercator" in (product.transformation or "")
+    transform, width, height = gdal_default_grid(src, tmp_path / "g.tif", "EPSG:3857")
+    with rasterio.open(tmp_path / "o.tif") as ours:
+        assert abs(ours.width - width) <= 1 and abs(ours.height - height) <= 1
+        assert ours.transform.almost_equals(transform, precision=1e-3)
+
+
+def test_webodm_jpeg_alpha_becomes_mask(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / WEBODM
+    product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:3857")
+    assert_valid_everywhere(tmp_path / "o.tif")
+    ref = gdalwarp_like(src, tmp_path / "o.tif", tmp_path / "ref.tif", "-r", "bilinear")
+    with rasterio.open(tmp_path / "o.tif") as ours, rasterio.open(ref) as theirs:
+        assert ours.count == 3 and ours.profile["compress"] == "jpeg" and ours.profile["photometric"] == "ycbcr"
+        assert all(flags == [rasterio.enums.MaskFlags.per_dataset] for flags in ours.mask_flag_enums)
+        mask, alpha = ours.dataset_mask() > 0, theirs.read(4) > 0
+        assert (mask == alpha).mean() > 0.99
+        both = mask & alpha
+        assert np.abs(ours.read()[:, both].astype(int) - theirs.read()[:3, both].astype(int)).mean() < 6
+    assert product.crs == "EPSG:3857" and product.units is None
+    assert product.height_datum is HeightDatum.NOT_APPLICABLE
+
+
+def test_dsm_nodata_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / DSM
+    product = reproject_to_cog(src, tmp_path / "dsm.tif", kind=ProductKind.DSM, target_crs="EPSG:5070",
+                               source_height_datum=HeightDatum.UNKNOWN)  # fmt: skip
+    assert_valid_everywhere(tmp_path / "dsm.tif")
+    ref = gdalwarp_like(src, tmp_path / "dsm.tif", tmp_path / "ref.tif", "-r", "bilinear", "-dstnodata", "-9999")
+    with rasterio.open(tmp_path / "dsm.tif") as ours, rasterio.open(ref) as theirs:
+        assert ours.nodata == -9999.0 and ours.dtypes[0] == "float32"
+        assert ours.profile["compress"] == "deflate"
+        a, b = ours.read(1), theirs.read(1)
+    valid_a, valid_b = a != -9999.0, b != -9999.0
+    assert (~valid_a).sum() > 0, "nodata survives"
+    assert (valid_a == valid_b).mean() > 0.995
+    both = valid_a & valid_b
+    diff = np.abs(a[both] - b[both])  # sub-pixel position differences matter only at building edges
+    assert np.median(diff) < 0.05 and np.percentile(diff, 99) < 0.5
+    assert product.height_datum is HeightDatum.UNKNOWN and product.units == "m"
+    assert product.gsd_m == pytest.approx(2.0, rel=0.05)
+    assert product.properties["warp"] == "warped"
+
+
+def test_classes_nearest_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / CLASSES
+    reproject_to_cog(src, tmp_path / "c.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:32633",
+                     profile="classes")  # fmt: skip
+    assert_valid_everywhere(tmp_path / "c.tif")
+    ref = gdalwarp_like(src, tmp_path / "c.tif", tmp_path / "ref.tif", "-r", "near")
+    with rasterio.open(tmp_path / "c.tif") as ours, rasterio.open(ref) as theirs, rasterio.open(src) as orig:
+        a, b = ours.read(1), theirs.read(1)
+        assert ours.nodata == orig.nodata == 0
+        assert set(np.unique(a)) <= set(np.unique(orig.read(1)))  # nearest: no new class values
+    assert (a == b).mean() > 0.995
+
+
+def test_utm32_wgs84_to_etrs89_is_an_honest_identity(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    src = make_raster("r32632.tif", width=600, height=500, count=3, crs="EPSG:32632",
+                      transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
+    product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
+    assert product.properties["warp"] == "identity (relabel, no resampling)"
+    assert product.properties["max_shift_px"] < 0.01
+    assert "ETRS89 to WGS 84 (1)" in (product.transformation or "")
+    assert product.properties["operation_accuracy_m"] == 1.0
+    with rasterio.open(tmp_path / "o.tif") as out, rasterio.open(src) as orig:
+        assert out.crs.to_epsg() == 25832
+        assert out.transform == orig.transform
+        assert np.array_equal(out.read(), orig.read())
+        assert out.tags()["DRONEGIS_WARP"].startswith("identity")
+        assert "ETRS89 to WGS 84 (1)" in out.tags()["DRONEGIS_TRANSFORMATION"]
+    transform, width, height = gdal_default_grid(src, tmp_path / "g.tif", "EPSG:25832", "-r", "bilinear")
+    assert (width, height) == (600, 500)
+    assert transform.almost_equals(product_transform(tmp_path / "o.tif"), precision=1e-3)
+    with rasterio.open(tmp_path / "g.tif") as theirs, rasterio.open(src) as orig:
+        inner = (slice(None), slice(1, -1), slice(1, -1))
+        assert np.abs(theirs.read()[inner].astype(int) - orig.read()[inner].astype(int)).max() <= 1
+
+
+def product_transform(path: Path) -> rasterio.Affine:
+    with rasterio.open(path) as ds:
+        return ds.transform
+
+
+def test_forced_warp_equals_identity(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    src = make_raster("r32632.tif", width=300, height=200, count=3, crs="EPSG:32632",
+                      transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
+    warped = reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless(),
+                              identity_tolerance_px=0.0)  # fmt: skip
+    assert warped.properties["warp"] == "warped"
+    with rasterio.open(tmp_path / "w.tif") as out, rasterio.open(src) as orig:
+        assert (out.width, out.height) == (300, 200)
+        inner = (slice(0, 3), slice(1, -1), slice(1, -1))
+        assert np.abs(out.read()[inner].astype(int) - orig.read()[inner].astype(int)).max() <= 1
+
+
+def test_user_transformation_is_used_and_recorded(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    src = make_raster("a.tif", width=64, height=64, count=3)
+    shifted = reproject_to_cog(src, tmp_path / "s.tif", kind=ProductKind.ORTHOPHOTO,
+                               transformation="+proj=affine +xoff=10 +yoff=-5")  # fmt: skip
+    assert shifted.properties["warp"] == "warped"
+    assert "proj=affine xoff=10 yoff=-5" in (shifted.transformation or "")
+    assert shifted.bounds[0] == pytest.approx(560010.0, abs=0.01)
+    assert shifted.bounds[3] == pytest.approx(6215495.0, abs=0.01)
+    src32632 = make_raster("b.tif", width=64, height=64, count=3, crs="EPSG:32632")
+    chosen = reproject_to_cog(src32632, tmp_path / "c.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1149")
+    assert "ETRS89 to WGS 84 (1)" in (chosen.transformation or "")
+    with pytest.raises(UsageError, match="EPSG:1234 is not among PROJ's operations"):
+        reproject_to_cog(src32632, tmp_path / "d.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1234")
+    with pytest.raises(UsageError, match="not a valid PROJ pipeline"):
+        reproject_to_cog(src32632, tmp_path / "e.tif", kind=ProductKind.ORTHOPHOTO, transformation="+proj=nonsense")
+
+
+def test_world_file_png_needs_crs(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / BR_PNG
+    with pytest.raises(GeoreferenceError, match="no CRS"):
+        reproject_to_cog(src, tmp_path / "br.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982")
+    assert not (tmp_path / "br.tif").exists()
+    product = reproject_to_cog(src, tmp_path / "br.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982",
+                               src_crs="EPSG:32722")  # fmt: skip
+    assert_valid_everywhere(tmp_path / "br.tif")
+    assert product.properties["source_crs"] == "EPSG:32722"
+    assert "SIRGAS 2000 to WGS 84" in (product.transformation or "")
+    with rasterio.open(tmp_path / "br.tif") as out, rasterio.open(src) as orig:
+        assert out.crs.to_epsg() == 31982
+        assert (out.dataset_mask() > 0).mean() == pytest.approx((orig.read(4) > 0).mean(), abs=0.01)
+
+
+def test_outside_target_crs_fails(data_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(GeoreferenceError, match="far outside the area of use of the target"):
+        reproject_to_cog(data_dir / WEBODM, tmp_path / "x.tif", kind=ProductKind.ORTHOPHOTO)
+
+
+def _dsm(make_raster: Callable[..., Path]) -> Path:
+    data = np.full((1, 40, 50), 100.0, dtype="float32")
+    data[0, :5, :5] = -9999.0
+    return make_raster("dsm.tif", width=50, height=40, dtype="float32", nodata=-9999.0, data=data,
+                       transform=from_origin(560000, 6215500, 2.0, 2.0))  # fmt: skip
+
+
+def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Path, tmp_path: Path) -> None:
+    product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM,
+                               grids=data_dir / "proj_grids")  # fmt: skip
+    assert product.height_datum is HeightDatum.DVR90
+    assert "dk_sdfi_dvr90" in str(product.properties["height_operation"])
+    with rasterio.open(tmp_path / "d.tif") as out:
+        band = out.read(1)
+        assert (band[:5, :5] == -9999.0).all(), "nodata is not converted"
+        valid = band[band != -9999.0]
+        assert 57.0 < valid.min() <= valid.max() < 63.0  # N is about 37-42 m here
+        assert out.tags()["DRONEGIS_HEIGHT_DATUM"] == HeightDatum.DVR90.value
+    assert_valid_everywhere(tmp_path / "d.tif")
+
+
+def test_dsm_without_grids_is_labelled_ellipsoidal(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    with pytest.warns(EllipsoidalHeightWarning):
+        product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM)
+    assert product.height_datum is HeightDatum.ELLIPSOIDAL
+    with rasterio.open(tmp_path / "d.tif") as out:
+        assert float(out.read(1, masked=True).max()) == 100.0
+        assert out.tags()["DRONEGIS_HEIGHT_DATUM"] == HeightDatum.ELLIPSOIDAL.value
+
+
+def test_danish_dtm_already_dvr90(data_dir: Path, tmp_path: Path, workspace: object) -> None:
+    root = tmp_path / "ws"
+    dst = root / "products" / "f1" / "dtm.tif"
+    product = reproject_to_cog(data_dir / MALSTROEM, dst, kind=ProductKind.DTM, grids=data_dir / "proj_grids",
+                               source_height_datum=HeightDatum.DVR90, flight="f1", workspace_root=root)  # fmt: skip
+    assert product.height_datum is HeightDatum.DVR90
+    assert product.path == "products/f1/dtm.tif" and product.id == "f1-dtm" and product.flight == "f1"
+    with rasterio.open(dst) as out, rasterio.open(data_dir / MALSTROEM) as orig:
+        assert np.array_equal(out.read(1), orig.read(1))
+        assert out.nodata == orig.nodata
+    assert_valid_everywhere(dst)
+
+
+def test_rgb_nodata_becomes_mask(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    data = np.full((3, 64, 64), 120, dtype="uint8")
+    data[:, :16, :] = 0
+    src = make_raster("n.tif", width=64, height=64, count=3, nodata=0, data=data)
+    reproject_to_cog(src, tmp_path / "n_cog.tif", kind=ProductKind.ORTHOPHOTO)
+    with rasterio.open(tmp_path / "n_cog.tif") as out:
+        mask = out.dataset_mask()
+        assert out.count == 3 and out.nodata is None
+        assert (mask[:16] == 0).all() and (mask[16:] == 255).all()

@@ -1,0 +1,237 @@
+"""run_qa end to end on a tiny synthetic workspace; catalog freshness over it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from flights.errors import QAError
+from flights.models import Capture, FileKind, Flight, ImageQuality, Position, Purpose
+from pipeline.models import Product, ProductKind
+from pipeline.workspace import Workspace
+from qa.catalog_freshness import catalog_freshness
+from qa.measure import pixel_to_world
+from qa.report import read_report
+from qa.run import run_qa
+
+T = from_origin(560000.0, 6215500.0, 0.5, 0.5)
+CAPTURED = datetime(2025, 1, 14, 21, 30, tzinfo=UTC)  # a January night near Skanderborg
+NOW = CAPTURED + timedelta(days=30)
+
+
+def _raster(path: Path, data: np.ndarray, nodata: float | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[-1],
+        height=data.shape[-2],
+        count=data.shape[0],
+        dtype=str(data.dtype),
+        crs="EPSG:25832",
+        transform=T,
+        nodata=nodata,
+    ) as dst:
+        dst.write(data)
+
+
+def build_workspace(
+    ws: Workspace, flight_id: str = "F1", purpose: Purpose = Purpose.BUILDING_INSPECTION
+) -> Path:
+    """Flight + products (ortho, DSM, thermal mosaic, two frames) + a check-point file; returns the file."""
+    q = ImageQuality(
+        blur_score=900.0,
+        mean_brightness=120.0,
+        dark_fraction=0.0,
+        saturated_fraction=0.0,
+        decoded_width=100,
+        decoded_height=75,
+    )
+    caps = tuple(
+        Capture(
+            path=f"DJI_{i}.JPG",
+            sha256="0" * 64,
+            size=1,
+            kind=FileKind.RGB_FRAME,
+            time_utc=CAPTURED,
+            position=Position(lat=56.04, lon=9.93, relative_altitude_m=60.0),
+            quality=q,
+        )
+        for i in range(2)
+    )
+    aoi = {
+        "type": "Polygon",
+        "coordinates": [[[9.0, 56.0], [9.0, 56.1], [9.1, 56.1], [9.1, 56.0], [9.0, 56.0]]],
+    }
+    flight = Flight(id=flight_id, source="/x", purpose=purpose, ingested_at=CAPTURED, captures=caps, aoi=None)
+    del aoi
+    ws.flight_json(flight_id).parent.mkdir(parents=True, exist_ok=True)
+    ws.flight_json(flight_id).write_text(flight.model_dump_json())
+    folder = ws.products(flight_id)
+    rng = np.random.default_rng(0)
+    _raster(folder / "ortho.tif", (rng.random((3, 16, 16)) * 200).astype("uint8"))
+    _raster(folder / "dsm.tif", np.full((1, 16, 16), 50.0, dtype="float32"))
+    _raster(folder / "thermal.tif", rng.normal(4, 2, (1, 16, 16)).astype("float32"), nodata=-9999)
+    bounds = (560000.0, 6215492.0, 560008.0, 6215500.0)
+    rel = f"products/{flight_id}"
+    products = [
+        Product(
+            id=f"{flight_id}-orthophoto",
+            flight=flight_id,
+            kind=ProductKind.ORTHOPHOTO,
+            path=f"{rel}/ortho.tif",
+            crs="EPSG:25832",
+            bounds=bounds,
+            gsd_m=0.5,
+            time_start=CAPTURED,
+        ),
+        Product(
+            id=f"{flight_id}-dsm",
+            flight=flight_id,
+            kind=ProductKind.DSM,
+            path=f"{rel}/dsm.tif",
+            crs="EPSG:25832",
+            bounds=bounds,
+            gsd_m=0.5,
+            time_start=CAPTURED,
+        ),
+        Product(
+            id=f"{flight_id}-thermal",
+            flight=flight_id,
+            kind=ProductKind.THERMAL_MOSAIC,
+            path=f"{rel}/thermal.tif",
+            crs="EPSG:25832",
+            bounds=bounds,
+            gsd_m=0.5,
+            time_start=CAPTURED,
+        ),
+        Product(
+            id=f"{flight_id}-f0",
+            flight=flight_id,
+            kind=ProductKind.RGB_FRAME,
+            path=f"{rel}/ortho.tif",
+            crs="EPSG:25832",
+            bounds=(560000.0, 6215492.0, 560005.0, 6215500.0),
+            time_start=CAPTURED,
+        ),
+        Product(
+            id=f"{flight_id}-f1",
+            flight=flight_id,
+            kind=ProductKind.RGB_FRAME,
+            path=f"{rel}/ortho.tif",
+            crs="EPSG:25832",
+            bounds=(560003.0, 6215492.0, 560008.0, 6215500.0),
+            time_start=CAPTURED,
+        ),
+    ]
+    ws.products_json(flight_id).write_text(json.dumps([json.loads(p.model_dump_json()) for p in products]))
+    lines = ["EPSG:25832"]
+    for i, (col, row) in enumerate([(3, 3), (10, 4), (5, 12), (12, 12)]):
+        x, y = pixel_to_world(T, col, row)
+        lines.append(f"{x + 0.1:.3f} {y - 0.1:.3f} 49.9 {col} {row} ortho.tif CHK{i}")
+    chk = ws.root / "checkpoints_chk.txt"
+    chk.write_text("\n".join(lines) + "\n")
+    return chk
+
+
+def test_run_qa_writes_json_and_html(workspace: Workspace) -> None:
+    chk = build_workspace(workspace)
+    report = run_qa(workspace, "F1", checkpoints=chk, rules=None, conditions=None, now=NOW)
+    assert workspace.qa_report_json("F1").exists() and workspace.qa_report_html("F1").exists()
+    assert read_report(workspace.qa_report_json("F1")).model_dump(mode="json") == report.model_dump(
+        mode="json"
+    )
+    precision = report.check("precision.F1-orthophoto")
+    assert precision.figures["n"] == 4
+    assert precision.figures["rmse_x"] == pytest.approx(0.1)
+    assert precision.figures["rmse_z"] == pytest.approx(0.1)  # DSM 50.0 vs survey 49.9
+    assert precision.status == "warn"  # within 2.5×GSD, but 4 < 30 check points
+    assert report.check("freshness.F1-orthophoto").status == "pass"
+    # building inspection without logged ΔT/wind: the gate is closed
+    assert report.check("conditions.delta_t").status == "fail"
+    assert report.thermal_publication_blocked and report.status == "fail"
+    assert {"error_vectors", "freshness", "thermal_histogram", "footprints", "overlap"} <= set(report.plots)
+    assert all((workspace.qa("F1") / p).exists() for p in report.plots.values())
+
+
+def test_conditions_and_override(workspace: Workspace, tmp_path: Path) -> None:
+    chk = build_workspace(workspace)
+    cond = tmp_path / "c.toml"
+    cond.write_text(
+        "[measured]\nair_temp_c = 1\nindoor_temp_c = 21\nwind_m_s = 8\nhours_since_precipitation = 48\n"
+    )
+    blocked = run_qa(workspace, "F1", checkpoints=chk, rules=None, conditions=cond, now=NOW)
+    assert blocked.thermal_gate_failed and "Wind" in (blocked.thermal_gate_reason or "")
+    opened = run_qa(
+        workspace,
+        "F1",
+        checkpoints=chk,
+        rules=None,
+        conditions=cond,
+        now=NOW,
+        override_thermal_gate="gusts only at roof level; approved by GIS team",
+    )
+    assert opened.thermal_gate_failed and not opened.thermal_publication_blocked
+    assert opened.thermal_gate_override == "gusts only at roof level; approved by GIS team"
+
+
+def test_unknown_flight(workspace: Workspace) -> None:
+    with pytest.raises(QAError, match="not found"):
+        run_qa(workspace, "nope", checkpoints=None, rules=None, conditions=None, now=NOW)
+
+
+def test_catalog_freshness_products_and_published(workspace: Workspace) -> None:
+    build_workspace(workspace)
+    workspace.layers_json.parent.mkdir(parents=True, exist_ok=True)
+    workspace.layers_json.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "old-ortho",
+                    "kind": "orthophoto",
+                    "flight": "F0",
+                    "title": "Old",
+                    "time_start": "2021-05-01T10:00:00Z",
+                },
+            ]
+        )
+    )
+    later = datetime(2025, 10, 1, tzinfo=UTC)
+    entries = {e.id: e for e in catalog_freshness(workspace, later)}
+    assert entries["F1-orthophoto"].status == "fresh"
+    assert entries["F1-thermal"].status == "stale"  # heating season 2024/25 expired 30 Sep 2025
+    assert entries["F1-thermal"].stale_on.isoformat() == "2025-09-30"  # type: ignore[union-attr]
+    assert entries["old-ortho"].source == "published" and entries["old-ortho"].status == "stale"
+
+
+def test_run_qa_on_the_ingested_sample_flight(workspace: Workspace, tmp_path: Path) -> None:
+    """Real ingest output (flights.sample -> flights.ingest) through run_qa, before any processing."""
+    from flights.ingest import ingest_folder
+    from flights.sample import make_sample_flight
+
+    folder = tmp_path / "sample"
+    make_sample_flight(folder)
+    ingest_folder(
+        folder,
+        archive_dir=workspace.archive("S1"),
+        quarantine_dir=workspace.quarantine("S1"),
+        flight_id="S1",
+        purpose=Purpose.BUILDING_INSPECTION,
+        now=NOW,
+        flight_json=workspace.flight_json("S1"),
+    )
+    report = run_qa(workspace, "S1", checkpoints=None, rules=None, conditions=None, now=NOW)
+    assert report.check("precision").status == "skip"  # nothing processed yet
+    assert report.check("image.blur").status == "pass"
+    assert report.check("image.black").status == "pass"
+    assert report.check("georeferencing").figures["rtk_fix_ratio"] == 1.0
+    sun = report.check("conditions.sun")
+    assert sun.status == "fail" and sun.figures["phase"] == "day"  # the sample was flown at 10:00 in June
+    assert report.thermal_publication_blocked

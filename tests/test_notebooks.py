@@ -1,0 +1,63 @@
+"""The GIS team's notebooks run top to bottom on the real test data (nbclient, the venv's kernel)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def kernels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a 'python3' kernel spec that runs this interpreter (the venv's python)."""
+    root = tmp_path_factory.mktemp("kernels")
+    (root / "python3").mkdir()
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (dronegis venv)",
+        "language": "python",
+    }
+    (root / "python3" / "kernel.json").write_text(json.dumps(spec))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, data_dir: Path, kernels: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("DRONEGIS_TEST_DATA", str(data_dir))
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    notebook = nbformat.read(path, as_version=4)
+    manager = KernelManager(
+        kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
+    )
+    client = NotebookClient(
+        notebook, km=manager, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    )
+    client.execute()
+    errors = [
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
+    assert not errors
+    assert any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+
+
+def test_there_are_three_notebooks() -> None:
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_qa_precision.ipynb",
+        "02_freshness.ipynb",
+        "03_thermal_flight.ipynb",
+    ]
