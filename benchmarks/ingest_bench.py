@@ -147,7 +147,8 @@ from flights.ingest import ingest_folder
 if __name__ == "__main__":
     src, ws = Path(sys.argv[1]), Path(sys.argv[2])
     t = time.perf_counter()
-    f = ingest_folder(src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="b", now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    f = ingest_folder(src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="b", now=now)
     print(len(f.entries), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)
 """
 
@@ -157,8 +158,13 @@ def ingest_rss(root: Path, target: Path) -> tuple[int, int, float]:
     script = WORK / "rss_runner.py"
     script.write_text(RSS_RUNNER)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, str(script), str(root), str(target)], env=env, check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, str(script), str(root), str(target)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     shutil.rmtree(target, ignore_errors=True)
     return int(out[0]), int(out[1]), float(out[2])
 
@@ -171,7 +177,7 @@ def main() -> None:
     root = make_replica(args.data, args.reps)
     size = warm(root)
     mb = size / 1e6
-    print(f"input: {root} ({mb:.0f} MB)")
+    print(f"input: {root} ({mb:.0f} MB); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     t_ex, n_ex = exiftool_scan(root)
     t1, n = metadata_scan(root, 1)
@@ -187,16 +193,20 @@ def main() -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     print(f"[2] cp -r                   : {mb / t_cp:8.1f} MB/s ({t_cp:.2f} s)")
     print(f"    cp -r && sync           : {mb / t_cps:8.1f} MB/s ({t_cps:.2f} s)")
-    print(f"    archive (sha256+fsync)  : {mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)  "
-          f"{t_cp / t_ours:.0%} of cp -r, {t_cps / t_ours:.0%} of cp -r && sync")
+    print(
+        f"    archive (sha256+fsync)  : {mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)  "
+        f"{t_cp / t_ours:.0%} of cp -r, {t_cps / t_ours:.0%} of cp -r && sync"
+    )
 
     wall, nq, cores = quality_pass(root)
     print(f"[3] quality, 2 workers      : {nq / wall:8.1f} frames/s, worker CPU {cores:.2f} cores")
 
     small = ingest_rss(root / "part_a", WORK / "rss_ws")
     big = ingest_rss(root, WORK / "rss_ws")
-    print(f"[4] ingest_folder peak RSS  : {small[1] / 1024:.0f} MB at {small[0]} files ({small[2]:.1f} s), "
-          f"{big[1] / 1024:.0f} MB at {big[0]} files ({big[2]:.1f} s)")
+    print(
+        f"[4] ingest_folder peak RSS  : {small[1] / 1024:.0f} MB at {small[0]} files ({small[2]:.1f} s), "
+        f"{big[1] / 1024:.0f} MB at {big[0]} files ({big[2]:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import rasterio
 from rasterio.windows import Window
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 WORK = REPO / "benchmarks" / "_work"
 PY = sys.executable
 QUALITY = "85"
@@ -97,13 +98,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     src = prepare(args.size)
-    outs = {"gdal": WORK / "gdal_cog.tif", "identity": WORK / "ours_identity.tif", "warp": WORK / "ours_warp.tif"}
+    outs = {
+        "gdal": WORK / "gdal_cog.tif",
+        "identity": WORK / "ours_identity.tif",
+        "warp": WORK / "ours_warp.tif",
+    }
     runs: dict[str, list[tuple[float, int]]] = {k: [] for k in outs}
     for i in range(args.runs):
         runs["gdal"].append(gdal_chain(src, outs["gdal"]))
         runs["identity"].append(ours(src, outs["identity"], 0.01))
         runs["warp"].append(ours(src, outs["warp"], 0.0))
-        print(f"run {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s {v[-1][1]} MB" for k, v in runs.items()), flush=True)
+        print(
+            f"run {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s {v[-1][1]} MB" for k, v in runs.items()),
+            flush=True,
+        )
     from pipeline.cog import validate_cog
 
     base = statistics.median(w for w, _ in runs["gdal"])

@@ -58,8 +58,25 @@ def ensure_cog(path: Path) -> Path:
     raw = WORK / "r10k.tif"
     if not raw.exists():
         subprocess.run([PY, "/work/shared/tools/make_raster.py", "10000", str(raw)], check=True)
-    subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=JPEG", "-co", "QUALITY=85",
-                    "-co", "OVERVIEW_RESAMPLING=AVERAGE", "-co", "NUM_THREADS=2", str(raw), str(path)], check=True)
+    subprocess.run(
+        [
+            "gdal_translate",
+            "-q",
+            "-of",
+            "COG",
+            "-co",
+            "COMPRESS=JPEG",
+            "-co",
+            "QUALITY=85",
+            "-co",
+            "OVERVIEW_RESAMPLING=AVERAGE",
+            "-co",
+            "NUM_THREADS=2",
+            str(raw),
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -99,8 +116,16 @@ def publish_for_bench(cog: Path) -> tuple[Path, str]:
         link.symlink_to(cog.resolve())
     with rasterio.open(cog) as src:
         bounds = tuple(src.bounds)
-    product = Product(id=layer_id, flight="bench", kind=ProductKind.ORTHOPHOTO, path="products/bench/ortho.tif",
-                      crs="EPSG:25832", bounds=bounds, gsd_m=0.05, time_start=datetime(2026, 5, 1, tzinfo=UTC))
+    product = Product(
+        id=layer_id,
+        flight="bench",
+        kind=ProductKind.ORTHOPHOTO,
+        path="products/bench/ortho.tif",
+        crs="EPSG:25832",
+        bounds=bounds,
+        gsd_m=0.05,
+        time_start=datetime(2026, 5, 1, tzinfo=UTC),
+    )
     ws.products_json("bench").write_text(json.dumps([product.model_dump(mode="json")]), encoding="utf-8")
     publish(ws, layer_id, access="public", pyramids=False)
     return ws.root, layer_id
@@ -156,7 +181,9 @@ async def run_pass(urls: list[str], concurrency: int = 8, hard_stop: float = 300
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cog", type=Path, default=WORK / "r10k_jpeg_cog.tif")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ext", default="jpg", choices=["jpg", "png"])
@@ -168,13 +195,31 @@ def main() -> None:
     tiles = tile_list(cog)
     ours_port, titiler_port = 8731, 8732
     ours = start([PY, "-c", LAUNCH_DRONEGIS, str(ws_root), str(ours_port)], ours_port)
-    titiler = start([PY, "-m", "uvicorn", "titiler.application.main:app", "--host", "127.0.0.1",
-                     "--port", str(titiler_port), "--log-level", "warning"], titiler_port)
+    titiler = start(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "titiler.application.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(titiler_port),
+            "--log-level",
+            "warning",
+        ],
+        titiler_port,
+    )
     urls = {
-        "dronegis": [f"http://127.0.0.1:{ours_port}/tiles/{layer_id}/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
-                     for z, x, y in tiles],
-        "titiler": [f"http://127.0.0.1:{titiler_port}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
-                    f"?url={published_cog}" for z, x, y in tiles],
+        "dronegis": [
+            f"http://127.0.0.1:{ours_port}/tiles/{layer_id}/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
+            for z, x, y in tiles
+        ],
+        "titiler": [
+            f"http://127.0.0.1:{titiler_port}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
+            f"?url={published_cog}"
+            for z, x, y in tiles
+        ],
     }
     results: dict[str, list[dict[str, float]]] = {"dronegis": [], "titiler": []}
     try:
@@ -192,14 +237,22 @@ def main() -> None:
     best = {name: max(runs, key=lambda r: r["tiles_per_s"]) for name, runs in results.items()}
     med = {name: statistics.median(r["tiles_per_s"] for r in runs) for name, runs in results.items()}
     p95 = {name: statistics.median(r["p95_ms"] for r in runs) for name, runs in results.items()}
-    print(json.dumps({
-        "cog": str(cog), "tiles": len(tiles), "format": args.ext, "concurrency": args.concurrency,
-        "median_tiles_per_s": {k: round(v, 1) for k, v in med.items()},
-        "median_p95_ms": {k: round(v, 1) for k, v in p95.items()},
-        "ratio_tiles_per_s": round(med["dronegis"] / med["titiler"], 2),
-        "ratio_p95": round(p95["dronegis"] / p95["titiler"], 2),
-        "best": best,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "cog": str(cog),
+                "tiles": len(tiles),
+                "format": args.ext,
+                "concurrency": args.concurrency,
+                "median_tiles_per_s": {k: round(v, 1) for k, v in med.items()},
+                "median_p95_ms": {k: round(v, 1) for k, v in p95.items()},
+                "ratio_tiles_per_s": round(med["dronegis"] / med["titiler"], 2),
+                "ratio_p95": round(p95["dronegis"] / p95["titiler"], 2),
+                "best": best,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ def load_area(path: Path, *, code: str | None = None, layer: str | None = None) 
     if code is not None:
         field = next((f for f in CODE_FIELDS if f in frame.columns), None)
         if field is None:
-            raise AreaError(f"area file {path} has no code field ({', '.join(CODE_FIELDS)}) to select {code!r}")
+            raise AreaError(
+                f"area file {path} has no code field ({', '.join(CODE_FIELDS)}) to select {code!r}"
+            )
         frame = frame[frame[field].astype(str).str.zfill(len(code)) == code]
         if frame.empty:
             raise AreaError(f"area file {path} has no feature with {field} = {code!r}")

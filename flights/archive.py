@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from flights.atomic import TMP_SUFFIX, atomic_write_text, fsync_dir, sweep_temporaries
 from flights.errors import ArchiveError
@@ -161,11 +161,15 @@ class Archive:
         entry = previous.get(relpath)
         if entry is not None and self._in_place(entry):
             return entry
-        for status, path in (("archived", self.archived_path(relpath)), ("quarantined", self.quarantined_path(relpath))):
-            if path.is_file() and not path.is_symlink():
-                sha, size = hash_file(path)
-                reason = self._read_reason(relpath) if status == "quarantined" else None
-                return ArchiveEntry(path=relpath, sha256=sha, size=size, status=status, reason=reason)  # type: ignore[arg-type]
+        path = self.archived_path(relpath)
+        if path.is_file() and not path.is_symlink():
+            sha, size = hash_file(path)
+            return ArchiveEntry(path=relpath, sha256=sha, size=size, status="archived")
+        path = self.quarantined_path(relpath)
+        if path.is_file() and not path.is_symlink():
+            sha, size = hash_file(path)
+            reason = self._read_reason(relpath)
+            return ArchiveEntry(path=relpath, sha256=sha, size=size, status="quarantined", reason=reason)
         return None
 
     def stage(self, src: Path, relpath: str) -> Staged:
@@ -176,7 +180,7 @@ class Archive:
         """
         final = self.archived_path(relpath)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".{final.name[:120]}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
+        tmp = final.parent / f".dg-{uuid.uuid4().hex}{TMP_SUFFIX}"  # short: any name length works
         try:
             sha, size = copy_hashed(src, tmp)
         except BaseException:
@@ -200,7 +204,11 @@ class Archive:
         entries = []
         folders: set[Path] = set()
         for staged, reason in items:
-            target = self.archived_path(staged.relpath) if reason is None else self.quarantined_path(staged.relpath)
+            target = (
+                self.archived_path(staged.relpath)
+                if reason is None
+                else self.quarantined_path(staged.relpath)
+            )
             if target.exists():
                 staged.tmp.unlink()
                 raise ArchiveError(f"{target} already exists; the archive never overwrites a file")
@@ -210,9 +218,11 @@ class Archive:
             target.parent.mkdir(parents=True, exist_ok=True)
             _move(staged.tmp, target)
             folders.add(target.parent)
-            status = "archived" if reason is None else "quarantined"
+            status: Literal["archived", "quarantined"] = "archived" if reason is None else "quarantined"
             entries.append(
-                ArchiveEntry(path=staged.relpath, sha256=staged.sha256, size=staged.size, status=status, reason=reason)
+                ArchiveEntry(
+                    path=staged.relpath, sha256=staged.sha256, size=staged.size, status=status, reason=reason
+                )
             )
         for folder in folders:
             fsync_dir(folder)
@@ -228,7 +238,9 @@ class Archive:
         self._write_reason(relpath, reason)
         return ArchiveEntry(path=relpath, sha256="", size=0, status="quarantined", reason=reason)
 
-    def write_manifest(self, *, flight_id: str, source: str, entries: list[ArchiveEntry], now: datetime) -> None:
+    def write_manifest(
+        self, *, flight_id: str, source: str, entries: list[ArchiveEntry], now: datetime
+    ) -> None:
         """Write ``manifest.json`` atomically (entries sorted by path)."""
         doc = {
             "flight": flight_id,
@@ -237,6 +249,7 @@ class Archive:
             "entries": [e.model_dump(mode="json") for e in sorted(entries, key=lambda e: e.path)],
         }
         atomic_write_text(self.manifest_path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        os.chmod(self.manifest_path, READ_ONLY)
         for folder in (self.root, self.quarantine_root):
             fsync_dir(folder)
 
@@ -289,7 +302,7 @@ def _move(tmp: Path, target: Path) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise ArchiveError(f"cannot move {tmp} to {target}: {exc}") from exc
-        local = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
+        local = target.parent / f".dg-{uuid.uuid4().hex}{TMP_SUFFIX}"
         copy_hashed(tmp, local)
         fd = os.open(local, os.O_RDONLY)
         try:

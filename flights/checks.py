@@ -21,7 +21,7 @@ outside_municipality     warning   frame position outside the municipality (when
 rtk_not_fixed            warning   RtkFlag present and not 50
 time_missing             warning   no capture time
 time_in_future           warning   capture time after ``now`` (14 h slack when the offset is unknown)
-duplicate_content        warning   a frame with the same sha256 as an earlier frame (the later one is quarantined)
+duplicate_content        warning   a frame with the sha256 of an earlier frame (the later one is quarantined)
 duplicate_name           warning   a frame with the same file name in another folder, different content
 mixed_cameras            warning   RGB frames from more than one camera (flight level)
 control_unknown_image    warning   a control file names images that are not frames of the flight (info when
@@ -31,7 +31,7 @@ control_no_image         error     the flight has frames but none of those a con
 
 Ingest adds file-level codes before these rules run: ``empty_file``, ``unreadable``,
 ``not_an_image``, ``metadata_error``, ``undecodable``, ``raster_error``, ``control_error``, ``symlink_loop``,
-``symlink_outside``, ``symlink_broken``, ``symlink_inside``, ``name_not_utf8``,
+``symlink_outside``, ``symlink_broken``, ``symlink_inside``, ``name_not_utf8``, ``reserved_name``,
 ``archive_conflict``.
 """
 
@@ -118,7 +118,9 @@ def _gimbal(capture: Capture, ctx: CheckContext) -> list[Problem]:
     if pitch is None:
         make = (capture.camera.make or "").upper()
         if make.startswith("DJI") and capture.kind == FileKind.RGB_FRAME:
-            return [problem("gimbal_missing", Severity.WARNING, f, f"{f} (DJI) has no gimbal pitch in its XMP")]
+            return [
+                problem("gimbal_missing", Severity.WARNING, f, f"{f} (DJI) has no gimbal pitch in its XMP")
+            ]
         return []
     if pitch >= 0:
         msg = f"{f} has gimbal pitch {pitch:+.1f}° (at or above the horizon) on a {ctx.purpose.value} flight"
@@ -134,9 +136,13 @@ def _time(capture: Capture, ctx: CheckContext) -> list[Problem]:
     if t is None:
         return [problem("time_missing", Severity.WARNING, f, f"{f} has no capture time")]
     source = capture.time_source.lower()
-    slack = FUTURE_SLACK if ("offset" in source or "gps" in source or "utc" in source) else FUTURE_SLACK_UNKNOWN_OFFSET
+    slack = (
+        FUTURE_SLACK
+        if ("offset" in source or "gps" in source or "utc" in source)
+        else FUTURE_SLACK_UNKNOWN_OFFSET
+    )
     if t.tzinfo is not None and ctx.now.tzinfo is not None and t > ctx.now + slack:
-        msg = f"{f} was captured at {t.isoformat()}, after now ({ctx.now.isoformat()}): is the camera clock wrong?"
+        msg = f"{f} was captured at {t.isoformat()}, after now ({ctx.now.isoformat()}): wrong camera clock?"
         return [problem("time_in_future", Severity.WARNING, f, msg)]
     return []
 
@@ -162,8 +168,12 @@ def _quality(capture: Capture, ctx: CheckContext) -> list[Problem]:
     found = []
     exposed = exposure(q)
     if exposed is not None:
-        figures = f"mean {q.mean_brightness:.1f}, {q.dark_fraction:.0%} dark, {q.saturated_fraction:.0%} saturated"
-        found.append(problem(f"{exposed}exposed", Severity.WARNING, f, f"{f} is {exposed}exposed ({figures})"))
+        figures = (
+            f"mean {q.mean_brightness:.1f}, {q.dark_fraction:.0%} dark, {q.saturated_fraction:.0%} saturated"
+        )
+        found.append(
+            problem(f"{exposed}exposed", Severity.WARNING, f, f"{f} is {exposed}exposed ({figures})")
+        )
     if is_blurry(q, ctx.blur_threshold):
         msg = f"{f} is blurry (Laplacian variance {q.blur_score:.1f} < threshold {ctx.blur_threshold:g})"
         found.append(problem("blurry", Severity.WARNING, f, msg))
@@ -228,7 +238,7 @@ def check_control(control: ControlFile, frame_names: set[str]) -> list[Problem]:
     f = control.path
     shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
     if not frame_names:
-        msg = f"{f}: this delivery has no frames; its {len(named)} image observations cannot be used, its coordinates can"
+        msg = f"{f}: no frames in this delivery, so its pixel observations are unused (coordinates are kept)"
         return [problem("control_unknown_image", Severity.INFO, f, msg)]
     if len(missing) == len(named):
         msg = f"{f} names only images that are not frames of this flight ({len(missing)}: {shown})"

@@ -1,9 +1,11 @@
 """Classify a delivered file by its name, its folder and a sniff of its header.
 
 ``classify(path)`` never raises: a file it cannot read or sniff gets the kind its
-extension suggests (or OTHER), and ingest then reports the read error when it reads
-the file for real. It reads at most the JPEG header segments or the first TIFF
-directory — no pixels.
+extension promises (``.jpg``/``.dng`` -> RGB_FRAME, ``.tif``/``.png`` -> ORTHOPHOTO,
+``.fff`` -> THERMAL_FRAME, else OTHER), so that ingest reads it for real, gets the
+error and quarantines it with a reason. It reads at most the JPEG header segments or
+the first TIFF directory — no pixels. The JPEG header walk is shared with
+:func:`flights.exif.read_capture` (see :func:`flights.jpeg.read_jpeg_header`).
 
 Rules, first match wins:
 
@@ -14,14 +16,18 @@ Rules, first match wins:
   ``reconstruction*.json``, and any non-raster below an ``odm_*`` or ``opensfm``
   folder -> ODM_OUTPUT.
 - FLIR ``.fff`` -> THERMAL_FRAME.
-- JPEG: FLIR APP1 segments, a DJI thermal block (APP3 ``ThermalData``/APP4 DIRP), or
-  XMP ``ImageSource=InfraredCamera`` -> THERMAL_FRAME; a world file beside it ->
-  ORTHOPHOTO; camera EXIF (make, model, time or GPS) -> RGB_FRAME; else OTHER.
+- JPEG: FLIR APP1 segments, a DJI thermal block (>= 32 kB of APP3 ``ThermalData`` or
+  an APP4 DIRP block), or XMP ``ImageSource=InfraredCamera`` -> THERMAL_FRAME; a world
+  file beside it -> ORTHOPHOTO; EXIF make/model or a GPS directory, EXIF plus a camera
+  file name (``DJI_``, ``IMG_``, ``DSC``...), or DJI/senseFly/Pix4D XMP -> RGB_FRAME;
+  else OTHER (previews, screenshots, mosaics without world file).
 - PNG with a world file -> ORTHOPHOTO, else OTHER.
 - TIFF: GeoTIFF tags or a world file -> DSM/DTM (single band, float or a dsm/dtm/dem
   name) or ORTHOPHOTO; PROJ/GDAL offset grids -> OTHER; a single-band 16-bit or float
   TIFF from a thermal camera (or without make at a thermal size) -> THERMAL_FRAME; a
-  TIFF/DNG with camera make -> RGB_FRAME; else OTHER.
+  TIFF/DNG with camera make -> RGB_FRAME; zero or absurd dimensions -> RGB_FRAME (so
+  read_capture rejects it); a tiled or ortho/DSM-named TIFF without georeference ->
+  ORTHOPHOTO/DSM/DTM (ingest reports the missing CRS); else OTHER.
 """
 
 from __future__ import annotations
@@ -111,9 +117,11 @@ def classify(path: Path) -> FileKind:
     """
     try:
         return _classify(path)
-    except (OSError, MetadataError, ValueError, OverflowError, IndexError) as exc:
+    except (OSError, MetadataError) as exc:
         log.debug("%s: sniff failed (%s); classified by name", path, exc)
-        return _by_extension(path)
+    except Exception:  # the contract is "never raises": a sniffer bug must not stop a delivery
+        log.warning("%s: unexpected error while sniffing; classified by name", path, exc_info=True)
+    return _by_extension(path)
 
 
 def _by_extension(path: Path) -> FileKind:
@@ -255,6 +263,7 @@ def _classify_tiff(path: Path, name: str) -> FileKind:
     bits = int(_first(ifd0.get(_BITS), 8))
     fmt = int(_first(ifd0.get(_FORMAT), 1))
     make, model = ifd0.get(_MAKE), ifd0.get(_MODEL)
+    width, height = int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0))
     georef = any(t in ifd0 for t in _GEO) or world_file_for(path) is not None
     if georef:
         gdal_md = ifd0.get(_GDAL_METADATA)
@@ -263,14 +272,12 @@ def _classify_tiff(path: Path, name: str) -> FileKind:
         return _elevation_or_ortho(name, samples, fmt)
     if samples == 1 and (bits >= 16 or fmt == 3):
         profile = SENSORS.get(
-            make if isinstance(make, str) else None, model if isinstance(model, str) else None
+            make if isinstance(make, str) else None, model if isinstance(model, str) else None, width=width
         )
-        size = (int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0)))
-        if (profile and profile.kind == "thermal") or (not make and size in THERMAL_SIZES):
+        if (profile and profile.kind == "thermal") or (not make and (width, height) in THERMAL_SIZES):
             return FileKind.THERMAL_FRAME
     if isinstance(make, str) and make or path.suffix.lower() == ".dng":
         return FileKind.RGB_FRAME
-    width, height = int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0))
     if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
         return FileKind.RGB_FRAME  # read_capture reports the absurd size; never silently "other"
     if _TILE_WIDTH in ifd0 or _RASTER_NAME.search(name):

@@ -37,7 +37,6 @@ Role = Literal["gcp", "check"]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng", ".rjpeg")
 _UTM_WORDS = re.compile(r"^\s*WGS\s*-?\s*84\s+UTM\s+(\d{1,2})\s*([NS])\s*$", re.IGNORECASE)
 _CHECK_FILE = re.compile(r"(^|[^a-z])(chk|check)", re.IGNORECASE)
-MRK_FIXED = 50
 
 
 class Line(NamedTuple):
@@ -46,29 +45,6 @@ class Line(NamedTuple):
     number: int
     fields: list[str]
     text: str
-
-
-class MrkEvent(NamedTuple):
-    """One camera event of a DJI/Autel ``.MRK`` timestamp file (WGS 84, ellipsoidal height)."""
-
-    index: int
-    gps_seconds: float
-    gps_week: int | None
-    offset_n_mm: float
-    offset_e_mm: float
-    offset_v_mm: float
-    lat: float
-    lon: float
-    ellipsoid_height_m: float
-    std_n_m: float
-    std_e_m: float
-    std_v_m: float
-    quality: int
-
-    @property
-    def fixed(self) -> bool:
-        """True when the event carries an RTK fixed solution (quality 50)."""
-        return self.quality == MRK_FIXED
 
 
 def read_control_file(path: Path, relpath: str, *, role: Role | None = None) -> ControlFile:
@@ -87,11 +63,13 @@ def read_control_file(path: Path, relpath: str, *, role: Role | None = None) -> 
     """
     text = _read_text(path, relpath)
     suffix = Path(relpath).suffix.lower()
-    if suffix == ".mrk":
-        return mrk_control_file(read_mrk_text(text, relpath), relpath)
-    if suffix == ".srt":
-        return _parse_srt(text, relpath)
-    lines = list(_meaningful_lines(text))
+    if suffix in (".mrk", ".srt"):
+        from flights.control_logs import mrk_control_file, parse_srt, read_mrk_text
+
+        if suffix == ".mrk":
+            return mrk_control_file(read_mrk_text(text, relpath), relpath)
+        return parse_srt(text, relpath)
+    lines = list(meaningful_lines(text))
     if not lines:
         raise ControlFileError(f"{relpath}: no data lines")
     if _looks_like_csv_header(lines[0].text):
@@ -112,7 +90,8 @@ def _read_text(path: Path, relpath: str) -> str:
         return raw.decode("latin-1")
 
 
-def _meaningful_lines(text: str) -> Iterator[Line]:
+def meaningful_lines(text: str) -> Iterator[Line]:
+    """Non-empty, non-comment lines with their 1-based numbers, split on blanks, commas and semicolons."""
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -131,7 +110,7 @@ def parse_crs(header: str, relpath: str, line: int = 1) -> tuple[str, CRS]:
         ControlFileError: pyproj does not know the CRS.
     """
     text = header.strip()
-    if text[:1].isdigit() or text[:1] in "+-." and _is_number(text.split()[0]):
+    if text[:1].isdigit() or text[:1] in "+-." and _isnumber(text.split()[0]):
         raise ControlFileError(
             f"{relpath} line {line}: the first line must be the CRS (EPSG:xxxx, a PROJ string or "
             f"'WGS84 UTM 32N'), got the data line {text!r}"
@@ -150,7 +129,7 @@ def parse_crs(header: str, relpath: str, line: int = 1) -> tuple[str, CRS]:
     return (f"EPSG:{code}" if code else crs.to_proj4() or text), crs
 
 
-def _is_number(token: str) -> bool:
+def _isnumber(token: str) -> bool:
     try:
         float(token)
     except ValueError:
@@ -158,7 +137,8 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _number(token: str, relpath: str, line: Line, what: str) -> float:
+def number(token: str, relpath: str, line: Line, what: str) -> float:
+    """Parse a float or raise ``ControlFileError`` naming the file, line and field."""
     try:
         return float(token)
     except ValueError:
@@ -170,7 +150,8 @@ def _finite_xy(x: float, y: float, relpath: str, line: Line) -> None:
         raise ControlFileError(f"{relpath} line {line.number}: coordinate is NaN/inf in {line.text!r}")
 
 
-def _optional_z(value: float) -> float | None:
+def optional_z(value: float) -> float | None:
+    """A height, or None for NaN/inf."""
     return value if math.isfinite(value) else None
 
 
@@ -192,11 +173,11 @@ def _parse_with_header(lines: list[Line], relpath: str) -> ControlFile:
     first = data[0].fields
     if Path(relpath).name.lower() == "geo.txt" or (first and first[0].lower().endswith(IMAGE_SUFFIXES)):
         groups, fmt = _parse_geo(data, relpath), "geo.txt"
-    elif len(first) >= 6 and all(_is_number(t) for t in first[:5]):
+    elif len(first) >= 6 and all(_isnumber(t) for t in first[:5]):
         groups, fmt = _parse_gcp_lines(data, relpath), "odm_gcp_list"
-    elif len(first) == 3 and all(_is_number(t) for t in first[:2]):
+    elif len(first) == 3 and all(_isnumber(t) for t in first[:2]):
         groups, fmt = _parse_positions(data, relpath), "image_positions"
-    elif len(first) >= 3 and not _is_number(first[0]):
+    elif len(first) >= 3 and not _isnumber(first[0]):
         groups, fmt = _parse_named_coordinates(data, relpath), "named_coordinates"
     else:
         raise ControlFileError(
@@ -217,13 +198,13 @@ def _parse_gcp_lines(lines: list[Line], relpath: str) -> list[_Group]:
             raise ControlFileError(
                 f"{relpath} line {line.number}: expected 'x y z px py image [name]', got {line.text!r}"
             )
-        x, y, z = (_number(t, relpath, line, w) for t, w in zip(f[:3], ("x", "y", "z"), strict=True))
-        col, row = _number(f[3], relpath, line, "pixel x"), _number(f[4], relpath, line, "pixel y")
+        x, y, z = (number(t, relpath, line, w) for t, w in zip(f[:3], ("x", "y", "z"), strict=True))
+        col, row = number(f[3], relpath, line, "pixel x"), number(f[4], relpath, line, "pixel y")
         _finite_xy(x, y, relpath, line)
         if not (math.isfinite(col) and math.isfinite(row)):
             raise ControlFileError(f"{relpath} line {line.number}: pixel coordinate is NaN in {line.text!r}")
         name = f[6] if len(f) > 6 else None
-        key = (x, y, _optional_z(z))
+        key = (x, y, optional_z(z))
         if name is not None and names.setdefault(name, key) != key:
             raise ControlFileError(
                 f"{relpath} line {line.number}: point {name!r} has coordinates {key[:2]} "
@@ -243,12 +224,14 @@ def _parse_geo(lines: list[Line], relpath: str) -> list[_Group]:
     for line in lines:
         f = line.fields
         if len(f) < 3:
-            raise ControlFileError(f"{relpath} line {line.number}: expected 'image x y [z] ...', got {line.text!r}")
-        x, y = _number(f[1], relpath, line, "x"), _number(f[2], relpath, line, "y")
+            raise ControlFileError(
+                f"{relpath} line {line.number}: expected 'image x y [z] ...', got {line.text!r}"
+            )
+        x, y = number(f[1], relpath, line, "x"), number(f[2], relpath, line, "y")
         _finite_xy(x, y, relpath, line)
-        z = _optional_z(_number(f[3], relpath, line, "z")) if len(f) > 3 else None
-        std_h = _number(f[7], relpath, line, "horizontal accuracy") if len(f) > 8 else None
-        std_v = _number(f[8], relpath, line, "vertical accuracy") if len(f) > 8 else None
+        z = optional_z(number(f[3], relpath, line, "z")) if len(f) > 3 else None
+        std_h = number(f[7], relpath, line, "horizontal accuracy") if len(f) > 8 else None
+        std_v = number(f[8], relpath, line, "vertical accuracy") if len(f) > 8 else None
         groups.append(_Group(f[0], x, y, z, [], std_h, std_v))
     return groups
 
@@ -260,7 +243,7 @@ def _parse_positions(lines: list[Line], relpath: str) -> list[_Group]:
         f = line.fields
         if len(f) != 3:
             raise ControlFileError(f"{relpath} line {line.number}: expected 'x y image', got {line.text!r}")
-        x, y = _number(f[0], relpath, line, "x"), _number(f[1], relpath, line, "y")
+        x, y = number(f[0], relpath, line, "x"), number(f[1], relpath, line, "y")
         _finite_xy(x, y, relpath, line)
         groups.append(_Group(f[2], x, y, None, [], None, None))
     return groups
@@ -272,10 +255,12 @@ def _parse_named_coordinates(lines: list[Line], relpath: str) -> list[_Group]:
     for line in lines:
         f = line.fields
         if len(f) < 3:
-            raise ControlFileError(f"{relpath} line {line.number}: expected 'name x y [z]', got {line.text!r}")
-        x, y = _number(f[1], relpath, line, "x"), _number(f[2], relpath, line, "y")
+            raise ControlFileError(
+                f"{relpath} line {line.number}: expected 'name x y [z]', got {line.text!r}"
+            )
+        x, y = number(f[1], relpath, line, "x"), number(f[2], relpath, line, "y")
         _finite_xy(x, y, relpath, line)
-        z = _optional_z(_number(f[3], relpath, line, "z")) if len(f) > 3 else None
+        z = optional_z(number(f[3], relpath, line, "z")) if len(f) > 3 else None
         groups.append(_Group(f[0], x, y, z, [], None, None))
     return groups
 
@@ -350,105 +335,13 @@ def _parse_csv(text: str, relpath: str) -> ControlFile:
     points = []
     for n, row in enumerate(reader, start=2):
         line = Line(n, list(row.values()), str(row))
-        lat = _number(row[lat_key] or "", relpath, line, "latitude")
-        lon = _number(row[lon_key] or "", relpath, line, "longitude")
+        lat = number(row[lat_key] or "", relpath, line, "latitude")
+        lon = number(row[lon_key] or "", relpath, line, "longitude")
         _finite_xy(lon, lat, relpath, line)
-        z = _optional_z(_number(row[z_key] or "nan", relpath, line, "z")) if z_key else None
+        z = optional_z(number(row[z_key] or "nan", relpath, line, "z")) if z_key else None
         name = (row[name_key] or "").strip() if name_key else f"point_{n - 1}"
         points.append(_Group(name, lon, lat, z, [], None, None))
     crs_text, crs = parse_crs("EPSG:4326", relpath)
     for group in points:
         _check_plausible(group, crs, relpath)
     return ControlFile(path=relpath, format="csv", crs=crs_text, points=_points(points, crs_text))
-
-
-def read_mrk_text(text: str, relpath: str) -> tuple[MrkEvent, ...]:
-    """Parse the events of a DJI/Autel ``.MRK`` timestamp file.
-
-    Raises:
-        ControlFileError: a line does not carry the ``lat,Lat lon,Lon h,Ellh ... Q`` fields.
-    """
-    events = []
-    for line in _meaningful_lines(text):
-        pairs = re.findall(r"(-?[\d.]+(?:[eE][-+]?\d+)?),\s*(Lat|Lon|Ellh|Q|N|E|V)\b", line.text)
-        tagged = {key: value for value, key in pairs}
-        missing = [k for k in ("Lat", "Lon", "Ellh") if k not in tagged]
-        head = line.text.split()
-        if missing or len(head) < 2:
-            raise ControlFileError(f"{relpath} line {line.number}: MRK line lacks {missing or 'index'}")
-        week = re.search(r"\[(\d+)\]", line.text)
-        stds = re.search(r"Ellh\s+(-?[\d.]+),\s*(-?[\d.]+),\s*(-?[\d.]+)", line.text)
-        std = [float(v) for v in stds.groups()] if stds else [math.nan] * 3
-        events.append(
-            MrkEvent(
-                index=int(_number(head[0], relpath, line, "index")),
-                gps_seconds=_number(head[1], relpath, line, "GPS time"),
-                gps_week=int(week.group(1)) if week else None,
-                offset_n_mm=float(tagged.get("N", "nan")),
-                offset_e_mm=float(tagged.get("E", "nan")),
-                offset_v_mm=float(tagged.get("V", "nan")),
-                lat=float(tagged["Lat"]),
-                lon=float(tagged["Lon"]),
-                ellipsoid_height_m=float(tagged["Ellh"]),
-                std_n_m=std[0],
-                std_e_m=std[1],
-                std_v_m=std[2],
-                quality=int(float(tagged.get("Q", "0"))),
-            )
-        )
-    if not events:
-        raise ControlFileError(f"{relpath}: no MRK events")
-    return tuple(events)
-
-
-def mrk_control_file(events: tuple[MrkEvent, ...], relpath: str) -> ControlFile:
-    """Camera positions of an MRK file as a ``ControlFile`` (EPSG:4979, names = event index).
-
-    The RTK quality is not part of ``ControlPoint``; events that are not fixed get no survey
-    standard deviations, so callers never mistake them for cm-level positions.
-    """
-    points = tuple(
-        ControlPoint(
-            name=str(e.index),
-            x=e.lon,
-            y=e.lat,
-            z=e.ellipsoid_height_m,
-            crs="EPSG:4979",
-            survey_std_h_m=max(e.std_n_m, e.std_e_m) if e.fixed else None,
-            survey_std_v_m=e.std_v_m if e.fixed else None,
-        )
-        for e in events
-    )
-    not_fixed = sum(not e.fixed for e in events)
-    if not_fixed:
-        logger.warning("%s: %d of %d MRK events are not RTK fixed", relpath, not_fixed, len(events))
-    return ControlFile(path=relpath, format="mrk", crs="EPSG:4979", points=points)
-
-
-_SRT_GPS = re.compile(r"GPS\s*\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)")
-_SRT_TAGS = re.compile(r"\[(latitude|longitude|rel_alt|abs_alt|altitude)\s*:\s*(-?[\d.]+)")
-
-
-def _parse_srt(text: str, relpath: str) -> ControlFile:
-    """DJI video telemetry (.SRT): one position per subtitle block, EPSG:4326."""
-    points = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.strip().splitlines()
-        if len(lines) < 3:
-            continue
-        body = " ".join(lines[2:])
-        gps = _SRT_GPS.search(body)
-        tags = dict(_SRT_TAGS.findall(body))
-        if gps:
-            lon, lat, alt = (float(v) for v in gps.groups())
-        elif "latitude" in tags and "longitude" in tags:
-            lat, lon = float(tags["latitude"]), float(tags["longitude"])
-            alt = float(tags.get("abs_alt", tags.get("altitude", "nan")))
-        else:
-            raise ControlFileError(f"{relpath}: subtitle block {lines[0].strip()!r} has no GPS position")
-        points.append(
-            ControlPoint(name=lines[0].strip(), x=lon, y=lat, z=_optional_z(alt), crs="EPSG:4326")
-        )
-    if not points:
-        raise ControlFileError(f"{relpath}: no SRT telemetry blocks")
-    return ControlFile(path=relpath, format="srt", crs="EPSG:4326", points=tuple(points))

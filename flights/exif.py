@@ -6,25 +6,10 @@ IFD walker of :mod:`flights.tiff` and flattens the XMP packet (:mod:`flights.xmp
 For a TIFF/DNG frame the same walker reads the file through an mmap; for a bare FLIR
 ``.fff`` only the thermal parameters are read.
 
-Capture time, in order of preference (``Capture.time_source`` says which was used):
-
-1. ``xmp:UTCAtExposure`` — DJI's UTC exposure time.
-2. ``exif+OffsetTimeOriginal`` (or ``exif+OffsetTime``) — DateTimeOriginal with the
-   offset the camera recorded.
-3. ``exif:GPSDateStamp+GPSTimeStamp`` — the GPS time, UTC by definition.
-4. ``flir:DateTimeOriginal`` — the FLIR record's time, when it carries a non-zero
-   zone offset (:mod:`flights.fff_meta`).
-5. ``xmp:sensefly:UTCTime`` — the senseFly autopilot's UTC time.
-6. ``exif+assumed:<zone>`` — DateTimeOriginal without an offset is taken as local
-   time in ``local_tz`` (default Europe/Copenhagen, the municipality's zone: DJI
-   controllers stamp the phone's local time). This is an assumption and the source
-   says so; brighton_beach (USA, no zone) gets a wrong absolute time this way.
-7. ``flir+assumed:<zone>`` — the FLIR wall-clock time, same assumption.
+Capture time: see :mod:`flights.capture_time` (UTC, and ``time_source`` says how).
 
 For FLIR files the FFF GPS record is the position fallback (``source="flir"``) and
 the FFF camera model fills a missing EXIF model (bare ``.fff`` files: make "FLIR").
-
-SubSecTimeOriginal, when present, adds the fraction of a second.
 """
 
 from __future__ import annotations
@@ -32,17 +17,26 @@ from __future__ import annotations
 import logging
 import math
 import mmap
-import re
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from flights.capture_time import (
+    DATETIME_ORIGINAL,
+    GPS_DATE,
+    GPS_TIME,
+    OFFSET_TIME,
+    OFFSET_TIME_ORIGINAL,
+    SUBSEC_ORIGINAL,
+    capture_time,
+)
 from flights.errors import MetadataError, ThermalError
-from flights.fff_meta import FffCapture, read_fff_capture
+from flights.fff_meta import read_fff_capture
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import Capture, FileKind, Position, ThermalParameters
-from flights.tiff import Ifd, TiffTags, read_tiff_tags
+from flights.sensors import SENSORS
+from flights.tiff import Ifd, TiffTags, read_sub_ifds, read_tiff_tags
 from flights.xmp import XmpValues, first_float, parse_xmp
 from flights.xmp_pose import attitude_from, camera_from, check_numbers, rtk_from, velocity_from
 
@@ -54,12 +48,13 @@ MAX_FRAME_SIDE = 100_000
 
 # Tag ids (EXIF 2.32 / TIFF 6).
 MAKE, MODEL, WIDTH, HEIGHT, XMP_TAG = 0x010F, 0x0110, 0x0100, 0x0101, 0x02BC
-DATETIME_ORIGINAL, OFFSET_TIME, OFFSET_TIME_ORIGINAL = 0x9003, 0x9010, 0x9011
-SUBSEC_ORIGINAL, EXPOSURE_TIME, FOCAL_LENGTH, FOCAL_35MM = 0x9291, 0x829A, 0x920A, 0xA405
+EXPOSURE_TIME, FOCAL_LENGTH, FOCAL_35MM = 0x829A, 0x920A, 0xA405
 GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON, GPS_ALT_REF, GPS_ALT = 1, 2, 3, 4, 5, 6
-GPS_TIME, GPS_DATE = 7, 0x1D
 
-IFD0_TAGS = frozenset({MAKE, MODEL, WIDTH, HEIGHT, XMP_TAG})
+NEW_SUBFILE_TYPE, SUB_IFDS, DNG_VERSION = 0x00FE, 0x014A, 0xC612
+
+IFD0_TAGS = frozenset({MAKE, MODEL, WIDTH, HEIGHT, XMP_TAG, SUB_IFDS, DNG_VERSION})
+_SUB_TAGS = frozenset({NEW_SUBFILE_TYPE, WIDTH, HEIGHT})
 EXIF_TAGS = frozenset(
     {
         DATETIME_ORIGINAL,
@@ -125,9 +120,17 @@ def _raw_tiff(path: Path) -> RawMetadata:
         tags = read_tiff_tags(
             mm, path, ifd0_tags=IFD0_TAGS, exif_tags=EXIF_TAGS, gps_tags=GPS_TAGS, what="TIFF"
         )
+        width, height = _int(tags.ifd0.get(WIDTH)), _int(tags.ifd0.get(HEIGHT))
+        subs = tags.ifd0.get(SUB_IFDS)
+        if DNG_VERSION in tags.ifd0 and isinstance(subs, tuple):
+            # DNG: IFD0 is often a preview; the full-resolution image is the sub-IFD
+            # whose NewSubfileType is 0
+            for sub in read_sub_ifds(mm, path, subs, _SUB_TAGS):
+                if _int(sub.get(NEW_SUBFILE_TYPE)) == 0 and WIDTH in sub:
+                    width, height = _int(sub.get(WIDTH)), _int(sub.get(HEIGHT))
+                    break
     packet = tags.ifd0.get(XMP_TAG)
     xmp = parse_xmp(packet, path) if isinstance(packet, bytes) else {}
-    width, height = _int(tags.ifd0.get(WIDTH)), _int(tags.ifd0.get(HEIGHT))
     if width is None or height is None:
         raise MetadataError(f"{path}: TIFF without ImageWidth/ImageLength")
     return RawMetadata(tags, xmp, width, height, False, False)
@@ -220,7 +223,12 @@ def _thermal(path: Path, raw: RawMetadata, kind: FileKind) -> ThermalParameters 
             raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
     if raw.dji_thermal or kind == FileKind.THERMAL_FRAME:
         fmt = "dji-rjpeg" if raw.dji_thermal else ("radiometric-tiff" if raw.tags.ifd0 else None)
-        return ThermalParameters(format=fmt, raw_width=raw.width, raw_height=raw.height)
+        width, height = raw.width, raw.height
+        profile = SENSORS.get(_str(raw.tags.ifd0.get(MAKE)), _str(raw.tags.ifd0.get(MODEL)), width=raw.width)
+        if raw.dji_thermal and profile is not None and profile.kind == "thermal" and profile.native_width:
+            # the M30T writes a 1280x1024 JPEG around a 640x512 radiometric core
+            width, height = profile.native_width, profile.native_height
+        return ThermalParameters(format=fmt, raw_width=width, raw_height=height)
     return None
 
 
@@ -278,82 +286,6 @@ def _dms(value: object, ref: str | None, negative: str) -> float | None:
     seconds = value[2] if len(value) > 2 else 0.0
     deg = float(value[0]) + minutes / 60 + seconds / 3600
     return -deg if ref and ref.upper().startswith(negative) else deg
-
-
-# --- time -----------------------------------------------------------------------------
-
-_DT = re.compile(
-    r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+\-]\d{2}:?\d{2})?$"
-)
-_OFFSET = re.compile(r"^([+\-])(\d{2}):?(\d{2})$")
-
-
-def capture_time(
-    exif: Ifd, gps: Ifd, xmp: XmpValues, path: Path, local_tz: tzinfo, fff: FffCapture | None = None
-) -> tuple[datetime | None, str]:
-    """UTC capture time and where it came from (see the module docstring for the order)."""
-    utc_x = xmp.get("drone-dji:UTCAtExposure")
-    if utc_x:
-        return _parse_dt(utc_x, path, "XMP UTCAtExposure", UTC), "xmp:UTCAtExposure"
-    dto = _str(exif.get(DATETIME_ORIGINAL))
-    if dto and dto.strip(" :0"):
-        sub = _str(exif.get(SUBSEC_ORIGINAL))
-        stamp = f"{dto}.{sub.strip()}" if sub and sub.strip().isdigit() else dto
-        for tag, name in ((OFFSET_TIME_ORIGINAL, "OffsetTimeOriginal"), (OFFSET_TIME, "OffsetTime")):
-            off = _str(exif.get(tag))
-            if off and _OFFSET.match(off.strip()):
-                return _parse_dt(stamp, path, "DateTimeOriginal", _tz(off.strip())), f"exif+{name}"
-    gps_time = _gps_time(gps, path)
-    if gps_time is not None:
-        return gps_time, "exif:GPSDateStamp+GPSTimeStamp"
-    if fff is not None and fff.time_utc is not None and fff.offset_known:
-        return fff.time_utc, "flir:DateTimeOriginal"
-    sf = xmp.get("sensefly:UTCTime")
-    if sf:
-        return _parse_dt(sf, path, "XMP sensefly:UTCTime", UTC), "xmp:sensefly:UTCTime"
-    zone = getattr(local_tz, "key", None) or str(local_tz)
-    if dto and dto.strip(" :0"):
-        return _parse_dt(stamp, path, "DateTimeOriginal", local_tz), f"exif+assumed:{zone}"
-    if fff is not None and fff.local_time is not None:
-        return fff.local_time.replace(tzinfo=local_tz).astimezone(UTC), f"flir+assumed:{zone}"
-    return None, "none"
-
-
-def _tz(offset: str) -> timezone:
-    m = _OFFSET.match(offset)
-    assert m is not None
-    sign = -1 if m.group(1) == "-" else 1
-    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
-
-
-def _parse_dt(text: str, path: Path, what: str, tz: tzinfo) -> datetime:
-    m = _DT.match(text.strip())
-    if not m:
-        raise MetadataError(f"{path}: {what} {text!r} is not a date and time")
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    frac = m.group(7)
-    micro = round(float(frac) * 1_000_000) if frac else 0
-    if m.group(8):
-        tz = UTC if m.group(8) == "Z" else _tz(m.group(8))
-    try:
-        local = datetime(y, mo, d, h, mi, s, tzinfo=tz) + timedelta(microseconds=micro)
-    except ValueError as exc:
-        raise MetadataError(f"{path}: {what} {text!r}: {exc}") from None
-    return local.astimezone(UTC)
-
-
-def _gps_time(gps: Ifd, path: Path) -> datetime | None:
-    date, hms = _str(gps.get(GPS_DATE)), gps.get(GPS_TIME)
-    if not date or not isinstance(hms, tuple) or len(hms) != 3 or not all(math.isfinite(v) for v in hms):
-        return None
-    m = re.match(r"(\d{4}):(\d{2}):(\d{2})$", date.strip())
-    if not m:
-        return None
-    try:
-        day = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=UTC)
-    except ValueError as exc:
-        raise MetadataError(f"{path}: GPSDateStamp {date!r}: {exc}") from None
-    return day + timedelta(hours=hms[0], minutes=hms[1], seconds=hms[2])
 
 
 # --- small converters -----------------------------------------------------------------

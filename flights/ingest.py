@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +33,20 @@ from flights import checks
 from flights.archive import Archive
 from flights.atomic import atomic_write_text
 from flights.checks import FLIGHT, CheckContext
+from flights.errors import UsageError
 from flights.ingest_files import Analysed, analyse, unread_entry
-from flights.models import Capture, ControlFile, DeliveredFile, FileKind, Flight, Problem, Purpose, Severity
-from flights.scan import scan_folder
+from flights.models import (
+    ArchiveEntry,
+    Capture,
+    ControlFile,
+    DeliveredFile,
+    FileKind,
+    Flight,
+    Problem,
+    Purpose,
+    Severity,
+)
+from flights.scan import Skipped, scan_folder
 from flights.summary import FlightSummary, summarize
 
 logger = logging.getLogger(__name__)
@@ -80,7 +92,8 @@ def ingest_folder(
 
     Raises:
         IngestError: the folder is not a directory; AreaError for a bad AOI/municipality file;
-            ArchiveError when the archive cannot be written.
+            ArchiveError when the archive cannot be written; UsageError when the archive or
+            quarantine folder lies inside the source folder.
     """
     from flights.aoi import load_area, load_municipality
     from flights.quality import DEFAULT_BLUR_THRESHOLD
@@ -90,7 +103,10 @@ def ingest_folder(
 
     aoi_area = load_area(aoi) if isinstance(aoi, Path) else aoi
     town = load_municipality(municipality) if isinstance(municipality, Path) else municipality
-    ctx = CheckContext(purpose=purpose, now=now, blur_threshold=blur_threshold, aoi=aoi_area, municipality=town)
+    ctx = CheckContext(
+        purpose=purpose, now=now, blur_threshold=blur_threshold, aoi=aoi_area, municipality=town
+    )
+    _check_outside(Path(source), Path(archive_dir), Path(quarantine_dir))
     archive = Archive(Path(archive_dir), Path(quarantine_dir))
     archive.open()
     previous = archive.load_manifest()
@@ -113,7 +129,9 @@ def ingest_folder(
         done.tick(None)
 
     captures, files, control = _assemble(decisions, extra, entries)
-    captures = [c.model_copy(update={"problems": c.problems + checks.check_capture(c, ctx)}) for c in captures]
+    captures = [
+        c.model_copy(update={"problems": c.problems + checks.check_capture(c, ctx)}) for c in captures
+    ]
     flight_problems += checks.mixed_cameras(captures) + _reingest_note(analysed, scan.skipped, previous)
     flight = Flight(
         id=flight_id,
@@ -130,8 +148,20 @@ def ingest_folder(
     archive.write_manifest(flight_id=flight_id, source=flight.source, entries=list(flight.entries), now=now)
     if flight_json is not None:
         atomic_write_text(flight_json, flight.model_dump_json(indent=1) + "\n")
+        os.chmod(flight_json, 0o644)
     logger.info("ingested %s: %d captures, %d other files", flight_id, len(captures), len(files))
     return flight
+
+
+def _check_outside(source: Path, *targets: Path) -> None:
+    """Refuse an archive inside the delivered folder: the source must never be modified."""
+    real = source.resolve()
+    for target in targets:
+        if target.resolve().is_relative_to(real):
+            raise UsageError(
+                f"the archive folder {target} lies inside the flight folder {source}, which is never modified; "
+                "use a workspace outside it (--workspace)"
+            )
 
 
 def load_flight(path: Path) -> Flight:
@@ -185,7 +215,7 @@ def _quarantine_reason(a: Analysed, extra: list[Problem]) -> str | None:
 def _assemble(
     decisions: list[tuple[Analysed, str | None]],
     extra: dict[str, list[Problem]],
-    entries: list,  # type: ignore[type-arg]
+    entries: list[ArchiveEntry],
 ) -> tuple[list[Capture], list[DeliveredFile], list[ControlFile]]:
     """Archived frames become captures; everything else a DeliveredFile; archived control files parsed."""
     status = {e.path: e.status for e in entries}
@@ -213,7 +243,9 @@ def _assess_quality(analysed: list[Analysed], workers: int, done: _Counter) -> N
 
     todo = [a for a in analysed if a.capture is not None and a.kind == FileKind.RGB_FRAME and a.error is None]
     done.total += len(todo)
-    for a, (_path, result) in zip(todo, iter_assess([a.file.path for a in todo], workers=workers), strict=True):
+    for a, (_path, result) in zip(
+        todo, iter_assess([a.file.path for a in todo], workers=workers), strict=True
+    ):
         done.tick(None)
         rel = a.file.relpath
         if isinstance(result, Exception):
@@ -223,7 +255,9 @@ def _assess_quality(analysed: list[Analysed], workers: int, done: _Counter) -> N
             a.capture = a.capture.model_copy(update={"quality": result}) if a.capture else None
 
 
-def _reingest_note(analysed: list[Analysed], skipped: list, previous: dict) -> list[Problem]:  # type: ignore[type-arg]
+def _reingest_note(
+    analysed: list[Analysed], skipped: list[Skipped], previous: dict[str, ArchiveEntry]
+) -> list[Problem]:
     """``nothing_new`` when every entry was already in place, ``partly_archived`` when some were."""
     total = len(analysed) + len(skipped)
     reused = sum(1 for a in analysed if a.staged is None and a.previous is not None)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flights.archive import Archive, Staged, hash_file
+from flights.archive import MANIFEST, Archive, Staged, hash_file
 from flights.errors import ControlFileError, MetadataError
 from flights.models import ArchiveEntry, Capture, ControlFile, DeliveredFile, FileKind, Problem, Severity
 from flights.scan import ScannedFile, Skipped
@@ -51,9 +51,15 @@ def analyse(file: ScannedFile, archive: Archive, previous: dict[str, ArchiveEntr
     try:
         _stage(result, archive, previous)
     except OSError as exc:
-        result.error = _problem("unreadable", Severity.ERROR, rel, f"{rel} cannot be read: {exc.strerror or exc}")
+        result.error = _problem(
+            "unreadable", Severity.ERROR, rel, f"{rel} cannot be read: {exc.strerror or exc}"
+        )
         return result
     if result.error is not None:
+        return result
+    if rel == MANIFEST:
+        msg = f"{rel}: this name is reserved for the archive manifest; the file is kept unchanged in the quarantine"
+        result.error = _problem("reserved_name", Severity.ERROR, rel, msg)
         return result
     if result.size == 0:
         result.error = _problem("empty_file", Severity.ERROR, rel, f"{rel} is empty (0 bytes)")
@@ -91,11 +97,15 @@ def _read(result: Analysed) -> None:
         if result.kind in FRAME_KINDS:
             from flights.exif import read_capture
 
-            result.capture = read_capture(f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind)
+            result.capture = read_capture(
+                f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind
+            )
         elif result.kind in RASTER_KINDS:
             from flights.rasters import read_raster
 
-            result.delivered = read_raster(f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind)
+            result.delivered = read_raster(
+                f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind
+            )
         elif result.kind == FileKind.CONTROL:
             from flights.control import read_control_file
 

@@ -108,7 +108,11 @@ def read_jpeg_header(path: Path, *, check_eoi: bool = True) -> JpegHeader:
 @lru_cache(maxsize=32)
 def _cached_header(name: str, size: int, _mtime_ns: int, _inode: int) -> JpegHeader:
     """The header walk, remembered per file version: ingest classifies a file and then
-    reads its capture, and the second call costs no read."""
+    reads its capture, and the second call costs no read.
+
+    A file rewritten in place within one filesystem timestamp tick and with the same
+    size would be served stale; delivered folders are read-only during ingest.
+    """
     path = Path(name)
     with open(path, "rb") as fh:
         w = _Walker(fh, path, size)

@@ -22,12 +22,12 @@ from __future__ import annotations
 import io
 import math
 import struct
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field
 from PIL.TiffImagePlugin import IFDRational
+from pydantic import Field
 from pyproj import Transformer
 
 from flights.atomic import atomic_write_bytes, atomic_write_text
@@ -45,7 +45,13 @@ GRID_STEP_E, GRID_STEP_N = 25.0, 20.0
 GROUND_CELL = 0.1
 GROUND_HALF = 120.0
 A_WGS84, F_WGS84 = 6_378_137.0, 1 / 298.257223563
-PLANCK = {"planck_r1": 21106.77, "planck_b": 1501.0, "planck_f": 1.0, "planck_o": -7340.0, "planck_r2": 0.012545258}
+PLANCK = {
+    "planck_r1": 21106.77,
+    "planck_b": 1501.0,
+    "planck_f": 1.0,
+    "planck_o": -7340.0,
+    "planck_r2": 0.012545258,
+}
 THERMAL_W, THERMAL_H, THERMAL_FOCAL_MM, THERMAL_PITCH_MM = 320, 256, 13.0, 0.017
 
 
@@ -105,8 +111,12 @@ def make_sample_flight(folder: Path, *, seed: int = 7) -> SampleTruth:
     targets = _targets()
     ground = _ground_texture(rng, targets)
     frames = []
-    for i, (de, dn) in enumerate((de, dn) for dn in (0.0, GRID_STEP_N) for de in (-GRID_STEP_E, 0.0, GRID_STEP_E)):
-        pose = _pose(f"DJI_{i + 1:04d}.JPG", ORIGIN_E + de, ORIGIN_N + dn, START + timedelta(seconds=2 * i), to_geo)
+    for i, (de, dn) in enumerate(
+        (de, dn) for dn in (0.0, GRID_STEP_N) for de in (-GRID_STEP_E, 0.0, GRID_STEP_E)
+    ):
+        pose = _pose(
+            f"DJI_{i + 1:04d}.JPG", ORIGIN_E + de, ORIGIN_N + dn, START + timedelta(seconds=2 * i), to_geo
+        )
         pixels = _render(pose, ground, to_utm)
         atomic_write_bytes(folder / pose.image, _rgb_jpeg(pixels, pose))
         frames.append(pose)
@@ -114,7 +124,9 @@ def make_sample_flight(folder: Path, *, seed: int = 7) -> SampleTruth:
     atomic_write_bytes(folder / thermal.image, _thermal_jpeg(thermal, rng))
     frames.append(thermal)
     points = tuple(
-        TruthPoint(name=n, east=e, north=nn, z=GROUND_Z, role=r, pixels=_observations(e, nn, frames[:-1], to_geo))
+        TruthPoint(
+            name=n, east=e, north=nn, z=GROUND_Z, role=r, pixels=_observations(e, nn, frames[:-1], to_geo)
+        )
         for n, e, nn, r in targets
     )
     _write_control(folder, points)
@@ -151,7 +163,7 @@ def _pose(name: str, east: float, north: float, t: datetime, to_geo: Transformer
     return FramePose(
         image=name,
         kind=str(kw.get("kind", "rgb_frame")),
-        time_utc=t.astimezone(timezone.utc),
+        time_utc=t.astimezone(UTC),
         lat=lat,
         lon=lon,
         east=east,
@@ -195,10 +207,12 @@ def _ground_texture(rng: np.random.Generator, targets: list[tuple[str, float, fl
         image[row : row + half, col : col + half] = 255
         image[row - half : row, col : col + half] = 0
         image[row : row + half, col - half : col] = 0
-    return image.astype(np.uint8)
+    return np.asarray(image, dtype=np.uint8)
 
 
-def _offsets_to_utm(pose: FramePose, d_east: np.ndarray, d_north: np.ndarray, to_utm: Transformer) -> tuple:
+def _offsets_to_utm(
+    pose: FramePose, d_east: np.ndarray, d_north: np.ndarray, to_utm: Transformer
+) -> tuple[np.ndarray, np.ndarray]:
     """True east/north offsets (m) from the camera nadir point to EPSG:25832 coordinates."""
     m_lat, m_lon = _local_scale(pose.lat)
     lat = pose.lat + np.degrees(d_north / m_lat)
@@ -219,7 +233,9 @@ def _render(pose: FramePose, ground: np.ndarray, to_utm: Transformer) -> np.ndar
     return cv2.remap(ground, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def _observations(east: float, north: float, frames: list[FramePose], to_geo: Transformer) -> dict:
+def _observations(
+    east: float, north: float, frames: list[FramePose], to_geo: Transformer
+) -> dict[str, tuple[float, float]]:
     """Pixel (u, v) of a ground point in every RGB frame that sees it (inverse of ``_render``)."""
     lon, lat = to_geo.transform(east, north)
     seen = {}
@@ -309,8 +325,9 @@ def _xmp(pose: FramePose, source: str) -> bytes:
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '  <rdf:Description rdf:about="DJI Meta Data" xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"\n   '
-        f"{attrs}/>\n </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>"
+        '  <rdf:Description rdf:about="DJI Meta Data"\n'
+        '   xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"\n   '
+        f'{attrs}/>\n </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end="w"?>'
     )
     return packet.encode("utf-8")
 
@@ -349,8 +366,14 @@ def _thermal_jpeg(pose: FramePose, rng: np.random.Generator) -> bytes:
     p = PLANCK
     raw = p["planck_r1"] / (p["planck_r2"] * (np.exp(p["planck_b"] / kelvin) - p["planck_f"])) - p["planck_o"]
     raw16 = np.clip(np.round(raw), 0, 65535).astype(np.uint16)
-    params = ThermalParameters(**PLANCK, emissivity=1.0, object_distance_m=1.0, raw_width=pose.width,
-                               raw_height=pose.height, format="flir-fff")
+    params = ThermalParameters(
+        **PLANCK,
+        emissivity=1.0,
+        object_distance_m=1.0,
+        raw_width=pose.width,
+        raw_height=pose.height,
+        format="flir-fff",
+    )
     grey = ((temp - temp.min()) / max(float(np.ptp(temp)), 1e-6) * 255).astype(np.uint8)
     buf = io.BytesIO()
     exif = _exif(pose, "DJI", "XT2", THERMAL_FOCAL_MM)

@@ -77,7 +77,9 @@ def scan_folder(root: Path) -> ScanResult:
             entries = list(os.scandir(folder))
         except OSError as exc:
             rel = _relpath(root, folder)
-            skipped.append(Skipped(folder, rel, _problem("unreadable", rel, f"folder {rel} cannot be listed: {exc}")))
+            skipped.append(
+                Skipped(folder, rel, _problem("unreadable", rel, f"folder {rel} cannot be listed: {exc}"))
+            )
             continue
         for entry in entries:
             _visit(entry, root, real_root, files, skipped, stack)
@@ -99,7 +101,9 @@ def _visit(
     try:
         st = entry.stat(follow_symlinks=False)
     except OSError as exc:
-        skipped.append(Skipped(Path(entry.path), rel, _problem("unreadable", rel, f"{rel} cannot be examined: {exc}")))
+        skipped.append(
+            Skipped(Path(entry.path), rel, _problem("unreadable", rel, f"{rel} cannot be examined: {exc}"))
+        )
         return
     if stat.S_ISREG(st.st_mode):
         escaped = "\\x" in rel and _not_utf8(entry.path)
@@ -120,7 +124,9 @@ def _symlink(path: Path, rel: str, real_root: Path) -> Skipped:
     try:
         resolved = path.resolve(strict=True)
     except RuntimeError:
-        return Skipped(path, rel, _problem("symlink_loop", rel, f"{rel} is a symlink loop (-> {target})"), target)
+        return Skipped(
+            path, rel, _problem("symlink_loop", rel, f"{rel} is a symlink loop (-> {target})"), target
+        )
     except OSError as exc:
         code = "symlink_loop" if exc.errno == 40 else "symlink_broken"
         text = "a symlink loop" if code == "symlink_loop" else "a broken symlink"
@@ -128,7 +134,9 @@ def _symlink(path: Path, rel: str, real_root: Path) -> Skipped:
     if not resolved.is_relative_to(real_root):
         message = f"{rel} is a symlink pointing outside the flight folder (-> {target}); not followed"
         return Skipped(path, rel, _problem("symlink_outside", rel, message), target)
-    message = f"{rel} is a symlink inside the flight folder (-> {target}); not followed, the target is ingested"
+    message = (
+        f"{rel} is a symlink inside the flight folder (-> {target}); not followed, the target is ingested"
+    )
     return Skipped(path, rel, _problem("symlink_inside", rel, message, Severity.WARNING), target)
 
 

@@ -38,6 +38,8 @@ class SensorProfile(NamedTuple):
     native_width: int | None = None
     native_height: int | None = None
     note: str = ""
+    variant: str = ""
+    """Which camera of a multi-sensor payload: ``wide``, ``zoom``, ``thermal`` or ``""``."""
 
 
 def _norm(text: str) -> str:
@@ -61,7 +63,11 @@ def _ir(
 ) -> SensorProfile:
     w_mm = round(w_px * pitch_um / 1000, 3)
     h_mm = round(h_px * pitch_um / 1000, 3)
-    return SensorProfile(make, model, w_mm, h_mm, pitch_um, "thermal", decoder, w_px, h_px, note)
+    return SensorProfile(make, model, w_mm, h_mm, pitch_um, "thermal", decoder, w_px, h_px, note, "thermal")
+
+
+def _wide(make: str, model: str, w_mm: float, h_mm: float, w_px: int, h_px: int, note: str) -> SensorProfile:
+    return _rgb(make, model, w_mm, h_mm, w_px, h_px, note)._replace(variant="wide")
 
 
 _DEFAULTS: tuple[SensorProfile, ...] = (
@@ -97,6 +103,10 @@ _DEFAULTS: tuple[SensorProfile, ...] = (
     _ir("DJI", "M3T", 12.0, "dji", note="Mavic 3T thermal"),
     _ir("DJI", "M3TD", 12.0, "dji", note="Matrice 3TD thermal [U]"),
     _ir("DJI", "M4T", 12.0, "dji", note="Matrice 4T thermal [U]"),
+    # visible cameras of the same payloads (EXIF model shared with the thermal core)
+    _wide("DJI", "ZH20T", 6.17, 4.55, 4056, 3040, "Zenmuse H20T wide, 1/2.3in [U]"),
+    _wide("DJI", "M30T", 6.4, 4.8, 4000, 3000, "M30T wide, 1/2in [U]"),
+    _wide("DJI", "M3T", 6.4, 4.8, 8000, 6000, "Mavic 3T wide, 1/2in 48 MP [U]"),
     # FLIR
     _ir("FLIR", "Duo Pro R", 17.0, "flir", note="FLIR Duo Pro R 640"),
     _ir("FLIR Systems", "Duo Pro R", 17.0, "flir", note="FLIR Duo Pro R 640"),
@@ -115,29 +125,53 @@ _DEFAULTS: tuple[SensorProfile, ...] = (
 
 
 class SensorRegistry:
-    """Immutable mapping of (make, model) to :class:`SensorProfile`."""
+    """Immutable mapping of (make, model, variant) to :class:`SensorProfile`.
 
-    __slots__ = ("_profiles",)
+    Multi-sensor payloads (Zenmuse H20T, M30T, Mavic 3T) write the same EXIF model in
+    their wide, zoom and thermal frames; their profiles differ by ``variant`` and
+    :meth:`get` picks one from XMP ``ImageSource`` or, failing that, the image width.
+    """
+
+    __slots__ = ("_by_camera", "_profiles")
 
     def __init__(self, profiles: Iterable[SensorProfile] = ()) -> None:
-        table = {(_norm(p.make), _norm(p.model)): p for p in profiles}
+        table = {_key(p): p for p in profiles}
         self._profiles = MappingProxyType(table)
+        by_camera: dict[tuple[str, str], tuple[SensorProfile, ...]] = {}
+        for (mk, md, _), p in table.items():
+            by_camera[(mk, md)] = (*by_camera.get((mk, md), ()), p)
+        self._by_camera = MappingProxyType(by_camera)
 
-    def get(self, make: str | None, model: str | None) -> SensorProfile | None:
-        """The profile for a camera, or None when unknown.
+    def get(
+        self,
+        make: str | None,
+        model: str | None,
+        *,
+        image_source: str | None = None,
+        width: int | None = None,
+    ) -> SensorProfile | None:
+        """The profile for a camera, or None when unknown or ambiguous.
 
         Models are also tried with the make stripped from their start
-        (``"Canon PowerShot S110"`` vs ``"PowerShot S110"``).
+        (``"Canon PowerShot S110"`` vs ``"PowerShot S110"``). Profiles are immutable
+        NamedTuples, so the registry cannot be changed through what it returns.
+
+        Args:
+            make: EXIF Make.
+            model: EXIF Model.
+            image_source: XMP ``drone-dji:ImageSource`` (``WideCamera``, ``ZoomCamera``,
+                ``InfraredCamera``), when known.
+            width: Image width in pixels, to tell a thermal frame (native or 2x
+                upscaled width) from a visible one when ``image_source`` is absent.
         """
         if not make or not model:
             return None
         mk, md = _norm(make), _norm(model)
-        found = self._profiles.get((mk, md))
-        if found is None and md.startswith(mk):
-            found = self._profiles.get((mk, md[len(mk) :]))
-        if found is None:
-            found = self._profiles.get((mk, mk + md))
-        return found
+        for candidate in (md, md[len(mk) :] if md.startswith(mk) else None, mk + md):
+            found = self._by_camera.get((mk, candidate or ""))
+            if found:
+                return _pick(found, image_source, width)
+        return None
 
     def register(self, *profiles: SensorProfile, overwrite: bool = False) -> SensorRegistry:
         """A new registry with ``profiles`` added.
@@ -146,8 +180,8 @@ class SensorRegistry:
             ValueError: A camera is already registered and ``overwrite`` is False.
         """
         for p in profiles:
-            if not overwrite and (_norm(p.make), _norm(p.model)) in self._profiles:
-                raise ValueError(f"sensor {p.make} {p.model} is already registered")
+            if not overwrite and _key(p) in self._profiles:
+                raise ValueError(f"sensor {p.make} {p.model} {p.variant} is already registered".rstrip())
         return SensorRegistry((*self._profiles.values(), *profiles))
 
     def __iter__(self) -> Iterator[SensorProfile]:
@@ -158,6 +192,37 @@ class SensorRegistry:
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, tuple) and len(key) == 2 and self.get(*key) is not None
+
+
+def _key(p: SensorProfile) -> tuple[str, str, str]:
+    return _norm(p.make), _norm(p.model), _norm(p.variant)
+
+
+def _pick(
+    found: tuple[SensorProfile, ...], image_source: str | None, width: int | None
+) -> SensorProfile | None:
+    source = _norm(image_source or "")
+    if source:
+        if source.startswith(("infrared", "thermal")):
+            return _first([p for p in found if p.kind == "thermal"])
+        visible = [p for p in found if p.kind != "thermal"]
+        named = [p for p in visible if p.variant and source.startswith(_norm(p.variant))]
+        # a camera of the payload that is not registered (e.g. the zoom) stays unknown
+        return _first(named) or _first([p for p in visible if not p.variant])
+    if width:
+        fits = [p for p in found if p.kind != "thermal" or width in _thermal_widths(p)]
+        thermal = [p for p in fits if p.kind == "thermal"]
+        visible = [p for p in fits if p.variant in ("", "wide")]
+        return _first(thermal) or _first(visible) or _first(fits)
+    return found[0] if len(found) == 1 else None
+
+
+def _first(profiles: list[SensorProfile]) -> SensorProfile | None:
+    return profiles[0] if profiles else None
+
+
+def _thermal_widths(p: SensorProfile) -> tuple[int, ...]:
+    return (p.native_width, 2 * p.native_width) if p.native_width else ()
 
 
 SENSORS = SensorRegistry(_DEFAULTS)

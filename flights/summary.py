@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import Field
 
-from flights.models import Capture, FileKind, Flight, Frozen, Problem, Purpose, Severity
+from flights.models import Capture, DeliveredFile, FileKind, Flight, Frozen, Problem, Purpose, Severity
 
 FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)
 RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM, FileKind.ODM_OUTPUT)
@@ -38,12 +39,18 @@ class FlightSummary(Frozen):
     time_end: datetime | None = None
     relative_altitude_m: Range | None = Field(None, description="above take-off (drone-dji:RelativeAltitude)")
     gps_altitude_m: Range | None = Field(None, description="EXIF GPS altitude")
-    gsd_cm: float | None = Field(None, description="median estimated nadir GSD of RGB frames, H·p/f (REFERENCE §1.6)")
+    gsd_cm: float | None = Field(
+        None, description="median estimated nadir GSD of RGB frames, H·p/f (REFERENCE §1.6)"
+    )
     gsd_cm_range: Range | None = None
-    rtk_fix_ratio: float | None = Field(None, description="share of frames with RtkFlag 50 among frames reporting it")
+    rtk_fix_ratio: float | None = Field(
+        None, description="share of frames with RtkFlag 50 among frames reporting it"
+    )
     cameras: tuple[str, ...] = ()
     problem_counts: dict[str, int] = Field(default_factory=dict, description="per problem code")
-    problems: dict[str, tuple[Problem, ...]] = Field(default_factory=dict, description="per file ('.' = flight)")
+    problems: dict[str, tuple[Problem, ...]] = Field(
+        default_factory=dict, description="per file ('.' = flight)"
+    )
     usable: bool
     verdict: str
 
@@ -110,7 +117,8 @@ def summarize(flight: Flight) -> FlightSummary:
 
 def _problems_by_file(flight: Flight) -> dict[str, tuple[Problem, ...]]:
     by_file: dict[str, list[Problem]] = {}
-    for owner in (*flight.captures, *flight.files):
+    owners: list[Capture | DeliveredFile] = [*flight.captures, *flight.files]
+    for owner in owners:
         if owner.problems:
             by_file.setdefault(owner.path, []).extend(owner.problems)
     for p in flight.problems:
@@ -122,7 +130,7 @@ def _no_error(problems: tuple[Problem, ...]) -> bool:
     return not any(p.severity == Severity.ERROR for p in problems)
 
 
-def _range(values: list[float | None]) -> Range | None:
+def _range(values: Sequence[float | None]) -> Range | None:
     present = [v for v in values if v is not None]
     return Range(min=round(min(present), 3), max=round(max(present), 3)) if present else None
 
@@ -132,7 +140,7 @@ def _rtk_ratio(frames: tuple[Capture, ...]) -> float | None:
     return round(sum(1 for f in flags if f == 50) / len(flags), 4) if flags else None
 
 
-def _verdict(frames: int, usable: int, rasters: list[object], flight: Flight) -> str:
+def _verdict(frames: int, usable: int, rasters: Sequence[object], flight: Flight) -> str:
     if usable:
         return f"usable: {usable} of {frames} frames can be processed"
     if rasters:

@@ -173,3 +173,15 @@ def _sub(r: _Reader, ifd0: Ifd, tag: int, wanted: frozenset[int], name: str) -> 
     if not isinstance(ptr, tuple) or not ptr or not wanted:
         return {}
     return r.ifd(int(ptr[0]), wanted, name)
+
+
+def read_sub_ifds(
+    buf: bytes | mmap.mmap, path: Path, offsets: tuple[float, ...], wanted: frozenset[int], *, limit: int = 8
+) -> list[Ifd]:
+    """Decode the wanted tags of the sub-IFDs at ``offsets`` (DNG ``SubIFDs``, tag 0x014A).
+
+    Raises:
+        MetadataError: An offset lies outside ``buf``.
+    """
+    r = _Reader(buf, 0, path, "TIFF")
+    return [r.ifd(int(off), wanted, f"SubIFD {i}") for i, off in enumerate(offsets[:limit])]

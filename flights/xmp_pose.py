@@ -114,7 +114,7 @@ def camera_from(
     path: Path,
 ) -> CameraInfo:
     """Camera and lens as recorded, plus the sensor profile from :data:`SENSORS`."""
-    profile = SENSORS.get(make, model)
+    profile = SENSORS.get(make, model, image_source=xmp.get(DJI + "ImageSource"), width=width)
     return CameraInfo(
         make=make,
         model=model,

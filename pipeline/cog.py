@@ -23,10 +23,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import rasterio
 import rasterio.shutil
+from affine import Affine
 from pydantic import Field
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from flights.atomic import TMP_SUFFIX, fsync_dir
@@ -248,12 +250,57 @@ def write_cog(
     return dst
 
 
+def write_cog_array(
+    data: np.ndarray,
+    dst: Path,
+    profile: str | CogProfile,
+    *,
+    transform: Affine,
+    crs: str,
+    nodata: float | None = None,
+    tags: Mapping[str, str] | None = None,
+    cache_mb: int = 256,
+) -> Path:
+    """Write an in-memory array (bands, rows, cols) to ``dst`` as a COG, atomically.
+
+    For frames and other rasters computed in memory. A 3-band uint8 array with a
+    4th alpha band becomes JPEG + mask under ``ortho_jpeg``. ``nodata`` defaults to the
+    profile's.
+
+    Raises:
+        UsageError: ``data`` is not 3-dimensional.
+        CogWriteError: GDAL failed.
+    """
+    if data.ndim != 3:
+        raise UsageError(f"write_cog_array({dst}): data must be (bands, rows, cols), got shape {data.shape}")
+    prof = resolve_profile(profile)
+    dtype = prof.dtype or str(data.dtype)
+    count, height, width = data.shape
+    value = nodata if nodata is not None else (None if prof.mask else prof.nodata)
+    meta = {
+        "driver": "GTiff", "width": width, "height": height, "count": count, "dtype": dtype, "crs": crs,
+        "transform": transform, "nodata": value, "tiled": True, "blockxsize": 512, "blockysize": 512,
+    }  # fmt: skip
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.array.", suffix=TMP_SUFFIX)
+    os.close(fd)
+    try:
+        with rasterio.open(name, "w", **meta) as scratch:
+            scratch.write(data.astype(dtype, copy=False))
+            if prof.mask and count in (2, 4):
+                scratch.colorinterp = [*scratch.colorinterp[:-1], ColorInterp.alpha]
+        return write_cog(name, dst, prof, tags=tags, cache_mb=cache_mb)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
 @contextlib.contextmanager
 def _scratch_vrt(
     src: Path, near: Path, prof: CogProfile, *, crs: str | None, tags: Mapping[str, str] | None
 ) -> Iterator[str]:
     """Yield a VRT of ``src`` with ``crs``, ``tags`` and (if large) prebuilt overviews."""
-    vrt = near.with_name(near.name + ".src.vrt")
+    vrt = near.with_name(f"{near.name}.src{TMP_SUFFIX}")  # swept like every temporary
     try:
         rasterio.shutil.copy(src, vrt, driver="VRT")
         with rasterio.open(vrt, "r+") as dataset:

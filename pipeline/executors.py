@@ -124,10 +124,10 @@ class DaskExecutor:
             raise JobError("the Dask scheduler needs the dronegis[dask] extra (dask, distributed)") from exc
         self._own_client = not isinstance(address, Client)
         try:
-            self.client = Client(address, timeout="20s") if self._own_client else address
+            self.client = Client(address, timeout="20s") if self._own_client else address  # type: ignore[no-untyped-call]
         except OSError as exc:
             raise JobError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
-        self.address = str(self.client.scheduler.address)
+        self.address = str(self.client.scheduler.address)  # type: ignore[union-attr]
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """One task per item; gathered in input order."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 from flights.errors import JobError, UsageError
 from flights.models import Purpose
@@ -173,6 +173,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock: IO[bytes] | None = None
 
     # -- queueing ----------------------------------------------------------------------------
 
@@ -308,14 +309,35 @@ class JobRunner:
 
     # -- worker thread -----------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Recover interrupted jobs and start the worker thread."""
+    def start(self) -> bool:
+        """Take the workspace's job lock, recover interrupted jobs and start the worker thread.
+
+        Returns:
+            False when another process holds the lock (it runs the jobs; this one only queues them).
+        """
         if self._thread is not None:
-            return
+            return True
+        if not self._take_lock():
+            log.info("another process runs the jobs of %s; this one only queues them", self.workspace.root)
+            return False
         self.recover()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="dronegis-jobs", daemon=True)
         self._thread.start()
+        return True
+
+    def _take_lock(self) -> bool:
+        import fcntl
+
+        self.workspace.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.workspace.job_lock, "a+b")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the worker to stop after the running stage, and wait for it."""
@@ -324,6 +346,9 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     def wake(self) -> None:
         """Look at the queue now."""

@@ -86,7 +86,9 @@ def _by_code(src_crs: str, dst_crs: str, code: str) -> Operation:
 
 
 def _operation(transformer: Transformer, *, user_chosen: bool) -> Operation:
-    accuracy = transformer.accuracy if transformer.accuracy is not None and transformer.accuracy >= 0 else None
+    accuracy = (
+        transformer.accuracy if transformer.accuracy is not None and transformer.accuracy >= 0 else None
+    )
     return Operation(transformer.description, transformer.definition, accuracy, transformer, user_chosen)
 
 

@@ -29,9 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
 from rasterio import windows
-from rasterio.enums import ColorInterp
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
@@ -145,7 +144,9 @@ def _needs_pixels(info: RasterInfo, prof: CogProfile, heights: HeightPlan) -> bo
     return False
 
 
-def _tags(operation: Operation, heights: HeightPlan, prof: CogProfile, identity: bool, shift: float) -> dict[str, str]:
+def _tags(
+    operation: Operation, heights: HeightPlan, prof: CogProfile, identity: bool, shift: float
+) -> dict[str, str]:
     tags = {
         "DRONEGIS_TRANSFORMATION": operation.label,
         "DRONEGIS_WARP": "identity (relabel, no resampling)" if identity else "warped",
@@ -178,7 +179,7 @@ def target_grid(info: RasterInfo, target_crs: str, operation: Operation) -> _Gri
     transform, width, height = calculate_default_transform(
         info.crs, target_crs, info.width, info.height, *info.bounds, **operation.gdal_options
     )
-    return _Grid(transform, int(width), int(height))  # type: ignore[arg-type]
+    return _Grid(transform, int(width), int(height))
 
 
 def _materialise(
@@ -202,16 +203,22 @@ def _materialise(
     nodata = None if imagery else (info.nodata if info.nodata is not None else prof.nodata)
     dtype = prof.dtype or info.dtype
     grid = (
-        _Grid(info.transform, info.width, info.height) if identity else target_grid(info, target_crs, operation)
+        _Grid(info.transform, info.width, info.height)
+        if identity
+        else target_grid(info, target_crs, operation)
     )
-    colour = [b for b in range(1, info.count + 1) if not (info.has_alpha and b == _alpha_index(info))]
-    count = len(colour) + 1 if imagery else info.count
+    colour = [b for b in range(1, info.band_count + 1) if not (info.has_alpha and b == _alpha_index(info))]
+    count = len(colour) + 1 if imagery else info.band_count
     profile = {
         "driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
         "width": grid.width, "height": grid.height, "count": count, "dtype": dtype,
         "crs": target_crs, "transform": grid.transform, "nodata": nodata,
     }  # fmt: skip
-    with rasterio.Env(GDAL_CACHEMAX=128), rasterio.open(info.path) as ds, rasterio.open(out, "w", **profile) as sink:
+    with (
+        rasterio.Env(GDAL_CACHEMAX=128),
+        rasterio.open(info.path) as ds,
+        rasterio.open(out, "w", **profile) as sink,
+    ):
         if imagery:
             sink.colorinterp = [*(ds.colorinterp[b - 1] for b in colour), ColorInterp.alpha]
         for row in range(0, grid.height, STRIP_ROWS):
@@ -219,7 +226,9 @@ def _materialise(
             if identity:
                 data = _read_strip(ds, info, window, colour, imagery)
             else:
-                data = _warp_strip(ds, info, window, grid, target_crs, operation, resampling, nodata, colour, imagery)
+                data = _warp_strip(
+                    ds, info, window, grid, target_crs, operation, resampling, nodata, colour, imagery
+                )
             if heights.transformer is not None:
                 data = _convert_heights(data, windows.transform(window, grid.transform), heights, nodata)
             sink.write(data.astype(dtype, copy=False), window=window)
@@ -227,7 +236,7 @@ def _materialise(
 
 def _alpha_index(info: RasterInfo) -> int:
     """1-based index of the alpha band (the last band by convention when ``has_alpha``)."""
-    return info.count
+    return info.band_count
 
 
 def _read_strip(
@@ -235,10 +244,10 @@ def _read_strip(
 ) -> np.ndarray:
     """One strip of the source grid; imagery gets its validity as an alpha band."""
     if not imagery:
-        return ds.read(window=window)
+        return np.asarray(ds.read(window=window))
     data = ds.read(colour, window=window)
     alpha = ds.read(_alpha_index(info), window=window) if info.has_alpha else ds.dataset_mask(window=window)
-    return np.concatenate([data, alpha[None]])
+    return np.asarray(np.concatenate([data, alpha[None]]))
 
 
 def _warp_strip(
@@ -256,7 +265,8 @@ def _warp_strip(
     """One strip of the target grid, warped from the source with ``operation``."""
     shape = (int(window.height), int(window.width))
     common: dict[str, object] = {
-        "src_crs": info.crs, "src_transform": info.transform, "dst_transform": windows.transform(window, grid.transform),
+        "src_crs": info.crs, "src_transform": info.transform,
+        "dst_transform": windows.transform(window, grid.transform),
         "dst_crs": target_crs, "resampling": resampling, "num_threads": os.cpu_count() or 1,
         "warp_mem_limit": WARP_MEM_MB, **operation.gdal_options,
     }  # fmt: skip
@@ -264,12 +274,12 @@ def _warp_strip(
         out = np.zeros((len(colour) + 1, *shape), dtype=info.dtype)
         bands = [*colour, _alpha_index(info)] if info.has_alpha else colour
         extra = {"src_alpha": len(bands)} if info.has_alpha else {"src_nodata": info.nodata}
-        reproject(rasterio.band(ds, bands), out, dst_alpha=len(colour) + 1, **extra, **common)  # type: ignore[arg-type]
+        reproject(rasterio.band(ds, bands), out, dst_alpha=len(colour) + 1, **extra, **common)
         return out
-    out = np.full((info.count, *shape), nodata if nodata is not None else 0, dtype=info.dtype)
+    out = np.full((info.band_count, *shape), nodata if nodata is not None else 0, dtype=info.dtype)
     reproject(
-        rasterio.band(ds, list(range(1, info.count + 1))), out,
-        src_nodata=info.nodata, dst_nodata=nodata, init_dest_nodata=True, **common,  # type: ignore[arg-type]
+        rasterio.band(ds, list(range(1, info.band_count + 1))), out,
+        src_nodata=info.nodata, dst_nodata=nodata, init_dest_nodata=True, **common,
     )  # fmt: skip
     return out
 
@@ -316,7 +326,7 @@ def _product(
         kind=kind,
         path=path,
         crs=target_crs,
-        bounds=bounds,  # type: ignore[arg-type]
+        bounds=bounds,
         gsd_m=gsd,
         source_files=(str(info.path),),
         height_datum=heights.datum,

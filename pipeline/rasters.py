@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import pyproj
 import rasterio
+from pyproj._crs import AreaOfUse
 from pyproj.transformer import Transformer
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
@@ -48,7 +49,7 @@ class RasterInfo(NamedTuple):
     transform: Affine
     width: int
     height: int
-    count: int
+    band_count: int
     dtype: str
     nodata: float | None
     has_alpha: bool
@@ -135,10 +136,21 @@ def open_raster(path: Path, *, crs: str | None = None) -> RasterInfo:
         if found is None:
             raise GeoreferenceError(f"{path}: no CRS (no GeoTIFF CRS and no .prj); give one with --crs")
         resolved, from_user = found, False
-        check_plausible(path, resolved, bounds)  # type: ignore[arg-type]
+        check_plausible(path, resolved, bounds)
     kind = detect_kind(path, count, dtype, has_alpha)
     return RasterInfo(
-        path, resolved, from_user, transform, width, height, count, dtype, nodata, has_alpha, kind, bounds  # type: ignore[arg-type]
+        path,
+        resolved,
+        from_user,
+        transform,
+        width,
+        height,
+        count,
+        dtype,
+        nodata,
+        has_alpha,
+        kind,
+        bounds,
     )
 
 
@@ -160,7 +172,8 @@ def check_pixel_size(path: Path, transform: Affine) -> None:
         raise GeoreferenceError(f"{path}: geotransform has NaN/inf values {values}")
     if abs(transform.determinant) < 1e-24:
         raise GeoreferenceError(
-            f"{path}: pixel size is zero (x {transform.a}, y {transform.e}); the world file or tags are broken"
+            f"{path}: pixel size is zero (x {transform.a}, y {transform.e}); "
+            "the world file or tags are broken"
         )
 
 
@@ -243,7 +256,7 @@ def _to_lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _near(area: pyproj.aoi.AreaOfUse, lon: float, lat: float) -> bool:
+def _near(area: AreaOfUse, lon: float, lat: float) -> bool:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return False
     west, east = area.west, area.east

@@ -51,13 +51,13 @@ class DjiThermal(NamedTuple):
     plugin: str
 
 
-def _sdk() -> ModuleType:
+def _sdk(name: str = "this file") -> ModuleType:
     """The SDK port, imported on first use."""
     try:
         from dji_thermal_cli import tsdk
     except ImportError as exc:
         raise DecoderUnavailable(
-            f"DJI thermal R-JPEGs need the dji-thermal-cli decoder: {INSTALL_HINT}"
+            f"{name}: DJI thermal R-JPEGs need the dji-thermal-cli decoder: {INSTALL_HINT}"
         ) from exc
     return tsdk
 
@@ -72,7 +72,7 @@ def dji_available() -> bool:
 
 
 def _open(data: bytes, name: str) -> Any:
-    tsdk = _sdk()
+    tsdk = _sdk(name)
     try:
         return tsdk.open(data)
     except tsdk.TsdkError as exc:
@@ -132,7 +132,7 @@ def read_dji(
     """
     overrides = overrides or ThermalOverrides()
     name, data = _load(source)
-    tsdk = _sdk()
+    tsdk = _sdk(name)
     rj = _open(data, name)
     params = rj.get_measurement_params()
     embedded = params.as_dict()
@@ -166,14 +166,17 @@ def read_dji(
 def _distance(
     data: bytes, rj: Any, params: Any, sources: dict[str, str], frame_distance_m: float | None
 ) -> None:
-    """Rangefinder distance (clamped to the camera's range), else the frame's distance."""
+    """Rangefinder distance, else the frame's, clamped to the camera's range (H20T: 1–25 m)."""
     from dji_thermal_cli import core
 
     low, high = rj.get_measurement_params_range()["distance"]
     lrf = core.read_rangefinder(data)
     if lrf is not None and lrf.distance is not None:
-        params.distance = min(max(lrf.distance, low), high)
-        sources["distance"] = "rangefinder"
+        wanted, source = float(lrf.distance), "rangefinder"
     elif frame_distance_m is not None:
-        params.distance = min(max(float(frame_distance_m), low), high)
-        sources["distance"] = "frame"
+        wanted, source = float(frame_distance_m), "frame"
+    else:
+        return
+    params.distance = min(max(wanted, low), high)
+    clamped = params.distance != wanted
+    sources["distance"] = f"{source} (clamped from {wanted:g} m)" if clamped else source

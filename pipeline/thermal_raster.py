@@ -3,7 +3,7 @@
 - :func:`convert_frame` turns any supported thermal file into float32 °C: FLIR R-JPEG
   or FFF (pure Python + the radiometric model), DJI R-JPEG (optional ``dronegis[dji]``
   adapter), float32 °C TIFFs and 16-bit TIFFs with a declared scale/offset profile
-  (REFERENCE.md §4.4; :data:`TIFF_PROFILES`).
+  (REFERENCE.md §4.4; :data:`TIFF_PROFILES`, in :mod:`pipeline.thermal_tiff`).
 - :func:`write_thermal_frame` writes one float32 °C GeoTIFF, atomically. **Nodata is
   NaN** (a float NaN cannot be mistaken for a temperature, unlike -9999 or
   dji-thermal-cli's -273.15). Capture time, GPS, pose and the measurement parameters
@@ -23,9 +23,8 @@ import logging
 import math
 import os
 import tempfile
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,38 +35,27 @@ from flights.errors import ThermalError, UsageError
 from flights.flir import is_flir, read_flir
 from flights.models import Capture
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
+from pipeline.thermal_tiff import TIFF_PROFILES, CelsiusFrame, quiet_rasterio, read_radiometric_tiff
+
+__all__ = [
+    "BLEND",
+    "NODATA",
+    "TAG_PREFIX",
+    "TIFF_PROFILES",
+    "CelsiusFrame",
+    "convert_frame",
+    "distance_from_capture",
+    "frame_tags",
+    "read_radiometric_tiff",
+    "thermal_mosaic",
+    "write_thermal_frame",
+]
 
 log = logging.getLogger(__name__)
 
 NODATA = float("nan")
 TAG_PREFIX = "DRONEGIS_"
 BLEND = "nearest-to-nadir"
-
-
-class TiffProfile(NamedTuple):
-    """How 16-bit TIFF counts become °C: ``DN * scale + offset``."""
-
-    scale: float
-    offset: float
-    note: str
-
-
-TIFF_PROFILES: dict[str, TiffProfile] = {
-    "centikelvin": TiffProfile(
-        0.01, -273.15, "K×100 (Sentera 6X, MicaSense Altum LWIR [U], dji-thermal-cli temp_ck)"
-    ),
-    "duo-pro-r-high": TiffProfile(0.04, -273.15, "FLIR Duo Pro R / XT2 TIFF, high gain (−25…+135 °C)"),
-    "duo-pro-r-low": TiffProfile(0.4, -273.15, "FLIR Duo Pro R TIFF, low gain (−40…+550 °C)"),
-    "flir-duo": TiffProfile(0.01, -273.15, "FLIR Duo TIFF"),
-    "decikelvin": TiffProfile(0.1, -273.15, "K×10"),
-}
-
-
-class CelsiusFrame(NamedTuple):
-    """A frame in °C (float32, NaN = no data) and the record of how it was made."""
-
-    celsius: np.ndarray
-    measurement: dict[str, Any]
 
 
 def convert_frame(
@@ -136,40 +124,6 @@ def distance_from_capture(capture: Capture, *, min_pitch_deg: float = 20.0) -> f
     return height / math.sin(math.radians(min(-pitch, 90.0)))
 
 
-def read_radiometric_tiff(
-    path: Path, profile: str | None = None, overrides: ThermalOverrides | None = None
-) -> CelsiusFrame:
-    """A float32 °C TIFF as is, or a 16-bit TIFF through a named scale/offset profile.
-
-    Raises:
-        ThermalError: 16-bit without a profile, unknown profile, or other data types.
-    """
-    import rasterio
-
-    with _quiet_rasterio(), rasterio.open(path) as src:
-        data = src.read(1, masked=True)
-    if np.issubdtype(data.dtype, np.floating):
-        celsius = data.astype(np.float32).filled(np.nan)
-        celsius[celsius <= -273.15] = np.nan
-        record: dict[str, Any] = {"format": "radiometric-tiff", "units": "°C", "profile": None}
-    elif data.dtype == np.uint16:
-        if profile is None:
-            raise ThermalError(
-                f"{path}: 16-bit TIFF needs a scale/offset profile, one of {sorted(TIFF_PROFILES)}"
-            )
-        if profile not in TIFF_PROFILES:
-            raise ThermalError(f"{path}: unknown TIFF profile {profile!r}; known: {sorted(TIFF_PROFILES)}")
-        p = TIFF_PROFILES[profile]
-        celsius = (data.astype(np.float64) * p.scale + p.offset).astype(np.float32).filled(np.nan)
-        record = {"format": "radiometric-tiff", "profile": profile, "scale": p.scale, "offset": p.offset}
-    else:
-        raise ThermalError(f"{path}: radiometric TIFF must be float32 °C or uint16 counts, not {data.dtype}")
-    if overrides is not None and not overrides.is_empty():
-        log.warning("%s: radiometric TIFF temperatures are fixed; measurement overrides ignored", path)
-        record["overrides_ignored"] = overrides.model_dump(exclude_none=True)
-    return CelsiusFrame(celsius, record)
-
-
 def frame_tags(capture: Capture | None, measurement: Mapping[str, Any] | None) -> dict[str, str]:
     """GDAL metadata tags for a frame: capture time, GPS, pose, measurement parameters."""
     tags: dict[str, str] = {f"{TAG_PREFIX}UNITS": "°C", f"{TAG_PREFIX}NODATA": "NaN"}
@@ -229,7 +183,7 @@ def write_thermal_frame(
     def write(tmp: Path) -> None:
         import rasterio
 
-        with _quiet_rasterio(), rasterio.open(tmp, "w", **profile) as out:
+        with quiet_rasterio(), rasterio.open(tmp, "w", **profile) as out:
             out.write(celsius, 1)
             out.update_tags(**frame_tags(capture, measurement))
             out.set_band_description(1, "temperature")
@@ -241,44 +195,42 @@ def write_thermal_frame(
 def thermal_mosaic(frames: Sequence[Path], dst: Path, *, target_crs: str = "EPSG:25832") -> Path:
     """A COG of georeferenced °C frames, blended nearest-to-nadir (module docstring).
 
+    The output pixel size is the finest frame resolution in ``target_crs``; each frame
+    is warped only into its own window of the output grid.
+
     Raises:
         ThermalError: no frames, or a frame without CRS.
     """
     if not frames:
         raise ThermalError(f"{dst}: no frames for the thermal mosaic")
-    import rasterio
-    from rasterio.warp import Resampling, reproject
-
     grid = _mosaic_grid(frames, target_crs)
-    height, width, transform = grid
-    best = np.full((height, width), np.inf)
-    out = np.full((height, width), np.nan, dtype=np.float32)
-    cols = (np.arange(width) + 0.5) * transform.a + transform.c
-    rows = (np.arange(height) + 0.5) * transform.e + transform.f
-    for path in frames:
-        with rasterio.open(path) as src:
-            warped = np.full((height, width), np.nan, dtype=np.float32)
-            reproject(
-                rasterio.band(src, 1),
-                warped,
-                dst_transform=transform,
-                dst_crs=target_crs,
-                dst_nodata=np.nan,
-                resampling=Resampling.nearest,
-            )
-            nx, ny = _nadir(src, target_crs)
-        dist = (cols[None, :] - nx) ** 2 + (rows[:, None] - ny) ** 2
-        take = np.isfinite(warped) & (dist < best)
-        out[take], best[take] = warped[take], dist[take]
+    best = np.full((grid.height, grid.width), np.inf)
+    out = np.full((grid.height, grid.width), np.nan, dtype=np.float32)
+    xs = (np.arange(grid.width) + 0.5) * grid.transform.a + grid.transform.c
+    ys = (np.arange(grid.height) + 0.5) * grid.transform.e + grid.transform.f
+    for path, frame_bounds in zip(frames, grid.frame_bounds, strict=True):
+        rows, cols = _window(frame_bounds, grid)
+        warped, (nx, ny) = _warp_frame(path, grid, rows, cols, target_crs)
+        dist = (xs[cols][None, :] - nx) ** 2 + (ys[rows][:, None] - ny) ** 2
+        sub_best, sub_out = best[rows, cols], out[rows, cols]
+        take = np.isfinite(warped) & (dist < sub_best)
+        sub_out[take], sub_best[take] = warped[take], dist[take]
     tags = {
         f"{TAG_PREFIX}BLEND": BLEND,
         f"{TAG_PREFIX}UNITS": "°C",
         f"{TAG_PREFIX}SOURCE_FRAMES": json.dumps([Path(p).name for p in frames]),
     }
-    return _write_cog(out, Path(dst), target_crs, transform, tags)
+    return _write_cog(out, Path(dst), target_crs, grid.transform, tags)
 
 
-def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> tuple[int, int, Any]:
+class _Grid(NamedTuple):
+    height: int
+    width: int
+    transform: Any
+    frame_bounds: list[tuple[float, float, float, float]]
+
+
+def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> _Grid:
     import rasterio
     from rasterio.transform import from_origin
     from rasterio.warp import calculate_default_transform, transform_bounds
@@ -295,7 +247,41 @@ def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> tuple[int, int, Any
     right, top = max(b[2] for b in bounds), max(b[3] for b in bounds)
     width = max(1, math.ceil((right - left) / resolution))
     height = max(1, math.ceil((top - bottom) / resolution))
-    return height, width, from_origin(left, top, resolution, resolution)
+    return _Grid(height, width, from_origin(left, top, resolution, resolution), bounds)
+
+
+def _window(bounds: tuple[float, float, float, float], grid: _Grid) -> tuple[slice, slice]:
+    """Rows and columns of the output grid that a frame's bounds touch (one pixel margin)."""
+    left, bottom, right, top = bounds
+    t = grid.transform
+    col0 = max(0, math.floor((left - t.c) / t.a) - 1)
+    col1 = min(grid.width, math.ceil((right - t.c) / t.a) + 1)
+    row0 = max(0, math.floor((top - t.f) / t.e) - 1)
+    row1 = min(grid.height, math.ceil((bottom - t.f) / t.e) + 1)
+    return slice(row0, row1), slice(col0, col1)
+
+
+def _warp_frame(
+    path: Path, grid: _Grid, rows: slice, cols: slice, target_crs: str
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """The frame resampled (nearest) into its window, and its nadir point."""
+    import rasterio
+    from rasterio.transform import Affine
+    from rasterio.warp import Resampling, reproject
+
+    t = grid.transform
+    window_transform = t * Affine.translation(cols.start, rows.start)
+    warped = np.full((rows.stop - rows.start, cols.stop - cols.start), np.nan, dtype=np.float32)
+    with rasterio.open(path) as src:
+        reproject(
+            rasterio.band(src, 1),
+            warped,
+            dst_transform=window_transform,
+            dst_crs=target_crs,
+            dst_nodata=np.nan,
+            resampling=Resampling.nearest,
+        )
+        return warped, _nadir(src, target_crs)
 
 
 def _nadir(src: Any, target_crs: str) -> tuple[float, float]:
@@ -369,13 +355,3 @@ def _atomic_raster(dst: Path, write: Any) -> Path:
             tmp.unlink()
         raise
     return dst
-
-
-@contextmanager
-def _quiet_rasterio() -> Iterator[None]:
-    """Silence NotGeoreferencedWarning for frames that are in pixel space on purpose."""
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        yield

@@ -73,6 +73,29 @@ class Workspace:
         """The nearest-to-nadir °C mosaic COG of a flight."""
         return self.products(flight) / "thermal_mosaic.tif"
 
+    def raster_cog(self, flight: str, relpath: str) -> Path:
+        """The target-CRS COG of a delivered orthophoto/DSM/DTM (``relpath`` in the flight folder)."""
+        rel = Path(relpath)
+        return self.products(flight) / "rasters" / rel.parent / f"{rel.stem}.tif"
+
+    def frame_cog(self, flight: str, relpath: str) -> Path:
+        """The georeferenced COG of one single frame (RGB, or °C for thermal frames)."""
+        rel = Path(relpath)
+        return self.products(flight) / "frames" / rel.parent / f"{rel.stem}.tif"
+
+    def thumbnail(self, flight: str, relpath: str) -> Path:
+        """The JPEG thumbnail of one frame (photo-points layer)."""
+        rel = Path(relpath)
+        return self.products(flight) / "thumbnails" / rel.parent / f"{rel.stem}.jpg"
+
+    def footprints_gpkg(self, flight: str) -> Path:
+        """GeoPackage of the frame footprints of a flight (layer ``footprints``)."""
+        return self.products(flight) / "footprints.gpkg"
+
+    def photo_points_gpkg(self, flight: str) -> Path:
+        """GeoPackage of the camera positions of a flight (layer ``photo_points``)."""
+        return self.products(flight) / "photo_points.gpkg"
+
     def qa(self, flight: str) -> Path:
         """Folder of the QA report of a flight."""
         return self.root / "qa" / flight
@@ -103,6 +126,11 @@ class Workspace:
     def published_stac(self) -> Path:
         """Folder of the published STAC catalog (catalog.json at its root)."""
         return self.publish / "stac"
+
+    @property
+    def job_lock(self) -> Path:
+        """Lock file held by the one process that runs jobs (and writes the catalog's job rows)."""
+        return self.root / "jobs.lock"
 
     @property
     def uploads(self) -> Path:

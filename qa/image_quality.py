@@ -187,10 +187,25 @@ def thermal_frame_figures(values: np.ndarray) -> dict[str, float | bool]:
 
 
 def thermal_check(
-    frames: Mapping[str, np.ndarray], *, valid_range_c: tuple[float, float] = THERMAL_RANGE_C
+    frames: Mapping[str, np.ndarray],
+    *,
+    valid_range_c: tuple[float, float] = THERMAL_RANGE_C,
+    undecodable: Mapping[str, str] | None = None,
 ) -> CheckResult:
-    """Thermal plausibility: values within a physical range, few NaNs, no constant frames."""
+    """Thermal plausibility: values within a physical range, few NaNs, no constant frames.
+
+    Frames listed in ``undecodable`` (name -> error) could not be turned into °C: a warning.
+    """
     title = "Thermal plausibility"
+    undecodable = dict(undecodable or {})
+    if not frames and undecodable:
+        return CheckResult(
+            id="thermal.plausibility",
+            title=title,
+            status="warn",
+            figures={"undecodable": undecodable},
+            message=f"{len(undecodable)} thermal frames could not be decoded: {', '.join(undecodable)}",
+        )
     if not frames:
         return CheckResult.skipped("thermal.plausibility", title, "no thermal frames or products")
     lo, hi = valid_range_c
@@ -204,13 +219,15 @@ def thermal_check(
             bad.append(name)
         elif float(f["nan_share"]) > MAX_NAN_SHARE:
             warn.append(name)
-    status: Status = "fail" if bad else "warn" if warn else "pass"
+    status: Status = "fail" if bad else "warn" if warn or undecodable else "pass"
     msg = f"{len(frames)} thermal rasters; implausible: {bad or 'none'}; many NaNs: {warn or 'none'}"
+    if undecodable:
+        msg += f"; undecodable: {', '.join(undecodable)}"
     return CheckResult(
         id="thermal.plausibility",
         title=title,
         status=status,
-        figures={"frames": figures, "range_c": [lo, hi]},
+        figures={"frames": figures, "range_c": [lo, hi], "undecodable": undecodable},
         message=msg,
     )
 

@@ -127,3 +127,31 @@ def flight_centre(flight: Flight) -> tuple[float | None, float | None]:
     if not pos:
         return None, None
     return float(np.mean([p.lat for p in pos])), float(np.mean([p.lon for p in pos]))
+
+
+MAX_THERMAL_FRAMES = 20
+
+
+def thermal_frame_values(
+    workspace: Workspace, flight: Flight, limit: int = MAX_THERMAL_FRAMES
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """°C arrays of (up to ``limit``) archived thermal frames, and the frames that failed to decode.
+
+    Used before processing, when no thermal product exists yet.
+    """
+    from flights.errors import DroneGisError
+    from flights.models import FileKind
+    from pipeline.thermal_raster import convert_frame
+
+    values: dict[str, np.ndarray] = {}
+    failed: dict[str, str] = {}
+    for capture in flight.frames(FileKind.THERMAL_FRAME)[:limit]:
+        path = workspace.archive(flight.id) / capture.path
+        if not capture.usable or not path.exists():
+            continue
+        height = capture.position.relative_altitude_m if capture.position else None
+        try:
+            values[capture.path] = convert_frame(path, frame_distance_m=height).celsius
+        except DroneGisError as exc:
+            failed[capture.path] = str(exc)
+    return values, failed

@@ -279,3 +279,70 @@ def verdict(acc: Accuracy, tolerance: Tolerance) -> tuple[str, str]:
 def error_table(errors: Sequence[PointError]) -> list[dict[str, object]]:
     """Per-point errors as JSON-ready rows."""
     return [{"name": e.name, "dx": e.dx, "dy": e.dy, "dz": e.dz, "dh": e.dh} for e in errors]
+
+
+class VerticalAccuracy(Frozen):
+    """Vertical accuracy of an elevation product (DSM/DTM) at check points (metres)."""
+
+    n: int
+    rmse_z: float
+    mean_z: float
+    std_z: float
+    nssda_v95: float
+    le90: float
+    survey_sigma_v: float
+    asprs_rmse_v: float
+    vertical_class: float | None
+    vertical_class_met: bool | None
+    count_warning: str | None
+    blunders: tuple[str, ...]
+    bias: bool
+
+
+def vertical_accuracy(
+    errors: Sequence[tuple[str, float]],
+    *,
+    survey_sigma_v: float = 0.0,
+    vertical_class: float | None = None,
+    min_count: int = ASPRS_MIN_CHECKPOINTS,
+) -> VerticalAccuracy:
+    """Vertical figures from ``(name, dz)`` pairs (product − survey).
+
+    Raises:
+        ValueError: when ``errors`` is empty.
+    """
+    if not errors:
+        raise ValueError("no vertical check-point errors to evaluate")
+    dz = np.array([e for _, e in errors], dtype=np.float64)
+    rz, mz, sz = _stats(dz)
+    v2 = asprs_rmse_v(rz, survey_sigma_v)
+    limit = BLUNDER_FACTOR * vertical_class if vertical_class else math.inf
+    return VerticalAccuracy(
+        n=len(errors),
+        rmse_z=rz,
+        mean_z=mz,
+        std_z=sz,
+        nssda_v95=NSSDA_V95 * rz,
+        le90=LE90_FACTOR * rz,
+        survey_sigma_v=survey_sigma_v,
+        asprs_rmse_v=v2,
+        vertical_class=vertical_class,
+        vertical_class_met=None if vertical_class is None else v2 <= vertical_class,
+        count_warning=None
+        if len(errors) >= min_count
+        else f"{len(errors)} check points; ASPRS Edition 2 asks for at least {min_count}",
+        blunders=tuple(name for name, e in errors if abs(e) > limit),
+        bias=bool(vertical_class and abs(mz) > BIAS_FRACTION * vertical_class),
+    )
+
+
+def vertical_verdict(acc: VerticalAccuracy) -> tuple[str, str]:
+    """``(status, message)`` of a vertical accuracy against its class (the vertical tolerance)."""
+    summary = f"RMSE_V {acc.asprs_rmse_v:.3f} m"
+    if acc.vertical_class is not None:
+        summary += f" vs {acc.vertical_class:.3f} m"
+    if acc.vertical_class_met is False or acc.blunders:
+        extra = f"; blunders at {', '.join(acc.blunders)}" if acc.blunders else ""
+        return "fail", summary + extra
+    notes = [n for n in (acc.count_warning, "bias" if acc.bias else None) if n]
+    return ("warn", summary + "; " + "; ".join(notes)) if notes else ("pass", summary)

@@ -7,6 +7,8 @@ import statistics
 from datetime import datetime
 from pathlib import Path
 
+from pyproj import CRS, Transformer
+
 from flights.errors import QAError
 from flights.models import ControlPoint, FileKind, Flight, Purpose
 from pipeline.models import Product, ProductKind
@@ -14,10 +16,18 @@ from pipeline.workspace import Workspace
 from qa import coverage, image_quality, inputs, plots
 from qa.conditions import evaluate_conditions, gate, load_conditions
 from qa.freshness import FreshnessStatus, evaluate, load_kind_map, load_rules
-from qa.measure import Measurement, measure_product
+from qa.measure import Measurement, measure_product, sample_value
 from qa.models import CheckResult, QAReport, Status
 from qa.onproduct import observe_on_product
-from qa.precision import PointError, accuracy, error_table, tolerance_for, verdict
+from qa.precision import (
+    PointError,
+    accuracy,
+    error_table,
+    tolerance_for,
+    verdict,
+    vertical_accuracy,
+    vertical_verdict,
+)
 from qa.report import build_report, write_report
 
 logger = logging.getLogger(__name__)
@@ -80,6 +90,62 @@ def precision_check(
     return CheckResult(id=cid, title=title, status=status, figures=figures, message=message), measured  # type: ignore[arg-type]
 
 
+HEADLINE = {
+    "rmse_h_m": "asprs_rmse_h",
+    "rmse_v_m": "asprs_rmse_v",
+    "ce90_m": "ce90",
+    "le90_m": "le90",
+    "checkpoints": "n",
+    "tolerance_h_m": "tolerance_h_m",
+}
+
+
+def headline_figures(product_id: str, result: CheckResult) -> dict[str, object]:
+    """``precision.<product>.<name>`` figures publication copies into the layer (numbers only)."""
+    out: dict[str, object] = {}
+    for name, key in HEADLINE.items():
+        value = result.figures.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[f"precision.{product_id}.{name}"] = value
+    return out
+
+
+def vertical_check(product: Product, raster: Path, points: list[ControlPoint], purpose: str) -> CheckResult:
+    """Vertical accuracy of a DSM/DTM: its value at each check point's surveyed position vs the surveyed z."""
+    cid, title = f"precision.{product.id}", f"Vertical accuracy of {product.id}"
+    with_z = [p for p in points if p.role == "check" and p.z is not None]
+    if not with_z:
+        return CheckResult.skipped(cid, title, "no check point with a surveyed height")
+    if product.gsd_m is None:
+        return CheckResult.skipped(cid, title, f"product {product.id} has no GSD to derive a tolerance from")
+    errors, outside = [], []
+    for point in with_z:
+        target = CRS.from_user_input(product.crs)
+        x, y = (point.x, point.y)
+        if CRS.from_user_input(point.crs) != target:
+            x, y = Transformer.from_crs(point.crs, target, always_xy=True).transform(point.x, point.y)
+        value = sample_value(raster, x, y)
+        if value is None:
+            outside.append(point.name)
+        else:
+            errors.append((point.name, value - float(point.z)))  # type: ignore[arg-type]
+    if not errors:
+        return CheckResult.skipped(cid, title, f"no check point falls on valid pixels of {raster.name}")
+    tol = tolerance_for(product.gsd_m, purpose)
+    survey_v = max((p.survey_std_v_m or 0.0) for p in with_z)
+    acc = vertical_accuracy(errors, survey_sigma_v=survey_v, vertical_class=tol.vertical)
+    status, message = vertical_verdict(acc)
+    figures: dict[str, object] = {
+        **acc.model_dump(),
+        "asprs_rmse_h": None,
+        "tolerance_v_m": tol.vertical,
+        "tolerance_source": tol.source,
+        "points": [{"name": n, "dz": e} for n, e in errors],
+        "not_on_product": outside,
+    }
+    return CheckResult(id=cid, title=title, status=status, figures=figures, message=message)  # type: ignore[arg-type]
+
+
 def georeferencing_check(flight: Flight, products: list[Product], any_checkpoints: bool) -> CheckResult:
     """Georeferencing evidence: GCP residuals / leave-one-out, RTK fix ratio, GSD per frame and product."""
     frames = [c for c in flight.captures if c.kind in (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)]
@@ -95,7 +161,14 @@ def georeferencing_check(flight: Flight, products: list[Product], any_checkpoint
     }
     gcp_used = False
     for p in products:
-        for key in ("gcp_rmse_m", "gcp_residuals", "loo_rmse_m", "gcp_count"):
+        fit = p.properties.get("gcp_fit")
+        if isinstance(fit, dict):  # a pipeline.gcp.GcpFit dumped by the georeferencing stage
+            residuals = [r for r in fit.get("residuals", []) if isinstance(r, dict)]
+            figures[f"{p.id}.gcp_rmse_m"] = fit.get("rmse_r")
+            figures[f"{p.id}.gcp_loo_rmse_m"] = fit.get("loo_rmse_r")
+            figures[f"{p.id}.gcp_residuals"] = residuals
+            gcp_used = gcp_used or any(r.get("role") == "gcp" for r in residuals)
+        for key in ("gcp_rmse_m", "loo_rmse_m", "gcp_count"):
             if key in p.properties:
                 figures[f"{p.id}.{key}"] = p.properties[key]
                 gcp_used = gcp_used or key == "gcp_count" and bool(p.properties[key])
@@ -191,13 +264,18 @@ def run_qa(
     vectors: list[tuple[float, float, PointError]] = []
     for p in (p for p in products if p.kind in PRECISION_KINDS):
         raster = workspace.root / p.path
+        if p.kind in (ProductKind.DSM, ProductKind.DTM):
+            result = vertical_check(p, raster, points, str(flight.purpose))
+            checks.append(result)
+            if result.status != "skip":
+                figures.update(headline_figures(p.id, result))
+            continue
         result, measured = precision_check(
             p, raster, points, str(flight.purpose), heights, workspace.archive(flight_id)
         )
         checks.append(result)
         if result.status != "skip":
-            figures[f"precision.{p.id}.rmse_h_m"] = result.figures["asprs_rmse_h"]
-            figures[f"precision.{p.id}.n"] = result.figures["n"]
+            figures.update(headline_figures(p.id, result))
         if measured and not vectors:
             vectors = [(m.survey_x, m.survey_y, m.error) for m in measured]
     if not any(c.id.startswith("precision.") for c in checks):
@@ -212,7 +290,10 @@ def run_qa(
     checks.extend(image_quality.frame_checks(flight.captures, blur_threshold=blur_threshold))
     checks.append(image_quality.motion_blur_check(flight.captures))
     thermal = inputs.thermal_values(workspace, products)
-    checks.append(image_quality.thermal_check(thermal))
+    undecodable: dict[str, str] = {}
+    if not thermal:
+        thermal, undecodable = inputs.thermal_frame_values(workspace, flight)
+    checks.append(image_quality.thermal_check(thermal, undecodable=undecodable))
     if thermal:
         images["thermal_histogram"] = plots.thermal_histogram(thermal)
     rasters = {p.id: workspace.root / p.path for p in products if p.kind in inputs.RASTER_KINDS}

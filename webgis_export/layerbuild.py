@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 COG_NAME = "cog.tif"
 LEGEND_NAME = "legend.png"
-RASTER_KINDS = frozenset(k for k in ProductKind if k not in (ProductKind.FOOTPRINTS, ProductKind.PHOTO_POINTS))
+RASTER_KINDS = frozenset(
+    k for k in ProductKind if k not in (ProductKind.FOOTPRINTS, ProductKind.PHOTO_POINTS)
+)
 THERMAL_KEYS = (
     "emissivity",
     "reflected_temperature_c",
@@ -69,7 +71,9 @@ def stage_cog(source: Path, target: Path) -> None:
     log.info("converting %s to a COG (%s)", source, profile.get("compress"))
     with warnings.catch_warnings():
         # JPEG COGs turn nodata/alpha into an internal mask, which is what we want
-        warnings.filterwarnings("ignore", message="Nodata/Alpha band will be translated", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="Nodata/Alpha band will be translated", category=UserWarning
+        )
         cog_translate(str(source), str(target), profile, quiet=True, overview_resampling="average")
 
 
@@ -169,7 +173,13 @@ def layer_folder_build(
         for tms_id in supported_tms():
             zooms = default_zooms(cog, tms_id, gsd)
             build_pyramid(
-                cog, folder / style.name / tms_id, style, tms_id, fmt=fmt, zooms=zooms, processes=pyramid_processes
+                cog,
+                folder / style.name / tms_id,
+                style,
+                tms_id,
+                fmt=fmt,
+                zooms=zooms,
+                processes=pyramid_processes,
             )
             depths[tms_id] = zooms
         layer = layer.model_copy(update={"pyramids": depths})

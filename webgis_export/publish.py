@@ -249,7 +249,9 @@ def _relativise_assets(stac_dir: Path) -> None:
             path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
 
 
-def _commit(workspace: Workspace, stage: Path, added: list[str], removed: list[str], layers: list[Layer]) -> None:
+def _commit(
+    workspace: Workspace, stage: Path, added: list[str], removed: list[str], layers: list[Layer]
+) -> None:
     """Rename staged folders into place; on any error put the previous ones back."""
     trash = stage / f"trash-{uuid.uuid4().hex}"
     trash.mkdir()
@@ -270,7 +272,9 @@ def _commit(workspace: Workspace, stage: Path, added: list[str], removed: list[s
         if workspace.published_stac.exists():
             move(workspace.published_stac, trash / "stac")
         move(stage / "stac", workspace.published_stac)
-        payload = json.dumps([layer.model_dump(mode="json") for layer in layers], indent=2, ensure_ascii=False)
+        payload = json.dumps(
+            [layer.model_dump(mode="json") for layer in layers], indent=2, ensure_ascii=False
+        )
         atomic_write_text(workspace.layers_json, payload)
     except BaseException:
         for src, dst in reversed(moves):

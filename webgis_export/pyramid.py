@@ -147,7 +147,9 @@ def build_pyramid(
             warp.dataset.close()
     else:
         context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(str(cog),)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(str(cog),)
+        ) as pool:
             results = list(pool.map(_render_chunk, jobs))
     for done, empty in results:
         written += done

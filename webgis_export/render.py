@@ -255,7 +255,12 @@ class FastWarp:
         self._transformers: dict[str, object] = {}
         self._inverse = ~dataset.transform
         self._has_mask = any(
-            flag & (rasterio.enums.MaskFlags.per_dataset | rasterio.enums.MaskFlags.nodata | rasterio.enums.MaskFlags.alpha)
+            flag
+            & (
+                rasterio.enums.MaskFlags.per_dataset
+                | rasterio.enums.MaskFlags.nodata
+                | rasterio.enums.MaskFlags.alpha
+            )
             for flag in dataset.mask_flag_enums[0]
         )
 
@@ -295,8 +300,12 @@ class FastWarp:
         inside = np.full((out_h, out_w), 255, np.uint8)
         if self._has_mask:
             inside = self.dataset.read_masks(1, window=win, out_shape=(out_h, out_w))
-        mask = cv2.remap(inside, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        array = np.ma.MaskedArray(np.stack(bands), mask=np.broadcast_to(mask == 0, (len(bands), height, width)))
+        mask = cv2.remap(
+            inside, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
+        array = np.ma.MaskedArray(
+            np.stack(bands), mask=np.broadcast_to(mask == 0, (len(bands), height, width))
+        )
         return ImageData(array, bounds=bounds, crs=dst_crs)
 
     def _lattice(

@@ -118,11 +118,15 @@ class LayerStore:
         rendered = self.render(layer, bounds, tms.rasterio_crs, matrix.tileWidth, matrix.tileHeight)
         return None if rendered is None or rendered.empty else rendered
 
-    def static_tile(self, layer: Layer, tms_id: str, z: int, row: int, col: int, fmt: ImageFormat) -> Path | None:
+    def static_tile(
+        self, layer: Layer, tms_id: str, z: int, row: int, col: int, fmt: ImageFormat
+    ) -> Path | None:
         """The pre-rendered tile file, when the layer's pyramid has one in that format."""
         if fmt != layer.tile_format or tms_id not in layer.pyramids:
             return None
-        path = tile_path(self.workspace.published_layer(layer.id) / layer.style.name / tms_id, z, row, col, fmt)
+        path = tile_path(
+            self.workspace.published_layer(layer.id) / layer.style.name / tms_id, z, row, col, fmt
+        )
         return path if path.exists() else None
 
     def in_pyramid(self, layer: Layer, tms_id: str, z: int, fmt: ImageFormat) -> bool:
@@ -147,7 +151,9 @@ class LayerStore:
 @lru_cache(maxsize=512)
 def bounds_in(layer_crs: str, bounds: tuple[float, float, float, float], crs: str) -> tuple[float, ...]:
     """``bounds`` reprojected to ``crs`` (x/y order), cached."""
-    return tuple(transform_bounds(CRS.from_user_input(layer_crs), CRS.from_user_input(crs), *bounds, densify_pts=21))
+    return tuple(
+        transform_bounds(CRS.from_user_input(layer_crs), CRS.from_user_input(crs), *bounds, densify_pts=21)
+    )
 
 
 def tile_extension(fmt: ImageFormat) -> str:

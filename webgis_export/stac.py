@@ -131,7 +131,12 @@ def build_catalog(items: Iterable[pystac.Item], title: str = "dronegis published
 
 
 def _union(boxes: list[list[float]]) -> list[float]:
-    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    return [
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    ]
 
 
 def _interval(items: list[pystac.Item]) -> list[datetime | None]:

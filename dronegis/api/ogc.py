@@ -50,7 +50,9 @@ def base_url(request: Request) -> str:
 
 
 def _send(answer: OgcResponse) -> Response:
-    return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers)
+    return Response(
+        answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
+    )
 
 
 def _params(request: Request, service: str) -> Params:
@@ -88,25 +90,43 @@ def wmts_endpoint(request: Request, who: Who) -> Response:
 def wmts_capabilities(request: Request, who: Who) -> Response:
     """The RESTful WMTS capabilities document."""
     token = who.token if who.token_in_query else None
-    return _send(wmts.capabilities(store_of(request), internal=who.internal, base_url=base_url(request), token=token))
+    return _send(
+        wmts.capabilities(store_of(request), internal=who.internal, base_url=base_url(request), token=token)
+    )
 
 
 @router.get("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.{ext}", summary="WMTS tile (RESTful)")
-def wmts_rest_tile(request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, ext: str) -> Response:
+def wmts_rest_tile(
+    request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, ext: str
+) -> Response:
     """One tile by its RESTful address."""
     fmt = wmts.tile_format(ext)
     tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
     return _send(wmts.get_tile(store_of(request), tile, fmt))
 
 
-@router.get("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}", summary="WMTS FeatureInfo (RESTful)")
+@router.get(
+    "/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}", summary="WMTS FeatureInfo (RESTful)"
+)
 def wmts_rest_info(
-    request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, j: str, i: str, ext: str
+    request: Request,
+    who: Who,
+    layer: str,
+    style: str,
+    tms: str,
+    z: str,
+    row: str,
+    col: str,
+    j: str,
+    i: str,
+    ext: str,
 ) -> Response:
     """Values at pixel (i, j) of a tile; ext is json, txt or html."""
     info = INFO_EXTENSIONS.get(ext)
     if info is None:
-        raise OgcError("InvalidParameterValue", f"unknown FeatureInfo extension {ext!r}", "InfoFormat", "WMTS")
+        raise OgcError(
+            "InvalidParameterValue", f"unknown FeatureInfo extension {ext!r}", "InfoFormat", "WMTS"
+        )
     tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
     return _send(wmts.get_feature_info(store_of(request), tile, i, j, info))
 

@@ -52,6 +52,9 @@ class FlightCreate(BaseModel):
     purpose: Purpose = Purpose.OTHER
     title: str = Field("", max_length=200)
     access: Literal["public", "internal"] = Field("internal", description="access of the published layers")
+    pyramids: bool = Field(
+        True, description="render static tile pyramids when publishing (else tiles come from the COG)"
+    )
 
 
 class FlightCreated(BaseModel):
@@ -126,7 +129,7 @@ def create_flight(body: FlightCreate, request: Request, who: Uploader) -> Flight
         meta={
             "title": body.title,
             "created_by": who.name,
-            "options": {"access": body.access, "title": body.title},
+            "options": {"access": body.access, "title": body.title, "pyramids": body.pyramids},
         },
     )
     base = f"/api/flights/{flight}"
@@ -201,7 +204,7 @@ async def upload_files(flight: str, request: Request, who: Uploader) -> FilesOut
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected multipart/form-data with a boundary"
         )
     sink = _MultipartSink(area)
-    parser = MultipartParser(boundary, sink.callbacks())
+    parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
             parser.write(chunk)

@@ -104,6 +104,7 @@ def step_pipeline(ctx: DemoContext) -> StepResult:
         layers = runner.catalog.layers(ctx.flight_id)
     finally:
         runner.executor.close()
+    products = [p.id for p in runner.catalog.products(ctx.flight_id)]
     payload = {
         "job": job.id,
         "status": job.status.value,
@@ -112,11 +113,11 @@ def step_pipeline(ctx: DemoContext) -> StepResult:
         "approved": approved,
         "executor": runner.executor.name,
         "layers": [doc["id"] for doc in layers],
-        "products": [p.id for p in runner.catalog.products(ctx.flight_id)],
+        "products": products,
     }
     text = (
         f"job {job.id}: {job.status.value}; QA {job.qa_status}; "
-        f"{len(payload['products'])} products, {len(layers)} layers"
+        f"{len(products)} products, {len(layers)} layers"
         + (" (QA asked for approval: approved by the demo)" if approved else "")
         + (f"\n  error: {job.error}" if job.status is JobStatus.FAILED else "")
     )

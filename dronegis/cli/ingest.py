@@ -14,8 +14,9 @@ from pathlib import Path
 import click
 
 from dronegis.cli.options import common_options, emit_json, settings_for
-from flights.errors import DroneGisError
+from flights.errors import DroneGisError, UsageError
 from flights.models import Purpose, Severity
+from flights.scan import ScannedFile
 from flights.summary import FlightSummary
 
 PROGRESS_MIN_FILES = 20
@@ -34,16 +35,24 @@ SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.IN
     show_default=True,
     help="Why the flight was flown (mapping purposes get the gimbal-at-horizon rule).",
 )
-@click.option("--aoi", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="AOI (GeoJSON/GPKG, any CRS).")
+@click.option(
+    "--aoi", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="AOI (GeoJSON/GPKG, any CRS)."
+)
 @click.option(
     "--municipality",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="Municipality boundary file (default: $DRONEGIS_MUNICIPALITY); KOMKODE selects one of many.",
 )
-@click.option("--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg).")
-@click.option("--blur-threshold", type=float, default=None, help="Laplacian variance below which a frame is blurry.")
-@click.option("--flight-id", default=None, help="Flight id (default: folder name slug + date of the oldest file).")
+@click.option(
+    "--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg)."
+)
+@click.option(
+    "--blur-threshold", type=float, default=None, help="Laplacian variance below which a frame is blurry."
+)
+@click.option(
+    "--flight-id", default=None, help="Flight id (default: folder name slug + date of the oldest file)."
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Parallel workers.")
 def ingest(
     folder: Path,
@@ -122,14 +131,14 @@ def run_ingest(
                 progress=progress,
                 flight_json=ws.flight_json(fid),
             )
-    except AreaError as exc:
+    except (AreaError, UsageError) as exc:
         raise click.UsageError(str(exc)) from exc
     except DroneGisError as exc:
         raise click.ClickException(str(exc)) from exc
     return summarize(flight)
 
 
-def default_flight_id(folder: Path, files: list) -> str:  # type: ignore[type-arg]
+def default_flight_id(folder: Path, files: list[ScannedFile]) -> str:
     """Folder name as a slug plus the date (UTC) of its oldest file: stable across re-ingests."""
     name = folder.resolve().name.translate(DANISH)
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -143,7 +152,7 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     """A tqdm bar on stderr, shown once a folder has at least ``PROGRESS_MIN_FILES`` entries."""
     from tqdm import tqdm
 
-    bar: tqdm | None = None  # type: ignore[type-arg]
+    bar: tqdm | None = None
     lock = threading.Lock()
 
     def update(done: int, total: int) -> None:
@@ -182,7 +191,9 @@ def render_summary(s: FlightSummary) -> str:
     if s.time_start and s.time_end:
         lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {_end(s.time_start, s.time_end)} UTC")
     if s.relative_altitude_m:
-        lines.append(f"  height:   {s.relative_altitude_m.min:.1f}–{s.relative_altitude_m.max:.1f} m above take-off")
+        lines.append(
+            f"  height:   {s.relative_altitude_m.min:.1f}–{s.relative_altitude_m.max:.1f} m above take-off"
+        )
     if s.gps_altitude_m:
         lines.append(f"  GPS alt:  {s.gps_altitude_m.min:.1f}–{s.gps_altitude_m.max:.1f} m")
     if s.gsd_cm is not None and s.gsd_cm_range:
@@ -192,7 +203,9 @@ def render_summary(s: FlightSummary) -> str:
         lines.append(f"  RTK:      {s.rtk_fix_ratio:.0%} of frames fixed")
     lines.append("  cameras:  " + (", ".join(s.cameras) or "none"))
     shown = {f: ps for f, ps in s.problems.items() if any(p.severity != Severity.INFO for p in ps)}
-    lines.append(f"  problems: {sum(s.problem_counts.values())} in {len(shown)} files" if shown else "  problems: none")
+    lines.append(
+        f"  problems: {sum(s.problem_counts.values())} in {len(shown)} files" if shown else "  problems: none"
+    )
     for file, problems in shown.items():
         lines.append(f"    {file}")
         for p in problems:

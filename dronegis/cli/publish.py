@@ -14,12 +14,24 @@ from flights.errors import DroneGisError, LayerNotFound
 @click.command()
 @click.argument("target")
 @common_options
-@click.option("--access", type=click.Choice(["public", "internal"]), default="internal", show_default=True,
-              help="public: open to everyone; internal: needs an API token.")
+@click.option(
+    "--access",
+    type=click.Choice(["public", "internal"]),
+    default="internal",
+    show_default=True,
+    help="public: open to everyone; internal: needs an API token.",
+)
 @click.option("--title", default=None, help="Layer title (default: kind and flight).")
-@click.option("--override-thermal-gate", "override", default=None, metavar="REASON",
-              help="Publish a thermal layer although its QA thermography gate failed; the reason is logged.")
-@click.option("--no-pyramids", is_flag=True, help="Skip the static tile pyramids (tiles are then rendered on demand).")
+@click.option(
+    "--override-thermal-gate",
+    "override",
+    default=None,
+    metavar="REASON",
+    help="Publish a thermal layer although its QA thermography gate failed; the reason is logged.",
+)
+@click.option(
+    "--no-pyramids", is_flag=True, help="Skip the static tile pyramids (tiles are then rendered on demand)."
+)
 def publish(
     target: str,
     workspace: Path | None,
@@ -39,15 +51,23 @@ def publish(
 
     ws = Workspace.at(settings_for(workspace).workspace)
     try:
-        layers = do_publish(ws, target, access=access, title=title, override_gate=override,  # type: ignore[arg-type]
-                            pyramids=not no_pyramids)
+        layers = do_publish(
+            ws,
+            target,
+            access=access,
+            title=title,
+            override_gate=override,  # type: ignore[arg-type]
+            pyramids=not no_pyramids,
+        )
     except DroneGisError as exc:
         echo_err(f"publish {target}: {exc}")
         sys.exit(1)
     if as_json:
         emit_json([layer.model_dump(mode="json") for layer in layers])
     for layer in layers:
-        echo_err(f"published {layer.id} ({layer.kind.value}, {layer.access}, QA {layer.qa_status or 'not run'})")
+        echo_err(
+            f"published {layer.id} ({layer.kind.value}, {layer.access}, QA {layer.qa_status or 'not run'})"
+        )
 
 
 @click.command()

@@ -14,19 +14,34 @@ from dronegis.cli.options import settings_for, workspace_option
 @workspace_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
-              help="Processes; one already uses every core for tile reads (GDAL releases the GIL).")
-def serve(workspace: Path | None, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Processes; one already uses every core for tile reads (GDAL releases the GIL).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    envvar="DRONEGIS_DASK_SCHEDULER",
+    help="Dask scheduler address (tcp://host:8786): the job stages run on that cluster.",
+)
+def serve(workspace: Path | None, host: str, port: int, workers: int, scheduler: str | None) -> None:
     """Serve the workspace over HTTP until interrupted."""
     import uvicorn
 
     from dronegis.api.app import create_app
 
     settings = settings_for(workspace)
+    if scheduler:
+        settings = settings.model_copy(update={"dask_scheduler": scheduler})
+        os.environ["DRONEGIS_DASK_SCHEDULER"] = scheduler  # for worker processes
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
     if workspace is not None:  # worker processes build their settings from the environment
         os.environ["DRONEGIS_WORKSPACE"] = str(workspace)
-    uvicorn.run("dronegis.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    uvicorn.run(
+        "dronegis.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )

@@ -77,8 +77,12 @@ def solve_height(
     if rtk_fixed and absolute_altitude is not None:
         return HeightSolution(absolute_altitude, ground_at_nadir, "rtk-absolute-altitude")
     if relative_altitude is not None and ground_at_takeoff is not None:
-        return HeightSolution(ground_at_takeoff + relative_altitude, ground_at_nadir, "relative-altitude+dem-takeoff")
-    raise GeoreferenceError("neither an RTK-fixed AbsoluteAltitude nor RelativeAltitude + take-off DEM height")
+        return HeightSolution(
+            ground_at_takeoff + relative_altitude, ground_at_nadir, "relative-altitude+dem-takeoff"
+        )
+    raise GeoreferenceError(
+        "neither an RTK-fixed AbsoluteAltitude nor RelativeAltitude + take-off DEM height"
+    )
 
 
 def ray_directions(camera: PinholeCamera, r_ned_cam: FloatArray, u: FloatArray, v: FloatArray) -> FloatArray:
@@ -108,7 +112,9 @@ def intersect_plane(
     """Rays meeting the horizontal plane ``z = ground_z`` (REFERENCE §2.4 step 4)."""
     h = position.z - ground_z
     if h <= 0:
-        raise GeoreferenceError(f"camera height {position.z:.2f} is not above the ground plane {ground_z:.2f}")
+        raise GeoreferenceError(
+            f"camera height {position.z:.2f} is not above the ground plane {ground_z:.2f}"
+        )
     down = dirs[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(down > HORIZON_EPS, h / down, np.inf)
@@ -117,7 +123,12 @@ def intersect_plane(
 
 
 def _points(
-    dirs: FloatArray, t: FloatArray, position: CameraPosition, factors: GridFactors, z: FloatArray, clipped: BoolArray
+    dirs: FloatArray,
+    t: FloatArray,
+    position: CameraPosition,
+    factors: GridFactors,
+    z: FloatArray,
+    clipped: BoolArray,
 ) -> GroundPoints:
     de, dn = ned_to_grid(t * dirs[:, 0], t * dirs[:, 1], factors)
     slant = np.hypot(np.hypot(t * dirs[:, 0], t * dirs[:, 1]), position.z - z)
@@ -186,9 +197,12 @@ def project_to_image(
     north: FloatArray,
     z: FloatArray | float,
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """Pixel positions (u, v) of ground points, and whether each is in front of the camera and in the image."""
+    """Pixel positions (u, v) of ground points, and whether each is in front of the camera and in view."""
     g = math.radians(factors.convergence_deg)
-    de, dn = (np.asarray(east) - position.east) / factors.scale, (np.asarray(north) - position.north) / factors.scale
+    de, dn = (
+        (np.asarray(east) - position.east) / factors.scale,
+        (np.asarray(north) - position.north) / factors.scale,
+    )
     d_east = de * math.cos(g) + dn * math.sin(g)
     d_north = dn * math.cos(g) - de * math.sin(g)
     d_down = position.z - np.asarray(z, dtype=np.float64) * np.ones_like(d_east)
@@ -199,7 +213,9 @@ def project_to_image(
     x, y = cam[0] / safe, cam[1] / safe
     u, v = camera.pixels(x, y)
     # Brown polynomials fold back far outside the image: keep only rays near the field of view.
-    cu, cv = camera.normalised(np.array([0.0, camera.width, 0.0, camera.width]), np.array([0.0, 0.0, camera.height, camera.height]))
+    cu, cv = camera.normalised(
+        np.array([0.0, camera.width, 0.0, camera.width]), np.array([0.0, 0.0, camera.height, camera.height])
+    )
     front &= np.hypot(x, y) <= 1.2 * float(np.max(np.hypot(cu, cv)))
     inside = front & (u >= 0) & (u <= camera.width) & (v >= 0) & (v <= camera.height)
     shape = np.shape(d_east)

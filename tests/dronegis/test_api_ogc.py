@@ -93,8 +93,15 @@ def test_owslib_wms_lists_public_layers_and_fetches_exact_pixels(service: Servic
     assert entry.styles["default"]["legend"].endswith(f"/legend/{ortho.id}.png")
     assert entry.timepositions == ["2026-02-10T05:30:00Z"]
     assert "GetFeatureInfo" in [op.name for op in wms.operations]
-    image = wms.getmap(layers=[ortho.id], styles=[""], srs="EPSG:25832", bbox=WINDOW, size=(256, 256),
-                       format="image/png", transparent=True)
+    image = wms.getmap(
+        layers=[ortho.id],
+        styles=[""],
+        srs="EPSG:25832",
+        bbox=WINDOW,
+        size=(256, 256),
+        format="image/png",
+        transparent=True,
+    )
     got = decode(image.read())
     assert got.shape == (256, 256, 4) and (got[..., 3] == 255).all()
     np.testing.assert_array_equal(got[..., 2::-1], cog_rgb(service.cog("orthophoto"), WINDOW, 256))
@@ -123,13 +130,19 @@ def test_owslib_wmts_both_matrix_sets_and_tiles(service: Service) -> None:
     # View1 level 14 is 0.1 m: tile (row, col) covering WINDOW's top-left corner
     col, row = int((WINDOW[0] - 120000) // 25.6), int((6500000 - WINDOW[3]) // 25.6)
     left, top = 120000 + col * 25.6, 6500000 - row * 25.6
-    tile = wmts.gettile(layer=ortho.id, tilematrixset="View1", tilematrix="14", row=row, column=col, format="image/png")
+    tile = wmts.gettile(
+        layer=ortho.id, tilematrixset="View1", tilematrix="14", row=row, column=col, format="image/png"
+    )
     got = decode(tile.read())
     expected = cog_rgb(service.cog("orthophoto"), (left, top - 25.6, left + 25.6, top), 256)
     np.testing.assert_array_equal(got[..., 2::-1][got[..., 3] > 0], expected[got[..., 3] > 0])
     assert (got[..., 3] > 0).mean() > 0.2
-    jpeg = wmts.gettile(layer=ortho.id, tilematrixset="View1", tilematrix="14", row=row, column=col, format="image/jpeg")
-    assert np.abs(decode(jpeg.read())[..., ::-1].astype(int) - expected.astype(int))[got[..., 3] > 0].mean() < 4
+    jpeg = wmts.gettile(
+        layer=ortho.id, tilematrixset="View1", tilematrix="14", row=row, column=col, format="image/jpeg"
+    )
+    assert (
+        np.abs(decode(jpeg.read())[..., ::-1].astype(int) - expected.astype(int))[got[..., 3] > 0].mean() < 4
+    )
 
 
 # --- GDAL drivers -------------------------------------------------------------------------------
@@ -171,9 +184,19 @@ def test_gdal_wms_driver_reads_pixels(service: Service, tmp_path: Path) -> None:
 
 
 def _getmap(service: Service, crs: str, bbox: tuple[float, ...], **extra: Any) -> httpx.Response:
-    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": service.layers["orthophoto"].id,
-              "STYLES": "", "CRS": crs, "BBOX": ",".join(f"{v:.9f}" for v in bbox), "WIDTH": 128, "HEIGHT": 128,
-              "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
+    params = {
+        "SERVICE": "WMS",
+        "VERSION": "1.3.0",
+        "REQUEST": "GetMap",
+        "LAYERS": service.layers["orthophoto"].id,
+        "STYLES": "",
+        "CRS": crs,
+        "BBOX": ",".join(f"{v:.9f}" for v in bbox),
+        "WIDTH": 128,
+        "HEIGHT": 128,
+        "FORMAT": "image/png",
+        "TRANSPARENT": "TRUE",
+    }
     params.update(extra)
     return service.get("/wms", **params)
 
@@ -198,9 +221,22 @@ def test_jpeg_getmap(service: Service) -> None:
 
 def _feature_info(service: Service, layer: Layer, fmt: str, token: str | None = None) -> httpx.Response:
     left, bottom, right, top = layer.bounds
-    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo", "LAYERS": layer.id,
-              "QUERY_LAYERS": layer.id, "STYLES": "", "CRS": "EPSG:25832", "BBOX": f"{left},{bottom},{right},{top}",
-              "WIDTH": 256, "HEIGHT": 256, "FORMAT": "image/png", "INFO_FORMAT": fmt, "I": 200, "J": 100}
+    params = {
+        "SERVICE": "WMS",
+        "VERSION": "1.3.0",
+        "REQUEST": "GetFeatureInfo",
+        "LAYERS": layer.id,
+        "QUERY_LAYERS": layer.id,
+        "STYLES": "",
+        "CRS": "EPSG:25832",
+        "BBOX": f"{left},{bottom},{right},{top}",
+        "WIDTH": 256,
+        "HEIGHT": 256,
+        "FORMAT": "image/png",
+        "INFO_FORMAT": fmt,
+        "I": 200,
+        "J": 100,
+    }
     if token:
         params["token"] = token
     return service.get("/wms", **params)
@@ -237,8 +273,9 @@ def test_legends(service: Service) -> None:
     assert service.get(f"/legend/{thermal.id}.png").status_code == 404
     legend = service.get(f"/legend/{thermal.id}.png", token=TOKEN)
     assert legend.headers["content-type"] == "image/png" and decode(legend.content).shape[0] == 320
-    graphic = service.get("/wms", SERVICE="WMS", REQUEST="GetLegendGraphic", LAYER=service.layers["dtm"].id,
-                          FORMAT="image/png")
+    graphic = service.get(
+        "/wms", SERVICE="WMS", REQUEST="GetLegendGraphic", LAYER=service.layers["dtm"].id, FORMAT="image/png"
+    )
     assert graphic.status_code == 200 and graphic.content[:4] == b"\x89PNG"
 
 
@@ -259,9 +296,18 @@ def test_legends(service: Service) -> None:
     ],
 )
 def test_wms_exceptions(service: Service, change: dict[str, str | None], code: str) -> None:
-    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": service.layers["orthophoto"].id,
-              "STYLES": "", "CRS": "EPSG:25832", "BBOX": ",".join(map(str, WINDOW)), "WIDTH": "64", "HEIGHT": "64",
-              "FORMAT": "image/png"}
+    params = {
+        "SERVICE": "WMS",
+        "VERSION": "1.3.0",
+        "REQUEST": "GetMap",
+        "LAYERS": service.layers["orthophoto"].id,
+        "STYLES": "",
+        "CRS": "EPSG:25832",
+        "BBOX": ",".join(map(str, WINDOW)),
+        "WIDTH": "64",
+        "HEIGHT": "64",
+        "FORMAT": "image/png",
+    }
     params.update(change)
     response = service.get("/wms", **{k: v for k, v in params.items() if v is not None})
     assert response.status_code >= 400 and response.headers["content-type"].startswith("text/xml")
@@ -270,9 +316,21 @@ def test_wms_exceptions(service: Service, change: dict[str, str | None], code: s
 
 def test_wms_invalid_point(service: Service) -> None:
     dtm = service.layers["dtm"]
-    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo", "LAYERS": dtm.id,
-              "QUERY_LAYERS": dtm.id, "STYLES": "", "CRS": "EPSG:25832", "BBOX": ",".join(map(str, dtm.bounds)),
-              "WIDTH": "64", "HEIGHT": "64", "INFO_FORMAT": "text/plain", "I": "64", "J": "0"}
+    params = {
+        "SERVICE": "WMS",
+        "VERSION": "1.3.0",
+        "REQUEST": "GetFeatureInfo",
+        "LAYERS": dtm.id,
+        "QUERY_LAYERS": dtm.id,
+        "STYLES": "",
+        "CRS": "EPSG:25832",
+        "BBOX": ",".join(map(str, dtm.bounds)),
+        "WIDTH": "64",
+        "HEIGHT": "64",
+        "INFO_FORMAT": "text/plain",
+        "I": "64",
+        "J": "0",
+    }
     assert exception_code(service.get("/wms", **params)) == "InvalidPoint"
 
 
@@ -282,8 +340,14 @@ def test_owslib_raises_service_exception_for_unknown_layer(service: Service) -> 
 
     wms = WebMapService(f"{service.url}/wms", version="1.3.0")
     with pytest.raises(ServiceException, match="no-such-layer"):
-        wms.getmap(layers=["no-such-layer"], styles=[""], srs="EPSG:25832", bbox=WINDOW, size=(64, 64),
-                   format="image/png")
+        wms.getmap(
+            layers=["no-such-layer"],
+            styles=[""],
+            srs="EPSG:25832",
+            bbox=WINDOW,
+            size=(64, 64),
+            format="image/png",
+        )
 
 
 @pytest.mark.parametrize(
@@ -297,9 +361,18 @@ def test_owslib_raises_service_exception_for_unknown_layer(service: Service) -> 
     ],
 )
 def test_wmts_exceptions(service: Service, change: dict[str, str | None], code: str, status: int) -> None:
-    params = {"SERVICE": "WMTS", "VERSION": "1.0.0", "REQUEST": "GetTile", "LAYER": service.layers["orthophoto"].id,
-              "STYLE": "default", "TILEMATRIXSET": "View1", "TILEMATRIX": "14", "TILEROW": "0", "TILECOL": "0",
-              "FORMAT": "image/png"}
+    params = {
+        "SERVICE": "WMTS",
+        "VERSION": "1.0.0",
+        "REQUEST": "GetTile",
+        "LAYER": service.layers["orthophoto"].id,
+        "STYLE": "default",
+        "TILEMATRIXSET": "View1",
+        "TILEMATRIX": "14",
+        "TILEROW": "0",
+        "TILECOL": "0",
+        "FORMAT": "image/png",
+    }
     params.update(change)
     response = service.get("/wmts", **{k: v for k, v in params.items() if v is not None})
     assert response.status_code == status and exception_code(response) == code
@@ -311,8 +384,19 @@ def test_wmts_exceptions(service: Service, change: dict[str, str | None], code: 
 def test_wmts_kvp_and_rest_agree_and_static_tiles_are_used(service: Service) -> None:
     ortho = service.layers["orthophoto"]
     col, row = int((WINDOW[0] - 120000) // 25.6), int((6500000 - WINDOW[3]) // 25.6)
-    kvp = service.get("/wmts", SERVICE="WMTS", REQUEST="GetTile", VERSION="1.0.0", LAYER=ortho.id, STYLE="default",
-                      TILEMATRIXSET="View1", TILEMATRIX="L14", TILEROW=row, TILECOL=col, FORMAT="image/jpeg")
+    kvp = service.get(
+        "/wmts",
+        SERVICE="WMTS",
+        REQUEST="GetTile",
+        VERSION="1.0.0",
+        LAYER=ortho.id,
+        STYLE="default",
+        TILEMATRIXSET="View1",
+        TILEMATRIX="L14",
+        TILEROW=row,
+        TILECOL=col,
+        FORMAT="image/jpeg",
+    )
     rest = service.get(f"/wmts/1.0.0/{ortho.id}/default/View1/14/{row}/{col}.jpg")
     assert kvp.status_code == rest.status_code == 200 and kvp.content == rest.content
     assert rest.headers["x-tile-source"] == "pyramid"
@@ -323,7 +407,10 @@ def test_wmts_kvp_and_rest_agree_and_static_tiles_are_used(service: Service) -> 
 def test_wmts_rest_featureinfo(service: Service) -> None:
     thermal = service.layers["thermal_mosaic"]
     left, top = thermal.bounds[0], thermal.bounds[3]
-    col, row = int((left + 20.1 - 120000) // 51.2), int((6500000 - (top - 20.1)) // 51.2)  # View1 level 13: 0.2 m
+    col, row = (
+        int((left + 20.1 - 120000) // 51.2),
+        int((6500000 - (top - 20.1)) // 51.2),
+    )  # View1 level 13: 0.2 m
     x_px = round((left + 20.1 - (120000 + col * 51.2)) / 0.2 - 0.5)
     y_px = round(((6500000 - row * 51.2) - (top - 20.1)) / 0.2 - 0.5)
     url = f"/wmts/1.0.0/{thermal.id}/default/View1/13/{row}/{col}/{y_px}/{x_px}.json"
@@ -382,8 +469,10 @@ def test_capabilities_bounding_boxes_in_axis_order(service: Service) -> None:
     ns = "{http://www.opengis.net/wms}"
     ortho = service.layers["orthophoto"]
     layer = next(node for node in root.iter(f"{ns}Layer") if node.findtext(f"{ns}Name") == ortho.id)
-    boxes = {box.get("CRS"): [float(box.get(k, "nan")) for k in ("minx", "miny", "maxx", "maxy")]
-             for box in layer.findall(f"{ns}BoundingBox")}
+    boxes = {
+        box.get("CRS"): [float(box.get(k, "nan")) for k in ("minx", "miny", "maxx", "maxy")]
+        for box in layer.findall(f"{ns}BoundingBox")
+    }
     west, south, east, north = ortho.bounds_wgs84
     assert boxes["EPSG:4326"] == pytest.approx([south, west, north, east])
     assert boxes["CRS:84"] == pytest.approx([west, south, east, north])

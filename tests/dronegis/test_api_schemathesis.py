@@ -32,15 +32,22 @@ def test_no_server_errors(api_schema: object, service: Service) -> None:
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
+        @settings(
+            max_examples=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         def run(case: schemathesis.Case) -> None:
             nonlocal calls
             for headers in ({}, {"Authorization": f"Bearer {GIS}"}):
                 response = case.call(base_url=service.url, headers=headers, timeout=30)
                 calls += 1
                 if response.status_code >= 500:
-                    failures.append((case.method, case.formatted_path, response.status_code, response.text[:300]))
+                    failures.append(
+                        (case.method, case.formatted_path, response.status_code, response.text[:300])
+                    )
 
         run()
     assert calls > 50
@@ -51,7 +58,15 @@ def test_openapi_lists_the_job_api(service: Service) -> None:
     import httpx
 
     paths = httpx.get(f"{service.url}/openapi.json").json()["paths"]
-    for path in ("/api/flights", "/api/flights/{flight}/files", "/api/flights/{flight}/files/{path}",
-                 "/api/flights/{flight}/zip", "/api/flights/{flight}/finish", "/api/jobs/{job_id}",
-                 "/api/flights/{flight}/events", "/api/flights/{flight}/approve", "/flights/{flight}/qa"):
+    for path in (
+        "/api/flights",
+        "/api/flights/{flight}/files",
+        "/api/flights/{flight}/files/{path}",
+        "/api/flights/{flight}/zip",
+        "/api/flights/{flight}/finish",
+        "/api/jobs/{job_id}",
+        "/api/flights/{flight}/events",
+        "/api/flights/{flight}/approve",
+        "/flights/{flight}/qa",
+    ):
         assert path in paths, path

@@ -251,3 +251,25 @@ def test_server_sent_events(client: TestClient) -> None:
     assert events[-1]["status"] == "done" and events[-1]["stage"] == "publish"
     assert {"stage", "done", "total", "status"} <= set(events[0])
     assert client.get("/api/flights/zz/events", headers=auth(VIEWER)).status_code == 404
+
+
+def test_failure_reason_is_shown(settings: Settings) -> None:
+    from svc_helpers import standin_stages
+
+    from dronegis.api.app import create_app
+    from pipeline.jobs import JobContext, Progress, StageResult
+
+    def broken(ctx: JobContext, progress: Progress) -> StageResult:
+        raise ValueError(f"no usable frame in flight {ctx.flight}")
+
+    app = create_app(settings)
+    app.state.job_stages = {**standin_stages(), "process": broken}
+    with TestClient(app) as client:
+        _create(client, "bad")
+        client.put("/api/flights/bad/files/x.jpg", content=b"x", headers=auth(PILOT))
+        client.post("/api/flights/bad/finish", headers=auth(PILOT))
+        job = _wait_job(client, "bad", {"failed"})
+        assert job["stage"] == "process"
+        assert job["error"] == "process failed: ValueError: no usable frame in flight bad"
+        page = client.get("/flights/bad", headers=auth(VIEWER)).text
+        assert "no usable frame in flight bad" in page and "failed" in page

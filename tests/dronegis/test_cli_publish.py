@@ -15,8 +15,19 @@ def test_publish_and_unpublish_commands(tmp_path: Path, data_dir: Path) -> None:
     make_flight(ws, data_dir, flight="cli")
     runner = CliRunner()
     result = runner.invoke(
-        cli, ["publish", "cli-dtm", "--workspace", str(ws.root), "--access", "public", "--title", "Terræn",
-              "--no-pyramids", "--json"]
+        cli,
+        [
+            "publish",
+            "cli-dtm",
+            "--workspace",
+            str(ws.root),
+            "--access",
+            "public",
+            "--title",
+            "Terræn",
+            "--no-pyramids",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     [layer] = json.loads(result.stdout)

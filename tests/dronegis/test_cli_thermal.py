@@ -73,3 +73,18 @@ def test_failed_file_is_named_and_exit_is_1(data_dir: Path, tmp_path: Path) -> N
 def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
     code, _, _ = _run(str(tmp_path / "x.jpg"), "--emissivity", "1.5")
     assert code == 2
+
+
+def test_dji_without_the_extra_names_the_file_and_the_fix(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dji_thermal_cli", None)
+    m3t = data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG"
+    xtr = data_dir / "thermal_parser/images/DJI_XTR.jpg"  # FLIR inside: needs no extra
+    code, out, _ = _run(str(m3t), str(xtr), "--out", str(tmp_path), "--json")
+    assert code == 1
+    dji, flir = json.loads(out)["files"]
+    assert flir["ok"] is True
+    assert "DJI_0001_R.JPG" in dji["error"] and "pip install 'dronegis[dji]'" in dji["error"]

@@ -34,15 +34,32 @@ def _thermal_workspace(root: Path) -> Workspace:
     data = np.broadcast_to(10.0 + 0.05 * cols, (200, 300)).astype("float32")[None]
     path = ws.products(flight) / "thermal_mosaic.tif"
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {"driver": "GTiff", "width": 300, "height": 200, "count": 1, "dtype": "float32", "nodata": -9999.0,
-               "crs": "EPSG:25832", "transform": from_origin(*ORIGIN, PIXEL, PIXEL), "tiled": True,
-               "blockxsize": 256, "blockysize": 256}
+    profile = {
+        "driver": "GTiff",
+        "width": 300,
+        "height": 200,
+        "count": 1,
+        "dtype": "float32",
+        "nodata": -9999.0,
+        "crs": "EPSG:25832",
+        "transform": from_origin(*ORIGIN, PIXEL, PIXEL),
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-    product = Product(id=f"{flight}-thermal_mosaic", flight=flight, kind=ProductKind.THERMAL_MOSAIC,
-                      path=path.relative_to(ws.root).as_posix(), crs="EPSG:25832",
-                      bounds=(ORIGIN[0], ORIGIN[1] - 200 * PIXEL, ORIGIN[0] + 300 * PIXEL, ORIGIN[1]), gsd_m=PIXEL,
-                      time_start=datetime(2026, 1, 20, 6, 30, tzinfo=UTC), units="°C")
+    product = Product(
+        id=f"{flight}-thermal_mosaic",
+        flight=flight,
+        kind=ProductKind.THERMAL_MOSAIC,
+        path=path.relative_to(ws.root).as_posix(),
+        crs="EPSG:25832",
+        bounds=(ORIGIN[0], ORIGIN[1] - 200 * PIXEL, ORIGIN[0] + 300 * PIXEL, ORIGIN[1]),
+        gsd_m=PIXEL,
+        time_start=datetime(2026, 1, 20, 6, 30, tzinfo=UTC),
+        units="°C",
+    )
     ws.products_json(flight).write_text("[" + product.model_dump_json() + "]", encoding="utf-8")
     publish(ws, flight, access="public", title="Roof thermography", pyramids=False)
     return ws
@@ -64,9 +81,19 @@ def page(tmp_path: Path) -> Iterator[object]:
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
             viewport={"width": 1200, "height": 800},
         )
         try:

@@ -55,8 +55,16 @@ def bad_ifd_offset(jpeg: bytes) -> bytes:
 
 def absurd_tiff() -> bytes:
     """A little-endian TIFF header announcing 2^31-1 × 2^31-1 pixels."""
-    entries = [(256, 4, 1, 0x7FFF_FFFF), (257, 4, 1, 0x7FFF_FFFF), (258, 3, 1, 8), (259, 3, 1, 1),
-               (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (279, 4, 1, 16)]
+    entries = [
+        (256, 4, 1, 0x7FFF_FFFF),
+        (257, 4, 1, 0x7FFF_FFFF),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8),
+        (277, 3, 1, 1),
+        (279, 4, 1, 16),
+    ]
     ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + b"\0\0\0\0"
     return b"II*\x00" + struct.pack("<I", 8 + 16) + b"\0" * 16 + ifd
 
@@ -77,7 +85,9 @@ def build_bad_flight(folder: Path, good: Path, make_raster: object) -> dict[str,
     for name in ("DJI_0001.JPG", "DJI_0002.JPG", "DJI_0003.JPG", "gcp_list.txt"):
         shutil.copy2(good / name, folder / name)
     expected: dict[str, tuple[str, str]] = {
-        "DJI_0001.JPG": ("archived", ""), "DJI_0002.JPG": ("archived", ""), "DJI_0003.JPG": ("archived", ""),
+        "DJI_0001.JPG": ("archived", ""),
+        "DJI_0002.JPG": ("archived", ""),
+        "DJI_0003.JPG": ("archived", ""),
         "gcp_list.txt": ("archived", ""),
     }
 
@@ -93,13 +103,20 @@ def build_bad_flight(folder: Path, good: Path, make_raster: object) -> dict[str,
     put("not_an_image.JPG", b"this is a text file, not a JPEG\n" * 20, "quarantined", "*")
     put("xmp_bomb.JPG", replace_xmp(frame, BOMB), "quarantined", "metadata_error")
     put("xmp_xxe.JPG", replace_xmp(frame, XXE), "quarantined", "metadata_error")
-    packet = replace_xmp(frame, b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" drone-dji:RelativeAltitude="+6O.5" drone-dji:GimbalPitchDegree="-9O"/></rdf:RDF></x:xmpmeta>')
+    packet = replace_xmp(
+        frame,
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"'
+        b' drone-dji:RelativeAltitude="+6O.5" drone-dji:GimbalPitchDegree="-9O"/></rdf:RDF></x:xmpmeta>',
+    )
     put("xmp_badnum.JPG", packet, "quarantined", "metadata_error")
     put("huge.tif", absurd_tiff(), "quarantined", "*")
     put("duplicate/DJI_0001_copy.JPG", frame, "quarantined", "duplicate_content")
     put("billede æøå 01.JPG", with_tail(frame, "æøå"), "archived", "")
     put("Ünïcødé ✈ frame.JPG", with_tail(frame, "unicode"), "archived", "")
     put(".hidden_notes.txt", b"hidden file\n", "archived", "")
+    put("manifest.json", b'{"pilot": "not the archive manifest"}', "quarantined", "reserved_name")
+    put("x" * 200 + "_long_name_æøå.JPG", with_tail(frame, "long"), "archived", "")
     # GeoTIFF without CRS and world files with zero / NaN pixel size
     nocrs = make_raster("nocrs_ortho.tif", crs=None)  # type: ignore[operator]
     put("nocrs_ortho.tif", Path(nocrs).read_bytes(), "quarantined", "raster_error")
@@ -110,11 +127,24 @@ def build_bad_flight(folder: Path, good: Path, make_raster: object) -> dict[str,
     put("ortho_nan.pgw", b"nan\n0\n0\n-0.1\n557900\n6212000\n", "archived", "")
     # control files
     put("gcp_malformed.txt", b"EPSG:25832\n557870.0 6211988.0 100.0 339.2\n", "quarantined", "control_error")
-    put("gcp_nan.txt", b"EPSG:25832\nnan 6211988.0 100.0 339.2 438.7 DJI_0001.JPG GCP1\n", "quarantined", "control_error")
-    put("gcp_unknown_crs.txt", b"EPSG:999999\n557870.0 6211988.0 100.0 339.2 438.7 DJI_0001.JPG GCP1\n",
-        "quarantined", "control_error")
-    put("gcp_absent.txt", b"EPSG:25832\n557870.0 6211988.0 100.0 339.2 438.7 NOT_HERE.JPG GCP1\n",
-        "quarantined", "control_no_image")
+    put(
+        "gcp_nan.txt",
+        b"EPSG:25832\nnan 6211988.0 100.0 339.2 438.7 DJI_0001.JPG GCP1\n",
+        "quarantined",
+        "control_error",
+    )
+    put(
+        "gcp_unknown_crs.txt",
+        b"EPSG:999999\n557870.0 6211988.0 100.0 339.2 438.7 DJI_0001.JPG GCP1\n",
+        "quarantined",
+        "control_error",
+    )
+    put(
+        "gcp_absent.txt",
+        b"EPSG:25832\n557870.0 6211988.0 100.0 339.2 438.7 NOT_HERE.JPG GCP1\n",
+        "quarantined",
+        "control_no_image",
+    )
     # special entries (not regular files): FIFO, symlink loop, links out of and inside the folder
     os.mkfifo(folder / "pipe.JPG")
     os.symlink("loop_b", folder / "loop_a")

@@ -175,7 +175,9 @@ def test_killed_run_leaves_no_partial_file_and_the_next_run_completes(tmp_path: 
         assert hashlib.sha256(path.read_bytes()).hexdigest() == expected[path.name]
     from flights.ingest import ingest_folder
 
-    flight = ingest_folder(src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="k", now=NOW, workers=2)
+    flight = ingest_folder(
+        src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="k", now=NOW, workers=2
+    )
     assert {e.path: e.sha256 for e in flight.entries} == expected
     assert all(e.status == "archived" for e in flight.entries)
     assert not list(ws.rglob(f"*{TMP_SUFFIX}"))

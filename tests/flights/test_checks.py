@@ -125,7 +125,9 @@ def test_time_rules_use_the_injected_clock() -> None:
     assert codes(cap(time=future)) == ["time_in_future"]
     # an assumed zone can be wrong by hours: only far-future times are flagged
     assert codes(cap(time=future, time_source="exif+assumed:Europe/Copenhagen")) == []
-    assert codes(cap(time=NOW + timedelta(days=2), time_source="exif+assumed:Europe/Copenhagen")) == ["time_in_future"]
+    assert codes(cap(time=NOW + timedelta(days=2), time_source="exif+assumed:Europe/Copenhagen")) == [
+        "time_in_future"
+    ]
     later = CheckContext(purpose=Purpose.SURVEY, now=NOW + timedelta(days=1), blur_threshold=15.0)
     assert codes(cap(time=future), later) == []
 
@@ -140,8 +142,12 @@ def test_rtk_rule() -> None:
 
 def q(blur: float = 500.0, mean: float = 120.0, dark: float = 0.0, sat: float = 0.0) -> ImageQuality:
     return ImageQuality(
-        blur_score=blur, mean_brightness=mean, dark_fraction=dark, saturated_fraction=sat,
-        decoded_width=100, decoded_height=75,
+        blur_score=blur,
+        mean_brightness=mean,
+        dark_fraction=dark,
+        saturated_fraction=sat,
+        decoded_width=100,
+        decoded_height=75,
     )
 
 
@@ -227,7 +233,9 @@ def test_mixed_cameras() -> None:
     found = checks.mixed_cameras([*one, other])
     assert [p.code for p in found] == ["mixed_cameras"]
     assert "FC300S" in found[0].message and found[0].file == "."
-    thermal = cap(path="t.JPG", kind=FileKind.THERMAL_FRAME).model_copy(update={"camera": CameraInfo(model="XT2")})
+    thermal = cap(path="t.JPG", kind=FileKind.THERMAL_FRAME).model_copy(
+        update={"camera": CameraInfo(model="XT2")}
+    )
     assert checks.mixed_cameras([*one, thermal]) == []
 
 
@@ -239,7 +247,9 @@ def test_control_files_naming_images() -> None:
 
     frames = {"DJI_0001.JPG", "DJI_0002.JPG"}
     assert checks.check_control(control("dji_0001.jpg"), frames) == []
-    assert [p.code for p in checks.check_control(control("DJI_0001.JPG", "X.JPG"), frames)] == ["control_unknown_image"]
+    assert [p.code for p in checks.check_control(control("DJI_0001.JPG", "X.JPG"), frames)] == [
+        "control_unknown_image"
+    ]
     found = checks.check_control(control("X.JPG"), frames)
     assert [(p.code, p.severity) for p in found] == [("control_no_image", Severity.ERROR)]
     assert [p.severity for p in checks.check_control(control("X.JPG"), set())] == [Severity.INFO]
@@ -274,7 +284,13 @@ def _agung_captures(csv_path: Path) -> list[Capture]:
             t = datetime.strptime(row["DateTimeOriginal"], "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
             pitch = float(row["GimbalPitchDegree"]) if row["GimbalPitchDegree"] else None
             out.append(
-                cap(_deg(row["GPSLatitude"]), _deg(row["GPSLongitude"]), pitch=pitch, time=t, path=row["FileName"])
+                cap(
+                    _deg(row["GPSLatitude"]),
+                    _deg(row["GPSLongitude"]),
+                    pitch=pitch,
+                    time=t,
+                    path=row["FileName"],
+                )
             )
     return out
 
@@ -298,6 +314,8 @@ def test_agung_2_mission_frames_raise_no_position_or_gimbal_error(data_dir: Path
     context = ctx(Purpose.SURVEY, aoi=load_area(folder / "aoi.geojson"))
     frames = _agung_captures(folder / "image_metadata.csv")
     assert len(frames) == 1817
-    errors = [(f.path, p.code) for f in frames for p in checks.check_capture(f, context) if p.severity == "error"]
+    errors = [
+        (f.path, p.code) for f in frames for p in checks.check_capture(f, context) if p.severity == "error"
+    ]
     assert errors == []
     assert [f.path for f in frames if "outside_aoi" in codes(f, context)] == []

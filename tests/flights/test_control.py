@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flights.control import parse_crs, read_control_file, read_mrk_text
+from flights.control import parse_crs, read_control_file
+from flights.control_logs import read_mrk_text
 from flights.errors import ControlFileError
 
 # (path under data_dir, format, crs, points, observations)
@@ -34,7 +35,9 @@ VALID = [
 
 
 @pytest.mark.parametrize(("rel", "fmt", "crs", "points", "observations"), VALID)
-def test_real_control_files(data_dir: Path, rel: str, fmt: str, crs: str, points: int, observations: int) -> None:
+def test_real_control_files(
+    data_dir: Path, rel: str, fmt: str, crs: str, points: int, observations: int
+) -> None:
     cf = read_control_file(data_dir / rel, rel)
     assert (cf.format, cf.crs, len(cf.points)) == (fmt, crs, points)
     assert sum(len(p.observations) for p in cf.points) == observations
@@ -94,7 +97,7 @@ def test_mrk(data_dir: Path) -> None:
     path = data_dir / "odm_data_helenenschacht/RTK_Data/101FTASK_Timestamp.mrk"
     events = read_mrk_text(path.read_text(), path.name)
     first = events[0]
-    assert (first.index, first.gps_week, first.quality, first.fixed) == (2, 2211, 50, True)
+    assert (first.event, first.gps_week, first.quality, first.fixed) == (2, 2211, 50, True)
     assert (first.lat, first.lon, first.ellipsoid_height_m) == (47.6436873208, 16.4759271684, 512.998)
     assert (first.offset_n_mm, first.offset_e_mm, first.offset_v_mm) == (3.0, 0.0, 75.0)
     assert first.std_v_m == pytest.approx(0.029694)
@@ -121,7 +124,10 @@ BAD = [
     ("webodm_fixtures/app/fixtures/gcp_malformed.txt", r"gcp_malformed.txt line 2: unknown CRS '<O_O>'"),
     ("odm_data_copr/gcp_list_nocoord.txt", r"line 1: the first line must be the CRS"),
     ("odm_br/odm_gcp_br/qgis/qgis5350.txt", r"line 1: the first line must be the CRS"),
-    ("odm_test_gcp/tests/test_data/old_gcp_list.txt", r"old_gcp_list.txt line 7: expected 'x y z px py image"),
+    (
+        "odm_test_gcp/tests/test_data/old_gcp_list.txt",
+        r"old_gcp_list.txt line 7: expected 'x y z px py image",
+    ),
 ]
 
 
@@ -136,9 +142,15 @@ def test_bad_real_files_fail_clearly(data_dir: Path, rel: str, message: str) -> 
     [
         ("EPSG:999999\n1 2 3 4 5 a.jpg\n", r"line 1: unknown CRS 'EPSG:999999'"),
         ("WGS84 UTM 75N\n1 2 3 4 5 a.jpg\n", r"UTM zone 75 out of range"),
-        ("EPSG:25832\n560000 6215000 5 1 2 a.jpg P0\n560000 6215000 5 x 20 a.jpg P0\n", r"line 3: pixel x 'x' is not"),
+        (
+            "EPSG:25832\n560000 6215000 5 1 2 a.jpg P0\n560000 6215000 5 x 20 a.jpg P0\n",
+            r"line 3: pixel x 'x' is not",
+        ),
         ("EPSG:25832\n560000 6215000 5 x 20 a.jpg P1\n", r"line 2: unrecognised control line"),
-        ("EPSG:25832\n560000 6215000 5 10 20 a.jpg P1\n560001 6215000 5 10 20 b.jpg P1\n", r"line 3: point 'P1'"),
+        (
+            "EPSG:25832\n560000 6215000 5 10 20 a.jpg P1\n560001 6215000 5 10 20 b.jpg P1\n",
+            r"line 3: point 'P1'",
+        ),
         ("EPSG:4326\n56.04 9.93 5 10 20 a.jpg\n56.04 200 5 10 20 a.jpg\n", r"not longitude/latitude"),
         ("EPSG:25832\n9.93 56.04 5 10 20 a.jpg\n", r"looks like degrees"),
         ("EPSG:25832\n", r"no data lines"),

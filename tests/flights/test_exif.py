@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import csv
+import random
 import re
 import struct
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -354,3 +356,87 @@ def test_fff_without_gps_or_time(data_dir: Path) -> None:
     assert cap.time_source == "flir+assumed:Europe/Copenhagen"  # zone field 0 = unknown
     assert cap.thermal is not None and cap.thermal.format == "flir-fff"
     assert (cap.thermal.raw_width, cap.thermal.raw_height) == (320, 240)
+
+
+def test_dng_size_comes_from_the_full_resolution_sub_ifd(tmp_path: Path) -> None:
+    # IFD0: a 256x171 preview with DNGVersion and SubIFDs -> SubIFD (NewSubfileType 0) 5472x3648
+    sub_at = 8 + 2 + 12 * 5 + 4
+    ifd0 = [
+        (0x0100, 4, 1, struct.pack("<I", 256)),
+        (0x0101, 4, 1, struct.pack("<I", 171)),
+        (0x010F, 2, 4, b"DJI\x00"),
+        (0x014A, 4, 1, struct.pack("<I", sub_at)),
+        (0xC612, 1, 4, bytes([1, 4, 0, 0])),
+    ]
+    sub = [
+        (0x00FE, 4, 1, struct.pack("<I", 0)),
+        (0x0100, 4, 1, struct.pack("<I", 5472)),
+        (0x0101, 4, 1, struct.pack("<I", 3648)),
+    ]
+    data = struct.pack("<2sHI", b"II", 42, 8) + struct.pack("<H", len(ifd0))
+    data += b"".join(struct.pack("<HHI", t, ty, n) + f for t, ty, n, f in ifd0) + struct.pack("<I", 0)
+    data += struct.pack("<H", len(sub)) + b"".join(struct.pack("<HHI", t, ty, n) + f for t, ty, n, f in sub)
+    (tmp_path / "DJI_0001.DNG").write_bytes(data + struct.pack("<I", 0))
+    cap = _read(tmp_path / "DJI_0001.DNG")
+    assert (cap.camera.make, cap.camera.width, cap.camera.height) == ("DJI", 5472, 3648)
+
+
+def test_dji_rjpeg_raw_size_from_the_sensor_registry(data_dir: Path) -> None:
+    path = data_dir / "thermal_parser/images/M30T/DJI_0001_R.JPG"
+    cap = read_capture(path, path.name, sha256="0", size=1, kind=FileKind.THERMAL_FRAME)
+    assert (cap.camera.width, cap.camera.height) == (1280, 1024)  # the JPEG
+    assert cap.thermal is not None and (cap.thermal.raw_width, cap.thermal.raw_height) == (640, 512)
+
+
+def test_generated_sample_flight_reads_back_its_truth(tmp_path: Path) -> None:
+    from flights.classify import classify
+    from flights.sample import make_sample_flight
+
+    truth = make_sample_flight(tmp_path / "sample")
+    assert truth.frames
+    for pose in truth.frames:
+        path = tmp_path / "sample" / pose.image
+        kind = classify(path)
+        assert kind.value == pose.kind
+        cap = read_capture(path, pose.image, sha256="0", size=1, kind=kind)
+        assert cap.time_utc == pose.time_utc and cap.time_source == "exif+OffsetTimeOriginal"
+        assert cap.position is not None
+        assert cap.position.lat == pytest.approx(pose.lat, abs=1e-7)
+        assert cap.position.lon == pytest.approx(pose.lon, abs=1e-7)
+        assert cap.position.absolute_altitude_m == pytest.approx(pose.ellipsoidal_height_m, abs=1e-3)
+        assert cap.position.relative_altitude_m == pytest.approx(pose.relative_altitude_m, abs=1e-3)
+        assert cap.attitude.gimbal_pitch == pytest.approx(pose.gimbal_pitch, abs=0.01)
+        assert cap.attitude.gimbal_yaw == pytest.approx(pose.gimbal_yaw, abs=0.01)
+        assert (cap.camera.width, cap.camera.height) == (pose.width, pose.height)
+    assert classify(tmp_path / "sample" / "gcp_list.txt").value == "control"
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "webodm_fixtures/app/fixtures/tiny_drone_image.jpg",  # EXIF + senseFly XMP
+        "thermal_parser/images/DJI_H20T.jpg",  # DJI XMP + APP3 thermal
+        "thermal_parser/images/FLIR_E40.jpg",  # FLIR FFF segments
+        "webodm_fixtures/app/fixtures/tiny_drone_image_multispec.tif",  # TIFF with XMP
+    ],
+)
+def test_mutated_headers_raise_only_metadata_errors(data_dir: Path, tmp_path: Path, rel: str) -> None:
+    """Random byte flips and cuts in the header: a Capture or a MetadataError, nothing else."""
+    rng = random.Random(rel)
+    original = (data_dir / rel).read_bytes()
+    path = tmp_path / ("f" + Path(rel).suffix)
+    outcomes: Counter[str] = Counter()
+    for _ in range(150):
+        data = bytearray(original)
+        span = min(len(data), rng.choice([600, 3000, 20000, 70000]))
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(2, span)] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(1, len(data))]
+        path.write_bytes(bytes(data))
+        try:
+            _read(path)
+            outcomes["read"] += 1
+        except MetadataError:
+            outcomes["error"] += 1
+    assert outcomes["read"] > 0 and outcomes["error"] > 0

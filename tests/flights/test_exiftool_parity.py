@@ -109,7 +109,7 @@ def test_every_frame_matches_exiftool(frames: list[Path], exiftool: dict[str, di
         seen["attitude:drone-dji"] >= 24 and seen["attitude:camera"] == 2 and seen["attitude:sensefly"] == 4
     )
     assert seen["rtk_flag"] >= 1
-    assert seen["time:flir:DateTimeOriginal"] >= 4
+    assert seen["time:flir:DateTimeOriginal+offset"] >= 4
 
 
 def _check_position(cap: Capture, rec: dict[str, Any]) -> None:
@@ -189,10 +189,10 @@ def _check_time(cap: Capture, rec: dict[str, Any]) -> None:
         assert "ExifIFD:DateTimeOriginal" not in rec and "FLIR:DateTimeOriginal" not in rec, cap.path
         return
     if "FLIR:DateTimeOriginal" in rec and not rec["FLIR:DateTimeOriginal"].endswith("+00:00"):
-        assert src == "flir:DateTimeOriginal", cap.path  # an explicit offset beats an assumed zone
+        assert src == "flir:DateTimeOriginal+offset", cap.path  # an explicit offset beats an assumed zone
     if src == "xmp:sensefly:UTCTime":
         expected = datetime.strptime(rec["XMP-sensefly:UTCTime"], "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
-    elif src == "flir:DateTimeOriginal":
+    elif src == "flir:DateTimeOriginal+offset":
         expected = datetime.strptime(rec["FLIR:DateTimeOriginal"], "%Y:%m:%d %H:%M:%S.%f%z").astimezone(UTC)
         assert not rec["FLIR:DateTimeOriginal"].endswith("+00:00")
     elif src == f"flir+assumed:{DEFAULT_LOCAL_TZ}":

@@ -283,3 +283,25 @@ def test_parameters_match_the_shipped_exiftool_dumps(data_dir: Path, name: str) 
         text = printed[label].split()[0]
         decimals = len(text.partition(".")[2])
         assert getattr(params, field) == pytest.approx(float(text), abs=0.5 * 10.0**-decimals + 1e-9), label
+
+
+def _record_offset(fff: bytes | bytearray, entry: int) -> int:
+    offset: int = struct.unpack_from(">I", fff, 0x40 + 32 * entry + 12)[0]
+    return offset
+
+
+def test_big_endian_raw_subtype(tmp_path: Path) -> None:
+    raw = np.arange(12 * 10, dtype=np.uint16).reshape(10, 12) * 300
+    fff = bytearray(build_fff(raw, PARAMS, png=False))
+    struct.pack_into(">H", fff, 0x40 + 2, 1)  # RawData subtype 1: big-endian words
+    start = _record_offset(fff, 0) + 32
+    fff[start : start + raw.size * 2] = raw.astype(">u2").tobytes()
+    image = read_flir(bytes(fff))
+    np.testing.assert_array_equal(image.raw, raw)
+
+
+def test_humidity_stored_as_percent(tmp_path: Path) -> None:
+    raw = np.full((4, 4), 15000, dtype=np.uint16)
+    fff = bytearray(build_fff(raw, PARAMS, png=False))
+    struct.pack_into(">f", fff, _record_offset(fff, 1) + 0x3C, 45.0)  # some FFF files store percent
+    assert read_flir(bytes(fff)).params.relative_humidity_pct == 45.0

@@ -27,8 +27,16 @@ def test_files_and_truth(sample: tuple[Path, SampleTruth]) -> None:
     folder, truth = sample
     names = sorted(p.name for p in folder.iterdir())
     assert names == [
-        "DJI_0001.JPG", "DJI_0002.JPG", "DJI_0003.JPG", "DJI_0004.JPG", "DJI_0005.JPG", "DJI_0006.JPG",
-        "DJI_0007_R.JPG", "check_points.txt", "gcp_list.txt", "truth.json",
+        "DJI_0001.JPG",
+        "DJI_0002.JPG",
+        "DJI_0003.JPG",
+        "DJI_0004.JPG",
+        "DJI_0005.JPG",
+        "DJI_0006.JPG",
+        "DJI_0007_R.JPG",
+        "check_points.txt",
+        "gcp_list.txt",
+        "truth.json",
     ]
     assert SampleTruth.model_validate(json.loads((folder / "truth.json").read_text())) == truth
     assert sum(p.stat().st_size for p in folder.iterdir()) < 2_000_000
@@ -71,9 +79,21 @@ def test_frames_are_classified_and_read_back_to_the_truth(sample: tuple[Path, Sa
 def test_exiftool_reads_the_same_pose(sample: tuple[Path, SampleTruth]) -> None:
     folder, truth = sample
     out = subprocess.run(
-        ["exiftool", "-json", "-n", "-GPSLatitude", "-GPSLongitude", "-GPSAltitude", "-XMP-drone-dji:all",
-         "-DateTimeOriginal", "-OffsetTimeOriginal", str(folder)],
-        check=True, capture_output=True, text=True,
+        [
+            "exiftool",
+            "-json",
+            "-n",
+            "-GPSLatitude",
+            "-GPSLongitude",
+            "-GPSAltitude",
+            "-XMP-drone-dji:all",
+            "-DateTimeOriginal",
+            "-OffsetTimeOriginal",
+            str(folder),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     by_name = {Path(d["SourceFile"]).name: d for d in json.loads(out)}
     for pose in truth.frames:
@@ -115,8 +135,14 @@ def test_targets_are_visible_where_the_control_files_say(sample: tuple[Path, Sam
         for image, (u, v) in point.pixels.items():
             grey = cv2.imread(str(folder / image), cv2.IMREAD_GRAYSCALE).astype(np.float64)
             c, r = round(u), round(v)
-            top_left, top_right = grey[r - 8 : r - 3, c - 8 : c - 3].mean(), grey[r - 8 : r - 3, c + 3 : c + 8].mean()
-            bottom_left, bottom_right = grey[r + 3 : r + 8, c - 8 : c - 3].mean(), grey[r + 3 : r + 8, c + 3 : c + 8].mean()
+            top_left, top_right = (
+                grey[r - 8 : r - 3, c - 8 : c - 3].mean(),
+                grey[r - 8 : r - 3, c + 3 : c + 8].mean(),
+            )
+            bottom_left, bottom_right = (
+                grey[r + 3 : r + 8, c - 8 : c - 3].mean(),
+                grey[r + 3 : r + 8, c + 3 : c + 8].mean(),
+            )
             assert min(top_left, bottom_right) > 200 and max(top_right, bottom_left) < 50, (point.name, image)
 
 

@@ -47,7 +47,7 @@ def test_known_rgb_cameras(make: str, model: str, width_mm: float) -> None:
     ],
 )
 def test_thermal_cores(model: str, pitch: float, decoder: str) -> None:
-    profile = SENSORS.get("DJI", model)
+    profile = SENSORS.get("DJI", model, image_source="InfraredCamera")
     assert profile is not None
     assert (profile.kind, profile.pixel_pitch_um, profile.thermal_decoder) == ("thermal", pitch, decoder)
     assert profile.native_width in (640, 1280)
@@ -92,3 +92,31 @@ def test_profiles_are_immutable() -> None:
     with pytest.raises(AttributeError):
         profile.sensor_width_mm = 1.0  # type: ignore[misc]
     assert isinstance(SensorRegistry(list(SENSORS)), SensorRegistry)
+
+
+@pytest.mark.parametrize(
+    ("model", "source", "width", "kind"),
+    [
+        ("M3T", "InfraredCamera", None, "thermal"),
+        ("M3T", "WideCamera", None, "rgb"),
+        ("M3T", None, 640, "thermal"),
+        ("M3T", None, 8000, "rgb"),
+        ("M30T", None, 1280, "thermal"),  # the M30T's upscaled thermal JPEG
+        ("M30T", None, 4000, "rgb"),
+        ("ZH20T", None, 640, "thermal"),
+        ("ZH20T", "ZoomCamera", None, None),  # the zoom camera is not registered: unknown, not the wide one
+        ("FC6310", "WideCamera", None, "rgb"),
+    ],
+)
+def test_multi_sensor_payloads_pick_the_right_core(
+    model: str, source: str | None, width: int | None, kind: str | None
+) -> None:
+    profile = SENSORS.get("DJI", model, image_source=source, width=width)
+    assert (profile.kind if profile else None) == kind
+
+
+def test_thermal_only_model_with_a_visible_width_is_unknown() -> None:
+    assert SENSORS.get("DJI", "M4T", width=4032) is None  # no visible M4T profile: unknown beats wrong
+    assert (
+        SENSORS.get("DJI", "M4T") is not None and SENSORS.get("DJI", "M3T") is None
+    )  # ambiguous without hints

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from rasterio.transform import from_origin
 
 from flights.errors import UsageError
 from pipeline import cog
-from pipeline.cog import COG_PROFILES, CogProfile, overview_factors, validate_cog, write_cog
+from pipeline.cog import COG_PROFILES, CogProfile, overview_factors, validate_cog, write_cog, write_cog_array
 
 FIXTURES = Path("rio_cogeo_fixtures/tests/fixtures")
 
@@ -69,7 +70,9 @@ def test_validate_cog_fixtures(data_dir: Path, name: str, valid: bool, strict_va
 
 
 def test_write_cog_rgb_fixture(data_dir: Path, tmp_path: Path) -> None:
-    dst = write_cog(data_dir / FIXTURES / "image_rgb.tif", tmp_path / "rgb.tif", "ortho_jpeg", tags={"A": "b"})
+    dst = write_cog(
+        data_dir / FIXTURES / "image_rgb.tif", tmp_path / "rgb.tif", "ortho_jpeg", tags={"A": "b"}
+    )
     check = validate_cog(dst)
     assert check.valid, check
     info = gdalinfo(dst)
@@ -126,3 +129,30 @@ def test_profile_object_accepted(make_raster: Callable[..., Path], tmp_path: Pat
     with rasterio.open(dst) as out:
         assert out.block_shapes[0] == (256, 256) and out.profile["compress"] == "zstd"
     assert validate_cog(dst).valid
+
+
+def test_write_cog_array_rgba_to_jpeg_mask(tmp_path: Path) -> None:
+    data = np.full((4, 600, 700), 90, dtype="uint8")
+    data[3, :, :100] = 0  # transparent left edge
+    transform = from_origin(560000, 6215500, 0.1, 0.1)
+    dst = write_cog_array(data, tmp_path / "frame.tif", "ortho_jpeg", transform=transform, crs="EPSG:25832",
+                          tags={"FRAME": "DJI_0018"})  # fmt: skip
+    assert validate_cog(dst).valid
+    with rasterio.open(dst) as out:
+        assert out.count == 3 and out.profile["compress"] == "jpeg"
+        mask = out.dataset_mask()
+        assert (mask[:, :100] == 0).all() and (mask[:, 100:] == 255).all()
+        assert out.tags()["FRAME"] == "DJI_0018"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frame.tif"]
+
+
+def test_write_cog_array_thermal(tmp_path: Path) -> None:
+    data = np.linspace(-5.0, 40.0, 512 * 640, dtype="float64").reshape(1, 512, 640)
+    dst = write_cog_array(data, tmp_path / "t.tif", "thermal_f32", transform=from_origin(560000, 6215500, 1, 1),
+                          crs="EPSG:25832")  # fmt: skip
+    with rasterio.open(dst) as out:
+        assert out.dtypes[0] == "float32" and out.nodata == -9999.0
+        assert np.allclose(out.read(1), data[0], atol=1e-5)
+    with pytest.raises(UsageError, match="must be \\(bands, rows, cols\\)"):
+        write_cog_array(data[0], tmp_path / "bad.tif", "thermal_f32", transform=from_origin(560000, 6215500, 1, 1),
+                        crs="EPSG:25832")  # fmt: skip

@@ -86,8 +86,12 @@ def test_homography_least_squares_and_ransac_outlier() -> None:
     exact = []
     for p in pairs:
         w = h[2, 0] * p.col + h[2, 1] * p.row + 1.0
-        exact.append(p._replace(x=(h[0, 0] * p.col + h[0, 1] * p.row + h[0, 2]) / w,
-                                y=(h[1, 0] * p.col + h[1, 1] * p.row + h[1, 2]) / w))
+        exact.append(
+            p._replace(
+                x=(h[0, 0] * p.col + h[0, 1] * p.row + h[0, 2]) / w,
+                y=(h[1, 0] * p.col + h[1, 1] * p.row + h[1, 2]) / w,
+            )
+        )
     fit = fit_gcps(exact, method="homography")
     assert fit.rmse_r < 1e-3
     outlier = [exact[0]._replace(x=exact[0].x + 30.0), *exact[1:]]
@@ -121,8 +125,9 @@ def _ramp(path: Path, width: int, height: int) -> Path:
     cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=2,
-                           dtype="float32") as dst:
+        with rasterio.open(
+            path, "w", driver="GTiff", width=width, height=height, count=2, dtype="float32"
+        ) as dst:
             dst.write(np.stack([cols, rows]).astype(np.float32))
     return path
 
@@ -137,18 +142,45 @@ def _with_gcps(ramp: Path, pairs: list[GcpPair], crs: str, out: Path) -> Path:
     return out
 
 
-def _compare_with_gdalwarp(tmp_path: Path, pairs: list[GcpPair], crs: str, width: int, height: int,
-                           order: int, bounds: tuple[float, float, float, float] | None = None,
-                           res: float | None = None) -> tuple[float, int]:
+def _compare_with_gdalwarp(
+    tmp_path: Path,
+    pairs: list[GcpPair],
+    crs: str,
+    width: int,
+    height: int,
+    order: int,
+    bounds: tuple[float, float, float, float] | None = None,
+    res: float | None = None,
+) -> tuple[float, int]:
     fit = fit_gcps(pairs, order=order, crs=crs)
     ramp = _ramp(tmp_path / "ramp.tif", width, height)
     ours = warp_with_fit(ramp, tmp_path / f"ours{order}.tif", fit, bounds=bounds, resolution=res)
     minx, miny, maxx, maxy = ours.bounds
     gdal_out = tmp_path / f"gdal{order}.tif"
     subprocess.run(
-        [GDALWARP, "-q", "-overwrite", "-order", str(order), "-et", "0", "-r", "bilinear",
-         "-te", repr(minx), repr(miny), repr(maxx), repr(maxy), "-tr", repr(ours.resolution), repr(ours.resolution),
-         "-dstnodata", "nan", str(_with_gcps(ramp, pairs, crs, tmp_path / "gcps.tif")), str(gdal_out)],
+        [
+            GDALWARP,
+            "-q",
+            "-overwrite",
+            "-order",
+            str(order),
+            "-et",
+            "0",
+            "-r",
+            "bilinear",
+            "-te",
+            repr(minx),
+            repr(miny),
+            repr(maxx),
+            repr(maxy),
+            "-tr",
+            repr(ours.resolution),
+            repr(ours.resolution),
+            "-dstnodata",
+            "nan",
+            str(_with_gcps(ramp, pairs, crs, tmp_path / "gcps.tif")),
+            str(gdal_out),
+        ],
         check=True,
     )
     with rasterio.open(ours.path) as a, rasterio.open(gdal_out) as b:
@@ -168,7 +200,9 @@ def _odm_br_pairs(data_dir: Path) -> tuple[list[GcpPair], str, int, int]:
     """All 19 odm_br targets placed in the GCP orthophoto through its world file, with a
     deterministic ±1.5 px 'digitising' error so that order 1 and 2 fits differ."""
     base = data_dir / "odm_br"
-    control = read_control_file(base / "odm_gcp_br" / "gcp_list_chk_raw.txt", "gcp_list_chk_raw.txt", role="gcp")
+    control = read_control_file(
+        base / "odm_gcp_br" / "gcp_list_chk_raw.txt", "gcp_list_chk_raw.txt", role="gcp"
+    )
     a, _, _, e, c, f = (float(v) for v in (base / "odm_extra_gcp_br_ckeck.pgw").read_text().split())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -208,7 +242,9 @@ def test_copr_frame_warp_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> Non
     assert control.crs is not None
     xs, ys = [p.x for p in pairs], [p.y for p in pairs]
     bounds = (min(xs) - 5, min(ys) - 5, max(xs) + 5, max(ys) + 5)
-    worst, count = _compare_with_gdalwarp(tmp_path, pairs, control.crs, width, height, 1, bounds=bounds, res=0.05)
+    worst, count = _compare_with_gdalwarp(
+        tmp_path, pairs, control.crs, width, height, 1, bounds=bounds, res=0.05
+    )
     assert count > 1000
     assert worst < 0.5
 

@@ -9,9 +9,21 @@ import pytest
 
 from flights.errors import GeoreferenceError
 from flights.models import Attitude, CameraInfo
-from pipeline.georef.camera import BrownDistortion, PinholeCamera, camera_from_info, focal35_divisor, parse_dewarp
+from pipeline.georef.camera import (
+    BrownDistortion,
+    PinholeCamera,
+    camera_from_info,
+    focal35_divisor,
+    parse_dewarp,
+)
 from pipeline.georef.footprint import FramePose, frame_footprint
-from pipeline.georef.raycast import CameraPosition, intersect_dem, project_to_image, ray_directions, solve_height
+from pipeline.georef.raycast import (
+    CameraPosition,
+    intersect_dem,
+    project_to_image,
+    ray_directions,
+    solve_height,
+)
 from pipeline.georef.rotation import (
     R_GIMBAL_FROM_CAMERA,
     CameraAttitude,
@@ -27,8 +39,12 @@ LOCAL = GridFactors(0.0, 1.0)
 P4RTK_DEWARP = "2018-09-04;3678.87,3671.84,10.10,27.29,-0.2687,0.1147,1.5e-5,-4.6e-5,-0.0350"
 
 
-def pose(yaw: float, pitch: float, roll: float = 0.0, h: float = 100.0, factors: GridFactors = LOCAL) -> FramePose:
-    return FramePose(CameraPosition(0.0, 0.0, h), CameraAttitude(yaw, pitch, roll, "gimbal", "gimbal"), factors)
+def pose(
+    yaw: float, pitch: float, roll: float = 0.0, h: float = 100.0, factors: GridFactors = LOCAL
+) -> FramePose:
+    return FramePose(
+        CameraPosition(0.0, 0.0, h), CameraAttitude(yaw, pitch, roll, "gimbal", "gimbal"), factors
+    )
 
 
 # --- REFERENCE §2.4 worked example, exactly -----------------------------------------------------
@@ -81,8 +97,9 @@ def test_gimbal_yaw_preferred_flight_yaw_fallback() -> None:
 
 def test_convergence_at_skanderborg() -> None:
     factors = grid_factors(9.93, 56.04, "EPSG:25832")
-    assert factors.convergence_deg == pytest.approx(math.degrees(math.atan(math.tan(math.radians(0.93)) *
-                                                                      math.sin(math.radians(56.04)))), abs=1e-3)
+    assert factors.convergence_deg == pytest.approx(
+        math.degrees(math.atan(math.tan(math.radians(0.93)) * math.sin(math.radians(56.04)))), abs=1e-3
+    )
     assert factors.convergence_deg == pytest.approx(0.77, abs=0.01)
     assert 0.9996 < factors.scale < 0.99970
     # A ray 150 m true north lands ~2 m west of grid north (REFERENCE §2.4 step 6).
@@ -99,13 +116,15 @@ def test_grid_factors_reject_geographic() -> None:
 
 
 def test_camera_source_order() -> None:
-    base = dict(make="DJI", model="X", width=5472, height=3648)
+    base = {"make": "DJI", "model": "X", "width": 5472, "height": 3648}
     dewarp = camera_from_info(CameraInfo(**base, calibrated_focal_px=3666, dewarp_data=P4RTK_DEWARP))
     assert dewarp.source == "dewarp" and (dewarp.cx, dewarp.cy) == (2736 + 10.10, 1824 + 27.29)
     assert dewarp.distortion == BrownDistortion(-0.2687, 0.1147, 1.5e-5, -4.6e-5, -0.0350)
     undistorted = camera_from_info(CameraInfo(**base, dewarp_data=P4RTK_DEWARP, dewarp_flag=1))
     assert undistorted.distortion is None
-    cal = camera_from_info(CameraInfo(**base, calibrated_focal_px=3666.67, optical_center_x=2740, optical_center_y=1830))
+    cal = camera_from_info(
+        CameraInfo(**base, calibrated_focal_px=3666.67, optical_center_x=2740, optical_center_y=1830)
+    )
     assert (cal.source, cal.fx, cal.cx, cal.cy) == ("calibrated", 3666.67, 2740, 1830)
     mm = camera_from_info(CameraInfo(**base, focal_length_mm=8.8, sensor_width_mm=13.2))
     assert (mm.source, mm.fx) == ("focal+sensor", pytest.approx(3648.0))
@@ -141,7 +160,9 @@ def test_distortion_round_trip_matches_opencv() -> None:
     assert u2 == pytest.approx(u, abs=1e-6) and v2 == pytest.approx(v, abs=1e-6)
     assert cam.distortion is not None
     obj = np.stack([x, y, np.ones_like(x)], axis=-1)
-    projected, _ = cv2.projectPoints(obj, np.zeros(3), np.zeros(3), cam.matrix(), cam.distortion.coefficients())
+    projected, _ = cv2.projectPoints(
+        obj, np.zeros(3), np.zeros(3), cam.matrix(), cam.distortion.coefficients()
+    )
     assert projected.reshape(-1, 2) == pytest.approx(np.stack([u, v], axis=-1), abs=1e-6)
 
 
@@ -159,7 +180,9 @@ def test_horizon_rays_are_clipped_and_reported(pitch: float) -> None:
 
 
 def test_dem_flat_equals_plane_and_slope_moves_footprint() -> None:
-    p = FramePose(CameraPosition(1000.0, 2000.0, 150.0), CameraAttitude(20, -60, 3, "g", "g"), LOCAL, ground_z=50.0)
+    p = FramePose(
+        CameraPosition(1000.0, 2000.0, 150.0), CameraAttitude(20, -60, 3, "g", "g"), LOCAL, ground_z=50.0
+    )
     plane = frame_footprint(WORKED, p)
     flat = frame_footprint(WORKED, p, elevation=lambda e, n: np.full(np.shape(e), 50.0))
     assert flat.corners == pytest.approx(plane.corners, abs=0.01)
@@ -179,10 +202,12 @@ def test_dem_hit_is_on_surface() -> None:
 
 
 def test_dem_miss_is_clipped() -> None:
-    dirs = ray_directions(WORKED, r_ned_from_camera(CameraAttitude(0, -20, 0, "g", "g")),
-                          np.array([2736.0]), np.array([0.0]))
-    hits = intersect_dem(dirs, CameraPosition(0, 0, 100), LOCAL, lambda e, n: np.full(np.shape(e), np.nan),
-                         max_range=300.0)
+    dirs = ray_directions(
+        WORKED, r_ned_from_camera(CameraAttitude(0, -20, 0, "g", "g")), np.array([2736.0]), np.array([0.0])
+    )
+    hits = intersect_dem(
+        dirs, CameraPosition(0, 0, 100), LOCAL, lambda e, n: np.full(np.shape(e), np.nan), max_range=300.0
+    )
     assert hits.clipped.all() and np.all(np.isfinite(hits.east))
 
 
@@ -196,8 +221,9 @@ def test_project_to_image_inverts_casting() -> None:
     hits = cast(cam, p, u, v)
     u2, v2, ok = project_to_image(cam, p.rotation(), p.position, factors, hits.east, hits.north, 0.0)
     assert ok.all() and u2 == pytest.approx(u, abs=1e-4) and v2 == pytest.approx(v, abs=1e-4)
-    _, _, behind = project_to_image(cam, p.rotation(), p.position, factors, np.array([560000.0 + 500]),
-                                    np.array([6215000.0 + 500]), 0.0)
+    _, _, behind = project_to_image(
+        cam, p.rotation(), p.position, factors, np.array([560000.0 + 500]), np.array([6215000.0 + 500]), 0.0
+    )
     assert not behind.any()
 
 
@@ -207,11 +233,21 @@ def test_project_to_image_inverts_casting() -> None:
 def test_height_rules() -> None:
     plane = solve_height(relative_altitude=80.0, absolute_altitude=None, rtk_fixed=False)
     assert plane == (80.0, 0.0, "relative-altitude-over-takeoff-plane")
-    rtk = solve_height(relative_altitude=80.0, absolute_altitude=140.0, rtk_fixed=True,
-                       ground_at_takeoff=62.0, ground_at_nadir=55.0)
+    rtk = solve_height(
+        relative_altitude=80.0,
+        absolute_altitude=140.0,
+        rtk_fixed=True,
+        ground_at_takeoff=62.0,
+        ground_at_nadir=55.0,
+    )
     assert rtk == (140.0, 55.0, "rtk-absolute-altitude")
-    baro = solve_height(relative_altitude=80.0, absolute_altitude=140.0, rtk_fixed=False,
-                        ground_at_takeoff=62.0, ground_at_nadir=55.0)
+    baro = solve_height(
+        relative_altitude=80.0,
+        absolute_altitude=140.0,
+        rtk_fixed=False,
+        ground_at_takeoff=62.0,
+        ground_at_nadir=55.0,
+    )
     assert baro == (142.0, 55.0, "relative-altitude+dem-takeoff")
     with pytest.raises(GeoreferenceError, match="RelativeAltitude"):
         solve_height(relative_altitude=None, absolute_altitude=None, rtk_fixed=False)

@@ -180,3 +180,21 @@ def test_worker_thread_runs_and_stops(workspace: Workspace) -> None:
     finally:
         runner.stop()
     assert runner.catalog.job(job.id).status is JobStatus.DONE
+
+
+def test_one_process_runs_the_jobs(workspace: Workspace) -> None:
+    first = JobRunner(workspace, Recorder().stages(), poll_interval=0.05)
+    second = JobRunner(workspace, Recorder().stages(), poll_interval=0.05)
+    assert first.start() is True
+    try:
+        assert second.start() is False  # the lock is held: the second only queues
+        job = second.submit("q", purpose="survey")
+        deadline = time.monotonic() + 20
+        while first.catalog.job(job.id).status is not JobStatus.DONE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first.catalog.job(job.id).status is JobStatus.DONE
+    finally:
+        first.stop()
+        second.stop()
+    assert second.start() is True  # released by stop()
+    second.stop()

@@ -47,7 +47,9 @@ def gdalwarp_like(src: Path, ours: Path, out: Path, *args: str) -> Path:
 
 
 def gdal_default_grid(src: Path, out: Path, crs: str, *args: str) -> rasterio.Affine:
-    subprocess.run(["gdalwarp", "-q", "-overwrite", "-t_srs", crs, *args, str(src), str(out)], check=True, timeout=120)
+    subprocess.run(
+        ["gdalwarp", "-q", "-overwrite", "-t_srs", crs, *args, str(src), str(out)], check=True, timeout=120
+    )
     with rasterio.open(out) as ds:
         return ds.transform, ds.width, ds.height
 
@@ -55,7 +57,9 @@ def gdal_default_grid(src: Path, out: Path, crs: str, *args: str) -> rasterio.Af
 def assert_valid_everywhere(path: Path) -> None:
     check = validate_cog(path)
     assert check.valid, check
-    info = subprocess.run(["gdalinfo", str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
+    info = subprocess.run(
+        ["gdalinfo", str(path)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert "LAYOUT=COG" in info
 
 
@@ -85,7 +89,9 @@ def test_webodm_jpeg_alpha_becomes_mask(data_dir: Path, tmp_path: Path) -> None:
     assert_valid_everywhere(tmp_path / "o.tif")
     ref = gdalwarp_like(src, tmp_path / "o.tif", tmp_path / "ref.tif", "-r", "bilinear")
     with rasterio.open(tmp_path / "o.tif") as ours, rasterio.open(ref) as theirs:
-        assert ours.count == 3 and ours.profile["compress"] == "jpeg" and ours.profile["photometric"] == "ycbcr"
+        assert (
+            ours.count == 3 and ours.profile["compress"] == "jpeg" and ours.profile["photometric"] == "ycbcr"
+        )
         assert all(flags == [rasterio.enums.MaskFlags.per_dataset] for flags in ours.mask_flag_enums)
         mask, alpha = ours.dataset_mask() > 0, theirs.read(4) > 0
         assert (mask == alpha).mean() > 0.99
@@ -100,7 +106,9 @@ def test_dsm_nodata_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     product = reproject_to_cog(src, tmp_path / "dsm.tif", kind=ProductKind.DSM, target_crs="EPSG:5070",
                                source_height_datum=HeightDatum.UNKNOWN)  # fmt: skip
     assert_valid_everywhere(tmp_path / "dsm.tif")
-    ref = gdalwarp_like(src, tmp_path / "dsm.tif", tmp_path / "ref.tif", "-r", "bilinear", "-dstnodata", "-9999")
+    ref = gdalwarp_like(
+        src, tmp_path / "dsm.tif", tmp_path / "ref.tif", "-r", "bilinear", "-dstnodata", "-9999"
+    )
     with rasterio.open(tmp_path / "dsm.tif") as ours, rasterio.open(ref) as theirs:
         assert ours.nodata == -9999.0 and ours.dtypes[0] == "float32"
         assert ours.profile["compress"] == "deflate"
@@ -129,7 +137,9 @@ def test_classes_nearest_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> Non
     assert (a == b).mean() > 0.995
 
 
-def test_utm32_wgs84_to_etrs89_is_an_honest_identity(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+def test_utm32_wgs84_to_etrs89_is_an_honest_identity(
+    make_raster: Callable[..., Path], tmp_path: Path
+) -> None:
     src = make_raster("r32632.tif", width=600, height=500, count=3, crs="EPSG:32632",
                       transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
     product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
@@ -177,12 +187,18 @@ def test_user_transformation_is_used_and_recorded(make_raster: Callable[..., Pat
     assert shifted.bounds[0] == pytest.approx(560010.0, abs=0.01)
     assert shifted.bounds[3] == pytest.approx(6215495.0, abs=0.01)
     src32632 = make_raster("b.tif", width=64, height=64, count=3, crs="EPSG:32632")
-    chosen = reproject_to_cog(src32632, tmp_path / "c.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1149")
+    chosen = reproject_to_cog(
+        src32632, tmp_path / "c.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1149"
+    )
     assert "ETRS89 to WGS 84 (1)" in (chosen.transformation or "")
     with pytest.raises(UsageError, match="EPSG:1234 is not among PROJ's operations"):
-        reproject_to_cog(src32632, tmp_path / "d.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1234")
+        reproject_to_cog(
+            src32632, tmp_path / "d.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1234"
+        )
     with pytest.raises(UsageError, match="not a valid PROJ pipeline"):
-        reproject_to_cog(src32632, tmp_path / "e.tif", kind=ProductKind.ORTHOPHOTO, transformation="+proj=nonsense")
+        reproject_to_cog(
+            src32632, tmp_path / "e.tif", kind=ProductKind.ORTHOPHOTO, transformation="+proj=nonsense"
+        )
 
 
 def test_world_file_png_needs_crs(data_dir: Path, tmp_path: Path) -> None:
@@ -239,7 +255,8 @@ def test_danish_dtm_already_dvr90(data_dir: Path, tmp_path: Path, workspace: obj
     root = tmp_path / "ws"
     dst = root / "products" / "f1" / "dtm.tif"
     product = reproject_to_cog(data_dir / MALSTROEM, dst, kind=ProductKind.DTM, grids=data_dir / "proj_grids",
-                               source_height_datum=HeightDatum.DVR90, flight="f1", workspace_root=root)  # fmt: skip
+                               source_height_datum=HeightDatum.DVR90, flight="f1",
+                               workspace_root=root)  # fmt: skip
     assert product.height_datum is HeightDatum.DVR90
     assert product.path == "products/f1/dtm.tif" and product.id == "f1-dtm" and product.flight == "f1"
     with rasterio.open(dst) as out, rasterio.open(data_dir / MALSTROEM) as orig:

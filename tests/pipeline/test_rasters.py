@@ -31,7 +31,7 @@ BR_PNG = Path("odm_br/odm_extra_gcp_br_ckeck.png")
 )
 def test_open_real_inputs(data_dir: Path, rel: str, crs: str, kind: ProductKind | None, count: int) -> None:
     info = open_raster(data_dir / rel)
-    assert info.crs == crs and info.kind is kind and info.count == count
+    assert info.crs == crs and info.kind is kind and info.band_count == count
     assert not info.crs_from_user
     assert info.resolution[0] > 0
 
@@ -100,7 +100,9 @@ def test_zero_pixel_size(tmp_path: Path) -> None:
         open_raster(png, crs="EPSG:25832")  # a CRS cannot fix a zero pixel size
 
 
-@pytest.mark.parametrize("transform", [Affine(0, 0, 560000, 0, 0, 6215500), Affine(0.5, 0, 560000, 0, 0, 6215500)])
+@pytest.mark.parametrize(
+    "transform", [Affine(0, 0, 560000, 0, 0, 6215500), Affine(0.5, 0, 560000, 0, 0, 6215500)]
+)
 def test_zero_pixel_size_geotiff(make_raster: Callable[..., Path], transform: Affine) -> None:
     src = make_raster("zero.tif", transform=transform)
     with pytest.raises(GeoreferenceError, match=r"zero.tif: pixel size is zero"):
@@ -115,7 +117,9 @@ def test_nan_pixel_size(tmp_path: Path) -> None:
 
 def test_degree_sized_bounds_in_projected_crs(make_raster: Callable[..., Path]) -> None:
     src = make_raster("deg.tif", transform=from_origin(9.93, 56.04, 0.00001, 0.00001))
-    with pytest.raises(GeoreferenceError, match=r"deg.tif: bounds .* look like degrees .* ETRS89 / UTM zone 32N"):
+    with pytest.raises(
+        GeoreferenceError, match=r"deg.tif: bounds .* look like degrees .* ETRS89 / UTM zone 32N"
+    ):
         open_raster(src)
     assert open_raster(src, crs="EPSG:4258").crs == "EPSG:4258"
 
@@ -140,7 +144,9 @@ def test_swapped_axes_geographic(make_raster: Callable[..., Path]) -> None:
 
 def test_far_outside_area_of_use(make_raster: Callable[..., Path]) -> None:
     src = make_raster("far.tif", transform=from_origin(-3_000_000, 2_000_000, 0.5, 0.5))
-    with pytest.raises(GeoreferenceError, match=r"far.tif: .* far outside the area of use of ETRS89 / UTM zone 32N"):
+    with pytest.raises(
+        GeoreferenceError, match=r"far.tif: .* far outside the area of use of ETRS89 / UTM zone 32N"
+    ):
         open_raster(src)
     assert open_raster(src, crs="EPSG:25832").crs_from_user  # the user's word
 

@@ -223,3 +223,21 @@ def test_missing_planck_and_bad_values_fail() -> None:
         ThermalOverrides(emissivity=1.5)
     defaults = MeasurementParameters.from_thermal(THERMIMAGE)
     assert defaults.sources["atmospheric_temp_c"] == "default" and defaults.atmospheric_temp_c == 20.0
+
+
+def test_object_distance_not_exif_subject_distance(data_dir: Path) -> None:
+    """flirimageextractor's image path uses EXIF SubjectDistance (absent: 1 m); we use FLIR ObjectDistance."""
+    from flirimageextractor import FlirImageExtractor
+
+    path = data_dir / "thermal_parser/images/DJI_XT2.jpg"
+    image = read_flir(path)
+    params = MeasurementParameters.from_thermal(image.params)
+    assert params.object_distance_m == 20.0 and params.sources["object_distance_m"] == "file"
+    fie = FlirImageExtractor()
+    fie.loadfile(str(path))
+    fie.fix_endian = False  # the XT2 stores raw little-endian words (TIFF variant)
+    theirs_image_path = fie.extract_thermal_image()
+    ours = raw_to_celsius(image.raw, params)
+    assert float(np.max(np.abs(ours - theirs_image_path))) > 0.1  # their 1 m default is measurably off
+    at_one_metre = MeasurementParameters.from_thermal(image.params, ThermalOverrides(object_distance_m=1.0))
+    np.testing.assert_allclose(raw_to_celsius(image.raw, at_one_metre), theirs_image_path, atol=0.01)

@@ -96,6 +96,11 @@ def test_frame_distance_is_used_without_override(data_dir: Path) -> None:
     assert frame.parameters["distance"] == 18.0 and frame.sources["distance"] == "frame"
     fixed = read_dji(path, ThermalOverrides(object_distance_m=7.0), frame_distance_m=18.0)
     assert fixed.parameters["distance"] == 7.0
+    high = read_dji(path, frame_distance_m=60.0)
+    low, top = (
+        __import__("dji_thermal_cli").tsdk.open(path.read_bytes()).get_measurement_params_range()["distance"]
+    )
+    assert high.parameters["distance"] == top and high.sources["distance"] == "frame (clamped from 60 m)"
 
 
 def test_metadata(data_dir: Path) -> None:
@@ -138,8 +143,20 @@ def test_without_the_extra_the_message_says_how_to_install(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "dji_thermal_cli", None)
-    with pytest.raises(DecoderUnavailable, match=r"pip install 'dronegis\[dji\]'"):
+    with pytest.raises(DecoderUnavailable, match=r"DJI_0001_R\.JPG: .*pip install 'dronegis\[dji\]'"):
         read_dji(data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG")
     from pipeline.thermal_dji import dji_available
 
     assert not dji_available()
+
+
+def test_air_temperature_follows_where_the_camera_has_it(data_dir: Path) -> None:
+    import dji_thermal_cli as dtc
+
+    m3t = data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG"
+    ours = read_dji(m3t, ThermalOverrides(atmospheric_temp_c=5.0))
+    theirs = dtc.measure(m3t, dtc.Settings(ambient_temp=5.0)).temperature
+    np.testing.assert_array_equal(_ours_as_theirs(ours.celsius), theirs)
+    assert ours.parameters["ambient_temp"] == 5.0 and ours.sources["ambient_temp"] == "override"
+    xts = read_dji(data_dir / "thermal_parser/images/DJI_XTS.jpg", ThermalOverrides(atmospheric_temp_c=5.0))
+    assert "ambient_temp" not in xts.parameters  # the dirp cameras have no air temperature

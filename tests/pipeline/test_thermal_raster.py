@@ -135,8 +135,8 @@ def test_uint16_tiff_without_profile_fails(tmp_path: Path) -> None:
     path = _write(tmp_path / "dn16.tif", np.full((3, 3), 29315, dtype=np.uint16))
     with pytest.raises(ThermalError, match=r"dn16\.tif: 16-bit TIFF needs a scale/offset profile"):
         convert_frame(path)
-    with pytest.raises(ThermalError, match=r"dn16\.tif: unknown TIFF profile 'kelvin'"):
-        convert_frame(path, tiff_profile="kelvin")
+    with pytest.raises(ThermalError, match=r"dn16\.tif: unknown TIFF profile 'millikelvin'"):
+        convert_frame(path, tiff_profile="millikelvin")
 
 
 def test_unknown_file_fails(tmp_path: Path) -> None:
@@ -235,3 +235,36 @@ def test_workspace_paths(tmp_path: Path) -> None:
     expected = ws.products("f1") / "thermal/sub/DJI_0001_R_celsius.tif"
     assert ws.thermal_frame("f1", "sub/DJI_0001_R.JPG") == expected
     assert ws.thermal_mosaic("f1").parent == ws.products("f1")
+
+
+def test_dji_thermal_cli_exports_are_read(data_dir: Path, tmp_path: Path) -> None:
+    """float32 °C and centi-kelvin TIFFs written by dji-thermal-cli give its own temperatures."""
+    import dji_thermal_cli as dtc
+
+    src = data_dir / "thermal_parser/images/M3T"
+    report = dtc.process(src, tmp_path, outputs=["temp_c:tiff", "temp_ck:tiff", "temp_k:tiff", "temp_f:tiff"])
+    assert report.processed == 1
+    measured = dtc.measure(src / "DJI_0001_R.JPG").temperature
+    as_float = convert_frame(tmp_path / "DJI_0001_R_temp_c.tiff")
+    np.testing.assert_array_equal(np.nan_to_num(as_float.celsius, nan=-273.15), measured)
+    as_ck = convert_frame(tmp_path / "DJI_0001_R_temp_ck.tiff", tiff_profile="centikelvin")
+    np.testing.assert_allclose(as_ck.celsius, measured, atol=0.0051)
+    for product, profile in (("temp_k", "kelvin"), ("temp_f", "fahrenheit")):
+        frame = convert_frame(tmp_path / f"DJI_0001_R_{product}.tiff", tiff_profile=profile)
+        np.testing.assert_allclose(frame.celsius, measured, atol=1e-3)
+    with pytest.raises(ThermalError, match=r"DJI_0001_R_temp_k\.tiff: median .* implausible for °C"):
+        convert_frame(tmp_path / "DJI_0001_R_temp_k.tiff")
+
+
+def test_mosaic_reprojects_and_leaves_gaps_empty(tmp_path: Path) -> None:
+    a = _frame(tmp_path, "a.tif", 10.0, 560000.0)
+    data = np.full((20, 20), 50.0, dtype=np.float32)
+    far = write_thermal_frame(
+        data, tmp_path / "far.tif", crs="EPSG:32632", transform=from_origin(560100.0, 6215520.0, 1.0, 1.0)
+    )
+    with rasterio.open(thermal_mosaic([a, far], tmp_path / "m.tif")) as src:
+        mosaic = src.read(1)
+        assert src.crs.to_epsg() == 25832
+    assert 118 <= mosaic.shape[1] <= 122
+    assert np.isnan(mosaic[10, 50])  # the gap between the frames stays no-data
+    assert np.nanmax(mosaic[:, -15:]) == 50.0 and mosaic[10, 5] == 10.0

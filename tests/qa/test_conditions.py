@@ -119,3 +119,11 @@ def test_conditions_file_toml_and_json(tmp_path: Path) -> None:
     bad.write_text("[measured]\nwindy = 3\n")
     with pytest.raises(QAError, match="bad.toml"):
         load_conditions(bad)
+
+
+def test_example_conditions_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "qa" / "examples" / "conditions.toml"
+    parsed = load_conditions(example)
+    assert parsed.config == ConditionsConfig()  # the example spells out the defaults
+    checks = evaluate_conditions(parsed.measured, NIGHT, *SKANDERBORG, parsed.config)
+    assert {c.status for c in checks} == {"pass"}

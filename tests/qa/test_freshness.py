@@ -99,3 +99,15 @@ def test_unknown_kind_and_bad_file(tmp_path: Path) -> None:
 def test_add_months_clamps_the_day() -> None:
     assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
     assert add_months(date(2023, 11, 15), 14) == date(2025, 1, 15)
+
+
+def test_example_rules_file_matches_the_defaults() -> None:
+    from qa.freshness import DEFAULT_RULES
+
+    example = Path(__file__).resolve().parents[2] / "qa" / "examples" / "freshness_rules.toml"
+    assert load_rules(example) == DEFAULT_RULES  # the example spells out the defaults
+    for name, rule in load_rules(example).items():
+        assert rule.mode == DEFAULT_RULES[name].mode
+        assert rule.fresh_months == DEFAULT_RULES[name].fresh_months
+        assert rule.stale_months == DEFAULT_RULES[name].stale_months
+    assert load_kind_map(example)["thermal_mosaic"] == "thermal"

@@ -100,3 +100,10 @@ def test_nodata_share(make_raster: Callable[..., Path]) -> None:
     data[0, :12] = 0
     path = make_raster("most.tif", nodata=0, data=data)
     assert nodata_check({"most": path}).status == "warn"
+
+
+def test_undecodable_thermal_frames_warn() -> None:
+    only_bad = thermal_check({}, undecodable={"x.jpg": "no decoder"})
+    assert only_bad.status == "warn" and "x.jpg" in only_bad.message
+    mixed = thermal_check({"ok": np.random.default_rng(1).normal(5, 2, (8, 8))}, undecodable={"x.jpg": "e"})
+    assert mixed.status == "warn"

@@ -29,16 +29,28 @@ def _scene(tmp_path: Path, ground: np.ndarray, shift_east_m: float) -> tuple[Pat
     frames = tmp_path / "archive"
     frames.mkdir()
     # two "frames": crops of the ground, the second upscaled 1.5× (a lower flight)
-    cv2.imwrite(str(frames / "F1.JPG"), cv2.cvtColor(ground[100:500, 100:600], cv2.COLOR_RGB2BGR),
-                [cv2.IMWRITE_JPEG_QUALITY, 95])
+    cv2.imwrite(
+        str(frames / "F1.JPG"),
+        cv2.cvtColor(ground[100:500, 100:600], cv2.COLOR_RGB2BGR),
+        [cv2.IMWRITE_JPEG_QUALITY, 95],
+    )
     crop = cv2.resize(ground[300:700, 400:900], None, fx=1.5, fy=1.5, interpolation=cv2.INTER_LINEAR)
     cv2.imwrite(str(frames / "F2.JPG"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
     # the orthophoto: the ground at half resolution (0.2 m), georeferenced with a deliberate east shift
     ortho = tmp_path / "ortho.tif"
     half = cv2.resize(ground, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     transform = from_origin(ORIGIN[0] + shift_east_m, ORIGIN[1], 2 * CELL, 2 * CELL)
-    with rasterio.open(ortho, "w", driver="GTiff", width=half.shape[1], height=half.shape[0], count=3,
-                       dtype="uint8", crs="EPSG:25832", transform=transform) as dst:
+    with rasterio.open(
+        ortho,
+        "w",
+        driver="GTiff",
+        width=half.shape[1],
+        height=half.shape[0],
+        count=3,
+        dtype="uint8",
+        crs="EPSG:25832",
+        transform=transform,
+    ) as dst:
         dst.write(np.moveaxis(half, -1, 0))
     truth = from_origin(ORIGIN[0], ORIGIN[1], CELL, CELL)
     points = []
@@ -48,8 +60,14 @@ def _scene(tmp_path: Path, ground: np.ndarray, shift_east_m: float) -> tuple[Pat
         if 100 <= gc < 600 and 100 <= gr < 500:
             obs.append(PixelObservation(image="F1.JPG", col=gc - 100, row=gr - 100))
         if 400 <= gc < 900 and 300 <= gr < 700:
-            obs.append(PixelObservation(image="F2.JPG", col=(gc - 400 + 0.5) * 1.5 - 0.5, row=(gr - 300 + 0.5) * 1.5 - 0.5))
-        points.append(ControlPoint(name=name, x=x, y=y, crs="EPSG:25832", role="check", observations=tuple(obs)))
+            obs.append(
+                PixelObservation(
+                    image="F2.JPG", col=(gc - 400 + 0.5) * 1.5 - 0.5, row=(gr - 300 + 0.5) * 1.5 - 0.5
+                )
+            )
+        points.append(
+            ControlPoint(name=name, x=x, y=y, crs="EPSG:25832", role="check", observations=tuple(obs))
+        )
     return ortho, frames, points
 
 

@@ -97,3 +97,16 @@ def test_verdict_pass_warn_fail() -> None:
     bad = accuracy([PointError(f"P{i}", s * 0.3, 0.0) for i, s in enumerate([1, -1] * 15)])
     status, message = verdict(bad, tol)
     assert status == "fail" and "0.300" in message
+
+
+def test_vertical_accuracy_of_an_elevation_product() -> None:
+    from qa.precision import vertical_accuracy, vertical_verdict
+
+    acc = vertical_accuracy(
+        [("A", 0.01), ("B", -0.01)], survey_sigma_v=0.02, vertical_class=0.05, min_count=2
+    )
+    assert round(acc.asprs_rmse_v * 100, 2) == 2.24  # Table 7.4 again, through the product path
+    assert vertical_verdict(acc)[0] == "pass"
+    bad = vertical_accuracy([("A", 0.3), ("B", 0.01)], vertical_class=0.05, min_count=2)
+    status, message = vertical_verdict(bad)
+    assert status == "fail" and "A" in message and bad.blunders == ("A",)

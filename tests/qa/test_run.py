@@ -153,6 +153,13 @@ def test_run_qa_writes_json_and_html(workspace: Workspace) -> None:
     assert precision.figures["rmse_x"] == pytest.approx(0.1)
     assert precision.figures["rmse_z"] == pytest.approx(0.1)  # DSM 50.0 vs survey 49.9
     assert precision.status == "warn"  # within 2.5×GSD, but 4 < 30 check points
+    assert report.figures["precision.F1-orthophoto.checkpoints"] == 4
+    assert report.figures["precision.F1-orthophoto.rmse_h_m"] == pytest.approx(0.1 * 2**0.5)
+    assert report.figures["precision.F1-orthophoto.rmse_v_m"] == pytest.approx(0.1)
+    dsm = report.check("precision.F1-dsm")  # vertical: DSM 50.0 at every surveyed position vs z 49.9
+    assert dsm.figures["rmse_z"] == pytest.approx(0.1) and dsm.figures["n"] == 4
+    assert dsm.status == "warn"  # 0.1 m ≤ 4×GSD = 2 m, but only 4 check points
+    assert report.figures["precision.F1-dsm.rmse_v_m"] == pytest.approx(0.1)
     assert report.check("freshness.F1-orthophoto").status == "pass"
     # building inspection without logged ΔT/wind: the gate is closed
     assert report.check("conditions.delta_t").status == "fail"
@@ -235,3 +242,89 @@ def test_run_qa_on_the_ingested_sample_flight(workspace: Workspace, tmp_path: Pa
     sun = report.check("conditions.sun")
     assert sun.status == "fail" and sun.figures["phase"] == "day"  # the sample was flown at 10:00 in June
     assert report.thermal_publication_blocked
+    plausibility = report.check("thermal.plausibility")  # the archived R-JPEG decoded to °C before processing
+    assert plausibility.status == "pass" and "DJI_0007_R.JPG" in plausibility.figures["frames"]  # type: ignore[operator]
+
+
+def test_georeferencing_evidence_from_a_gcp_fit(workspace: Workspace) -> None:
+    from qa.run import georeferencing_check
+
+    build_workspace(workspace)
+    flight = Flight.model_validate_json(workspace.flight_json("F1").read_text())
+    fit = {"rmse_r": 0.04, "loo_rmse_r": 0.07, "residuals": [{"name": "G1", "role": "gcp", "dr": 0.04}]}
+    product = Product(
+        id="P",
+        flight="F1",
+        kind=ProductKind.ORTHOPHOTO,
+        path="x.tif",
+        crs="EPSG:25832",
+        bounds=(0, 0, 1, 1),
+        properties={"gcp_fit": fit},
+    )
+    result = georeferencing_check(flight, [product], any_checkpoints=False)
+    assert result.status == "pass"
+    assert result.figures["P.gcp_loo_rmse_m"] == 0.07
+    unknown = georeferencing_check(flight, [], any_checkpoints=False)
+    assert unknown.status == "warn" and "unknown" in unknown.message
+    assert unknown.figures["frame_gsd_m"] is None  # no focal length in the synthetic captures
+
+
+def test_coverage_from_a_footprints_file_aoi_and_the_real_municipality(
+    workspace: Workspace, data_dir: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    build_workspace(workspace)
+    flight = Flight.model_validate_json(workspace.flight_json("F1").read_text())
+    aoi = {
+        "type": "Polygon",
+        "coordinates": [
+            [[9.930, 56.040], [9.932, 56.040], [9.932, 56.041], [9.930, 56.041], [9.930, 56.040]]
+        ],
+    }
+    workspace.flight_json("F1").write_text(flight.model_copy(update={"aoi": aoi}).model_dump_json())
+    # two frames near Skanderborg (EPSG:25832), one far outside the municipality (Copenhagen)
+    frames = gpd.GeoDataFrame(
+        {"path": ["DJI_0.JPG", "DJI_1.JPG", "far.JPG"]},
+        geometry=[
+            box(557900, 6210900, 558010, 6211050),
+            box(557990, 6210900, 558100, 6211050),
+            box(724000, 6175000, 724100, 6175100),
+        ],
+        crs="EPSG:25832",
+    )
+    path = workspace.products("F1") / "footprints.gpkg"
+    frames.to_file(path, driver="GPKG")
+    products = json.loads(workspace.products_json("F1").read_text())
+    products = [p for p in products if p["kind"] != "rgb_frame"]
+    products.append(
+        json.loads(
+            Product(
+                id="F1-footprints",
+                flight="F1",
+                kind=ProductKind.FOOTPRINTS,
+                path="products/F1/footprints.gpkg",
+                crs="EPSG:25832",
+                bounds=(0, 0, 1, 1),
+            ).model_dump_json()
+        )
+    )
+    workspace.products_json("F1").write_text(json.dumps(products))
+    report = run_qa(
+        workspace,
+        "F1",
+        rules=None,
+        conditions=None,
+        checkpoints=None,
+        now=NOW,
+        municipality=data_dir / "dagi_neogeografen" / "geojson" / "kommuner.geojson",
+        municipality_code="0746",
+    )
+    aoi_check = report.check("coverage.aoi")
+    assert aoi_check.figures["outside_aoi"] == ["far.JPG"]
+    assert aoi_check.figures["covered_pct"] == pytest.approx(100.0)
+    assert aoi_check.status == "pass"
+    town = report.check("coverage.outside_municipality")
+    assert town.figures["entirely_outside"] == ["far.JPG"] and town.status == "fail"
+    assert "footprints" in report.plots and "overlap" in report.plots

@@ -75,12 +75,32 @@ def make_flight(workspace: Workspace, data_dir: Path, flight: str = "f2026-02-10
     shutil.copyfile(data_dir / "dk_malstroem" / "tests" / "data" / "dtm.tif", folder / "dtm.tif")
     common = {"flight": flight, "crs": "EPSG:25832", "bounds": (0.0, 0.0, 1.0, 1.0), "time_start": CAPTURE}
     products = [
-        Product(id=f"{flight}-orthophoto", kind=ProductKind.ORTHOPHOTO, path=f"products/{flight}/ortho.tif",
-                gsd_m=0.1, properties={"platform": "dji-m300", "instruments": ["zenmuse-p1"]}, **common),
-        Product(id=f"{flight}-thermal", kind=ProductKind.THERMAL_MOSAIC, path=f"products/{flight}/thermal.tif",
-                gsd_m=0.2, units="°C", properties={"emissivity": 0.95, "reflected_temperature_c": -2.0}, **common),
-        Product(id=f"{flight}-dtm", kind=ProductKind.DTM, path=f"products/{flight}/dtm.tif", gsd_m=16.0,
-                units="m", height_datum=HeightDatum.DVR90, **common),
+        Product(
+            id=f"{flight}-orthophoto",
+            kind=ProductKind.ORTHOPHOTO,
+            path=f"products/{flight}/ortho.tif",
+            gsd_m=0.1,
+            properties={"platform": "dji-m300", "instruments": ["zenmuse-p1"]},
+            **common,
+        ),
+        Product(
+            id=f"{flight}-thermal",
+            kind=ProductKind.THERMAL_MOSAIC,
+            path=f"products/{flight}/thermal.tif",
+            gsd_m=0.2,
+            units="°C",
+            properties={"emissivity": 0.95, "reflected_temperature_c": -2.0},
+            **common,
+        ),
+        Product(
+            id=f"{flight}-dtm",
+            kind=ProductKind.DTM,
+            path=f"products/{flight}/dtm.tif",
+            gsd_m=16.0,
+            units="m",
+            height_datum=HeightDatum.DVR90,
+            **common,
+        ),
     ]
     workspace.products_json(flight).write_text(
         json.dumps([p.model_dump(mode="json") for p in products]), encoding="utf-8"

@@ -28,12 +28,34 @@ STAC_BASE = "https://schemas.stacspec.org/v1.1.0"
 def stac_validator_offline(path: Path) -> dict[str, object]:
     """Run the stac-validator CLI, core mode, with schema URLs mapped to pystac's bundled STAC 1.1.0 schemas."""
     args = [str(Path(sys.executable).parent / "stac-validator"), "validate", str(path), "--core"]
-    for name in ("basics", "datetime", "instrument", "licensing", "provider", "bands", "common", "data-values", "item"):
-        args += ["-s", f"{STAC_BASE}/item-spec/json-schema/{name}.json", str(PYSTAC_SCHEMAS / f"stac-spec/v1.1.0/{name}.json")]
+    for name in (
+        "basics",
+        "datetime",
+        "instrument",
+        "licensing",
+        "provider",
+        "bands",
+        "common",
+        "data-values",
+        "item",
+    ):
+        args += [
+            "-s",
+            f"{STAC_BASE}/item-spec/json-schema/{name}.json",
+            str(PYSTAC_SCHEMAS / f"stac-spec/v1.1.0/{name}.json"),
+        ]
     for kind in ("catalog", "collection"):
-        args += ["-s", f"{STAC_BASE}/{kind}-spec/json-schema/{kind}.json", str(PYSTAC_SCHEMAS / f"stac-spec/v1.1.0/{kind}.json")]
+        args += [
+            "-s",
+            f"{STAC_BASE}/{kind}-spec/json-schema/{kind}.json",
+            str(PYSTAC_SCHEMAS / f"stac-spec/v1.1.0/{kind}.json"),
+        ]
     for name in ("Feature", "Geometry"):
-        args += ["-s", f"https://geojson.org/schema/{name}.json", str(PYSTAC_SCHEMAS / f"geojson/{name}.json")]
+        args += [
+            "-s",
+            f"https://geojson.org/schema/{name}.json",
+            str(PYSTAC_SCHEMAS / f"geojson/{name}.json"),
+        ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     report = json.loads(done.stdout[done.stdout.index("[") : done.stdout.rindex("]") + 1])[0]
     assert isinstance(report, dict)
@@ -42,7 +64,11 @@ def stac_validator_offline(path: Path) -> dict[str, object]:
 
 def tree_snapshot(root: Path) -> dict[str, str]:
     """Path -> sha256 of every file below ``root``."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_every_published_cog_is_valid(published: tuple[Workspace, dict[str, Layer]]) -> None:
@@ -90,7 +116,9 @@ def test_stac_item_fields(published: tuple[Workspace, dict[str, Layer]]) -> None
     assert 9.9 < west < east < 10.1 and 56.0 < south < north < 56.1  # WGS84 lon/lat near Skanderborg
     asset = item["assets"]["data"]
     assert asset["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
-    assert (ws.publish / ortho.stac_item).parent.joinpath(asset["href"]).resolve() == (ws.publish / ortho.cog).resolve()
+    assert (ws.publish / ortho.stac_item).parent.joinpath(asset["href"]).resolve() == (
+        ws.publish / ortho.cog
+    ).resolve()
     thermal = json.loads((ws.publish / layers["thermal_mosaic"].stac_item).read_text())["properties"]
     assert thermal["dronegis:thermal"]["emissivity"] == 0.95 and thermal["dronegis:unit"] == "°C"
 
@@ -103,7 +131,13 @@ def test_pyramids_in_wmts_rest_layout(published: tuple[Workspace, dict[str, Laye
     assert high == 14  # 0.1 m GSD -> View1 level 14 (0.1 m)
     tiles = sorted((ws.published_layer(ortho.id) / "default" / "View1").rglob("*.jpg"))
     assert tiles, "no View1 tiles"
-    z, row, col = (int(p) for p in tiles[-1].relative_to(ws.published_layer(ortho.id) / "default" / "View1").with_suffix("").parts)
+    z, row, col = (
+        int(p)
+        for p in tiles[-1]
+        .relative_to(ws.published_layer(ortho.id) / "default" / "View1")
+        .with_suffix("")
+        .parts
+    )
     assert low <= z <= high and row > 0 and col > 0
     assert (ws.published_layer(ortho.id) / "legend.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -134,7 +168,9 @@ def test_thermal_gate_blocks_unless_overridden(tmp_path: Path, data_dir: Path) -
     with pytest.raises(ExportError, match="wind 9 m/s"):
         publish(ws, thermal_id, now=NOW, pyramids=False)
     assert not ws.layers_json.exists()
-    layers = publish(ws, thermal_id, now=NOW, pyramids=False, override_gate="inspection ordered by the building office")
+    layers = publish(
+        ws, thermal_id, now=NOW, pyramids=False, override_gate="inspection ordered by the building office"
+    )
     assert [layer.qa_status for layer in layers] == ["warn"]
 
 
@@ -146,7 +182,9 @@ def test_qa_accuracy_travels_with_the_layer(tmp_path: Path, data_dir: Path) -> N
     assert layer.title == "Natfoto" and layer.qa_status == "warn"
 
 
-def test_failed_publish_leaves_previous_state(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_publish_leaves_previous_state(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws, _ = _thermal_flight(tmp_path, data_dir)
     publish(ws, "night-orthophoto", now=NOW, pyramids=False, access="public")
     before = tree_snapshot(ws.publish)
@@ -161,7 +199,9 @@ def test_failed_publish_leaves_previous_state(tmp_path: Path, data_dir: Path, mo
     assert not list(ws.publish.glob(".staging-*"))
 
 
-def test_failure_during_commit_rolls_back(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_during_commit_rolls_back(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws, _ = _thermal_flight(tmp_path, data_dir)
     publish(ws, "night-orthophoto", now=NOW, pyramids=False, access="public")
     before = tree_snapshot(ws.publish)
@@ -171,7 +211,9 @@ def test_failure_during_commit_rolls_back(tmp_path: Path, data_dir: Path, monkey
 
     monkeypatch.setattr(publish_module, "atomic_write_text", broken)
     with pytest.raises(OSError, match="disk full"):
-        publish(ws, "night-orthophoto", now=datetime(2026, 3, 2, tzinfo=UTC), pyramids=False, access="internal")
+        publish(
+            ws, "night-orthophoto", now=datetime(2026, 3, 2, tzinfo=UTC), pyramids=False, access="internal"
+        )
     assert tree_snapshot(ws.publish) == before
 
 
@@ -196,10 +238,13 @@ def test_unknown_target(tmp_path: Path) -> None:
         publish(Workspace.at(tmp_path / "ws"), "no-such-flight")
 
 
-def test_published_dtm_pixels_equal_source(published: tuple[Workspace, dict[str, Layer]], data_dir: Path) -> None:
+def test_published_dtm_pixels_equal_source(
+    published: tuple[Workspace, dict[str, Layer]], data_dir: Path
+) -> None:
     ws, layers = published
-    with rasterio.open(ws.publish / layers["dtm"].cog) as cog, rasterio.open(
-        data_dir / "dk_malstroem" / "tests" / "data" / "dtm.tif"
-    ) as src:
+    with (
+        rasterio.open(ws.publish / layers["dtm"].cog) as cog,
+        rasterio.open(data_dir / "dk_malstroem" / "tests" / "data" / "dtm.tif") as src,
+    ):
         assert cog.crs == src.crs and cog.transform == src.transform
         assert (cog.read(1) == src.read(1)).all()

@@ -38,7 +38,9 @@ def test_pool_pyramid_equals_dynamic_tiles(rgb_cog: Path, tmp_path: Path, tms_id
             assert image is not None
             expected = style_image(image, Style())
             np.testing.assert_array_equal(tile[..., 3], expected.alpha)
-            np.testing.assert_array_equal(tile[..., 2::-1][expected.alpha > 0], expected.rgb[expected.alpha > 0])
+            np.testing.assert_array_equal(
+                tile[..., 2::-1][expected.alpha > 0], expected.rgb[expected.alpha > 0]
+            )
 
 
 def test_empty_tiles_are_skipped(tmp_path: Path) -> None:

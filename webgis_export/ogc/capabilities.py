@@ -196,8 +196,14 @@ def tile_limits(layer: Layer, tms_id: str, z: int) -> tuple[int, int, int, int] 
     matrix = tms.matrix(z)
     x0, y0 = matrix.pointOfOrigin
     span = matrix.cellSize * matrix.tileWidth
-    col0, col1 = max(0, math.floor((left - x0) / span)), min(matrix.matrixWidth - 1, math.floor((right - x0) / span))
-    row0, row1 = max(0, math.floor((y0 - top) / span)), min(matrix.matrixHeight - 1, math.floor((y0 - bottom) / span))
+    col0, col1 = (
+        max(0, math.floor((left - x0) / span)),
+        min(matrix.matrixWidth - 1, math.floor((right - x0) / span)),
+    )
+    row0, row1 = (
+        max(0, math.floor((y0 - top) / span)),
+        min(matrix.matrixHeight - 1, math.floor((y0 - bottom) / span)),
+    )
     if col0 > col1 or row0 > row1:
         return None
     return row0, row1, col0, col1

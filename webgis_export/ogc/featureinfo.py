@@ -60,7 +60,12 @@ def feature_info(
     fmt = info_format.lower().split(";")[0].strip()
     if fmt not in INFO_FORMATS:
         locator = "INFO_FORMAT" if service == "WMS" else "InfoFormat"
-        raise OgcError("InvalidFormat", f"{locator}={info_format!r}; offered: {', '.join(INFO_FORMATS)}", locator, service)
+        raise OgcError(
+            "InvalidFormat",
+            f"{locator}={info_format!r}; offered: {', '.join(INFO_FORMATS)}",
+            locator,
+            service,
+        )
     features = [layer_info(layer, store.point(layer, x, y, crs)) for layer in layers]
     if fmt == "application/json":
         doc = {

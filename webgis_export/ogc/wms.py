@@ -29,7 +29,9 @@ CRS_OBJECTS = {
 }
 
 
-def handle(params: Params, store: LayerStore, *, internal: bool, base_url: str, token: str | None) -> OgcResponse:
+def handle(
+    params: Params, store: LayerStore, *, internal: bool, base_url: str, token: str | None
+) -> OgcResponse:
     """Dispatch one WMS request."""
     request = (params.get("REQUEST") or "").lower()
     service = params.get("SERVICE")
@@ -47,10 +49,14 @@ def handle(params: Params, store: LayerStore, *, internal: bool, base_url: str, 
     }
     handler = handlers.get(request)
     if handler is None:
-        raise OgcError("OperationNotSupported", f"REQUEST={params.get('REQUEST')!r} is not supported", "REQUEST")
+        raise OgcError(
+            "OperationNotSupported", f"REQUEST={params.get('REQUEST')!r} is not supported", "REQUEST"
+        )
     version = params.get("VERSION")
     if version is not None and version != "1.3.0" and request != "getlegendgraphic":
-        raise OgcError("InvalidParameterValue", f"VERSION={version!r}; this server speaks WMS 1.3.0", "VERSION")
+        raise OgcError(
+            "InvalidParameterValue", f"VERSION={version!r}; this server speaks WMS 1.3.0", "VERSION"
+        )
     return handler(params, store, internal)
 
 
@@ -68,7 +74,9 @@ def _styles(params: Params, layers: list[Layer]) -> None:
     styles = params.require("STYLES")
     names = styles.split(",") if styles else []
     if names and len(names) != len(layers) and not (len(names) == 1 and names[0] == ""):
-        raise OgcError("StyleNotDefined", f"STYLES has {len(names)} entries for {len(layers)} layers", "STYLES")
+        raise OgcError(
+            "StyleNotDefined", f"STYLES has {len(names)} entries for {len(layers)} layers", "STYLES"
+        )
     for style, layer in zip(names, layers, strict=False):
         if style not in ("", "default", layer.style.name):
             raise OgcError("StyleNotDefined", f"layer {layer.id} has no style {style!r}", "STYLES")
@@ -89,7 +97,9 @@ def _bbox(params: Params, crs_name: str) -> tuple[float, float, float, float]:
     except ValueError:
         raise OgcError("InvalidParameterValue", f"BBOX={raw!r} is not four numbers", "BBOX") from None
     if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
-        raise OgcError("InvalidParameterValue", f"BBOX={raw!r} must be minx,miny,maxx,maxy with min < max", "BBOX")
+        raise OgcError(
+            "InvalidParameterValue", f"BBOX={raw!r} must be minx,miny,maxx,maxy with min < max", "BBOX"
+        )
     if crs_name in LAT_LON_CRS:
         return values[1], values[0], values[3], values[2]
     return values[0], values[1], values[2], values[3]
@@ -98,7 +108,9 @@ def _bbox(params: Params, crs_name: str) -> tuple[float, float, float, float]:
 def _size(params: Params) -> tuple[int, int]:
     width, height = params.integer("WIDTH"), params.integer("HEIGHT")
     if not (0 < width <= MAX_SIZE and 0 < height <= MAX_SIZE):
-        raise OgcError("InvalidParameterValue", f"WIDTH/HEIGHT {width}x{height} outside 1..{MAX_SIZE}", "WIDTH")
+        raise OgcError(
+            "InvalidParameterValue", f"WIDTH/HEIGHT {width}x{height} outside 1..{MAX_SIZE}", "WIDTH"
+        )
     return width, height
 
 

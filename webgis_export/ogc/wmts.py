@@ -33,11 +33,15 @@ class TileRequest(NamedTuple):
     col: int
 
 
-def handle_kvp(params: Params, store: LayerStore, *, internal: bool, base_url: str, token: str | None) -> OgcResponse:
+def handle_kvp(
+    params: Params, store: LayerStore, *, internal: bool, base_url: str, token: str | None
+) -> OgcResponse:
     """Dispatch one KVP WMTS request."""
     service = params.get("SERVICE")
     if service is not None and service.upper() != "WMTS":
-        raise OgcError("InvalidParameterValue", f"SERVICE={service!r}, this endpoint serves WMTS", "SERVICE", "WMTS")
+        raise OgcError(
+            "InvalidParameterValue", f"SERVICE={service!r}, this endpoint serves WMTS", "SERVICE", "WMTS"
+        )
     request = (params.get("REQUEST") or "").lower()
     if request == "getcapabilities":
         return capabilities(store, internal=internal, base_url=base_url, token=token)
@@ -47,7 +51,9 @@ def handle_kvp(params: Params, store: LayerStore, *, internal: bool, base_url: s
         raise OgcError("OperationNotSupported", f"REQUEST={params.get('REQUEST')!r}", "REQUEST", "WMTS")
     version = params.get("VERSION")
     if version is not None and version != "1.0.0":
-        raise OgcError("VersionNegotiationFailed", f"VERSION={version!r}; this server speaks 1.0.0", "VERSION", "WMTS")
+        raise OgcError(
+            "VersionNegotiationFailed", f"VERSION={version!r}; this server speaks 1.0.0", "VERSION", "WMTS"
+        )
     tile = parse_tile(
         store,
         internal,
@@ -73,7 +79,9 @@ def tile_format(value: str) -> ImageFormat:
     """``png`` or ``jpeg`` from a MIME type or file extension."""
     fmt = MIME_TYPES.get(value.lower())
     if fmt is None:
-        raise OgcError("InvalidParameterValue", f"Format={value!r}; offered: image/png, image/jpeg", "Format", "WMTS")
+        raise OgcError(
+            "InvalidParameterValue", f"Format={value!r}; offered: image/png, image/jpeg", "Format", "WMTS"
+        )
     return fmt
 
 
@@ -94,11 +102,18 @@ def parse_tile(
     except UsageError as exc:
         raise OgcError("InvalidParameterValue", str(exc), "TileMatrix", "WMTS") from None
     if z > max_zoom(tms_id):
-        raise OgcError("InvalidParameterValue", f"TileMatrix {matrix} deeper than {max_zoom(tms_id)}", "TileMatrix", "WMTS")
+        raise OgcError(
+            "InvalidParameterValue",
+            f"TileMatrix {matrix} deeper than {max_zoom(tms_id)}",
+            "TileMatrix",
+            "WMTS",
+        )
     try:
         r, c = int(row), int(col)
     except ValueError:
-        raise OgcError("InvalidParameterValue", f"TileRow={row!r}/TileCol={col!r}", "TileRow", "WMTS") from None
+        raise OgcError(
+            "InvalidParameterValue", f"TileRow={row!r}/TileCol={col!r}", "TileRow", "WMTS"
+        ) from None
     m = get_tms(tms_id).matrix(z)
     if not (0 <= r < m.matrixHeight):
         raise OgcError("TileOutOfRange", f"TileRow {r} outside 0..{m.matrixHeight - 1}", "TileRow", "WMTS")

@@ -51,7 +51,7 @@ def build_wmts(layers: Sequence[Layer], base_url: str, token: str | None) -> ET.
     _sub(ident, f"{O}ServiceTypeVersion", "1.0.0")
     _operations(root, base_url, token)
     contents = _sub(root, f"{W}Contents")
-    depth = {tms_id: 0 for tms_id in supported_tms()}
+    depth = dict.fromkeys(supported_tms(), 0)
     for layer in layers:
         for tms_id in supported_tms():
             if tile_limits(layer, tms_id, 0) is not None:
@@ -67,9 +67,15 @@ def _operations(root: ET.Element, base_url: str, token: str | None) -> None:
     ops = _sub(root, f"{O}OperationsMetadata")
     for name in ("GetCapabilities", "GetTile", "GetFeatureInfo"):
         op = _sub(ops, f"{O}Operation", name=name)
-        get_kvp = _href(_sub(_sub(op, f"{O}DCP"), f"{O}HTTP"), f"{O}Get", with_token(f"{base_url}/wmts?", token))
+        get_kvp = _href(
+            _sub(_sub(op, f"{O}DCP"), f"{O}HTTP"), f"{O}Get", with_token(f"{base_url}/wmts?", token)
+        )
         _encoding(get_kvp, "KVP")
-        rest_url = f"{base_url}/wmts/1.0.0/" if name != "GetCapabilities" else f"{base_url}/wmts/1.0.0/WMTSCapabilities.xml"
+        rest_url = (
+            f"{base_url}/wmts/1.0.0/"
+            if name != "GetCapabilities"
+            else f"{base_url}/wmts/1.0.0/WMTSCapabilities.xml"
+        )
         get_rest = _href(op.find(f"{O}DCP/{O}HTTP"), f"{O}Get", with_token(rest_url, token))  # type: ignore[arg-type]
         _encoding(get_rest, "RESTful")
 
@@ -102,17 +108,27 @@ def _layer(contents: ET.Element, layer: Layer, base_url: str, token: str | None)
         format="image/png",
         **{f"{{{XLINK}}}href": with_token(f"{base_url}/legend/{layer.id}.png", token)},
     )
-    formats = [TILE_FORMATS[layer.tile_format]] + [f for f in TILE_FORMATS.values() if f != TILE_FORMATS[layer.tile_format]]
+    formats = [TILE_FORMATS[layer.tile_format]] + [
+        f for f in TILE_FORMATS.values() if f != TILE_FORMATS[layer.tile_format]
+    ]
     for fmt in formats:
         _sub(node, f"{W}Format", fmt)
     for info in INFO_FORMATS:
         _sub(node, f"{W}InfoFormat", info)
     for tms_id in supported_tms():
         _matrix_link(node, layer, tms_id)
-    root = f"{base_url}/wmts/1.0.0/{layer.id}/{{Style}}/{{TileMatrixSet}}/{{TileMatrix}}/{{TileRow}}/{{TileCol}}"
+    root = (
+        f"{base_url}/wmts/1.0.0/{layer.id}/{{Style}}/{{TileMatrixSet}}/{{TileMatrix}}/{{TileRow}}/{{TileCol}}"
+    )
     for fmt in formats:
         ext = "png" if fmt == "image/png" else "jpg"
-        _sub(node, f"{W}ResourceURL", format=fmt, resourceType="tile", template=with_token(f"{root}.{ext}", token))
+        _sub(
+            node,
+            f"{W}ResourceURL",
+            format=fmt,
+            resourceType="tile",
+            template=with_token(f"{root}.{ext}", token),
+        )
     for info, ext in INFO_EXT.items():
         template = with_token(f"{root}/{{J}}/{{I}}.{ext}", token)
         _sub(node, f"{W}ResourceURL", format=info, resourceType="FeatureInfo", template=template)

@@ -1,0 +1,119 @@
+"""The capture time of a frame as UTC, and where it came from.
+
+In order of preference (``Capture.time_source`` says which was used):
+
+1. ``xmp:UTCAtExposure`` — DJI's UTC exposure time.
+2. ``exif+OffsetTimeOriginal`` (or ``exif+OffsetTime``) — DateTimeOriginal with the
+   offset the camera recorded.
+3. ``exif:GPSDateStamp+GPSTimeStamp`` — the GPS time, UTC by definition.
+4. ``flir:DateTimeOriginal+offset`` — the FLIR record's time, when it carries a non-zero
+   zone offset (:mod:`flights.fff_meta`).
+5. ``xmp:sensefly:UTCTime`` — the senseFly autopilot's UTC time.
+6. ``exif+assumed:<zone>`` — DateTimeOriginal without an offset is taken as local
+   time in ``local_tz`` (default Europe/Copenhagen, the municipality's zone: DJI
+   controllers stamp the phone's local time). This is an assumption and the source
+   says so; brighton_beach (USA, no zone) gets a wrong absolute time this way.
+7. ``flir+assumed:<zone>`` — the FLIR wall-clock time, same assumption.
+
+SubSecTimeOriginal, when present, adds the fraction of a second.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flights.errors import MetadataError
+from flights.tiff import Ifd
+from flights.xmp import XmpValues
+
+if TYPE_CHECKING:
+    from flights.fff_meta import FffCapture
+
+DATETIME_ORIGINAL, OFFSET_TIME, OFFSET_TIME_ORIGINAL, SUBSEC_ORIGINAL = 0x9003, 0x9010, 0x9011, 0x9291
+GPS_TIME, GPS_DATE = 7, 0x1D
+
+_DT = re.compile(
+    r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+\-]\d{2}:?\d{2})?$"
+)
+_OFFSET = re.compile(r"^([+\-])(\d{2}):?(\d{2})$")
+
+
+def offset_assumed(time_source: str) -> bool:
+    """True when the UTC time rests on an assumed zone (``...+assumed:<zone>``) or is missing."""
+    return "assumed" in time_source or time_source == "none"
+
+
+def capture_time(
+    exif: Ifd, gps: Ifd, xmp: XmpValues, path: Path, local_tz: tzinfo, fff: FffCapture | None = None
+) -> tuple[datetime | None, str]:
+    """UTC capture time and where it came from (see the module docstring for the order)."""
+    utc_x = xmp.get("drone-dji:UTCAtExposure")
+    if utc_x:
+        return _parse_dt(utc_x, path, "XMP UTCAtExposure", UTC), "xmp:UTCAtExposure"
+    dto = _str(exif.get(DATETIME_ORIGINAL))
+    if dto and dto.strip(" :0"):
+        sub = _str(exif.get(SUBSEC_ORIGINAL))
+        stamp = f"{dto}.{sub.strip()}" if sub and sub.strip().isdigit() else dto
+        for tag, name in ((OFFSET_TIME_ORIGINAL, "OffsetTimeOriginal"), (OFFSET_TIME, "OffsetTime")):
+            off = _str(exif.get(tag))
+            if off and _OFFSET.match(off.strip()):
+                return _parse_dt(stamp, path, "DateTimeOriginal", _tz(off.strip())), f"exif+{name}"
+    gps_time = _gps_time(gps, path)
+    if gps_time is not None:
+        return gps_time, "exif:GPSDateStamp+GPSTimeStamp"
+    if fff is not None and fff.time_utc is not None and fff.offset_known:
+        return fff.time_utc, "flir:DateTimeOriginal+offset"
+    sf = xmp.get("sensefly:UTCTime")
+    if sf:
+        return _parse_dt(sf, path, "XMP sensefly:UTCTime", UTC), "xmp:sensefly:UTCTime"
+    zone = getattr(local_tz, "key", None) or str(local_tz)
+    if dto and dto.strip(" :0"):
+        return _parse_dt(stamp, path, "DateTimeOriginal", local_tz), f"exif+assumed:{zone}"
+    if fff is not None and fff.local_time is not None:
+        return fff.local_time.replace(tzinfo=local_tz).astimezone(UTC), f"flir+assumed:{zone}"
+    return None, "none"
+
+
+def _tz(offset: str) -> timezone:
+    m = _OFFSET.match(offset)
+    assert m is not None
+    sign = -1 if m.group(1) == "-" else 1
+    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+
+
+def _parse_dt(text: str, path: Path, what: str, tz: tzinfo) -> datetime:
+    m = _DT.match(text.strip())
+    if not m:
+        raise MetadataError(f"{path}: {what} {text!r} is not a date and time")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    frac = m.group(7)
+    micro = round(float(frac) * 1_000_000) if frac else 0
+    if m.group(8):
+        tz = UTC if m.group(8) == "Z" else _tz(m.group(8))
+    try:
+        local = datetime(y, mo, d, h, mi, s, tzinfo=tz) + timedelta(microseconds=micro)
+    except ValueError as exc:
+        raise MetadataError(f"{path}: {what} {text!r}: {exc}") from None
+    return local.astimezone(UTC)
+
+
+def _gps_time(gps: Ifd, path: Path) -> datetime | None:
+    date, hms = _str(gps.get(GPS_DATE)), gps.get(GPS_TIME)
+    if not date or not isinstance(hms, tuple) or len(hms) != 3 or not all(math.isfinite(v) for v in hms):
+        return None
+    m = re.match(r"(\d{4}):(\d{2}):(\d{2})$", date.strip())
+    if not m:
+        return None
+    try:
+        day = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=UTC)
+    except ValueError as exc:
+        raise MetadataError(f"{path}: GPSDateStamp {date!r}: {exc}") from None
+    return day + timedelta(hours=hms[0], minutes=hms[1], seconds=hms[2])
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

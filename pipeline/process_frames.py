@@ -1,0 +1,263 @@
+"""Sub-stages ``frames``, ``mosaic`` and ``layers`` of :mod:`pipeline.process`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from flights.errors import DroneGisError
+from flights.models import Capture
+from pipeline.frames import (
+    DemSampler,
+    frame_grid,
+    frame_record,
+    is_thermal,
+    locate_frame,
+    read_image,
+    render_frame,
+    write_frame_cog,
+    write_layers,
+    write_thumbnail,
+)
+from pipeline.models import HeightDatum, Product, ProductKind
+
+if TYPE_CHECKING:
+    from pipeline.process import _Run
+
+logger = logging.getLogger(__name__)
+DEM_MARGIN_M = 1000.0
+
+
+def _product_id(run: _Run, kind: str, relpath: str) -> str:
+    return f"{run.flight.id}-{kind}-{Path(relpath).with_suffix('').as_posix().replace('/', '-')}"
+
+
+def _dem_for(run: _Run, captures: list[Capture], transformer: Any) -> DemSampler | None:
+    if run.dem is None or not captures:
+        return None
+    pts = [transformer.transform(c.position.lon, c.position.lat) for c in captures if c.position]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    bounds = (min(xs) - DEM_MARGIN_M, min(ys) - DEM_MARGIN_M, max(xs) + DEM_MARGIN_M, max(ys) + DEM_MARGIN_M)
+    return DemSampler(run.dem, run.target_crs, bounds)
+
+
+def _takeoff(dem: DemSampler | None, captures: list[Capture], transformer: Any) -> float | None:
+    """DEM height under the first frame: the take-off point is not recorded, the first frame is near it."""
+    first = min(captures, key=lambda c: (c.time_utc is None, c.time_utc or 0))
+    if dem is None or first.position is None:
+        return None
+    e, n = transformer.transform(first.position.lon, first.position.lat)
+    z = float(dem(np.array([e]), np.array([n]))[0])
+    return z if math.isfinite(z) else None
+
+
+def _rtk_height(run: _Run, capture: Capture, transformer: Any) -> float | None:
+    """An RTK-fixed AbsoluteAltitude in DVR90 (the DEM's datum), when the grid is available."""
+    pos = capture.position
+    if not (capture.rtk.fixed and pos and pos.absolute_altitude_m is not None and run.grids):
+        return None
+    from pipeline.datum import dvr90_transformer, geoid_offsets
+
+    vertical = dvr90_transformer(run.target_crs, run.grids)
+    if vertical is None:
+        return None
+    e, n = transformer.transform(pos.lon, pos.lat)
+    return float(pos.absolute_altitude_m + geoid_offsets(vertical, np.array([e]), np.array([n]))[0])
+
+
+def _thermal_source(run: _Run, capture: Capture) -> Path:
+    """The frame's °C raster; converted here when the thermal stage has not written it."""
+    dst = run.workspace.thermal_frame(run.flight.id, capture.path)
+    if not dst.exists():
+        from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
+
+        src = run.workspace.archived_file(run.flight.id, capture.path)
+        frame = convert_frame(src, frame_distance_m=distance_from_capture(capture))
+        write_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
+    return dst
+
+
+def frames_stage(run: _Run) -> None:
+    """Footprint, COG and thumbnail of every usable frame."""
+    from pipeline.process import frame_inputs, frame_operation
+
+    captures = frame_inputs(run)
+    transformer, label = frame_operation(run)
+    dem = _dem_for(run, captures, transformer)
+    takeoff = _takeoff(dem, captures, transformer) if captures else None
+    for i, capture in enumerate(captures, start=1):
+        thermal = is_thermal(capture)
+        kind = ProductKind.THERMAL_FRAME if thermal else ProductKind.RGB_FRAME
+        product_id = _product_id(run, "frame", capture.path)
+        signature = run.signature(capture.sha256, kind.value)
+        old = run.reusable(product_id, signature, "frames")
+        if old is not None:
+            run.products[product_id] = old
+        else:
+            try:
+                run.products[product_id] = _one_frame(
+                    run, capture, kind, product_id, signature, transformer, label, dem, takeoff
+                )
+            except (DroneGisError, OSError) as exc:
+                logger.error("%s: not georeferenced: %s", capture.path, exc)
+                run.skipped.append({"file": capture.path, "reason": str(exc)})
+        if run.progress is not None:
+            run.progress(i, len(captures))
+
+
+def _one_frame(
+    run: _Run,
+    capture: Capture,
+    kind: ProductKind,
+    product_id: str,
+    signature: str,
+    transformer: Any,
+    label: str,
+    dem: DemSampler | None,
+    takeoff: float | None,
+) -> Product:
+    thermal = kind == ProductKind.THERMAL_FRAME
+    camera, pose, fp = locate_frame(
+        capture,
+        run.target_crs,
+        transformer=transformer,
+        dem=dem,
+        takeoff_z=takeoff,
+        camera_absolute_z=_rtk_height(run, capture, transformer),
+    )
+    archived = run.workspace.archived_file(run.flight.id, capture.path)
+    source = _thermal_source(run, capture) if thermal else archived
+    grid = frame_grid(fp)
+    on_dem = dem is not None and pose.height_rule != "relative-altitude-over-takeoff-plane"
+    bands, valid = render_frame(read_image(source), camera, pose, grid, elevation=dem if on_dem else None)
+    record = frame_record(capture, camera, pose, fp)._asdict()
+    tags = {
+        "DRONEGIS_HEIGHT_RULE": pose.height_rule,
+        "DRONEGIS_YAW_SOURCE": pose.attitude.yaw_source,
+        "DRONEGIS_CAMERA_MODEL": camera.source,
+        "DRONEGIS_TRANSFORMATION": label,
+    }
+    dst = run.workspace.frame_cog(run.flight.id, capture.path)
+    write_frame_cog(bands, valid, grid, dst, crs=run.target_crs, thermal=thermal, tags=tags)
+    thumb = write_thumbnail(
+        archived if not thermal else source, run.workspace.thumbnail(run.flight.id, capture.path)
+    )
+    transform, width, height = grid
+    bounds = (transform.c, transform.f + height * transform.e, transform.c + width * transform.a, transform.f)
+    record["thumbnail"] = run.rel(thumb)
+    record["cog"] = run.rel(dst)
+    record["time"] = capture.time_utc.isoformat() if capture.time_utc else None
+    return Product(
+        id=product_id,
+        flight=run.flight.id,
+        kind=kind,
+        path=run.rel(dst),
+        crs=run.target_crs,
+        bounds=bounds,
+        gsd_m=record["gsd_m"],
+        time_start=capture.time_utc,
+        time_end=capture.time_utc,
+        source_files=(capture.path,),
+        transformation=label,
+        units="°C" if thermal else None,
+        height_datum=HeightDatum.NOT_APPLICABLE,
+        properties={
+            "signature": signature,
+            "record": record,
+            "ground": "dem" if on_dem else "plane",
+            "footprint_clipped": fp.clipped,
+        },
+    )
+
+
+def mosaic_stage(run: _Run) -> None:
+    """The °C mosaic of the georeferenced thermal frames (nearest-to-nadir, pipeline.thermal_raster)."""
+    frames = sorted(
+        (p for p in run.products.values() if p.kind == ProductKind.THERMAL_FRAME), key=lambda p: p.id
+    )
+    if not frames:
+        return
+    from pipeline.process import bounds_of
+
+    product_id = f"{run.flight.id}-thermal-mosaic"
+    signature = run.signature(*[p.properties.get("signature") for p in frames])
+    old = run.reusable(product_id, signature, "mosaic")
+    if old is not None:
+        run.products[product_id] = old
+        return
+    from pipeline.thermal_raster import thermal_mosaic
+
+    dst = thermal_mosaic(
+        [run.workspace.root / p.path for p in frames],
+        run.workspace.thermal_mosaic(run.flight.id),
+        target_crs=run.target_crs,
+    )
+    times = [p.time_start for p in frames if p.time_start is not None]
+    run.products[product_id] = Product(
+        id=product_id,
+        flight=run.flight.id,
+        kind=ProductKind.THERMAL_MOSAIC,
+        path=run.rel(dst),
+        crs=run.target_crs,
+        bounds=bounds_of(frames) or (0.0, 0.0, 0.0, 0.0),
+        gsd_m=min((p.gsd_m for p in frames if p.gsd_m), default=None),
+        time_start=min(times, default=None),
+        time_end=max(times, default=None),
+        source_files=tuple(f for p in frames for f in p.source_files),
+        units="°C",
+        transformation=frames[0].transformation,
+        properties={"signature": signature, "blend": "nearest-to-nadir"},
+    )
+
+
+def layers_stage(run: _Run) -> None:
+    """Footprints and photo-points GeoPackages from the frame products."""
+    from pipeline.process import bounds_of
+
+    frames = sorted(
+        (
+            p
+            for p in run.products.values()
+            if p.kind in (ProductKind.RGB_FRAME, ProductKind.THERMAL_FRAME) and "record" in p.properties
+        ),
+        key=lambda p: p.id,
+    )
+    if not frames:
+        return
+    records = [dict(p.properties["record"]) for p in frames]  # type: ignore[call-overload]
+    footprints = run.workspace.footprints_gpkg(run.flight.id)
+    points = run.workspace.photo_points_gpkg(run.flight.id)
+    write_layers(records, footprints, points, run.target_crs)
+    times = [p.time_start for p in frames if p.time_start is not None]
+    common = {
+        "flight": run.flight.id,
+        "crs": run.target_crs,
+        "time_start": min(times, default=None),
+        "time_end": max(times, default=None),
+        "source_files": tuple(f for p in frames for f in p.source_files),
+        "transformation": frames[0].transformation,
+    }
+    extras = {"count": len(records), "skipped": list(run.skipped)}
+    box = bounds_of(frames) or (0.0, 0.0, 0.0, 0.0)
+    run.products[f"{run.flight.id}-footprints"] = Product(
+        id=f"{run.flight.id}-footprints",
+        kind=ProductKind.FOOTPRINTS,
+        path=run.rel(footprints),
+        bounds=box,
+        properties={**extras, "layer": "footprints"},
+        **common,  # type: ignore[arg-type]
+    )
+    xs = [r["camera_east"] for r in records]
+    ys = [r["camera_north"] for r in records]
+    run.products[f"{run.flight.id}-photo-points"] = Product(
+        id=f"{run.flight.id}-photo-points",
+        kind=ProductKind.PHOTO_POINTS,
+        path=run.rel(points),
+        bounds=(min(xs), min(ys), max(xs), max(ys)),
+        properties={**extras, "layer": "photo_points"},
+        **common,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,74 @@
+"""`dronegis demo`: sample flight → every stage through the job runner → served viewer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from svc_helpers import REPO, free_port
+
+from dronegis.cli.main import cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_every_stage(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    result = CliRunner().invoke(cli, ["demo", "--no-serve", "--json", "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True
+    assert list(doc["steps"]) == ["sample", "ingest", "pipeline"]
+    pipeline = doc["steps"]["pipeline"]
+    assert pipeline["status"] == "done" and pipeline["qa_status"] in ("pass", "warn", "fail")
+    assert pipeline["products"] and pipeline["layers"]
+    assert (ws / "qa" / doc["flight"] / "report.html").is_file()
+    assert (ws / "publish" / "layers.json").is_file()
+    again = CliRunner().invoke(cli, ["demo", "--no-serve", "--json", "-w", str(ws)])  # rerunnable
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["steps"]["pipeline"]["layers"] == pipeline["layers"]
+
+
+@pytest.mark.network
+def test_demo_serves_the_viewer(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "DRONEGIS_WORKSPACE": str(tmp_path / "ws")}
+    env.pop("DRONEGIS_TOKENS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from dronegis.cli.main import cli; cli()", "demo", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 600
+        assert proc.stdout is not None
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("map viewer:"):
+                url = line.split(":", 1)[1].strip()
+        assert url == f"http://127.0.0.1:{port}/viewer"
+        for _ in range(100):
+            try:
+                page = httpx.get(url, timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert page.status_code == 200 and "/static/ol/ol.js" in page.text
+        layers = httpx.get(f"http://127.0.0.1:{port}/layers", timeout=10).json()
+        assert layers and all(layer["access"] == "public" for layer in layers)
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -1,0 +1,192 @@
+"""Single frames: DEM sampling, rendering through the camera model, COGs, thumbnails, layers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from flights.models import Attitude, CameraInfo, Capture, FileKind, ImageQuality, Position
+from pipeline.cog import validate_cog
+from pipeline.frames import (
+    DemSampler,
+    frame_grid,
+    frame_record,
+    locate_frame,
+    render_frame,
+    write_frame_cog,
+    write_layers,
+    write_thumbnail,
+)
+from pipeline.georef.camera import PinholeCamera
+from pipeline.georef.footprint import FramePose, frame_footprint
+from pipeline.georef.pose import transformer_to
+from pipeline.georef.raycast import CameraPosition, project_to_image
+from pipeline.georef.rotation import CameraAttitude, GridFactors
+
+CAM = PinholeCamera(400, 300, 400.0, 400.0, 200.0, 150.0)
+CRS = "EPSG:25832"
+
+
+def _capture(**kw: object) -> Capture:
+    base: dict[str, object] = {
+        "path": "DJI_0001.JPG",
+        "sha256": "0" * 64,
+        "size": 1,
+        "kind": FileKind.RGB_FRAME,
+        "time_utc": datetime(2026, 5, 1, 10, 0, tzinfo=UTC),
+        "position": Position(lat=56.04, lon=9.93, relative_altitude_m=60.0, absolute_altitude_m=120.0),
+        "attitude": Attitude(gimbal_yaw=30.0, gimbal_pitch=-70.0, gimbal_roll=2.0, flight_yaw=0.0),
+        "camera": CameraInfo(make="DJI", model="X", width=400, height=300, calibrated_focal_px=400.0),
+        "quality": ImageQuality(
+            blur_score=123.0,
+            mean_brightness=100,
+            dark_fraction=0,
+            saturated_fraction=0,
+            decoded_width=400,
+            decoded_height=300,
+        ),
+    }
+    base.update(kw)
+    return Capture(**base)  # type: ignore[arg-type]
+
+
+def test_dem_sampler_any_crs(make_raster: Callable[..., Path]) -> None:
+    # A DEM in EPSG:4326 whose heights rise 1 m per 0.0001° of latitude, sampled in EPSG:25832.
+    rows = np.arange(200)
+    lat_top, step = 56.05, 0.0001
+    heights = (50.0 + ((lat_top - (rows + 0.5) * step) - 56.03) * 1e4)[:, None] * np.ones((1, 300))
+    dem = make_raster(
+        "dem.tif",
+        width=300,
+        height=200,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(9.92, lat_top, step, step),
+        data=heights[None].astype(np.float32),
+        nodata=-9999.0,
+    )
+    tr = transformer_to(CRS)
+    e, n = tr.transform(9.93, 56.04)
+    sampler = DemSampler(dem, CRS, (e - 100, n - 100, e + 100, n + 100))
+    assert float(sampler(np.array([e]), np.array([n]))[0]) == pytest.approx(150.0, abs=0.3)
+    assert math.isnan(float(sampler(np.array([e + 1e5]), np.array([n]))[0]))
+
+
+def test_render_samples_the_projected_pixel() -> None:
+    cols, rows = np.meshgrid(np.arange(400) + 0.5, np.arange(300) + 0.5)
+    image = np.stack([cols, rows]).astype(np.float32)
+    pose = FramePose(
+        CameraPosition(560000.0, 6215000.0, 60.0),
+        CameraAttitude(30, -70, 2, "g", "g"),
+        GridFactors(0.77, 0.99964),
+    )
+    fp = frame_footprint(CAM, pose)
+    grid = frame_grid(fp)
+    out, valid = render_frame(image, CAM, pose, grid)
+    assert 0.5 < valid.mean() < 1.0
+    transform = grid[0]
+    r, c = np.nonzero(valid)
+    pick = np.linspace(0, len(r) - 1, 50).astype(int)
+    e = transform.c + (c[pick] + 0.5) * transform.a
+    n = transform.f + (r[pick] + 0.5) * transform.e
+    u, v, ok = project_to_image(CAM, pose.rotation(), pose.position, pose.factors, e, n, 0.0)
+    inner = ok & (u > 1) & (u < 399) & (v > 1) & (v < 299)
+    assert np.abs(out[0, r[pick], c[pick]] - u)[inner].max() < 1e-2
+    assert np.abs(out[1, r[pick], c[pick]] - v)[inner].max() < 1e-2
+
+
+def test_frame_grid_caps_size() -> None:
+    pose = FramePose(
+        CameraPosition(0.0, 0.0, 60.0), CameraAttitude(0, -20, 0, "g", "g"), GridFactors(0.0, 1.0)
+    )
+    fp = frame_footprint(CAM, pose, max_range=500.0)
+    _, width, height = frame_grid(fp, max_px=512)
+    assert fp.clipped and max(width, height) <= 513
+
+
+@pytest.mark.parametrize("thermal", [False, True])
+def test_frame_cog_valid(tmp_path: Path, thermal: bool) -> None:
+    pose = FramePose(
+        CameraPosition(560000.0, 6215000.0, 60.0),
+        CameraAttitude(0, -90, 0, "g", "g"),
+        GridFactors(0.77, 0.99964),
+    )
+    fp = frame_footprint(CAM, pose)
+    grid = frame_grid(fp)
+    rng = np.random.default_rng(0)
+    image = (
+        (rng.random((1, 300, 400)) * 30).astype(np.float32)
+        if thermal
+        else (rng.random((3, 300, 400)) * 255).astype(np.uint8)
+    )
+    bands, valid = render_frame(image, CAM, pose, grid)
+    dst = write_frame_cog(bands, valid, grid, tmp_path / "f.tif", crs=CRS, thermal=thermal, tags={"A": "b"})
+    assert validate_cog(dst).valid
+    with rasterio.open(dst) as ds:
+        assert ds.crs.to_epsg() == 25832 and ds.tags()["A"] == "b"
+        if thermal:
+            assert ds.dtypes[0] == "float32" and 0 <= np.nanmax(ds.read(1)) <= 30
+        else:
+            assert ds.count == 3 and ds.read_masks(1).any()
+
+
+def test_locate_frame_and_record() -> None:
+    capture = _capture()
+    camera, pose, fp = locate_frame(capture, CRS, transformer=transformer_to(CRS))
+    assert camera.source == "calibrated" and pose.attitude.yaw_source == "gimbal"
+    assert pose.height_rule == "relative-altitude-over-takeoff-plane" and pose.height_above_ground == 60.0
+    record = frame_record(capture, camera, pose, fp)
+    assert record.blur_score == 123.0 and not record.rtk_fixed
+    assert record.grid_bearing == pytest.approx(30.0 - pose.factors.convergence_deg)
+    assert record.gsd_m is not None and record.gsd_m > 60 / 400
+
+
+def test_locate_frame_on_dem_uses_takeoff_difference(make_raster: Callable[..., Path]) -> None:
+    tr = transformer_to(CRS)
+    e, n = tr.transform(9.93, 56.04)
+    data = np.full((1, 400, 400), 40.0, dtype=np.float32)
+    dem_path = make_raster(
+        "flat.tif",
+        width=400,
+        height=400,
+        dtype="float32",
+        transform=from_origin(e - 400, n + 400, 2.0, 2.0),
+        data=data,
+    )
+    dem = DemSampler(dem_path, CRS, (e - 300, n - 300, e + 300, n + 300))
+    capture = _capture()
+    _, pose, fp = locate_frame(capture, CRS, transformer=tr, dem=dem, takeoff_z=45.0)
+    assert pose.height_rule == "relative-altitude+dem-takeoff"
+    assert pose.height_above_ground == pytest.approx(65.0)  # 60 m above a take-off 5 m higher than the ground
+    _, plane_pose, plane_fp = locate_frame(capture, CRS, transformer=tr)
+    assert fp.polygon.area > plane_fp.polygon.area * (65 / 60) ** 2 * 0.99
+
+
+def test_thumbnail_and_layers(tmp_path: Path, data_dir: Path) -> None:
+    thumb = write_thumbnail(data_dir / "odm_data_copr" / "images" / "IMG_0031.jpg", tmp_path / "t" / "a.jpg")
+    import cv2
+
+    img = cv2.imread(str(thumb))
+    assert img is not None and max(img.shape[:2]) == 256
+    capture = _capture()
+    camera, pose, fp = locate_frame(capture, CRS, transformer=transformer_to(CRS))
+    record = frame_record(capture, camera, pose, fp)._asdict()
+    write_layers(
+        [record, {**record, "file": "DJI_0002.JPG"}], tmp_path / "fp.gpkg", tmp_path / "pp.gpkg", CRS
+    )
+    import geopandas as gpd
+
+    footprints = gpd.read_file(tmp_path / "fp.gpkg", layer="footprints")
+    points = gpd.read_file(tmp_path / "pp.gpkg", layer="photo_points")
+    assert footprints.crs.to_epsg() == 25832 and len(footprints) == 2
+    for column in ("time", "relative_altitude_m", "gsd_m", "pitch", "yaw", "file", "blur_score", "rtk_fixed"):
+        assert column in footprints.columns
+    assert footprints.geometry.iloc[0].geom_type == "Polygon" and points.geometry.iloc[0].geom_type == "Point"
+    assert footprints["time"].iloc[0].startswith("2026-05-01T10:00")

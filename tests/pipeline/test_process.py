@@ -1,0 +1,206 @@
+"""The process stage end to end: ingest -> process_flight -> products.json, reruns, --from, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+
+from flights.errors import IngestError, UsageError
+from flights.ingest import ingest_folder
+from pipeline import frames as frames_module
+from pipeline.cog import validate_cog
+from pipeline.models import HeightDatum, ProductKind
+from pipeline.process import load_products, process_flight
+from pipeline.workspace import Workspace
+
+UTM15 = "EPSG:32615"  # brighton_beach is near Duluth, MN
+
+
+def _ingest(ws: Workspace, folder: Path, flight: str) -> None:
+    ingest_folder(
+        folder,
+        archive_dir=ws.archive(flight),
+        quarantine_dir=ws.quarantine(flight),
+        flight_id=flight,
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+        flight_json=ws.flight_json(flight),
+    )
+
+
+@pytest.fixture(autouse=True)
+def small_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(frames_module, "MAX_FRAME_PX", 768)  # keep the renders small in tests
+
+
+@pytest.fixture
+def brighton(tmp_path: Path, data_dir: Path) -> Iterator[Workspace]:
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for name in ("DJI_0018.JPG", "DJI_0030.JPG"):
+        shutil.copy(data_dir / "brighton_beach" / "images" / name, folder / name)
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "bb")
+    yield ws
+
+
+def test_frames_footprints_and_products_json(brighton: Workspace) -> None:
+    products = process_flight(brighton, "bb", target_crs=UTM15)
+    kinds = sorted(p.kind.value for p in products)
+    assert kinds == ["footprints", "photo_points", "rgb_frame", "rgb_frame"]
+    assert [p.model_dump(mode="json") for p in products] == json.loads(
+        brighton.products_json("bb").read_text()
+    )
+    frame = next(p for p in products if p.kind == ProductKind.RGB_FRAME)
+    assert validate_cog(brighton.root / frame.path).valid
+    record = frame.properties["record"]
+    assert record["height_rule"] == "relative-altitude-over-takeoff-plane"  # type: ignore[index]
+    assert record["yaw_source"] == "gimbal" and record["camera_source"] == "focal+sensor"  # type: ignore[index]
+    assert (brighton.root / record["thumbnail"]).exists()  # type: ignore[index]
+    assert frame.transformation and frame.gsd_m == pytest.approx(0.017, abs=0.001)
+    import geopandas as gpd
+
+    layer = gpd.read_file(brighton.footprints_gpkg("bb"), layer="footprints")
+    assert sorted(layer["file"]) == ["DJI_0018.JPG", "DJI_0030.JPG"]
+    assert layer.crs.to_epsg() == 32615
+    # A nadir frame 39.8 m up with fx = 2340 px: about 68 x 38 m on the ground.
+    assert layer.geometry.area.iloc[0] == pytest.approx(4000 * 2250 * (39.8 / 2340.4) ** 2, rel=0.02)
+    points = gpd.read_file(brighton.photo_points_gpkg("bb"), layer="photo_points")
+    assert len(points) == 2 and all(
+        layer.geometry.iloc[i].contains(points.geometry.iloc[i]) for i in range(2)
+    )
+
+
+def test_rerun_skips_and_from_forces(brighton: Workspace) -> None:
+    first = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15)}
+    cog = brighton.root / next(p.path for p in first.values() if p.kind == ProductKind.RGB_FRAME)
+    stamp = cog.stat().st_mtime_ns
+    process_flight(brighton, "bb", target_crs=UTM15)
+    assert cog.stat().st_mtime_ns == stamp
+    process_flight(brighton, "bb", target_crs=UTM15, from_stage="layers")
+    assert cog.stat().st_mtime_ns == stamp
+    process_flight(brighton, "bb", target_crs=UTM15, from_stage="frames")
+    assert cog.stat().st_mtime_ns != stamp
+    assert {p.id for p in load_products(brighton, "bb")} == set(first)
+    with pytest.raises(UsageError, match="unknown stage"):
+        process_flight(brighton, "bb", target_crs=UTM15, from_stage="nonsense")
+
+
+def test_dem_ground(brighton: Workspace, tmp_path: Path) -> None:
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem,
+        "w",
+        driver="GTiff",
+        width=200,
+        height=200,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(-92.0, 46.85, 0.0001, 0.0001),
+        nodata=-9999.0,
+    ) as dst:
+        dst.write(np.full((1, 200, 200), 190.0, dtype=np.float32))
+    plane = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15)}
+    on_dem = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15, dem=dem)}
+    frame_id = next(k for k, p in on_dem.items() if p.kind == ProductKind.RGB_FRAME)
+    assert on_dem[frame_id].properties["record"]["height_rule"] == "relative-altitude+dem-takeoff"  # type: ignore[index]
+    assert on_dem[frame_id].properties["ground"] == "dem"
+    # A flat DEM at the take-off height gives the plane's footprint.
+    assert on_dem[frame_id].bounds == pytest.approx(plane[frame_id].bounds, abs=0.05)
+
+
+def test_delivered_rasters_become_cogs(tmp_path: Path) -> None:
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    with rasterio.open(
+        folder / "odm_orthophoto.tif",
+        "w",
+        driver="GTiff",
+        width=256,
+        height=256,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32632",
+        transform=from_origin(560000, 6215000, 0.1, 0.1),
+    ) as dst:
+        dst.write((rng.random((3, 256, 256)) * 255).astype(np.uint8))
+    with rasterio.open(
+        folder / "dsm.tif",
+        "w",
+        driver="GTiff",
+        width=64,
+        height=64,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32632",
+        transform=from_origin(560000, 6215000, 0.4, 0.4),
+        nodata=-9999,
+    ) as dst:
+        dst.write((50 + rng.random((1, 64, 64))).astype(np.float32))
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "r1")
+    products = {p.kind: p for p in process_flight(ws, "r1")}
+    assert set(products) == {ProductKind.ORTHOPHOTO, ProductKind.DSM}
+    for p in products.values():
+        assert p.crs == "EPSG:25832" and p.transformation and validate_cog(ws.root / p.path).valid
+    dsm = products[ProductKind.DSM]
+    assert dsm.height_datum == HeightDatum.ELLIPSOIDAL
+    assert any("ellipsoidal" in w for w in dsm.properties["warnings"])  # type: ignore[union-attr]
+
+
+def test_unknown_flight(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="not ingested"):
+        process_flight(Workspace.at(tmp_path), "nope")
+
+
+def test_cli(brighton: Workspace) -> None:
+    from dronegis.cli.main import cli
+
+    runner = CliRunner()
+    ok = runner.invoke(
+        cli, ["process", "bb", "--workspace", str(brighton.root), "--target-crs", UTM15, "--json"]
+    )
+    assert ok.exit_code == 0, ok.output
+    payload = json.loads(ok.stdout)
+    assert payload["ok"] and {p["kind"] for p in payload["products"]} >= {"rgb_frame", "footprints"}
+    missing = runner.invoke(cli, ["process", "nope", "--workspace", str(brighton.root), "--json"])
+    assert missing.exit_code == 1 and json.loads(missing.stdout)["ok"] is False
+    bad = runner.invoke(cli, ["process", "bb", "--workspace", str(brighton.root), "--from", "nonsense"])
+    assert bad.exit_code == 2
+
+
+def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: Path) -> None:
+    """A DJI H20T R-JPEG (oblique, pitch -10.5°): °C COG, clipped rays reported, mosaic written."""
+    pytest.importorskip("dji_thermal_cli")
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    shutil.copy(data_dir / "thermal_parser" / "images" / "DJI_H20T.jpg", folder / "DJI_H20T.jpg")
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "t1")
+    products = {p.kind: p for p in process_flight(ws, "t1", target_crs="EPSG:32617")}
+    assert set(products) == {
+        ProductKind.THERMAL_FRAME,
+        ProductKind.THERMAL_MOSAIC,
+        ProductKind.FOOTPRINTS,
+        ProductKind.PHOTO_POINTS,
+    }
+    frame = products[ProductKind.THERMAL_FRAME]
+    assert frame.units == "°C" and frame.properties["footprint_clipped"] is True
+    assert frame.properties["record"]["clipped_rays"] > 0  # type: ignore[index]
+    with rasterio.open(ws.root / frame.path) as ds:
+        data = ds.read(1)
+        assert ds.dtypes[0] == "float32" and ds.crs.to_epsg() == 32617
+        assert 0 < float(np.nanmin(data)) and float(np.nanmax(data)) < 60
+    assert validate_cog(ws.root / frame.path).valid
+    assert (ws.root / products[ProductKind.THERMAL_MOSAIC].path).exists()
+    assert ws.thermal_frame("t1", "DJI_H20T.jpg").exists()
