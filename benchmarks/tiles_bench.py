@@ -4,7 +4,7 @@ Both servers run under uvicorn (1 worker) on 127.0.0.1 at the same time; the loa
 one pass over the 500 URLs at concurrency 8 with httpx (async), measured alternately
 (dronegis, TiTiler, dronegis, TiTiler, ...) so that machine noise hits both.
 
-    .venv/bin/python benchmarks/tiles_bench.py [--cog benchmarks/_work/r10k_jpeg_cog.tif] [--rounds 2] [--ext jpg]
+    .venv/bin/python benchmarks/tiles_bench.py [--cog COG] [--rounds 2] [--ext jpg]
 
 The COG defaults to a 10k×10k JPEG COG made from /work/shared/tools/make_raster.py
 (made once into benchmarks/_work/ if missing). Nothing here is asserted by tests.
@@ -223,7 +223,7 @@ def main() -> None:
     }
     results: dict[str, list[dict[str, float]]] = {"dronegis": [], "titiler": []}
     try:
-        for name, batch in urls.items():  # warm-up: open files, fill caches
+        for batch in urls.values():  # warm-up: open files, fill caches
             asyncio.run(run_pass(batch[::25], args.concurrency))
         for _ in range(args.rounds):
             for name, batch in urls.items():

@@ -7,7 +7,7 @@ Codes (stable, used by the API, the QA report and the tests):
 =======================  ========  ===============================================================
 code                     severity  rule
 =======================  ========  ===============================================================
-no_gps                   error     a frame without EXIF/XMP position
+no_gps                   error     a frame without EXIF/XMP position (warning when a control file observes it)
 invalid_coordinates      error     \\|lat\\| > 90, \\|lon\\| > 180, not finite, or exactly 0,0
 gimbal_above_horizon     error     gimbal pitch >= 0 (-90 = nadir) on a mapping flight
 gimbal_near_horizon      warning   gimbal pitch above ``NEAR_HORIZON_DEG`` on a mapping flight
@@ -65,6 +65,7 @@ class CheckContext:
     blur_threshold: float
     aoi: BaseGeometry | None = None
     municipality: BaseGeometry | None = None
+    control_images: frozenset[str] = frozenset()  # lower-case names observed in the control files
 
     @property
     def mapping(self) -> bool:
@@ -96,6 +97,9 @@ def valid_position(capture: Capture) -> bool:
 def _position(capture: Capture, ctx: CheckContext) -> list[Problem]:
     f, pos = capture.path, capture.position
     if pos is None:
+        if PurePosixPath(f).name.lower() in ctx.control_images:
+            msg = f"{f} has no GPS position; it is observed in a control file, so GCPs can place it"
+            return [problem("no_gps", Severity.WARNING, f, msg)]
         return [problem("no_gps", Severity.ERROR, f, f"{f} has no GPS position")]
     if not valid_position(capture):
         msg = f"{f} has invalid coordinates lat={pos.lat}, lon={pos.lon}"

@@ -13,8 +13,10 @@ Rules, first match wins:
   check-point lists (``*check*``/``*chk*`` ``.txt``/``.csv``) and text whose first
   line is a CRS followed by GCP rows -> CONTROL.
 - ODM outputs: ``odm_report/stats.json``, ``shots.geojson``, OpenSfM
-  ``reconstruction*.json``, and any non-raster below an ``odm_*`` or ``opensfm``
-  folder -> ODM_OUTPUT.
+  ``reconstruction*.json``, and anything below an ODM folder (``odm_orthophoto``,
+  ``odm_dem``, ``odm_report``, ``odm_texturing``, ... ``opensfm``; see ``ODM_FOLDERS``)
+  that is not a raster product or a frame -> ODM_OUTPUT. The rasters there are
+  sniffed like any other (``odm_dem/dsm.tif`` -> DSM).
 - FLIR ``.fff`` -> THERMAL_FRAME.
 - JPEG: FLIR APP1 segments, a DJI thermal block (>= 32 kB of APP3 ``ThermalData`` or
   an APP4 DIRP block), or XMP ``ImageSource=InfraredCamera`` -> THERMAL_FRAME; a world
@@ -155,6 +157,13 @@ def _classify(path: Path) -> FileKind:
         return FileKind.OTHER
     if ext not in RASTER_EXTS and _is_odm_output(path, name):
         return FileKind.ODM_OUTPUT
+    kind = _sniff(path, name, ext)
+    if kind == FileKind.OTHER and _is_odm_output(path, name):
+        return FileKind.ODM_OUTPUT  # textures, report images, previews inside an ODM project
+    return kind
+
+
+def _sniff(path: Path, name: str, ext: str) -> FileKind:
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head[:4] == b"FFF\x00" or ext == ".fff":

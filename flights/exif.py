@@ -82,6 +82,8 @@ class RawMetadata(NamedTuple):
     height: int | None
     flir: bool
     dji_thermal: bool
+    container: str = "jpeg"
+    """``jpeg``, ``tiff`` or ``fff``."""
 
 
 def read_raw(path: Path, *, check_eoi: bool = True) -> RawMetadata:
@@ -102,7 +104,7 @@ def read_raw(path: Path, *, check_eoi: bool = True) -> RawMetadata:
     if head[:4] in TIFF_MAGICS:
         return _raw_tiff(path)
     if head[:4] == FFF_MAGIC:
-        return RawMetadata(_EMPTY, {}, None, None, True, False)
+        return RawMetadata(_EMPTY, {}, None, None, True, False, "fff")
     raise MetadataError(f"{path}: not a JPEG, TIFF or FLIR file (starts with {head[:8]!r})")
 
 
@@ -133,7 +135,7 @@ def _raw_tiff(path: Path) -> RawMetadata:
     xmp = parse_xmp(packet, path) if isinstance(packet, bytes) else {}
     if width is None or height is None:
         raise MetadataError(f"{path}: TIFF without ImageWidth/ImageLength")
-    return RawMetadata(tags, xmp, width, height, False, False)
+    return RawMetadata(tags, xmp, width, height, False, False, "tiff")
 
 
 def read_capture(
@@ -222,7 +224,7 @@ def _thermal(path: Path, raw: RawMetadata, kind: FileKind) -> ThermalParameters 
         except ThermalError as exc:
             raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
     if raw.dji_thermal or kind == FileKind.THERMAL_FRAME:
-        fmt = "dji-rjpeg" if raw.dji_thermal else ("radiometric-tiff" if raw.tags.ifd0 else None)
+        fmt = "dji-rjpeg" if raw.dji_thermal else ("radiometric-tiff" if raw.container == "tiff" else None)
         width, height = raw.width, raw.height
         profile = SENSORS.get(_str(raw.tags.ifd0.get(MAKE)), _str(raw.tags.ifd0.get(MODEL)), width=raw.width)
         if raw.dji_thermal and profile is not None and profile.kind == "thermal" and profile.native_width:

@@ -89,16 +89,18 @@ def is_flir(data: bytes) -> bool:
         return False
 
 
-def read_flir(source: Path | bytes) -> FlirImage:
+def read_flir(source: Path | bytes, *, name: str | None = None) -> FlirImage:
     """Decode a FLIR R-JPEG or FFF file into raw counts (uint16, H×W) and parameters.
 
     Args:
         source: path of the file, or its bytes.
+        name: how error messages name ``source`` when it is bytes (default ``<bytes>``).
 
     Raises:
         ThermalError: the file is not FLIR or is malformed; the message names the file.
     """
-    name, data = _load(source)
+    loaded_name, data = _load(source)
+    name = name or loaded_name
     records = _records(data, name)
     params = _camera_params(records, name)
     raw = _raw_pixels(records, name)

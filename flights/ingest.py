@@ -17,6 +17,7 @@ The stages of :func:`ingest_folder`:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -95,43 +96,29 @@ def ingest_folder(
             ArchiveError when the archive cannot be written; UsageError when the archive or
             quarantine folder lies inside the source folder.
     """
-    from flights.aoi import load_area, load_municipality
-    from flights.quality import DEFAULT_BLUR_THRESHOLD
-
-    if blur_threshold is None:
-        blur_threshold = DEFAULT_BLUR_THRESHOLD
-
-    aoi_area = load_area(aoi) if isinstance(aoi, Path) else aoi
-    town = load_municipality(municipality) if isinstance(municipality, Path) else municipality
-    ctx = CheckContext(
-        purpose=purpose, now=now, blur_threshold=blur_threshold, aoi=aoi_area, municipality=town
-    )
+    ctx = _context(purpose, now, blur_threshold, aoi, municipality)
     _check_outside(Path(source), Path(archive_dir), Path(quarantine_dir))
     archive = Archive(Path(archive_dir), Path(quarantine_dir))
     archive.open()
     previous = archive.load_manifest()
     scan = scan_folder(source)
-    total = len(scan.files) + len(scan.skipped)
-    done = _Counter(progress, total)
+    done = _Counter(progress, len(scan.files) + len(scan.skipped))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous)), scan.files))
     _assess_quality(analysed, workers, done)
     extra = _cross_file_problems(analysed)
     decisions = [(a, _quarantine_reason(a, extra.get(a.file.relpath, []))) for a in analysed]
-    entries = archive.commit_all([(a.staged, reason) for a, reason in decisions if a.staged is not None])
-    for a, reason in decisions:
-        if a.staged is None:
-            entries.append(a.previous or archive.quarantine_unread(a.file.relpath, reason or "unreadable"))
-    flight_problems = [s.problem for s in scan.skipped]
-    for skipped in scan.skipped:
-        entries.append(unread_entry(archive, skipped, previous))
-        done.tick(None)
-
+    entries = _commit(archive, decisions, scan.skipped, previous, done)
     captures, files, control = _assemble(decisions, extra, entries)
+    observed = frozenset(
+        PurePosixPath(o.image).name.lower() for c in control for p in c.points for o in p.observations
+    )
+    ctx = dataclasses.replace(ctx, control_images=observed)
     captures = [
         c.model_copy(update={"problems": c.problems + checks.check_capture(c, ctx)}) for c in captures
     ]
+    flight_problems = [s.problem for s in scan.skipped]
     flight_problems += checks.mixed_cameras(captures) + _reingest_note(analysed, scan.skipped, previous)
     flight = Flight(
         id=flight_id,
@@ -141,7 +128,7 @@ def ingest_folder(
         captures=tuple(captures),
         files=tuple(files),
         control=tuple(control),
-        aoi=dict(mapping(aoi_area)) if aoi_area is not None else None,
+        aoi=dict(mapping(ctx.aoi)) if ctx.aoi is not None else None,
         problems=tuple(flight_problems),
         entries=tuple(sorted(entries, key=lambda e: e.path)),
     )
@@ -153,14 +140,54 @@ def ingest_folder(
     return flight
 
 
+def _context(
+    purpose: Purpose,
+    now: datetime,
+    blur_threshold: float | None,
+    aoi: Path | BaseGeometry | None,
+    municipality: Path | BaseGeometry | None,
+) -> CheckContext:
+    """The rule context: areas loaded (EPSG:4326), the default blur threshold filled in."""
+    from flights.aoi import load_area, load_municipality
+    from flights.quality import DEFAULT_BLUR_THRESHOLD
+
+    return CheckContext(
+        purpose=purpose,
+        now=now,
+        blur_threshold=DEFAULT_BLUR_THRESHOLD if blur_threshold is None else blur_threshold,
+        aoi=load_area(aoi) if isinstance(aoi, Path) else aoi,
+        municipality=load_municipality(municipality) if isinstance(municipality, Path) else municipality,
+    )
+
+
+def _commit(
+    archive: Archive,
+    decisions: list[tuple[Analysed, str | None]],
+    skipped: list[Skipped],
+    previous: dict[str, ArchiveEntry],
+    done: _Counter,
+) -> list[ArchiveEntry]:
+    """Commit the staged copies; record reused, superseded and unread entries."""
+    entries = archive.commit_all([(a.staged, reason) for a, reason in decisions if a.staged is not None])
+    for a, reason in decisions:
+        if a.staged is None:
+            entries.append(a.previous or archive.quarantine_unread(a.file.relpath, reason or "unreadable"))
+        if a.superseded is not None:
+            entries.append(a.superseded)
+    for entry in skipped:
+        entries.append(unread_entry(archive, entry, previous))
+        done.tick(None)
+    return entries
+
+
 def _check_outside(source: Path, *targets: Path) -> None:
     """Refuse an archive inside the delivered folder: the source must never be modified."""
     real = source.resolve()
     for target in targets:
         if target.resolve().is_relative_to(real):
             raise UsageError(
-                f"the archive folder {target} lies inside the flight folder {source}, which is never modified; "
-                "use a workspace outside it (--workspace)"
+                f"the archive folder {target} lies inside the flight folder {source}, "
+                "which is never modified; use a workspace outside it (--workspace)"
             )
 
 

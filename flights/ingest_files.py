@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from flights.archive import MANIFEST, Archive, Staged, hash_file
-from flights.errors import ControlFileError, MetadataError
+from flights.errors import ArchiveError, ControlFileError, MetadataError
 from flights.models import ArchiveEntry, Capture, ControlFile, DeliveredFile, FileKind, Problem, Severity
 from flights.scan import ScannedFile, Skipped
 
@@ -34,6 +34,7 @@ class Analysed:
     size: int = 0
     staged: Staged | None = None
     previous: ArchiveEntry | None = None
+    superseded: ArchiveEntry | None = None  # the older archived version when the file changed
     capture: Capture | None = None
     delivered: DeliveredFile | None = None
     control: ControlFile | None = None
@@ -50,6 +51,8 @@ def analyse(file: ScannedFile, archive: Archive, previous: dict[str, ArchiveEntr
         result.problems.append(_problem("name_not_utf8", Severity.WARNING, rel, msg))
     try:
         _stage(result, archive, previous)
+    except ArchiveError:
+        raise  # the archive side failed (disk full...): stop, the next run completes the job
     except OSError as exc:
         result.error = _problem(
             "unreadable", Severity.ERROR, rel, f"{rel} cannot be read: {exc.strerror or exc}"
@@ -58,7 +61,7 @@ def analyse(file: ScannedFile, archive: Archive, previous: dict[str, ArchiveEntr
     if result.error is not None:
         return result
     if rel == MANIFEST:
-        msg = f"{rel}: this name is reserved for the archive manifest; the file is kept unchanged in the quarantine"
+        msg = f"{rel}: name reserved for the archive manifest; the file is kept unchanged in quarantine"
         result.error = _problem("reserved_name", Severity.ERROR, rel, msg)
         return result
     if result.size == 0:
@@ -76,15 +79,24 @@ def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]
         result.staged = archive.stage(result.file.path, rel)
         result.sha256, result.size = result.staged.sha256, result.staged.size
         return
-    result.previous = prior
     result.sha256, result.size = hash_file(result.file.path)
-    if prior.sha256 and prior.sha256 != result.sha256:
-        msg = (
-            f"{rel} differs from the copy already {prior.status} for this flight "
-            f"(sha256 {result.sha256[:12]}… vs {prior.sha256[:12]}…); the archive is never overwritten: "
-            "ingest the new delivery under a new --flight-id"
-        )
-        result.error = _problem("archive_conflict", Severity.ERROR, rel, msg)
+    if not prior.sha256 or prior.sha256 == result.sha256:
+        result.previous = prior
+        return
+    # Changed since it was archived: the archived copy is never overwritten; the new bytes go to
+    # the quarantine under a name carrying their hash, so nothing delivered is lost.
+    alt = f"{rel}.conflict-{result.sha256[:12]}"
+    result.superseded = prior
+    result.previous = archive.existing(alt, previous)
+    if result.previous is None:
+        result.staged = archive.stage(result.file.path, alt)
+    msg = (
+        f"{rel} differs from the copy already {prior.status} for this flight "
+        f"(sha256 {result.sha256[:12]}… vs {prior.sha256[:12]}…); the archive is never overwritten: "
+        f"the new version is quarantined as {PurePosixPath(alt).name}; "
+        "ingest a new delivery under a new --flight-id"
+    )
+    result.error = _problem("archive_conflict", Severity.ERROR, rel, msg)
 
 
 def _read(result: Analysed) -> None:

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from flights.errors import ImageDecodeError
@@ -119,28 +121,64 @@ def _init_worker() -> None:
 
 
 def iter_assess(
-    paths: Sequence[Path], workers: int = 2, *, in_flight: int = 8
+    paths: Sequence[Path],
+    workers: int = 2,
+    *,
+    in_flight: int = 8,
+    task: Callable[[Path], ImageQuality | Exception] | None = None,
 ) -> Iterator[tuple[Path, ImageQuality | Exception]]:
     """Assess frames in a process pool, yielding results in input order.
 
     At most ``workers * in_flight`` tasks are queued at any time, so memory stays
-    flat however many frames there are. ``workers <= 1`` runs in this process.
+    flat however many frames there are. ``workers <= 1`` runs in this process. A
+    worker that dies (a decoder crash) breaks the pool: the frame that kills a worker
+    on its own gets an :class:`ImageDecodeError`, the others are retried in a fresh pool.
+
+    Args:
+        paths: Frames to assess.
+        workers: Processes (the decode itself is single-threaded per frame).
+        in_flight: Tasks queued per worker.
+        task: The per-frame function (default: :func:`assess`, errors returned);
+            tests swap it. It must be importable by the worker processes.
     """
+    run = task or _assess_safe
     if workers <= 1 or len(paths) <= 1:
         for p in paths:
-            yield p, _assess_safe(p)
+            yield p, run(p)
         return
+    done = 0
+    while done < len(paths):
+        try:
+            for result in _pooled(paths[done:], workers, workers * in_flight, run):
+                yield paths[done], result
+                done += 1
+        except BrokenProcessPool:
+            # every queued task failed with the pool; run the next frame alone to find out
+            # whether it is the one that kills the decoder, then go on in a fresh pool
+            yield paths[done], _alone(paths[done], run)
+            done += 1
+
+
+def _alone(path: Path, run: Callable[[Path], ImageQuality | Exception]) -> ImageQuality | Exception:
+    try:
+        return list(_pooled([path], 1, 1, run))[0]
+    except BrokenProcessPool:
+        log.warning("%s: the image decoder process died on this frame", path)
+        return ImageDecodeError(f"{path}: the image decoder process died on this frame")
+
+
+def _pooled(
+    paths: Sequence[Path], workers: int, window_size: int, run: Callable[[Path], ImageQuality | Exception]
+) -> Iterator[ImageQuality | Exception]:
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
-        window: list[tuple[Path, Future[ImageQuality | Exception]]] = []
-        it = iter(paths)
-        for p in it:
-            window.append((p, pool.submit(_assess_safe, p)))
-            if len(window) >= workers * in_flight:
-                head, fut = window.pop(0)
-                yield head, fut.result()
-        for head, fut in window:
-            yield head, fut.result()
+        window: deque[Future[ImageQuality | Exception]] = deque()
+        for p in paths:
+            window.append(pool.submit(run, p))
+            if len(window) >= window_size:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def assess_many(paths: Sequence[Path], workers: int = 2) -> list[ImageQuality | Exception]:

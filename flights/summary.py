@@ -146,5 +146,5 @@ def _verdict(frames: int, usable: int, rasters: Sequence[object], flight: Flight
     if rasters:
         return f"usable: {len(rasters)} georeferenced product raster(s), no usable frame"
     if flight.control:
-        return "usable: control files only (no frames)"
+        return "usable: control files only (no usable frame)"
     return "nothing usable: no frame, product raster or control file could be used"

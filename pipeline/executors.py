@@ -14,6 +14,7 @@ the one process that called ``map`` writes the outputs (and the catalog).
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -140,7 +141,8 @@ class DaskExecutor:
 
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run one call on a worker and wait for its result."""
-        result: R = self.client.submit(fn, *args, pure=False, **kwargs).result()
+        # a partial keeps the function's own keywords (``workers``, ``resources``, ...) away from submit's
+        result: R = self.client.submit(functools.partial(fn, *args, **kwargs), pure=False).result()
         return result
 
     def close(self) -> None:

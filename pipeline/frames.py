@@ -51,6 +51,8 @@ FloatArray = NDArray[np.float64]
 MAX_FRAME_PX = 4096
 THUMBNAIL_PX = 256
 BLOCK_ROWS = 512
+APPROX_STEP = 16
+APPROX_TOLERANCE_PX = 0.125
 
 
 class DemSampler:
@@ -229,20 +231,71 @@ def render_frame(
         )
     out = np.zeros((bands, height, width), dtype=image.dtype)
     valid = np.zeros((height, width), dtype=bool)
-    east = transform.c + (np.arange(width) + 0.5) * transform.a
-    rotation = pose.rotation()
     for r0 in range(0, height, BLOCK_ROWS):
         n = min(BLOCK_ROWS, height - r0)
-        north = transform.f + (np.arange(r0, r0 + n) + 0.5) * transform.e
-        ge, gn = np.meshgrid(east, north)
-        z = elevation(ge, gn) if elevation is not None else pose.ground_z
-        u, v, ok = project_to_image(camera, rotation, pose.position, pose.factors, ge, gn, z)
+        maps = None if elevation is not None else _approximate_maps(camera, pose, grid, r0, n)
+        u, v, ok = maps if maps is not None else _exact_maps(camera, pose, grid, r0, n, elevation)
         ok &= np.isfinite(u) & np.isfinite(v)
         mx, my = np.where(ok, u - 0.5, -1).astype(np.float32), np.where(ok, v - 0.5, -1).astype(np.float32)
         for b in range(bands):
             out[b, r0 : r0 + n] = cv2.remap(image[b], mx, my, interpolation, borderMode=cv2.BORDER_REPLICATE)
         valid[r0 : r0 + n] = ok
     return out, valid
+
+
+def _exact_maps(
+    camera: PinholeCamera,
+    pose: FramePose,
+    grid: tuple[Affine, int, int],
+    r0: int,
+    n: int,
+    elevation: Any = None,
+    cols: FloatArray | None = None,
+    rows: FloatArray | None = None,
+    in_view_only: bool = True,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Image position of every output pixel centre of rows ``r0 .. r0 + n`` (or of ``cols`` x ``rows``)."""
+    transform, width, _ = grid
+    cols = np.arange(width, dtype=np.float64) if cols is None else cols
+    rows = np.arange(r0, r0 + n, dtype=np.float64) if rows is None else rows
+    ge, gn = np.meshgrid(transform.c + (cols + 0.5) * transform.a, transform.f + (rows + 0.5) * transform.e)
+    z = elevation(ge, gn) if elevation is not None else pose.ground_z
+    return project_to_image(
+        camera, pose.rotation(), pose.position, pose.factors, ge, gn, z, in_view_only=in_view_only
+    )
+
+
+def _approximate_maps(
+    camera: PinholeCamera, pose: FramePose, grid: tuple[Affine, int, int], r0: int, n: int
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
+    """Exact positions on a coarse lattice, interpolated bilinearly (GDAL's approximate transformer).
+
+    Used only when every lattice point is in front of the camera and the interpolation error at
+    the cell centres stays below ``APPROX_TOLERANCE_PX``; otherwise None (the caller goes exact).
+    """
+    _, width, _ = grid
+    cols_c = np.unique(np.r_[np.arange(0, width, APPROX_STEP), width - 1]).astype(np.float64)
+    rows_c = np.unique(np.r_[np.arange(r0, r0 + n, APPROX_STEP), r0 + n - 1]).astype(np.float64)
+    if len(cols_c) < 2 or len(rows_c) < 2:
+        return None
+    uc, vc, front = _exact_maps(camera, pose, grid, r0, n, cols=cols_c, rows=rows_c, in_view_only=False)
+    if not front.all():
+        return None
+    xi = np.interp(np.arange(width), cols_c, np.arange(len(cols_c))).astype(np.float32)
+    yi = np.interp(np.arange(r0, r0 + n), rows_c, np.arange(len(rows_c))).astype(np.float32)
+    mx, my = np.broadcast_to(xi, (n, width)), np.broadcast_to(yi[:, None], (n, width))
+    u = cv2.remap(uc.astype(np.float32), np.ascontiguousarray(mx), np.ascontiguousarray(my), cv2.INTER_LINEAR)
+    v = cv2.remap(vc.astype(np.float32), np.ascontiguousarray(mx), np.ascontiguousarray(my), cv2.INTER_LINEAR)
+    mid_c = ((cols_c[:-1] + cols_c[1:]) / 2).astype(int)
+    mid_r = ((rows_c[:-1] + rows_c[1:]) / 2).astype(int)
+    ue, ve, _ = _exact_maps(camera, pose, grid, r0, n, cols=mid_c.astype(np.float64),
+                            rows=mid_r.astype(np.float64), in_view_only=False)  # fmt: skip
+    err = np.hypot(u[np.ix_(mid_r - r0, mid_c)] - ue, v[np.ix_(mid_r - r0, mid_c)] - ve)
+    if not float(np.max(err, initial=0.0)) < APPROX_TOLERANCE_PX:
+        return None
+    u64, v64 = u.astype(np.float64), v.astype(np.float64)
+    ok = (u64 >= 0) & (u64 <= camera.width) & (v64 >= 0) & (v64 <= camera.height)
+    return u64, v64, ok
 
 
 def read_image(path: Path) -> NDArray[Any]:
@@ -296,7 +349,7 @@ def write_frame_cog(
             tiled=True,
             blockxsize=256,
             blockysize=256,
-            compress="deflate",
+            compress=None,  # scratch only: the COG writer compresses
             **profile,
         ) as out:
             out.write(data)

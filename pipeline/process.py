@@ -32,6 +32,7 @@ from pyproj import Transformer
 from flights.atomic import atomic_write_text
 from flights.errors import DroneGisError, IngestError, UsageError
 from flights.models import Capture, FileKind, Flight
+from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
 from pipeline.workspace import Workspace
 
@@ -59,6 +60,7 @@ class _Run:
     forced: set[str]
     progress: Progress | None
     previous: dict[str, Product]
+    max_range: float = DEFAULT_MAX_RANGE_M
     products: dict[str, Product] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -66,7 +68,10 @@ class _Run:
         return path.resolve().relative_to(self.workspace.root).as_posix()
 
     def signature(self, *parts: object) -> str:
-        text = json.dumps([VERSION, self.target_crs, self.transformation, str(self.dem), *parts], default=str)
+        text = json.dumps(
+            [VERSION, self.target_crs, self.transformation, str(self.dem), self.max_range, *parts],
+            default=str,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def reusable(self, product_id: str, signature: str, stage: str) -> Product | None:
@@ -114,6 +119,7 @@ def process_flight(
     grids: Path | None = None,
     from_stage: str | None = None,
     progress: Progress | None = None,
+    max_range: float = DEFAULT_MAX_RANGE_M,
 ) -> tuple[Product, ...]:
     """Georeference everything of an ingested flight; write ``products.json``.
 
@@ -138,6 +144,7 @@ def process_flight(
         resolve_stage(from_stage),
         progress,
         {p.id: p for p in load_products(workspace, flight_id)},
+        max_range,
     )
     _rasters(run)
     run.save()

@@ -128,6 +128,7 @@ def _one_frame(
         dem=dem,
         takeoff_z=takeoff,
         camera_absolute_z=_rtk_height(run, capture, transformer),
+        max_range=run.max_range,
     )
     archived = run.workspace.archived_file(run.flight.id, capture.path)
     source = _thermal_source(run, capture) if thermal else archived

@@ -1,10 +1,12 @@
 """Sub-stage ``gcp`` of :mod:`pipeline.process`: frames with surveyed GCPs, warped by a fit.
 
 For every frame observed by at least three GCPs of the flight's control files, the GCP
-coordinates go to the target CRS, a polynomial is fitted (order 1 below six GCPs, order 2 from
-six on — GDAL's own default; check points never take part) and the frame is warped with it into
-a COG. The fit's residuals, RMSE, leave-one-out RMSE and the check-point residuals go into the
-product's properties. This georeferences frames that carry no GPS at all (kite, balloon, pole).
+coordinates go to the target CRS, a polynomial is fitted (order 1; order 2 from twelve GCPs
+on, twice its minimum, so that its residuals mean something; check points never take part) and
+the frame is warped with it into a COG. Fits with two GCPs on one pixel but apart on the ground
+(a mislabelled observation, as in COPR's gcp_list.txt) are refused, not warped. The fit's
+residuals, RMSE, leave-one-out RMSE and the check-point residuals go into the product's
+properties. This georeferences frames that carry no GPS at all (kite, balloon, pole).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flights.errors import DroneGisError
+from flights.errors import DroneGisError, GeoreferenceError
 from flights.models import Capture, ControlPoint
 from pipeline.cog import write_cog
 from pipeline.gcp import MIN_POINTS, check_residuals, fit_gcps, pairs_for_image
@@ -67,8 +69,11 @@ def gcp_stage(run: _Run) -> None:
 
 def _warp_frame(run: _Run, capture: Capture, pairs: list, product_id: str, signature: str) -> Product:  # type: ignore[type-arg]
     gcps = [p for p in pairs if p.role != "check"]
-    order = 2 if len(gcps) >= MIN_POINTS[2] else 1
+    order = 2 if len(gcps) >= 2 * MIN_POINTS[2] else 1  # order 2 only with redundancy (REFERENCE §3.2)
     fit = fit_gcps(pairs, order=order, crs=run.target_crs)
+    mislabelled = [w for w in fit.warnings if "px apart but" in w]
+    if mislabelled:
+        raise GeoreferenceError(f"{capture.path}: {'; '.join(mislabelled)} (mislabelled observation?)")
     checks = check_residuals(fit, pairs)
     src = run.workspace.archived_file(run.flight.id, capture.path)
     dst = run.workspace.frame_cog(run.flight.id, f"{Path(capture.path).with_suffix('')}_gcp.tif")

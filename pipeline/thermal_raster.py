@@ -89,7 +89,7 @@ def convert_frame(
         return read_radiometric_tiff(path, tiff_profile, overrides)
     data = path.read_bytes()
     if is_flir(data):
-        image = read_flir(path)
+        image = read_flir(data, name=str(path))
         params = MeasurementParameters.from_thermal(
             image.params, overrides, frame_distance_m=frame_distance_m
         )

@@ -73,6 +73,14 @@ class Workspace:
         """The nearest-to-nadir °C mosaic COG of a flight."""
         return self.products(flight) / "thermal_mosaic.tif"
 
+    def thermal_overrides(self, flight: str) -> Path:
+        """The per-flight measurement parameters (ThermalOverrides JSON) used for its thermal frames."""
+        return self.products(flight) / "thermal" / "overrides.json"
+
+    def thermal_record(self, flight: str) -> Path:
+        """What the thermal stage did: overrides, per-frame measurement parameters, failures (JSON)."""
+        return self.products(flight) / "thermal" / "measurements.json"
+
     def raster_cog(self, flight: str, relpath: str) -> Path:
         """The target-CRS COG of a delivered orthophoto/DSM/DTM (``relpath`` in the flight folder)."""
         rel = Path(relpath)

@@ -31,6 +31,7 @@ RASTER_KINDS = {
 THERMAL_KINDS = {ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC}
 FRAME_KINDS = {ProductKind.RGB_FRAME, ProductKind.THERMAL_FRAME}
 MAX_THERMAL_PIXELS = 1_000_000
+MAX_THERMAL_FRAMES = 20
 
 
 def load_flight(workspace: Workspace, flight_id: str) -> Flight:
@@ -108,11 +109,11 @@ def aoi_geometry(flight: Flight, crs: str) -> BaseGeometry | None:
 
 
 def thermal_values(workspace: Workspace, products: list[Product]) -> dict[str, np.ndarray]:
-    """Band 1 of each thermal product as float (nodata -> NaN), decimated to ≤ 1 MP."""
+    """Band 1 of every thermal mosaic and of the first frames, as float (nodata -> NaN), ≤ 1 MP each."""
     values: dict[str, np.ndarray] = {}
-    for product in products:
-        if product.kind not in THERMAL_KINDS:
-            continue
+    mosaics = [p for p in products if p.kind == ProductKind.THERMAL_MOSAIC]
+    frames = [p for p in products if p.kind == ProductKind.THERMAL_FRAME][:MAX_THERMAL_FRAMES]
+    for product in mosaics + frames:
         with rasterio.open(workspace.root / product.path) as src:
             step = max(1, int(np.ceil(np.sqrt(src.width * src.height / MAX_THERMAL_PIXELS))))
             shape_ = (max(1, src.height // step), max(1, src.width // step))
@@ -127,9 +128,6 @@ def flight_centre(flight: Flight) -> tuple[float | None, float | None]:
     if not pos:
         return None, None
     return float(np.mean([p.lat for p in pos])), float(np.mean([p.lon for p in pos]))
-
-
-MAX_THERMAL_FRAMES = 20
 
 
 def thermal_frame_values(

@@ -70,6 +70,7 @@ class Accuracy(Frozen):
     std_y: float
     std_z: float | None
     nssda_h95: float
+    nssda_h95_unequal: float | None
     nssda_v95: float | None
     ce90: float
     le90: float | None
@@ -111,6 +112,20 @@ def asprs_rmse_v(rmse_z: float, sigma_z: float = 0.0) -> float:
     0.0224
     """
     return math.hypot(rmse_z, sigma_z)
+
+
+def nssda_unequal(rmse_x: float, rmse_y: float) -> float | None:
+    """NSSDA Appendix 3-A estimate 2.4477·½(RMSE_x + RMSE_y), when RMSE_min/RMSE_max is 0.6–1.0.
+
+    REFERENCE.md §1.4 marks this rule [U]; it is reported beside the 1.7308·RMSE_r figure.
+
+    >>> round(nssda_unequal(0.04, 0.03), 5)
+    0.08567
+    """
+    low, high = sorted((rmse_x, rmse_y))
+    if high == 0 or low / high < 0.6:
+        return None
+    return 2.4477 * 0.5 * (rmse_x + rmse_y)
 
 
 def required_checkpoints(area_km2: float) -> int:
@@ -202,6 +217,7 @@ def accuracy(
         std_y=sy,
         std_z=sz,
         nssda_h95=NSSDA_H95 * rr,
+        nssda_h95_unequal=nssda_unequal(rx, ry),
         nssda_v95=NSSDA_V95 * rz if rz is not None else None,
         ce90=CE90_FACTOR * rr,
         le90=LE90_FACTOR * rz if rz is not None else None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from flights.atomic import atomic_write_bytes, atomic_write_text
 from flights.errors import QAError
 from qa.conditions import Gate
-from qa.models import CheckResult, QAReport, overall_status
+from qa.models import QA_SCHEMA_VERSION, CheckResult, QAReport, overall_status
 
 PLOT_TITLES = {
     "footprints": "Footprints over the AOI and municipality",
@@ -53,6 +53,13 @@ def build_report(
         thermal_gate_override=g.override,
         thermal_publication_blocked=g.blocked,
     )
+
+
+def report_json_schema() -> dict[str, object]:
+    """The JSON Schema of report.json (``QAReport``, schema version ``QA_SCHEMA_VERSION``)."""
+    schema = QAReport.model_json_schema()
+    schema["$id"] = f"https://dronegis.invalid/schemas/qa-report-{QA_SCHEMA_VERSION}.json"
+    return schema
 
 
 def read_report(path: Path) -> QAReport:

@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 PRECISION_KINDS = {ProductKind.ORTHOPHOTO, ProductKind.DSM, ProductKind.DTM, ProductKind.THERMAL_MOSAIC}
 
 
+def is_precision_target(product: Product) -> bool:
+    """Orthophotos, elevation models, thermal mosaics and frames georeferenced with GCPs."""
+    return product.kind in PRECISION_KINDS or product.properties.get("georeference") == "gcp"
+
+
 def precision_check(
     product: Product,
     raster: Path,
@@ -53,14 +58,21 @@ def precision_check(
         return CheckResult.skipped(
             cid, title, "no check points (pass --checkpoints or deliver a CHK file)"
         ), []
-    if frames_dir is not None and frames_dir.exists() and product.kind == ProductKind.ORTHOPHOTO:
+    if (
+        frames_dir is not None
+        and frames_dir.exists()
+        and product.kind not in (ProductKind.DSM, ProductKind.DTM)
+    ):
         points = observe_on_product(points, raster, frames_dir, product_id=product.id)
     measured, missing = measure_product(
         points, raster, product_id=product.id, crs=product.crs, height_raster=height_raster
     )
     if not measured:
         return CheckResult.skipped(
-            cid, title, f"none of {len(points)} check points is observed on {raster.name}"
+            cid,
+            title,
+            f"none of {len(points)} check points is observed on {raster.name}, "
+            "directly or by image matching from its source frames",
         ), []
     if product.gsd_m is None:
         return CheckResult.skipped(
@@ -161,12 +173,16 @@ def georeferencing_check(flight: Flight, products: list[Product], any_checkpoint
     }
     gcp_used = False
     for p in products:
-        fit = p.properties.get("gcp_fit")
+        fit = p.properties.get("gcp_fit") or (
+            p.properties.get("fit") if p.properties.get("georeference") == "gcp" else None
+        )
         if isinstance(fit, dict):  # a pipeline.gcp.GcpFit dumped by the georeferencing stage
             residuals = [r for r in fit.get("residuals", []) if isinstance(r, dict)]
             figures[f"{p.id}.gcp_rmse_m"] = fit.get("rmse_r")
             figures[f"{p.id}.gcp_loo_rmse_m"] = fit.get("loo_rmse_r")
             figures[f"{p.id}.gcp_residuals"] = residuals
+            if "check_points" in p.properties:  # check points against the fit: the stage's view, not QA's
+                figures[f"{p.id}.fit_check_residuals"] = p.properties["check_points"]
             gcp_used = gcp_used or any(r.get("role") == "gcp" for r in residuals)
         for key in ("gcp_rmse_m", "loo_rmse_m", "gcp_count"):
             if key in p.properties:
@@ -262,7 +278,7 @@ def run_qa(
 
     heights = next((workspace.root / p.path for p in products if p.kind == ProductKind.DSM), None)
     vectors: list[tuple[float, float, PointError]] = []
-    for p in (p for p in products if p.kind in PRECISION_KINDS):
+    for p in (p for p in products if is_precision_target(p)):
         raster = workspace.root / p.path
         if p.kind in (ProductKind.DSM, ProductKind.DTM):
             result = vertical_check(p, raster, points, str(flight.purpose))

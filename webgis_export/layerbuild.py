@@ -65,7 +65,7 @@ def stage_cog(source: Path, target: Path) -> None:
         return
     with rasterio.open(source) as src:
         rgb = src.count >= 3 and src.dtypes[0] == "uint8"
-        profile = cog_profiles.get("jpeg" if rgb and src.nodata is None else "deflate")
+        profile = cog_profiles.get("jpeg" if rgb and src.nodata is None else "deflate")  # type: ignore[no-untyped-call]
         if not rgb and np.dtype(src.dtypes[0]).kind == "f":
             profile.update(predictor=3)
     log.info("converting %s to a COG (%s)", source, profile.get("compress"))
@@ -124,7 +124,7 @@ def layer_folder_build(
     validate_cog_file(cog)
     style = default_style(product, cog)
     with rasterio.open(cog) as src:
-        bounds = tuple(src.bounds)
+        bounds = (src.bounds.left, src.bounds.bottom, src.bounds.right, src.bounds.top)
         wgs84 = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
         gsd = float(product.gsd_m or abs(src.transform.a))
         meta = {
@@ -147,18 +147,18 @@ def layer_folder_build(
         product_id=product.id,
         style=style,
         cog=f"layers/{layer_id}/{COG_NAME}",
-        bounds=bounds,  # type: ignore[arg-type]
-        bounds_wgs84=tuple(wgs84),  # type: ignore[arg-type]
+        bounds=bounds,
+        bounds_wgs84=wgs84,
         gsd_m=gsd,
         time_start=product.time_start,
         time_end=product.time_end,
-        qa_status=qa.get("status"),  # type: ignore[arg-type]
-        freshness=qa.get("freshness"),  # type: ignore[arg-type]
-        accuracy=qa.get("accuracy") or {},  # type: ignore[arg-type]
+        qa_status=_text(qa.get("status")),
+        freshness=_text(qa.get("freshness")),
+        accuracy=_accuracy(qa.get("accuracy")),
         height_datum=product.height_datum,
         thermal={k: v for k, v in props.items() if k in THERMAL_KEYS and isinstance(v, int | float | str)},
-        platform=props.get("platform") if isinstance(props.get("platform"), str) else None,  # type: ignore[arg-type]
-        instruments=tuple(str(i) for i in props.get("instruments", ()) or ()),  # type: ignore[union-attr]
+        platform=_text(props.get("platform")),
+        instruments=_strings(props.get("instruments")),
         off_nadir_deg=_float(props.get("off_nadir_deg")),
         azimuth_deg=_float(props.get("azimuth_deg")),
         stac_item=f"stac/{product.kind.value}/{layer_id}/{layer_id}.json",
@@ -184,6 +184,22 @@ def layer_folder_build(
             depths[tms_id] = zooms
         layer = layer.model_copy(update={"pyramids": depths})
     return layer
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def _accuracy(value: object) -> dict[str, float]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
 def _float(value: object) -> float | None:

@@ -45,7 +45,14 @@ def legend_png(style: Style, title: str, label: str | None = None) -> bytes:
         vmax = 1.0 if style.vmax is None else style.vmax
         ax = fig.add_axes((0.15, 0.05, 0.25, 0.85))
         gradient = np.linspace(vmax, vmin, 256).reshape(-1, 1)
-        ax.imshow(gradient, aspect="auto", cmap=cmap, norm=Normalize(vmin, vmax), extent=(0, 1, vmin, vmax))
+        ax.imshow(
+            gradient,
+            aspect="auto",
+            cmap=cmap,
+            norm=Normalize(vmin, vmax),
+            extent=(0, 1, vmin, vmax),
+            interpolation="nearest",
+        )
         ax.set_xticks([])
         ax.yaxis.tick_right()
         ax.yaxis.set_label_position("right")

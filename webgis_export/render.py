@@ -86,12 +86,11 @@ class ReaderPool:
         cache: dict[tuple[str, str], Reader] | None = getattr(self._local, "readers", None)
         if cache is None:
             cache = self._local.readers = {}
-        key = (path, tms.id if tms is not None else "")
+        key = (path, (tms.id or "") if tms is not None else "")
         reader = cache.get(key)
         if reader is None:
             dataset = rasterio.open(path)
-            kwargs = {"tms": tms} if tms is not None else {}
-            reader = Reader(path, dataset=dataset, **kwargs)
+            reader = Reader(path, dataset=dataset) if tms is None else Reader(path, dataset=dataset, tms=tms)
             cache[key] = reader
             with self._lock:
                 self._all.append(reader)
@@ -102,7 +101,8 @@ class ReaderPool:
         with self._lock:
             readers, self._all = self._all, []
         for reader in readers:
-            reader.dataset.close()
+            if reader.dataset is not None:
+                reader.dataset.close()
         self._local = threading.local()
 
 
@@ -126,7 +126,7 @@ def read_point(reader: Reader, x: float, y: float, crs: CRS) -> list[float | Non
     try:
         point = reader.point(x, y, coord_crs=crs)
     except PointOutsideBounds:
-        return [None] * reader.dataset.count
+        return [None] * (reader.dataset.count if reader.dataset is not None else 1)
     values = np.asarray(point.data, dtype="float64")
     valid = np.asarray(point.mask) > 0
     valid = np.broadcast_to(valid, values.shape) if valid.size > 1 else np.full(values.shape, bool(valid))
@@ -139,14 +139,16 @@ def colormap_lut(name: str) -> np.ndarray:
     from matplotlib import colormaps
 
     cmap = colormaps[name]
-    return (cmap(np.linspace(0.0, 1.0, 256))[:, :3] * 255.0 + 0.5).astype(np.uint8)
+    lut: np.ndarray = (np.asarray(cmap(np.linspace(0.0, 1.0, 256)))[:, :3] * 255.0 + 0.5).astype(np.uint8)
+    return lut
 
 
 def scale_to_byte(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     """Linear rescale of ``values`` from [vmin, vmax] to 0..255 (clipped)."""
     span = vmax - vmin if vmax != vmin else 1.0
     scaled = (values.astype("float32") - np.float32(vmin)) * np.float32(255.0 / span)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    clipped: np.ndarray = np.clip(scaled, 0, 255).astype(np.uint8)
+    return clipped
 
 
 def _valid_alpha(image: ImageData) -> np.ndarray:
@@ -222,18 +224,28 @@ def composite(below: Rendered, above: Rendered) -> Rendered:
 
 
 @lru_cache(maxsize=16)
-def _lattice_weights(size: int, nodes: int) -> np.ndarray:
-    """(size, nodes) linear-interpolation weights from lattice nodes to output pixel centres.
+def _lattice_index(size: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lower node index and fraction for each of ``size`` output pixel centres.
 
     Node k sits on output pixel k·(size−1)/(nodes−1), matching :meth:`FastWarp._lattice`.
     """
     position = np.arange(size) * (nodes - 1) / max(size - 1, 1)
-    lower = np.minimum(np.floor(position).astype(int), nodes - 2)
-    frac = position - lower
-    weights = np.zeros((size, nodes))
-    weights[np.arange(size), lower] = 1.0 - frac
-    weights[np.arange(size), lower + 1] = frac
-    return weights
+    lower = np.minimum(np.floor(position).astype(np.intp), nodes - 2)
+    return lower, position - lower
+
+
+def _densify(lattice: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear interpolation of a node lattice to every output pixel (float32).
+
+    Separable and element-wise on purpose: a BLAS matrix product of these tiny
+    matrices costs tens of milliseconds when OpenBLAS threads compete for busy cores.
+    """
+    nodes_y, nodes_x = lattice.shape
+    lx, fx = _lattice_index(width, nodes_x)
+    ly, fy = _lattice_index(height, nodes_y)
+    rows = lattice[:, lx] * (1.0 - fx) + lattice[:, lx + 1] * fx
+    dense = rows[ly, :] * (1.0 - fy)[:, None] + rows[ly + 1, :] * fy[:, None]
+    return dense.astype(np.float32)
 
 
 class FastWarp:
@@ -290,9 +302,8 @@ class FastWarp:
         win = rasterio.windows.Window(col_off, row_off, win_w, win_h)
         data = self.dataset.read(window=win, out_shape=(self.dataset.count, out_h, out_w))
         sx, sy = out_w / win_w, out_h / win_h
-        wy, wx = _lattice_weights(height, self.LATTICE), _lattice_weights(width, self.LATTICE)
-        map_x = (wy @ ((cols - col_off) * sx - 0.5) @ wx.T).astype(np.float32)
-        map_y = (wy @ ((rows - row_off) * sy - 0.5) @ wx.T).astype(np.float32)
+        map_x = _densify((cols - col_off) * sx - 0.5, height, width)
+        map_y = _densify((rows - row_off) * sy - 0.5, height, width)
         bands = [
             cv2.remap(band, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             for band in data

@@ -40,7 +40,7 @@ def status_for(exc: DroneGisError) -> int:
     """The HTTP status of ``exc``: its most specific class in :data:`STATUS_CODES`."""
     for cls in type(exc).__mro__:
         if cls in STATUS_CODES:
-            return STATUS_CODES[cls]  # type: ignore[index]
+            return STATUS_CODES[cls]
     return 500
 
 

@@ -52,6 +52,9 @@ class FlightCreate(BaseModel):
     purpose: Purpose = Purpose.OTHER
     title: str = Field("", max_length=200)
     access: Literal["public", "internal"] = Field("internal", description="access of the published layers")
+    target_crs: str | None = Field(
+        None, max_length=64, pattern=r"^EPSG:\d{4,6}$", description="CRS of the products (default EPSG:25832)"
+    )
     pyramids: bool = Field(
         True, description="render static tile pyramids when publishing (else tiles come from the COG)"
     )
@@ -111,6 +114,23 @@ def _area(request: Request, flight: str) -> UploadArea:
     return UploadArea(Workspace.at(settings.workspace), flight, settings.max_upload_bytes)
 
 
+def _flight_options(body: FlightCreate) -> dict[str, Any]:
+    """Stage options chosen when the flight was created (checked here, used by the job runner)."""
+    options: dict[str, Any] = {"access": body.access, "title": body.title, "pyramids": body.pyramids}
+    if body.target_crs:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(body.target_crs)
+        except CRSError as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown CRS {body.target_crs!r}"
+            ) from exc
+        options["target_crs"] = body.target_crs
+    return options
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FlightCreated)
 def create_flight(body: FlightCreate, request: Request, who: Uploader) -> FlightCreated:
     """Create a flight to upload into."""
@@ -129,7 +149,7 @@ def create_flight(body: FlightCreate, request: Request, who: Uploader) -> Flight
         meta={
             "title": body.title,
             "created_by": who.name,
-            "options": {"access": body.access, "title": body.title, "pyramids": body.pyramids},
+            "options": _flight_options(body),
         },
     )
     base = f"/api/flights/{flight}"

@@ -177,8 +177,8 @@ def _end(start: datetime, end: datetime) -> str:
     """The end of the time span, with its length (a span over days hints at mixed deliveries)."""
     seconds = (end - start).total_seconds()
     if start.date() == end.date():
-        return f"{end:%H:%M:%S} ({seconds / 60:.1f} min)"
-    return f"{end:%Y-%m-%d %H:%M:%S} ({seconds / 86400:.1f} days)"
+        return f"{end:%H:%M:%S} UTC ({seconds / 60:.1f} min)"
+    return f"{end:%Y-%m-%d %H:%M:%S} UTC ({seconds / 86400:.1f} days)"
 
 
 def render_summary(s: FlightSummary) -> str:
@@ -189,7 +189,7 @@ def render_summary(s: FlightSummary) -> str:
     lines.append("  kinds:    " + (", ".join(f"{k} {n}" for k, n in s.kinds.items()) or "none"))
     lines.append(f"  frames:   {s.usable_frames} usable of {s.frames}")
     if s.time_start and s.time_end:
-        lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {_end(s.time_start, s.time_end)} UTC")
+        lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {_end(s.time_start, s.time_end)}")
     if s.relative_altitude_m:
         lines.append(
             f"  height:   {s.relative_altitude_m.min:.1f}–{s.relative_altitude_m.max:.1f} m above take-off"

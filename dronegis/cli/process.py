@@ -41,6 +41,13 @@ STAGE_CHOICES = ("georeference", "rasters", "frames", "gcp", "mosaic", "layers")
     default=None,
     help="Force this sub-stage and every later one (default: only what is out of date).",
 )
+@click.option(
+    "--max-range",
+    type=click.FloatRange(min=1.0),
+    default=500.0,
+    show_default=True,
+    help="Horizontal metres at which rays at/above the horizon (or farther) are clipped.",
+)
 def process(
     flight: str,
     workspace: Path | None,
@@ -50,6 +57,7 @@ def process(
     transformation: str | None,
     grids: Path | None,
     from_stage: str | None,
+    max_range: float,
 ) -> None:
     """Georeference FLIGHT: orthophotos/DSMs to COGs, single frames to footprints and COGs.
 
@@ -74,6 +82,7 @@ def process(
             grids=grids or settings.proj_grids,
             from_stage=from_stage,
             progress=progress,
+            max_range=max_range,
         )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -54,9 +54,9 @@ def publish(
         layers = do_publish(
             ws,
             target,
-            access=access,
+            access="public" if access == "public" else "internal",
             title=title,
-            override_gate=override,  # type: ignore[arg-type]
+            override_gate=override,
             pyramids=not no_pyramids,
         )
     except DroneGisError as exc:

@@ -1,4 +1,9 @@
-"""``dronegis thermal FILE...``: one-off conversions of thermal images to °C GeoTIFFs."""
+"""``dronegis thermal``: thermal images to °C GeoTIFFs.
+
+``dronegis thermal FILE...`` converts single files (one-off); ``dronegis thermal
+--flight ID`` runs the thermal stage on an ingested flight of the workspace with the
+given values as the flight's stored measurement parameters.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
-from dronegis.cli.options import echo_err, emit_json
+from dronegis.cli.options import echo_err, emit_json, settings_for, workspace_option
 from flights.errors import DroneGisError
 from flights.models import Capture, FileKind
 
@@ -19,7 +24,9 @@ log = logging.getLogger(__name__)
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--flight", help="Run the thermal stage on this ingested flight instead of FILEs.")
+@workspace_option
 @click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), help="Emissivity (0–1].")
 @click.option("--reflected-temp", type=float, help="Reflected apparent temperature in °C.")
 @click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %.")
@@ -39,6 +46,8 @@ log = logging.getLogger(__name__)
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
 def thermal(
     files: tuple[Path, ...],
+    flight: str | None,
+    workspace: Path | None,
     emissivity: float | None,
     reflected_temp: float | None,
     humidity: float | None,
@@ -52,9 +61,14 @@ def thermal(
 
     Values given here override those stored in each image. Without --distance, a
     frame's distance is its height above take-off (slant distance when oblique), else
-    the image's own value. Exit 1 if any file failed.
+    the image's own value. With --flight, the values are stored as the flight's
+    measurement parameters (none given: the stored ones are reused). Exit 1 if any
+    file failed.
     """
     from pipeline.thermal import ThermalOverrides
+
+    if bool(files) == bool(flight):
+        raise click.UsageError("give either FILE... or --flight ID")
 
     try:
         overrides = ThermalOverrides(
@@ -66,6 +80,10 @@ def thermal(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    if flight is not None:
+        given = None if overrides.is_empty() else overrides
+        _run_flight(flight, settings_for(workspace).workspace, given, as_json)
+        return
     results = [_convert_one(path, overrides, tiff_profile, out_dir) for path in files]
     failed = [r for r in results if not r["ok"]]
     if as_json:
@@ -121,3 +139,33 @@ def _capture(path: Path) -> Capture | None:
     except (DroneGisError, ImportError, OSError) as exc:
         log.info("%s: no capture metadata kept: %s", path, exc)
         return None
+
+
+def _run_flight(flight_id: str, root: Path, overrides: Any, as_json: bool) -> None:
+    from flights.ingest import load_flight
+    from pipeline.thermal_stage import thermal_stage
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.at(root)
+    flight_json = ws.flight_json(flight_id)
+    if not flight_json.exists():
+        raise click.UsageError(f"flight {flight_id!r} is not ingested in {ws.root} (no {flight_json})")
+    try:
+        result = thermal_stage(ws, load_flight(flight_json), overrides)
+    except DroneGisError as exc:
+        echo_err(f"{flight_id}: FAILED: {exc}")
+        raise SystemExit(1) from exc
+    if as_json:
+        emit_json({
+            "ok": not result.failed,
+            "flight": flight_id,
+            "overrides": result.overrides.model_dump(),
+            "written": {k: str(v) for k, v in result.written.items()},
+            "failed": result.failed,
+            "record": str(ws.thermal_record(flight_id)),
+        })  # fmt: skip
+    echo_err(f"{flight_id}: {len(result.written)} thermal frame(s) written, {len(result.failed)} failed")
+    for path, reason in result.failed.items():
+        echo_err(f"{path}: FAILED: {reason}")
+    if result.failed:
+        raise SystemExit(1)

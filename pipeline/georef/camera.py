@@ -13,7 +13,8 @@ Intrinsics, in order of preference (``PinholeCamera.source`` records the choice)
 3. ``focal+sensor``: EXIF focal length (mm) and the registry's sensor width (mm).
 4. ``focal35``: 35 mm equivalent on the long side W, ``fx = F35 * W / 34.6`` for sensors
    narrower than 3:2 (the 4:3 sensors of most drones, and their 16:9 crops) and
-   ``F35 * W / 36`` for 3:2 and wider, as Pix4D does (REFERENCE §1.6). ODM always divides by 36, 4 % off on 4:3 sensors.
+   ``F35 * W / 36`` for 3:2 and wider, as Pix4D does (REFERENCE §1.6). ODM always divides
+   by 36, 4 % off on 4:3 sensors.
 """
 
 from __future__ import annotations

@@ -196,8 +196,14 @@ def project_to_image(
     east: FloatArray,
     north: FloatArray,
     z: FloatArray | float,
+    *,
+    in_view_only: bool = True,
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """Pixel positions (u, v) of ground points, and whether each is in front of the camera and in view."""
+    """Pixel positions (u, v) of ground points, and whether each is in front of the camera and in view.
+
+    With ``in_view_only=False`` the flag only says "in front of the camera and near the field of
+    view" (where the distortion model holds), so that callers may interpolate u and v.
+    """
     g = math.radians(factors.convergence_deg)
     de, dn = (
         (np.asarray(east) - position.east) / factors.scale,
@@ -213,10 +219,18 @@ def project_to_image(
     x, y = cam[0] / safe, cam[1] / safe
     u, v = camera.pixels(x, y)
     # Brown polynomials fold back far outside the image: keep only rays near the field of view.
+    if camera.distortion is not None and not camera.distortion.is_zero:
+        front &= _near_field_of_view(camera, x, y)
+    inside = (
+        front & (u >= 0) & (u <= camera.width) & (v >= 0) & (v <= camera.height) if in_view_only else front
+    )
+    shape = np.shape(d_east)
+    return u.reshape(shape), v.reshape(shape), inside.reshape(shape)
+
+
+def _near_field_of_view(camera: PinholeCamera, x: FloatArray, y: FloatArray) -> BoolArray:
+    """Normalised coordinates within 1.2 times the radius of the image corners."""
     cu, cv = camera.normalised(
         np.array([0.0, camera.width, 0.0, camera.width]), np.array([0.0, 0.0, camera.height, camera.height])
     )
-    front &= np.hypot(x, y) <= 1.2 * float(np.max(np.hypot(cu, cv)))
-    inside = front & (u >= 0) & (u <= camera.width) & (v >= 0) & (v <= camera.height)
-    shape = np.shape(d_east)
-    return u.reshape(shape), v.reshape(shape), inside.reshape(shape)
+    return np.asarray(np.hypot(x, y) <= 1.2 * float(np.max(np.hypot(cu, cv))))

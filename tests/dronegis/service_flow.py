@@ -23,11 +23,19 @@ BRIGHTON = ("DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG")  # a subset of the 1
 # The DJI thermal frame with GPS and pose (XT2; XTR and XTS were shot on other continents, so they are
 # not one flight: together they make a mosaic spanning the globe).
 THERMAL = ("DJI_XT2.jpg",)
-ODM_BR = ("odm_extra_gcp_br_ckeck.png", "odm_extra_gcp_br_ckeck.pgw", "gcp_list.txt")
 
 
-def create(client: httpx.Client, flight: str, purpose: str, *, pyramids: bool = False) -> None:
-    body = {"id": flight, "purpose": purpose, "access": "public", "title": flight, "pyramids": pyramids}
+def create(
+    client: httpx.Client, flight: str, purpose: str, *, pyramids: bool = False, target_crs: str | None = None
+) -> None:
+    body = {
+        "id": flight,
+        "purpose": purpose,
+        "access": "public",
+        "title": flight,
+        "pyramids": pyramids,
+        "target_crs": target_crs,
+    }
     r = client.post("/api/flights", json=body, headers=auth(PILOT))
     assert r.status_code == 201, r.text
 
@@ -38,11 +46,41 @@ def upload_multipart(client: httpx.Client, flight: str, paths: list[Path], prefi
     assert r.status_code == 200, r.text
 
 
-def upload_zip(client: httpx.Client, flight: str, paths: list[Path]) -> list[str]:
+def odm_br_delivery(data_dir: Path, folder: Path) -> list[Path]:
+    """odm_br's GCP orthophoto as ODM delivers it (odm_orthophoto.tif in its UTM 22S) plus its gcp_list.txt.
+
+    The repository holds it as PNG + world file without a .prj; GDAL does not read a .prj beside a PNG,
+    so the PNG is written as the GeoTIFF ODM would have delivered, with the CRS of the GCP file.
+    """
+    src = data_dir / "odm_br" / "odm_extra_gcp_br_ckeck.png"
+    out = folder / "odm_orthophoto" / "odm_orthophoto.tif"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(src) as ds:
+        profile = {
+            "driver": "GTiff",
+            "width": ds.width,
+            "height": ds.height,
+            "count": ds.count,
+            "dtype": ds.dtypes[0],
+            "crs": "EPSG:32722",
+            "transform": ds.transform,
+            "tiled": True,
+            "compress": "deflate",
+        }
+        if ds.count == 4:
+            profile["photometric"] = "RGB"
+        with rasterio.open(out, "w", **profile) as dst:
+            dst.write(ds.read())
+    gcp = folder / "gcp_list.txt"
+    gcp.write_bytes((data_dir / "odm_br" / "gcp_list.txt").read_bytes())
+    return [out, gcp]
+
+
+def upload_zip(client: httpx.Client, flight: str, paths: list[Path], root: Path) -> list[str]:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in paths:
-            zf.write(p, f"odm/{p.name}")
+            zf.write(p, p.relative_to(root).as_posix())
     r = client.post(f"/api/flights/{flight}/zip", content=buf.getvalue(), headers=auth(PILOT), timeout=120)
     assert r.status_code == 200, r.text
     stored: list[str] = r.json()["stored"]

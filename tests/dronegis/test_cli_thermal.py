@@ -88,3 +88,31 @@ def test_dji_without_the_extra_names_the_file_and_the_fix(
     dji, flir = json.loads(out)["files"]
     assert flir["ok"] is True
     assert "DJI_0001_R.JPG" in dji["error"] and "pip install 'dronegis[dji]'" in dji["error"]
+
+
+def test_flight_mode_runs_the_thermal_stage(data_dir: Path, tmp_path: Path) -> None:
+    import shutil
+    from datetime import UTC, datetime
+
+    from flights.models import Capture, FileKind, Flight, Position
+    from pipeline.workspace import Workspace
+
+    ws = Workspace.at(tmp_path / "ws")
+    dst = ws.archived_file("f1", "DJI_XTR.jpg")
+    dst.parent.mkdir(parents=True)
+    shutil.copy(data_dir / "thermal_parser/images/DJI_XTR.jpg", dst)
+    capture = Capture(
+        path="DJI_XTR.jpg", sha256="00" * 32, size=1, kind=FileKind.THERMAL_FRAME,
+        position=Position(lat=56.0, lon=9.8, relative_altitude_m=25.0),
+    )  # fmt: skip
+    flight = Flight(id="f1", source="x", ingested_at=datetime(2026, 1, 1, tzinfo=UTC), captures=(capture,))
+    ws.flight_json("f1").parent.mkdir(parents=True)
+    ws.flight_json("f1").write_text(flight.model_dump_json())
+    code, out, err = _run("--flight", "f1", "--workspace", str(ws.root), "--emissivity", "0.9", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["overrides"]["emissivity"] == 0.9 and list(report["written"]) == ["DJI_XTR.jpg"]
+    frame = json.loads(ws.thermal_record("f1").read_text())["frames"]["DJI_XTR.jpg"]
+    assert frame["object_distance_m"] == 25.0 and frame["emissivity"] == 0.9
+    assert _run("--flight", "nope", "--workspace", str(ws.root))[0] == 2
+    assert _run()[0] == 2

@@ -119,7 +119,7 @@ def find_ifd_entry(tiff: bytes, tag: int) -> int:
     (first,) = struct.unpack(e + "I", tiff[4:8])
     (count,) = struct.unpack(e + "H", tiff[first : first + 2])
     for i in range(count):
-        off = first + 2 + 12 * i
+        off = int(first) + 2 + 12 * i
         (t,) = struct.unpack(e + "H", tiff[off : off + 2])
         if t == tag:
             return off

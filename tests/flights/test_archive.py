@@ -42,7 +42,7 @@ def test_copy_hashed_is_byte_identical_keeps_mtime_and_hashes_once(tmp_path: Pat
 def test_copy_refuses_to_overwrite(tmp_path: Path) -> None:
     (tmp_path / "a").write_bytes(b"a")
     (tmp_path / "b").write_bytes(b"b")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ArchiveError, match="cannot create"):
         copy_hashed(tmp_path / "a", tmp_path / "b")
     assert (tmp_path / "b").read_bytes() == b"b"
 
@@ -183,3 +183,28 @@ def test_killed_run_leaves_no_partial_file_and_the_next_run_completes(tmp_path: 
     assert not list(ws.rglob(f"*{TMP_SUFFIX}"))
     for name, sha in expected.items():
         assert hashlib.sha256((ws / "a" / name).read_bytes()).hexdigest() == sha
+
+
+def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A write error is the archive's fault, not the delivered file's: ingest must stop (and be rerun).
+    from flights import archive as archive_mod
+    from flights.ingest import ingest_folder
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.JPG").write_bytes(b"\xff\xd8" + b"x" * 100)
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(TMP_SUFFIX):  # only the archive's staged copies
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(archive_mod.os, "write", full)
+    with pytest.raises(ArchiveError, match="No space left"):
+        ingest_folder(src, archive_dir=tmp_path / "a", quarantine_dir=tmp_path / "q", flight_id="f", now=NOW)
+    monkeypatch.setattr(archive_mod.os, "write", real_write)
+    assert not (tmp_path / "q" / "a.JPG.reason.txt").exists()
+    assert not list((tmp_path / "a").rglob("*.JPG"))

@@ -319,3 +319,13 @@ def test_agung_2_mission_frames_raise_no_position_or_gimbal_error(data_dir: Path
     ]
     assert errors == []
     assert [f.path for f in frames if "outside_aoi" in codes(f, context)] == []
+
+
+def test_no_gps_is_a_warning_for_frames_a_control_file_observes() -> None:
+    context = CheckContext(
+        purpose=Purpose.SURVEY, now=NOW, blur_threshold=15.0, control_images=frozenset({"img_0031.jpg"})
+    )
+    found = checks.check_capture(cap(None, None, path="images/IMG_0031.jpg"), context)
+    assert [(p.code, p.severity) for p in found] == [("no_gps", Severity.WARNING)]
+    other = checks.check_capture(cap(None, None, path="images/IMG_0099.jpg"), context)
+    assert [(p.code, p.severity) for p in other] == [("no_gps", Severity.ERROR)]

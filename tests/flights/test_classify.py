@@ -89,6 +89,8 @@ def test_odm_project_layout(tmp_path: Path, make_raster: Callable[..., Path]) ->
     (tmp_path / "odm_report/shots.geojson").write_text("{}")
     (tmp_path / "odm_orthophoto/odm_orthophoto.log").write_text("log")
     (tmp_path / "opensfm/tracks.csv").write_text("x")
+    (tmp_path / "odm_texturing").mkdir()
+    texture = make_jpeg(tmp_path / "odm_texturing/odm_textured_model_geo_material0000_map_Kd.jpg")
     ortho = make_raster("odm_orthophoto/odm_orthophoto.tif", count=3)
     dsm = make_raster("odm_dem/dsm.tif", dtype="float32")
     dtm = make_raster("odm_dem/dtm.tif", dtype="float32")
@@ -96,6 +98,7 @@ def test_odm_project_layout(tmp_path: Path, make_raster: Callable[..., Path]) ->
     assert classify(tmp_path / "odm_report/shots.geojson") == K.ODM_OUTPUT
     assert classify(tmp_path / "odm_orthophoto/odm_orthophoto.log") == K.ODM_OUTPUT
     assert classify(tmp_path / "opensfm/tracks.csv") == K.ODM_OUTPUT
+    assert classify(texture) == K.ODM_OUTPUT
     assert (classify(ortho), classify(dsm), classify(dtm)) == (K.ORTHOPHOTO, K.DSM, K.DTM)
 
 

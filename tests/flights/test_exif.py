@@ -5,7 +5,7 @@ import random
 import re
 import struct
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ import pytest
 from capture_builders import exif_bytes, find_ifd_entry, gps_ifd, make_jpeg, xmp_packet
 
 from flights.errors import MetadataError
-from flights.exif import read_capture
+from flights.exif import DEFAULT_LOCAL_TZ, read_capture
 from flights.models import Capture, FileKind
 
 DJI_POSE = {
@@ -45,9 +45,10 @@ IFD0 = {0x010F: "DJI", 0x0110: "FC6310R"}
 EXIF = {0x9003: "2024:05:01 10:00:00", 0x920A: 8.8, 0xA405: 24, 0x829A: 0.001}
 
 
-def _read(path: Path, **kw: object) -> Capture:
+def _read(path: Path, local_tz: tzinfo = DEFAULT_LOCAL_TZ) -> Capture:
+    size = path.stat().st_size
     return read_capture(
-        path, path.name, sha256="0" * 64, size=path.stat().st_size, kind=FileKind.RGB_FRAME, **kw
+        path, path.name, sha256="0" * 64, size=size, kind=FileKind.RGB_FRAME, local_tz=local_tz
     )
 
 
@@ -440,3 +441,14 @@ def test_mutated_headers_raise_only_metadata_errors(data_dir: Path, tmp_path: Pa
         except MetadataError:
             outcomes["error"] += 1
     assert outcomes["read"] > 0 and outcomes["error"] > 0
+
+
+def test_thermal_formats(tmp_path: Path) -> None:
+    tif = _tiff(tmp_path / "IR.tif", 640, 512)
+    cap = read_capture(tif, "IR.tif", sha256="0", size=1, kind=FileKind.THERMAL_FRAME)
+    assert cap.thermal is not None and cap.thermal.format == "radiometric-tiff"
+    xmp = xmp_packet({"drone-dji:ImageSource": "InfraredCamera"})
+    jpg = make_jpeg(tmp_path / "T.JPG", exif=exif_bytes(IFD0), xmp=xmp)
+    cap = read_capture(jpg, "T.JPG", sha256="0", size=1, kind=FileKind.THERMAL_FRAME)
+    assert cap.thermal is not None and cap.thermal.format is None  # no radiometric block found
+    assert cap.camera.image_source == "InfraredCamera"

@@ -33,6 +33,9 @@ GLOBS = (
     "odm_data_copr/images/*.jpg",
     "thermimage/inst/extdata/*.jpg",
     "flirpy/test/test_data/*.fff",
+    "metadata_extractor_images/jpg/*.jpg",
+    "odm_br/odm_gcp_br/*.JPG",
+    "brighton_beach/*.jpg",
 )
 #: Real files without an end-of-image marker (exiftool: "JPEG format error").
 TRUNCATED = {"DJI_XTS.jpg"}
@@ -211,6 +214,13 @@ def _check_time(cap: Capture, rec: dict[str, Any]) -> None:
 
 
 def _check_rtk(cap: Capture, rec: dict[str, Any]) -> None:
+    for ours, name in (
+        (cap.velocity.x, "FlightXSpeed"),
+        (cap.velocity.y, "FlightYSpeed"),
+        (cap.velocity.z, "FlightZSpeed"),
+    ):
+        assert ours == pytest.approx(_dji(rec, name), abs=1e-6), (cap.path, name)
+    assert cap.camera.image_source == rec.get("XMP-drone-dji:ImageSource"), cap.path
     flag = _dji(rec, "RtkFlag")
     assert cap.rtk.flag == (int(flag) if flag is not None else None), cap.path
     status = rec.get("XMP-drone-dji:GpsStatus")
@@ -232,5 +242,7 @@ def test_thermal_frames_carry_thermal_parameters(
         elif "DJI:ThermalData" in rec:
             assert cap.kind == FileKind.THERMAL_FRAME, cap.path
             assert cap.thermal is not None and cap.thermal.format == "dji-rjpeg", cap.path
-        else:
+        elif "IFD0:Make" in rec or "IFD0:Model" in rec or "GPS:GPSLatitude" in rec:
             assert cap.kind == FileKind.RGB_FRAME, cap.path
+        else:  # previews and exported pictures without camera EXIF
+            assert cap.kind == FileKind.OTHER, cap.path

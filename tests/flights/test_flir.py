@@ -28,6 +28,8 @@ FLIR_SAMPLES = [
     "flirpy/test/test_data/frame_000000_le.fff",
     "thermimage/inst/extdata/IR_2412.jpg",
     "metadata_extractor_images/jpg/FLIR iPhone device.jpg",
+    # parsed like the others; SOURCES.md: probably not radiometric, so no temperature truth
+    "metadata_extractor_images/jpg/FLIR Vue Pro 640.jpg",
 ]
 
 # our field -> (exiftool -n tag, conversion of exiftool's value to ours)

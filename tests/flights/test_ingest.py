@@ -113,6 +113,15 @@ def test_changed_file_is_never_overwritten(sample: Path, tmp_path: Path) -> None
     codes = summarize(flight).problem_counts
     assert codes.get("archive_conflict") == 1
     assert (tmp_path / "ws" / "archive" / "f" / "truth.json").read_text() != "{}"
+    sha = hashlib.sha256(b"{}").hexdigest()
+    alt = f"truth.json.conflict-{sha[:12]}"
+    entries = {e.path: e for e in flight.entries}
+    assert entries["truth.json"].status == "archived" and entries["truth.json"].sha256 != sha
+    assert entries[alt].status == "quarantined" and entries[alt].sha256 == sha  # the new bytes are kept too
+    assert (tmp_path / "ws" / "quarantine" / "f" / alt).read_text() == "{}"
+    again = run(src, tmp_path / "ws")
+    assert {e.path: e for e in again.entries} == entries
+    assert [p.code for p in again.problems] == ["nothing_new"]
 
 
 def test_bad_input_is_quarantined_and_the_rest_goes_on(
@@ -230,6 +239,8 @@ REAL = {
     "webodm_fixtures": ({"orthophoto": 1, "telemetry": 1}, {"control_error", "control_unknown_image"}, True),
     "odm_test_gcp": ({"control": 8}, {"control_unknown_image"}, True),
     "odm_data_helenenschacht": ({"control": 2}, set(), True),
+    "odm_data_copr": ({"rgb_frame": 4, "control": 3}, {"no_gps", "control_error"}, True),
+    "opengeos_data": ({"dsm": 2, "dtm": 1}, set(), True),
 }
 
 
@@ -263,5 +274,42 @@ def test_real_data_end_to_end(name: str, data_dir: Path, tmp_path: Path) -> None
     if name == "webodm_fixtures":
         status = {e.path: e.status for e in flight.entries}
         assert status["app/fixtures/gcp_malformed.txt"] == "quarantined"
+    if name == "odm_data_copr":  # kite frames without GPS, observed in gcp_list.txt: usable through GCPs
+        assert s.usable_frames == 4
+        assert {p.severity for c in flight.captures for p in c.problems} == {"warning"}
     if name == "odm_data_helenenschacht":
         assert any(c.format.lower().startswith("mrk") or c.path.endswith(".mrk") for c in flight.control)
+
+
+@pytest.mark.parametrize(
+    ("height", "sensor_mm", "width_px", "focal_mm", "gsd_cm"),
+    [
+        (100.0, 13.2, 5472, 8.8, 2.741),  # REFERENCE §2.1/§2.4 worked example
+        (100.0, 13.125, 4608, 15.4, 1.850),  # Pix4D example, REFERENCE §1.6
+    ],
+)
+def test_nadir_gsd_from_sensor_width(
+    height: float, sensor_mm: float, width_px: int, focal_mm: float, gsd_cm: float
+) -> None:
+    from flights.models import CameraInfo, Capture, Position
+    from flights.summary import nadir_gsd_m
+
+    cam = CameraInfo(width=width_px, sensor_width_mm=sensor_mm, focal_length_mm=focal_mm)
+    c = Capture(
+        path="a.JPG",
+        sha256="",
+        size=1,
+        kind=FileKind.RGB_FRAME,
+        position=Position(lat=56, lon=9.9, relative_altitude_m=height),
+        camera=cam,
+    )
+    assert nadir_gsd_m(c) * 100 == pytest.approx(gsd_cm, abs=1e-3)
+    by_pitch = c.model_copy(
+        update={"camera": cam.model_copy(update={"pixel_pitch_um": sensor_mm / width_px * 1000})}
+    )
+    assert nadir_gsd_m(by_pitch) == pytest.approx(nadir_gsd_m(c))
+    calibrated = c.model_copy(
+        update={"camera": CameraInfo(calibrated_focal_px=focal_mm * width_px / sensor_mm)}
+    )
+    assert nadir_gsd_m(calibrated) == pytest.approx(nadir_gsd_m(c))
+    assert nadir_gsd_m(c.model_copy(update={"position": Position(lat=56, lon=9.9)})) is None

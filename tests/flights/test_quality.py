@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -8,7 +9,15 @@ import pytest
 
 from flights.errors import ImageDecodeError
 from flights.models import ImageQuality
-from flights.quality import DEFAULT_BLUR_THRESHOLD, assess, assess_many, exposure, is_black, is_blurry
+from flights.quality import (
+    DEFAULT_BLUR_THRESHOLD,
+    assess,
+    assess_many,
+    exposure,
+    is_black,
+    is_blurry,
+    iter_assess,
+)
 
 
 def _write(path: Path, img: np.ndarray) -> Path:
@@ -102,3 +111,20 @@ def test_assess_many_keeps_order_and_returns_failures(tmp_path: Path) -> None:
             assert isinstance(r, ImageQuality)
             assert is_black(r) == bool(i % 2), i
     assert assess_many(paths[:3], workers=1) == results[:3]
+
+
+def crash_on_marker(path: Path) -> ImageQuality | Exception:
+    """A per-frame task whose process dies on files named ``*crash*`` (imported by the workers)."""
+    if "crash" in path.name:
+        os._exit(3)
+    return assess(path)
+
+
+def test_a_dying_decoder_costs_one_frame_only(tmp_path: Path) -> None:
+    img = np.random.default_rng(5).integers(0, 255, (64, 64), dtype=np.uint8)
+    paths = [_write(tmp_path / f"f{i:02d}.png", img) for i in range(8)]
+    paths[3] = _write(tmp_path / "f03_crash.png", img)
+    results = [r for _, r in iter_assess(paths, workers=2, task=crash_on_marker)]
+    assert len(results) == 8
+    assert isinstance(results[3], ImageDecodeError) and "died" in str(results[3])
+    assert all(isinstance(r, ImageQuality) for i, r in enumerate(results) if i != 3)

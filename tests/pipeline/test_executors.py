@@ -68,6 +68,7 @@ def test_dask_map_call_and_env(cluster: object, monkeypatch: pytest.MonkeyPatch)
         assert isinstance(ex, DaskExecutor) and ex.address == address
         assert ex.map(math.factorial, range(30)) == [math.factorial(i) for i in range(30)]
         assert ex.call(int, "ff", base=16) == 255
+        assert ex.call(dict, workers=2, pure=1) == {"workers": 2, "pure": 1}  # no clash with submit()
         assert ex.map(math.factorial, []) == []
         # tasks really ran on the two worker processes, not here
         workers = ex.client.run(lambda: 1)

@@ -190,3 +190,120 @@ def test_thumbnail_and_layers(tmp_path: Path, data_dir: Path) -> None:
         assert column in footprints.columns
     assert footprints.geometry.iloc[0].geom_type == "Polygon" and points.geometry.iloc[0].geom_type == "Point"
     assert footprints["time"].iloc[0].startswith("2026-05-01T10:00")
+
+
+@pytest.mark.slow
+def test_brighton_frame_render_matches_orthority(tmp_path: Path, data_dir: Path) -> None:
+    """The rendered frame equals Orthority's orthorectification of the same frame, pose and flat
+    ground: phase correlation between the two finds a shift under a third of a pixel."""
+    import warnings
+
+    import cv2
+    from orthority.camera import PinholeCamera as OrthorityPinhole
+    from orthority.ortho import Ortho
+    from orthority.param_io import _rpy_to_opk
+
+    from flights.exif import read_capture
+    from pipeline.frames import read_image
+    from pipeline.georef.rotation import R_GIMBAL_FROM_CAMERA
+
+    crs = "EPSG:32615"
+    path = data_dir / "brighton_beach" / "images" / "DJI_0018.JPG"
+    capture = read_capture(path, path.name, sha256="-", size=path.stat().st_size, kind=FileKind.RGB_FRAME)
+    camera, pose, fp = locate_frame(capture, crs, transformer=transformer_to(crs))
+    grid = frame_grid(fp, max_px=1024)
+    ours, valid = render_frame(read_image(path), camera, pose, grid)
+    transform, width, height = grid
+    res = transform.a
+    # Orthority: same intrinsics and pose (our gimbal frame as its camera->body matrix), flat DEM at z = 0.
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem,
+        "w",
+        driver="GTiff",
+        width=400,
+        height=400,
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(transform.c - 100, transform.f + 100, 1.0, 1.0),
+    ) as dst:
+        dst.write(np.zeros((1, 400, 400), dtype=np.float32))
+    assert capture.position is not None
+    a = pose.attitude
+    opk = _rpy_to_opk(
+        tuple(np.radians([a.roll, a.pitch, a.yaw])),
+        (capture.position.lat, capture.position.lon, pose.position.z),
+        crs,
+        "EPSG:4979",
+        C_bB=R_GIMBAL_FROM_CAMERA @ np.diag([1.0, -1.0, -1.0]),
+    )
+    ocam = OrthorityPinhole(
+        (camera.width, camera.height),
+        (camera.fx / camera.width, camera.fy / camera.width),
+        sensor_size=(1.0, camera.height / camera.width),
+        xyz=(pose.position.east, pose.position.north, pose.position.z),
+        opk=opk,
+    )
+    out = tmp_path / "orthority.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Ortho(path, dem, ocam, crs=crs).process(
+            out,
+            resolution=(res, res),
+            interp="bilinear",
+            dem_interp="bilinear",
+            aligned_pixels=True,
+            build_ovw=False,
+        )
+    with rasterio.open(out) as ds:
+        col0 = round((ds.transform.c - transform.c) / res)
+        row0 = round((transform.f - ds.transform.f) / res)
+        theirs = np.zeros((height, width), dtype=np.float32)
+        band = ds.read(2).astype(np.float32)
+        r0, c0 = max(row0, 0), max(col0, 0)
+        r1, c1 = min(row0 + ds.height, height), min(col0 + ds.width, width)
+        theirs[r0:r1, c0:c1] = band[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0]
+    mine = np.where(valid, ours[1], 0).astype(np.float32)
+    both = valid & (theirs > 0)
+    assert both.mean() > 0.3
+    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(np.where(both, mine, 0), np.where(both, theirs, 0), window)
+    assert response > 0.3
+    assert math.hypot(dx, dy) < 0.34
+    # Values differ by sampling (both bilinear on a 4x downsample: aliasing in the forest), not geometry.
+    assert float(np.corrcoef(mine[both], theirs[both])[0, 1]) > 0.8
+
+
+def test_rtk_fixed_uses_absolute_altitude_on_dem(make_raster: Callable[..., Path]) -> None:
+    from flights.models import Rtk
+
+    tr = transformer_to(CRS)
+    e, n = tr.transform(9.93, 56.04)
+    data = np.full((1, 400, 400), 40.0, dtype=np.float32)
+    dem_path = make_raster(
+        "flat.tif",
+        width=400,
+        height=400,
+        dtype="float32",
+        transform=from_origin(e - 400, n + 400, 2.0, 2.0),
+        data=data,
+    )
+    dem = DemSampler(dem_path, CRS, (e - 300, n - 300, e + 300, n + 300))
+    capture = _capture(rtk=Rtk(flag=50, altitude_type="RtkAlt"))
+    _, pose, _ = locate_frame(capture, CRS, transformer=tr, dem=dem, takeoff_z=45.0, camera_absolute_z=112.0)
+    assert pose.height_rule == "rtk-absolute-altitude" and pose.height_above_ground == pytest.approx(72.0)
+    not_fixed = _capture(rtk=Rtk(flag=34, altitude_type="RtkAlt"))
+    _, pose, _ = locate_frame(
+        not_fixed, CRS, transformer=tr, dem=dem, takeoff_z=45.0, camera_absolute_z=112.0
+    )
+    assert pose.height_rule == "relative-altitude+dem-takeoff"
+
+
+def test_no_position_or_yaw_fails_clearly() -> None:
+    from flights.errors import GeoreferenceError
+
+    with pytest.raises(GeoreferenceError, match="DJI_0001.JPG has no GPS position"):
+        locate_frame(_capture(position=None), CRS, transformer=transformer_to(CRS))
+    with pytest.raises(GeoreferenceError, match="neither gimbal nor flight yaw"):
+        locate_frame(_capture(attitude=Attitude()), CRS, transformer=transformer_to(CRS))

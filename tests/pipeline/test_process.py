@@ -204,3 +204,44 @@ def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: 
     assert validate_cog(ws.root / frame.path).valid
     assert (ws.root / products[ProductKind.THERMAL_MOSAIC].path).exists()
     assert ws.thermal_frame("t1", "DJI_H20T.jpg").exists()
+
+
+def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> None:
+    """A frame with no GPS (COPR kite photo) and six synthetic GCPs plus a check point -> COG by a fit."""
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    shutil.copy(data_dir / "odm_data_copr" / "images" / "IMG_0046.jpg", folder / "IMG_0046.jpg")
+    rng = np.random.default_rng(3)
+    # Pixel -> EPSG:25832: 2 cm pixels, rotated by 30 degrees, plus a 1 cm survey wobble.
+    a = np.radians(30.0)
+    lines = ["EPSG:25832"]
+    spots = [(150, 140), (4000, 130), (4100, 2700), (130, 2600), (2100, 1400), (1200, 2300), (3000, 700)]
+    for k, (col, row) in enumerate(spots):
+        e = 560000 + 0.02 * (col * np.cos(a) + row * np.sin(a)) + rng.normal(0, 0.01)
+        n = 6215000 + 0.02 * (col * np.sin(a) - row * np.cos(a)) + rng.normal(0, 0.01)
+        name = "CHK1" if k == 6 else f"G{k}"
+        lines.append(f"{e:.3f} {n:.3f} 50.0 {col} {row} IMG_0046.jpg {name}")
+    (folder / "gcp_list.txt").write_text("\n".join(lines) + "\n")
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "g1")
+    products = process_flight(ws, "g1")
+    (product,) = [p for p in products if p.properties.get("georeference") == "gcp"]
+    fit = product.properties["fit"]
+    assert fit["order"] == 1 and len(fit["residuals"]) == 6  # type: ignore[index,arg-type]
+    assert 0.0 < fit["rmse_r"] < 0.03 and fit["loo_rmse_r"] is not None  # type: ignore[index,operator]
+    (check,) = product.properties["check_points"]  # type: ignore[misc]
+    assert check["name"] == "CHK1" and check["dr"] < 0.05  # type: ignore[index]
+    assert validate_cog(ws.root / product.path).valid
+    assert product.gsd_m == pytest.approx(0.02, rel=0.05)
+
+
+def test_gcp_stage_refuses_mislabelled_copr_frame(tmp_path: Path, data_dir: Path) -> None:
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for name in ("IMG_0031.jpg", "IMG_0046.jpg"):
+        shutil.copy(data_dir / "odm_data_copr" / "images" / name, folder / name)
+    shutil.copy(data_dir / "odm_data_copr" / "gcp_list.txt", folder / "gcp_list.txt")
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "c1")
+    products = process_flight(ws, "c1", target_crs="EPSG:32611")
+    assert not [p for p in products if p.properties.get("georeference") == "gcp"]

@@ -268,3 +268,18 @@ def test_mosaic_reprojects_and_leaves_gaps_empty(tmp_path: Path) -> None:
     assert 118 <= mosaic.shape[1] <= 122
     assert np.isnan(mosaic[10, 50])  # the gap between the frames stays no-data
     assert np.nanmax(mosaic[:, -15:]) == 50.0 and mosaic[10, 5] == 10.0
+
+
+def test_malformed_flir_is_named_by_path(tmp_path: Path) -> None:
+    from flights.flir_synth import flir_app1_segments
+    from flights.models import ThermalParameters
+
+    params = ThermalParameters(
+        planck_r1=21106.77, planck_r2=0.0125, planck_b=1501.0, planck_f=1.0, planck_o=-7340
+    )
+    raw = np.random.default_rng(3).integers(0, 65535, (240, 320), dtype=np.uint16)
+    segments = flir_app1_segments(raw, params, png=False)
+    path = tmp_path / "IR_0001.jpg"
+    path.write_bytes(b"\xff\xd8" + segments[0] + segments[2] + b"\xff\xd9")
+    with pytest.raises(ThermalError, match=r"IR_0001\.jpg: FLIR segment 2 found where segment 1"):
+        convert_frame(path)

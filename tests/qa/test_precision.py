@@ -110,3 +110,11 @@ def test_vertical_accuracy_of_an_elevation_product() -> None:
     bad = vertical_accuracy([("A", 0.3), ("B", 0.01)], vertical_class=0.05, min_count=2)
     status, message = vertical_verdict(bad)
     assert status == "fail" and "A" in message and bad.blunders == ("A",)
+
+
+def test_nssda_appendix_3a_only_for_similar_axes() -> None:
+    from qa.precision import nssda_unequal
+
+    assert nssda_unequal(0.04, 0.03) == pytest.approx(2.4477 * 0.035)
+    assert nssda_unequal(0.10, 0.05) is None  # ratio 0.5 < 0.6
+    assert nssda_unequal(0.0, 0.0) is None

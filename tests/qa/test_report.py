@@ -93,3 +93,18 @@ def test_html_is_self_contained(tmp_path: Path) -> None:
     assert "BLOCKED" in page and "WARN" in page
     assert "B &lt;script&gt;" in page and "careful &amp; &lt;b&gt;" in page  # escaped
     assert not list(tmp_path.glob("*.dronegis-tmp"))
+
+
+def test_report_json_validates_against_its_json_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    from qa.report import report_json_schema
+
+    report = build_report("F1", CHECKS, created=NOW, thermal_gate=Gate(failed=True, reason="wind"))
+    write_report(report, tmp_path)
+    data = json.loads((tmp_path / "report.json").read_text())
+    schema = report_json_schema()
+    jsonschema.validate(data, schema)
+    data["status"] = "excellent"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)

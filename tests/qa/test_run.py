@@ -328,3 +328,34 @@ def test_coverage_from_a_footprints_file_aoi_and_the_real_municipality(
     town = report.check("coverage.outside_municipality")
     assert town.figures["entirely_outside"] == ["far.JPG"] and town.status == "fail"
     assert "footprints" in report.plots and "overlap" in report.plots
+
+
+@pytest.mark.slow
+def test_sample_flight_ingest_process_qa(workspace: Workspace, tmp_path: Path) -> None:
+    """The whole chain on the synthetic sample: ingest -> process -> QA (GCP figures from the stage)."""
+    from flights.ingest import ingest_folder
+    from flights.sample import make_sample_flight
+    from pipeline.process import process_flight
+
+    make_sample_flight(tmp_path / "sample")
+    ingest_folder(
+        tmp_path / "sample",
+        archive_dir=workspace.archive("S"),
+        quarantine_dir=workspace.quarantine("S"),
+        flight_id="S",
+        purpose=Purpose.SURVEY,
+        now=NOW,
+        flight_json=workspace.flight_json("S"),
+    )
+    products = process_flight(workspace, "S")
+    report = run_qa(workspace, "S", checkpoints=None, rules=None, conditions=None, now=NOW)
+    geo = report.check("georeferencing")
+    assert geo.status == "pass" and geo.figures["rtk_fix_ratio"] == 1.0
+    gcp_frames = [p.id for p in products if p.properties.get("georeference") == "gcp"]
+    assert gcp_frames and all(f"{pid}.gcp_rmse_m" in geo.figures for pid in gcp_frames)
+    for pid in gcp_frames:  # evaluated, or skipped with a reason — never silently passed
+        check = report.check(f"precision.{pid}")
+        assert check.status != "skip" or check.reason
+    assert report.check("coverage.overlap").status in ("pass", "warn")
+    assert report.check("thermal.plausibility").status == "pass"
+    assert "footprints" in report.plots

@@ -26,7 +26,7 @@ STAC_BASE = "https://schemas.stacspec.org/v1.1.0"
 
 
 def stac_validator_offline(path: Path) -> dict[str, object]:
-    """Run the stac-validator CLI, core mode, with schema URLs mapped to pystac's bundled STAC 1.1.0 schemas."""
+    """Run stac-validator (core mode) with schema URLs mapped to pystac's bundled STAC 1.1.0 schemas."""
     args = [str(Path(sys.executable).parent / "stac-validator"), "validate", str(path), "--core"]
     for name in (
         "basics",

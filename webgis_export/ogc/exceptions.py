@@ -4,7 +4,8 @@ WMS 1.3.0 codes: InvalidFormat, InvalidCRS, LayerNotDefined, StyleNotDefined,
 LayerNotQueryable, InvalidPoint, CurrentUpdateSequence, InvalidUpdateSequence,
 MissingDimensionValue, InvalidDimensionValue, OperationNotSupported; plus the
 OWS-style MissingParameterValue / InvalidParameterValue that servers commonly use.
-WMS exceptions are sent with HTTP 400. WMTS (OWS Common 1.1) codes and HTTP statuses: MissingParameterValue 400,
+WMS exceptions are sent with HTTP 400. WMTS (OWS Common 1.1) codes and HTTP statuses:
+MissingParameterValue 400,
 InvalidParameterValue 400, OperationNotSupported 501, TileOutOfRange 400,
 VersionNegotiationFailed 400, NoApplicableCode 500; a missing tile is 404.
 """
@@ -85,7 +86,8 @@ def wms_exception_xml(error: OgcError) -> bytes:
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://www.opengis.net/ogc '
         'http://schemas.opengis.net/wms/1.3.0/exceptions_1_3_0.xsd">\n'
-        f"  <ServiceException code={quoteattr(error.code)}{locator}>{escape(error.message)}</ServiceException>\n"
+        f"  <ServiceException code={quoteattr(error.code)}{locator}>"
+        f"{escape(error.message)}</ServiceException>\n"
         "</ServiceExceptionReport>\n"
     ).encode()
 
