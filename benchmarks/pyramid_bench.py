@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import time
@@ -23,6 +24,13 @@ from webgis_export.pyramid import build_pyramid, tiles_covering
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "_work"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (load-independent cost)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def count_files(root: Path, pattern: str) -> int:

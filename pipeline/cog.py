@@ -210,6 +210,7 @@ def write_cog(
     *,
     crs: str | None = None,
     tags: Mapping[str, str] | None = None,
+    alpha_band: int | None = None,
     num_threads: str = "ALL_CPUS",
     cache_mb: int = 256,
 ) -> Path:
@@ -226,6 +227,8 @@ def write_cog(
         profile: a profile name of :data:`COG_PROFILES` or a :class:`CogProfile`.
         crs: assign this CRS (a relabel, no reprojection), e.g. for a world-file input.
         tags: dataset metadata written into the COG (transformation, height datum, ...).
+        alpha_band: 1-based band to treat as alpha (becomes the mask under JPEG), for
+            inputs whose alpha is not labelled as such (e.g. to keep overview building fast).
         num_threads: GDAL NUM_THREADS for compression and overviews.
         cache_mb: GDAL_CACHEMAX for this call; bounds the memory used.
 
@@ -242,7 +245,7 @@ def write_cog(
     env = rasterio.Env(GDAL_CACHEMAX=cache_mb, GDAL_NUM_THREADS=num_threads, GDAL_TIFF_OVR_BLOCKSIZE=512)
     with env, atomic_target(dst) as tmp:
         try:
-            with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags) as source:
+            with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags, alpha_band=alpha_band) as source:
                 rasterio.shutil.copy(source, tmp, driver="COG", **options)
         except RasterioError as exc:
             raise CogWriteError(f"cannot write COG {dst} from {src}: {exc}") from exc
@@ -297,9 +300,15 @@ def write_cog_array(
 
 @contextlib.contextmanager
 def _scratch_vrt(
-    src: Path, near: Path, prof: CogProfile, *, crs: str | None, tags: Mapping[str, str] | None
+    src: Path,
+    near: Path,
+    prof: CogProfile,
+    *,
+    crs: str | None,
+    tags: Mapping[str, str] | None,
+    alpha_band: int | None = None,
 ) -> Iterator[str]:
-    """Yield a VRT of ``src`` with ``crs``, ``tags`` and (if large) prebuilt overviews."""
+    """Yield a VRT of ``src`` with ``crs``, ``tags``, alpha and (if large) prebuilt overviews."""
     vrt = near.with_name(f"{near.name}.src{TMP_SUFFIX}")  # swept like every temporary
     try:
         rasterio.shutil.copy(src, vrt, driver="VRT")
@@ -312,6 +321,10 @@ def _scratch_vrt(
             if big and not dataset.overviews(1):
                 factors = overview_factors(dataset.width, dataset.height)
                 dataset.build_overviews(factors, Resampling[prof.overview_resampling])
+            if alpha_band is not None:
+                interp = list(dataset.colorinterp)
+                interp[alpha_band - 1] = ColorInterp.alpha
+                dataset.colorinterp = interp
         yield str(vrt)
     finally:
         for leftover in (vrt, Path(f"{vrt}.ovr"), Path(f"{vrt}.aux.xml")):

@@ -35,7 +35,7 @@ from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
 from flights.atomic import TMP_SUFFIX
-from pipeline.cog import CogProfile, resolve_profile, write_cog
+from pipeline.cog import CogProfile, overview_factors, resolve_profile, write_cog
 from pipeline.datum import HeightPlan, geoid_offsets, plan_heights
 from pipeline.models import HeightDatum, Product, ProductKind
 from pipeline.operations import Operation, choose_operation, max_shift_px
@@ -126,7 +126,9 @@ def reproject_to_cog(
     else:
         with _scratch_tif(dst) as scratch:
             _materialise(info, scratch, target_crs, operation, warp_resampling, prof, heights, identity)
-            write_cog(scratch, dst, prof, tags=tags, cache_mb=cache_mb)
+            with rasterio.open(scratch) as done:
+                alpha = done.count if prof.mask else None
+            write_cog(scratch, dst, prof, tags=tags, alpha_band=alpha, cache_mb=cache_mb)
     return _product(
         dst, info, kind, target_crs, operation, heights, prof, identity, shift,
         flight=flight, product_id=product_id, workspace_root=workspace_root, resampling=warp_resampling,
@@ -219,8 +221,8 @@ def _materialise(
         rasterio.open(info.path) as ds,
         rasterio.open(out, "w", **profile) as sink,
     ):
-        if imagery:
-            sink.colorinterp = [*(ds.colorinterp[b - 1] for b in colour), ColorInterp.alpha]
+        if imagery:  # the alpha band stays unlabelled until the COG copy: see _build_overviews
+            sink.colorinterp = [*(ds.colorinterp[b - 1] for b in colour), ColorInterp.undefined]
         for row in range(0, grid.height, STRIP_ROWS):
             window = Window(0, row, grid.width, min(STRIP_ROWS, grid.height - row))
             if identity:
@@ -232,6 +234,21 @@ def _materialise(
             if heights.transformer is not None:
                 data = _convert_heights(data, windows.transform(window, grid.transform), heights, nodata)
             sink.write(data.astype(dtype, copy=False), window=window)
+        _build_overviews(sink, prof)
+
+
+def _build_overviews(sink: rasterio.io.DatasetWriter, prof: CogProfile) -> None:
+    """Internal overviews of the scratch raster, with every band resampled on its own.
+
+    GDAL's alpha-aware overview resampling is about twice as slow as the plain one, so
+    the alpha band is labelled only afterwards (:func:`write_cog` ``alpha_band``). Edge
+    pixels of overviews then mix with the transparent black outside the footprint, as in
+    a ``gdalwarp`` + ``gdal_translate -of COG`` chain; the full resolution is unaffected.
+    """
+    factors = overview_factors(sink.width, sink.height)
+    if factors:
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_OVR_BLOCKSIZE=512):
+            sink.build_overviews(factors, Resampling[prof.overview_resampling])
 
 
 def _alpha_index(info: RasterInfo) -> int:

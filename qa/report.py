@@ -58,7 +58,7 @@ def build_report(
 def report_json_schema() -> dict[str, object]:
     """The JSON Schema of report.json (``QAReport``, schema version ``QA_SCHEMA_VERSION``)."""
     schema = QAReport.model_json_schema()
-    schema["$id"] = f"https://dronegis.invalid/schemas/qa-report-{QA_SCHEMA_VERSION}.json"
+    schema["$id"] = f"urn:dronegis:qa-report:{QA_SCHEMA_VERSION}"
     return schema
 
 

@@ -272,56 +272,15 @@ def run_qa(
     flight = inputs.load_flight(workspace, flight_id)
     products = inputs.load_products(workspace, flight_id)
     points = inputs.check_points(flight, checkpoints)
-    checks: list[CheckResult] = []
     images: dict[str, bytes] = {}
     figures: dict[str, object] = {}
-
-    heights = next((workspace.root / p.path for p in products if p.kind == ProductKind.DSM), None)
-    vectors: list[tuple[float, float, PointError]] = []
-    for p in (p for p in products if is_precision_target(p)):
-        raster = workspace.root / p.path
-        if p.kind in (ProductKind.DSM, ProductKind.DTM):
-            result = vertical_check(p, raster, points, str(flight.purpose))
-            checks.append(result)
-            if result.status != "skip":
-                figures.update(headline_figures(p.id, result))
-            continue
-        result, measured = precision_check(
-            p, raster, points, str(flight.purpose), heights, workspace.archive(flight_id)
-        )
-        checks.append(result)
-        if result.status != "skip":
-            figures.update(headline_figures(p.id, result))
-        if measured and not vectors:
-            vectors = [(m.survey_x, m.survey_y, m.error) for m in measured]
-    if not any(c.id.startswith("precision.") for c in checks):
-        checks.append(
-            CheckResult.skipped("precision", "Check-point accuracy", "no orthophoto, DSM or thermal mosaic")
-        )
-    checks.append(georeferencing_check(flight, products, bool(vectors)))
-    if vectors:
-        images["error_vectors"] = plots.error_vectors_plot(vectors)
-        images["error_histogram"] = plots.error_histogram([v[2] for v in vectors])
-
-    checks.extend(image_quality.frame_checks(flight.captures, blur_threshold=blur_threshold))
-    checks.append(image_quality.motion_blur_check(flight.captures))
-    thermal = inputs.thermal_values(workspace, products)
-    undecodable: dict[str, str] = {}
-    if not thermal:
-        thermal, undecodable = inputs.thermal_frame_values(workspace, flight)
-    checks.append(image_quality.thermal_check(thermal, undecodable=undecodable))
-    if thermal:
-        images["thermal_histogram"] = plots.thermal_histogram(thermal)
-    rasters = {p.id: workspace.root / p.path for p in products if p.kind in inputs.RASTER_KINDS}
-    checks.append(image_quality.nodata_check(rasters))
-
+    checks = _precision(workspace, flight, products, points, figures, images)
+    checks.extend(_image_quality(workspace, flight, products, blur_threshold, images))
     checks.extend(_coverage(workspace, flight, products, (municipality, municipality_code), images))
-
     fresh_checks, statuses = freshness_checks(products, flight, now, rules)
     checks.extend(fresh_checks)
     if statuses:
         images["freshness"] = plots.freshness_timeline(statuses, now)
-
     thermal_gate = None
     if _is_thermal_flight(flight, products):
         cfile = load_conditions(conditions)
@@ -332,10 +291,66 @@ def run_qa(
         thermal_gate = gate(cond, override_thermal_gate)
     elif override_thermal_gate:
         raise QAError(f"flight {flight_id} is not a thermal flight: nothing to override")
-
     report = build_report(flight_id, checks, created=now, figures=figures, thermal_gate=thermal_gate)
     logger.info("QA of %s: %s (%s)", flight_id, report.status, report.counts())
     return write_report(report, workspace.qa(flight_id), images)
+
+
+def _precision(
+    workspace: Workspace,
+    flight: Flight,
+    products: list[Product],
+    points: list[ControlPoint],
+    figures: dict[str, object],
+    images: dict[str, bytes],
+) -> list[CheckResult]:
+    """Precision of every measurable product, the georeferencing evidence, error plots."""
+    checks: list[CheckResult] = []
+    heights = next((workspace.root / p.path for p in products if p.kind == ProductKind.DSM), None)
+    vectors: list[tuple[float, float, PointError]] = []
+    for p in (p for p in products if is_precision_target(p)):
+        raster = workspace.root / p.path
+        if p.kind in (ProductKind.DSM, ProductKind.DTM):
+            result = vertical_check(p, raster, points, str(flight.purpose))
+        else:
+            frames = workspace.archive(flight.id)
+            result, measured = precision_check(p, raster, points, str(flight.purpose), heights, frames)
+            if measured and not vectors:
+                vectors = [(m.survey_x, m.survey_y, m.error) for m in measured]
+        checks.append(result)
+        if result.status != "skip":
+            figures.update(headline_figures(p.id, result))
+    if not checks:
+        checks.append(
+            CheckResult.skipped("precision", "Check-point accuracy", "no orthophoto, DSM or thermal mosaic")
+        )
+    checks.append(georeferencing_check(flight, products, bool(vectors)))
+    if vectors:
+        images["error_vectors"] = plots.error_vectors_plot(vectors)
+        images["error_histogram"] = plots.error_histogram([v[2] for v in vectors])
+    return checks
+
+
+def _image_quality(
+    workspace: Workspace,
+    flight: Flight,
+    products: list[Product],
+    blur_threshold: float,
+    images: dict[str, bytes],
+) -> list[CheckResult]:
+    """Frame quality, motion blur, thermal plausibility (products, else archived frames), nodata."""
+    checks = image_quality.frame_checks(flight.captures, blur_threshold=blur_threshold)
+    checks.append(image_quality.motion_blur_check(flight.captures))
+    thermal = inputs.thermal_values(workspace, products)
+    undecodable: dict[str, str] = {}
+    if not thermal:
+        thermal, undecodable = inputs.thermal_frame_values(workspace, flight)
+    checks.append(image_quality.thermal_check(thermal, undecodable=undecodable))
+    if thermal:
+        images["thermal_histogram"] = plots.thermal_histogram(thermal)
+    rasters = {p.id: workspace.root / p.path for p in products if p.kind in inputs.RASTER_KINDS}
+    checks.append(image_quality.nodata_check(rasters))
+    return checks
 
 
 def _coverage(

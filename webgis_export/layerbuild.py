@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-import warnings
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.warp import transform_bounds
-from rio_cogeo.cogeo import cog_translate, cog_validate
-from rio_cogeo.profiles import cog_profiles
 
 from flights.errors import ExportError
+from pipeline.cog import validate_cog, write_cog
 from pipeline.models import Product, ProductKind
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Access, Layer, Style
@@ -50,31 +48,31 @@ COLORMAPS = {
 }
 
 
+COG_PROFILE_FOR = {
+    ProductKind.ORTHOPHOTO: "ortho_jpeg",
+    ProductKind.RGB_FRAME: "ortho_jpeg",
+    ProductKind.DSM: "dsm_f32",
+    ProductKind.DTM: "dsm_f32",
+    ProductKind.THERMAL_FRAME: "thermal_f32",
+    ProductKind.THERMAL_MOSAIC: "thermal_f32",
+}
+
+
 def validate_cog_file(path: Path) -> None:
     """Raise :class:`ExportError` unless rio-cogeo accepts ``path`` as a COG."""
-    valid, errors, _warnings = cog_validate(str(path), quiet=True)
-    if not valid:
-        raise ExportError(f"{path} is not a valid COG: {'; '.join(errors)}")
+    result = validate_cog(path)
+    if not result.valid:
+        raise ExportError(f"{path} is not a valid COG: {'; '.join(result.errors)}")
 
 
-def stage_cog(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` if it is a valid COG, else convert it with rio-cogeo."""
-    valid, _errors, _warnings = cog_validate(str(source), quiet=True)
-    if valid:
+def stage_cog(source: Path, target: Path, kind: ProductKind) -> None:
+    """Copy ``source`` to ``target`` if it is a valid COG, else write one with the kind's COG profile."""
+    if validate_cog(source).valid:
         shutil.copyfile(source, target)
         return
-    with rasterio.open(source) as src:
-        rgb = src.count >= 3 and src.dtypes[0] == "uint8"
-        profile = cog_profiles.get("jpeg" if rgb and src.nodata is None else "deflate")  # type: ignore[no-untyped-call]
-        if not rgb and np.dtype(src.dtypes[0]).kind == "f":
-            profile.update(predictor=3)
-    log.info("converting %s to a COG (%s)", source, profile.get("compress"))
-    with warnings.catch_warnings():
-        # JPEG COGs turn nodata/alpha into an internal mask, which is what we want
-        warnings.filterwarnings(
-            "ignore", message="Nodata/Alpha band will be translated", category=UserWarning
-        )
-        cog_translate(str(source), str(target), profile, quiet=True, overview_resampling="average")
+    profile = COG_PROFILE_FOR.get(kind, "classes")
+    log.info("converting %s to a COG (profile %s)", source, profile)
+    write_cog(source, target, profile)
 
 
 def sample_range(cog: Path) -> tuple[float, float]:
@@ -120,7 +118,7 @@ def layer_folder_build(
     """
     folder.mkdir(parents=True, exist_ok=True)
     cog = folder / COG_NAME
-    stage_cog(source, cog)
+    stage_cog(source, cog, product.kind)
     validate_cog_file(cog)
     style = default_style(product, cog)
     with rasterio.open(cog) as src:

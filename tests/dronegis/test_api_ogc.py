@@ -58,8 +58,11 @@ def service(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterato
 
 
 def decode(body: bytes) -> np.ndarray:
+    """BGR(A) pixels of a PNG/JPEG; opaque PNGs (sent as RGB) get an alpha channel of 255."""
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_UNCHANGED)
     assert image is not None, body[:200]
+    if image.ndim == 3 and image.shape[2] == 3 and body[:4] == b"\x89PNG":
+        image = np.dstack((image, np.full(image.shape[:2], 255, np.uint8)))
     return image
 
 

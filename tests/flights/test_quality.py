@@ -128,3 +128,8 @@ def test_a_dying_decoder_costs_one_frame_only(tmp_path: Path) -> None:
     assert len(results) == 8
     assert isinstance(results[3], ImageDecodeError) and "died" in str(results[3])
     assert all(isinstance(r, ImageQuality) for i, r in enumerate(results) if i != 3)
+
+
+def test_unicode_file_names(tmp_path: Path) -> None:
+    path = _write(tmp_path / "Skanderborg sø æblehave 01.png", np.full((50, 80), 90, np.uint8))
+    assert assess(path).mean_brightness == pytest.approx(90.0)
