@@ -64,6 +64,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     figures["dronegis WebMercatorQuad"] = {
         "seconds": wall,
+        "cpu_seconds": result.cpu_seconds,
         "written": result.written,
         "empty": result.skipped,
         "tiles_per_s": result.written / wall,
@@ -84,12 +85,13 @@ def main() -> None:
         str(args.cog),
         str(out / "gdal2tiles"),
     ]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
     written = count_files(out / "gdal2tiles", "*.png")
     figures["gdal2tiles WebMercatorQuad"] = {
         "seconds": wall,
+        "cpu_seconds": cpu_seconds() - c0,
         "written": written,
         "tiles_per_s": written / wall,
     }
@@ -127,6 +129,11 @@ def main() -> None:
                 "command": " ".join(cmd),
                 "candidate_tiles": len(tiles_covering(args.cog, "WebMercatorQuad", low, high)),
                 "speedup_vs_gdal2tiles": round(ratio, 2),
+                "cpu_ratio_gdal2tiles_over_dronegis": round(
+                    figures["gdal2tiles WebMercatorQuad"]["cpu_seconds"]
+                    / figures["dronegis WebMercatorQuad"]["cpu_seconds"],
+                    2,
+                ),
                 "figures": figures,
             },
             indent=1,

@@ -66,7 +66,9 @@ def requests_list(bounds: tuple[float, float, float, float], count: int = 30) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cog", type=Path, default=WORK / "r10k_jpeg_cog.tif")
     args = parser.parse_args()
     cog = ensure_cog(args.cog)
@@ -99,7 +101,8 @@ def main() -> None:
 
                 query = urlencode({**params, "LAYERS": "ortho", "map": str(mapfile)})
                 t0 = time.perf_counter()
-                done = subprocess.run(["mapserv", f"QUERY_STRING={query}"], capture_output=True, env=env, check=True)
+                command = ["mapserv", f"QUERY_STRING={query}"]
+                done = subprocess.run(command, capture_output=True, env=env, check=True)
                 times["mapserver"].append((time.perf_counter() - t0) * 1000)
                 assert b"Content-Type: image/" in done.stdout[:200], done.stdout[:400]
                 sizes["mapserver"].append(len(done.stdout))

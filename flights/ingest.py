@@ -13,6 +13,15 @@ The stages of :func:`ingest_folder`:
    commit every staged copy (flush, read-only, rename);
 5. image quality (reduced decode) of the archived RGB frames;
 6. the problem rules of :mod:`flights.checks`; the manifest and the Flight JSON.
+
+Archive or quarantine: the quarantine takes what cannot be used as a file at all: files that
+cannot be read, empty files, non-images with image extensions, malformed metadata, undecodable
+pixels, rasters without georeference, malformed control files, control files naming none of the
+frames, later byte-identical duplicate frames, a changed re-delivery of an archived file (kept
+as ``<name>.conflict-<sha12>``), the reserved name ``manifest.json``, and every entry that is not
+a regular file (symlinks, FIFOs; reason file only). Frames that are intact but unusable for
+mapping (no GPS, black, blurry, gimbal up, outside the AOI) stay in the archive: they are the
+pilot's originals; their error problems make ``Capture.usable`` false.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ PROFILE_BY_KIND = {
 }
 HEIGHT_KINDS = (ProductKind.DSM, ProductKind.DTM)
 #: Rows per window when materialising the target grid (memory: rows x width x bands).
-STRIP_ROWS = 512
+STRIP_ROWS = 1024
 WARP_MEM_MB = 256
 
 

@@ -19,11 +19,11 @@ import numpy as np
 import rasterio
 
 from flights.models import Capture, ImageQuality
+from flights.quality import DEFAULT_BLUR_THRESHOLD
 from qa.models import CheckResult, Status
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BLUR_THRESHOLD = 100.0
 BLACK_MEAN = 12.0
 BLACK_DARK_FRACTION = 0.9
 SATURATED_FRACTION = 0.25

@@ -17,6 +17,8 @@ import logging
 import math
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -42,6 +44,7 @@ class PyramidResult(NamedTuple):
     max_zoom: int
     written: int
     skipped: int
+    cpu_seconds: float = 0.0
 
 
 class TileIndex(NamedTuple):
@@ -94,8 +97,9 @@ def _init_worker(cog: str) -> None:
     _WORKER["warp"] = FastWarp(rasterio.open(cog))
 
 
-def _render_chunk(args: tuple[str, str, Style, ImageFormat, list[TileIndex]]) -> tuple[int, int]:
+def _render_chunk(args: tuple[str, str, Style, ImageFormat, list[TileIndex]]) -> tuple[int, int, float]:
     root, tms_id, style, fmt, chunk = args
+    started = time.process_time()
     warp = _WORKER["warp"]
     assert isinstance(warp, FastWarp)
     tms = get_tms(tms_id)
@@ -114,7 +118,7 @@ def _render_chunk(args: tuple[str, str, Style, ImageFormat, list[TileIndex]]) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(encode(styled, fmt))
         written += 1
-    return written, skipped
+    return written, skipped, time.process_time() - started
 
 
 def build_pyramid(
@@ -136,6 +140,7 @@ def build_pyramid(
     chunks = [tiles[i : i + CHUNK] for i in range(0, len(tiles), CHUNK)]
     workers = max(1, min(processes or os.cpu_count() or 1, len(chunks)))
     written = skipped = 0
+    cpu = 0.0
     jobs = [(str(root), tms_id, style, fmt, chunk) for chunk in chunks]
     if workers == 1:
         _init_worker(str(cog))
@@ -146,13 +151,17 @@ def build_pyramid(
             assert isinstance(warp, FastWarp)
             warp.dataset.close()
     else:
-        context = multiprocessing.get_context("forkserver")
+        # fork is instant and shares the imported modules, but is only safe without other
+        # threads (the CLI); inside a threaded server, start clean workers instead
+        method = "fork" if threading.active_count() == 1 else "forkserver"
+        context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(str(cog),)
         ) as pool:
             results = list(pool.map(_render_chunk, jobs))
-    for done, empty in results:
+    for done, empty, seconds in results:
         written += done
         skipped += empty
+        cpu += seconds
     log.info("%s %s z%d-%d: %d tiles written, %d empty", cog.name, tms_id, *zooms, written, skipped)
-    return PyramidResult(tms_id, zooms[0], zooms[1], written, skipped)
+    return PyramidResult(tms_id, zooms[0], zooms[1], written, skipped, cpu)

@@ -1,4 +1,4 @@
-"""``dronegis demo``: every stage on the embedded sample flight (no network, no ../shared).
+"""``dronegis demo``: every stage on the embedded sample flight (no network, no external data).
 
 The demo is a list of named steps run in order over one :class:`DemoContext`. Each step
 returns a JSON-able dict (collected for ``--json``) and a line of text for the reader.

@@ -19,10 +19,24 @@ from dronegis.cli.main import cli
 pytestmark = pytest.mark.slow
 
 
+def _demo(*args: str, workspace: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DRONEGIS_WORKSPACE": str(workspace)}
+    env.pop("DRONEGIS_TOKENS", None)
+    return subprocess.run(
+        [sys.executable, "-c", "from dronegis.cli.main import cli; cli()", "demo", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 def test_demo_runs_every_stage(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    result = CliRunner().invoke(cli, ["demo", "--no-serve", "--json", "-w", str(ws)])
-    assert result.exit_code == 0, result.output
+    result = _demo("--no-serve", "--json", workspace=ws)
+    assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads(result.stdout)
     assert doc["ok"] is True
     assert list(doc["steps"]) == ["sample", "ingest", "pipeline"]
@@ -31,9 +45,16 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     assert pipeline["products"] and pipeline["layers"]
     assert (ws / "qa" / doc["flight"] / "report.html").is_file()
     assert (ws / "publish" / "layers.json").is_file()
-    again = CliRunner().invoke(cli, ["demo", "--no-serve", "--json", "-w", str(ws)])  # rerunnable
-    assert again.exit_code == 0, again.output
+    again = _demo("--no-serve", "--json", workspace=ws)  # rerunnable on the same workspace
+    assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(again.stdout)["steps"]["pipeline"]["layers"] == pipeline["layers"]
+
+
+def test_demo_help_names_the_options() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--help"])
+    assert result.exit_code == 0
+    for option in ("--no-serve", "--scheduler", "--port", "--workspace", "--json"):
+        assert option in result.output
 
 
 @pytest.mark.network

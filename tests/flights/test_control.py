@@ -168,3 +168,23 @@ def test_bad_synthetic_files_fail_clearly(tmp_path: Path, text: str, message: st
 def test_unreadable_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ControlFileError, match="missing.txt: cannot read"):
         read_control_file(tmp_path / "missing.txt", "missing.txt")
+
+
+def test_helenenschacht_lonlat_matches_surveyed_utm33(data_dir: Path) -> None:
+    """gcp_list.txt (EPSG:4326, lon lat order) through PROJ lands on the surveyor's UTM 33N values."""
+    import csv
+
+    from pyproj import Transformer
+
+    gcp = read_control_file(data_dir / "odm_data_helenenschacht/GCP/gcp_list.txt", "gcp_list.txt")
+    table = (data_dir / "odm_data_helenenschacht/GCP/latlon-easting_northing.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    surveyed = {row["Name"]: row for row in csv.DictReader(table.splitlines(), delimiter=";")}
+    to_utm = Transformer.from_crs(gcp.crs, "EPSG:32633", always_xy=True)
+    for point in gcp.points:
+        e, n = to_utm.transform(point.x, point.y)
+        row = surveyed[point.name]
+        assert e == pytest.approx(float(row["Easting"]), abs=0.05)  # the table itself disagrees by 2.4 cm
+        assert n == pytest.approx(float(row["Northing"]), abs=0.05)
+        assert point.z == pytest.approx(float(row["Elevation"]))

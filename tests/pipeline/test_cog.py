@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 from flights.errors import UsageError
@@ -148,11 +149,29 @@ def test_write_cog_array_rgba_to_jpeg_mask(tmp_path: Path) -> None:
 
 def test_write_cog_array_thermal(tmp_path: Path) -> None:
     data = np.linspace(-5.0, 40.0, 512 * 640, dtype="float64").reshape(1, 512, 640)
-    dst = write_cog_array(data, tmp_path / "t.tif", "thermal_f32", transform=from_origin(560000, 6215500, 1, 1),
-                          crs="EPSG:25832")  # fmt: skip
+    where = from_origin(560000, 6215500, 1, 1)
+    dst = write_cog_array(data, tmp_path / "t.tif", "thermal_f32", transform=where, crs="EPSG:25832")
     with rasterio.open(dst) as out:
         assert out.dtypes[0] == "float32" and out.nodata == -9999.0
         assert np.allclose(out.read(1), data[0], atol=1e-5)
     with pytest.raises(UsageError, match="must be \\(bands, rows, cols\\)"):
-        write_cog_array(data[0], tmp_path / "bad.tif", "thermal_f32", transform=from_origin(560000, 6215500, 1, 1),
-                        crs="EPSG:25832")  # fmt: skip
+        write_cog_array(data[0], tmp_path / "bad.tif", "thermal_f32", transform=where, crs="EPSG:25832")
+
+
+def test_write_cog_rgba_prebuilt_overviews_keep_mask(
+    make_raster: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cog, "PREBUILD_OVERVIEWS_ABOVE", 100)
+    data = np.full((4, 1024, 1024), 150, dtype="uint8")
+    data[3, :, :256] = 0
+    src = make_raster("rgba.tif", width=1024, height=1024, count=4, data=data)
+    with rasterio.open(src, "r+") as ds:
+        ds.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+    dst = write_cog(src, tmp_path / "rgba_cog.tif", "ortho_jpeg")
+    assert validate_cog(dst).valid
+    with rasterio.open(dst) as out:
+        assert out.count == 3 and out.overviews(1) == [2]
+        mask = out.dataset_mask()
+        assert (mask[:, :256] == 0).all() and (mask[:, 256:] == 255).all()
+        small = out.dataset_mask(out_shape=(512, 512))
+        assert (small[:, :120] == 0).all() and (small[:, 136:] == 255).all()

@@ -241,3 +241,49 @@ def test_object_distance_not_exif_subject_distance(data_dir: Path) -> None:
     assert float(np.max(np.abs(ours - theirs_image_path))) > 0.1  # their 1 m default is measurably off
     at_one_metre = MeasurementParameters.from_thermal(image.params, ThermalOverrides(object_distance_m=1.0))
     np.testing.assert_allclose(raw_to_celsius(image.raw, at_one_metre), theirs_image_path, atol=0.01)
+
+
+def test_folded_constants_equal_the_step_by_step_model_over_random_parameters() -> None:
+    rng = np.random.default_rng(42)
+    for _ in range(200):
+        tp = ThermalParameters(
+            planck_r1=rng.uniform(12000, 25000),
+            planck_r2=rng.uniform(0.008, 0.05),
+            planck_b=rng.uniform(1350, 1550),
+            planck_f=1.0,
+            planck_o=rng.uniform(-8000, -200),
+        )
+        overrides = ThermalOverrides(
+            emissivity=rng.uniform(0.6, 1.0),
+            object_distance_m=rng.uniform(0, 100),
+            reflected_temp_c=rng.uniform(-20, 40),
+            atmospheric_temp_c=rng.uniform(-20, 35),
+            ir_window_temp_c=rng.uniform(-10, 40),
+            ir_window_transmission=rng.uniform(0.7, 1.0),
+            relative_humidity_pct=rng.uniform(10, 100),
+        )
+        p = MeasurementParameters.from_thermal(tp, overrides)
+        temps = rng.uniform(-10, 80, 5)
+        raw = celsius_to_raw(temps, p)
+        exif_like = {
+            "PlanckR1": p.planck_r1,
+            "PlanckR2": p.planck_r2,
+            "PlanckB": p.planck_b,
+            "PlanckF": p.planck_f,
+            "PlanckO": p.planck_o,
+            "Emissivity": p.emissivity,
+            "ObjectDistance": p.object_distance_m,
+            "IRWindowTransmission": p.ir_window_transmission,
+            "ReflectedApparentTemperature": p.reflected_temp_c,
+            "AtmosphericTemperature": p.atmospheric_temp_c,
+            "IRWindowTemperature": p.ir_window_temp_c,
+            "RelativeHumidity": p.relative_humidity_pct / 100,
+            "AtmosphericTransAlpha1": p.ata1,
+            "AtmosphericTransAlpha2": p.ata2,
+            "AtmosphericTransBeta1": p.atb1,
+            "AtmosphericTransBeta2": p.atb2,
+            "AtmosphericTransX": p.atx,
+        }
+        expected = [_reference_raw2temp(float(s), exif_like) for s in raw]
+        np.testing.assert_allclose(raw_to_celsius(raw, p), expected, atol=1e-4)
+        np.testing.assert_allclose(expected, temps, atol=1e-6)
