@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 TMP_SUFFIX = ".dronegis-tmp"
+FILE_MODE = 0o644
 
 
 def fsync_dir(folder: Path) -> None:
@@ -33,6 +34,7 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[bytes]] | Iterator[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600; products are shared with the service and GIS users
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle

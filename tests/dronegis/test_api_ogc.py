@@ -482,3 +482,15 @@ def test_capabilities_bounding_boxes_in_axis_order(service: Service) -> None:
     assert boxes["EPSG:25832"] == pytest.approx(list(ortho.bounds), abs=0.01)
     assert layer.find(f"{ns}Dimension").get("name") == "time"  # type: ignore[union-attr]
     assert json.loads(json.dumps(boxes))  # serialisable figures, for the record
+
+
+@pytest.mark.parametrize("mode", ["BLANK", "INIMAGE", "application/vnd.ogc.se_blank"])
+def test_getmap_exceptions_as_images(service: Service, mode: str) -> None:
+    response = _getmap(service, "EPSG:9999", WINDOW, EXCEPTIONS=mode)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    image = decode(response.content)
+    assert image.shape[:2] == (128, 128)
+    if mode == "INIMAGE":
+        assert (image[..., :3] < 250).any()  # the message is drawn
+    else:
+        assert image[..., 3].max() == 0

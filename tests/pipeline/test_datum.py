@@ -65,3 +65,18 @@ def test_outside_grid_raises(grids: Path) -> None:
     assert plan.transformer is not None
     with pytest.raises(UsageError, match="outside the DVR90 grid"):
         to_dvr90(plan.transformer, np.array([-93.0]), np.array([45.0]), np.array([100.0]))
+
+
+def test_grids_do_not_touch_proj_env_or_rasterio(grids: Path) -> None:
+    """STACK.md: PROJ_DATA/PROJ_LIB set globally break rasterio; we only extend pyproj's path."""
+    import os
+
+    import rasterio.crs
+
+    register_grids(grids)
+    register_grids(grids)  # idempotent
+    assert "PROJ_DATA" not in os.environ and "PROJ_LIB" not in os.environ
+    assert rasterio.crs.CRS.from_epsg(7416).to_epsg() == 7416  # rasterio's own proj.db still works
+    import pyproj.datadir
+
+    assert pyproj.datadir.get_data_dir().split(os.pathsep).count(str(grids.resolve())) == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
+import numpy as np
 from rasterio.crs import CRS
 
 from flights.errors import LayerNotFound
@@ -57,7 +59,32 @@ def handle(
         raise OgcError(
             "InvalidParameterValue", f"VERSION={version!r}; this server speaks WMS 1.3.0", "VERSION"
         )
+    if handler is get_map:
+        try:
+            return get_map(params, store, internal)
+        except OgcError as exc:
+            return exception_image(params, exc)
     return handler(params, store, internal)
+
+
+def exception_image(params: Params, error: OgcError) -> OgcResponse:
+    """GetMap errors as an image when EXCEPTIONS asks for BLANK or INIMAGE (else re-raise)."""
+    mode = (params.get("EXCEPTIONS") or "XML").upper().rsplit("_", 1)[-1]
+    if mode not in ("BLANK", "INIMAGE"):
+        raise error
+    try:
+        width, height = _size(params)
+        fmt = _format(params)
+    except OgcError:
+        width, height, fmt = 256, 256, "png"
+    image = blank(width, height)
+    if mode == "INIMAGE":
+        rgb = np.full((height, width, 3), 255, np.uint8)
+        message = f"{error.code}: {error.message}"[:80]
+        cv2.putText(rgb, message, (4, 16), cv2.FONT_HERSHEY_PLAIN, 0.9, (200, 0, 0))
+        image = Rendered(rgb, np.full((height, width), 255, np.uint8))
+    transparent = (params.get("TRANSPARENT") or "FALSE").upper() == "TRUE"
+    return OgcResponse(encode(image, fmt, transparent=transparent), f"image/{fmt}")  # type: ignore[arg-type]
 
 
 def _layers(params: Params, store: LayerStore, internal: bool, name: str = "LAYERS") -> list[Layer]:
