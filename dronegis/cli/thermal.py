@@ -137,7 +137,7 @@ def _capture(path: Path) -> Capture | None:
             kind=FileKind.THERMAL_FRAME,
         )
     except (DroneGisError, ImportError, OSError) as exc:
-        log.info("%s: no capture metadata kept: %s", path, exc)
+        log.warning("%s: time, GPS and pose not kept (metadata unreadable): %s", path, exc)
         return None
 
 
