@@ -9,6 +9,7 @@ once complete, so the ingest stage never sees half a file.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -115,30 +116,44 @@ class UploadArea:
     def open_part(self, name: str, *, start: int, total: int | None) -> PartWriter:
         """A writer that appends to the partial file of ``name`` from byte ``start``.
 
-        ``start`` must equal the stored offset (0 restarts a file that is not complete).
+        ``start`` must equal the stored offset (0 restarts a file that is not complete). The
+        partial file is locked while a request writes it: a resume that arrives while the
+        interrupted request is still flushing gets :class:`UploadConflict` and retries.
         """
         rel = safe_relative_path(name)
         if (self.files / rel).exists():
             raise UploadConflict(f"flight {self.flight}: {rel} was already uploaded completely")
         part = self.partial / rel
-        offset = part.stat().st_size if part.is_file() else 0
-        if start not in (offset, 0):
-            raise UploadConflict(f"flight {self.flight}: {rel} resumes at byte {offset}, not {start}")
-        if total is not None:
-            if total < start:
-                raise UploadError(
-                    f"flight {self.flight}: {rel} range starts at {start}, past its total {total}"
-                )
-            if self.used_bytes() - (offset - start) + (total - start) > self.limit:
-                raise UploadTooLarge(
-                    f"flight {self.flight}: {rel} ({total} bytes) would exceed the upload "
-                    f"limit of {self.limit} bytes"
-                )
         part.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(part, "r+b" if part.exists() else "wb")  # noqa: SIM115 - closed by PartWriter
+        handle = os.fdopen(os.open(part, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise UploadConflict(f"flight {self.flight}: {rel} is being written by another request") from None
+        try:
+            self._check_resume(rel, os.fstat(handle.fileno()).st_size, start, total)
+        except UploadError:
+            if os.fstat(handle.fileno()).st_size == 0:
+                part.unlink(missing_ok=True)
+            handle.close()
+            raise
         handle.truncate(start)
         handle.seek(start)
         return PartWriter(self, rel, handle, start, total)
+
+    def _check_resume(self, rel: PurePosixPath, offset: int, start: int, total: int | None) -> None:
+        if start not in (offset, 0):
+            raise UploadConflict(f"flight {self.flight}: {rel} resumes at byte {offset}, not {start}")
+        if total is None:
+            return
+        if total < start:
+            raise UploadError(f"flight {self.flight}: {rel} range starts at {start}, past its total {total}")
+        if self.used_bytes() - (offset - start) + (total - start) > self.limit:
+            raise UploadTooLarge(
+                f"flight {self.flight}: {rel} ({total} bytes) would exceed the upload limit "
+                f"of {self.limit} bytes"
+            )
 
     def finalize(self, rel: PurePosixPath) -> None:
         """Move a complete partial file into the files folder (atomic rename)."""

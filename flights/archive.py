@@ -39,8 +39,6 @@ MANIFEST = "manifest.json"
 REASON_SUFFIX = ".reason.txt"
 BUFFER_SIZE = 4 << 20
 READ_ONLY = 0o444
-WRITEBACK_FROM = 1 << 20
-SYNC_FILE_RANGE_WRITE = 2
 
 
 class Staged(NamedTuple):
@@ -103,24 +101,10 @@ def copy_hashed(src: Path, dst: Path, *, buffer_size: int = BUFFER_SIZE) -> tupl
                 digest.update(chunk)
                 _write_all(fd, chunk, dst)
                 size += n
-            if size >= WRITEBACK_FROM:
-                _start_writeback(fd)
         finally:
             os.close(fd)
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
     return digest.hexdigest(), size
-
-
-def _start_writeback(fd: int) -> None:
-    """Start writing the copy to disk now (``sync_file_range``), without waiting for it.
-
-    The disk then works while the next file is copied, so the flush before the renames
-    (:func:`_flush`) finds little left to do. Small files are skipped: the one ``syncfs``
-    handles them in a batch.
-    """
-    sync_file_range = getattr(_libc(), "sync_file_range", None)
-    if sync_file_range is not None:
-        sync_file_range(fd, ctypes.c_int64(0), ctypes.c_int64(0), SYNC_FILE_RANGE_WRITE)
 
 
 def _create(dst: Path) -> int:

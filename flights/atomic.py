@@ -12,8 +12,9 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Literal, overload
 
 TMP_SUFFIX = ".dronegis-tmp"
 FILE_MODE = 0o644
@@ -28,8 +29,16 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+@overload
+def atomic_open(path: Path, mode: Literal["wb"] = ...) -> AbstractContextManager[IO[bytes]]: ...
+@overload
+def atomic_open(path: Path, mode: Literal["w"]) -> AbstractContextManager[IO[str]]: ...
+@overload
+def atomic_open(path: Path, mode: str) -> AbstractContextManager[IO[Any]]: ...
+
+
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[bytes]] | Iterator[IO[str]]:
+def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success fsync and rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +60,7 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[bytes]] | Iterator[
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_open(path, "wb") as handle:
-        handle.write(data)  # type: ignore[arg-type]
+        handle.write(data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -62,7 +71,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_copy(src: Path, dst: Path, *, buffer_size: int = 1 << 20) -> None:
     """Copy ``src`` to ``dst`` atomically, preserving modification times."""
     with open(src, "rb") as source, atomic_open(dst, "wb") as target:
-        shutil.copyfileobj(source, target, buffer_size)  # type: ignore[misc]
+        shutil.copyfileobj(source, target, buffer_size)
     shutil.copystat(src, dst)
 
 

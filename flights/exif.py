@@ -32,9 +32,9 @@ from flights.capture_time import (
     capture_time,
 )
 from flights.errors import MetadataError, ThermalError
-from flights.fff_meta import read_fff_capture
+from flights.fff_meta import FffCapture, read_fff_capture
 from flights.jpeg import is_jpeg, read_jpeg_header
-from flights.models import Capture, FileKind, Position, ThermalParameters
+from flights.models import AltitudeRef, CameraInfo, Capture, FileKind, Position, Rtk, ThermalParameters
 from flights.sensors import SENSORS
 from flights.tiff import Ifd, TiffTags, read_sub_ifds, read_tiff_tags
 from flights.xmp import XmpValues, first_float, parse_xmp
@@ -171,21 +171,11 @@ def read_capture(
     for side in (raw.width, raw.height):
         if side is not None and not 0 < side <= MAX_FRAME_SIDE:
             raise MetadataError(f"{path}: absurd image size {raw.width}x{raw.height} pixels")
-    ifd0, exif, gps, _ = raw.tags
     if raw.xmp:
         check_numbers(raw.xmp, path)
     fff = read_fff_capture(path) if raw.flir else None
-    time_utc, time_source = capture_time(exif, gps, raw.xmp, path, local_tz, fff)
+    time_utc, time_source = capture_time(raw.tags.exif, raw.tags.gps, raw.xmp, path, local_tz, fff)
     rtk = rtk_from(raw.xmp, path)
-    position = position_from(
-        gps, raw.xmp, path, rtk_fixed_ellipsoidal=rtk.fixed and rtk.altitude_type == "RtkAlt"
-    )
-    if position is None and fff is not None and fff.lat is not None and fff.lon is not None:
-        position = Position(lat=fff.lat, lon=fff.lon, altitude_m=fff.altitude_m, source="flir")
-    make = _str(ifd0.get(MAKE)) or raw.xmp.get("tiff:Make") or None
-    model = _str(ifd0.get(MODEL)) or raw.xmp.get("tiff:Model") or None
-    if fff is not None and not ifd0:
-        make, model = "FLIR", fff.model
     return Capture(
         path=relpath,
         sha256=sha256,
@@ -193,22 +183,42 @@ def read_capture(
         kind=kind,
         time_utc=time_utc,
         time_source=time_source,
-        position=position,
+        position=_position(path, raw, rtk, fff),
         attitude=attitude_from(raw.xmp, path),
         rtk=rtk,
         velocity=velocity_from(raw.xmp, path),
-        camera=camera_from(
-            make=make,
-            model=model,
-            width=raw.width,
-            height=raw.height,
-            focal_mm=_float(exif.get(FOCAL_LENGTH)),
-            focal_35=_float(exif.get(FOCAL_35MM)),
-            exposure_s=_float(exif.get(EXPOSURE_TIME)),
-            xmp=raw.xmp,
-            path=path,
-        ),
+        camera=_camera(path, raw, fff),
         thermal=_thermal(path, raw, kind),
+    )
+
+
+def _position(path: Path, raw: RawMetadata, rtk: Rtk, fff: FffCapture | None) -> Position | None:
+    """EXIF/XMP position, else the FLIR FFF GPS record."""
+    position = position_from(
+        raw.tags.gps, raw.xmp, path, rtk_fixed_ellipsoidal=rtk.fixed and rtk.altitude_type == "RtkAlt"
+    )
+    if position is None and fff is not None and fff.lat is not None and fff.lon is not None:
+        position = Position(lat=fff.lat, lon=fff.lon, altitude_m=fff.altitude_m, source="flir")
+    return position
+
+
+def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
+    """Camera and lens from IFD0/EXIF, XMP, or the FFF record of a bare ``.fff`` file."""
+    ifd0, exif = raw.tags.ifd0, raw.tags.exif
+    make = _str(ifd0.get(MAKE)) or raw.xmp.get("tiff:Make") or None
+    model = _str(ifd0.get(MODEL)) or raw.xmp.get("tiff:Model") or None
+    if fff is not None and not ifd0:
+        make, model = "FLIR", fff.model
+    return camera_from(
+        make=make,
+        model=model,
+        width=raw.width,
+        height=raw.height,
+        focal_mm=_float(exif.get(FOCAL_LENGTH)),
+        focal_35=_float(exif.get(FOCAL_35MM)),
+        exposure_s=_float(exif.get(EXPOSURE_TIME)),
+        xmp=raw.xmp,
+        path=path,
     )
 
 
@@ -246,6 +256,8 @@ _XMP_LON = (
     "sensefly:Longitude",
 )
 
+_ALTITUDE_REFS: dict[int, AltitudeRef] = {0: "above_sea_level", 1: "below_sea_level"}
+
 
 def position_from(
     gps: Ifd, xmp: XmpValues, path: Path, *, rtk_fixed_ellipsoidal: bool = False
@@ -265,7 +277,7 @@ def position_from(
         return None
     altitude = _float(gps.get(GPS_ALT))
     ref_raw = _int(gps.get(GPS_ALT_REF))
-    ref = {0: "above_sea_level", 1: "below_sea_level"}.get(ref_raw if ref_raw is not None else -1, "unknown")
+    ref: AltitudeRef = _ALTITUDE_REFS.get(ref_raw if ref_raw is not None else -1, "unknown")
     if altitude is not None and ref_raw == 1:
         altitude = -altitude
     if rtk_fixed_ellipsoidal:
@@ -274,7 +286,7 @@ def position_from(
         lat=lat,
         lon=lon,
         altitude_m=altitude,
-        altitude_ref=ref,  # type: ignore[arg-type]
+        altitude_ref=ref,
         absolute_altitude_m=first_float(xmp, ("drone-dji:AbsoluteAltitude",), path),
         relative_altitude_m=first_float(xmp, ("drone-dji:RelativeAltitude",), path),
         source=source,

@@ -140,16 +140,7 @@ def _walk(w: _Walker) -> JpegHeader:
             continue
         if marker == 0xD9:
             raise MetadataError(f"{w.path}: corrupt JPEG: end-of-image before any scan at byte {pos}")
-        (length,) = struct.unpack(">H", w.read(pos + 2, 2))
-        if length < 2:
-            raise MetadataError(f"{w.path}: corrupt JPEG: segment length {length} at byte {pos}")
-        body = pos + 4
-        n = length - 2
-        if body + n > w.size:
-            raise MetadataError(
-                f"{w.path}: truncated JPEG: segment 0xFF{marker:02X} at byte {pos} needs {n} bytes, "
-                f"file has {w.size - body}"
-            )
+        body, n = _segment(w, pos, marker)
         if marker == 0xE1:
             head = w.read(body, min(n, 29))
             if head.startswith(EXIF_SIG) and exif is None:
@@ -175,6 +166,21 @@ def _walk(w: _Walker) -> JpegHeader:
             )
         pos = body + n
     raise MetadataError(f"{w.path}: corrupt JPEG: more than {MAX_SEGMENTS} header segments")
+
+
+def _segment(w: _Walker, pos: int, marker: int) -> tuple[int, int]:
+    """Offset and length of the body of the marker segment at ``pos``."""
+    (length,) = struct.unpack(">H", w.read(pos + 2, 2))
+    if length < 2:
+        raise MetadataError(f"{w.path}: corrupt JPEG: segment length {length} at byte {pos}")
+    body = pos + 4
+    n = length - 2
+    if body + n > w.size:
+        raise MetadataError(
+            f"{w.path}: truncated JPEG: segment 0xFF{marker:02X} at byte {pos} needs {n} bytes, "
+            f"file has {w.size - body}"
+        )
+    return body, n
 
 
 def _check_tail(fh: BinaryIO, path: Path, size: int) -> None:

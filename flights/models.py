@@ -62,13 +62,17 @@ class Problem(Frozen):
     message: str
 
 
+AltitudeRef = Literal["above_sea_level", "below_sea_level", "ellipsoidal", "unknown"]
+"""What ``Position.altitude_m`` is measured from."""
+
+
 class Position(Frozen):
     """Where the camera was (WGS 84 degrees)."""
 
     lat: float
     lon: float
     altitude_m: float | None = Field(None, description="EXIF GPSAltitude, sign applied")
-    altitude_ref: Literal["above_sea_level", "below_sea_level", "ellipsoidal", "unknown"] = "unknown"
+    altitude_ref: AltitudeRef = "unknown"
     absolute_altitude_m: float | None = Field(None, description="drone-dji:AbsoluteAltitude")
     relative_altitude_m: float | None = Field(None, description="drone-dji:RelativeAltitude (above take-off)")
     source: str = Field("exif", description="where lat/lon came from: exif, xmp, mrk, geo.txt")

@@ -57,7 +57,7 @@ class CogProfile(Frozen):
 
 def _profile(name: str, description: str, options: dict[str, str], **kwargs: object) -> CogProfile:
     base = {"BLOCKSIZE": "512", "BIGTIFF": "IF_SAFER"}
-    return CogProfile(name=name, description=description, creation_options=base | options, **kwargs)  # type: ignore[arg-type]
+    return CogProfile(name=name, description=description, creation_options=base | options, **kwargs)
 
 
 _DEFAULTS: dict[str, CogProfile] = {

@@ -8,8 +8,9 @@ PROJ's default from WGS 84 / UTM 32N (EPSG:32632) to EPSG:25832 is EPSG:1149 "ET
 to WGS 84 (1)", a null transformation with 1 m accuracy (REFERENCE.md §2.6); Danish
 network-RTK positions are ETRS89 already. A user may choose another operation by EPSG
 code (``EPSG:nnnn`` - it must be a step of one of PROJ's candidate operations between
-the two CRSs) or as a PROJ pipeline string taking source easting/northing (x, y) to
-target x, y.
+the two CRSs) or as a PROJ pipeline string. GDAL applies an operation in the CRSs'
+authority axis order (as ``gdalwarp -ct``), so a pipeline string must use that order:
+easting/northing for the UTM CRSs, latitude/longitude for EPSG:4326/4258.
 """
 
 from __future__ import annotations
@@ -38,18 +39,21 @@ class Operation(NamedTuple):
     accuracy: float | None
     """Accuracy in metres as PROJ reports it; None when unknown."""
     transformer: Transformer
+    """The operation with x/y (easting/longitude first) axis order, for computations here."""
     user_chosen: bool
+    gdal_definition: str
+    """The same operation in the CRSs' authority axis order, as GDAL's COORDINATE_OPERATION expects."""
 
     @property
     def label(self) -> str:
         """``description [definition]`` (± accuracy) as recorded with products."""
         acc = f" (accuracy {self.accuracy:g} m)" if self.accuracy is not None else " (accuracy unknown)"
-        return f"{self.description}{acc} [{self.definition}]"
+        return f"{self.description}{acc} [{self.gdal_definition}]"
 
     @property
     def gdal_options(self) -> dict[str, str]:
         """GDAL transformer options that make GDAL use exactly this operation."""
-        return {"COORDINATE_OPERATION": self.definition}
+        return {"COORDINATE_OPERATION": self.gdal_definition}
 
 
 def choose_operation(src_crs: str, dst_crs: str, transformation: str | None = None) -> Operation:
@@ -60,7 +64,8 @@ def choose_operation(src_crs: str, dst_crs: str, transformation: str | None = No
     """
     if transformation is None:
         transformer = Transformer.from_crs(src_crs, dst_crs, always_xy=True)
-        return _operation(transformer, user_chosen=False)
+        authority = Transformer.from_crs(src_crs, dst_crs)
+        return _operation(transformer, authority.definition, user_chosen=False)
     text = transformation.strip()
     if text.upper().startswith(("EPSG:", "URN:OGC:DEF:COORDINATEOPERATION")):
         return _by_code(src_crs, dst_crs, text)
@@ -68,28 +73,31 @@ def choose_operation(src_crs: str, dst_crs: str, transformation: str | None = No
         transformer = Transformer.from_pipeline(text)
     except pyproj.exceptions.ProjError as exc:
         raise UsageError(f"transformation {text!r} is not a valid PROJ pipeline: {exc}") from exc
-    return _operation(transformer, user_chosen=True)
+    return _operation(transformer, transformer.definition, user_chosen=True)
 
 
 def _by_code(src_crs: str, dst_crs: str, code: str) -> Operation:
     wanted = code.upper().split(":")[-1]
     group = TransformerGroup(src_crs, dst_crs, always_xy=True, allow_ballpark=False)
-    for transformer in group.transformers:
+    authority = TransformerGroup(src_crs, dst_crs, allow_ballpark=False)
+    for transformer, native in zip(group.transformers, authority.transformers, strict=False):
         for step in transformer.operations or ():
             ident = step.to_json_dict().get("id", {})
             if ident.get("authority") in ("EPSG", "INVERSE(EPSG)") and str(ident.get("code")) == wanted:
-                return _operation(transformer, user_chosen=True)
+                return _operation(transformer, native.definition, user_chosen=True)
     known = "; ".join(t.description for t in group.transformers) or "none"
     raise UsageError(
         f"operation {code} is not among PROJ's operations from {src_crs} to {dst_crs} (candidates: {known})"
     )
 
 
-def _operation(transformer: Transformer, *, user_chosen: bool) -> Operation:
+def _operation(transformer: Transformer, gdal_definition: str, *, user_chosen: bool) -> Operation:
     accuracy = (
         transformer.accuracy if transformer.accuracy is not None and transformer.accuracy >= 0 else None
     )
-    return Operation(transformer.description, transformer.definition, accuracy, transformer, user_chosen)
+    return Operation(
+        transformer.description, transformer.definition, accuracy, transformer, user_chosen, gdal_definition
+    )
 
 
 def max_shift_px(operation: Operation, info: RasterInfo, samples: int = 11) -> float:

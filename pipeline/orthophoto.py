@@ -35,6 +35,7 @@ from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
 from flights.atomic import TMP_SUFFIX
+from flights.errors import UsageError
 from pipeline.cog import CogProfile, overview_factors, resolve_profile, write_cog
 from pipeline.datum import HeightPlan, geoid_offsets, plan_heights
 from pipeline.models import HeightDatum, Product, ProductKind
@@ -111,7 +112,15 @@ def reproject_to_cog(
     info = open_raster(src, crs=src_crs)
     check_target_area(info, target_crs)
     prof = resolve_profile(profile or PROFILE_BY_KIND.get(kind, "ortho_jpeg"))
-    warp_resampling = Resampling[resampling or prof.warp_resampling]
+    if prof.dtype == "uint8" and info.dtype != "uint8":
+        raise UsageError(
+            f"{src}: {info.dtype} imagery does not fit the 8-bit profile {prof.name}; "
+            "choose a lossless profile (e.g. 'classes') or convert it to 8 bit first"
+        )
+    try:
+        warp_resampling = Resampling[resampling or prof.warp_resampling]
+    except KeyError:
+        raise UsageError(f"unknown resampling {resampling!r}; use a rasterio Resampling name") from None
     operation = choose_operation(info.crs, target_crs, transformation)
     shift = max_shift_px(operation, info)
     identity = shift <= identity_tolerance_px

@@ -3,16 +3,20 @@
 Named sub-stages, in order (``from_stage`` forces one and everything after it):
 
 - ``rasters``: delivered orthophotos, DSMs and DTMs -> COGs (``pipeline.orthophoto``).
+- ``thermal``: every usable thermal frame -> float32 °C raster with the flight's measurement
+  parameters (``pipeline.thermal_stage``; overrides stored per flight, reused on reruns).
 - ``frames``: every usable RGB and thermal frame -> footprint + georeferenced COG + thumbnail.
-  Thermal frames are rendered from their °C raster (made here with ``pipeline.thermal_raster``
-  when the thermal stage has not written it yet).
+  Thermal frames are rendered from the thermal stage's °C rasters with the same camera and
+  pose code as RGB frames; their products record the measurement parameters used.
 - ``gcp``: frames observed by at least three GCPs -> polynomial fit (residuals, LOO RMSE,
   check points) and a COG warped with it (``pipeline.process_gcp``).
 - ``mosaic``: the nearest-to-nadir °C mosaic of the georeferenced thermal frames.
 - ``layers``: the footprints and photo-points GeoPackages.
 
 Reruns skip products whose inputs and options have not changed (a signature stored in each
-product's properties); ``products.json`` is rewritten atomically after every sub-stage.
+product's properties; for thermal products it includes the measurement overrides, so new
+overrides recompute the thermal rasters, the thermal frame COGs and the mosaic);
+``products.json`` is rewritten atomically after every sub-stage.
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ from flights.errors import DroneGisError, IngestError, UsageError
 from flights.models import Capture, FileKind, Flight
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
+from pipeline.thermal import ThermalOverrides
+from pipeline.thermal_stage import ThermalStageResult
 from pipeline.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = ("rasters", "frames", "gcp", "mosaic", "layers")
+STAGES: tuple[str, ...] = ("rasters", "thermal", "frames", "gcp", "mosaic", "layers")
 ALIASES = {"georeference": "rasters", "process": "rasters"}
 VERSION = "1"
 RASTER_KINDS = {
@@ -61,6 +67,8 @@ class _Run:
     progress: Progress | None
     previous: dict[str, Product]
     max_range: float = DEFAULT_MAX_RANGE_M
+    thermal_overrides: ThermalOverrides | None = None
+    thermal: ThermalStageResult | None = None
     products: dict[str, Product] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -120,8 +128,22 @@ def process_flight(
     from_stage: str | None = None,
     progress: Progress | None = None,
     max_range: float = DEFAULT_MAX_RANGE_M,
+    thermal_overrides: ThermalOverrides | None = None,
 ) -> tuple[Product, ...]:
     """Georeference everything of an ingested flight; write ``products.json``.
+
+    Args:
+        workspace: the workspace holding the ingested flight.
+        flight_id: the flight.
+        dem: ground for single frames (any CRS); default a plane at take-off elevation.
+        target_crs: CRS of every product.
+        transformation: PROJ operation from the rasters' CRS to ``target_crs``.
+        grids: folder with the DVR90 PROJ grids.
+        from_stage: force this sub-stage and every later one (:data:`STAGES`).
+        progress: called with (done, total) per frame.
+        max_range: horizontal metres at which rays at/above the horizon are clipped.
+        thermal_overrides: the flight's measurement parameters (stored in
+            ``Workspace.thermal_overrides``); ``None`` reuses the stored ones.
 
     Raises:
         IngestError: the flight was never ingested.
@@ -145,9 +167,11 @@ def process_flight(
         progress,
         {p.id: p for p in load_products(workspace, flight_id)},
         max_range,
+        thermal_overrides,
     )
     _rasters(run)
     run.save()
+    _thermal(run)
     from pipeline.process_frames import frames_stage, layers_stage, mosaic_stage
     from pipeline.process_gcp import gcp_stage
 
@@ -199,6 +223,27 @@ def _rasters(run: _Run) -> None:
         run.products[product_id] = product.model_copy(
             update={"properties": props, "source_files": (delivered.path,)}
         )
+
+
+def _thermal(run: _Run) -> None:
+    """°C rasters of the thermal frames; unchanged frames are kept unless ``thermal`` is forced."""
+    from pipeline.thermal_stage import thermal_stage
+
+    has_thermal = any(c.kind == FileKind.THERMAL_FRAME for c in run.flight.captures)
+    if not has_thermal and run.thermal_overrides is None:
+        return
+    run.thermal = thermal_stage(
+        run.workspace, run.flight, run.thermal_overrides, reuse="thermal" not in run.forced
+    )
+    for path, reason in run.thermal.failed.items():
+        run.skipped.append({"file": path, "reason": f"thermal conversion: {reason}"})
+    logger.info(
+        "%s: %d thermal frames (%d reused), %d failed",
+        run.flight.id,
+        len(run.thermal.written),
+        len(run.thermal.reused),
+        len(run.thermal.failed),
+    )
 
 
 def frame_inputs(run: _Run) -> list[Capture]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flights.errors import DroneGisError
+from flights.errors import DroneGisError, ThermalError
 from flights.models import Capture
 from pipeline.frames import (
     DemSampler,
@@ -70,15 +70,35 @@ def _rtk_height(run: _Run, capture: Capture, transformer: Any) -> float | None:
 
 
 def _thermal_source(run: _Run, capture: Capture) -> Path:
-    """The frame's °C raster; converted here when the thermal stage has not written it."""
+    """The frame's °C raster written by the thermal stage (with the flight's parameters)."""
     dst = run.workspace.thermal_frame(run.flight.id, capture.path)
-    if not dst.exists():
-        from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
-
-        src = run.workspace.archived_file(run.flight.id, capture.path)
-        frame = convert_frame(src, frame_distance_m=distance_from_capture(capture))
-        write_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
+    if run.thermal is None or capture.path not in run.thermal.written or not dst.exists():
+        raise ThermalError(f"{capture.path}: the thermal stage wrote no °C raster ({dst})")
     return dst
+
+
+def thermal_frame_properties(run: _Run, capture: Capture) -> dict[str, Any]:
+    """How the frame's °C values were made (pipeline.thermal_stage.thermal_properties)."""
+    from pipeline.thermal_stage import thermal_properties
+
+    if run.thermal is None or capture.path not in run.thermal.measurements:
+        return {}
+    raster = run.rel(run.workspace.thermal_frame(run.flight.id, capture.path))
+    return thermal_properties([run.thermal.measurements[capture.path]], run.thermal.overrides, raster=raster)
+
+
+def _frame_signature(run: _Run, capture: Capture, kind: ProductKind) -> str | None:
+    """The frame product's signature; for thermal frames it includes the °C raster's.
+
+    ``None``: a thermal frame whose conversion failed (already reported by the thermal stage).
+    """
+    if kind != ProductKind.THERMAL_FRAME:
+        return run.signature(capture.sha256, kind.value)
+    thermal = run.thermal
+    if thermal is not None and capture.path in thermal.failed:
+        return None
+    raster = thermal.signatures.get(capture.path) if thermal is not None else None
+    return run.signature(capture.sha256, kind.value, raster)
 
 
 def frames_stage(run: _Run) -> None:
@@ -93,9 +113,11 @@ def frames_stage(run: _Run) -> None:
         thermal = is_thermal(capture)
         kind = ProductKind.THERMAL_FRAME if thermal else ProductKind.RGB_FRAME
         product_id = _product_id(run, "frame", capture.path)
-        signature = run.signature(capture.sha256, kind.value)
-        old = run.reusable(product_id, signature, "frames")
-        if old is not None:
+        signature = _frame_signature(run, capture, kind)
+        old = run.reusable(product_id, signature, "frames") if signature is not None else None
+        if signature is None:
+            logger.info("%s: no °C raster, not georeferenced", capture.path)
+        elif old is not None:
             run.products[product_id] = old
         else:
             try:
@@ -171,15 +193,14 @@ def _one_frame(
             "record": record,
             "ground": "dem" if on_dem else "plane",
             "footprint_clipped": fp.clipped,
+            **(thermal_frame_properties(run, capture) if thermal else {}),
         },
     )
 
 
 def mosaic_stage(run: _Run) -> None:
     """The °C mosaic of the georeferenced thermal frames (nearest-to-nadir, pipeline.thermal_raster)."""
-    frames = sorted(
-        (p for p in run.products.values() if p.kind == ProductKind.THERMAL_FRAME), key=lambda p: p.id
-    )
+    frames = _mosaic_frames(run)
     if not frames:
         return
     from pipeline.process import bounds_of
@@ -211,8 +232,33 @@ def mosaic_stage(run: _Run) -> None:
         source_files=tuple(f for p in frames for f in p.source_files),
         units="°C",
         transformation=frames[0].transformation,
-        properties={"signature": signature, "blend": "nearest-to-nadir"},
+        properties={"signature": signature, "blend": "nearest-to-nadir", **_mosaic_props(run, frames)},
     )
+
+
+def _mosaic_frames(run: _Run) -> list[Product]:
+    """One georeferenced °C product per thermal frame: the GCP-warped one when there is one."""
+    best: dict[tuple[str, ...], Product] = {}
+    for p in sorted(run.products.values(), key=lambda p: p.id):
+        if p.kind != ProductKind.THERMAL_FRAME:
+            continue
+        if p.source_files not in best or p.properties.get("georeference") == "gcp":
+            best[p.source_files] = p
+    return sorted(best.values(), key=lambda p: p.id)
+
+
+def _mosaic_props(run: _Run, frames: list[Product]) -> dict[str, Any]:
+    """The measurement parameters of the mosaic's frames (each value, or its range)."""
+    from pipeline.thermal_stage import load_overrides, thermal_properties
+
+    thermal = run.thermal
+    overrides = thermal.overrides if thermal else load_overrides(run.workspace, run.flight.id)
+    used: list[dict[str, Any]] = []
+    for product in frames:
+        info = product.properties.get("thermal")
+        if isinstance(info, dict) and isinstance(info.get("measurement"), dict):
+            used.append(info["measurement"])
+    return thermal_properties(used, overrides) if used else {}
 
 
 def layers_stage(run: _Run) -> None:
@@ -250,7 +296,7 @@ def layers_stage(run: _Run) -> None:
         path=run.rel(footprints),
         bounds=box,
         properties={**extras, "layer": "footprints"},
-        **common,  # type: ignore[arg-type]
+        **common,
     )
     xs = [r["camera_east"] for r in records]
     ys = [r["camera_north"] for r in records]
@@ -260,5 +306,5 @@ def layers_stage(run: _Run) -> None:
         path=run.rel(points),
         bounds=(min(xs), min(ys), max(xs), max(ys)),
         properties={**extras, "layer": "photo_points"},
-        **common,  # type: ignore[arg-type]
+        **common,
     )

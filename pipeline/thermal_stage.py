@@ -8,33 +8,48 @@ used and where each came from (file, override, frame height, default), for produ
 the QA report. Each frame's object distance defaults to its height above take-off
 (:func:`~pipeline.thermal_raster.distance_from_capture`).
 
-The stage always rewrites the frames: a FLIR frame takes milliseconds, a DJI frame
-well under a second, and stale rasters after changed parameters would be worse.
+By default the stage rewrites every frame (``dronegis thermal --flight``): a FLIR frame
+takes milliseconds, a DJI frame well under a second, and stale rasters after changed
+parameters would be worse. ``reuse=True`` (the ``process`` stage) keeps a frame whose
+signature — file checksum, frame distance, the overrides and :data:`VERSION` — and
+raster are unchanged since the last run; the signatures are kept in the record too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from flights.atomic import atomic_write_text
 from flights.errors import DroneGisError
-from flights.models import FileKind, Flight
+from flights.models import Capture, FileKind, Flight
 from pipeline.thermal import ThermalOverrides
 from pipeline.workspace import Workspace
 
 log = logging.getLogger(__name__)
+VERSION = "1"
 
 
 class ThermalStageResult(NamedTuple):
-    """Rasters written (capture path -> raster path) and frames that failed (path -> reason)."""
+    """What the stage did, per capture path.
+
+    ``written``: the °C raster of every converted frame (rewritten or reused);
+    ``failed``: why a frame could not be converted; ``measurements``: the parameters
+    each frame was converted with (and their sources); ``signatures``: what each raster
+    was made from (changes whenever the file, its distance or the overrides change);
+    ``reused``: frames kept from an earlier run.
+    """
 
     written: dict[str, Path]
     failed: dict[str, str]
     overrides: ThermalOverrides
+    measurements: dict[str, dict[str, Any]] = {}
+    signatures: dict[str, str] = {}
+    reused: tuple[str, ...] = ()
 
 
 def load_overrides(workspace: Workspace, flight: str) -> ThermalOverrides:
@@ -48,12 +63,33 @@ def load_overrides(workspace: Workspace, flight: str) -> ThermalOverrides:
         raise DroneGisError(f"{path}: malformed thermal overrides: {exc}") from exc
 
 
+def frame_signature(capture: Capture, overrides: ThermalOverrides) -> str:
+    """What a frame's °C raster depends on: file, frame distance, overrides, :data:`VERSION`."""
+    from pipeline.thermal_raster import distance_from_capture
+
+    text = json.dumps(
+        [VERSION, capture.sha256, distance_from_capture(capture), overrides.model_dump(mode="json")]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_record(workspace: Workspace, flight: str) -> dict[str, Any]:
+    """The flight's measurements record (empty when missing or unreadable)."""
+    path = workspace.thermal_record(flight)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def thermal_stage(
     workspace: Workspace,
     flight: Flight,
     overrides: ThermalOverrides | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    reuse: bool = False,
 ) -> ThermalStageResult:
     """Convert every usable thermal frame of ``flight`` to a °C GeoTIFF.
 
@@ -62,34 +98,150 @@ def thermal_stage(
         flight: the ingested flight.
         overrides: new per-flight parameters (stored); ``None`` reuses the stored ones.
         progress: called with (done, total) after each frame.
+        reuse: keep frames whose signature and raster are unchanged since the last run.
 
     Returns:
         What was written and what failed; a failed frame does not stop the others.
     """
-    from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
-
     if overrides is None:
         overrides = load_overrides(workspace, flight.id)
     else:
         atomic_write_text(workspace.thermal_overrides(flight.id), overrides.model_dump_json(indent=2))
+    previous = load_record(workspace, flight.id) if reuse else {}
     captures = [c for c in flight.captures if c.kind == FileKind.THERMAL_FRAME and c.usable]
-    written: dict[str, Path] = {}
-    failed: dict[str, str] = {}
-    record: dict[str, Any] = {}
+    result = ThermalStageResult({}, {}, overrides, {}, {}, ())
+    reused: list[str] = []
     for i, capture in enumerate(captures, start=1):
-        src = workspace.archived_file(flight.id, capture.path)
-        try:
-            frame = convert_frame(src, overrides, frame_distance_m=distance_from_capture(capture))
-            dst = workspace.thermal_frame(flight.id, capture.path)
-            write_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
-        except (DroneGisError, OSError) as exc:
-            log.error("%s: thermal conversion failed: %s", capture.path, exc)
-            failed[capture.path] = str(exc)
+        signature = frame_signature(capture, overrides)
+        dst = workspace.thermal_frame(flight.id, capture.path)
+        old = previous.get("frames", {}).get(capture.path)
+        if old is not None and previous.get("signatures", {}).get(capture.path) == signature and dst.exists():
+            result.measurements[capture.path] = old
+            reused.append(capture.path)
         else:
-            written[capture.path] = dst
-            record[capture.path] = frame.measurement
+            _convert(workspace, flight.id, capture, overrides, result)
+        if capture.path in result.measurements:
+            result.written[capture.path] = dst
+            result.signatures[capture.path] = signature
         if progress is not None:
             progress(i, len(captures))
-    summary = {"overrides": overrides.model_dump(), "frames": record, "failed": failed}
+    summary = {
+        "overrides": overrides.model_dump(),
+        "frames": result.measurements,
+        "signatures": result.signatures,
+        "failed": result.failed,
+    }
     atomic_write_text(workspace.thermal_record(flight.id), json.dumps(summary, indent=2, default=str))
-    return ThermalStageResult(written, failed, overrides)
+    return result._replace(reused=tuple(reused))
+
+
+def _convert(
+    workspace: Workspace,
+    flight: str,
+    capture: Capture,
+    overrides: ThermalOverrides,
+    result: ThermalStageResult,
+) -> None:
+    from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
+
+    src = workspace.archived_file(flight, capture.path)
+    try:
+        frame = convert_frame(src, overrides, frame_distance_m=distance_from_capture(capture))
+        write_thermal_frame(
+            frame.celsius,
+            workspace.thermal_frame(flight, capture.path),
+            capture=capture,
+            measurement=frame.measurement,
+        )
+    except (DroneGisError, OSError) as exc:
+        log.error("%s: thermal conversion failed: %s", capture.path, exc)
+        result.failed[capture.path] = str(exc)
+    else:
+        result.measurements[capture.path] = json.loads(json.dumps(frame.measurement, default=str))
+
+
+# Our parameter names; DJI's SDK names map onto them.
+PARAMETERS = (
+    "emissivity",
+    "reflected_temp_c",
+    "atmospheric_temp_c",
+    "relative_humidity_pct",
+    "object_distance_m",
+)
+_DJI_NAMES = {
+    "emissivity": "emissivity",
+    "reflection": "reflected_temp_c",
+    "ambient_temp": "atmospheric_temp_c",
+    "humidity": "relative_humidity_pct",
+    "distance": "object_distance_m",
+}
+# The flat property keys that publishing shows (webgis_export.layerbuild.THERMAL_KEYS, STAC, WMS).
+_PUBLISHED = {
+    "emissivity": "emissivity",
+    "reflected_temp_c": "reflected_temperature_c",
+    "atmospheric_temp_c": "air_temperature_c",
+    "relative_humidity_pct": "relative_humidity",
+    "object_distance_m": "distance_m",
+}
+
+
+def used_parameters(measurement: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """The measurement parameters of one frame record in our names, and the source of each.
+
+    Sources are ``file``, ``override``, ``frame`` (height above ground), ``default``, and
+    for DJI frames also ``rangefinder`` or ``unsupported``. Radiometric TIFFs carry none.
+    """
+    names = _DJI_NAMES if measurement.get("format") == "dji-rjpeg" else {n: n for n in PARAMETERS}
+    given = measurement.get("sources")
+    sources = given if isinstance(given, Mapping) else {}
+    values: dict[str, float] = {}
+    used: dict[str, str] = {}
+    for key, ours in names.items():
+        value = measurement.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values[ours] = float(value)
+            used[ours] = str(sources.get(key, "file"))
+    return values, used
+
+
+def thermal_properties(
+    measurements: Sequence[Mapping[str, Any]],
+    overrides: ThermalOverrides,
+    *,
+    raster: str | None = None,
+) -> dict[str, Any]:
+    """``Product.properties`` entries recording how a thermal product's °C values were made.
+
+    ``properties["thermal"]`` holds the overrides, the parameters used and their sources
+    (one frame: its values and full record; a mosaic: each value, or its ``min``/``max``
+    when frames differ, and every source seen); the flat keys ``emissivity``,
+    ``reflected_temperature_c``, ``air_temperature_c``, ``relative_humidity`` (%),
+    ``distance_m`` and ``radiometric_source`` are what STAC and the WMS show (a range
+    ``"a–b"`` when frames differ).
+    """
+    per_frame = [used_parameters(m) for m in measurements]
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in PARAMETERS:
+        seen = [v[name] for v, _ in per_frame if name in v]
+        if not seen:
+            continue
+        values[name] = seen[0] if min(seen) == max(seen) else {"min": min(seen), "max": max(seen)}
+        sources[name] = ", ".join(sorted({s[name] for _, s in per_frame if name in s}))
+    formats = sorted({f"{m.get('format')} ({m.get('decoder', 'dronegis')})" for m in measurements})
+    thermal: dict[str, Any] = {
+        "overrides": overrides.model_dump(mode="json", exclude_none=True),
+        "parameters": values,
+        "sources": sources,
+        "formats": formats,
+    }
+    if len(measurements) == 1:
+        thermal["measurement"] = dict(measurements[0])
+    else:
+        thermal["frames"] = len(measurements)
+    if raster is not None:
+        thermal["raster"] = raster
+    flat: dict[str, Any] = {"radiometric_source": ", ".join(formats)}
+    for name, value in values.items():
+        flat[_PUBLISHED[name]] = value if isinstance(value, float) else f"{value['min']:g}–{value['max']:g}"
+    return {"thermal": thermal, **flat}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, datetime
 from pathlib import Path
@@ -44,42 +43,17 @@ def _entry(
     rules: dict[str, FreshnessRule],
     kinds: dict[str, str],
 ) -> LayerFreshness:
+    """One entry: ``unknown`` when the capture time is missing or no rule covers ``kind``."""
+    ident = {"id": entry_id, "source": source, "flight": flight, "kind": kind, "title": title}
+    unknown = {"age_days": None, "status": "unknown", "stale_on": None, "rule": None}
     if captured is None:
-        return LayerFreshness(
-            id=entry_id,
-            source=source,
-            flight=flight,
-            kind=kind,
-            title=title,
-            captured=None,
-            age_days=None,
-            status="unknown",
-            stale_on=None,
-            rule=None,
-            message="capture time unknown",
-        )
+        return LayerFreshness(**ident, **unknown, captured=None, message="capture time unknown")
     try:
         s = evaluate(kind, captured, now, rules, kinds)
     except QAError as exc:
-        return LayerFreshness(
-            id=entry_id,
-            source=source,
-            flight=flight,
-            kind=kind,
-            title=title,
-            captured=captured,
-            age_days=None,
-            status="unknown",
-            stale_on=None,
-            rule=None,
-            message=str(exc),
-        )
+        return LayerFreshness(**ident, **unknown, captured=captured, message=str(exc))
     return LayerFreshness(
-        id=entry_id,
-        source=source,
-        flight=flight,
-        kind=kind,
-        title=title,
+        **ident,
         captured=s.captured,
         age_days=round(s.age_days, 3),
         status=s.status,
@@ -94,10 +68,9 @@ def _published(workspace: Workspace) -> list[dict[str, object]]:
     if not path.exists():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        items = inputs.json_items(path, "layers")
     except (OSError, ValueError) as exc:
         raise QAError(f"published layers {path}: {exc}") from exc
-    items = data.get("layers", []) if isinstance(data, dict) else data
     return [i for i in items if isinstance(i, dict)]
 
 

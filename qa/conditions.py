@@ -35,6 +35,18 @@ class Measured(Frozen):
     hours_since_precipitation: float | None = Field(None, description="hours since the last rain or snow")
 
 
+DEFAULT_SEVERITY: dict[str, Status] = {
+    "delta_t": "fail",
+    "wind": "fail",
+    "precipitation": "fail",
+    "sun": "fail",
+    "after_sunset": "fail",
+    "heating_season": "warn",
+    "humidity": "warn",
+}
+"""Status of a violated rule unless the conditions file says otherwise."""
+
+
 class ConditionsConfig(Frozen):
     """Thresholds and the severity of violating each (REFERENCE.md §5.1 defaults)."""
 
@@ -45,17 +57,7 @@ class ConditionsConfig(Frozen):
     min_hours_after_sunset: float = 3.0
     heating_months: tuple[int, ...] = (10, 11, 12, 1, 2, 3, 4)
     max_humidity_pct: float = 90.0
-    severity: dict[str, Status] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]
-            "delta_t": "fail",
-            "wind": "fail",
-            "precipitation": "fail",
-            "sun": "fail",
-            "after_sunset": "fail",
-            "heating_season": "warn",
-            "humidity": "warn",
-        }
-    )
+    severity: dict[str, Status] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     required: tuple[str, ...] = Field(("delta_t", "wind"), description="rules that fail when not logged")
 
 
@@ -146,15 +148,20 @@ def _measured_checks(m: Measured, c: ConditionsConfig) -> list[CheckResult]:
     ]
 
 
+_TIME_TITLES = {
+    "sun": "Sun below the horizon",
+    "after_sunset": "Hours after sunset",
+    "heating_season": "Heating season",
+}
+
+
 def _time_checks(
     when: datetime | None, lat: float | None, lon: float | None, c: ConditionsConfig
 ) -> list[CheckResult]:
     if when is None or lat is None or lon is None:
         reason = "capture time or position unknown"
         return [
-            CheckResult.skipped("conditions.sun", "Sun below the horizon", reason),
-            CheckResult.skipped("conditions.after_sunset", "Hours after sunset", reason),
-            CheckResult.skipped("conditions.heating_season", "Heating season", reason),
+            CheckResult.skipped(f"conditions.{rule}", title, reason) for rule, title in _TIME_TITLES.items()
         ]
     t = utc(when)
     sun = sun_position(t, lat, lon)
@@ -174,7 +181,7 @@ def _time_checks(
     return [
         _rule(
             "sun",
-            "Sun below the horizon",
+            _TIME_TITLES["sun"],
             sun_ok,
             c,
             figures,
@@ -182,7 +189,7 @@ def _time_checks(
         ),
         _rule(
             "after_sunset",
-            "Hours after sunset",
+            _TIME_TITLES["after_sunset"],
             after_ok,
             c,
             figures,
@@ -192,7 +199,7 @@ def _time_checks(
         ),
         _rule(
             "heating_season",
-            "Heating season",
+            _TIME_TITLES["heating_season"],
             t.month in c.heating_months,
             c,
             {"month": t.month, "heating_months": list(c.heating_months)},

@@ -2,10 +2,10 @@
 plausibility and the nodata share of products.
 
 Per-frame figures are ``ImageQuality`` values (``flights.quality.assess``: variance of the
-Laplacian on a 1/4 decode, brightness, dark and saturated shares). The blur threshold here
-is 100 on that scale: the deliberately unsharp drone_testdata_agung_1 frame scores 61.1 and
-the sharp brighton_beach frames 1350–5670, so the ingest default of 60 sits right on top
-of the blurry frame.
+Laplacian on a 1/2 decode, brightness, dark and saturated shares). The blur threshold and
+the black-frame limits are those of :mod:`flights.quality` (where they were measured), so
+ingest and QA judge a frame alike; QA counts a frame whose dark share is exactly
+``BLACK_DARK_FRACTION`` as black as well.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+from flights import quality
 from flights.models import Capture, ImageQuality
-from flights.quality import DEFAULT_BLUR_THRESHOLD
+from flights.quality import BLACK_DARK_FRACTION, BLACK_MEAN, DEFAULT_BLUR_THRESHOLD
 from qa.models import CheckResult, Status
 
 logger = logging.getLogger(__name__)
 
-BLACK_MEAN = 12.0
-BLACK_DARK_FRACTION = 0.9
 SATURATED_FRACTION = 0.25
 OVEREXPOSED_MEAN = 230.0
 THERMAL_RANGE_C = (-40.0, 150.0)
@@ -44,8 +43,8 @@ def is_saturated(q: ImageQuality) -> bool:
 
 
 def is_blurry(q: ImageQuality, threshold: float = DEFAULT_BLUR_THRESHOLD) -> bool:
-    """Variance of the Laplacian below the threshold (black frames are reported as black instead)."""
-    return q.blur_score < threshold and not is_black(q)
+    """:func:`flights.quality.is_blurry`; frames :func:`is_black` flags are reported as black instead."""
+    return quality.is_blurry(q, threshold) and not is_black(q)
 
 
 def frame_gsd(capture: Capture) -> float | None:

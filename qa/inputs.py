@@ -49,15 +49,24 @@ def load_flight(workspace: Workspace, flight_id: str) -> Flight:
         raise QAError(f"flight file {path} is malformed: {exc}") from exc
 
 
+def json_items(path: Path, key: str) -> list[object]:
+    """The items of a JSON list file, or of the list under ``key`` of a JSON object file.
+
+    Raises:
+        OSError: ``path`` cannot be read.
+        ValueError: ``path`` is not JSON.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return list(data.get(key, []) if isinstance(data, dict) else data)
+
+
 def load_products(workspace: Workspace, flight_id: str) -> list[Product]:
     """The flight's products (empty when it was not processed yet)."""
     path = workspace.products_json(flight_id)
     if not path.exists():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        items = data.get("products", []) if isinstance(data, dict) else data
-        return [Product.model_validate(item) for item in items]
+        return [Product.model_validate(item) for item in json_items(path, "products")]
     except ValueError as exc:
         raise QAError(f"products file {path} is malformed: {exc}") from exc
 

@@ -147,21 +147,33 @@ def measure_points(
         if not obs:
             missing.append(point.name)
             continue
-        px = np.array([(o.col, o.row) for o in obs], dtype=np.float64)
-        keep = consistent(px, max_spread_px)
-        x, y = pixel_to_world(transform, *px[keep].mean(axis=0))
-        sx, sy = _to_product_crs(point, target)
-        z = sample_value(height_raster, sx, sy) if height_raster is not None else None
-        rejected = int((~keep).sum())
-        if rejected:
-            logger.warning(
-                "check point %s: %d of %d observations on the product disagree; dropped",
-                point.name,
-                rejected,
-                len(obs),
-            )
-        measured.append(Measurement(point.name, sx, sy, point.z, x, y, z, int(keep.sum()), rejected))
+        measured.append(_measure_one(point, obs, transform, target, height_raster, max_spread_px))
     return measured, missing
+
+
+def _measure_one(
+    point: ControlPoint,
+    obs: Sequence[PixelObservation],
+    transform: Affine,
+    target: CRS,
+    height_raster: Path | None,
+    max_spread_px: float,
+) -> Measurement:
+    """One check point: the mean of its consistent observations, and its surveyed position."""
+    px = np.array([(o.col, o.row) for o in obs], dtype=np.float64)
+    keep = consistent(px, max_spread_px)
+    x, y = pixel_to_world(transform, *px[keep].mean(axis=0))
+    sx, sy = _to_product_crs(point, target)
+    z = sample_value(height_raster, sx, sy) if height_raster is not None else None
+    rejected = int((~keep).sum())
+    if rejected:
+        logger.warning(
+            "check point %s: %d of %d observations on the product disagree; dropped",
+            point.name,
+            rejected,
+            len(obs),
+        )
+    return Measurement(point.name, sx, sy, point.z, x, y, z, int(keep.sum()), rejected)
 
 
 def measure_product(

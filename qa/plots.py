@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,11 +20,14 @@ from qa.coverage import OverlapMap
 from qa.freshness import FreshnessStatus
 from qa.precision import PointError
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 _COLOURS = {"fresh": "#2e7d32", "warn": "#f9a825", "stale": "#c62828"}
 
 
 def _num(day: object) -> float:
-    return float(date2num(day))  # type: ignore[no-untyped-call]
+    return float(date2num(day))  # type: ignore[no-untyped-call]  # matplotlib.dates.date2num is unannotated
 
 
 def _png(fig: Figure) -> bytes:
@@ -33,13 +37,13 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _outline(ax: object, geom: BaseGeometry, **style: object) -> None:
+def _outline(ax: Axes, geom: BaseGeometry, **style: Any) -> None:
     for poly in getattr(geom, "geoms", [geom]):
         exterior = getattr(poly, "exterior", None)
         if exterior is None:
             continue
         x, y = exterior.xy
-        ax.plot(x, y, **style)  # type: ignore[attr-defined]
+        ax.plot(x, y, **style)
 
 
 def footprints_plot(

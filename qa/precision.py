@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from flights.models import Frozen
+from qa.models import Status
 
 NSSDA_H95 = 1.7308
 NSSDA_V95 = 1.9600
@@ -160,6 +161,26 @@ def _flags(
     return tuple(names), axis_target, v_target
 
 
+def _count_warning(n: int, min_count: int) -> str | None:
+    """A warning when fewer than ``min_count`` check points were measured."""
+    if n < min_count:
+        return f"{n} check points; ASPRS Edition 2 asks for at least {min_count}"
+    return None
+
+
+def _bias_axes(
+    means: tuple[float, float, float | None], h_class: float | None, v_class: float | None
+) -> tuple[str, ...]:
+    """Axes whose mean error exceeds ``BIAS_FRACTION`` of the class (x, y: horizontal; z: vertical)."""
+    mx, my, mz = means
+    bias: list[str] = []
+    if h_class:
+        bias += [axis for axis, m in (("x", mx), ("y", my)) if abs(m) > BIAS_FRACTION * h_class]
+    if v_class and mz is not None and abs(mz) > BIAS_FRACTION * v_class:
+        bias.append("z")
+    return tuple(bias)
+
+
 def accuracy(
     errors: Sequence[PointError],
     *,
@@ -194,14 +215,7 @@ def accuracy(
     h2 = asprs_rmse_h(rx, ry, survey_sigma_h)
     v2 = asprs_rmse_v(rz, survey_sigma_v) if rz is not None else None
     blunders, _, _ = _flags(errors, horizontal_class, vertical_class)
-    bias = []
-    if horizontal_class:
-        bias += [axis for axis, m in (("x", mx), ("y", my)) if abs(m) > BIAS_FRACTION * horizontal_class]
-    if vertical_class and mz is not None and abs(mz) > BIAS_FRACTION * vertical_class:
-        bias.append("z")
-    warning = None
-    if len(errors) < min_count:
-        warning = f"{len(errors)} check points; ASPRS Edition 2 asks for at least {min_count}"
+    bias = _bias_axes((mx, my, mz), horizontal_class, vertical_class)
     return Accuracy(
         n=len(errors),
         n_z=int(dz.size),
@@ -229,9 +243,9 @@ def accuracy(
         vertical_class=vertical_class,
         horizontal_class_met=None if horizontal_class is None else h2 <= horizontal_class,
         vertical_class_met=None if vertical_class is None or v2 is None else v2 <= vertical_class,
-        count_warning=warning,
+        count_warning=_count_warning(len(errors), min_count),
         blunders=blunders,
-        bias_axes=tuple(bias),
+        bias_axes=bias,
     )
 
 
@@ -261,7 +275,7 @@ def tolerance_for(
     )
 
 
-def verdict(acc: Accuracy, tolerance: Tolerance) -> tuple[str, str]:
+def verdict(acc: Accuracy, tolerance: Tolerance) -> tuple[Status, str]:
     """``(status, message)`` of an accuracy against a tolerance.
 
     Fails when RMSE_H (or RMSE_V, when heights were measured and a vertical tolerance is
@@ -344,15 +358,13 @@ def vertical_accuracy(
         asprs_rmse_v=v2,
         vertical_class=vertical_class,
         vertical_class_met=None if vertical_class is None else v2 <= vertical_class,
-        count_warning=None
-        if len(errors) >= min_count
-        else f"{len(errors)} check points; ASPRS Edition 2 asks for at least {min_count}",
+        count_warning=_count_warning(len(errors), min_count),
         blunders=tuple(name for name, e in errors if abs(e) > limit),
         bias=bool(vertical_class and abs(mz) > BIAS_FRACTION * vertical_class),
     )
 
 
-def vertical_verdict(acc: VerticalAccuracy) -> tuple[str, str]:
+def vertical_verdict(acc: VerticalAccuracy) -> tuple[Status, str]:
     """``(status, message)`` of a vertical accuracy against its class (the vertical tolerance)."""
     summary = f"RMSE_V {acc.asprs_rmse_v:.3f} m"
     if acc.vertical_class is not None:

@@ -11,6 +11,7 @@ from pyproj import CRS, Transformer
 
 from flights.errors import QAError
 from flights.models import ControlPoint, FileKind, Flight, Purpose
+from flights.quality import DEFAULT_BLUR_THRESHOLD
 from pipeline.models import Product, ProductKind
 from pipeline.workspace import Workspace
 from qa import coverage, image_quality, inputs, plots
@@ -78,8 +79,16 @@ def precision_check(
         return CheckResult.skipped(
             cid, title, f"product {product.id} has no GSD to derive a tolerance from"
         ), measured
+    status, message, figures = _accuracy_figures(product.gsd_m, purpose, points, measured, missing)
+    return CheckResult(id=cid, title=title, status=status, figures=figures, message=message), measured
+
+
+def _accuracy_figures(
+    gsd_m: float, purpose: str, points: list[ControlPoint], measured: list[Measurement], missing: list[str]
+) -> tuple[Status, str, dict[str, object]]:
+    """Verdict, message and figures of the measured check points against the GSD tolerance."""
     errors = [m.error for m in measured]
-    tol = tolerance_for(product.gsd_m, purpose)
+    tol = tolerance_for(gsd_m, purpose)
     survey_h = max((p.survey_std_h_m or 0.0) for p in points)
     survey_v = max((p.survey_std_v_m or 0.0) for p in points)
     acc = accuracy(
@@ -92,14 +101,14 @@ def precision_check(
     status, message = verdict(acc, tol)
     figures: dict[str, object] = {
         **acc.model_dump(),
-        "gsd_m": product.gsd_m,
+        "gsd_m": gsd_m,
         "tolerance_h_m": tol.horizontal,
         "tolerance_v_m": tol.vertical,
         "tolerance_source": tol.source,
         "points": error_table(errors),
         "not_observed": missing,
     }
-    return CheckResult(id=cid, title=title, status=status, figures=figures, message=message), measured  # type: ignore[arg-type]
+    return status, message, figures
 
 
 HEADLINE = {
@@ -130,9 +139,10 @@ def vertical_check(product: Product, raster: Path, points: list[ControlPoint], p
         return CheckResult.skipped(cid, title, "no check point with a surveyed height")
     if product.gsd_m is None:
         return CheckResult.skipped(cid, title, f"product {product.id} has no GSD to derive a tolerance from")
-    errors, outside = [], []
-    for point in with_z:
-        target = CRS.from_user_input(product.crs)
+    errors: list[tuple[str, float]] = []
+    outside: list[str] = []
+    target = CRS.from_user_input(product.crs)
+    for point, z in ((p, p.z) for p in with_z if p.z is not None):
         x, y = (point.x, point.y)
         if CRS.from_user_input(point.crs) != target:
             x, y = Transformer.from_crs(point.crs, target, always_xy=True).transform(point.x, point.y)
@@ -140,7 +150,7 @@ def vertical_check(product: Product, raster: Path, points: list[ControlPoint], p
         if value is None:
             outside.append(point.name)
         else:
-            errors.append((point.name, value - float(point.z)))  # type: ignore[arg-type]
+            errors.append((point.name, value - float(z)))
     if not errors:
         return CheckResult.skipped(cid, title, f"no check point falls on valid pixels of {raster.name}")
     tol = tolerance_for(product.gsd_m, purpose)
@@ -155,7 +165,7 @@ def vertical_check(product: Product, raster: Path, points: list[ControlPoint], p
         "points": [{"name": n, "dz": e} for n, e in errors],
         "not_on_product": outside,
     }
-    return CheckResult(id=cid, title=title, status=status, figures=figures, message=message)  # type: ignore[arg-type]
+    return CheckResult(id=cid, title=title, status=status, figures=figures, message=message)
 
 
 def georeferencing_check(flight: Flight, products: list[Product], any_checkpoints: bool) -> CheckResult:
@@ -250,7 +260,7 @@ def run_qa(
     override_thermal_gate: str | None = None,
     municipality: Path | None = None,
     municipality_code: str | None = None,
-    blur_threshold: float = image_quality.DEFAULT_BLUR_THRESHOLD,
+    blur_threshold: float = DEFAULT_BLUR_THRESHOLD,
 ) -> QAReport:
     """Run every QA check of a flight and write qa/<flight>/report.json and report.html.
 

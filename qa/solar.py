@@ -97,20 +97,24 @@ def hours_since_sunset(when: datetime, lat: float, lon: float, *, step_minutes: 
     Searches the previous 24 h minute by minute; returns 24.0 when the sun stayed down
     the whole time (polar night).
     """
-    jd0 = _julian_day(when)
-    steps = np.arange(0, 24 * 60 + step_minutes, step_minutes)
-    elev, _ = sun_position_jd(jd0 - steps / 1440.0, lat, lon)
-    if elev[0] > SUNRISE_ELEVATION_DEG:
-        return None
-    up = np.flatnonzero(elev > SUNRISE_ELEVATION_DEG)
-    return 24.0 if up.size == 0 else float(steps[up[0]] / 60.0)
+    return _hours_to_sun_up(when, lat, lon, step_minutes, direction=-1)
 
 
 def hours_until_sunrise(when: datetime, lat: float, lon: float, *, step_minutes: float = 1.0) -> float | None:
     """Hours until the sun next rises; None while it is up; 24.0 when it stays down a day."""
+    return _hours_to_sun_up(when, lat, lon, step_minutes, direction=1)
+
+
+def _hours_to_sun_up(
+    when: datetime, lat: float, lon: float, step_minutes: float, *, direction: int
+) -> float | None:
+    """Hours to the nearest minute with the sun up, searching 24 h back (-1) or ahead (+1).
+
+    None while the sun is up at ``when``; 24.0 when it stays down the whole day.
+    """
     jd0 = _julian_day(when)
     steps = np.arange(0, 24 * 60 + step_minutes, step_minutes)
-    elev, _ = sun_position_jd(jd0 + steps / 1440.0, lat, lon)
+    elev, _ = sun_position_jd(jd0 + direction * steps / 1440.0, lat, lon)
     if elev[0] > SUNRISE_ELEVATION_DEG:
         return None
     up = np.flatnonzero(elev > SUNRISE_ELEVATION_DEG)

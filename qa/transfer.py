@@ -65,7 +65,7 @@ def features(rgb: np.ndarray, usable: np.ndarray | None = None, *, n: int = 8000
     """SIFT features of an RGB (or grey) image, only where ``usable`` is True."""
     grey = rgb if rgb.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY)
     mask = None if usable is None else usable.astype(np.uint8) * 255
-    sift = cv2.SIFT_create(n)  # type: ignore[attr-defined]
+    sift = cv2.SIFT_create(n)  # type: ignore[attr-defined]  # cv2 stubs lack SIFT_create
     keypoints, descriptors = sift.detectAndCompute(grey, mask)
     pts = np.array([k.pt for k in keypoints], dtype=np.float64).reshape(-1, 2)
     return Features(pts, descriptors)

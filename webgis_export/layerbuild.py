@@ -152,6 +152,7 @@ def layer_folder_build(
         time_end=product.time_end,
         qa_status=_text(qa.get("status")),
         freshness=_text(qa.get("freshness")),
+        qa_override=_text(qa.get("override")),
         accuracy=_accuracy(qa.get("accuracy")),
         height_datum=product.height_datum,
         thermal={k: v for k, v in props.items() if k in THERMAL_KEYS and isinstance(v, int | float | str)},

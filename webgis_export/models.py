@@ -63,7 +63,10 @@ class Layer(Frozen):
     time_start: datetime | None = None
     time_end: datetime | None = None
     qa_status: str | None = Field(None, description="pass|warn|fail from the QA report, None if none ran")
-    freshness: str | None = Field(None, description="fresh|aging|stale from the freshness rule, if known")
+    freshness: str | None = Field(None, description="status of the freshness rule at publication, if known")
+    qa_override: str | None = Field(
+        None, description="recorded reason for publishing despite a failed QA gate"
+    )
     accuracy: dict[str, float] = Field(default_factory=dict, description="rmse_h_m, rmse_v_m, checkpoints…")
     height_datum: HeightDatum = HeightDatum.NOT_APPLICABLE
     thermal: dict[str, float | str] = Field(default_factory=dict, description="emissivity, reflected °C…")

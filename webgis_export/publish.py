@@ -14,6 +14,7 @@ caller overrides it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import re
@@ -114,13 +115,17 @@ def qa_summary(product: Product, report: QAReport | None, now: datetime) -> dict
     return summary
 
 
-def check_thermal_gate(product: Product, report: QAReport | None, override: str | None) -> None:
-    """Refuse a thermal product whose flight failed the thermography gate (unless overridden)."""
+def check_thermal_gate(product: Product, report: QAReport | None, override: str | None) -> str | None:
+    """Refuse a thermal product whose flight failed the thermography gate (unless overridden).
+
+    Returns:
+        The override reason when it was needed (recorded on the layer), else None.
+    """
     if product.kind.value not in THERMAL_KINDS or report is None or not report.thermal_publication_blocked:
-        return
+        return None
     if override:
         log.warning("thermal gate of %s overridden: %s", product.flight, override)
-        return
+        return override
     raise ExportError(
         f"thermal product {product.id} is blocked by the QA thermography gate of flight {product.flight}: "
         f"{report.thermal_gate_reason or 'conditions failed'} (override with a recorded reason)"
@@ -160,8 +165,7 @@ def publish(
     now = now or datetime.now(UTC)
     products = resolve_products(workspace, target)
     reports = {p.flight: load_qa(workspace, p.flight) for p in products}
-    for product in products:
-        check_thermal_gate(product, reports[product.flight], override_gate)
+    overrides = {p.id: check_thermal_gate(p, reports[p.flight], override_gate) for p in products}
     with _staging(workspace) as stage:
         new_layers = []
         for product in products:
@@ -175,7 +179,10 @@ def publish(
                     stage / "layers" / layer_id_for(product),
                     access=access,
                     title=layer_title,
-                    qa=qa_summary(product, reports[product.flight], now),
+                    qa={
+                        **qa_summary(product, reports[product.flight], now),
+                        "override": overrides[product.id],
+                    },
                     published_at=now,
                     pyramids=pyramids,
                     pyramid_processes=pyramid_processes,
@@ -195,12 +202,12 @@ def unpublish(workspace: Workspace, layer_id: str) -> Layer:
     Raises:
         LayerNotFound: when no layer has that id.
     """
-    layers = load_layers(workspace)
-    gone = next((layer for layer in layers if layer.id == layer_id), None)
-    if gone is None:
-        raise LayerNotFound(f"no published layer {layer_id!r} in {workspace.layers_json}")
-    remaining = [layer for layer in layers if layer.id != layer_id]
     with _staging(workspace) as stage:
+        layers = load_layers(workspace)
+        gone = next((layer for layer in layers if layer.id == layer_id), None)
+        if gone is None:
+            raise LayerNotFound(f"no published layer {layer_id!r} in {workspace.layers_json}")
+        remaining = [layer for layer in layers if layer.id != layer_id]
         _stage_stac(workspace, stage, remaining)
         _commit(workspace, stage, [], [layer_id], remaining)
     return gone
@@ -208,12 +215,20 @@ def unpublish(workspace: Workspace, layer_id: str) -> Layer:
 
 @contextmanager
 def _staging(workspace: Workspace) -> Iterator[Path]:
+    """A staging folder under publish/, held under an exclusive lock on publish/.lock.
+
+    The lock serialises publishers (CLI and the service's job runner) so that two
+    publications cannot interleave their read-modify-write of layers.json.
+    """
     workspace.publish.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=workspace.publish))
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    with open(workspace.publish / ".lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=workspace.publish))
+        try:
+            yield stage
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def _stage_stac(workspace: Workspace, stage: Path, layers: list[Layer]) -> None:

@@ -245,8 +245,8 @@ def _densify(lattice: np.ndarray, height: int, width: int) -> np.ndarray:
     lx, fx = _lattice_index(width, nodes_x)
     ly, fy = _lattice_index(height, nodes_y)
     rows = lattice[:, lx] * (1.0 - fx) + lattice[:, lx + 1] * fx
-    dense = rows[ly, :] * (1.0 - fy)[:, None] + rows[ly + 1, :] * fy[:, None]
-    return dense.astype(np.float32)
+    dense: np.ndarray = (rows[ly, :] * (1.0 - fy)[:, None] + rows[ly + 1, :] * fy[:, None]).astype(np.float32)
+    return dense
 
 
 class FastWarp:

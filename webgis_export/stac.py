@@ -84,6 +84,8 @@ def _custom_properties(layer: Layer) -> dict[str, Any]:
         "dronegis:qa_status": layer.qa_status,
         "dronegis:freshness": layer.freshness,
     }
+    if layer.qa_override:
+        props["dronegis:qa_override"] = layer.qa_override
     if layer.accuracy:
         props["dronegis:accuracy"] = dict(layer.accuracy)
     if layer.thermal:

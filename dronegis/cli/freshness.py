@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dronegis.cli.options import common_options, emit_json, settings_for
-from dronegis.cli.qa import _parse_now
+from dronegis.cli.qa import parse_now
 from flights.errors import DroneGisError
 
 
@@ -29,10 +29,7 @@ def freshness(workspace: Path | None, as_json: bool, rules: Path | None, now_tex
     from pipeline.workspace import Workspace
     from qa.catalog_freshness import catalog_freshness
 
-    try:
-        now = _parse_now(now_text)
-    except ValueError as exc:
-        raise click.BadParameter(f"--now {now_text!r} is not an ISO date/time") from exc
+    now = parse_now(now_text)
     try:
         entries = catalog_freshness(Workspace.at(settings_for(workspace).workspace), now, rules)
     except DroneGisError as exc:

@@ -1,16 +1,36 @@
-"""``dronegis process FLIGHT``: georeference an ingested flight into products in the target CRS."""
+"""``dronegis process FLIGHT``: georeference an ingested flight into products in the target CRS.
+
+Thermal measurement parameters (``--emissivity``, ``--reflected-temp``, ``--humidity``,
+``--air-temp``, ``--distance``, as in ``dronegis thermal``) and ``--thermal-params FILE``
+(TOML or JSON with the same keys, optionally under a ``[thermal]`` table; options win over
+the file) become the flight's stored overrides; without any, the stored ones are reused.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from flights.errors import DroneGisError, UsageError
 
-STAGE_CHOICES = ("georeference", "rasters", "frames", "gcp", "mosaic", "layers")
+if TYPE_CHECKING:
+    from pipeline.thermal import ThermalOverrides
+
+STAGE_CHOICES = ("georeference", "rasters", "thermal", "frames", "gcp", "mosaic", "layers")
+# --thermal-params keys (CLI spelling, "-" or "_") -> ThermalOverrides fields; the fields work too.
+THERMAL_KEYS = {
+    "emissivity": "emissivity",
+    "reflected_temp": "reflected_temp_c",
+    "humidity": "relative_humidity_pct",
+    "air_temp": "atmospheric_temp_c",
+    "distance": "object_distance_m",
+}
 
 
 @click.command()
@@ -48,6 +68,21 @@ STAGE_CHOICES = ("georeference", "rasters", "frames", "gcp", "mosaic", "layers")
     show_default=True,
     help="Horizontal metres at which rays at/above the horizon (or farther) are clipped.",
 )
+@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), help="Emissivity (0–1].")
+@click.option("--reflected-temp", type=float, help="Reflected apparent temperature in °C.")
+@click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %.")
+@click.option("--air-temp", type=float, help="Atmospheric (air) temperature in °C.")
+@click.option(
+    "--distance",
+    type=click.FloatRange(0.0),
+    help="Object distance in metres for every frame (default: each frame's height above ground).",
+)
+@click.option(
+    "--thermal-params",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML or JSON file with the flight's thermal parameters (keys as the options above).",
+)
 def process(
     flight: str,
     workspace: Path | None,
@@ -58,13 +93,30 @@ def process(
     grids: Path | None,
     from_stage: str | None,
     max_range: float,
+    emissivity: float | None,
+    reflected_temp: float | None,
+    humidity: float | None,
+    air_temp: float | None,
+    distance: float | None,
+    thermal_params: Path | None,
 ) -> None:
     """Georeference FLIGHT: orthophotos/DSMs to COGs, single frames to footprints and COGs.
 
+    Thermal parameters given here (or in --thermal-params) are stored for the flight and
+    recompute its thermal products; without them the stored ones are reused.
     Exit code 0 when products were written, 1 when the flight is unusable, 2 for usage errors.
     """
     from pipeline.process import dump, process_flight
     from pipeline.workspace import Workspace
+
+    given = {
+        "emissivity": emissivity,
+        "reflected_temp": reflected_temp,
+        "humidity": humidity,
+        "air_temp": air_temp,
+        "distance": distance,
+    }
+    overrides = thermal_overrides(thermal_params, {k: v for k, v in given.items() if v is not None})
 
     settings = settings_for(workspace)
     ws = Workspace.at(settings.workspace)
@@ -83,6 +135,7 @@ def process(
             from_stage=from_stage,
             progress=progress,
             max_range=max_range,
+            thermal_overrides=overrides,
         )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -101,3 +154,48 @@ def process(
         for s in skipped if isinstance(skipped, list) else []:
             click.echo(f"skipped        {s['file']}: {s['reason']}")
     sys.exit(0 if products else 1)
+
+
+def thermal_overrides(params_file: Path | None, options: dict[str, float]) -> ThermalOverrides | None:
+    """The flight's thermal overrides from ``--thermal-params`` and the options (which win).
+
+    ``None`` when neither gives a value: the stored overrides are then reused.
+
+    Raises:
+        click.UsageError: unreadable file, unknown key, or a value out of range.
+    """
+    from pipeline.thermal import ThermalOverrides
+
+    values: dict[str, Any] = _read_params(params_file) if params_file is not None else {}
+    values.update({THERMAL_KEYS[k]: v for k, v in options.items()})
+    if not values:
+        return None
+    try:
+        return ThermalOverrides.model_validate(values)
+    except ValueError as exc:
+        where = f"{params_file}: " if params_file is not None else ""
+        raise click.UsageError(f"{where}invalid thermal parameters: {exc}") from exc
+
+
+def _read_params(path: Path) -> dict[str, Any]:
+    """Keys of a TOML/JSON parameters file, as ThermalOverrides field names."""
+    from pipeline.thermal import ThermalOverrides
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise click.UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("thermal"), dict):
+        data = data["thermal"]
+    if not isinstance(data, dict):
+        raise click.UsageError(f"{path}: expected a table of thermal parameters")
+    fields = set(ThermalOverrides.model_fields)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = THERMAL_KEYS.get(key.replace("-", "_"), key)
+        if name not in fields:
+            known = ", ".join(sorted({k.replace("_", "-") for k in THERMAL_KEYS} | fields))
+            raise click.UsageError(f"{path}: unknown thermal parameter {key!r}; known: {known}")
+        out[name] = value
+    return out

@@ -5,19 +5,31 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from flights.errors import DroneGisError
 
+if TYPE_CHECKING:
+    from qa.models import QAReport
+
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _parse_now(value: str | None) -> datetime:
+def parse_now(value: str | None) -> datetime:
+    """The ``--now`` option: an ISO date/time (naive = UTC), or the current time when absent.
+
+    Raises:
+        click.BadParameter: ``value`` is not an ISO date/time.
+    """
     if value is None:
         return datetime.now(UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"--now {value!r} is not an ISO date/time") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
@@ -66,10 +78,7 @@ def qa(
     from qa.run import run_qa
 
     settings = settings_for(workspace)
-    try:
-        now = _parse_now(now_text)
-    except ValueError as exc:
-        raise click.BadParameter(f"--now {now_text!r} is not an ISO date/time") from exc
+    now = parse_now(now_text)
     ws = Workspace.at(settings.workspace)
     try:
         report = run_qa(
@@ -88,16 +97,21 @@ def qa(
     if as_json:
         emit_json(report.model_dump(mode="json"))
     else:
-        counts = report.counts()
-        click.echo(
-            f"QA {flight}: {report.status.upper()}  ({counts['pass']} pass, {counts['warn']} warn, "
-            f"{counts['fail']} fail, {counts['skip']} not evaluated)"
-        )
-        for check in report.checks:
-            if check.status in ("fail", "warn"):
-                click.echo(f"  {check.status:4}  {check.title}: {check.message}")
-        if report.thermal_publication_blocked:
-            click.echo(f"  thermal publication BLOCKED: {report.thermal_gate_reason}")
+        _echo_summary(report, flight)
         click.echo(f"report: {ws.qa_report_html(flight)}")
     echo_err(f"wrote {ws.qa_report_json(flight)}")
     sys.exit(1 if report.status == "fail" else 0)
+
+
+def _echo_summary(report: QAReport, flight: str) -> None:
+    """Status line, then one line per failed or warning check and the thermal gate."""
+    counts = report.counts()
+    click.echo(
+        f"QA {flight}: {report.status.upper()}  ({counts['pass']} pass, {counts['warn']} warn, "
+        f"{counts['fail']} fail, {counts['skip']} not evaluated)"
+    )
+    for check in report.checks:
+        if check.status in ("fail", "warn"):
+            click.echo(f"  {check.status:4}  {check.title}: {check.message}")
+    if report.thermal_publication_blocked:
+        click.echo(f"  thermal publication BLOCKED: {report.thermal_gate_reason}")

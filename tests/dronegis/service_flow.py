@@ -55,7 +55,8 @@ def odm_br_delivery(data_dir: Path, folder: Path) -> list[Path]:
     src = data_dir / "odm_br" / "odm_extra_gcp_br_ckeck.png"
     out = folder / "odm_orthophoto" / "odm_orthophoto.tif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(src) as ds:
+    # the app's GDAL defaults (GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR) would hide the .pgw beside the PNG
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="FALSE"), rasterio.open(src) as ds:
         profile = {
             "driver": "GTiff",
             "width": ds.width,
@@ -117,6 +118,11 @@ def resume_put(client: httpx.Client, flight: str, path: Path, chunk: int = 1 << 
         piece = data[offset : offset + chunk]
         rng = f"bytes {offset}-{offset + len(piece) - 1}/{len(data)}"
         r = client.put(url, content=piece, headers={**auth(PILOT), "Content-Range": rng}, timeout=60)
+        if r.status_code == 409:  # the interrupted request was still flushing: take the server's offset
+            assert time.monotonic() < deadline + 60, r.text
+            time.sleep(0.2)
+            offset = int(client.head(url, headers=auth(PILOT)).headers["Upload-Offset"])
+            continue
         assert r.status_code in (200, 201), r.text
         offset = int(r.headers["Upload-Offset"])
     return resumed_at

@@ -494,3 +494,52 @@ def test_getmap_exceptions_as_images(service: Service, mode: str) -> None:
         assert (image[..., :3] < 250).any()  # the message is drawn
     else:
         assert image[..., 3].max() == 0
+
+
+def test_wmts_kvp_featureinfo_and_capabilities(service: Service) -> None:
+    dtm = service.layers["dtm"]
+    caps = service.get("/wmts", SERVICE="WMTS", REQUEST="GetCapabilities")
+    assert caps.status_code == 200 and dtm.id in caps.text
+    left, top = dtm.bounds[0] + 500.0, dtm.bounds[3] - 500.0
+    col, row = int((left - 120000) // 3276.8), int((6500000 - top) // 3276.8)  # View1 level 7: 12.8 m
+    i = int((left - (120000 + col * 3276.8)) // 12.8)
+    j = int(((6500000 - row * 3276.8) - top) // 12.8)
+    response = service.get(
+        "/wmts",
+        SERVICE="WMTS",
+        REQUEST="GetFeatureInfo",
+        VERSION="1.0.0",
+        LAYER=dtm.id,
+        STYLE="default",
+        TILEMATRIXSET="View1",
+        TILEMATRIX="7",
+        TILEROW=row,
+        TILECOL=col,
+        FORMAT="image/png",
+        INFOFORMAT="application/json",
+        I=i,
+        J=j,
+    )
+    props = response.json()["features"][0]["properties"]
+    x = 120000 + col * 3276.8 + (i + 0.5) * 12.8
+    y = 6500000 - row * 3276.8 - (j + 0.5) * 12.8
+    with rasterio.open(service.cog("dtm")) as src:
+        expected = float(next(src.sample([(x, y)]))[0])
+    assert props["value"] == pytest.approx(expected, abs=1e-3) and props["unit"] == "m"
+    bad = service.get(
+        "/wmts",
+        SERVICE="WMTS",
+        REQUEST="GetFeatureInfo",
+        VERSION="1.0.0",
+        LAYER=dtm.id,
+        STYLE="default",
+        TILEMATRIXSET="View1",
+        TILEMATRIX="7",
+        TILEROW=row,
+        TILECOL=col,
+        FORMAT="image/png",
+        INFOFORMAT="application/xml",
+        I=i,
+        J=j,
+    )
+    assert bad.status_code == 400 and exception_code(bad) == "InvalidFormat"

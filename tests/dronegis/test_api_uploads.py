@@ -103,6 +103,12 @@ def test_resume_offsets(tmp_path: Path) -> None:
     assert area.pending() == [] and area.completed() == ["a/b.bin"]
     with pytest.raises(UploadTooLarge):
         area.open_part("c.bin", start=0, total=800)
+    assert area.pending() == []  # a refused start leaves no empty partial file
+    writing = area.open_part("d.bin", start=0, total=10)
+    with pytest.raises(UploadConflict, match="being written by another request"):
+        area.open_part("d.bin", start=0, total=10)
+    writing.write(b"0123456789")
+    assert writing.close(complete=True).complete
 
 
 # -- HTTP ----------------------------------------------------------------------------------------

@@ -274,3 +274,42 @@ def test_rgb_nodata_becomes_mask(make_raster: Callable[..., Path], tmp_path: Pat
         mask = out.dataset_mask()
         assert out.count == 3 and out.nodata is None
         assert (mask[:16] == 0).all() and (mask[16:] == 255).all()
+
+
+def test_geographic_target_axis_order_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
+    """EPSG:4326 is lat/lon in the EPSG database; GDAL gets the operation in that order."""
+    src = data_dir / "rio_cogeo_fixtures/tests/fixtures/image_rgb.tif"
+    product = reproject_to_cog(src, tmp_path / "g.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:4326",
+                               profile=lossless())  # fmt: skip
+    transform, width, height = gdal_default_grid(src, tmp_path / "ref.tif", "EPSG:4326", "-r", "bilinear")
+    with rasterio.open(tmp_path / "g.tif") as ours, rasterio.open(tmp_path / "ref.tif") as theirs:
+        assert (ours.width, ours.height) == (width, height)
+        assert ours.transform.almost_equals(transform, precision=1e-9)
+        assert -61.57 < product.bounds[0] < product.bounds[2] < -61.56  # lon first
+        a, b = ours.read()[:3].astype(int), theirs.read().astype(int)
+    inner = (slice(None), slice(2, -2), slice(2, -2))
+    assert np.abs(a[inner] - b[inner]).mean() < 0.5
+
+
+def test_geographic_source_matches_gdalwarp(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    src = make_raster("ll.tif", width=300, height=200, count=3, crs="EPSG:4258",
+                      transform=from_origin(9.93, 56.04, 0.00002, 0.00001))  # fmt: skip
+    product = reproject_to_cog(src, tmp_path / "u.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
+    assert product.properties["warp"] == "warped"
+    transform, width, height = gdal_default_grid(src, tmp_path / "ref.tif", "EPSG:25832", "-r", "bilinear")
+    with rasterio.open(tmp_path / "u.tif") as ours:
+        assert abs(ours.width - width) <= 1 and abs(ours.height - height) <= 1
+        assert ours.transform.almost_equals(transform, precision=1e-4)
+    assert 557900 < product.bounds[0] < 558000 and 6210900 < product.bounds[3] < 6211000
+
+
+def test_bad_options_fail_clearly(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    src16 = make_raster("u16.tif", count=3, dtype="uint16")
+    with pytest.raises(UsageError, match="u16.tif: uint16 imagery does not fit the 8-bit profile ortho_jpeg"):
+        reproject_to_cog(src16, tmp_path / "x.tif", kind=ProductKind.ORTHOPHOTO)
+    src = make_raster("u8.tif", count=3)
+    with pytest.raises(UsageError, match="unknown resampling 'smooth'"):
+        reproject_to_cog(src, tmp_path / "y.tif", kind=ProductKind.ORTHOPHOTO, resampling="smooth")
+    with pytest.raises(UsageError, match="unknown COG profile 'png'"):
+        reproject_to_cog(src, tmp_path / "z.tif", kind=ProductKind.ORTHOPHOTO, profile="png")
+    assert not list(tmp_path.glob("*.tif.*")), "no scratch left behind"

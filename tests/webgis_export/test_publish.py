@@ -172,6 +172,9 @@ def test_thermal_gate_blocks_unless_overridden(tmp_path: Path, data_dir: Path) -
         ws, thermal_id, now=NOW, pyramids=False, override_gate="inspection ordered by the building office"
     )
     assert [layer.qa_status for layer in layers] == ["warn"]
+    assert layers[0].qa_override == "inspection ordered by the building office"
+    item = json.loads((ws.publish / layers[0].stac_item).read_text())
+    assert item["properties"]["dronegis:qa_override"] == "inspection ordered by the building office"
 
 
 def test_qa_accuracy_travels_with_the_layer(tmp_path: Path, data_dir: Path) -> None:
@@ -248,3 +251,47 @@ def test_published_dtm_pixels_equal_source(
     ):
         assert cog.crs == src.crs and cog.transform == src.transform
         assert (cog.read(1) == src.read(1)).all()
+
+
+def test_real_non_cog_products_in_foreign_crs(tmp_path: Path, data_dir: Path) -> None:
+    """WebODM's RGBA orthophoto (UTM 15N, not a COG) and opengeos' DSM (UTM 18N) publish as valid COGs."""
+    ws = Workspace.at(tmp_path / "ws")
+    folder = ws.products("usa")
+    folder.mkdir(parents=True)
+    sources = {
+        "orthophoto": data_dir / "webodm_fixtures" / "app" / "fixtures" / "orthophoto.tif",
+        "dsm": data_dir / "opengeos_data" / "elevation" / "dsm.tif",
+    }
+    docs = []
+    for kind, source in sources.items():
+        target = folder / source.name
+        target.write_bytes(source.read_bytes())
+        with rasterio.open(target) as src:
+            crs = src.crs.to_string()
+        docs.append(
+            {
+                "id": f"usa-{kind}",
+                "flight": "usa",
+                "kind": kind,
+                "path": f"products/usa/{source.name}",
+                "crs": crs,
+                "bounds": [0, 0, 1, 1],
+                "time_start": CAPTURE.isoformat(),
+                "units": "m" if kind == "dsm" else None,
+            }
+        )
+    ws.products_json("usa").write_text(json.dumps(docs), encoding="utf-8")
+    layers = {layer.kind.value: layer for layer in publish(ws, "usa", now=NOW, pyramid_processes=1)}
+    ortho, dsm = layers["orthophoto"], layers["dsm"]
+    assert ortho.crs == "EPSG:32615" and dsm.crs == "EPSG:26918"
+    assert ortho.band_count == 3 and ortho.style.is_rgb  # RGBA -> RGB + internal mask (JPEG profile)
+    assert dsm.style.colormap == "terrain" and dsm.style.unit == "m"
+    for layer in layers.values():
+        assert cog_validate(str(ws.publish / layer.cog), quiet=True)[0]
+        assert -100 < layer.bounds_wgs84[0] < -70 and 35 < layer.bounds_wgs84[1] < 50
+        assert "WebMercatorQuad" in layer.pyramids
+        assert not list((ws.published_layer(layer.id) / "default" / "View1").rglob("*.*"))  # outside View1
+        assert list((ws.published_layer(layer.id) / "default" / "WebMercatorQuad").rglob("*.*"))
+    with rasterio.open(ws.publish / dsm.cog) as cog, rasterio.open(sources["dsm"]) as src:
+        assert (cog.read(1, masked=True) == src.read(1, masked=True)).all()
+    assert validate_tree(ws.published_stac / "catalog.json") == 1 + 2 + 2

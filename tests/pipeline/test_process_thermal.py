@@ -1,0 +1,318 @@
+"""The process stage's thermal sub-stage: per-flight measurement parameters -> °C products.
+
+Real Zenmuse XT R / XT2 R-JPEGs (FLIR core, EXIF GPS, DJI XMP pose) and the synthetic
+sample flight go through ingest -> process_flight (or ``dronegis process``); the °C
+values are checked against :func:`pipeline.thermal.raw_to_celsius` of the file's raw
+counts with the overridden parameters, also through the georeferencing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from flights.flir import read_flir
+from flights.ingest import ingest_folder, load_flight
+from flights.models import Capture
+from pipeline import frames as frames_module
+from pipeline.cog import validate_cog
+from pipeline.frames import locate_frame
+from pipeline.georef.pose import transformer_to
+from pipeline.georef.raycast import project_to_image
+from pipeline.models import Product, ProductKind
+from pipeline.process import load_products, process_flight
+from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
+from pipeline.thermal_raster import distance_from_capture
+from pipeline.thermal_tiff import quiet_rasterio
+from pipeline.workspace import Workspace
+
+CRS = "EPSG:31983"  # SIRGAS 2000 / UTM 23S: the XT R frame was shot in Minas Gerais
+
+
+def _ingest(ws: Workspace, folder: Path, flight: str) -> None:
+    ingest_folder(
+        folder,
+        archive_dir=ws.archive(flight),
+        quarantine_dir=ws.quarantine(flight),
+        flight_id=flight,
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+        flight_json=ws.flight_json(flight),
+    )
+
+
+@pytest.fixture(autouse=True)
+def small_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(frames_module, "MAX_FRAME_PX", 512)
+
+
+@pytest.fixture
+def xt(tmp_path: Path, data_dir: Path) -> Workspace:
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for name in ("DJI_XT2.jpg", "DJI_XTR.jpg"):
+        shutil.copy(data_dir / "thermal_parser" / "images" / name, folder / name)
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "xt")
+    return ws
+
+
+def _capture(ws: Workspace, flight: str, path: str) -> Capture:
+    return next(c for c in load_flight(ws.flight_json(flight)).captures if c.path == path)
+
+
+def _expected(ws: Workspace, flight: str, path: str, overrides: ThermalOverrides) -> np.ndarray:
+    """°C of the file's raw counts with the overridden parameters (the reference)."""
+    capture = _capture(ws, flight, path)
+    image = read_flir(ws.archived_file(flight, path))
+    params = MeasurementParameters.from_thermal(
+        image.params, overrides, frame_distance_m=distance_from_capture(capture)
+    )
+    return raw_to_celsius(image.raw, params)
+
+
+def _celsius(path: Path) -> np.ndarray:
+    """Band 1 of a pixel-space °C raster (no geotransform: the frame is placed later)."""
+    with quiet_rasterio(), rasterio.open(path) as ds:
+        data: np.ndarray = ds.read(1)
+    return data
+
+
+def _by_kind(products: tuple[Product, ...]) -> dict[ProductKind, Product]:
+    return {p.kind: p for p in products}
+
+
+def _check_georeferenced_values(ws: Workspace, flight: str, frame: Product, expected: np.ndarray) -> None:
+    """Every valid COG pixel lies within the 3×3 neighbourhood of its source pixel (bilinear)."""
+    capture = _capture(ws, flight, frame.source_files[0])
+    camera, pose, _ = locate_frame(capture, frame.crs, transformer=transformer_to(frame.crs))
+    with rasterio.open(ws.root / frame.path) as ds:
+        data = ds.read(1, masked=True)
+        transform = ds.transform
+    rows, cols = np.nonzero(~np.ma.getmaskarray(data))
+    assert rows.size > 100
+    pick = np.linspace(0, rows.size - 1, 200).astype(int)
+    r, c = rows[pick], cols[pick]
+    east = transform.c + (c + 0.5) * transform.a
+    north = transform.f + (r + 0.5) * transform.e
+    u, v, ok = project_to_image(camera, pose.rotation(), pose.position, pose.factors, east, north, 0.0)
+    height, width = expected.shape
+    inner = ok & (u > 2) & (u < width - 3) & (v > 2) & (v < height - 3)
+    assert inner.sum() > 50
+    checked = 0
+    for value, uu, vv in zip(data.data[r, c][inner], u[inner], v[inner], strict=True):
+        patch = expected[int(vv) - 1 : int(vv) + 2, int(uu) - 1 : int(uu) + 2]
+        assert patch.min() - 1e-3 <= value <= patch.max() + 1e-3
+        checked += 1
+    assert checked == inner.sum()
+
+
+def test_overridden_parameters_reach_frame_cog_mosaic_and_products_json(xt: Workspace) -> None:
+    overrides = ThermalOverrides(emissivity=0.9, relative_humidity_pct=70.0, reflected_temp_c=10.0)
+    products = _by_kind(process_flight(xt, "xt", target_crs=CRS, thermal_overrides=overrides))
+    # The XT2 frame looks at the horizon (gimbal pitch 0): unusable at ingest, never converted.
+    assert not xt.thermal_frame("xt", "DJI_XT2.jpg").exists()
+    frame = products[ProductKind.THERMAL_FRAME]
+    assert frame.source_files == ("DJI_XTR.jpg",) and frame.units == "°C"
+    assert validate_cog(xt.root / frame.path).valid
+
+    expected = _expected(xt, "xt", "DJI_XTR.jpg", overrides)
+    np.testing.assert_array_equal(_celsius(xt.thermal_frame("xt", "DJI_XTR.jpg")), expected)
+    _check_georeferenced_values(xt, "xt", frame, expected)
+
+    thermal = frame.properties["thermal"]
+    assert isinstance(thermal, dict)
+    assert thermal["parameters"]["emissivity"] == 0.9
+    assert thermal["parameters"]["relative_humidity_pct"] == 70.0
+    assert thermal["parameters"]["object_distance_m"] == 20.0  # oblique (-8.3°): the file's value
+    assert thermal["sources"] == {
+        "emissivity": "override",
+        "reflected_temp_c": "override",
+        "atmospheric_temp_c": "file",
+        "relative_humidity_pct": "override",
+        "object_distance_m": "file",
+    }
+    assert thermal["overrides"]["emissivity"] == 0.9 and thermal["formats"] == ["flir-fff (dronegis)"]
+    assert thermal["raster"] == "products/xt/thermal/DJI_XTR_celsius.tif"
+    assert frame.properties["emissivity"] == 0.9 and frame.properties["relative_humidity"] == 70.0
+    assert frame.properties["reflected_temperature_c"] == 10.0 and frame.properties["distance_m"] == 20.0
+
+    mosaic = products[ProductKind.THERMAL_MOSAIC]
+    assert mosaic.properties["thermal"]["parameters"]["emissivity"] == 0.9  # type: ignore[index]
+    assert validate_cog(xt.root / mosaic.path).valid
+    stored = {p["id"]: p for p in json.loads(xt.products_json("xt").read_text())}
+    assert stored[frame.id]["properties"]["thermal"]["sources"]["emissivity"] == "override"
+    assert stored[mosaic.id]["properties"]["emissivity"] == 0.9
+    assert ThermalOverrides.model_validate_json(xt.thermal_overrides("xt").read_text()) == overrides
+
+
+def test_unchanged_reruns_skip_and_new_emissivity_recomputes(xt: Workspace) -> None:
+    first = _by_kind(
+        process_flight(xt, "xt", target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
+    )
+    paths = [
+        xt.thermal_frame("xt", "DJI_XTR.jpg"),
+        xt.root / first[ProductKind.THERMAL_FRAME].path,
+        xt.root / first[ProductKind.THERMAL_MOSAIC].path,
+    ]
+    stamps = [p.stat().st_mtime_ns for p in paths]
+
+    again = _by_kind(process_flight(xt, "xt", target_crs=CRS))  # stored overrides reused
+    assert [p.stat().st_mtime_ns for p in paths] == stamps
+    assert again[ProductKind.THERMAL_FRAME].properties["emissivity"] == 0.95
+    process_flight(xt, "xt", target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
+    assert [p.stat().st_mtime_ns for p in paths] == stamps  # same values given again: still up to date
+
+    low = ThermalOverrides(emissivity=0.7)
+    changed = _by_kind(process_flight(xt, "xt", target_crs=CRS, thermal_overrides=low))
+    assert all(p.stat().st_mtime_ns != s for p, s in zip(paths, stamps, strict=True))
+    frame = changed[ProductKind.THERMAL_FRAME]
+    assert frame.properties["emissivity"] == 0.7
+    assert frame.properties["signature"] != first[ProductKind.THERMAL_FRAME].properties["signature"]
+    expected = _expected(xt, "xt", "DJI_XTR.jpg", low)
+    np.testing.assert_array_equal(_celsius(paths[0]), expected)
+    assert not np.allclose(expected, _expected(xt, "xt", "DJI_XTR.jpg", ThermalOverrides(emissivity=0.95)))
+    _check_georeferenced_values(xt, "xt", frame, expected)
+
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    process_flight(xt, "xt", target_crs=CRS, from_stage="thermal")
+    assert all(p.stat().st_mtime_ns != s for p, s in zip(paths, stamps, strict=True))
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    process_flight(xt, "xt", target_crs=CRS, from_stage="mosaic")
+    after = [p.stat().st_mtime_ns for p in paths]
+    assert after[:2] == stamps[:2] and after[2] != stamps[2]  # only the mosaic is rewritten
+
+
+def test_failed_conversion_is_reported_not_guessed(xt: Workspace) -> None:
+    """A thermal frame the thermal stage cannot convert is skipped with its reason."""
+    archived = xt.archived_file("xt", "DJI_XTR.jpg")
+    archived.chmod(0o644)
+    archived.write_bytes(archived.read_bytes()[:5000])  # FLIR segments cut off
+    products = process_flight(xt, "xt", target_crs=CRS)
+    assert not [p for p in products if p.kind in (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)]
+    assert not xt.thermal_frame("xt", "DJI_XTR.jpg").exists()
+    record = json.loads(xt.thermal_record("xt").read_text())
+    assert "DJI_XTR.jpg" in record["failed"]
+
+
+def test_cli_options_and_params_file(xt: Workspace, tmp_path: Path) -> None:
+    from dronegis.cli.main import cli
+
+    params = tmp_path / "thermal.toml"
+    params.write_text("[thermal]\nemissivity = 0.8\nhumidity = 65\nreflected-temp = 5.0\n")
+    runner = CliRunner()
+    base = ["process", "xt", "--workspace", str(xt.root), "--target-crs", CRS, "--json"]
+    ok = runner.invoke(
+        cli, [*base, "--thermal-params", str(params), "--emissivity", "0.85", "--air-temp", "25"]
+    )
+    assert ok.exit_code == 0, ok.output
+    (frame,) = [p for p in json.loads(ok.stdout)["products"] if p["kind"] == "thermal_frame"]
+    used = frame["properties"]["thermal"]
+    assert used["parameters"]["emissivity"] == 0.85  # the option wins over the file
+    assert used["parameters"]["relative_humidity_pct"] == 65.0
+    assert used["parameters"]["reflected_temp_c"] == 5.0 and used["parameters"]["atmospheric_temp_c"] == 25.0
+    assert used["sources"]["atmospheric_temp_c"] == "override"
+    expected = _expected(
+        xt,
+        "xt",
+        "DJI_XTR.jpg",
+        ThermalOverrides(
+            emissivity=0.85, relative_humidity_pct=65.0, reflected_temp_c=5.0, atmospheric_temp_c=25.0
+        ),
+    )
+    np.testing.assert_array_equal(_celsius(xt.thermal_frame("xt", "DJI_XTR.jpg")), expected)
+
+    as_json = tmp_path / "thermal.json"
+    as_json.write_text(json.dumps({"emissivity": 0.6, "distance": 12.5}))
+    ok = runner.invoke(cli, [*base, "--thermal-params", str(as_json)])
+    assert ok.exit_code == 0, ok.output
+    (frame,) = [p for p in load_products(xt, "xt") if p.kind == ProductKind.THERMAL_FRAME]
+    assert frame.properties["emissivity"] == 0.6 and frame.properties["distance_m"] == 12.5
+    assert frame.properties["thermal"]["overrides"] == {  # type: ignore[index]
+        "emissivity": 0.6,
+        "object_distance_m": 12.5,
+        "distance_from_height": True,
+    }
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("emisivity = 0.9\n")
+    wrong = runner.invoke(cli, [*base, "--thermal-params", str(bad)])
+    assert wrong.exit_code == 2 and "emisivity" in wrong.output and "bad.toml" in wrong.output
+    out_of_range = tmp_path / "range.json"
+    out_of_range.write_text('{"humidity": 140}')
+    wrong = runner.invoke(cli, [*base, "--thermal-params", str(out_of_range)])
+    assert wrong.exit_code == 2 and "range.json" in wrong.output
+    assert runner.invoke(cli, [*base, "--emissivity", "1.5"]).exit_code == 2
+
+
+def test_sample_flight_thermal_frame(tmp_path: Path) -> None:
+    """The demo flight's synthetic XT2-style frame (60 m, nadir): distance from the frame's height."""
+    from flights.sample import make_sample_flight
+
+    make_sample_flight(tmp_path / "sample")
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, tmp_path / "sample", "s")
+    products = process_flight(ws, "s", thermal_overrides=ThermalOverrides(emissivity=0.97))
+    (frame,) = [p for p in products if p.kind == ProductKind.THERMAL_FRAME]
+    thermal = frame.properties["thermal"]
+    assert isinstance(thermal, dict)
+    assert thermal["parameters"]["object_distance_m"] == pytest.approx(60.0)
+    assert thermal["sources"]["object_distance_m"] == "frame"
+    assert thermal["sources"]["emissivity"] == "override"
+    assert validate_cog(ws.root / frame.path).valid
+    expected = _expected(ws, "s", "DJI_0007_R.JPG", ThermalOverrides(emissivity=0.97))
+    np.testing.assert_array_equal(_celsius(ws.thermal_frame("s", "DJI_0007_R.JPG")), expected)
+    _check_georeferenced_values(ws, "s", frame, expected)
+    with rasterio.open(ws.root / frame.path) as ds:
+        data = ds.read(1, masked=True)
+    assert 22.0 < float(data.max()) < 30.0 and 12.0 < float(np.ma.median(data)) < 20.0  # roof, ground
+    kinds = {p.kind for p in products}
+    assert ProductKind.THERMAL_MOSAIC in kinds and ProductKind.RGB_FRAME in kinds
+
+
+def test_gcp_fit_warps_the_celsius_raster(tmp_path: Path, data_dir: Path) -> None:
+    """A thermal frame with GCPs: the °C raster (not the palette JPEG) is warped, parameters recorded."""
+    from pyproj import Transformer
+
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    shutil.copy(data_dir / "thermal_parser" / "images" / "DJI_XTR.jpg", folder / "DJI_XTR.jpg")
+    e0, n0 = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(-43.4913, -20.2328)
+    a = np.radians(20.0)
+
+    def to_map(col: float, row: float) -> tuple[float, float]:  # 5 cm pixels, rotated by 20°
+        return (
+            e0 + 0.05 * (col * np.cos(a) + row * np.sin(a)),
+            n0 + 0.05 * (col * np.sin(a) - row * np.cos(a)),
+        )
+
+    lines = [CRS]
+    for k, (col, row) in enumerate([(40, 30), (600, 40), (610, 480), (30, 470), (320, 250), (150, 400)]):
+        e, n = to_map(col, row)
+        lines.append(f"{e:.3f} {n:.3f} 900.0 {col} {row} DJI_XTR.jpg G{k}")
+    (folder / "gcp_list.txt").write_text("\n".join(lines) + "\n")
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, folder, "g")
+    overrides = ThermalOverrides(emissivity=0.92)
+    products = process_flight(ws, "g", target_crs=CRS, thermal_overrides=overrides)
+    (warped,) = [p for p in products if p.properties.get("georeference") == "gcp"]
+    assert warped.kind == ProductKind.THERMAL_FRAME and warped.units == "°C"
+    assert warped.properties["emissivity"] == 0.92
+    assert warped.properties["thermal"]["sources"]["emissivity"] == "override"  # type: ignore[index]
+    assert validate_cog(ws.root / warped.path).valid
+    expected = _expected(ws, "g", "DJI_XTR.jpg", overrides)
+    with rasterio.open(ws.root / warped.path) as ds:
+        assert ds.dtypes[0] == "float32"
+        spots = [(100.5, 100.5), (500.5, 200.5), (300.5, 400.5), (320.5, 256.5)]
+        values = [v[0] for v in ds.sample([to_map(c, r) for c, r in spots])]
+    for (col, row), value in zip(spots, values, strict=True):
+        patch = expected[int(row) - 1 : int(row) + 2, int(col) - 1 : int(col) + 2]
+        assert patch.min() - 1e-3 <= value <= patch.max() + 1e-3
+    (mosaic,) = [p for p in products if p.kind == ProductKind.THERMAL_MOSAIC]
+    assert mosaic.bounds == warped.bounds  # the mosaic takes the GCP-warped frame, not the GPS-placed one

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pipeline.models import ProductKind
+from pipeline.workspace import Workspace
+from webgis_export.models import Layer
+from webgis_export.stac import build_catalog, item_for
+
+
+def test_frame_item_has_view_fields_and_long_flight_interval(
+    published: tuple[Workspace, dict[str, Layer]],
+) -> None:
+    _, layers = published
+    thermal = layers["thermal_mosaic"]
+    assert thermal.time_start is not None
+    frame = thermal.model_copy(
+        update={
+            "kind": ProductKind.THERMAL_FRAME,
+            "off_nadir_deg": 35.0,
+            "azimuth_deg": 370.0,
+            "time_end": thermal.time_start + timedelta(hours=3),
+        }
+    )
+    item = item_for(frame, cog_href="../../../layers/x/cog.tif", transform=(0.2, 0, 560000, 0, -0.2, 6215600))
+    props = item.to_dict()["properties"]
+    assert props["view:off_nadir"] == 35.0 and props["view:azimuth"] == pytest.approx(10.0)
+    assert props["datetime"] is None
+    assert props["start_datetime"].startswith("2026-02-10T05:30") and props["end_datetime"].startswith(
+        "2026-02-10T08:30"
+    )
+    assert any("view" in uri for uri in item.stac_extensions) and any(
+        "projection" in uri for uri in item.stac_extensions
+    )
+    catalog = build_catalog([item])
+    [collection] = list(catalog.get_children())
+    assert collection.id == "thermal_frame"
