@@ -42,7 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flights.errors import MetadataError
-from flights.exif import MAX_FRAME_SIDE, TIFF_MAGICS
+from flights.exif import FFF_MAGIC, HEIGHT, MAKE, MAX_FRAME_SIDE, MODEL, TIFF_MAGICS, WIDTH
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import FileKind
 from flights.sensors import SENSORS
@@ -86,16 +86,15 @@ ODM_FOLDERS = frozenset(
 )
 CAMERA_NAME = re.compile(r"^(DJI_|IMG_|DSC|DSCF|P\d{7}|MAX_|R\d{7}|GOPR|G\d{7})", re.IGNORECASE)
 
-# TIFF tags used by the sniff.
-_SAMPLES, _BITS, _FORMAT, _MAKE, _MODEL = 0x0115, 0x0102, 0x0153, 0x010F, 0x0110
-_WIDTH, _HEIGHT, _XMP = 0x0100, 0x0101, 0x02BC
+# TIFF tags used by the sniff (Make, Model, ImageWidth/Length: flights.exif).
+_SAMPLES, _BITS, _FORMAT = 0x0115, 0x0102, 0x0153
 _GEO = frozenset({0x830E, 0x8482, 0x85D8, 0x87AF})  # ModelPixelScale, Tiepoint, Transformation, GeoKeys
 _GDAL_METADATA = 0xA480
 _TILE_WIDTH = 0x0142
 _TIFF_TAGS = frozenset(
-    {_SAMPLES, _BITS, _FORMAT, _MAKE, _MODEL, _WIDTH, _HEIGHT, _GDAL_METADATA, _TILE_WIDTH} | _GEO
+    {_SAMPLES, _BITS, _FORMAT, MAKE, MODEL, WIDTH, HEIGHT, _GDAL_METADATA, _TILE_WIDTH} | _GEO
 )
-_CAMERA_TAGS = frozenset({_MAKE, _MODEL})
+_CAMERA_TAGS = frozenset({MAKE, MODEL})
 _INFRARED = re.compile(rb"ImageSource(?:=[\"']|>)\s*Infrared")
 _POSE_XMP = (b"drone-dji", b"ns.sensefly.com", b"pix4d.com/camera")
 
@@ -166,7 +165,7 @@ def _classify(path: Path) -> FileKind:
 def _sniff(path: Path, name: str, ext: str) -> FileKind:
     with open(path, "rb") as fh:
         head = fh.read(16)
-    if head[:4] == b"FFF\x00" or ext == ".fff":
+    if head[:4] == FFF_MAGIC or ext == ".fff":
         return FileKind.THERMAL_FRAME  # a broken .fff too: ingest reads it and reports why
     if is_jpeg(head):
         return _classify_jpeg(path)
@@ -271,8 +270,8 @@ def _classify_tiff(path: Path, name: str) -> FileKind:
     samples = int(_first(ifd0.get(_SAMPLES), 1))
     bits = int(_first(ifd0.get(_BITS), 8))
     fmt = int(_first(ifd0.get(_FORMAT), 1))
-    make, model = ifd0.get(_MAKE), ifd0.get(_MODEL)
-    width, height = int(_first(ifd0.get(_WIDTH), 0)), int(_first(ifd0.get(_HEIGHT), 0))
+    make, model = ifd0.get(MAKE), ifd0.get(MODEL)
+    width, height = int(_first(ifd0.get(WIDTH), 0)), int(_first(ifd0.get(HEIGHT), 0))
     georef = any(t in ifd0 for t in _GEO) or world_file_for(path) is not None
     if georef:
         gdal_md = ifd0.get(_GDAL_METADATA)

@@ -311,8 +311,8 @@ def test_gcp_fit_warps_the_celsius_raster(tmp_path: Path, data_dir: Path) -> Non
         assert ds.dtypes[0] == "float32"
         spots = [(100.5, 100.5), (500.5, 200.5), (300.5, 400.5), (320.5, 256.5)]
         values = [v[0] for v in ds.sample([to_map(c, r) for c, r in spots])]
-    for (col, row), value in zip(spots, values, strict=True):
-        patch = expected[int(row) - 1 : int(row) + 2, int(col) - 1 : int(col) + 2]
+    for (u, v), value in zip(spots, values, strict=True):
+        patch = expected[int(v) - 1 : int(v) + 2, int(u) - 1 : int(u) + 2]
         assert patch.min() - 1e-3 <= value <= patch.max() + 1e-3
     (mosaic,) = [p for p in products if p.kind == ProductKind.THERMAL_MOSAIC]
     assert mosaic.bounds == warped.bounds  # the mosaic takes the GCP-warped frame, not the GPS-placed one

@@ -14,7 +14,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from flights.models import Attitude, Capture, FileKind, Flight, Position
 from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_stage import load_overrides, thermal_stage
+from pipeline.thermal_stage import load_overrides, thermal_properties, thermal_stage, used_parameters
 from pipeline.workspace import Workspace
 
 FILES = {
@@ -74,3 +74,45 @@ def test_stage_writes_frames_and_records_parameters(data_dir: Path, tmp_path: Pa
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(ws.thermal_frame("f1", "ir/DJI_XT2.jpg")) as src:
             assert float(np.mean(src.read(1))) > float(np.mean(first))  # rewritten with the new emissivity
+
+
+def test_reuse_keeps_unchanged_frames_and_redoes_changed_ones(data_dir: Path, tmp_path: Path) -> None:
+    ws = Workspace.at(tmp_path)
+    flight = _flight(data_dir, ws)
+    overrides = ThermalOverrides(emissivity=0.9)
+    first = thermal_stage(ws, flight, overrides)
+    assert first.reused == () and set(first.signatures) == set(FILES)
+    raster = ws.thermal_frame("f1", "ir/DJI_XT2.jpg")
+    stamp = raster.stat().st_mtime_ns
+    kept = thermal_stage(ws, flight, reuse=True)
+    assert set(kept.reused) == set(FILES) and raster.stat().st_mtime_ns == stamp
+    assert kept.measurements == first.measurements and kept.signatures == first.signatures
+    assert "ir/broken.jpg" in kept.failed  # failures are retried, not remembered as done
+    assert thermal_stage(ws, flight, overrides).reused == ()  # without reuse: always rewritten
+    stamp = raster.stat().st_mtime_ns
+    changed = thermal_stage(ws, flight, ThermalOverrides(emissivity=0.8), reuse=True)
+    assert changed.reused == () and raster.stat().st_mtime_ns != stamp
+    assert changed.signatures["ir/DJI_XT2.jpg"] != first.signatures["ir/DJI_XT2.jpg"]
+    raster.unlink()
+    again = thermal_stage(ws, flight, reuse=True)
+    assert "ir/DJI_XT2.jpg" not in again.reused and raster.exists()
+
+
+def test_thermal_properties_name_parameters_for_publishing(data_dir: Path, tmp_path: Path) -> None:
+    ws = Workspace.at(tmp_path)
+    result = thermal_stage(ws, _flight(data_dir, ws), ThermalOverrides(relative_humidity_pct=60.0))
+    flir = result.measurements["ir/DJI_XT2.jpg"]
+    dji = result.measurements["ir/M3T_0001_R.JPG"]
+    values, sources = used_parameters(dji)  # the SDK's names -> ours
+    assert values["relative_humidity_pct"] == 60.0 and sources["relative_humidity_pct"] == "override"
+    assert values["object_distance_m"] == 18.0 and sources["object_distance_m"] == "frame"
+    one = thermal_properties([flir], result.overrides, raster="products/f1/thermal/x.tif")
+    assert one["relative_humidity"] == 60.0 and one["distance_m"] == 18.0
+    assert one["thermal"]["measurement"] == flir and one["thermal"]["raster"] == "products/f1/thermal/x.tif"
+    assert one["radiometric_source"] == "flir-fff (dronegis)"
+    far = {**flir, "object_distance_m": 30.0}
+    both = thermal_properties([flir, far, dji], result.overrides)
+    assert both["thermal"]["parameters"]["object_distance_m"] == {"min": 18.0, "max": 30.0}
+    assert both["distance_m"] == "18–30" and both["thermal"]["frames"] == 3
+    assert both["thermal"]["sources"]["relative_humidity_pct"] == "override"
+    assert both["thermal"]["overrides"] == {"relative_humidity_pct": 60.0, "distance_from_height": True}
