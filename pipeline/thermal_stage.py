@@ -47,9 +47,9 @@ class ThermalStageResult(NamedTuple):
     written: dict[str, Path]
     failed: dict[str, str]
     overrides: ThermalOverrides
-    measurements: dict[str, dict[str, Any]] = {}
-    signatures: dict[str, str] = {}
-    reused: tuple[str, ...] = ()
+    measurements: dict[str, dict[str, Any]]
+    signatures: dict[str, str]
+    reused: tuple[str, ...]
 
 
 def load_overrides(workspace: Workspace, flight: str) -> ThermalOverrides:

@@ -3,9 +3,8 @@ plausibility and the nodata share of products.
 
 Per-frame figures are ``ImageQuality`` values (``flights.quality.assess``: variance of the
 Laplacian on a 1/2 decode, brightness, dark and saturated shares). The blur threshold and
-the black-frame limits are those of :mod:`flights.quality` (where they were measured), so
-ingest and QA judge a frame alike; QA counts a frame whose dark share is exactly
-``BLACK_DARK_FRACTION`` as black as well.
+the black-frame rule are those of :mod:`flights.quality` (where they were measured), so
+ingest and QA judge a frame alike.
 """
 
 from __future__ import annotations
@@ -18,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from flights import quality
 from flights.models import Capture, ImageQuality
-from flights.quality import BLACK_DARK_FRACTION, BLACK_MEAN, DEFAULT_BLUR_THRESHOLD
+from flights.quality import DEFAULT_BLUR_THRESHOLD, is_black, is_blurry
 from qa.models import CheckResult, Status
 
 logger = logging.getLogger(__name__)
@@ -32,19 +30,9 @@ MAX_NAN_SHARE = 0.05
 CONSTANT_STD = 1e-3
 
 
-def is_black(q: ImageQuality) -> bool:
-    """A lens-cap or otherwise black frame."""
-    return q.mean_brightness < BLACK_MEAN and q.dark_fraction >= BLACK_DARK_FRACTION
-
-
 def is_saturated(q: ImageQuality) -> bool:
     """A blown-out frame."""
     return q.saturated_fraction >= SATURATED_FRACTION or q.mean_brightness > OVEREXPOSED_MEAN
-
-
-def is_blurry(q: ImageQuality, threshold: float = DEFAULT_BLUR_THRESHOLD) -> bool:
-    """:func:`flights.quality.is_blurry`; frames :func:`is_black` flags are reported as black instead."""
-    return quality.is_blurry(q, threshold) and not is_black(q)
 
 
 def frame_gsd(capture: Capture) -> float | None:

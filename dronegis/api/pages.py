@@ -14,6 +14,7 @@ import html
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -76,7 +77,7 @@ def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
     info = flight_status(Catalog(Workspace.at(settings_of(request).workspace).catalog), flight)
     job = info.job
     token = request.query_params.get("token")
-    token_q = f"?token={html.escape(token)}" if token else ""
+    token_q = html.escape(f"?token={quote(token, safe='')}") if token else ""
     esc = html.escape
     page = _STATUS_PAGE.format(
         flight=esc(flight),
@@ -88,8 +89,8 @@ def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
         total=max(job.total, 1) if job else 1,
         error=esc(job.error or "") if job else "",
         qa=esc((job.qa_status if job else None) or "not run"),
-        qa_link=esc(f"/flights/{flight}/qa{token_q}"),
-        events=esc(f"/api/flights/{flight}/events{token_q}"),
+        qa_link=esc(f"/flights/{flight}/qa") + token_q,
+        events=esc(f"/api/flights/{flight}/events") + token_q,
         token_q=token_q,
         products="".join(f"<li>{esc(str(p['id']))} ({esc(str(p['kind']))})</li>" for p in info.products)
         or "<li>none yet</li>",

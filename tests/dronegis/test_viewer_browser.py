@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
-from svc_helpers import REPO, Service
+from svc_helpers import REPO, VIEWER, Service
 
+from pipeline.catalog import Catalog
 from pipeline.models import Product, ProductKind
 from pipeline.workspace import Workspace
 
@@ -62,6 +63,21 @@ def _thermal_workspace(root: Path) -> Workspace:
     )
     ws.products_json(flight).write_text("[" + product.model_dump_json() + "]", encoding="utf-8")
     publish(ws, flight, access="public", title="Roof thermography", pyramids=False)
+    catalog = Catalog(ws.catalog)  # a finished job, as the runner records it
+    catalog.upsert_flight(flight, purpose="building-inspection", status="published")
+    job = catalog.enqueue(flight, "ingest")
+    catalog.claim(job.id)
+    catalog.update_job(
+        job.id,
+        stage="publish",
+        status="done",
+        done=1,
+        total=1,
+        qa_status="warn",
+        approved_by="gustav",
+        approval_reason="conditions logged on site",
+    )
+    catalog.record_products(flight, [product])
     return ws
 
 
@@ -137,4 +153,18 @@ def test_viewer_shows_layer_and_reads_celsius(service: Service, page: object) ->
     p.wait_for_selector("body[data-loaded]", timeout=30_000)  # type: ignore[attr-defined]
     assert p.evaluate("window.dronegisViewer.map.getView().getProjection().getCode()") == "EPSG:3857"  # type: ignore[attr-defined]
     p.screenshot(path=str(ARTIFACTS / "viewer_thermal_webmercator.png"))  # type: ignore[attr-defined]
+    assert errors == []
+
+
+def test_flight_status_page_follows_events(service: Service, page: object) -> None:
+    p = page
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+    p.goto(f"{service.url}/flights/thermal-roof?token={VIEWER}", wait_until="load")  # type: ignore[attr-defined]
+    p.wait_for_function("document.getElementById('count').textContent === '1/1'", timeout=30_000)  # type: ignore[attr-defined]
+    assert p.locator("#status").inner_text() == "done"  # type: ignore[attr-defined]
+    assert p.locator("#qa").inner_text() == "warn"  # type: ignore[attr-defined]
+    assert "thermal-roof-thermal_mosaic" in p.content()  # type: ignore[attr-defined]
+    href = p.get_attribute("text=QA report", "href")  # type: ignore[attr-defined]
+    assert href == f"/flights/thermal-roof/qa?token={VIEWER}"
     assert errors == []
