@@ -33,7 +33,7 @@ from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
 from dronegis.upload_store import PartWriter, UploadArea, check_flight_id, extract_zip
 from flights.errors import JobError, UploadConflict, UploadError, UploadTooLarge
 from flights.models import Purpose
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, JobStatus
 from pipeline.workspace import Workspace
 
 router = APIRouter(prefix="/api/flights", tags=["uploads"])
@@ -104,13 +104,19 @@ def _status_for(exc: Exception) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
-def _area(request: Request, flight: str) -> UploadArea:
+def _area(request: Request, flight: str, *, write: bool = False) -> UploadArea:
+    """The flight's upload area (404 for unknown flights; 409 for writes while its job runs)."""
     settings = settings_of(request)
+    catalog = Catalog(Workspace.at(settings.workspace).catalog)
     try:
         check_flight_id(flight)
-        Catalog(Workspace.at(settings.workspace).catalog).flight(flight)
+        catalog.flight(flight)
     except (UploadError, KeyError) as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flight {flight!r}") from exc
+    if write and catalog.jobs(flight, statuses=[JobStatus.QUEUED, JobStatus.RUNNING]):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"flight {flight} is being processed; upload after its job stops"
+        )
     return UploadArea(Workspace.at(settings.workspace), flight, settings.max_upload_bytes)
 
 
@@ -216,7 +222,7 @@ class _MultipartSink:
 @router.post("/{flight}/files", response_model=FilesOut)
 async def upload_files(flight: str, request: Request, who: Uploader) -> FilesOut:
     """Store the files of a multipart/form-data body (any field name; the part's filename is the path)."""
-    area = _area(request, flight)
+    area = _area(request, flight, write=True)
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -265,7 +271,7 @@ async def put_file(
     flight: str, path: str, request: Request, response: Response, who: Uploader
 ) -> UploadStateOut:
     """Store one file from the raw body, whole or as the ``Content-Range`` piece of a resumable upload."""
-    area = _area(request, flight)
+    area = _area(request, flight, write=True)
     start, end, total = _parse_range(request.headers.get("content-range"))
     try:
         writer = area.open_part(path, start=start, total=total)
@@ -317,7 +323,7 @@ def upload_state(
 @router.post("/{flight}/zip", response_model=FilesOut)
 async def upload_zip(flight: str, request: Request, who: Uploader) -> FilesOut:
     """Store one zip from the raw body (streamed to a temporary file), check it, and extract it."""
-    area = _area(request, flight)
+    area = _area(request, flight, write=True)
     area.files.mkdir(parents=True, exist_ok=True)
     room = area.limit - area.used_bytes()
     with tempfile.NamedTemporaryFile(dir=area.files.parent, prefix=".zip-", suffix=".zip") as tmp:

@@ -279,3 +279,34 @@ def test_failure_reason_is_shown(settings: Settings) -> None:
         assert job["error"] == "process failed: ValueError: no usable frame in flight bad"
         page = client.get("/flights/bad", headers=auth(VIEWER)).text
         assert "no usable frame in flight bad" in page and "failed" in page
+
+
+def test_no_uploads_while_the_job_runs(settings: Settings) -> None:
+    import threading
+
+    from svc_helpers import standin_stages
+
+    from dronegis.api.app import create_app
+    from pipeline.jobs import JobContext, Progress, StageResult
+
+    release = threading.Event()
+
+    def slow(ctx: JobContext, progress: Progress) -> StageResult:
+        release.wait(20)
+        return StageResult("slow")
+
+    app = create_app(settings)
+    app.state.job_stages = {**standin_stages(), "process": slow}
+    with TestClient(app) as client:
+        _create(client, "busy")
+        client.put("/api/flights/busy/files/a.jpg", content=b"a", headers=auth(PILOT))
+        client.post("/api/flights/busy/finish", headers=auth(PILOT))
+        _wait_job(client, "busy", {"running"})
+        late = client.put("/api/flights/busy/files/b.jpg", content=b"b", headers=auth(PILOT))
+        assert late.status_code == 409 and "being processed" in late.json()["detail"]
+        assert client.head("/api/flights/busy/files/a.jpg", headers=auth(PILOT)).status_code == 200
+        release.set()
+        _wait_job(client, "busy", {"done"})
+        assert (
+            client.put("/api/flights/busy/files/b.jpg", content=b"b", headers=auth(PILOT)).status_code == 201
+        )

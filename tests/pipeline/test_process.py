@@ -204,6 +204,11 @@ def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: 
     assert validate_cog(ws.root / frame.path).valid
     assert (ws.root / products[ProductKind.THERMAL_MOSAIC].path).exists()
     assert ws.thermal_frame("t1", "DJI_H20T.jpg").exists()
+    thermal = frame.properties["thermal"]  # the SDK's parameters, in our names, with their sources
+    assert isinstance(thermal, dict) and thermal["formats"][0].startswith("dji-rjpeg (dji-thermal-cli/")
+    assert set(thermal["parameters"]) >= {"emissivity", "relative_humidity_pct", "object_distance_m"}
+    assert set(thermal["sources"].values()) <= {"file", "rangefinder", "frame"}
+    assert products[ProductKind.THERMAL_MOSAIC].properties["emissivity"] == frame.properties["emissivity"]
 
 
 def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> None:

@@ -195,12 +195,12 @@
     });
     state.map.on('singleclick', featureInfo);
     document.getElementById('projection').addEventListener('change', (event) => {
-      const center = ol.transform(state.map.getView().getCenter(), state.map.getView().getProjection(), 'EPSG:4326');
-      const resolution = state.map.getView().getResolution();
+      // keep what the user sees: the visible extent, carried over through WGS 84
+      const old = state.map.getView();
+      const seen = ol.transformExtent(old.calculateExtent(state.map.getSize()), old.getProjection(), 'EPSG:4326');
       const view = makeView(event.target.value);
       state.map.setView(view);
-      view.setCenter(ol.transform(center, 'EPSG:4326', view.getProjection()));
-      view.setResolution(resolution);
+      view.fit(ol.transformExtent(seen, 'EPSG:4326', view.getProjection()));
       rebuildLayers();
     });
     try {
