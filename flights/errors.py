@@ -38,6 +38,10 @@ class GeoreferenceError(DroneGisError, ValueError):
     """A product cannot be georeferenced (no CRS, implausible transform, bad fit)."""
 
 
+class RasterWriteError(DroneGisError, OSError):
+    """GDAL could not write a raster product (COG)."""
+
+
 class ThermalError(DroneGisError, ValueError):
     """A thermal file cannot be decoded or converted to temperature."""
 

@@ -28,11 +28,12 @@ import rasterio
 import rasterio.shutil
 from affine import Affine
 from pydantic import Field
+from rasterio._err import CPLE_BaseError  # what GDAL errors surface as
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from flights.atomic import TMP_SUFFIX, fsync_dir
-from flights.errors import DroneGisError, UsageError
+from flights.errors import RasterWriteError, UsageError
 from flights.models import Frozen
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,8 @@ class CogValidation(Frozen):
     warnings: tuple[str, ...] = ()
 
 
-class CogWriteError(DroneGisError, OSError):
-    """GDAL could not write a COG."""
+#: Raised when GDAL cannot write a COG (alias of :class:`flights.errors.RasterWriteError`).
+CogWriteError = RasterWriteError
 
 
 def validate_cog(path: Path | str, *, strict: bool = False) -> CogValidation:
@@ -247,7 +248,7 @@ def write_cog(
         try:
             with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags, alpha_band=alpha_band) as source:
                 rasterio.shutil.copy(source, tmp, driver="COG", **options)
-        except RasterioError as exc:
+        except (RasterioError, CPLE_BaseError) as exc:
             raise CogWriteError(f"cannot write COG {dst} from {src}: {exc}") from exc
     log.info("wrote COG %s (profile %s)", dst, prof.name)
     return dst

@@ -4,7 +4,9 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
 
 - ``rasters``: delivered orthophotos, DSMs and DTMs -> COGs (``pipeline.orthophoto``).
 - ``thermal``: every usable thermal frame -> float32 °C raster with the flight's measurement
-  parameters (``pipeline.thermal_stage``; overrides stored per flight, reused on reruns).
+  parameters (``pipeline.thermal_stage``; overrides stored per flight, reused on reruns). The
+  object distance defaults to the frame's height above ground: above the DEM when ``dem`` is
+  given, else the relative altitude.
 - ``frames``: every usable RGB and thermal frame -> footprint + georeferenced COG + thumbnail.
   Thermal frames are rendered from the thermal stage's °C rasters with the same camera and
   pose code as RGB frames; their products record the measurement parameters used.
@@ -227,13 +229,18 @@ def _rasters(run: _Run) -> None:
 
 def _thermal(run: _Run) -> None:
     """°C rasters of the thermal frames; unchanged frames are kept unless ``thermal`` is forced."""
+    from pipeline.process_frames import thermal_distances
     from pipeline.thermal_stage import thermal_stage
 
     has_thermal = any(c.kind == FileKind.THERMAL_FRAME for c in run.flight.captures)
     if not has_thermal and run.thermal_overrides is None:
         return
     run.thermal = thermal_stage(
-        run.workspace, run.flight, run.thermal_overrides, reuse="thermal" not in run.forced
+        run.workspace,
+        run.flight,
+        run.thermal_overrides,
+        reuse="thermal" not in run.forced,
+        distances=thermal_distances(run),
     )
     for path, reason in run.thermal.failed.items():
         run.skipped.append({"file": path, "reason": f"thermal conversion: {reason}"})

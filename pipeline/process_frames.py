@@ -69,6 +69,43 @@ def _rtk_height(run: _Run, capture: Capture, transformer: Any) -> float | None:
     return float(pos.absolute_altitude_m + geoid_offsets(vertical, np.array([e]), np.array([n]))[0])
 
 
+def thermal_distances(run: _Run) -> dict[str, float | None]:
+    """With a DEM: each thermal frame's object distance from its height above the DEM.
+
+    The height follows the frames' height rule (relative altitude plus the DEM difference
+    between take-off and nadir, or RTK), the distance the pitch rule of
+    :func:`~pipeline.thermal_raster.distance_from_capture` (slant distance; None for shallow
+    views). Without a DEM (or a pose) the thermal stage uses the relative altitude.
+    """
+    from pipeline.georef.pose import GroundHeights, frame_pose
+    from pipeline.process import frame_inputs, frame_operation
+    from pipeline.thermal_raster import distance_from_capture
+
+    captures = frame_inputs(run)
+    if run.dem is None or not any(is_thermal(c) for c in captures):
+        return {}
+    transformer, _ = frame_operation(run)
+    dem = _dem_for(run, captures, transformer)
+    takeoff = _takeoff(dem, captures, transformer)
+    out: dict[str, float | None] = {}
+    for capture in captures:
+        if dem is None or capture.position is None or not is_thermal(capture):
+            continue
+        e, n = transformer.transform(capture.position.lon, capture.position.lat)
+        nadir = float(dem(np.array([e]), np.array([n]))[0])
+        ground = GroundHeights(
+            takeoff, nadir if math.isfinite(nadir) else None, _rtk_height(run, capture, transformer)
+        )
+        try:
+            pose = frame_pose(capture, run.target_crs, ground=ground, transformer=transformer)
+        except DroneGisError as exc:
+            logger.info("%s: distance from the relative altitude (%s)", capture.path, exc)
+            continue
+        moved = capture.position.model_copy(update={"relative_altitude_m": pose.height_above_ground})
+        out[capture.path] = distance_from_capture(capture.model_copy(update={"position": moved}))
+    return out
+
+
 def _thermal_source(run: _Run, capture: Capture) -> Path:
     """The frame's °C raster written by the thermal stage (with the flight's parameters)."""
     dst = run.workspace.thermal_frame(run.flight.id, capture.path)

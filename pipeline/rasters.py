@@ -29,7 +29,7 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
-from flights.errors import GeoreferenceError
+from flights.errors import GeoreferenceError, UsageError
 from pipeline.models import ProductKind
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,15 @@ class RasterInfo(NamedTuple):
 
 
 def crs_string(crs: CRS | pyproj.CRS | str) -> str:
-    """``EPSG:nnnn`` when the CRS has an EPSG code, else its WKT."""
-    parsed = pyproj.CRS.from_user_input(str(crs) if isinstance(crs, CRS) else crs)
+    """``EPSG:nnnn`` when the CRS has an EPSG code, else its WKT.
+
+    Raises:
+        UsageError: the CRS cannot be parsed.
+    """
+    try:
+        parsed = pyproj.CRS.from_user_input(crs.to_wkt() if isinstance(crs, CRS) else crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise UsageError(f"unknown CRS {crs!r}: {exc}") from exc
     code = parsed.to_epsg()
     return f"EPSG:{code}" if code else parsed.to_wkt()
 
@@ -219,7 +226,7 @@ def check_target_area(info: RasterInfo, target_crs: str) -> None:
         GeoreferenceError: the raster centre is far outside the target CRS's area.
     """
     source = pyproj.CRS.from_user_input(info.crs)
-    target = pyproj.CRS.from_user_input(target_crs)
+    target = pyproj.CRS.from_user_input(crs_string(target_crs))
     left, bottom, right, top = info.bounds
     cx, cy = (left + right) / 2, (bottom + top) / 2
     lon, lat = (cx, cy) if source.is_geographic else _to_lonlat(source, cx, cy)

@@ -6,7 +6,8 @@ rerun (and the ``process`` stage, which renders thermal frames from these raster
 the same values. ``Workspace.thermal_record`` lists, per frame, the parameters actually
 used and where each came from (file, override, frame height, default), for products and
 the QA report. Each frame's object distance defaults to its height above take-off
-(:func:`~pipeline.thermal_raster.distance_from_capture`).
+(:func:`~pipeline.thermal_raster.distance_from_capture`), or the distances the caller
+computed (the ``process`` stage's heights above a DEM).
 
 By default the stage rewrites every frame (``dronegis thermal --flight``): a FLIR frame
 takes milliseconds, a DJI frame well under a second, and stale rasters after changed
@@ -63,13 +64,9 @@ def load_overrides(workspace: Workspace, flight: str) -> ThermalOverrides:
         raise DroneGisError(f"{path}: malformed thermal overrides: {exc}") from exc
 
 
-def frame_signature(capture: Capture, overrides: ThermalOverrides) -> str:
+def frame_signature(capture: Capture, overrides: ThermalOverrides, distance_m: float | None) -> str:
     """What a frame's °C raster depends on: file, frame distance, overrides, :data:`VERSION`."""
-    from pipeline.thermal_raster import distance_from_capture
-
-    text = json.dumps(
-        [VERSION, capture.sha256, distance_from_capture(capture), overrides.model_dump(mode="json")]
-    )
+    text = json.dumps([VERSION, capture.sha256, distance_m, overrides.model_dump(mode="json")])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -90,6 +87,7 @@ def thermal_stage(
     *,
     progress: Callable[[int, int], None] | None = None,
     reuse: bool = False,
+    distances: Mapping[str, float | None] | None = None,
 ) -> ThermalStageResult:
     """Convert every usable thermal frame of ``flight`` to a °C GeoTIFF.
 
@@ -99,10 +97,14 @@ def thermal_stage(
         overrides: new per-flight parameters (stored); ``None`` reuses the stored ones.
         progress: called with (done, total) after each frame.
         reuse: keep frames whose signature and raster are unchanged since the last run.
+        distances: capture path -> the frame's distance to the object (None: the file's
+            value); frames not listed use ``distance_from_capture``.
 
     Returns:
         What was written and what failed; a failed frame does not stop the others.
     """
+    from pipeline.thermal_raster import distance_from_capture
+
     if overrides is None:
         overrides = load_overrides(workspace, flight.id)
     else:
@@ -112,14 +114,15 @@ def thermal_stage(
     result = ThermalStageResult({}, {}, overrides, {}, {}, ())
     reused: list[str] = []
     for i, capture in enumerate(captures, start=1):
-        signature = frame_signature(capture, overrides)
+        distance = (distances or {}).get(capture.path, distance_from_capture(capture))
+        signature = frame_signature(capture, overrides, distance)
         dst = workspace.thermal_frame(flight.id, capture.path)
         old = previous.get("frames", {}).get(capture.path)
         if old is not None and previous.get("signatures", {}).get(capture.path) == signature and dst.exists():
             result.measurements[capture.path] = old
             reused.append(capture.path)
         else:
-            _convert(workspace, flight.id, capture, overrides, result)
+            _convert(workspace, flight.id, capture, overrides, distance, result)
         if capture.path in result.measurements:
             result.written[capture.path] = dst
             result.signatures[capture.path] = signature
@@ -140,13 +143,14 @@ def _convert(
     flight: str,
     capture: Capture,
     overrides: ThermalOverrides,
+    distance_m: float | None,
     result: ThermalStageResult,
 ) -> None:
-    from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
+    from pipeline.thermal_raster import convert_frame, write_thermal_frame
 
     src = workspace.archived_file(flight, capture.path)
     try:
-        frame = convert_frame(src, overrides, frame_distance_m=distance_from_capture(capture))
+        frame = convert_frame(src, overrides, frame_distance_m=distance_m)
         write_thermal_frame(
             frame.celsius,
             workspace.thermal_frame(flight, capture.path),

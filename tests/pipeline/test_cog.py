@@ -175,3 +175,11 @@ def test_write_cog_rgba_prebuilt_overviews_keep_mask(
         assert (mask[:, :256] == 0).all() and (mask[:, 256:] == 255).all()
         small = out.dataset_mask(out_shape=(512, 512))
         assert (small[:, :120] == 0).all() and (small[:, 136:] == 255).all()
+
+
+def test_write_cog_failure_is_a_dronegis_error(tmp_path: Path) -> None:
+    from flights.errors import RasterWriteError
+
+    with pytest.raises(RasterWriteError, match=r"cannot write COG .*out.tif from .*missing.tif"):
+        write_cog(tmp_path / "missing.tif", tmp_path / "out.tif", "ortho_jpeg")
+    assert list(tmp_path.iterdir()) == []

@@ -17,6 +17,7 @@ from rasterio.transform import from_origin
 
 from flights.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
 from pipeline.cog import COG_PROFILES, CogProfile, validate_cog
+from pipeline.datum import geoid_offsets, plan_heights
 from pipeline.models import HeightDatum, ProductKind
 from pipeline.orthophoto import reproject_to_cog
 
@@ -238,6 +239,14 @@ def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Pat
         assert (band[:5, :5] == -9999.0).all(), "nodata is not converted"
         valid = band[band != -9999.0]
         assert 57.0 < valid.min() <= valid.max() < 63.0  # N is about 37-42 m here
+        transform = out.transform
+    plan = plan_heights("EPSG:25832", data_dir / "proj_grids")
+    assert plan.transformer is not None
+    for row, col in [(5, 5), (20, 31), (39, 49), (12, 0)]:  # exact PROJ value at pixel centres
+        x, y = transform * (col + 0.5, row + 0.5)
+        exact = 100.0 + geoid_offsets(plan.transformer, np.array([x]), np.array([y]))[0]
+        assert band[row, col] == pytest.approx(exact, abs=0.001)
+    with rasterio.open(tmp_path / "d.tif") as out:
         assert out.tags()["DRONEGIS_HEIGHT_DATUM"] == HeightDatum.DVR90.value
     assert_valid_everywhere(tmp_path / "d.tif")
 
@@ -313,3 +322,39 @@ def test_bad_options_fail_clearly(make_raster: Callable[..., Path], tmp_path: Pa
     with pytest.raises(UsageError, match="unknown COG profile 'png'"):
         reproject_to_cog(src, tmp_path / "z.tif", kind=ProductKind.ORTHOPHOTO, profile="png")
     assert not list(tmp_path.glob("*.tif.*")), "no scratch left behind"
+
+
+def test_dvr90_lattice_equals_exact_per_pixel(
+    make_raster: Callable[..., Path], data_dir: Path, tmp_path: Path
+) -> None:
+    """A 4 x 3 km DSM (the geoid varies by centimetres): lattice + bilinear is within 1 mm of PROJ."""
+    data = np.full((1, 300, 400), 50.0, dtype="float32")
+    src = make_raster("wide.tif", width=400, height=300, dtype="float32", nodata=-9999.0, data=data,
+                      transform=from_origin(556000, 6215500, 10.0, 10.0))  # fmt: skip
+    reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.DSM, grids=data_dir / "proj_grids")
+    plan = plan_heights("EPSG:25832", data_dir / "proj_grids")
+    assert plan.transformer is not None
+    with rasterio.open(tmp_path / "w.tif") as out:
+        band = out.read(1).astype(np.float64)
+    cols, rows = np.meshgrid(np.arange(400) + 0.5, np.arange(300) + 0.5)
+    exact = 50.0 + geoid_offsets(
+        plan.transformer, 556000 + 10.0 * cols.ravel(), 6215500 - 10.0 * rows.ravel()
+    )
+    assert np.ptp(exact) > 0.01, "the test area must show geoid variation"
+    assert np.abs(band.ravel() - exact).max() < 0.001
+
+
+def test_thermal_mosaic_and_atomic_replace(make_raster: Callable[..., Path], tmp_path: Path) -> None:
+    data = np.linspace(-3.0, 35.0, 64 * 80, dtype="float32").reshape(1, 64, 80)
+    data[0, :4, :4] = -9999.0
+    src = make_raster("thermal.tif", width=80, height=64, dtype="float32", nodata=-9999.0, data=data,
+                      crs="EPSG:32632")  # fmt: skip
+    dst = tmp_path / "out" / "thermal_cog.tif"
+    for _ in range(2):  # the second run replaces the first atomically
+        product = reproject_to_cog(src, dst, kind=ProductKind.THERMAL_MOSAIC, flight="f2")
+    assert product.units == "°C" and product.properties["cog_profile"] == "thermal_f32"
+    assert product.height_datum is HeightDatum.NOT_APPLICABLE and product.id == "f2-thermal_mosaic"
+    with rasterio.open(dst) as out:
+        assert out.nodata == -9999.0 and out.dtypes[0] == "float32"
+        assert np.array_equal(out.read(1), data[0])
+    assert sorted(p.name for p in dst.parent.iterdir()) == ["thermal_cog.tif"]

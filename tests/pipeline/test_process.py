@@ -155,7 +155,8 @@ def test_delivered_rasters_become_cogs(tmp_path: Path) -> None:
         assert p.crs == "EPSG:25832" and p.transformation and validate_cog(ws.root / p.path).valid
     dsm = products[ProductKind.DSM]
     assert dsm.height_datum == HeightDatum.ELLIPSOIDAL
-    assert any("ellipsoidal" in w for w in dsm.properties["warnings"])  # type: ignore[union-attr]
+    warnings_ = dsm.properties["warnings"]
+    assert isinstance(warnings_, list) and any("ellipsoidal" in w for w in warnings_)
 
 
 def test_unknown_flight(tmp_path: Path) -> None:
@@ -232,10 +233,12 @@ def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> N
     products = process_flight(ws, "g1")
     (product,) = [p for p in products if p.properties.get("georeference") == "gcp"]
     fit = product.properties["fit"]
-    assert fit["order"] == 1 and len(fit["residuals"]) == 6  # type: ignore[index,arg-type]
-    assert 0.0 < fit["rmse_r"] < 0.03 and fit["loo_rmse_r"] is not None  # type: ignore[index,operator]
-    (check,) = product.properties["check_points"]  # type: ignore[misc]
-    assert check["name"] == "CHK1" and check["dr"] < 0.05  # type: ignore[index]
+    assert isinstance(fit, dict)
+    assert fit["order"] == 1 and len(fit["residuals"]) == 6
+    assert 0.0 < fit["rmse_r"] < 0.03 and fit["loo_rmse_r"] is not None
+    checks = product.properties["check_points"]
+    assert isinstance(checks, list) and len(checks) == 1
+    assert checks[0]["name"] == "CHK1" and checks[0]["dr"] < 0.05
     assert validate_cog(ws.root / product.path).valid
     assert product.gsd_m == pytest.approx(0.02, rel=0.05)
 

@@ -316,3 +316,33 @@ def test_gcp_fit_warps_the_celsius_raster(tmp_path: Path, data_dir: Path) -> Non
         assert patch.min() - 1e-3 <= value <= patch.max() + 1e-3
     (mosaic,) = [p for p in products if p.kind == ProductKind.THERMAL_MOSAIC]
     assert mosaic.bounds == warped.bounds  # the mosaic takes the GCP-warped frame, not the GPS-placed one
+
+
+def test_distance_from_height_above_the_dem(tmp_path: Path) -> None:
+    """With --dem the thermal frame's distance is its height above the DEM, not above take-off."""
+    from rasterio.transform import from_origin
+
+    from flights.sample import GROUND_Z, HEIGHT, ORIGIN_E, ORIGIN_N, make_sample_flight
+
+    make_sample_flight(tmp_path / "sample")
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, tmp_path / "sample", "s")
+    # Rising 0.2 m per metre eastwards: take-off (under DJI_0001, 25 m west) is 5 m below the
+    # ground under the thermal frame, so the frame is HEIGHT - 5 m above its ground.
+    size, left, top = 600, ORIGIN_E - 300.0, ORIGIN_N + 300.0
+    east = left + np.arange(size) + 0.5
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32",
+        crs="EPSG:25832", transform=from_origin(left, top, 1.0, 1.0),
+    ) as dst:  # fmt: skip
+        dst.write(np.tile(GROUND_Z + 0.2 * (east - ORIGIN_E), (size, 1)).astype(np.float32)[None])
+    products = process_flight(ws, "s", dem=dem)
+    (frame,) = [p for p in products if p.kind == ProductKind.THERMAL_FRAME]
+    used = frame.properties["thermal"]
+    assert isinstance(used, dict) and used["sources"]["object_distance_m"] == "frame"
+    assert used["parameters"]["object_distance_m"] == pytest.approx(HEIGHT - 5.0, abs=0.2)
+    assert frame.properties["ground"] == "dem"
+    flat = process_flight(ws, "s")  # without the DEM: the relative altitude again, recomputed
+    (frame,) = [p for p in flat if p.kind == ProductKind.THERMAL_FRAME]
+    assert frame.properties["distance_m"] == pytest.approx(HEIGHT)

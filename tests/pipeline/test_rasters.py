@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rasterio.transform import Affine, from_origin
 
-from flights.errors import GeoreferenceError
+from flights.errors import GeoreferenceError, UsageError
 from pipeline.models import ProductKind
 from pipeline.rasters import check_target_area, crs_string, detect_kind, open_raster, read_prj
 
@@ -169,3 +169,12 @@ def test_crs_string() -> None:
     assert crs_string("epsg:25832") == "EPSG:25832"
     assert crs_string("+proj=utm +zone=32 +ellps=GRS80 +units=m +no_defs").startswith(("EPSG:", "PROJCRS"))
     assert Affine.identity() == Affine(1, 0, 0, 0, 1, 0)
+
+
+def test_unknown_crs(make_raster: Callable[..., Path]) -> None:
+    src = make_raster("u.tif")
+    with pytest.raises(UsageError, match="unknown CRS 'EPSG:99999'"):
+        open_raster(src, crs="EPSG:99999")
+    info = open_raster(src)
+    with pytest.raises(UsageError, match="unknown CRS 'nonsense'"):
+        check_target_area(info, "nonsense")
