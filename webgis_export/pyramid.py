@@ -27,7 +27,7 @@ import rasterio
 from rasterio.warp import transform_bounds
 
 from webgis_export.models import Style
-from webgis_export.render import FastWarp, ImageFormat, configure_gdal, encode, style_image
+from webgis_export.render import FastWarp, ImageFormat, configure_gdal, encode, open_published, style_image
 from webgis_export.tms import get_tms, zoom_for_gsd
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(cog: str) -> None:
     configure_gdal()
-    _WORKER["warp"] = FastWarp(rasterio.open(cog))
+    _WORKER["warp"] = FastWarp(open_published(cog))
 
 
 def _render_chunk(args: tuple[str, str, Style, ImageFormat, list[TileIndex]]) -> tuple[int, int, float]:

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 import cv2
@@ -42,7 +43,6 @@ MIME_TYPES: dict[str, ImageFormat] = {
 JPEG_QUALITY = 85
 PNG_COMPRESSION = 1  # zlib level: 1 is ~4× faster than 6 for ~10 % larger tiles
 GDAL_DEFAULTS = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "GDAL_CACHEMAX": "512",
 }
 
@@ -51,10 +51,22 @@ def configure_gdal() -> None:
     """Set process-wide GDAL defaults for serving (environment, unless already set).
 
     GDAL reads these as configuration fallbacks in every thread, which avoids a
-    ``rasterio.Env`` per request. Call before the first dataset is opened.
+    ``rasterio.Env`` per request. Call before the first dataset is opened. Only
+    settings that are harmless to the job stages sharing the process belong here.
     """
     for key, value in GDAL_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def open_published(path: str | Path) -> rasterio.io.DatasetReader:
+    """Open a published COG for serving, without listing its folder for sidecar files.
+
+    Published COGs carry overviews and masks inside, so the directory listing GDAL
+    does on open is wasted work; it is switched off for this open only (a process-wide
+    setting would hide ``.pgw``/``.prj``/``.ovr`` sidecars from the job stages).
+    """
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+        return rasterio.open(path)
 
 
 class Rendered(NamedTuple):
@@ -89,7 +101,7 @@ class ReaderPool:
         key = (path, (tms.id or "") if tms is not None else "")
         reader = cache.get(key)
         if reader is None:
-            dataset = rasterio.open(path)
+            dataset = open_published(path)
             reader = Reader(path, dataset=dataset) if tms is None else Reader(path, dataset=dataset, tms=tms)
             cache[key] = reader
             with self._lock:

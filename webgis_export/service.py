@@ -23,7 +23,15 @@ from flights.errors import LayerNotFound
 from pipeline.workspace import Workspace
 from webgis_export.models import Layer
 from webgis_export.pyramid import EXTENSIONS, tile_path
-from webgis_export.render import FastWarp, ImageFormat, ReaderPool, Rendered, read_point, style_image
+from webgis_export.render import (
+    FastWarp,
+    ImageFormat,
+    ReaderPool,
+    Rendered,
+    open_published,
+    read_point,
+    style_image,
+)
 from webgis_export.tms import get_tms
 
 log = logging.getLogger(__name__)
@@ -95,7 +103,7 @@ class LayerStore:
         path = self.cog_path(layer)
         warp = cache.get(path)
         if warp is None:
-            dataset = rasterio.open(path)
+            dataset = open_published(path)
             with self._lock:
                 self._datasets.append(dataset)
             warp = cache[path] = FastWarp(dataset)

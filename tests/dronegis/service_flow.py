@@ -55,8 +55,7 @@ def odm_br_delivery(data_dir: Path, folder: Path) -> list[Path]:
     src = data_dir / "odm_br" / "odm_extra_gcp_br_ckeck.png"
     out = folder / "odm_orthophoto" / "odm_orthophoto.tif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    # the app's GDAL defaults (GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR) would hide the .pgw beside the PNG
-    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="FALSE"), rasterio.open(src) as ds:
+    with rasterio.open(src) as ds:
         profile = {
             "driver": "GTiff",
             "width": ds.width,
