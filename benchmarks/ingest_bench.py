@@ -2,6 +2,7 @@
 
 Usage:
     .venv/bin/python benchmarks/ingest_bench.py [--data DATA_DIR] [--reps 56] [--runs 2]
+        [--quality-frames 360]
 
 Input: brighton_beach/images (18 DJI FC300S frames, 2.8-4.0 MB) replicated by REAL copies
 (no hardlinks) into benchmarks/_work/ingest/brighton_<n>/rep_XXX/ (made once, reused).
@@ -12,11 +13,12 @@ dropping caches needs root on the host, which we do not have):
 
 1. metadata scan: ``scan_folder`` + ``classify`` + ``read_capture`` (no pixels, no hashing)
    in 1 and 2 processes vs ``exiftool -json -n -r`` on the same folder -> frames/s and ratio;
-2. archive copy: ``Archive.stage`` (copy + sha256 in one read, 2 threads) vs ``cp -r``, and the same
+2. archive copy: ``Archive.stage`` (copy + sha256 of the written buffers, hashing pipelined
+   with the write, 2 threads) vs ``cp -r``, and the same
    plus ``commit_all`` (syncfs, chmod 0444, renames) vs ``cp -r && sync``, into the same disk -> MB/s,
    ratios; an untimed ``sync`` before each run, so no run pays for the previous one's write-back;
-3. quality pass: ``flights.quality.iter_assess`` with 2 workers -> frames/s and the CPU use of the
-   worker processes (2.0 = both cores busy);
+3. quality pass: ``flights.quality.iter_assess`` with 1 and then 2 workers on the first
+   ``--quality-frames`` frames -> frames/s and the CPU in use (this process + workers; 2.0 = both cores);
 4. peak RSS of a full ``ingest_folder`` run (in a fresh process) at 252 and 1008 frames.
 """
 
@@ -125,19 +127,20 @@ def cp_copy(root: Path, target: Path, sync: bool) -> float:
     return time.perf_counter() - start
 
 
-def quality_pass(root: Path) -> tuple[float, int, float]:
+def quality_pass(root: Path, workers: int, limit: int) -> tuple[float, int, float]:
+    """(wall s, frames, CPU of this process and its worker processes / wall = cores in use)."""
     import psutil
 
     from flights.quality import iter_assess
 
-    frames = sorted(root.rglob("*.JPG"))
+    frames = sorted(root.rglob("*.JPG"))[: limit or None]
     me = psutil.Process()
-    start = time.perf_counter()
+    start, own = time.perf_counter(), me.cpu_times()
     cpu: dict[int, float] = {}
     n = 0
-    for _ in iter_assess(frames, workers=2):
+    for _ in iter_assess(frames, workers=workers):
         n += 1
-        if n % 50 == 0:
+        if n % 10 == 0:
             for child in me.children(recursive=True):
                 try:
                     t = child.cpu_times()
@@ -145,7 +148,9 @@ def quality_pass(root: Path) -> tuple[float, int, float]:
                 except psutil.Error:
                     pass
     wall = time.perf_counter() - start
-    return wall, n, sum(cpu.values()) / wall
+    end = me.cpu_times()
+    mine = (end.user - own.user) + (end.system - own.system)
+    return wall, n, (sum(cpu.values()) + mine) / wall
 
 
 RSS_RUNNER = """
@@ -183,6 +188,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--reps", type=int, default=56)
     parser.add_argument("--runs", type=int, default=2, help="interleaved runs of (1) and (2); best is shown")
+    parser.add_argument("--quality-frames", type=int, default=360, help="frames for (3); 0 = all")
     args = parser.parse_args()
     root = make_replica(args.data, args.reps)
     size = warm(root)
@@ -200,6 +206,7 @@ def main() -> None:
     print(f"[1] exiftool -json -n -r   : {n_ex / t_ex:8.1f} frames/s ({n_ex} files, {t_ex:.2f} s)")
     print(f"    scan+classify+read, 1p : {n / t1:8.1f} frames/s  ratio {t_ex / n_ex / (t1 / n):.1f}x")
     print(f"    scan+classify+read, 2p : {n / t2:8.1f} frames/s  ratio {t_ex / n_ex / (t2 / n):.1f}x")
+    print(f"    (load average after (1): {os.getloadavg()[0]:.1f})")
 
     scratch = WORK / "copy_target"
     for _ in range(runs):
@@ -208,6 +215,7 @@ def main() -> None:
         t_copied, t_ours = min(t_copied, copied), min(t_ours, total)
         t_cps = min(t_cps, cp_copy(root, scratch, sync=True))
     settle(scratch)
+    print(f"    (load average after (2): {os.getloadavg()[0]:.1f})")
     print(f"[2] cp -r                   : {mb / t_cp:8.1f} MB/s ({t_cp:.2f} s)")
     ratio = f"{t_cp / t_copied:.0%} of cp -r"
     print(f"    archive copy + sha256   : {mb / t_copied:8.1f} MB/s ({t_copied:.2f} s)  {ratio}")
@@ -215,11 +223,20 @@ def main() -> None:
     ratio = f"{t_cps / t_ours:.0%} of cp -r && sync"
     print(f"    + syncfs, 0444, renames : {mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)  {ratio}")
 
-    wall, nq, cores = quality_pass(root)
-    print(f"[3] quality, 2 workers      : {nq / wall:8.1f} frames/s, worker CPU {cores:.2f} cores")
+    fps = {}
+    for workers in (1, 2):
+        wall, nq, cores = quality_pass(root, workers, args.quality_frames)
+        fps[workers] = nq / wall
+        load = os.getloadavg()[0]
+        print(
+            f"[3] quality, {workers} worker(s)   : {nq / wall:8.1f} frames/s ({nq} frames), "
+            f"CPU in use {cores:.2f} cores, load {load:.1f}"
+        )
+    print(f"    speed-up 2 / 1 workers  : {fps[2] / fps[1]:.2f}x")
 
     small = ingest_rss(root / "part_a", WORK / "rss_ws")
     big = ingest_rss(root, WORK / "rss_ws")
+    print(f"    (load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min))")
     print(
         f"[4] ingest_folder peak RSS  : {small[1] / 1024:.0f} MB at {small[0]} files ({small[2]:.1f} s), "
         f"{big[1] / 1024:.0f} MB at {big[0]} files ({big[2]:.1f} s)"

@@ -27,6 +27,9 @@ Rules, first match wins:
 - TIFF: GeoTIFF tags or a world file -> DSM/DTM (single band, float or a dsm/dtm/dem
   name) or ORTHOPHOTO; PROJ/GDAL offset grids -> OTHER; a single-band 16-bit or float
   TIFF from a thermal camera (or without make at a thermal size) -> THERMAL_FRAME; a
+  single-band TIFF of a multispectral camera (registry kind ``multispectral`` or XMP
+  ``Camera:BandName``, e.g. MicaSense RedEdge) -> MULTISPECTRAL_FRAME (not an RGB frame:
+  no mixed-cameras warning against the RGB camera, no 8-bit quality pass); a
   TIFF/DNG with camera make -> RGB_FRAME; zero or absurd dimensions -> RGB_FRAME (so
   read_capture rejects it); a tiled or ortho/DSM-named TIFF without georeference ->
   ORTHOPHOTO/DSM/DTM (ingest reports the missing CRS); else OTHER.
@@ -91,9 +94,12 @@ _SAMPLES, _BITS, _FORMAT = 0x0115, 0x0102, 0x0153
 _GEO = frozenset({0x830E, 0x8482, 0x85D8, 0x87AF})  # ModelPixelScale, Tiepoint, Transformation, GeoKeys
 _GDAL_METADATA = 0xA480
 _TILE_WIDTH = 0x0142
+_XMP_TAG = 700
 _TIFF_TAGS = frozenset(
-    {_SAMPLES, _BITS, _FORMAT, MAKE, MODEL, WIDTH, HEIGHT, _GDAL_METADATA, _TILE_WIDTH} | _GEO
+    {_SAMPLES, _BITS, _FORMAT, MAKE, MODEL, WIDTH, HEIGHT, _GDAL_METADATA, _TILE_WIDTH, _XMP_TAG} | _GEO
 )
+#: XMP of one band of a multispectral rig (MicaSense, Parrot Sequoia, DJI P4 Multispectral).
+_BAND_XMP = re.compile(rb"BandName(?:=[\"']|>)")
 _CAMERA_TAGS = frozenset({MAKE, MODEL})
 _INFRARED = re.compile(rb"ImageSource(?:=[\"']|>)\s*Infrared")
 _POSE_XMP = (b"drone-dji", b"ns.sensefly.com", b"pix4d.com/camera")
@@ -278,6 +284,8 @@ def _classify_tiff(path: Path, name: str) -> FileKind:
         if isinstance(gdal_md, str) and re.search(r"TYPE[^<]*OFFSET|GEOID|HGRID|VGRID", gdal_md, re.I):
             return FileKind.OTHER  # a PROJ/GDAL transformation grid, not a product
         return _elevation_or_ortho(name, samples, fmt)
+    if samples == 1 and _multispectral(make, model, ifd0.get(_XMP_TAG)):
+        return FileKind.MULTISPECTRAL_FRAME
     if samples == 1 and (bits >= 16 or fmt == 3):
         profile = SENSORS.get(
             make if isinstance(make, str) else None, model if isinstance(model, str) else None, width=width
@@ -293,6 +301,15 @@ def _classify_tiff(path: Path, name: str) -> FileKind:
         # its CRS (ingest reports it), never a camera frame
         return _elevation_or_ortho(name, samples, fmt)
     return FileKind.OTHER
+
+
+def _multispectral(make: object, model: object, xmp: object) -> bool:
+    """One band of a multispectral camera: its registry profile says so, or its XMP names the band."""
+    if isinstance(make, str) and isinstance(model, str):
+        profile = SENSORS.get(make, model)
+        if profile is not None and profile.kind == "multispectral":
+            return True
+    return isinstance(xmp, bytes) and _BAND_XMP.search(xmp) is not None
 
 
 def _elevation_or_ortho(name: str, samples: int, fmt: int) -> FileKind:

@@ -10,6 +10,21 @@ Capture time: see :mod:`flights.capture_time` (UTC, and ``time_source`` says how
 
 For FLIR files the FFF GPS record is the position fallback (``source="flir"``) and
 the FFF camera model fills a missing EXIF model (bare ``.fff`` files: make "FLIR").
+
+A JPEG without its end-of-image marker is rejected as truncated (``MetadataError``;
+ingest quarantines it), even when every header segment and the thermal APP3/APP4
+data are complete. The message names the file and says what is missing (the end of
+the compressed image data and the FF D9 marker) and what is intact. Decided on
+thermal_parser's ``DJI_XTS.jpg`` (DJI XT S, 640x512, exiftool: "JPEG format error"):
+its header and 32 kB APP3 thermal block are complete and the DJI decoder reads them,
+but its scan data are cut too, not only the marker: all 15 restart markers of the
+16 restart intervals are there, yet libjpeg reports "premature end of data segment"
+even with FF D9 appended, so the last MCUs are missing. Telling "only the marker is
+missing" from "the scan is cut" needs an entropy decode of the whole scan, which
+ingest does not do for thermal frames; a file that was cut off is not an intact
+delivery, so quarantine (with the reason file) is the honest default.
+``read_capture(..., check_eoi=False)`` still reads such a file's metadata for callers
+that want the thermal block anyway.
 """
 
 from __future__ import annotations
@@ -157,9 +172,9 @@ def read_capture(
         size: Its size in bytes.
         kind: Its kind from :func:`flights.classify.classify`.
         local_tz: Zone assumed for DateTimeOriginal without an offset (module docstring).
-        check_eoi: Treat a JPEG without end-of-image marker as truncated (default).
-            thermal_parser's DJI_XTS.jpg is such a file: 22 bytes short, the last
-            rows grey; its metadata is intact and readable with ``check_eoi=False``.
+        check_eoi: Treat a JPEG without end-of-image marker as truncated (default;
+            see the module docstring). thermal_parser's DJI_XTS.jpg is such a file:
+            its scan is cut, its metadata intact and readable with ``check_eoi=False``.
 
     Returns:
         The capture, without problems or quality figures (ingest adds those).

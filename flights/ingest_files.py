@@ -18,7 +18,7 @@ from flights.scan import ScannedFile, Skipped
 
 logger = logging.getLogger(__name__)
 
-FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)
+FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME, FileKind.MULTISPECTRAL_FRAME)
 RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng"})
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")

@@ -101,7 +101,7 @@ def read_jpeg_header(path: Path, *, check_eoi: bool = True) -> JpegHeader:
     header = _cached_header(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
     if check_eoi:
         with open(path, "rb") as fh:
-            _check_tail(fh, path, st.st_size)
+            _check_tail(fh, path, st.st_size, header)
     return header
 
 
@@ -183,11 +183,21 @@ def _segment(w: _Walker, pos: int, marker: int) -> tuple[int, int]:
     return body, n
 
 
-def _check_tail(fh: BinaryIO, path: Path, size: int) -> None:
-    """Require an end-of-image marker near the end (a cut-off download has none)."""
+def _check_tail(fh: BinaryIO, path: Path, size: int, header: JpegHeader) -> None:
+    """Require an end-of-image marker near the end (a cut-off download has none).
+
+    The header walk has succeeded by then, so the message can say what is intact
+    (the header segments, a thermal block) and what is missing (the end of the
+    compressed image data and its end-of-image marker).
+    """
     start = max(0, size - TAIL_BYTES)
     fh.seek(start)
     if b"\xff\xd9" not in fh.read():
+        intact = "EXIF/XMP header segments"
+        if header.dji_thermal or header.flir_segments:
+            intact += " and thermal data"
         raise MetadataError(
-            f"{path}: truncated JPEG: no end-of-image marker in the last {size - start} bytes"
+            f"{path}: truncated JPEG: no end-of-image marker (FF D9) in the last {size - start} bytes; "
+            f"the compressed image data stop at byte {size} without it, so the end of the image "
+            f"(its last rows) is missing; the {intact} are complete"
         )

@@ -27,6 +27,7 @@ class FileKind(StrEnum):
 
     RGB_FRAME = "rgb_frame"
     THERMAL_FRAME = "thermal_frame"
+    MULTISPECTRAL_FRAME = "multispectral_frame"
     ORTHOPHOTO = "orthophoto"
     DSM = "dsm"
     DTM = "dtm"

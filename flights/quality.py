@@ -10,7 +10,9 @@ but usable odm_data_copr kite frames (102) by a factor of only 1.7, the 1/2 deco
 by 2.9 (8.1 against 23.1; brighton_beach frames score 1259 and more).
 
 The blur test is meant for RGB frames: thermal frames have little contrast and
-score low when sharp (thermal_parser DJI_XT2: 15).
+score low when sharp (thermal_parser DJI_XT2: 15); ingest skips thermal and
+multispectral frames. OpenCV's log is silenced while it decodes a TIFF (libtiff
+warns on stderr about every unknown maker tag).
 
 Thresholds (measured, see benchmarks/RESULTS.md "ingest: image quality"):
 
@@ -27,6 +29,7 @@ script that calls it needs an ``if __name__ == "__main__":`` guard.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 from collections import deque
@@ -50,6 +53,7 @@ DARK_LEVEL = 10
 SATURATED_LEVEL = 250
 #: Frames smaller than this (pixels on the long side) are decoded at full size.
 REDUCE_FROM = 1600
+TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 
 
 def assess(path: Path) -> ImageQuality:
@@ -61,9 +65,10 @@ def assess(path: Path) -> ImageQuality:
     import cv2
     import numpy as np
 
-    grey = cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_2)
-    if grey is not None and max(grey.shape) * 2 < REDUCE_FROM:
-        grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    with _quiet_decoder(path):
+        grey = cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_2)
+        if grey is not None and max(grey.shape) * 2 < REDUCE_FROM:
+            grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if grey is None or grey.size == 0:
         raise ImageDecodeError(f"{path}: OpenCV cannot decode the image")
     if grey.dtype != np.uint8:  # 16-bit TIFF: scale to 8 bits for comparable figures
@@ -82,6 +87,23 @@ def assess(path: Path) -> ImageQuality:
         decoded_width=int(grey.shape[1]),
         decoded_height=int(grey.shape[0]),
     )
+
+
+@contextlib.contextmanager
+def _quiet_decoder(path: Path) -> Iterator[None]:
+    """Silence OpenCV's log while it decodes a TIFF: libtiff warns on stderr about every
+    maker tag it does not know (MicaSense, DJI), which says nothing about the frame."""
+    import cv2
+
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        yield
+        return
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 def is_black(q: ImageQuality) -> bool:

@@ -1,6 +1,9 @@
 """Header checks for delivered rasters: GeoTIFF, or image + world file (+ optional .prj).
 
-Only headers are read (no pixels). A raster is refused (``RasterError``) when it has no
+Only headers are read (no pixels). GDAL reads a world file beside a PNG/JPEG but not
+its ``.prj``; :func:`read_prj` reads it (ESRI or OGC WKT, PROJ JSON, or an authority
+code such as ``EPSG:32722`` or ``32722``) and is the one ``.prj`` reader of the project
+(``pipeline.rasters`` calls it). A raster is refused (``RasterError``) when it has no
 georeference, a world file with a zero, NaN or infinite pixel size, or dimensions no
 drone product can have; the caller quarantines it.
 """
@@ -10,9 +13,13 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from flights.errors import MetadataError
+from flights.errors import GeoreferenceError, MetadataError
 from flights.models import DeliveredFile, FileKind, Problem, Severity
+
+if TYPE_CHECKING:
+    import pyproj
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,47 @@ def world_file_for(path: Path) -> Path | None:
             if candidate.is_file():
                 return candidate
     return None
+
+
+def prj_for(path: Path) -> Path | None:
+    """The ``.prj`` beside an image (``x.prj`` or ``x.png.prj``, any case), if any."""
+    for candidate in (path.with_suffix(".prj"), path.with_suffix(".PRJ"), Path(f"{path}.prj")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_prj(path: Path) -> pyproj.CRS | None:
+    """The CRS of the ``.prj`` beside ``path``, or None when there is no ``.prj``.
+
+    The file may hold ESRI WKT (what ArcGIS and QGIS write), OGC WKT 1/2, PROJ JSON or
+    an authority code (``EPSG:32722``; a bare ``32722`` is read as an EPSG code).
+
+    Raises:
+        GeoreferenceError: the ``.prj`` exists but is unreadable or holds no CRS.
+    """
+    import pyproj
+
+    prj = prj_for(path)
+    if prj is None:
+        return None
+    try:
+        text = prj.read_text(encoding="utf-8-sig", errors="strict").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GeoreferenceError(f"{prj}: cannot read the .prj: {exc}") from exc
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    try:
+        return pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError as exc:
+        shown = text[:60] + ("…" if len(text) > 60 else "")
+        raise GeoreferenceError(f"{prj}: cannot parse the CRS: {shown!r} ({exc})") from exc
+
+
+def crs_text(crs: pyproj.CRS) -> str:
+    """``EPSG:nnnn`` when the CRS has an EPSG code, else its WKT."""
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code else crs.to_wkt()
 
 
 def read_world_file(path: Path, relpath: str) -> tuple[float, float, float, float, float, float]:
@@ -83,13 +131,25 @@ def read_raster(path: Path, relpath: str, *, sha256: str, size: int, kind: FileK
         raise RasterError(f"raster {relpath} has no geotransform (no GeoTIFF tags, no world file)")
     if crs is None and world is None:
         raise RasterError(f"raster {relpath} has no CRS (no GeoTIFF CRS keys)")
+    base = DeliveredFile(path=relpath, sha256=sha256, size=size, kind=kind)
     if crs is None:
+        return _crs_from_prj(path, relpath, world, base)
+    code = crs.to_epsg()
+    return base.model_copy(update={"crs": f"EPSG:{code}" if code else crs.to_wkt()})
+
+
+def _crs_from_prj(path: Path, relpath: str, world: Path | None, base: DeliveredFile) -> DeliveredFile:
+    """A raster georeferenced by a world file: its CRS from the ``.prj``, else a warning."""
+    try:
+        prj_crs = read_prj(path)
+    except GeoreferenceError as exc:
+        message = f"raster {relpath}: its .prj cannot be used ({exc}); give the CRS with --crs"
+    else:
+        if prj_crs is not None:
+            return base.model_copy(update={"crs": crs_text(prj_crs)})
         message = (
             f"raster {relpath} has a world file ({world.name if world else ''}) but no .prj: "
             "its CRS must be given when it is georeferenced (--crs)"
         )
-        problem = Problem(code="raster_no_crs", severity=Severity.WARNING, file=relpath, message=message)
-        return DeliveredFile(path=relpath, sha256=sha256, size=size, kind=kind, problems=(problem,))
-    code = crs.to_epsg()
-    text = f"EPSG:{code}" if code else crs.to_wkt()
-    return DeliveredFile(path=relpath, sha256=sha256, size=size, kind=kind, crs=text)
+    problem = Problem(code="raster_no_crs", severity=Severity.WARNING, file=relpath, message=message)
+    return base.model_copy(update={"problems": (problem,)})

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from flights.models import Capture, DeliveredFile, FileKind, Flight, Frozen, Problem, Purpose, Severity
 
-FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)
+FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME, FileKind.MULTISPECTRAL_FRAME)
 RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM, FileKind.ODM_OUTPUT)
 
 

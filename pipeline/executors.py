@@ -60,6 +60,10 @@ class SerialExecutor:
         """Apply ``fn`` to each item in turn."""
         return [fn(item) for item in items]
 
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to each item in turn, yielding each result as it is ready."""
+        return (fn(item) for item in items)
+
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Call ``fn`` here."""
         return fn(*args, **kwargs)
@@ -95,8 +99,15 @@ class LocalExecutor:
         batch = list(items)
         if self.workers == 1 or len(batch) <= 1:
             return [fn(item) for item in batch]
+        return list(self.imap(fn, batch))
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Like :meth:`map`, yielding results in input order as they are ready."""
+        batch = list(items)
+        if self.workers == 1 or len(batch) <= 1:
+            return (fn(item) for item in batch)
         chunksize = max(1, len(batch) // (self.workers * 4))
-        return list(self._ensure_pool().map(fn, batch, chunksize=chunksize))
+        return self._ensure_pool().map(fn, batch, chunksize=chunksize)
 
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Call ``fn`` in this process."""
@@ -139,6 +150,12 @@ class DaskExecutor:
         results: list[R] = self.client.gather(futures)
         return results
 
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """One task per item, all submitted at once; results yielded in input order as they finish."""
+        batch = list(items)
+        futures = self.client.map(fn, batch, pure=False) if batch else []
+        return (future.result() for future in futures)
+
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run one call on a worker and wait for its result."""
         # a partial keeps the function's own keywords (``workers``, ``resources``, ...) away from submit's
@@ -163,6 +180,31 @@ def executor_for(scheduler: str | None = None, *, workers: int | None = None) ->
         log.info("running stages on the Dask cluster at %s", address)
         return DaskExecutor(address)
     return LocalExecutor(workers)
+
+
+def map_progress[T, R](
+    executor: Executor,
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[R]:
+    """``executor.map`` with ``progress(done, total)`` as results arrive (in input order).
+
+    Executors with an ``imap`` method report every result; others report once at the end.
+    """
+    batch = list(items)
+    imap = getattr(executor, "imap", None)
+    if imap is None:
+        results = executor.map(fn, batch)
+        if progress is not None and batch:
+            progress(len(batch), len(batch))
+        return results
+    out: list[R] = []
+    for result in imap(fn, batch):
+        out.append(result)
+        if progress is not None:
+            progress(len(out), len(batch))
+    return out
 
 
 # -- raster windows as tasks -----------------------------------------------------------------

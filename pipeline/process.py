@@ -19,6 +19,12 @@ Reruns skip products whose inputs and options have not changed (a signature stor
 product's properties; for thermal products it includes the measurement overrides, so new
 overrides recompute the thermal rasters, the thermal frame COGs and the mosaic);
 ``products.json`` is rewritten atomically after every sub-stage.
+
+Where the work runs: the ``thermal`` and ``frames`` sub-stages fan out one task per frame on
+an :class:`~pipeline.executors.Executor` (this process, a local process pool, or a Dask
+cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal_stage.convert_thermal_frame`);
+this process collects the results and is the only writer of ``products.json``, the thermal
+record, the mosaic and the layers. The products are the same whichever executor ran them.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from pyproj import Transformer
 from flights.atomic import atomic_write_text
 from flights.errors import DroneGisError, IngestError, UsageError
 from flights.models import Capture, FileKind, Flight
+from pipeline.executors import Executor, SerialExecutor
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
 from pipeline.thermal import ThermalOverrides
@@ -70,6 +77,7 @@ class _Run:
     previous: dict[str, Product]
     max_range: float = DEFAULT_MAX_RANGE_M
     thermal_overrides: ThermalOverrides | None = None
+    executor: Executor = field(default_factory=SerialExecutor)
     thermal: ThermalStageResult | None = None
     products: dict[str, Product] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -131,6 +139,7 @@ def process_flight(
     progress: Progress | None = None,
     max_range: float = DEFAULT_MAX_RANGE_M,
     thermal_overrides: ThermalOverrides | None = None,
+    executor: Executor | None = None,
 ) -> tuple[Product, ...]:
     """Georeference everything of an ingested flight; write ``products.json``.
 
@@ -146,6 +155,9 @@ def process_flight(
         max_range: horizontal metres at which rays at/above the horizon are clipped.
         thermal_overrides: the flight's measurement parameters (stored in
             ``Workspace.thermal_overrides``); ``None`` reuses the stored ones.
+        executor: where the per-frame tasks run (thermal conversion; locate, render and
+            write of each frame); default: in this process. Dask workers must see the
+            workspace (and ``dem``, ``grids``) at the same paths.
 
     Raises:
         IngestError: the flight was never ingested.
@@ -170,6 +182,7 @@ def process_flight(
         {p.id: p for p in load_products(workspace, flight_id)},
         max_range,
         thermal_overrides,
+        executor or SerialExecutor(),
     )
     _rasters(run)
     run.save()
@@ -241,6 +254,7 @@ def _thermal(run: _Run) -> None:
         run.thermal_overrides,
         reuse="thermal" not in run.forced,
         distances=thermal_distances(run),
+        executor=run.executor,
     )
     for path, reason in run.thermal.failed.items():
         run.skipped.append({"file": path, "reason": f"thermal conversion: {reason}"})
@@ -265,10 +279,9 @@ def frame_operation(run: _Run) -> tuple[Transformer, str]:
     ``--transformation`` names an operation from the *rasters'* CRS, so frames always use
     PROJ's best operation from EPSG:4326 (recorded with every frame product).
     """
-    from pipeline.operations import choose_operation
+    from pipeline.frame_tasks import frame_transformer
 
-    op = choose_operation("EPSG:4326", run.target_crs)
-    return op.transformer, op.label
+    return frame_transformer(run.target_crs)
 
 
 def bounds_of(products: Sequence[Product]) -> tuple[float, float, float, float] | None:

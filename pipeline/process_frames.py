@@ -1,4 +1,10 @@
-"""Sub-stages ``frames``, ``mosaic`` and ``layers`` of :mod:`pipeline.process`."""
+"""Sub-stages ``frames``, ``mosaic`` and ``layers`` of :mod:`pipeline.process`.
+
+The ``frames`` sub-stage fans its frames out on the run's executor, one task per frame
+(:func:`pipeline.frame_tasks.georeference_frame`); this process decides what to redo,
+collects the products in capture order and writes everything shared (``products.json``,
+the mosaic, the layers).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +17,10 @@ import numpy as np
 
 from flights.errors import DroneGisError, ThermalError
 from flights.models import Capture
-from pipeline.frames import (
-    DemSampler,
-    frame_grid,
-    frame_record,
-    is_thermal,
-    locate_frame,
-    read_image,
-    render_frame,
-    write_frame_cog,
-    write_layers,
-    write_thumbnail,
-)
-from pipeline.models import HeightDatum, Product, ProductKind
+from pipeline.executors import map_progress
+from pipeline.frame_tasks import FrameResult, FrameTask, dem_sampler, georeference_frame, rtk_height
+from pipeline.frames import DemSampler, is_thermal, write_layers
+from pipeline.models import Product, ProductKind
 
 if TYPE_CHECKING:
     from pipeline.process import _Run
@@ -36,13 +33,20 @@ def _product_id(run: _Run, kind: str, relpath: str) -> str:
     return f"{run.flight.id}-{kind}-{Path(relpath).with_suffix('').as_posix().replace('/', '-')}"
 
 
-def _dem_for(run: _Run, captures: list[Capture], transformer: Any) -> DemSampler | None:
+def _dem_bounds(run: _Run, captures: list[Capture], transformer: Any) -> tuple[float, ...] | None:
+    """The area of the DEM a run samples: every frame's camera position plus a margin."""
     if run.dem is None or not captures:
         return None
     pts = [transformer.transform(c.position.lon, c.position.lat) for c in captures if c.position]
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    bounds = (min(xs) - DEM_MARGIN_M, min(ys) - DEM_MARGIN_M, max(xs) + DEM_MARGIN_M, max(ys) + DEM_MARGIN_M)
-    return DemSampler(run.dem, run.target_crs, bounds)
+    return (min(xs) - DEM_MARGIN_M, min(ys) - DEM_MARGIN_M, max(xs) + DEM_MARGIN_M, max(ys) + DEM_MARGIN_M)
+
+
+def _dem_for(run: _Run, captures: list[Capture], transformer: Any) -> DemSampler | None:
+    bounds = _dem_bounds(run, captures, transformer)
+    if run.dem is None or bounds is None:
+        return None
+    return dem_sampler(str(run.dem), run.target_crs, (bounds[0], bounds[1], bounds[2], bounds[3]))
 
 
 def _takeoff(dem: DemSampler | None, captures: list[Capture], transformer: Any) -> float | None:
@@ -53,20 +57,6 @@ def _takeoff(dem: DemSampler | None, captures: list[Capture], transformer: Any) 
     e, n = transformer.transform(first.position.lon, first.position.lat)
     z = float(dem(np.array([e]), np.array([n]))[0])
     return z if math.isfinite(z) else None
-
-
-def _rtk_height(run: _Run, capture: Capture, transformer: Any) -> float | None:
-    """An RTK-fixed AbsoluteAltitude in DVR90 (the DEM's datum), when the grid is available."""
-    pos = capture.position
-    if not (capture.rtk.fixed and pos and pos.absolute_altitude_m is not None and run.grids):
-        return None
-    from pipeline.datum import dvr90_transformer, geoid_offsets
-
-    vertical = dvr90_transformer(run.target_crs, run.grids)
-    if vertical is None:
-        return None
-    e, n = transformer.transform(pos.lon, pos.lat)
-    return float(pos.absolute_altitude_m + geoid_offsets(vertical, np.array([e]), np.array([n]))[0])
 
 
 def thermal_distances(run: _Run) -> dict[str, float | None]:
@@ -93,9 +83,8 @@ def thermal_distances(run: _Run) -> dict[str, float | None]:
             continue
         e, n = transformer.transform(capture.position.lon, capture.position.lat)
         nadir = float(dem(np.array([e]), np.array([n]))[0])
-        ground = GroundHeights(
-            takeoff, nadir if math.isfinite(nadir) else None, _rtk_height(run, capture, transformer)
-        )
+        rtk = rtk_height(capture, run.target_crs, run.grids, transformer)
+        ground = GroundHeights(takeoff, nadir if math.isfinite(nadir) else None, rtk)
         try:
             pose = frame_pose(capture, run.target_crs, ground=ground, transformer=transformer)
         except DroneGisError as exc:
@@ -106,12 +95,11 @@ def thermal_distances(run: _Run) -> dict[str, float | None]:
     return out
 
 
-def _thermal_source(run: _Run, capture: Capture) -> Path:
-    """The frame's °C raster written by the thermal stage (with the flight's parameters)."""
+def _check_thermal_source(run: _Run, capture: Capture) -> None:
+    """The frame's °C raster must have been written by the thermal stage (with the flight's parameters)."""
     dst = run.workspace.thermal_frame(run.flight.id, capture.path)
     if run.thermal is None or capture.path not in run.thermal.written or not dst.exists():
         raise ThermalError(f"{capture.path}: the thermal stage wrote no °C raster ({dst})")
-    return dst
 
 
 def thermal_frame_properties(run: _Run, capture: Capture) -> dict[str, Any]:
@@ -139,99 +127,86 @@ def _frame_signature(run: _Run, capture: Capture, kind: ProductKind) -> str | No
 
 
 def frames_stage(run: _Run) -> None:
-    """Footprint, COG and thumbnail of every usable frame."""
+    """Footprint, COG and thumbnail of every usable frame: one task per frame to redo, on ``run.executor``.
+
+    Frames whose signature is unchanged are kept; the others become :class:`FrameTask` s. The
+    results come back in capture order, so products and the skipped list do not depend on
+    the executor.
+    """
     from pipeline.process import frame_inputs, frame_operation
 
     captures = frame_inputs(run)
-    transformer, label = frame_operation(run)
-    dem = _dem_for(run, captures, transformer)
-    takeoff = _takeoff(dem, captures, transformer) if captures else None
-    for i, capture in enumerate(captures, start=1):
-        thermal = is_thermal(capture)
-        kind = ProductKind.THERMAL_FRAME if thermal else ProductKind.RGB_FRAME
-        product_id = _product_id(run, "frame", capture.path)
-        signature = _frame_signature(run, capture, kind)
-        old = run.reusable(product_id, signature, "frames") if signature is not None else None
-        if signature is None:
-            logger.info("%s: no °C raster, not georeferenced", capture.path)
-        elif old is not None:
-            run.products[product_id] = old
-        else:
-            try:
-                run.products[product_id] = _one_frame(
-                    run, capture, kind, product_id, signature, transformer, label, dem, takeoff
-                )
-            except (DroneGisError, OSError) as exc:
-                logger.error("%s: not georeferenced: %s", capture.path, exc)
-                run.skipped.append({"file": capture.path, "reason": str(exc)})
+    if not captures:
+        return
+    transformer, _ = frame_operation(run)
+    bounds = _dem_bounds(run, captures, transformer)
+    takeoff = _takeoff(_dem_for(run, captures, transformer), captures, transformer)
+    outcomes: list[Product | str | FrameTask | None] = []
+    for capture in captures:
+        outcomes.append(_plan_frame(run, capture, bounds, takeoff))
+    tasks = [o for o in outcomes if isinstance(o, FrameTask)]
+    done_before = len(captures) - len(tasks)
+    if run.progress is not None and done_before:
+        run.progress(done_before, len(captures))
+
+    def progress(done: int, _total: int) -> None:
         if run.progress is not None:
-            run.progress(i, len(captures))
+            run.progress(done_before + done, len(captures))
+
+    results = iter(map_progress(run.executor, georeference_frame, tasks, progress))
+    for capture, outcome in zip(captures, outcomes, strict=True):
+        if isinstance(outcome, FrameTask):
+            outcome = _collect(next(results))
+        if isinstance(outcome, Product):
+            run.products[outcome.id] = outcome
+        elif isinstance(outcome, str):
+            logger.error("%s: not georeferenced: %s", capture.path, outcome)
+            run.skipped.append({"file": capture.path, "reason": outcome})
 
 
-def _one_frame(
-    run: _Run,
-    capture: Capture,
-    kind: ProductKind,
-    product_id: str,
-    signature: str,
-    transformer: Any,
-    label: str,
-    dem: DemSampler | None,
-    takeoff: float | None,
-) -> Product:
-    thermal = kind == ProductKind.THERMAL_FRAME
-    camera, pose, fp = locate_frame(
-        capture,
-        run.target_crs,
-        transformer=transformer,
-        dem=dem,
-        takeoff_z=takeoff,
-        camera_absolute_z=_rtk_height(run, capture, transformer),
-        max_range=run.max_range,
-    )
-    archived = run.workspace.archived_file(run.flight.id, capture.path)
-    source = _thermal_source(run, capture) if thermal else archived
-    grid = frame_grid(fp)
-    on_dem = dem is not None and pose.height_rule != "relative-altitude-over-takeoff-plane"
-    bands, valid = render_frame(read_image(source), camera, pose, grid, elevation=dem if on_dem else None)
-    record = frame_record(capture, camera, pose, fp)._asdict()
-    tags = {
-        "DRONEGIS_HEIGHT_RULE": pose.height_rule,
-        "DRONEGIS_YAW_SOURCE": pose.attitude.yaw_source,
-        "DRONEGIS_CAMERA_MODEL": camera.source,
-        "DRONEGIS_TRANSFORMATION": label,
-    }
-    dst = run.workspace.frame_cog(run.flight.id, capture.path)
-    write_frame_cog(bands, valid, grid, dst, crs=run.target_crs, thermal=thermal, tags=tags)
-    thumb = write_thumbnail(
-        archived if not thermal else source, run.workspace.thumbnail(run.flight.id, capture.path)
-    )
-    transform, width, height = grid
-    bounds = (transform.c, transform.f + height * transform.e, transform.c + width * transform.a, transform.f)
-    record["thumbnail"] = run.rel(thumb)
-    record["cog"] = run.rel(dst)
-    record["time"] = capture.time_utc.isoformat() if capture.time_utc else None
-    return Product(
-        id=product_id,
+def _collect(result: FrameResult) -> Product | str:
+    if result.product is not None:
+        return result.product
+    return result.error or f"{result.relpath}: no product"
+
+
+def _plan_frame(
+    run: _Run, capture: Capture, bounds: tuple[float, ...] | None, takeoff: float | None
+) -> Product | str | FrameTask | None:
+    """What to do with one frame: keep its product, skip it (None, or an error), or a task."""
+    from pipeline import frames
+
+    kind = ProductKind.THERMAL_FRAME if is_thermal(capture) else ProductKind.RGB_FRAME
+    product_id = _product_id(run, "frame", capture.path)
+    signature = _frame_signature(run, capture, kind)
+    if signature is None:
+        logger.info("%s: no °C raster, not georeferenced", capture.path)
+        return None
+    old = run.reusable(product_id, signature, "frames")
+    if old is not None:
+        return old
+    if kind == ProductKind.THERMAL_FRAME:
+        try:
+            _check_thermal_source(run, capture)
+        except ThermalError as exc:
+            return str(exc)
+    thermal = thermal_frame_properties(run, capture) if kind == ProductKind.THERMAL_FRAME else {}
+    return FrameTask(
+        root=str(run.workspace.root),
         flight=run.flight.id,
+        relpath=capture.path,
+        capture=capture,
         kind=kind,
-        path=run.rel(dst),
-        crs=run.target_crs,
-        bounds=bounds,
-        gsd_m=record["gsd_m"],
-        time_start=capture.time_utc,
-        time_end=capture.time_utc,
-        source_files=(capture.path,),
-        transformation=label,
-        units="°C" if thermal else None,
-        height_datum=HeightDatum.NOT_APPLICABLE,
-        properties={
-            "signature": signature,
-            "record": record,
-            "ground": "dem" if on_dem else "plane",
-            "footprint_clipped": fp.clipped,
-            **(thermal_frame_properties(run, capture) if thermal else {}),
-        },
+        product_id=product_id,
+        signature=signature,
+        target_crs=run.target_crs,
+        grids=str(run.grids) if run.grids else None,
+        dem=str(run.dem) if run.dem else None,
+        dem_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]) if bounds else None,
+        takeoff_z=takeoff,
+        max_range=run.max_range,
+        max_px=frames.MAX_FRAME_PX,
+        thermal_properties=thermal,
     )
 
 

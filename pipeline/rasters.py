@@ -29,6 +29,7 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
+import flights.rasters
 from flights.errors import GeoreferenceError, UsageError
 from pipeline.models import ProductKind
 
@@ -77,19 +78,13 @@ def crs_string(crs: CRS | pyproj.CRS | str) -> str:
 
 
 def read_prj(path: Path) -> str | None:
-    """The CRS of the ``.prj`` beside ``path`` (ESRI or OGC WKT), or None if there is none.
+    """The CRS of the ``.prj`` beside ``path`` (ESRI/OGC WKT or an EPSG code), or None if there is none.
 
     Raises:
         GeoreferenceError: the ``.prj`` exists but cannot be parsed.
     """
-    for prj in (path.with_suffix(".prj"), Path(f"{path}.prj")):
-        if prj.exists():
-            text = prj.read_text(encoding="utf-8", errors="replace").strip()
-            try:
-                return crs_string(CRS.from_wkt(text, morph_from_esri_dialect=True))
-            except Exception as exc:
-                raise GeoreferenceError(f"{prj}: cannot parse the CRS: {exc}") from exc
-    return None
+    found = flights.rasters.read_prj(path)  # the one .prj reader (also EPSG code text)
+    return crs_string(found) if found is not None else None
 
 
 def detect_kind(path: Path, count: int, dtype: str, has_alpha: bool) -> ProductKind | None:

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 NODATA = float("nan")
 TAG_PREFIX = "DRONEGIS_"
 BLEND = "nearest-to-nadir"
+MAX_MOSAIC_SIDE_PX = 20_000
+MOSAIC_BYTES_PER_PX = 12  # float64 nadir distance + float32 value, while blending
 
 
 def convert_frame(
@@ -192,18 +194,34 @@ def write_thermal_frame(
     return _atomic_raster(Path(dst), write)
 
 
-def thermal_mosaic(frames: Sequence[Path], dst: Path, *, target_crs: str = "EPSG:25832") -> Path:
+def thermal_mosaic(
+    frames: Sequence[Path],
+    dst: Path,
+    *,
+    target_crs: str = "EPSG:25832",
+    max_side_px: int = MAX_MOSAIC_SIDE_PX,
+) -> Path:
     """A COG of georeferenced °C frames, blended nearest-to-nadir (module docstring).
 
     The output pixel size is the finest frame resolution in ``target_crs``; each frame
     is warped only into its own window of the output grid.
 
+    Args:
+        frames: georeferenced °C frame GeoTIFFs.
+        dst: the COG to write.
+        target_crs: CRS of the mosaic.
+        max_side_px: largest output width or height accepted; frames far apart (a
+            wrong GPS fix, frames of another flight) would otherwise allocate an
+            enormous grid. The check runs before any array is allocated.
+
     Raises:
-        ThermalError: no frames, or a frame without CRS.
+        ThermalError: no frames, a frame without CRS, or an output grid larger than
+            ``max_side_px`` on a side (naming the extreme frames and the would-be size).
     """
     if not frames:
         raise ThermalError(f"{dst}: no frames for the thermal mosaic")
     grid = _mosaic_grid(frames, target_crs)
+    _check_grid_size(grid, frames, dst, max_side_px)
     best = np.full((grid.height, grid.width), np.inf)
     out = np.full((grid.height, grid.width), np.nan, dtype=np.float32)
     xs = (np.arange(grid.width) + 0.5) * grid.transform.a + grid.transform.c
@@ -223,6 +241,32 @@ def thermal_mosaic(frames: Sequence[Path], dst: Path, *, target_crs: str = "EPSG
     return _write_cog(out, Path(dst), target_crs, grid.transform, tags)
 
 
+def _check_grid_size(grid: _Grid, frames: Sequence[Path], dst: Path, max_side_px: int) -> None:
+    """Refuse a mosaic grid over ``max_side_px`` on a side, before allocating it."""
+    if grid.width <= max_side_px and grid.height <= max_side_px:
+        return
+    centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in grid.frame_bounds]
+    extremes = sorted(
+        {
+            min(range(len(frames)), key=lambda i: centres[i][0]),
+            max(range(len(frames)), key=lambda i: centres[i][0]),
+            min(range(len(frames)), key=lambda i: centres[i][1]),
+            max(range(len(frames)), key=lambda i: centres[i][1]),
+        }
+    )
+    named = ", ".join(
+        f"{Path(frames[i]).name} (centre {centres[i][0]:.0f}, {centres[i][1]:.0f})" for i in extremes
+    )
+    res = abs(grid.transform.a)
+    gib = grid.width * grid.height * MOSAIC_BYTES_PER_PX / 2**30
+    raise ThermalError(
+        f"{dst}: the {len(frames)} thermal frames span {grid.width * res / 1000:.1f} km × "
+        f"{grid.height * res / 1000:.1f} km, a {grid.width} × {grid.height} px grid at {res:.3g} m "
+        f"(~{gib:,.1f} GiB) over the limit of {max_side_px} px per side; extreme frames: {named}. "
+        "Are frames from different places or with a wrong GPS fix in the set?"
+    )
+
+
 class _Grid(NamedTuple):
     height: int
     width: int
@@ -240,7 +284,10 @@ def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> _Grid:
         with rasterio.open(path) as src:
             if src.crs is None:
                 raise ThermalError(f"{path}: frame has no CRS; georeference it before mosaicking")
-            bounds.append(transform_bounds(src.crs, target_crs, *src.bounds, densify_pts=21))
+            box = transform_bounds(src.crs, target_crs, *src.bounds, densify_pts=21)
+            if not all(math.isfinite(v) for v in box):
+                raise ThermalError(f"{path}: bounds {tuple(src.bounds)} cannot be expressed in {target_crs}")
+            bounds.append(box)
             t, _, _ = calculate_default_transform(src.crs, target_crs, src.width, src.height, *src.bounds)
             resolution = min(resolution, abs(t.a))
     left, bottom = min(b[0] for b in bounds), min(b[1] for b in bounds)
@@ -270,7 +317,7 @@ def _warp_frame(
     from rasterio.warp import Resampling, reproject
 
     t = grid.transform
-    window_transform = t * Affine.translation(cols.start, rows.start)
+    window_transform = t @ Affine.translation(cols.start, rows.start)
     warped = np.full((rows.stop - rows.start, cols.stop - cols.start), np.nan, dtype=np.float32)
     with rasterio.open(path) as src:
         reproject(

@@ -14,6 +14,10 @@ takes milliseconds, a DJI frame well under a second, and stale rasters after cha
 parameters would be worse. ``reuse=True`` (the ``process`` stage) keeps a frame whose
 signature — file checksum, frame distance, the overrides and :data:`VERSION` — and
 raster are unchanged since the last run; the signatures are kept in the record too.
+
+Each frame to convert is one task (:func:`convert_thermal_frame` of a :class:`ThermalTask`)
+on the caller's executor — this process, a local pool or a Dask worker; the task writes
+only its frame's raster, and this process writes the overrides and the record.
 """
 
 from __future__ import annotations
@@ -27,12 +31,61 @@ from typing import Any, NamedTuple
 
 from flights.atomic import atomic_write_text
 from flights.errors import DroneGisError
-from flights.models import Capture, FileKind, Flight
+from flights.models import Capture, FileKind, Flight, Frozen
+from pipeline.executors import Executor, SerialExecutor, map_progress
 from pipeline.thermal import ThermalOverrides
 from pipeline.workspace import Workspace
 
 log = logging.getLogger(__name__)
 VERSION = "1"
+
+
+class ThermalTask(Frozen):
+    """One thermal frame to convert (picklable; the workspace must be visible to the worker).
+
+    Attributes:
+        root: workspace root.
+        flight: flight id.
+        relpath: the frame's path in the flight folder.
+        capture: the frame's capture record.
+        overrides: the flight's measurement parameters.
+        distance_m: the frame's object distance (None: the file's value).
+    """
+
+    root: str
+    flight: str
+    relpath: str
+    capture: Capture
+    overrides: ThermalOverrides
+    distance_m: float | None = None
+
+
+class ThermalFrameResult(Frozen):
+    """The parameters one frame was converted with (JSON values), or why it failed."""
+
+    relpath: str
+    measurement: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def convert_thermal_frame(task: ThermalTask) -> ThermalFrameResult:
+    """Convert one thermal frame to its °C GeoTIFF (``Workspace.thermal_frame``); a failure is returned."""
+    from pipeline.thermal_raster import convert_frame, write_thermal_frame
+
+    workspace = Workspace.at(task.root)
+    src = workspace.archived_file(task.flight, task.relpath)
+    try:
+        frame = convert_frame(src, task.overrides, frame_distance_m=task.distance_m)
+        write_thermal_frame(
+            frame.celsius,
+            workspace.thermal_frame(task.flight, task.relpath),
+            capture=task.capture,
+            measurement=frame.measurement,
+        )
+    except (DroneGisError, OSError) as exc:
+        return ThermalFrameResult(relpath=task.relpath, error=str(exc))
+    measurement = json.loads(json.dumps(frame.measurement, default=str))
+    return ThermalFrameResult(relpath=task.relpath, measurement=measurement)
 
 
 class ThermalStageResult(NamedTuple):
@@ -88,6 +141,7 @@ def thermal_stage(
     progress: Callable[[int, int], None] | None = None,
     reuse: bool = False,
     distances: Mapping[str, float | None] | None = None,
+    executor: Executor | None = None,
 ) -> ThermalStageResult:
     """Convert every usable thermal frame of ``flight`` to a °C GeoTIFF.
 
@@ -95,10 +149,11 @@ def thermal_stage(
         workspace: the workspace holding the flight's archive.
         flight: the ingested flight.
         overrides: new per-flight parameters (stored); ``None`` reuses the stored ones.
-        progress: called with (done, total) after each frame.
+        progress: called with (done, total) as frames finish.
         reuse: keep frames whose signature and raster are unchanged since the last run.
         distances: capture path -> the frame's distance to the object (None: the file's
             value); frames not listed use ``distance_from_capture``.
+        executor: where the frames are converted, one task each (default: here).
 
     Returns:
         What was written and what failed; a failed frame does not stop the others.
@@ -113,21 +168,36 @@ def thermal_stage(
     captures = [c for c in flight.captures if c.kind == FileKind.THERMAL_FRAME and c.usable]
     result = ThermalStageResult({}, {}, overrides, {}, {}, ())
     reused: list[str] = []
-    for i, capture in enumerate(captures, start=1):
+    signatures: dict[str, str] = {}
+    tasks: list[ThermalTask] = []
+    for capture in captures:
         distance = (distances or {}).get(capture.path, distance_from_capture(capture))
-        signature = frame_signature(capture, overrides, distance)
-        dst = workspace.thermal_frame(flight.id, capture.path)
+        signatures[capture.path] = frame_signature(capture, overrides, distance)
         old = previous.get("frames", {}).get(capture.path)
-        if old is not None and previous.get("signatures", {}).get(capture.path) == signature and dst.exists():
-            result.measurements[capture.path] = old
+        dst = workspace.thermal_frame(flight.id, capture.path)
+        old_signature = previous.get("signatures", {}).get(capture.path)
+        if old is not None and old_signature == signatures[capture.path] and dst.exists():
             reused.append(capture.path)
-        else:
-            _convert(workspace, flight.id, capture, overrides, distance, result)
-        if capture.path in result.measurements:
-            result.written[capture.path] = dst
-            result.signatures[capture.path] = signature
+            continue
+        tasks.append(
+            ThermalTask(
+                root=str(workspace.root),
+                flight=flight.id,
+                relpath=capture.path,
+                capture=capture,
+                overrides=overrides,
+                distance_m=distance,
+            )
+        )
+
+    def frames_done(done: int, _total: int) -> None:
         if progress is not None:
-            progress(i, len(captures))
+            progress(len(reused) + done, len(captures))
+
+    done = map_progress(executor or SerialExecutor(), convert_thermal_frame, tasks, frames_done)
+    _collect(workspace, flight.id, captures, {r.relpath: r for r in done}, previous, signatures, result)
+    if progress is not None and reused and not tasks:
+        progress(len(captures), len(captures))
     summary = {
         "overrides": overrides.model_dump(),
         "frames": result.measurements,
@@ -138,30 +208,28 @@ def thermal_stage(
     return result._replace(reused=tuple(reused))
 
 
-def _convert(
+def _collect(
     workspace: Workspace,
     flight: str,
-    capture: Capture,
-    overrides: ThermalOverrides,
-    distance_m: float | None,
+    captures: Sequence[Capture],
+    converted: Mapping[str, ThermalFrameResult],
+    previous: Mapping[str, Any],
+    signatures: Mapping[str, str],
     result: ThermalStageResult,
 ) -> None:
-    from pipeline.thermal_raster import convert_frame, write_thermal_frame
-
-    src = workspace.archived_file(flight, capture.path)
-    try:
-        frame = convert_frame(src, overrides, frame_distance_m=distance_m)
-        write_thermal_frame(
-            frame.celsius,
-            workspace.thermal_frame(flight, capture.path),
-            capture=capture,
-            measurement=frame.measurement,
-        )
-    except (DroneGisError, OSError) as exc:
-        log.error("%s: thermal conversion failed: %s", capture.path, exc)
-        result.failed[capture.path] = str(exc)
-    else:
-        result.measurements[capture.path] = json.loads(json.dumps(frame.measurement, default=str))
+    """Fill ``result`` in capture order from the converted frames and the reused ones."""
+    for capture in captures:
+        outcome = converted.get(capture.path)
+        if outcome is None:
+            result.measurements[capture.path] = previous["frames"][capture.path]
+        elif outcome.measurement is None:
+            log.error("%s: thermal conversion failed: %s", capture.path, outcome.error)
+            result.failed[capture.path] = outcome.error or "conversion failed"
+            continue
+        else:
+            result.measurements[capture.path] = outcome.measurement
+        result.written[capture.path] = workspace.thermal_frame(flight, capture.path)
+        result.signatures[capture.path] = signatures[capture.path]
 
 
 # Our parameter names; DJI's SDK names map onto them.

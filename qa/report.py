@@ -95,6 +95,45 @@ def _check_row(check: CheckResult) -> str:
     )
 
 
+THERMAL_LABELS = {
+    "emissivity": "Emissivity",
+    "reflected_temp_c": "Reflected temperature",
+    "atmospheric_temp_c": "Air temperature",
+    "relative_humidity_pct": "Relative humidity",
+    "object_distance_m": "Object distance",
+}
+
+
+def _thermal_table(report: QAReport) -> str:
+    """The thermography parameters (check ``thermal.parameters``) as a small table, or ``""``."""
+    check = next((c for c in report.checks if c.id == "thermal.parameters" and c.status != "skip"), None)
+    if check is None:
+        return ""
+    values, sources = check.figures.get("parameters"), check.figures.get("sources")
+    units = check.figures.get("units")
+    if not isinstance(values, dict) or not isinstance(sources, dict):
+        return ""
+    units = units if isinstance(units, dict) else {}
+    rows = []
+    for name, value in values.items():
+        text = f"{value['min']:g} – {value['max']:g}" if isinstance(value, dict) else _figure_text(value)
+        unit = html.escape(str(units.get(name, "")))
+        label = THERMAL_LABELS.get(str(name), str(name))
+        rows.append(
+            f"<tr><td>{html.escape(label)}</td><td>{text} {unit}</td>"
+            f"<td>{html.escape(str(sources.get(name, '')))}</td></tr>"
+        )
+    colour = _STATUS_COLOUR[check.status]
+    return (
+        f"<h2 id='thermal-parameters'>Thermography parameters "
+        f"<span class='badge' style='background:{colour}'>{check.status}</span></h2>\n"
+        f"<p>{check.figures.get('frames', '?')} thermal frame(s). {html.escape(check.message)}</p>\n"
+        "<table class='thermal'><tr><th>parameter</th><th>value</th><th>source</th></tr>\n"
+        + "\n".join(rows)
+        + "\n</table>"
+    )
+
+
 def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
@@ -116,6 +155,7 @@ def render_html(report: QAReport, images: Mapping[str, bytes]) -> str:
             + "</p>"
         )
     rows = "\n".join(_check_row(c) for c in report.checks)
+    thermal = _thermal_table(report)
     plots = "\n".join(
         f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,{_b64(png)}'>"
         f"<figcaption>{html.escape(PLOT_TITLES.get(name, name))}</figcaption></figure>"
@@ -142,6 +182,7 @@ img{{max-width:560px;border:1px solid #ccc}}
 <table><tr><th>status</th><th>check</th><th>finding</th><th>figures</th></tr>
 {rows}
 </table>
+{thermal}
 <h2>Plots</h2>
 {plots}
 </body></html>

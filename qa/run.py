@@ -299,11 +299,26 @@ def run_qa(
         cond = evaluate_conditions(cfile.measured, span[0] if span else None, lat, lon, cfile.config)
         checks.extend(cond)
         thermal_gate = gate(cond, override_thermal_gate)
+        checks.append(_thermal_parameters(workspace, flight, products, figures))
     elif override_thermal_gate:
         raise QAError(f"flight {flight_id} is not a thermal flight: nothing to override")
     report = build_report(flight_id, checks, created=now, figures=figures, thermal_gate=thermal_gate)
     logger.info("QA of %s: %s (%s)", flight_id, report.status, report.counts())
     return write_report(report, workspace.qa(flight_id), images)
+
+
+def _thermal_parameters(
+    workspace: Workspace, flight: Flight, products: list[Product], figures: dict[str, object]
+) -> CheckResult:
+    """Measurement parameters of the thermal frames (qa.thermal_params), headline emissivity."""
+    from pipeline.thermal_stage import load_record
+    from qa.thermal_params import thermal_parameters_check
+
+    result = thermal_parameters_check(load_record(workspace, flight.id), products, flight.purpose)
+    if "emissivity" in result.figures:
+        figures["thermal.emissivity"] = result.figures["emissivity"]
+        figures["thermal.emissivity_source"] = result.figures["emissivity_source"]
+    return result
 
 
 def _precision(

@@ -156,9 +156,15 @@ def colormap_lut(name: str) -> np.ndarray:
 
 
 def scale_to_byte(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """Linear rescale of ``values`` from [vmin, vmax] to 0..255 (clipped)."""
+    """Linear rescale of ``values`` from [vmin, vmax] to 0..255 (clipped).
+
+    Non-finite values (NaN nodata of thermal COGs, ±inf) become 0: casting them to
+    uint8 is undefined (NumPy warns). Callers mask them through the alpha channel.
+    """
     span = vmax - vmin if vmax != vmin else 1.0
     scaled = (values.astype("float32") - np.float32(vmin)) * np.float32(255.0 / span)
+    if np.issubdtype(scaled.dtype, np.floating):
+        np.nan_to_num(scaled, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
     clipped: np.ndarray = np.clip(scaled, 0, 255).astype(np.uint8)
     return clipped
 
@@ -180,6 +186,8 @@ def style_image(image: ImageData, style: Style) -> Rendered:
         if bands.dtype != np.uint8:
             vmin = 0.0 if style.vmin is None else style.vmin
             vmax = 255.0 if style.vmax is None else style.vmax
+            if np.issubdtype(bands.dtype, np.floating):
+                alpha = np.where(np.isfinite(bands).all(axis=0), alpha, 0).astype(np.uint8)
             bands = scale_to_byte(bands, vmin, vmax)
         rgb = np.ascontiguousarray(np.moveaxis(bands, 0, -1))
     else:

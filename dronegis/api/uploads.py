@@ -41,6 +41,20 @@ Uploader = Annotated[Principal, Depends(require_roles("pilot", "gis"))]
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
+class FlightThermal(BaseModel):
+    """Thermal measurement parameters of a flight (pipeline.thermal.ThermalOverrides); unset: the file's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    emissivity: float | None = Field(None, gt=0.0, le=1.0, description="emissivity (0–1]")
+    reflected_temp_c: float | None = Field(None, gt=-273.15, description="reflected apparent temperature, °C")
+    relative_humidity_pct: float | None = Field(None, ge=0.0, le=100.0, description="relative humidity, %")
+    atmospheric_temp_c: float | None = Field(None, gt=-273.15, description="air temperature, °C")
+    object_distance_m: float | None = Field(
+        None, ge=0.0, description="object distance for every frame, m (default: each frame's height)"
+    )
+
+
 class FlightCreate(BaseModel):
     """A new flight."""
 
@@ -57,6 +71,9 @@ class FlightCreate(BaseModel):
     )
     pyramids: bool = Field(
         True, description="render static tile pyramids when publishing (else tiles come from the COG)"
+    )
+    thermal: FlightThermal | None = Field(
+        None, description="thermal measurement parameters replacing the images' values (thermal frames)"
     )
 
 
@@ -123,6 +140,9 @@ def _area(request: Request, flight: str, *, write: bool = False) -> UploadArea:
 def _flight_options(body: FlightCreate) -> dict[str, Any]:
     """Stage options chosen when the flight was created (checked here, used by the job runner)."""
     options: dict[str, Any] = {"access": body.access, "title": body.title, "pyramids": body.pyramids}
+    thermal = body.thermal.model_dump(exclude_none=True) if body.thermal is not None else {}
+    if thermal:
+        options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
     if body.target_crs:
         from pyproj import CRS
         from pyproj.exceptions import CRSError

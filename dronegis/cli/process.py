@@ -4,6 +4,10 @@ Thermal measurement parameters (``--emissivity``, ``--reflected-temp``, ``--humi
 ``--air-temp``, ``--distance``, as in ``dronegis thermal``) and ``--thermal-params FILE``
 (TOML or JSON with the same keys, optionally under a ``[thermal]`` table; options win over
 the file) become the flight's stored overrides; without any, the stored ones are reused.
+
+``--scheduler ADDRESS`` (or ``DRONEGIS_DASK_SCHEDULER``) runs the frames as tasks on a Dask
+cluster (workers must see the workspace at the same path); ``--workers N`` uses a local
+pool of N processes; the default processes the frames here. The products are the same.
 """
 
 from __future__ import annotations
@@ -78,6 +82,19 @@ THERMAL_KEYS = {
     help="Object distance in metres for every frame (default: each frame's height above ground).",
 )
 @click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler address (tcp://host:8786): one task per frame on that cluster "
+    "(default: $DRONEGIS_DASK_SCHEDULER).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local processes for the frames without --scheduler (1: in this process).",
+)
+@click.option(
     "--thermal-params",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -98,6 +115,8 @@ def process(
     humidity: float | None,
     air_temp: float | None,
     distance: float | None,
+    scheduler: str | None,
+    workers: int,
     thermal_params: Path | None,
 ) -> None:
     """Georeference FLIGHT: orthophotos/DSMs to COGs, single frames to footprints and COGs.
@@ -106,6 +125,7 @@ def process(
     recompute its thermal products; without them the stored ones are reused.
     Exit code 0 when products were written, 1 when the flight is unusable, 2 for usage errors.
     """
+    from pipeline.executors import executor_for
     from pipeline.process import dump, process_flight
     from pipeline.workspace import Workspace
 
@@ -125,6 +145,10 @@ def process(
         echo_err(f"frames {done}/{total}")
 
     try:
+        executor = executor_for(scheduler or settings.dask_scheduler, workers=workers)
+    except DroneGisError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
         products = process_flight(
             ws,
             flight,
@@ -136,6 +160,7 @@ def process(
             progress=progress,
             max_range=max_range,
             thermal_overrides=overrides,
+            executor=executor,
         )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -144,6 +169,8 @@ def process(
         if as_json:
             emit_json({"flight": flight, "ok": False, "error": str(exc), "products": []})
         sys.exit(1)
+    finally:
+        executor.close()
     if as_json:
         emit_json({"flight": flight, "ok": bool(products), "products": dump(products)})
     else:

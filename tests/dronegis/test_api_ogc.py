@@ -543,3 +543,81 @@ def test_wmts_kvp_featureinfo_and_capabilities(service: Service) -> None:
         J=j,
     )
     assert bad.status_code == 400 and exception_code(bad) == "InvalidFormat"
+
+
+# --- WMS TIME (Annex C) ---------------------------------------------------------------------------
+
+
+def test_owslib_wms_time_default_match_and_outside(service: Service) -> None:
+    from owslib.util import ServiceException
+    from owslib.wms import WebMapService
+
+    wms = WebMapService(f"{service.url}/wms", version="1.3.0", timeout=60)
+    ortho = service.layers["orthophoto"]
+    entry = wms[ortho.id]
+    assert entry.defaulttimeposition == "2026-02-10T05:30:00Z" == entry.timepositions[0]
+    assert entry.dimensions["time"]["nearestValue"] == "0"
+    expected = cog_rgb(service.cog("orthophoto"), WINDOW, 128)
+    common: dict[str, Any] = {
+        "layers": [ortho.id],
+        "styles": [""],
+        "srs": "EPSG:25832",
+        "bbox": WINDOW,
+        "size": (128, 128),
+        "format": "image/png",
+    }
+    for time in (None, entry.defaulttimeposition, "2026-02-10", "2026-02-01T00:00:00Z/2026-02-28T00:00:00Z"):
+        got = decode(wms.getmap(time=time, **common).read())
+        np.testing.assert_array_equal(got[..., 2::-1], expected, err_msg=str(time))
+    with pytest.raises(ServiceException, match="outside layer .* time extent 2026-02-10T05:30:00Z"):
+        wms.getmap(time="2025-06-01T12:00:00Z", **common)
+    with pytest.raises(ServiceException, match="not valid"):
+        wms.getmap(time="last tuesday", **common)
+
+
+@pytest.mark.parametrize(
+    ("time", "code"),
+    [
+        ("2026-02-10T05:30:00Z", None),
+        ("2026-02-10T06:30:00+01:00", None),
+        ("2024-01-01", "InvalidDimensionValue"),
+        ("2026-02-10T05:31:00Z", "InvalidDimensionValue"),
+        ("2026-02-31", "InvalidDimensionValue"),
+        ("2026-02-10/2026-02-01", "InvalidDimensionValue"),
+    ],
+)
+def test_wms_time_kvp_getmap(service: Service, time: str, code: str | None) -> None:
+    response = _getmap(service, "EPSG:25832", WINDOW, TIME=time)
+    if code is None:
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        assert (decode(response.content)[..., 3] == 255).all()
+    else:
+        assert response.status_code == 400 and response.headers["content-type"].startswith("text/xml")
+        assert exception_code(response) == code
+        root = ET.fromstring(response.content)
+        assert root.find(f"{OGC}ServiceException").get("locator") == "TIME"  # type: ignore[union-attr]
+
+
+def test_wms_time_getmap_inimage_and_featureinfo(service: Service) -> None:
+    blank = _getmap(service, "EPSG:25832", WINDOW, TIME="2020-01-01", EXCEPTIONS="BLANK")
+    assert blank.status_code == 200 and decode(blank.content)[..., 3].max() == 0
+    dtm = service.layers["dtm"]
+    params = {
+        "SERVICE": "WMS",
+        "VERSION": "1.3.0",
+        "REQUEST": "GetFeatureInfo",
+        "LAYERS": dtm.id,
+        "QUERY_LAYERS": dtm.id,
+        "STYLES": "",
+        "CRS": "EPSG:25832",
+        "BBOX": ",".join(map(str, dtm.bounds)),
+        "WIDTH": "64",
+        "HEIGHT": "64",
+        "INFO_FORMAT": "application/json",
+        "I": "10",
+        "J": "10",
+    }
+    ok = service.get("/wms", **params, TIME="2026-02-10")
+    assert ok.status_code == 200 and ok.json()["features"][0]["properties"]["value"] is not None
+    assert exception_code(service.get("/wms", **params, TIME="2027-02-10")) == "InvalidDimensionValue"
+    assert exception_code(service.get("/wms", **params, TIME="02/10/2026")) == "InvalidDimensionValue"

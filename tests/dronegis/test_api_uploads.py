@@ -310,3 +310,66 @@ def test_no_uploads_while_the_job_runs(settings: Settings) -> None:
         assert (
             client.put("/api/flights/busy/files/b.jpg", content=b"b", headers=auth(PILOT)).status_code == 201
         )
+
+
+def test_thermal_parameters_at_creation_reach_the_products(settings: Settings, tmp_path: Path) -> None:
+    """POST /api/flights with thermal parameters: the real process stage converts with them as overrides."""
+    from svc_helpers import standin_stages
+
+    from dronegis.api.app import create_app
+    from dronegis.service import STAGE_FUNCTIONS
+    from flights.sample import make_sample_flight
+    from pipeline.process import load_products
+
+    make_sample_flight(tmp_path / "sample")
+    app = create_app(settings)
+    app.state.job_stages = {**standin_stages(), **{k: STAGE_FUNCTIONS[k] for k in ("ingest", "process")}}
+    app.state.job_options = {"workers": 1}
+    body = {"id": "t1", "purpose": "survey", "thermal": {"emissivity": 0.9, "reflected_temp_c": 4.5}}
+    with TestClient(app) as client:
+        bad = {**body, "thermal": {"emissivity": 1.5}}
+        assert client.post("/api/flights", json=bad, headers=auth(PILOT)).status_code == 422
+        unknown = {**body, "thermal": {"emisivity": 0.9}}
+        assert client.post("/api/flights", json=unknown, headers=auth(PILOT)).status_code == 422
+        assert client.post("/api/flights", json=body, headers=auth(PILOT)).status_code == 201
+        frame = (tmp_path / "sample" / "DJI_0007_R.JPG").read_bytes()
+        r = client.put("/api/flights/t1/files/DJI_0007_R.JPG", content=frame, headers=auth(PILOT))
+        assert r.status_code == 201, r.text
+        assert client.post("/api/flights/t1/finish", headers=auth(PILOT)).status_code == 202
+        job = _wait_job(client, "t1", {"done", "failed"})
+        assert job["status"] == "done", job["error"]
+    products = load_products(Workspace.at(settings.workspace), "t1")
+    thermal = [p for p in products if p.kind.value in ("thermal_frame", "thermal_mosaic")]
+    assert {p.kind.value for p in thermal} == {"thermal_frame", "thermal_mosaic"}
+    for product in thermal:
+        info = product.properties["thermal"]
+        assert isinstance(info, dict)
+        assert info["overrides"] == {"emissivity": 0.9, "reflected_temp_c": 4.5, "distance_from_height": True}
+        assert info["sources"]["emissivity"] == "override" and info["parameters"]["emissivity"] == 0.9
+        assert info["sources"]["reflected_temp_c"] == "override"
+        assert product.properties["emissivity"] == 0.9
+
+
+def test_ingest_stage_blur_threshold_from_settings(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings' blur threshold reaches ingest; without one, ingest's own default applies (None)."""
+    import flights.ingest
+    from dronegis.service import ingest_stage, runner_options
+    from flights.models import Flight
+    from pipeline.jobs import JobContext
+
+    seen: list[float | None] = []
+
+    def fake_ingest(**kwargs: object) -> Flight:
+        seen.append(kwargs["blur_threshold"])  # type: ignore[arg-type]
+        raise UploadError("stop here")
+
+    monkeypatch.setattr(flights.ingest, "ingest_folder", fake_ingest)
+    assert runner_options(settings)["blur_threshold"] == 15.0 == Settings().blur_threshold
+    ws = Workspace.at(settings.workspace)
+    for options in (runner_options(settings), {}, {"blur_threshold": 22}):
+        ctx = JobContext(workspace=ws, flight="b", job_id=1, source=tmp_path, options=options)
+        with pytest.raises(UploadError):
+            ingest_stage(ctx, lambda done, total: None)
+    assert seen == [15.0, None, 22.0]

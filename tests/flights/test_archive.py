@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from flights import archive as archive_module
 from flights.archive import Archive, copy_hashed, hash_file
 from flights.atomic import TMP_SUFFIX
 from flights.errors import ArchiveError
@@ -37,6 +39,30 @@ def test_copy_hashed_is_byte_identical_keeps_mtime_and_hashes_once(tmp_path: Pat
     assert (sha, size) == (hashlib.sha256(data).hexdigest(), len(data))
     assert hash_file(src) == (sha, size)
     assert os.stat(tmp_path / "dst.bin").st_mtime_ns == 1_500_000_000_123_456_789
+
+
+PIPE = archive_module.PIPELINE_FROM
+
+
+@pytest.mark.parametrize("size", [0, 1, PIPE - 1, PIPE, 5 * archive_module.COPY_BLOCK + 3])
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_copy_hashed_sizes_and_both_copy_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, kernel_copy: bool
+) -> None:
+    # inline and pipelined hashing (several COPY_BLOCKs, a short last block), and the
+    # read/write fallback when copy_file_range is refused
+    if not kernel_copy:
+
+        def refused(*_args: object) -> int:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+        monkeypatch.setattr(archive_module.os, "copy_file_range", refused)
+    data = os.urandom(size)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    sha, n = copy_hashed(src, tmp_path / "dst.bin", buffer_size=1 << 16)
+    assert (sha, n) == (hashlib.sha256(data).hexdigest(), size)
+    assert (tmp_path / "dst.bin").read_bytes() == data
 
 
 def test_copy_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -185,8 +211,9 @@ def test_killed_run_leaves_no_partial_file_and_the_next_run_completes(tmp_path: 
         assert hashlib.sha256((ws / "a" / name).read_bytes()).hexdigest() == sha
 
 
+@pytest.mark.parametrize("path", ["copy_file_range", "read_write_fallback"])
 def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     # A write error is the archive's fault, not the delivered file's: ingest must stop (and be rerun).
     from flights import archive as archive_mod
@@ -202,9 +229,15 @@ def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
             raise OSError(28, "No space left on device")
         return real_write(fd, data)
 
+    def full_range(src_fd: int, fd: int, count: int, *offsets: int | None) -> int:
+        if path == "copy_file_range":
+            raise OSError(28, "No space left on device")
+        raise OSError(18, "Invalid cross-device link")  # refused: the read/write fallback runs
+
     monkeypatch.setattr(archive_mod.os, "write", full)
+    monkeypatch.setattr(archive_mod.os, "copy_file_range", full_range)
     with pytest.raises(ArchiveError, match="No space left"):
         ingest_folder(src, archive_dir=tmp_path / "a", quarantine_dir=tmp_path / "q", flight_id="f", now=NOW)
-    monkeypatch.setattr(archive_mod.os, "write", real_write)
+    monkeypatch.undo()
     assert not (tmp_path / "q" / "a.JPG.reason.txt").exists()
     assert not list((tmp_path / "a").rglob("*.JPG"))

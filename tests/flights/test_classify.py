@@ -24,7 +24,7 @@ EXPECTED = {
     "opensfm_berlin/data/berlin/images/01.jpg": K.RGB_FRAME,  # GPS, no make
     "odm_data_copr/images/IMG_0031.jpg": K.RGB_FRAME,  # make, no GPS
     "webodm_fixtures/app/fixtures/tiny_drone_image.jpg": K.RGB_FRAME,
-    "webodm_fixtures/app/fixtures/tiny_drone_image_multispec.tif": K.RGB_FRAME,
+    "webodm_fixtures/app/fixtures/tiny_drone_image_multispec.tif": K.MULTISPECTRAL_FRAME,  # RedEdge-M
     "webodm_fixtures/app/fixtures/orthophoto.tif": K.ORTHOPHOTO,
     "webodm_fixtures/app/fixtures/gcp.txt": K.CONTROL,
     "webodm_fixtures/app/fixtures/gcp_malformed.txt": K.CONTROL,
@@ -205,3 +205,30 @@ def test_unreadable_file_is_classified_by_name(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr("builtins.open", deny)
     assert classify(path) == K.RGB_FRAME
+
+
+@pytest.mark.parametrize(
+    ("make", "xmp", "kind"),
+    [
+        (
+            "Parrot",
+            b'<rdf:Description Camera:BandName="NIR" Camera:CentralWavelength="790"/>',
+            K.MULTISPECTRAL_FRAME,
+        ),
+        ("Parrot", b"<Camera:BandName>Red</Camera:BandName>", K.MULTISPECTRAL_FRAME),
+        ("MicaSense", b"", K.RGB_FRAME),  # no model (no registry entry), no band XMP: a camera TIFF
+    ],
+)
+def test_multispectral_band_by_xmp(tmp_path: Path, make: str, xmp: bytes, kind: FileKind) -> None:
+    import numpy as np
+    from PIL import Image
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    tags = ImageFileDirectory_v2()
+    tags[271] = make
+    if xmp:
+        tags[700] = xmp
+        tags.tagtype[700] = 1  # BYTE, as cameras write it
+    path = tmp_path / "IMG_0001_4.tif"
+    Image.fromarray(np.full((36, 48), 900, np.uint16)).save(path, tiffinfo=tags)
+    assert classify(path) == kind

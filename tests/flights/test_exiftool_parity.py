@@ -85,8 +85,35 @@ def _dji(rec: dict[str, Any], name: str) -> float | None:
 
 def test_truncated_xts_is_reported(data_dir: Path) -> None:
     path = data_dir / "thermal_parser/images/DJI_XTS.jpg"
-    with pytest.raises(MetadataError, match="truncated JPEG: no end-of-image marker"):
+    with pytest.raises(MetadataError, match="truncated JPEG: no end-of-image marker") as err:
         read_capture(path, path.name, sha256="0", size=1, kind=FileKind.THERMAL_FRAME)
+    message = str(err.value)  # names the file, says what is missing and what is intact
+    assert "DJI_XTS.jpg" in message and "(FF D9)" in message and "stop at byte 902449" in message
+    assert "thermal data are complete" in message
+    # the metadata (and the thermal block) stay readable for a caller that asks for them
+    capture = read_capture(path, path.name, sha256="0", size=1, kind=FileKind.THERMAL_FRAME, check_eoi=False)
+    assert capture.camera.model == "XT S"
+
+
+def test_xts_scan_is_cut_not_only_its_end_marker(data_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # The evidence for quarantining DJI_XTS.jpg (flights/exif.py docstring): with FF D9
+    # appended, libjpeg still runs out of entropy-coded data, so the scan itself is cut;
+    # a complete JPEG whose marker is removed and appended again decodes without that.
+    import cv2
+    import numpy as np
+
+    def decode_with_marker(data: bytes) -> str:
+        capfd.readouterr()
+        image = cv2.imdecode(np.frombuffer(data + b"\xff\xd9", np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert image is not None
+        return capfd.readouterr().err
+
+    xts = (data_dir / "thermal_parser/images/DJI_XTS.jpg").read_bytes()
+    assert not xts.endswith(b"\xff\xd9")
+    assert "premature end of data segment" in decode_with_marker(xts)
+    ok, encoded = cv2.imencode(".jpg", np.random.default_rng(1).integers(0, 255, (64, 80), np.uint8))
+    assert ok and encoded.tobytes().endswith(b"\xff\xd9")
+    assert "premature end" not in decode_with_marker(encoded.tobytes()[:-2])
 
 
 def test_every_frame_matches_exiftool(frames: list[Path], exiftool: dict[str, dict[str, Any]]) -> None:

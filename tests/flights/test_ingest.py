@@ -236,7 +236,11 @@ REAL = {
     "thermal_parser": ({"thermal_frame": 19}, {"no_gps"}, True),
     "flirpy": ({"thermal_frame": 2}, {"no_gps"}, True),  # the drone FLIR Duo Pro R frame has GPS
     "odm_br": ({"orthophoto": 7, "control": 5}, {"raster_no_crs"}, True),
-    "webodm_fixtures": ({"orthophoto": 1, "telemetry": 1}, {"control_error", "control_unknown_image"}, True),
+    "webodm_fixtures": (
+        {"orthophoto": 1, "telemetry": 1, "rgb_frame": 2, "multispectral_frame": 1},
+        {"control_error", "control_unknown_image"},
+        True,
+    ),
     "odm_test_gcp": ({"control": 8}, {"control_unknown_image"}, True),
     "odm_data_helenenschacht": ({"control": 2}, set(), True),
     "odm_data_copr": ({"rgb_frame": 4, "control": 3}, {"no_gps", "control_error"}, True),
@@ -274,6 +278,12 @@ def test_real_data_end_to_end(name: str, data_dir: Path, tmp_path: Path) -> None
     if name == "webodm_fixtures":
         status = {e.path: e.status for e in flight.entries}
         assert status["app/fixtures/gcp_malformed.txt"] == "quarantined"
+        # the MicaSense RedEdge band is its own kind: no mixed_cameras against the Canon RGB
+        # frames, no 8-bit quality figures
+        assert "mixed_cameras" not in s.problem_counts
+        band = next(c for c in flight.captures if c.path.endswith("multispec.tif"))
+        assert band.kind == FileKind.MULTISPECTRAL_FRAME and band.quality is None
+        assert band.camera.model == "RedEdge-M" and status[band.path] == "archived"
     if name == "odm_data_copr":  # kite frames without GPS, observed in gcp_list.txt: usable through GCPs
         assert s.usable_frames == 4
         assert {p.severity for c in flight.captures for p in c.problems} == {"warning"}

@@ -82,6 +82,18 @@ def test_sixteen_bit_tiff_is_scaled(tmp_path: Path) -> None:
     assert 0 < q.mean_brightness < 255 and q.blur_score > 0
 
 
+def test_tiff_maker_tags_do_not_print_opencv_warnings(
+    data_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # the MicaSense RedEdge band carries maker tags libtiff does not know; OpenCV would print
+    # a TIFF_Warning per tag on stderr (ingest skips multispectral frames; assess is quiet anyway)
+    level = cv2.utils.logging.getLogLevel()
+    q = assess(data_dir / "webodm_fixtures/app/fixtures/tiny_drone_image_multispec.tif")
+    assert (q.decoded_width, q.decoded_height) == (48, 36)
+    assert capfd.readouterr().err == ""
+    assert cv2.utils.logging.getLogLevel() == level
+
+
 def test_undecodable_file(tmp_path: Path) -> None:
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     with pytest.raises(ImageDecodeError, match=r"bad\.jpg: OpenCV cannot decode"):

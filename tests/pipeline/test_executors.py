@@ -3,20 +3,27 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 
+from flights.ingest import load_flight
 from pipeline.executors import (
     DaskExecutor,
     LocalExecutor,
     SerialExecutor,
     block_windows,
     executor_for,
+    map_progress,
     map_windows,
 )
+from pipeline.models import ProductKind
+from pipeline.process import load_products, process_flight
+from pipeline.thermal import ThermalOverrides
+from pipeline.workspace import Workspace
 
 
 def _sha(path: Path) -> str:
@@ -48,6 +55,21 @@ def test_serial_and_local_pool_agree() -> None:
     try:
         assert local.map(math.factorial, items) == SerialExecutor().map(math.factorial, items)
         assert local.call(math.factorial, 5) == 120
+    finally:
+        local.close()
+
+
+def test_map_progress_reports_each_result_in_order() -> None:
+    seen: list[tuple[int, int]] = []
+    local = LocalExecutor(workers=2)
+    try:
+        for executor in (SerialExecutor(), local):
+            seen.clear()
+            assert map_progress(executor, math.factorial, range(9), lambda d, t: seen.append((d, t))) == [
+                math.factorial(i) for i in range(9)
+            ]
+            assert seen == [(i, 9) for i in range(1, 10)]
+        assert map_progress(local, math.factorial, [], None) == []
     finally:
         local.close()
 
@@ -98,3 +120,112 @@ def test_raster_windows_local_and_dask_identical(
     with rasterio.open(tmp_path / "dask.tif") as ds:
         assert np.array_equal(ds.read(), np.sqrt(data))
         assert ds.crs.to_epsg() == 25832
+
+
+def _product_hashes(ws: Workspace, flight: str) -> dict[str, str]:
+    """sha256 per product: pixels + grid of each raster, sorted features of each GeoPackage."""
+    import json
+
+    import pyogrio
+
+    out = {}
+    for product in load_products(ws, flight):
+        path = ws.root / product.path
+        digest = hashlib.sha256()
+        if path.suffix == ".gpkg":
+            frame = pyogrio.read_dataframe(path)
+            rows = sorted(json.dumps([str(v) for v in row]) for row in frame.to_wkt().values)
+            digest.update("\n".join(rows).encode())
+        else:
+            with rasterio.open(path) as ds:
+                digest.update(np.ascontiguousarray(ds.read()).tobytes())
+                digest.update(repr((ds.crs.to_string(), tuple(ds.transform))).encode())
+        out[product.id] = digest.hexdigest()
+    return out
+
+
+def _ingested_sample(root: Path, source: Path) -> Workspace:
+    from flights.ingest import ingest_folder
+
+    ws = Workspace.at(root)
+    ingest_folder(
+        source,
+        archive_dir=ws.archive("s"),
+        quarantine_dir=ws.quarantine("s"),
+        flight_id="s",
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+        workers=1,
+        flight_json=ws.flight_json("s"),
+    )
+    return ws
+
+
+@pytest.mark.slow
+def test_process_flight_frames_as_dask_tasks_identical_to_local(cluster: object, tmp_path: Path) -> None:
+    """The sample flight on a LocalCluster: one task per frame (and per thermal frame), same products."""
+    from distributed import Client, get_task_stream
+
+    from flights.sample import make_sample_flight
+
+    make_sample_flight(tmp_path / "sample")
+    overrides = ThermalOverrides(emissivity=0.95, reflected_temp_c=5.0)
+    local = _ingested_sample(tmp_path / "local", tmp_path / "sample")
+    remote = _ingested_sample(tmp_path / "dask", tmp_path / "sample")
+    local_products = process_flight(local, "s", thermal_overrides=overrides)
+    seen: list[tuple[int, int]] = []
+    with Client(cluster) as client:  # type: ignore[no-untyped-call]
+        executor = DaskExecutor(client)
+        with get_task_stream(client) as stream:
+            dask_products = process_flight(
+                remote,
+                "s",
+                thermal_overrides=overrides,
+                executor=executor,
+                progress=lambda d, t: seen.append((d, t)),
+            )
+        executor.close()
+    frames = [c for c in load_flight(remote.flight_json("s")).captures if c.usable]
+    keys = {str(task["key"]) for task in stream.data}
+    per_frame = {k for k in keys if k.startswith("georeference_frame-")}
+    per_thermal = {k for k in keys if k.startswith("convert_thermal_frame-")}
+    assert len(per_frame) == len(frames) == 7  # one task per frame
+    assert len(per_thermal) == 1  # the sample flight's one thermal frame
+    assert {task["worker"] for task in stream.data} <= set(cluster.scheduler_info["workers"])  # type: ignore[attr-defined]
+    assert seen[-1] == (7, 7) and len(seen) == 7  # progress per frame as the tasks finished
+    assert [p.model_dump(mode="json") for p in dask_products] == [
+        p.model_dump(mode="json") for p in local_products
+    ]
+    assert local.products_json("s").read_bytes() == remote.products_json("s").read_bytes()
+    hashes = _product_hashes(local, "s")
+    assert len(hashes) == 12 and hashes == _product_hashes(remote, "s")
+    thermal = next(p for p in dask_products if p.kind == ProductKind.THERMAL_FRAME)
+    assert thermal.properties["thermal"]["sources"]["emissivity"] == "override"  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_cli_process_scheduler_and_workers(cluster: object, tmp_path: Path) -> None:
+    """``dronegis process --scheduler`` (and ``--workers 2``) give the products of a run in this process."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dronegis.cli.main import cli
+    from flights.sample import make_sample_flight
+
+    make_sample_flight(tmp_path / "sample")
+    runs = {name: _ingested_sample(tmp_path / name, tmp_path / "sample") for name in ("here", "dask", "pool")}
+    extra = {
+        "here": [],
+        "dask": ["--scheduler", cluster.scheduler_address],  # type: ignore[attr-defined]
+        "pool": ["--workers", "2"],
+    }
+    for name, ws in runs.items():
+        out = CliRunner().invoke(cli, ["process", "s", "--workspace", str(ws.root), "--json", *extra[name]])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["ok"]
+    hashes = _product_hashes(runs["here"], "s")
+    assert hashes and hashes == _product_hashes(runs["dask"], "s") == _product_hashes(runs["pool"], "s")
+    unreachable = CliRunner().invoke(
+        cli, ["process", "s", "--workspace", str(runs["here"].root), "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert unreachable.exit_code == 2 and "Dask scheduler" in unreachable.output

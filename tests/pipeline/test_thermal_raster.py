@@ -283,3 +283,27 @@ def test_malformed_flir_is_named_by_path(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xd8" + segments[0] + segments[2] + b"\xff\xd9")
     with pytest.raises(ThermalError, match=r"IR_0001\.jpg: FLIR segment 2 found where segment 1"):
         convert_frame(path)
+
+
+def test_mosaic_of_frames_on_different_continents_fails_before_allocating(tmp_path: Path) -> None:
+    denmark = _frame(tmp_path, "skanderborg.tif", 10.0, 560000.0)
+    data = np.full((20, 20), 30.0, dtype=np.float32)
+    brazil = write_thermal_frame(  # a frame near Brasília (wrong GPS fix / other flight), 1 m pixels
+        data, tmp_path / "brasilia.tif", crs="EPSG:4326", transform=from_origin(-47.9, -15.8, 1e-5, 1e-5)
+    )
+    dst = tmp_path / "mosaic" / "thermal.tif"
+    with pytest.raises(ThermalError) as info:
+        thermal_mosaic([denmark, brazil], dst)
+    message = str(info.value)
+    assert str(dst) in message and "skanderborg.tif" in message and "brasilia.tif" in message
+    assert "limit of 20000 px per side" in message and "GiB" in message
+    assert not dst.exists()
+
+
+def test_mosaic_size_limit_is_configurable(tmp_path: Path) -> None:
+    a = _frame(tmp_path, "a.tif", 10.0, 560000.0)
+    b = _frame(tmp_path, "b.tif", 20.0, 560100.0)  # 120 px wide mosaic
+    with pytest.raises(ThermalError, match=r"a 120 × 20 px grid at 1 m .* limit of 100 px per side"):
+        thermal_mosaic([a, b], tmp_path / "m.tif", max_side_px=100)
+    with rasterio.open(thermal_mosaic([a, b], tmp_path / "m.tif", max_side_px=120)) as src:
+        assert (src.width, src.height) == (120, 20)

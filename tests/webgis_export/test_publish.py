@@ -295,3 +295,60 @@ def test_real_non_cog_products_in_foreign_crs(tmp_path: Path, data_dir: Path) ->
     with rasterio.open(ws.publish / dsm.cog) as cog, rasterio.open(sources["dsm"]) as src:
         assert (cog.read(1, masked=True) == src.read(1, masked=True)).all()
     assert validate_tree(ws.published_stac / "catalog.json") == 1 + 2 + 2
+
+
+def test_publish_nan_nodata_thermal_in_process(tmp_path: Path, data_dir: Path) -> None:
+    """A thermal mosaic with NaN nodata (the pipeline's own) publishes in-process, warnings as errors."""
+    import warnings
+
+    import numpy as np
+
+    from tests.webgis_export.published import thermal_field, write_cog
+
+    ws = Workspace.at(tmp_path / "ws")
+    products = make_flight(ws, data_dir)
+    field = thermal_field()
+    field[field == -9999.0] = np.nan
+    cog = ws.root / products[1].path
+    cog.unlink()
+    write_cog(cog, field, 0.2, nodata=float("nan"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (layer,) = publish(ws, products[1].id, access="internal", now=NOW, pyramid_processes=1)
+    assert layer.is_thermal and layer.pyramids and layer.nodata is not None and np.isnan(layer.nodata)
+    tiles = list(ws.published_layer(layer.id).rglob("*.png"))
+    assert tiles
+
+
+@pytest.mark.slow
+def test_publish_sample_flight_thermal_mosaic_in_process(tmp_path: Path) -> None:
+    """The pipeline's NaN-nodata thermal mosaic (sample flight) publishes in-process, warnings as errors."""
+    import warnings
+
+    import numpy as np
+
+    from flights.ingest import ingest_folder
+    from flights.models import Purpose
+    from flights.sample import make_sample_flight
+    from pipeline.models import ProductKind
+    from pipeline.process import process_flight
+
+    ws = Workspace.at(tmp_path / "ws")
+    make_sample_flight(tmp_path / "sample")
+    ingest_folder(
+        tmp_path / "sample",
+        archive_dir=ws.archive("S"),
+        quarantine_dir=ws.quarantine("S"),
+        flight_id="S",
+        purpose=Purpose.SURVEY,
+        now=NOW,
+        flight_json=ws.flight_json("S"),
+    )
+    mosaic = next(p for p in process_flight(ws, "S") if p.kind == ProductKind.THERMAL_MOSAIC)
+    with rasterio.open(ws.root / mosaic.path) as src:
+        assert src.nodata is not None and np.isnan(src.nodata) and np.isnan(src.read(1)).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        (layer,) = publish(ws, mosaic.id, access="public", now=NOW, pyramid_processes=1)
+    assert layer.is_thermal and layer.pyramids
+    assert list(ws.published_layer(layer.id).rglob("*.png"))

@@ -95,3 +95,35 @@ def test_read_point_reports_celsius_and_nodata(thermal_cog: Path) -> None:
     assert value == pytest.approx(-5.0 + 30.0 * 200 / 255, abs=1e-4)
     assert corner is None
     assert outside == [None]
+
+
+def _nan_thermal(size: int = 256) -> np.ndarray:
+    """°C field whose nodata is NaN (as pipeline.thermal_raster writes it), with a NaN corner and stripe."""
+    field = thermal_field(size)
+    field[field == -9999.0] = np.nan
+    field[0, 100:110, :] = np.nan
+    return field
+
+
+def test_nan_nodata_thermal_renders_without_cast_warning(tmp_path: Path) -> None:
+    import warnings
+
+    cog = write_cog(tmp_path / "nan.tif", _nan_thermal(), 0.2, nodata=float("nan"))
+    style = Style(colormap="inferno", vmin=-5.0, vmax=25.0, unit="°C")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # also when run outside pytest's filterwarnings=error
+        with rasterio.open(cog) as dataset:
+            image = FastWarp(dataset).read(tuple(dataset.bounds), dataset.crs, 128, 128)  # type: ignore[arg-type]
+        assert image is not None and np.isnan(image.data[0]).any()
+        rendered = style_image(image, style)
+        png = cv2.imdecode(np.frombuffer(encode(rendered, "png"), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert rendered.alpha[:8, :8].max() == 0 and rendered.alpha[51, :].max() == 0  # NaN corner and stripe
+    assert rendered.alpha[80:, 64:].min() == 255
+    assert png[0, 0, 3] == 0 and png[100, 100, 3] == 255
+
+
+def test_scale_to_byte_maps_non_finite_to_zero() -> None:
+    from webgis_export.render import scale_to_byte
+
+    values = np.array([np.nan, -np.inf, np.inf, 10.0, 30.0], dtype=np.float32)
+    np.testing.assert_array_equal(scale_to_byte(values, 0.0, 20.0), [0, 0, 255, 127, 255])

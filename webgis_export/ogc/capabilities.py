@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from webgis_export.models import Layer
+from webgis_export.ogc.wms_time import dimension_default, dimension_extent
 from webgis_export.service import bounds_in
 from webgis_export.tms import get_tms, max_zoom, supported_tms, zoom_for_gsd
 
@@ -61,16 +62,8 @@ def _num(value: float) -> str:
 
 
 def time_extent(layer: Layer) -> str | None:
-    """ISO 8601 capture time, or ``start/end`` for a long flight."""
-    start, end = layer.time_start, layer.time_end
-    if start is None and end is None:
-        return None
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    if start and end and end != start:
-        return f"{start.strftime(fmt)}/{end.strftime(fmt)}"
-    moment = start or end
-    assert moment is not None
-    return moment.strftime(fmt)
+    """ISO 8601 capture time, or ``start/end`` for a long flight (the time Dimension's extent)."""
+    return dimension_extent(layer)
 
 
 def wms_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
@@ -155,9 +148,19 @@ def _wms_layer(parent: ET.Element, q: str, layer: Layer, base_url: str, token: s
             maxx=_num(box[2]),
             maxy=_num(box[3]),
         )
-    when = time_extent(layer)
-    if when:
-        _sub(node, f"{q}Dimension", when, name="time", units="ISO8601", default=when.split("/")[0])
+    extent, default = dimension_extent(layer), dimension_default(layer)
+    if extent and default:
+        _sub(
+            node,
+            f"{q}Dimension",
+            extent,
+            name="time",
+            units="ISO8601",
+            default=default,
+            multipleValues="0",
+            nearestValue="0",
+            current="0",
+        )
     style = _sub(node, f"{q}Style")
     _sub(style, f"{q}Name", layer.style.name)
     _sub(style, f"{q}Title", layer.style.title)

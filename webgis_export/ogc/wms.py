@@ -4,6 +4,8 @@ BBOX follows the axis order of CRS (REFERENCE.md §7.2): ``EPSG:4326`` is
 minLat,minLon,maxLat,maxLon; ``CRS:84`` lon/lat; ``EPSG:25832`` and ``EPSG:3857``
 easting/northing. GetFeatureInfo reads the COG's raw value at the clicked pixel and
 reports it with the layer's unit (°C for thermal layers), capture date and accuracy.
+GetMap and GetFeatureInfo honour ``TIME`` against each layer's capture time
+(:mod:`webgis_export.ogc.wms_time`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
 from webgis_export.ogc.featureinfo import feature_info
+from webgis_export.ogc.wms_time import check_time
 from webgis_export.render import MIME_TYPES, Rendered, blank, composite, encode
 from webgis_export.service import LayerStore, bounds_in
 
@@ -167,6 +170,8 @@ def get_map(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
     width, height = _size(params)
     fmt = _format(params)
     transparent = (params.get("TRANSPARENT") or "FALSE").upper() == "TRUE"
+    for layer in layers:
+        check_time(layer, params.get("TIME"))
     image: Rendered = blank(width, height)
     for layer in layers:
         if not _overlaps(layer, bbox, crs_name):
@@ -188,6 +193,8 @@ def get_feature_info(params: Params, store: LayerStore, internal: bool) -> OgcRe
     """Values under pixel (I, J) of the map described by the GetMap parameters."""
     _layers(params, store, internal)
     queried = _layers(params, store, internal, "QUERY_LAYERS")
+    for layer in queried:
+        check_time(layer, params.get("TIME"))
     crs_name, crs = _crs(params)
     left, bottom, right, top = _bbox(params, crs_name)
     width, height = _size(params)
