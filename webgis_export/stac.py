@@ -8,9 +8,10 @@ Items carry what REFERENCE.md §7.6 lists: ``datetime`` (or ``start_datetime`` /
 status and freshness.
 
 Validation (:func:`validate_tree`) is offline: the STAC 1.1.0 core JSON schemas
-that ship with pystac are applied to every object. Extension schemas (projection,
-view) need the network and are *not* checked here; the structure of those fields is
-built through pystac's extension classes instead.
+that ship with pystac are applied to every object. The official extension schemas
+(projection v2, view v1) would need the network; instead the fields we write are
+checked against :data:`EXTENSION_RULES`, our own JSON Schema of the constraints the
+extensions' READMEs state (types, array lengths, value ranges).
 """
 
 from __future__ import annotations
@@ -31,6 +32,33 @@ from webgis_export.models import Layer
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 LONG_FLIGHT = timedelta(hours=1)
 CATALOG_ID = "dronegis"
+
+_NUMBER = {"type": "number"}
+EXTENSION_RULES: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "gsd": {"type": "number", "exclusiveMinimum": 0},
+        "proj:code": {"type": ["string", "null"], "pattern": "^[A-Z]+:[0-9A-Za-z.]+$"},
+        "proj:shape": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        "proj:transform": {"type": "array", "items": _NUMBER, "minItems": 6, "maxItems": 9},
+        "proj:bbox": {"type": "array", "items": _NUMBER, "minItems": 4, "maxItems": 6},
+        "proj:centroid": {
+            "type": "object",
+            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90}, "lon": _NUMBER},
+            "required": ["lat", "lon"],
+        },
+        "view:off_nadir": {"type": "number", "minimum": 0, "maximum": 90},
+        "view:incidence_angle": {"type": "number", "minimum": 0, "maximum": 90},
+        "view:azimuth": {"type": "number", "minimum": 0, "maximum": 360},
+        "view:sun_azimuth": {"type": "number", "minimum": 0, "maximum": 360},
+        "view:sun_elevation": {"type": "number", "minimum": -90, "maximum": 90},
+    },
+}
 
 
 def item_for(layer: Layer, *, cog_href: str, transform: tuple[float, ...]) -> pystac.Item:
@@ -187,6 +215,9 @@ def validate_tree(catalog_json: Path) -> int:
             continue
         validator = Draft7Validator(cache[schema_uris[kind]], registry=registry)
         errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+        if kind == "Feature":
+            rules = Draft7Validator(EXTENSION_RULES)
+            errors += sorted(rules.iter_errors(doc.get("properties", {})), key=lambda e: list(e.path))
         if errors:
             raise ExportError(f"STAC {kind} {path} is invalid: {errors[0].message} at {list(errors[0].path)}")
         count += 1

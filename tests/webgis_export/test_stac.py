@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from flights.errors import ExportError
 from pipeline.models import ProductKind
 from pipeline.workspace import Workspace
 from webgis_export.models import Layer
-from webgis_export.stac import build_catalog, item_for
+from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
 
 
 def test_frame_item_has_view_fields_and_long_flight_interval(
@@ -37,3 +40,32 @@ def test_frame_item_has_view_fields_and_long_flight_interval(
     catalog = build_catalog([item])
     [collection] = list(catalog.get_children())
     assert collection.id == "thermal_frame"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("view:off_nadir", 95.0),
+        ("view:azimuth", -1.0),
+        ("proj:shape", [10]),
+        ("proj:code", "25832"),
+        ("gsd", 0),
+    ],
+)
+def test_validate_tree_rejects_bad_extension_fields(
+    published: tuple[Workspace, dict[str, Layer]], tmp_path: Path, field: str, value: object
+) -> None:
+    _, layers = published
+    item = item_for(
+        layers["thermal_mosaic"], cog_href="cog.tif", transform=(0.2, 0, 560000, 0, -0.2, 6215600)
+    )
+    catalog_json = write_catalog(build_catalog([item]), tmp_path / "stac")
+    assert validate_tree(catalog_json) >= 3
+    [item_path] = [
+        p for p in (tmp_path / "stac").rglob("*.json") if json.loads(p.read_text())["type"] == "Feature"
+    ]
+    doc = json.loads(item_path.read_text())
+    doc["properties"][field] = value
+    item_path.write_text(json.dumps(doc))
+    with pytest.raises(ExportError, match=field.split(":")[-1]):
+        validate_tree(catalog_json)
