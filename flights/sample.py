@@ -101,8 +101,13 @@ class SampleTruth(Frozen):
     folder: str
 
 
-def make_sample_flight(folder: Path, *, seed: int = 7) -> SampleTruth:
-    """Write the sample flight into ``folder`` (created) and return its truth (also ``truth.json``)."""
+def make_sample_flight(folder: Path, *, seed: int = 7, start: datetime = START) -> SampleTruth:
+    """Write the sample flight into ``folder`` (created) and return its truth (also ``truth.json``).
+
+    ``start`` is the capture time of the first frame (aware); the frames follow 2 s apart and
+    the thermal frame 14 s after the first. Tests keep the fixed default; the demo passes a recent
+    heating-season night so that its thermal layer is fresh and its thermography conditions hold.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -115,12 +120,12 @@ def make_sample_flight(folder: Path, *, seed: int = 7) -> SampleTruth:
         (de, dn) for dn in (0.0, GRID_STEP_N) for de in (-GRID_STEP_E, 0.0, GRID_STEP_E)
     ):
         pose = _pose(
-            f"DJI_{i + 1:04d}.JPG", ORIGIN_E + de, ORIGIN_N + dn, START + timedelta(seconds=2 * i), to_geo
+            f"DJI_{i + 1:04d}.JPG", ORIGIN_E + de, ORIGIN_N + dn, start + timedelta(seconds=2 * i), to_geo
         )
         pixels = _render(pose, ground, to_utm)
         atomic_write_bytes(folder / pose.image, _rgb_jpeg(pixels, pose))
         frames.append(pose)
-    thermal = _thermal_pose(to_geo)
+    thermal = _thermal_pose(to_geo, start)
     atomic_write_bytes(folder / thermal.image, _thermal_jpeg(thermal, rng))
     frames.append(thermal)
     points = tuple(
@@ -179,9 +184,9 @@ def _pose(name: str, east: float, north: float, t: datetime, to_geo: Transformer
     )
 
 
-def _thermal_pose(to_geo: Transformer) -> FramePose:
+def _thermal_pose(to_geo: Transformer, start: datetime) -> FramePose:
     focal = THERMAL_FOCAL_MM / THERMAL_PITCH_MM
-    t = START + timedelta(seconds=14)
+    t = start + timedelta(seconds=14)
     extra = {"width": THERMAL_W, "height": THERMAL_H, "focal": focal}
     return _pose("DJI_0007_R.JPG", ORIGIN_E, ORIGIN_N + 10.0, t, to_geo, **extra).model_copy(
         update={"kind": "thermal_frame"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,6 +20,35 @@ from dronegis.cli.options import common_options, echo_err, emit_json, settings_f
 from pipeline.workspace import Workspace
 
 DEMO_FLIGHT_ID = "skanderborg-demo"
+HEATING_MONTHS = (10, 11, 12, 1, 2, 3, 4)
+# What the crew of the (synthetic) demo flight logged: a cold, calm, dry heating-season night.
+DEMO_CONDITIONS = """# Thermography conditions logged by the demo crew (REFERENCE.md §5.1)
+[measured]
+air_temp_c = 2.0
+indoor_temp_c = 21.0
+wind_m_s = 2.0
+humidity_pct = 80
+hours_since_precipitation = 36
+"""
+# Roofing felt / tiles and a clear night sky (REFERENCE.md §5.1–5.2).
+DEMO_THERMAL = {
+    "emissivity": 0.93,
+    "reflected_temp_c": -10.0,
+    "atmospheric_temp_c": 2.0,
+    "relative_humidity_pct": 80.0,
+}
+
+
+def demo_capture_time(now: datetime) -> datetime:
+    """The most recent heating-season night before ``now``: 05:00 UTC, before dawn in Skanderborg.
+
+    In May–September this is 31 March, the last night of the past season; its thermal layer
+    stays valid until 30 September (REFERENCE.md §6).
+    """
+    day = (now - timedelta(days=1)).astimezone(UTC)
+    while day.month not in HEATING_MONTHS:
+        day -= timedelta(days=day.day)  # last day of the previous month
+    return day.replace(hour=5, minute=0, second=0, microsecond=0)
 
 
 @dataclass
@@ -55,7 +84,7 @@ def step_sample(ctx: DemoContext) -> StepResult:
         truth = SampleTruth.model_validate_json(truth_file.read_text(encoding="utf-8"))
         note = "reused"
     else:
-        truth = make_sample_flight(folder)
+        truth = make_sample_flight(folder, start=demo_capture_time(ctx.now))
         note = "generated"
     payload = {"folder": str(folder), "frames": len(truth.frames), "points": len(truth.points), "note": note}
     return StepResult(
@@ -87,9 +116,16 @@ def step_pipeline(ctx: DemoContext) -> StepResult:
     from pipeline.catalog import JobStatus
 
     settings = settings_for(ctx.workspace.root).model_copy(update={"dask_scheduler": ctx.scheduler})
-    runner = build_runner(
-        settings, options={"access": "public", "title": "Skanderborg demo", "now": ctx.now.isoformat()}
-    )
+    conditions = ctx.workspace.root / "demo-conditions.toml"
+    conditions.write_text(DEMO_CONDITIONS, encoding="utf-8")
+    options = {
+        "access": "public",
+        "title": "Skanderborg demo",
+        "now": ctx.now.isoformat(),
+        "conditions": str(conditions),
+        "thermal": DEMO_THERMAL,
+    }
+    runner = build_runner(settings, options=options)
     try:
         runner.recover()
         if not runner.catalog.jobs(ctx.flight_id, statuses=[JobStatus.QUEUED]):

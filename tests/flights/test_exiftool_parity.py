@@ -269,6 +269,10 @@ def test_thermal_frames_carry_thermal_parameters(
         elif "DJI:ThermalData" in rec:
             assert cap.kind == FileKind.THERMAL_FRAME, cap.path
             assert cap.thermal is not None and cap.thermal.format == "dji-rjpeg", cap.path
+        elif "XMP-Camera:BandName" in rec and rec.get("IFD0:SamplesPerPixel") == 1:
+            # one band of a multispectral rig (MicaSense RedEdge); the Canon RGB JPEGs
+            # beside it name three bands ("Red, Green, Blue") and stay RGB frames
+            assert cap.kind == FileKind.MULTISPECTRAL_FRAME, cap.path
         elif "IFD0:Make" in rec or "IFD0:Model" in rec or "GPS:GPSLatitude" in rec:
             assert cap.kind == FileKind.RGB_FRAME, cap.path
         else:  # previews and exported pictures without camera EXIF
