@@ -129,9 +129,9 @@ def _frame_signature(run: _Run, capture: Capture, kind: ProductKind) -> str | No
 def frames_stage(run: _Run) -> None:
     """Footprint, COG and thumbnail of every usable frame: one task per frame to redo, on ``run.executor``.
 
-    Frames whose signature is unchanged are kept; the others become :class:`FrameTask` s. The
-    results come back in capture order, so products and the skipped list do not depend on
-    the executor.
+    Frames whose signature is unchanged are kept; each other one becomes a
+    :class:`~pipeline.frame_tasks.FrameTask`. The results come back in capture order, so the
+    products and the skipped list do not depend on the executor.
     """
     from pipeline.process import frame_inputs, frame_operation
 

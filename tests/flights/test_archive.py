@@ -56,7 +56,7 @@ def test_copy_hashed_sizes_and_both_copy_paths(
         def refused(*_args: object) -> int:
             raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-        monkeypatch.setattr(archive_module.os, "copy_file_range", refused)
+        monkeypatch.setattr(os, "copy_file_range", refused)
     data = os.urandom(size)
     src = tmp_path / "src.bin"
     src.write_bytes(data)
@@ -216,7 +216,6 @@ def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     # A write error is the archive's fault, not the delivered file's: ingest must stop (and be rerun).
-    from flights import archive as archive_mod
     from flights.ingest import ingest_folder
 
     src = tmp_path / "src"
@@ -234,8 +233,8 @@ def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
             raise OSError(28, "No space left on device")
         raise OSError(18, "Invalid cross-device link")  # refused: the read/write fallback runs
 
-    monkeypatch.setattr(archive_mod.os, "write", full)
-    monkeypatch.setattr(archive_mod.os, "copy_file_range", full_range)
+    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(os, "copy_file_range", full_range)
     with pytest.raises(ArchiveError, match="No space left"):
         ingest_folder(src, archive_dir=tmp_path / "a", quarantine_dir=tmp_path / "q", flight_id="f", now=NOW)
     monkeypatch.undo()
