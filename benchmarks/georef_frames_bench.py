@@ -47,19 +47,41 @@ def main(n: int) -> None:
         ours_s += time.perf_counter() - t0
         transform, width, height = grid
         dem = tmp / "dem.tif"
-        with rasterio.open(dem, "w", driver="GTiff", width=300, height=300, count=1, dtype="float32", crs=CRS,
-                           transform=from_origin(transform.c - 100, transform.f + 100, 1.0, 1.0)) as dst:
+        with rasterio.open(
+            dem,
+            "w",
+            driver="GTiff",
+            width=300,
+            height=300,
+            count=1,
+            dtype="float32",
+            crs=CRS,
+            transform=from_origin(transform.c - 100, transform.f + 100, 1.0, 1.0),
+        ) as dst:
             dst.write(np.zeros((1, 300, 300), dtype=np.float32))
         a = pose.attitude
-        opk = _rpy_to_opk(tuple(np.radians([a.roll, a.pitch, a.yaw])),
-                          (capture.position.lat, capture.position.lon, pose.position.z),  # type: ignore[union-attr]
-                          CRS, "EPSG:4979", C_bB=R_GIMBAL_FROM_CAMERA @ np.diag([1.0, -1.0, -1.0]))
+        opk = _rpy_to_opk(
+            tuple(np.radians([a.roll, a.pitch, a.yaw])),
+            (capture.position.lat, capture.position.lon, pose.position.z),  # type: ignore[union-attr]
+            CRS,
+            "EPSG:4979",
+            C_bB=R_GIMBAL_FROM_CAMERA @ np.diag([1.0, -1.0, -1.0]),
+        )
         t1 = time.perf_counter()
-        ocam = PinholeCamera((camera.width, camera.height), (camera.fx / camera.width, camera.fy / camera.width),
-                             sensor_size=(1.0, camera.height / camera.width),
-                             xyz=(pose.position.east, pose.position.north, pose.position.z), opk=opk)
-        Ortho(path, dem, ocam, crs=CRS).process(tmp / f"orthority_{path.stem}.tif", resolution=(transform.a,) * 2,
-                                                 interp="bilinear", dem_interp="bilinear", build_ovw=True)
+        ocam = PinholeCamera(
+            (camera.width, camera.height),
+            (camera.fx / camera.width, camera.fy / camera.width),
+            sensor_size=(1.0, camera.height / camera.width),
+            xyz=(pose.position.east, pose.position.north, pose.position.z),
+            opk=opk,
+        )
+        Ortho(path, dem, ocam, crs=CRS).process(
+            tmp / f"orthority_{path.stem}.tif",
+            resolution=(transform.a,) * 2,
+            interp="bilinear",
+            dem_interp="bilinear",
+            build_ovw=True,
+        )
         theirs_s += time.perf_counter() - t1
         print(f"{path.name}: {width}x{height} px at {transform.a * 100:.2f} cm")
     print(f"dronegis  {ours_s:6.1f} s for {n} frames ({ours_s / n:.2f} s/frame)")

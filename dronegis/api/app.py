@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The dronegis service for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
-    app = FastAPI(title="dronegis", version=__version__,
-                  description="Uploads, jobs, QA pages, map viewer, WMS 1.3.0 and WMTS 1.0.0 of dronegis.")
+    app = FastAPI(
+        title="dronegis",
+        version=__version__,
+        description="Uploads, jobs, QA pages, map viewer, WMS 1.3.0 and WMTS 1.0.0 of dronegis.",
+    )
     app.state.settings = settings
     install_ogc(app, settings)
     app.include_router(uploads.router)
@@ -47,4 +50,3 @@ def _layer_store(settings: Settings) -> LayerStore:
 
     configure_gdal()
     return LayerStore(Workspace.at(settings.workspace))
-

@@ -46,4 +46,6 @@ class DroneGisGroup(click.Group):
 @click.option("-q", "--quiet", count=True, help="Less log output (repeatable).")
 def cli(verbose: int, quiet: int) -> None:
     """dronegis: ingest, georeference, QA and publish drone flights (Skanderborg Kommune)."""
-    logging.basicConfig(level=verbosity_to_level(verbose, quiet), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=verbosity_to_level(verbose, quiet), format="%(levelname)s %(name)s: %(message)s"
+    )

@@ -7,13 +7,11 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from dronegis.settings import Settings
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 workspace_option = click.option(
     "--workspace",
@@ -22,12 +20,34 @@ workspace_option = click.option(
     default=None,
     help="Workspace folder (default: $DRONEGIS_WORKSPACE or ./workspace).",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout."
+)
 
 
-def common_options(func: F) -> F:
+def common_options[F: Callable[..., Any]](func: F) -> F:
     """Add ``--workspace`` and ``--json`` to a command."""
     return workspace_option(json_option(func))
+
+
+THERMAL_OPTIONS = (
+    click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), help="Emissivity (0–1]."),
+    click.option("--reflected-temp", type=float, help="Reflected apparent temperature in °C."),
+    click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %."),
+    click.option("--air-temp", type=float, help="Atmospheric (air) temperature in °C."),
+    click.option(
+        "--distance",
+        type=click.FloatRange(0.0),
+        help="Object distance in metres (default: the frame's height above ground, else the file's value).",
+    ),
+)
+
+
+def thermal_options[F: Callable[..., Any]](func: F) -> F:
+    """Add the measurement-parameter options shared by ``thermal`` and ``process``."""
+    for option in reversed(THERMAL_OPTIONS):
+        func = option(func)
+    return func
 
 
 def settings_for(workspace: Path | None) -> Settings:

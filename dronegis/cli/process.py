@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
+from dronegis.cli.options import common_options, echo_err, emit_json, settings_for, thermal_options
 from flights.errors import DroneGisError, UsageError
 
 if TYPE_CHECKING:
@@ -72,15 +72,7 @@ THERMAL_KEYS = {
     show_default=True,
     help="Horizontal metres at which rays at/above the horizon (or farther) are clipped.",
 )
-@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), help="Emissivity (0–1].")
-@click.option("--reflected-temp", type=float, help="Reflected apparent temperature in °C.")
-@click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %.")
-@click.option("--air-temp", type=float, help="Atmospheric (air) temperature in °C.")
-@click.option(
-    "--distance",
-    type=click.FloatRange(0.0),
-    help="Object distance in metres for every frame (default: each frame's height above ground).",
-)
+@thermal_options
 @click.option(
     "--scheduler",
     default=None,

@@ -16,7 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
-from dronegis.cli.options import echo_err, emit_json, settings_for, workspace_option
+from dronegis.cli.options import echo_err, emit_json, settings_for, thermal_options, workspace_option
 from flights.errors import DroneGisError
 from flights.models import Capture, FileKind
 
@@ -27,11 +27,7 @@ log = logging.getLogger(__name__)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--flight", help="Run the thermal stage on this ingested flight instead of FILEs.")
 @workspace_option
-@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), help="Emissivity (0–1].")
-@click.option("--reflected-temp", type=float, help="Reflected apparent temperature in °C.")
-@click.option("--humidity", type=click.FloatRange(0.0, 100.0), help="Relative humidity in %.")
-@click.option("--distance", type=click.FloatRange(0.0), help="Object distance in metres.")
-@click.option("--air-temp", type=float, help="Atmospheric (air) temperature in °C.")
+@thermal_options
 @click.option(
     "--tiff-profile", help="Scale/offset profile for 16-bit TIFFs, e.g. centikelvin, duo-pro-r-high."
 )
