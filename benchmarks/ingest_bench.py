@@ -95,10 +95,19 @@ def exiftool_scan(root: Path) -> tuple[float, int]:
     return time.perf_counter() - start, len(json.loads(out))
 
 
+COLD = False  # --cold: drop the page cache before each copy, so the source is read from disk
+
+
 def settle(target: Path) -> None:
-    """Remove a previous copy and write back every dirty page (untimed), so runs do not overlap."""
+    """Remove a previous copy and write back every dirty page (untimed), so runs do not overlap.
+
+    With ``--cold`` the page cache is dropped too (root only), which is how a pilot's folder
+    arrives: fresh from an SD card or a USB disk, not from memory.
+    """
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run(["sync"], check=True)
+    if COLD:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
 def archive_copy(root: Path, target: Path) -> tuple[float, float]:
@@ -189,7 +198,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=56)
     parser.add_argument("--runs", type=int, default=2, help="interleaved runs of (1) and (2); best is shown")
     parser.add_argument("--quality-frames", type=int, default=360, help="frames for (3); 0 = all")
+    parser.add_argument("--cold", action="store_true", help="drop the page cache before each copy (root)")
     args = parser.parse_args()
+    global COLD
+    COLD = args.cold
     root = make_replica(args.data, args.reps)
     size = warm(root)
     mb = size / 1e6
