@@ -12,7 +12,8 @@ In order of preference (``Capture.time_source`` says which was used):
 6. ``exif+assumed:<zone>`` — DateTimeOriginal without an offset is taken as local
    time in ``local_tz`` (default Europe/Copenhagen, the municipality's zone: DJI
    controllers stamp the phone's local time). This is an assumption and the source
-   says so; brighton_beach (USA, no zone) gets a wrong absolute time this way.
+   says so; brighton_beach (USA, no zone) gets a wrong absolute time unless the zone is
+   given (``dronegis ingest --camera-timezone America/Chicago``, :func:`camera_zone`).
 7. ``flir+assumed:<zone>`` — the FLIR wall-clock time, same assumption.
 
 SubSecTimeOriginal, when present, adds the fraction of a second.
@@ -26,7 +27,9 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flights.errors import MetadataError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flights.errors import MetadataError, UsageError
 from flights.tiff import Ifd
 from flights.xmp import XmpValues
 
@@ -40,6 +43,20 @@ _DT = re.compile(
     r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+\-]\d{2}:?\d{2})?$"
 )
 _OFFSET = re.compile(r"^([+\-])(\d{2}):?(\d{2})$")
+
+
+def camera_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name`` (e.g. ``America/Chicago``) assumed for capture times without offset.
+
+    Raises:
+        UsageError: ``name`` is not an IANA zone known to ``zoneinfo``.
+    """
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"camera time zone {name!r} is not an IANA zone name (e.g. Europe/Copenhagen, America/Chicago)"
+        ) from exc
 
 
 def offset_assumed(time_source: str) -> bool:
