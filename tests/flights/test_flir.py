@@ -15,22 +15,7 @@ from flights.errors import ThermalError
 from flights.flir import FFF_MAGIC, extract_fff, is_flir, read_flir, read_flir_metadata
 from flights.flir_synth import build_fff, flir_app1_segments, make_flir_rjpeg
 from flights.models import ThermalParameters
-
-FLIR_SAMPLES = [
-    "thermal_parser/images/FLIR.jpg",
-    "thermal_parser/images/FLIR_AX8.jpg",
-    "thermal_parser/images/FLIR_B60.jpg",
-    "thermal_parser/images/FLIR_E40.jpg",
-    "thermal_parser/images/FLIR_T640.jpg",
-    "thermal_parser/images/DJI_XT2.jpg",
-    "thermal_parser/images/DJI_XTR.jpg",
-    "flirpy/test/test_data/frame_000000.fff",
-    "flirpy/test/test_data/frame_000000_le.fff",
-    "thermimage/inst/extdata/IR_2412.jpg",
-    "metadata_extractor_images/jpg/FLIR iPhone device.jpg",
-    # parsed like the others; SOURCES.md: probably not radiometric, so no temperature truth
-    "metadata_extractor_images/jpg/FLIR Vue Pro 640.jpg",
-]
+from tests.samples import FLIR_SAMPLES
 
 # our field -> (exiftool -n tag, conversion of exiftool's value to ours)
 EXIFTOOL_FIELDS = {

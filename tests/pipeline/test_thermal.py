@@ -20,20 +20,8 @@ from pipeline.thermal import (
     celsius_to_raw,
     raw_to_celsius,
 )
+from tests.samples import FLIR_RADIOMETRIC as FLIR_SAMPLES
 
-FLIR_SAMPLES = [
-    "thermal_parser/images/FLIR.jpg",
-    "thermal_parser/images/FLIR_AX8.jpg",
-    "thermal_parser/images/FLIR_B60.jpg",
-    "thermal_parser/images/FLIR_E40.jpg",
-    "thermal_parser/images/FLIR_T640.jpg",
-    "thermal_parser/images/DJI_XT2.jpg",
-    "thermal_parser/images/DJI_XTR.jpg",
-    "flirpy/test/test_data/frame_000000.fff",
-    "flirpy/test/test_data/frame_000000_le.fff",
-    "thermimage/inst/extdata/IR_2412.jpg",
-    "metadata_extractor_images/jpg/FLIR iPhone device.jpg",
-]
 THERMIMAGE = ThermalParameters(
     planck_r1=21106.77, planck_b=1501.0, planck_f=1.0, planck_o=-7340.0, planck_r2=0.012545258
 )
