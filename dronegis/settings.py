@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         description="variance of the Laplacian (half-resolution grey decode, flights.quality) below which a "
         "frame is blurry",
     )
+    camera_timezone: str = Field(
+        "Europe/Copenhagen",
+        description="IANA zone assumed for capture times without an offset in the file (ingest)",
+    )
+    ingest_lock_timeout: float = Field(
+        600.0, ge=0, description="seconds an ingest waits while another process ingests the same flight"
+    )
     tokens: tuple[Token, ...] = ()
     public_url: str | None = Field(None, description="external base URL used in capabilities")
     dask_scheduler: str | None = None

@@ -26,7 +26,6 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flights.errors import MetadataError, UsageError
@@ -53,7 +52,7 @@ def camera_zone(name: str) -> ZoneInfo:
     """
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise UsageError(
             f"camera time zone {name!r} is not an IANA zone name (e.g. Europe/Copenhagen, America/Chicago)"
         ) from exc

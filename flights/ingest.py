@@ -1,6 +1,7 @@
 """Ingest a delivered flight folder: scan, read, check, archive or quarantine every file.
 
-The stages of :func:`ingest_folder`:
+The stages of :func:`ingest_folder`, all under the flight's exclusive ingest lock
+(:mod:`flights.ingest_lock`: a second ingest of the same flight waits for the first):
 
 1. sweep temporaries of a killed run, load the previous manifest (re-ingest);
 2. walk the folder (never following symlinks);
@@ -33,7 +34,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path, PurePosixPath
 
 from shapely.geometry import mapping
@@ -42,9 +43,11 @@ from shapely.geometry.base import BaseGeometry
 from flights import checks
 from flights.archive import Archive
 from flights.atomic import atomic_write_text
+from flights.capture_time import camera_zone
 from flights.checks import FLIGHT, CheckContext
 from flights.errors import UsageError
 from flights.ingest_files import Analysed, analyse, unread_entry
+from flights.ingest_lock import DEFAULT_LOCK_TIMEOUT, flight_lock
 from flights.models import (
     ArchiveEntry,
     Capture,
@@ -79,6 +82,8 @@ def ingest_folder(
     workers: int = 2,
     progress: Progress | None = None,
     flight_json: Path | None = None,
+    camera_timezone: str | tzinfo | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Flight:
     """Ingest one flight folder into its archive and quarantine and return the Flight manifest.
 
@@ -99,22 +104,53 @@ def ingest_folder(
         workers: threads for copying/reading and processes for the quality pass.
         progress: called with (done, total) as files are processed.
         flight_json: where to write the Flight JSON as well (atomically), if given.
+        camera_timezone: IANA zone (or tzinfo) assumed for capture times that carry no offset
+            (``time_source`` ``exif+assumed:<zone>``); default Europe/Copenhagen.
+        lock_timeout: seconds to wait while another process ingests the same flight
+            (:mod:`flights.ingest_lock`).
 
     Raises:
         IngestError: the folder is not a directory; AreaError for a bad AOI/municipality file;
-            ArchiveError when the archive cannot be written; UsageError when the archive or
-            quarantine folder lies inside the source folder.
+            ArchiveError when the archive cannot be written or another process still ingests
+            the flight after ``lock_timeout``; UsageError when the archive or quarantine folder
+            lies inside the source folder or ``camera_timezone`` is not an IANA zone.
     """
     ctx = _context(purpose, now, blur_threshold, aoi, municipality)
+    zone = camera_zone(camera_timezone) if isinstance(camera_timezone, str) else camera_timezone
     _check_outside(Path(source), Path(archive_dir), Path(quarantine_dir))
-    archive = Archive(Path(archive_dir), Path(quarantine_dir))
+    with flight_lock(Path(archive_dir), flight_id, timeout=lock_timeout):
+        return _ingest_locked(
+            Path(source),
+            Archive(Path(archive_dir), Path(quarantine_dir)),
+            flight_id,
+            ctx,
+            zone,
+            workers=workers,
+            progress=progress,
+            flight_json=flight_json,
+        )
+
+
+def _ingest_locked(
+    source: Path,
+    archive: Archive,
+    flight_id: str,
+    ctx: CheckContext,
+    zone: tzinfo | None,
+    *,
+    workers: int,
+    progress: Progress | None,
+    flight_json: Path | None,
+) -> Flight:
+    """Stages 1–6 of :func:`ingest_folder`, under the flight's ingest lock."""
+    purpose, now = ctx.purpose, ctx.now
     archive.open()
     previous = archive.load_manifest()
     scan = scan_folder(source)
     done = _Counter(progress, len(scan.files) + len(scan.skipped))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous)), scan.files))
+        analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous, zone)), scan.files))
     _assess_quality(analysed, workers, done)
     extra = _cross_file_problems(analysed)
     decisions = [(a, _quarantine_reason(a, extra.get(a.file.relpath, []))) for a in analysed]

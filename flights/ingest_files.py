@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
 from flights.archive import MANIFEST, Archive, Staged, hash_file
@@ -42,8 +43,17 @@ class Analysed:
     problems: list[Problem] = field(default_factory=list)
 
 
-def analyse(file: ScannedFile, archive: Archive, previous: dict[str, ArchiveEntry]) -> Analysed:
-    """Stage or recognise one file, classify it and read its metadata. Never raises for bad input."""
+def analyse(
+    file: ScannedFile,
+    archive: Archive,
+    previous: dict[str, ArchiveEntry],
+    local_tz: tzinfo | None = None,
+) -> Analysed:
+    """Stage or recognise one file, classify it and read its metadata. Never raises for bad input.
+
+    ``local_tz`` is the zone assumed for capture times without an offset (default
+    ``flights.exif.DEFAULT_LOCAL_TZ``).
+    """
     result = Analysed(file=file)
     rel = file.relpath
     if file.name_escaped:
@@ -67,7 +77,7 @@ def analyse(file: ScannedFile, archive: Archive, previous: dict[str, ArchiveEntr
     if result.size == 0:
         result.error = _problem("empty_file", Severity.ERROR, rel, f"{rel} is empty (0 bytes)")
         return result
-    _read(result)
+    _read(result, local_tz)
     return result
 
 
@@ -99,7 +109,7 @@ def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]
     result.error = _problem("archive_conflict", Severity.ERROR, rel, msg)
 
 
-def _read(result: Analysed) -> None:
+def _read(result: Analysed, local_tz: tzinfo | None = None) -> None:
     """Classify and read the metadata of a staged file; errors become the file's error problem."""
     from flights.classify import classify
 
@@ -107,10 +117,15 @@ def _read(result: Analysed) -> None:
     try:
         result.kind = classify(f.path)
         if result.kind in FRAME_KINDS:
-            from flights.exif import read_capture
+            from flights.exif import DEFAULT_LOCAL_TZ, read_capture
 
             result.capture = read_capture(
-                f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind
+                f.path,
+                rel,
+                sha256=result.sha256,
+                size=result.size,
+                kind=result.kind,
+                local_tz=local_tz or DEFAULT_LOCAL_TZ,
             )
         elif result.kind in RASTER_KINDS:
             from flights.rasters import read_raster

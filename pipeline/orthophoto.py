@@ -23,7 +23,10 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,6 +59,11 @@ HEIGHT_KINDS = (ProductKind.DSM, ProductKind.DTM)
 #: Rows per window when materialising the target grid (memory: rows x width x bands).
 STRIP_ROWS = 1024
 WARP_MEM_MB = 256
+#: Strips warped at once (each on its own dataset handle) and GDAL warp threads per strip:
+#: two strips in flight keep every core busy while one strip is read or written, as
+#: ``gdalwarp -multi`` overlaps I/O with computation.
+WARP_WORKERS = 2
+WARP_THREADS = max(1, (os.cpu_count() or 1) // WARP_WORKERS)
 #: Spacing (pixels) of the exact geoid-offset lattice of a DSM window.
 HEIGHT_LATTICE_PX = 16
 
@@ -234,18 +242,40 @@ def _materialise(
     ):
         if imagery:  # the alpha band stays unlabelled until the COG copy: see _build_overviews
             sink.colorinterp = [*(ds.colorinterp[b - 1] for b in colour), ColorInterp.undefined]
-        for row in range(0, grid.height, STRIP_ROWS):
-            window = Window(0, row, grid.width, min(STRIP_ROWS, grid.height - row))
+        strips = [
+            Window(0, row, grid.width, min(STRIP_ROWS, grid.height - row))
+            for row in range(0, grid.height, STRIP_ROWS)
+        ]
+        with ThreadPoolExecutor(max_workers=1 if identity else WARP_WORKERS) as pool:
             if identity:
-                data = _read_strip(ds, info, window, colour, imagery)
+                results = (_read_strip(ds, info, window, colour, imagery) for window in strips)
             else:
-                data = _warp_strip(
-                    ds, info, window, grid, target_crs, operation, resampling, nodata, colour, imagery
-                )
-            if heights.transformer is not None:
-                data = _convert_heights(data, windows.transform(window, grid.transform), heights, nodata)
-            sink.write(data.astype(dtype, copy=False), window=window)
+                warp = partial(
+                    _warp_strip_from, info, grid=grid, target_crs=target_crs, operation=operation,
+                    resampling=resampling, nodata=nodata, colour=colour, imagery=imagery,
+                )  # fmt: skip
+                results = _in_order(pool, warp, strips, WARP_WORKERS)  # parallel, written in order
+            for window, data in zip(strips, results, strict=True):
+                if heights.transformer is not None:
+                    data = _convert_heights(data, windows.transform(window, grid.transform), heights, nodata)
+                sink.write(data.astype(dtype, copy=False), window=window)
         _build_overviews(sink, prof)
+
+
+def _in_order(
+    pool: ThreadPoolExecutor, job: Callable[[Window], np.ndarray], strips: list[Window], workers: int
+) -> Iterator[np.ndarray]:
+    """``job`` over ``strips`` on ``pool``, in order, with at most ``workers`` + 1 strips held.
+
+    Unlike ``pool.map`` this keeps memory bounded when the consumer is slower than the workers.
+    """
+    pending: deque[Future[np.ndarray]] = deque()
+    for window in strips:
+        pending.append(pool.submit(job, window))
+        if len(pending) > workers:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _build_overviews(sink: rasterio.io.DatasetWriter, prof: CogProfile) -> None:
@@ -278,10 +308,17 @@ def _read_strip(
     return np.asarray(np.concatenate([data, alpha[None]]))
 
 
+def _warp_strip_from(info: RasterInfo, window: Window, **kwargs: object) -> np.ndarray:
+    """:func:`_warp_strip` on a dataset handle of its own (one per worker thread)."""
+    with rasterio.open(info.path) as ds:
+        return _warp_strip(ds, info, window, **kwargs)  # type: ignore[arg-type]
+
+
 def _warp_strip(
     ds: rasterio.io.DatasetReader,
     info: RasterInfo,
     window: Window,
+    *,
     grid: _Grid,
     target_crs: str,
     operation: Operation,
@@ -295,7 +332,7 @@ def _warp_strip(
     common: dict[str, object] = {
         "src_crs": info.crs, "src_transform": info.transform,
         "dst_transform": windows.transform(window, grid.transform),
-        "dst_crs": target_crs, "resampling": resampling, "num_threads": os.cpu_count() or 1,
+        "dst_crs": target_crs, "resampling": resampling, "num_threads": WARP_THREADS,
         "warp_mem_limit": WARP_MEM_MB, **operation.gdal_options,
     }  # fmt: skip
     if imagery:

@@ -20,9 +20,10 @@ product's properties; for thermal products it includes the measurement overrides
 overrides recompute the thermal rasters, the thermal frame COGs and the mosaic);
 ``products.json`` is rewritten atomically after every sub-stage.
 
-Where the work runs: the ``thermal`` and ``frames`` sub-stages fan out one task per frame on
-an :class:`~pipeline.executors.Executor` (this process, a local process pool, or a Dask
-cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal_stage.convert_thermal_frame`);
+Where the work runs: the ``thermal``, ``frames`` and ``gcp`` sub-stages fan out one task per
+frame on an :class:`~pipeline.executors.Executor` (this process, a local process pool, or a Dask
+cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal_stage.convert_thermal_frame`,
+:mod:`pipeline.gcp_tasks`);
 this process collects the results and is the only writer of ``products.json``, the thermal
 record, the mosaic and the layers. The products are the same whichever executor ran them.
 """
@@ -156,7 +157,7 @@ def process_flight(
         thermal_overrides: the flight's measurement parameters (stored in
             ``Workspace.thermal_overrides``); ``None`` reuses the stored ones.
         executor: where the per-frame tasks run (thermal conversion; locate, render and
-            write of each frame); default: in this process. Dask workers must see the
+            write of each frame; GCP fit and warp); default: in this process. Dask workers must see the
             workspace (and ``dem``, ``grids``) at the same paths.
 
     Raises:

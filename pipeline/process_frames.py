@@ -229,6 +229,7 @@ def mosaic_stage(run: _Run) -> None:
         [run.workspace.root / p.path for p in frames],
         run.workspace.thermal_mosaic(run.flight.id),
         target_crs=run.target_crs,
+        executor=run.executor,  # one task per 1024 px window of the mosaic
     )
     times = [p.time_start for p in frames if p.time_start is not None]
     run.products[product_id] = Product(

@@ -13,7 +13,9 @@
   **nearest-to-nadir** — each output pixel takes the value of the frame whose nadir
   point (the camera GPS position from the frame's tags, else the frame centre) is
   closest, among frames with data there. Values are resampled with nearest neighbour
-  and never scaled, blended or colour-balanced.
+  and never scaled, blended or colour-balanced. The grid is computed window by window
+  as tasks on an :class:`~pipeline.executors.Executor` (:mod:`pipeline.mosaic_tasks`)
+  and written by the calling process; the bytes do not depend on the executor.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from flights.atomic import TMP_SUFFIX, fsync_dir
 from flights.errors import ThermalError, UsageError
 from flights.flir import is_flir, read_flir
 from flights.models import Capture
+from pipeline.executors import Executor
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
 from pipeline.thermal_tiff import TIFF_PROFILES, CelsiusFrame, quiet_rasterio, read_radiometric_tiff
 
@@ -56,8 +59,10 @@ log = logging.getLogger(__name__)
 NODATA = float("nan")
 TAG_PREFIX = "DRONEGIS_"
 BLEND = "nearest-to-nadir"
-MAX_MOSAIC_SIDE_PX = 20_000
-MOSAIC_BYTES_PER_PX = 12  # float64 nadir distance + float32 value, while blending
+MAX_MOSAIC_SIDE_PX = 100_000
+MOSAIC_BYTES_PER_PX = 4  # the float32 grid (written block by block, never held whole)
+MOSAIC_BLOCK_PX = 1024
+MOSAIC_BATCH_WINDOWS = 32  # blocks in flight at once: the parent's memory bound
 
 
 def convert_frame(
@@ -200,45 +205,97 @@ def thermal_mosaic(
     *,
     target_crs: str = "EPSG:25832",
     max_side_px: int = MAX_MOSAIC_SIDE_PX,
+    executor: Executor | None = None,
+    block: int = MOSAIC_BLOCK_PX,
 ) -> Path:
     """A COG of georeferenced °C frames, blended nearest-to-nadir (module docstring).
 
-    The output pixel size is the finest frame resolution in ``target_crs``; each frame
-    is warped only into its own window of the output grid.
+    The output pixel size is the finest frame resolution in ``target_crs``. The grid is
+    computed block by block as tasks on ``executor`` (:mod:`pipeline.mosaic_tasks`: each
+    task opens only the frames overlapping its block); this process writes the blocks,
+    so memory is bounded by a batch of blocks, not by the grid. The result does not
+    depend on the executor nor on ``block``.
 
     Args:
-        frames: georeferenced °C frame GeoTIFFs.
+        frames: georeferenced °C frame GeoTIFFs (paths every worker can read).
         dst: the COG to write.
         target_crs: CRS of the mosaic.
         max_side_px: largest output width or height accepted; frames far apart (a
-            wrong GPS fix, frames of another flight) would otherwise allocate an
-            enormous grid. The check runs before any array is allocated.
+            wrong GPS fix, frames of another flight) would otherwise make an enormous
+            grid. The check runs before any block is computed.
+        executor: where the window tasks run (default: this process).
+        block: side of a window task in pixels.
 
     Raises:
         ThermalError: no frames, a frame without CRS, or an output grid larger than
             ``max_side_px`` on a side (naming the extreme frames and the would-be size).
     """
+    from pipeline.executors import SerialExecutor, block_windows
+    from pipeline.mosaic_tasks import MosaicFrame, frame_window, plan_windows
+
     if not frames:
         raise ThermalError(f"{dst}: no frames for the thermal mosaic")
+    if block < 16 or block % 16:
+        raise UsageError(f"{dst}: mosaic block must be a positive multiple of 16 px, got {block}")
     grid = _mosaic_grid(frames, target_crs)
     _check_grid_size(grid, frames, dst, max_side_px)
-    best = np.full((grid.height, grid.width), np.inf)
-    out = np.full((grid.height, grid.width), np.nan, dtype=np.float32)
-    xs = (np.arange(grid.width) + 0.5) * grid.transform.a + grid.transform.c
-    ys = (np.arange(grid.height) + 0.5) * grid.transform.e + grid.transform.f
-    for path, frame_bounds in zip(frames, grid.frame_bounds, strict=True):
-        rows, cols = _window(frame_bounds, grid)
-        warped, (nx, ny) = _warp_frame(path, grid, rows, cols, target_crs)
-        dist = (xs[cols][None, :] - nx) ** 2 + (ys[rows][:, None] - ny) ** 2
-        sub_best, sub_out = best[rows, cols], out[rows, cols]
-        take = np.isfinite(warped) & (dist < sub_best)
-        sub_out[take], sub_best[take] = warped[take], dist[take]
+    placed = [
+        MosaicFrame(os.fspath(path), *frame_window(bounds, grid.transform, grid.width, grid.height))
+        for path, bounds in zip(frames, grid.frame_bounds, strict=True)
+    ]
+    windows = list(block_windows(grid.width, grid.height, block))
+    tasks = plan_windows(placed, windows, grid.transform, target_crs)
+    log.info("thermal mosaic %s: %d × %d px in %d windows", dst, grid.width, grid.height, len(tasks))
     tags = {
         f"{TAG_PREFIX}BLEND": BLEND,
         f"{TAG_PREFIX}UNITS": "°C",
         f"{TAG_PREFIX}SOURCE_FRAMES": json.dumps([Path(p).name for p in frames]),
     }
-    return _write_cog(out, Path(dst), target_crs, grid.transform, tags)
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.blocks.", suffix=TMP_SUFFIX)
+    os.close(fd)
+    blocks = Path(name)
+    try:
+        _write_blocks(executor or SerialExecutor(), tasks, blocks, grid, target_crs, tags)
+        return _write_cog(blocks, dst, tags)
+    finally:
+        blocks.unlink(missing_ok=True)
+
+
+def _write_blocks(
+    executor: Executor, tasks: Sequence[Any], path: Path, grid: _Grid, crs: str, tags: dict[str, str]
+) -> None:
+    """Compute the window tasks a batch at a time and write each block into a tiled GeoTIFF."""
+    import rasterio
+    from rasterio.windows import Window
+
+    from pipeline.mosaic_tasks import mosaic_window
+
+    profile = {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": 1,
+        "dtype": "float32",
+        "nodata": NODATA,
+        "crs": crs,
+        "transform": grid.transform,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 3,
+        "bigtiff": "IF_SAFER",
+    }
+    with quiet_rasterio(), rasterio.open(path, "w", **profile) as out:
+        for start in range(0, len(tasks), MOSAIC_BATCH_WINDOWS):
+            batch = tasks[start : start + MOSAIC_BATCH_WINDOWS]
+            for task, data in zip(batch, executor.map(mosaic_window, batch), strict=True):
+                out.write(data, 1, window=Window(*task.window))
+        out.update_tags(**tags)
+        out.set_band_description(1, "temperature")
+        out.units = ("°C",)
 
 
 def _check_grid_size(grid: _Grid, frames: Sequence[Path], dst: Path, max_side_px: int) -> None:
@@ -297,89 +354,23 @@ def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> _Grid:
     return _Grid(height, width, from_origin(left, top, resolution, resolution), bounds)
 
 
-def _window(bounds: tuple[float, float, float, float], grid: _Grid) -> tuple[slice, slice]:
-    """Rows and columns of the output grid that a frame's bounds touch (one pixel margin)."""
-    left, bottom, right, top = bounds
-    t = grid.transform
-    col0 = max(0, math.floor((left - t.c) / t.a) - 1)
-    col1 = min(grid.width, math.ceil((right - t.c) / t.a) + 1)
-    row0 = max(0, math.floor((top - t.f) / t.e) - 1)
-    row1 = min(grid.height, math.ceil((bottom - t.f) / t.e) + 1)
-    return slice(row0, row1), slice(col0, col1)
-
-
-def _warp_frame(
-    path: Path, grid: _Grid, rows: slice, cols: slice, target_crs: str
-) -> tuple[np.ndarray, tuple[float, float]]:
-    """The frame resampled (nearest) into its window, and its nadir point."""
+def _write_cog(src: Path, dst: Path, tags: dict[str, str]) -> Path:
+    """The mosaic GeoTIFF ``src`` as a Deflate COG at ``dst`` (rio-cogeo), atomically."""
     import rasterio
-    from rasterio.transform import Affine
-    from rasterio.warp import Resampling, reproject
-
-    t = grid.transform
-    window_transform = t @ Affine.translation(cols.start, rows.start)
-    warped = np.full((rows.stop - rows.start, cols.stop - cols.start), np.nan, dtype=np.float32)
-    with rasterio.open(path) as src:
-        reproject(
-            rasterio.band(src, 1),
-            warped,
-            dst_transform=window_transform,
-            dst_crs=target_crs,
-            dst_nodata=np.nan,
-            resampling=Resampling.nearest,
-        )
-        return warped, _nadir(src, target_crs)
-
-
-def _nadir(src: Any, target_crs: str) -> tuple[float, float]:
-    """The camera's ground point: GPS tags when present, else the raster centre."""
-    from rasterio.warp import transform as warp_transform
-
-    tags = src.tags()
-    lat, lon = tags.get(f"{TAG_PREFIX}GPS_LAT"), tags.get(f"{TAG_PREFIX}GPS_LON")
-    if lat is not None and lon is not None:
-        xs, ys = warp_transform("EPSG:4326", target_crs, [float(lon)], [float(lat)])
-        return xs[0], ys[0]
-    cx = (src.bounds.left + src.bounds.right) / 2
-    cy = (src.bounds.bottom + src.bounds.top) / 2
-    xs, ys = warp_transform(src.crs, target_crs, [cx], [cy])
-    return xs[0], ys[0]
-
-
-def _write_cog(data: np.ndarray, dst: Path, crs: str, transform: Any, tags: dict[str, str]) -> Path:
-    from rasterio.io import MemoryFile
     from rio_cogeo.cogeo import cog_translate
     from rio_cogeo.profiles import cog_profiles
 
-    height, width = data.shape
-    profile = {
-        "driver": "GTiff",
-        "width": width,
-        "height": height,
-        "count": 1,
-        "dtype": "float32",
-        "nodata": NODATA,
-        "crs": crs,
-        "transform": transform,
-    }
-
     def write(tmp: Path) -> None:
-        with MemoryFile() as mem:
-            with mem.open(**profile) as ds:
-                ds.write(data, 1)
-                ds.update_tags(**tags)
-                ds.set_band_description(1, "temperature")
-                ds.units = ("°C",)
-            with mem.open() as ds:
-                cog_translate(
-                    ds,
-                    str(tmp),
-                    cog_profiles.get("deflate"),  # type: ignore[no-untyped-call]
-                    nodata=NODATA,
-                    add_mask=False,
-                    quiet=True,
-                    additional_cog_metadata=tags,
-                )
+        with rasterio.open(src) as ds:
+            cog_translate(
+                ds,
+                str(tmp),
+                cog_profiles.get("deflate"),  # type: ignore[no-untyped-call]
+                nodata=NODATA,
+                add_mask=False,
+                quiet=True,
+                additional_cog_metadata=tags,
+            )
 
     return _atomic_raster(dst, write)
 

@@ -53,6 +53,13 @@ SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.IN
 @click.option(
     "--flight-id", default=None, help="Flight id (default: folder name slug + date of the oldest file)."
 )
+@click.option(
+    "--camera-timezone",
+    default=None,
+    metavar="TZ",
+    help="IANA zone of camera clocks without an offset in the files, e.g. America/Chicago "
+    "(default: $DRONEGIS_CAMERA_TIMEZONE or Europe/Copenhagen).",
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Parallel workers.")
 def ingest(
     folder: Path,
@@ -64,6 +71,7 @@ def ingest(
     municipality_code: str,
     blur_threshold: float | None,
     flight_id: str | None,
+    camera_timezone: str | None,
     workers: int,
 ) -> None:
     """Archive FOLDER (a flight delivery), check every file and print the pilot summary.
@@ -81,6 +89,7 @@ def ingest(
         blur_threshold=blur_threshold,
         flight_id=flight_id,
         workers=workers,
+        camera_timezone=camera_timezone,
     )
     if as_json:
         emit_json(summary.model_dump(mode="json"))
@@ -101,9 +110,11 @@ def run_ingest(
     flight_id: str | None = None,
     workers: int = 2,
     now: datetime | None = None,
+    camera_timezone: str | None = None,
 ) -> FlightSummary:
     """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
     from flights.aoi import AreaError, load_municipality
+    from flights.capture_time import camera_zone
     from flights.ingest import ingest_folder, summarize
     from flights.scan import scan_folder
     from pipeline.workspace import Workspace
@@ -113,6 +124,10 @@ def run_ingest(
     fid = flight_id or default_flight_id(folder, scan_folder(folder).files)
     if not FLIGHT_ID.match(fid):
         raise click.BadParameter(f"{fid!r}: use letters, digits, '.', '_' and '-'", param_hint="--flight-id")
+    try:
+        zone = camera_zone(camera_timezone or settings.camera_timezone)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--camera-timezone") from exc
     town_file = municipality or settings.municipality
     try:
         town = load_municipality(town_file, municipality_code) if town_file else None
@@ -130,6 +145,8 @@ def run_ingest(
                 workers=workers,
                 progress=progress,
                 flight_json=ws.flight_json(fid),
+                camera_timezone=zone,
+                lock_timeout=settings.ingest_lock_timeout,
             )
     except (AreaError, UsageError) as exc:
         raise click.UsageError(str(exc)) from exc

@@ -130,3 +130,61 @@ def test_demo_sample_and_ingest_steps(tmp_path: Path) -> None:
     again = run_demo(ws, steps, echo=False)
     assert again.results["sample"]["note"] == "reused"
     assert again.results["ingest"]["nothing_new"] is True
+
+
+@pytest.fixture(scope="module")
+def brighton_0018(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    folder = tmp_path_factory.mktemp("tz") / "brighton"
+    folder.mkdir()
+    shutil.copy2(data_dir / "brighton_beach" / "images" / "DJI_0018.JPG", folder)
+    return folder
+
+
+def _capture_time(ws: Path, flight_id: str) -> tuple[str, str]:
+    (capture,) = json.loads((ws / "flights" / f"{flight_id}.json").read_text())["captures"]
+    return capture["time_utc"], capture["time_source"]
+
+
+def test_camera_timezone_option_sets_the_assumed_zone(brighton_0018: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    result = invoke(
+        "ingest",
+        str(brighton_0018),
+        "-w",
+        str(ws),
+        "--flight-id",
+        "bb",
+        "--camera-timezone",
+        "America/Chicago",
+    )
+    assert result.exit_code == 0, result.output
+    assert _capture_time(ws, "bb") == ("2016-06-23T21:31:59Z", "exif+assumed:America/Chicago")
+    result = invoke("ingest", str(brighton_0018), "-w", str(ws), "--flight-id", "cph")
+    assert result.exit_code == 0, result.output
+    assert _capture_time(ws, "cph") == ("2016-06-23T14:31:59Z", "exif+assumed:Europe/Copenhagen")
+
+
+def test_camera_timezone_from_the_environment(
+    brighton_0018: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRONEGIS_CAMERA_TIMEZONE", "America/Chicago")
+    ws = tmp_path / "ws"
+    assert invoke("ingest", str(brighton_0018), "-w", str(ws), "--flight-id", "env").exit_code == 0
+    assert _capture_time(ws, "env")[1] == "exif+assumed:America/Chicago"
+
+
+@pytest.mark.parametrize("env", [None, "Mars/Olympus"])
+def test_bad_camera_timezone_exits_2(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str | None
+) -> None:
+    args = ["ingest", str(sample), "-w", str(tmp_path / "ws")]
+    if env is None:
+        args += ["--camera-timezone", "Mars/Olympus"]
+    else:
+        monkeypatch.setenv("DRONEGIS_CAMERA_TIMEZONE", env)
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert "Mars/Olympus" in result.stderr and "--camera-timezone" in result.stderr
+    assert not (tmp_path / "ws" / "archive").exists()

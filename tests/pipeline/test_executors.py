@@ -35,7 +35,11 @@ def _sha(path: Path) -> str:
 def cluster() -> Iterator[object]:
     distributed = pytest.importorskip("distributed")
     cl = distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # None still binds 8787 (a warning = error when it is taken)
     )
     try:
         yield cl
@@ -190,6 +194,10 @@ def test_process_flight_frames_as_dask_tasks_identical_to_local(cluster: object,
     per_thermal = {k for k in keys if k.startswith("convert_thermal_frame-")}
     assert len(per_frame) == len(frames) == 7  # one task per frame
     assert len(per_thermal) == 1  # the sample flight's one thermal frame
+    per_gcp = {k for k in keys if k.startswith("warp_gcp_frame-")}
+    gcp_products = sorted(p.id for p in dask_products if p.properties.get("georeference") == "gcp")
+    assert gcp_products == ["s-gcpframe-DJI_0002", "s-gcpframe-DJI_0005"]
+    assert len(per_gcp) == len(gcp_products)  # one GCP task per GCP-warped frame
     assert {task["worker"] for task in stream.data} <= set(cluster.scheduler_info["workers"])  # type: ignore[attr-defined]
     assert seen[-1] == (7, 7) and len(seen) == 7  # progress per frame as the tasks finished
     assert [p.model_dump(mode="json") for p in dask_products] == [

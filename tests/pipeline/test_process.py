@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from flights.errors import IngestError, UsageError
 from flights.ingest import ingest_folder
 from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
+from pipeline.executors import SerialExecutor
 from pipeline.models import HeightDatum, ProductKind
 from pipeline.process import load_products, process_flight
 from pipeline.workspace import Workspace
@@ -212,8 +215,8 @@ def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: 
     assert products[ProductKind.THERMAL_MOSAIC].properties["emissivity"] == frame.properties["emissivity"]
 
 
-def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> None:
-    """A frame with no GPS (COPR kite photo) and six synthetic GCPs plus a check point -> COG by a fit."""
+def _kite_delivery(tmp_path: Path, data_dir: Path) -> Path:
+    """A frame with no GPS (COPR kite photo) and six synthetic GCPs plus a check point."""
     folder = tmp_path / "delivery"
     folder.mkdir()
     shutil.copy(data_dir / "odm_data_copr" / "images" / "IMG_0046.jpg", folder / "IMG_0046.jpg")
@@ -228,8 +231,13 @@ def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> N
         name = "CHK1" if k == 6 else f"G{k}"
         lines.append(f"{e:.3f} {n:.3f} 50.0 {col} {row} IMG_0046.jpg {name}")
     (folder / "gcp_list.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> None:
+    """A frame with no GPS (COPR kite photo) and six synthetic GCPs plus a check point -> COG by a fit."""
     ws = Workspace.at(tmp_path / "ws")
-    _ingest(ws, folder, "g1")
+    _ingest(ws, _kite_delivery(tmp_path, data_dir), "g1")
     products = process_flight(ws, "g1")
     (product,) = [p for p in products if p.properties.get("georeference") == "gcp"]
     fit = product.properties["fit"]
@@ -253,3 +261,67 @@ def test_gcp_stage_refuses_mislabelled_copr_frame(tmp_path: Path, data_dir: Path
     _ingest(ws, folder, "c1")
     products = process_flight(ws, "c1", target_crs="EPSG:32611")
     assert not [p for p in products if p.properties.get("georeference") == "gcp"]
+
+
+class _PicklingExecutor(SerialExecutor):
+    """Runs tasks here, but only after a pickle round trip of function and item (as a pool would)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        out = []
+        for item in items:
+            self.calls.append(fn.__name__)
+            task_fn, task = pickle.loads(pickle.dumps((fn, item)))
+            out.append(pickle.loads(pickle.dumps(task_fn(task))))
+        return out
+
+    def imap(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        return iter(self.map(fn, items))
+
+
+def test_gcp_stage_runs_one_task_per_frame_on_the_executor(tmp_path: Path, data_dir: Path) -> None:
+    """The GCP warp is a picklable task on ``executor``; same products as in-process; reruns reuse."""
+    folder = _kite_delivery(tmp_path, data_dir)
+    here, there = Workspace.at(tmp_path / "here"), Workspace.at(tmp_path / "there")
+    _ingest(here, folder, "g1")
+    _ingest(there, folder, "g1")
+    executor = _PicklingExecutor()
+    process_flight(here, "g1")
+    process_flight(there, "g1", executor=executor)
+    assert executor.calls.count("warp_gcp_frame") == 1  # the one frame with GCPs
+    assert here.products_json("g1").read_bytes() == there.products_json("g1").read_bytes()
+    (product,) = [p for p in load_products(there, "g1") if p.properties.get("georeference") == "gcp"]
+    with rasterio.open(here.root / product.path) as a, rasterio.open(there.root / product.path) as b:
+        assert np.array_equal(a.read(), b.read()) and a.transform == b.transform
+    executor.calls.clear()
+    process_flight(there, "g1", executor=executor)
+    assert "warp_gcp_frame" not in executor.calls  # unchanged: the product is kept, no task
+    process_flight(there, "g1", executor=executor, from_stage="gcp")
+    assert executor.calls.count("warp_gcp_frame") == 1
+
+
+def test_gcp_task_failure_is_a_result_not_an_exception(tmp_path: Path, data_dir: Path) -> None:
+    """A task whose frame is missing returns the reason; the parent would record it as skipped."""
+    from flights.ingest import load_flight
+    from pipeline.gcp import GcpPair
+    from pipeline.gcp_tasks import GcpTask, warp_gcp_frame
+
+    ws = Workspace.at(tmp_path / "ws")
+    _ingest(ws, _kite_delivery(tmp_path, data_dir), "g1")
+    capture = load_flight(ws.flight_json("g1")).captures[0]
+    spots = [(0.0, 0.0), (100.0, 0.0), (0.0, 100.0), (100.0, 80.0)]
+    pairs = tuple(GcpPair(f"G{k}", c, r, 560000 + c, 6215000 - r) for k, (c, r) in enumerate(spots))
+    task = GcpTask(
+        root=str(ws.root),
+        flight="g1",
+        relpath="missing.jpg",
+        capture=capture,
+        pairs=pairs,
+        product_id="g1-gcpframe-missing",
+        signature="x",
+        target_crs="EPSG:25832",
+    )
+    result = warp_gcp_frame(pickle.loads(pickle.dumps(task)))
+    assert result.product is None and result.error and "missing" in result.error

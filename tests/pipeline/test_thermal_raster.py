@@ -296,7 +296,7 @@ def test_mosaic_of_frames_on_different_continents_fails_before_allocating(tmp_pa
         thermal_mosaic([denmark, brazil], dst)
     message = str(info.value)
     assert str(dst) in message and "skanderborg.tif" in message and "brasilia.tif" in message
-    assert "limit of 20000 px per side" in message and "GiB" in message
+    assert "limit of 100000 px per side" in message and "GiB" in message
     assert not dst.exists()
 
 

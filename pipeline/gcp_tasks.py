@@ -1,0 +1,137 @@
+"""One GCP-warped frame as one task: fit the frame's GCPs, warp it with the fit, write the COG.
+
+:func:`warp_gcp_frame` is a top-level, picklable function of a :class:`GcpTask` (workspace
+root, flight id, the frame's path and capture, its GCP pairs in the target CRS and the
+parameters the parent decided). It runs wherever the executor puts it — inline, in a local
+process pool or on a Dask worker — writes only the frame's own ``_gcp`` COG and returns a
+:class:`GcpResult` with the product (or why there is none) and the fit's warnings; the parent
+decides which frames qualify, collects the results in its own order and is the only writer of
+``products.json``. The same inputs give the same bytes whichever process runs the task.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import rasterio
+from pydantic import Field
+
+from flights.errors import DroneGisError, GeoreferenceError, ThermalError
+from flights.models import Capture, FileKind, Frozen
+from pipeline.cog import write_cog
+from pipeline.gcp import MIN_POINTS, GcpPair, check_residuals, fit_gcps
+from pipeline.gcp_warp import warp_with_fit
+from pipeline.models import Product, ProductKind
+from pipeline.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+class GcpTask(Frozen):
+    """Everything one frame's GCP fit and warp needs (picklable; paths every worker can read).
+
+    Attributes:
+        root: workspace root.
+        flight: flight id.
+        relpath: the frame's path in the flight folder.
+        capture: the frame's capture record (from the flight manifest).
+        pairs: the frame's GCP and check-point observations, map coordinates in ``target_crs``.
+        product_id: id of the product.
+        signature: what the product was made from (kept in its properties).
+        target_crs: CRS of the product.
+        thermal_properties: how the °C values were made (thermal frames).
+    """
+
+    root: str
+    flight: str
+    relpath: str
+    capture: Capture
+    pairs: tuple[GcpPair, ...]
+    product_id: str
+    signature: str
+    target_crs: str
+    thermal_properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class GcpResult(Frozen):
+    """What one GCP task produced: its product or why there is none, and the fit's warnings."""
+
+    relpath: str
+    product: Product | None = None
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def warp_gcp_frame(task: GcpTask) -> GcpResult:
+    """Fit, warp and write one frame; failures come back as the result's error."""
+    try:
+        product, notes = _warp(task)
+    except (DroneGisError, OSError) as exc:
+        return GcpResult(relpath=task.relpath, error=str(exc))
+    return GcpResult(relpath=task.relpath, product=product, warnings=notes)
+
+
+def _thermal_source(ws: Workspace, task: GcpTask) -> tuple[Path, list[GcpPair]]:
+    """The °C raster and the pairs in its pixels (scaled from the delivered image's size)."""
+    from pipeline.thermal_tiff import quiet_rasterio
+
+    capture, pairs = task.capture, list(task.pairs)
+    src = ws.thermal_frame(task.flight, task.relpath)
+    if not src.exists():
+        raise ThermalError(f"{task.relpath}: the thermal stage wrote no °C raster ({src})")
+    with quiet_rasterio(), rasterio.open(src) as ds:
+        width, height = ds.width, ds.height
+    sx = width / capture.camera.width if capture.camera.width else 1.0
+    sy = height / capture.camera.height if capture.camera.height else 1.0
+    if (sx, sy) == (1.0, 1.0):
+        return src, pairs
+    log.info("%s: GCP pixels scaled by %.4g x %.4g to the °C raster", task.relpath, sx, sy)
+    return src, [p._replace(col=p.col * sx, row=p.row * sy) for p in pairs]
+
+
+def _warp(task: GcpTask) -> tuple[Product, tuple[str, ...]]:
+    ws = Workspace.at(task.root)
+    capture = task.capture
+    thermal = capture.kind == FileKind.THERMAL_FRAME
+    src, pairs = ws.archived_file(task.flight, task.relpath), list(task.pairs)
+    if thermal:
+        src, pairs = _thermal_source(ws, task)
+    gcps = [p for p in pairs if p.role != "check"]
+    order = 2 if len(gcps) >= 2 * MIN_POINTS[2] else 1  # order 2 only with redundancy (REFERENCE §3.2)
+    fit = fit_gcps(pairs, order=order, crs=task.target_crs)
+    mislabelled = [w for w in fit.warnings if "px apart but" in w]
+    if mislabelled:
+        raise GeoreferenceError(f"{task.relpath}: {'; '.join(mislabelled)} (mislabelled observation?)")
+    checks = check_residuals(fit, pairs)
+    dst = ws.frame_cog(task.flight, f"{Path(task.relpath).with_suffix('')}_gcp.tif")
+    scratch = dst.with_name(f".{dst.stem}.scratch.dronegis-tmp")
+    try:
+        warped = warp_with_fit(src, scratch, fit)
+        profile = "thermal_f32" if thermal else "ortho_jpeg"
+        write_cog(scratch, dst, profile, tags={"DRONEGIS_GCP_FIT": f"polynomial order {order}"})
+    finally:
+        scratch.unlink(missing_ok=True)
+    product = Product(
+        id=task.product_id,
+        flight=task.flight,
+        kind=ProductKind.THERMAL_FRAME if thermal else ProductKind.RGB_FRAME,
+        path=dst.resolve().relative_to(ws.root).as_posix(),
+        crs=task.target_crs,
+        bounds=warped.bounds,
+        gsd_m=warped.resolution,
+        time_start=capture.time_utc,
+        time_end=capture.time_utc,
+        source_files=(task.relpath,),
+        transformation=f"GCP polynomial order {order} (GCP coordinates transformed with PROJ)",
+        units="°C" if thermal else None,
+        properties={
+            "signature": task.signature,
+            "georeference": "gcp",
+            "fit": fit.model_dump(mode="json"),
+            "check_points": [c.model_dump(mode="json") for c in checks],
+            **task.thermal_properties,
+        },
+    )
+    return product, tuple(fit.warnings)
