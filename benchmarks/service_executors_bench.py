@@ -78,7 +78,7 @@ def main() -> None:
     for path in sorted(DATA.glob("*.JPG"))[: args.frames]:
         shutil.copy(path, source / path.name)
     cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     )
     try:
         runs = {

@@ -202,7 +202,7 @@ def test_local_and_dask_runs_give_identical_products(data_dir: Path, tmp_path: P
     options = {"access": "public", "pyramids": False, "now": "2026-11-28T12:00:00+00:00"}
     roots = {"local": tmp_path / "local" / "ws", "dask": tmp_path / "dask" / "ws"}
     cluster = distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     )
     try:
         for name, executor in (
