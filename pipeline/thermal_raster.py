@@ -62,7 +62,7 @@ BLEND = "nearest-to-nadir"
 MAX_MOSAIC_SIDE_PX = 100_000
 MOSAIC_BYTES_PER_PX = 4  # the float32 grid (written block by block, never held whole)
 MOSAIC_BLOCK_PX = 1024
-MOSAIC_BATCH_WINDOWS = 32  # blocks in flight at once: the parent's memory bound
+MOSAIC_BATCH_WINDOWS = 16  # blocks in flight at once: the parent's memory bound
 
 
 def convert_frame(
@@ -284,8 +284,8 @@ def _write_blocks(
         "tiled": True,
         "blockxsize": 256,
         "blockysize": 256,
-        "compress": "deflate",
-        "predictor": 3,
+        "compress": "zstd",
+        "zstd_level": 1,
         "bigtiff": "IF_SAFER",
     }
     with quiet_rasterio(), rasterio.open(path, "w", **profile) as out:
@@ -355,7 +355,11 @@ def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> _Grid:
 
 
 def _write_cog(src: Path, dst: Path, tags: dict[str, str]) -> Path:
-    """The mosaic GeoTIFF ``src`` as a Deflate COG at ``dst`` (rio-cogeo), atomically."""
+    """The mosaic GeoTIFF ``src`` as a Deflate COG at ``dst`` (rio-cogeo), atomically.
+
+    rio-cogeo keeps its working copy in memory up to ~120 M px (~0.5 GB of float32)
+    and in a temporary file beside ``dst`` above that.
+    """
     import rasterio
     from rio_cogeo.cogeo import cog_translate
     from rio_cogeo.profiles import cog_profiles

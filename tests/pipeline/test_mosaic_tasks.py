@@ -11,6 +11,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from flights.errors import UsageError
 from pipeline.executors import DaskExecutor, LocalExecutor, SerialExecutor, block_windows
 from pipeline.mosaic_tasks import MosaicFrame, mosaic_window, plan_windows
 from pipeline.thermal_raster import thermal_mosaic, write_thermal_frame
@@ -21,7 +22,11 @@ def cluster() -> Iterator[object]:
     """A real LocalCluster with separate worker processes (as in test_executors.py)."""
     distributed = pytest.importorskip("distributed")
     cl = distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # None still binds 8787 (a warning = error when it is taken)
     )
     try:
         yield cl
@@ -63,6 +68,10 @@ def test_mosaic_bytes_do_not_depend_on_block_size(frames: list[Path], tmp_path: 
         assert (src.width, src.height) == (110, 95)  # 0.7 m pixels over 76.8 m × 66 m
     assert np.isfinite(data).mean() > 0.5
     assert not list(tmp_path.glob(".*"))  # the block file and the COG's temporary are gone
+    with pytest.raises(
+        UsageError, match=r"b20\.tif: mosaic block must be a positive multiple of 16 px, got 20"
+    ):
+        thermal_mosaic(frames, tmp_path / "b20.tif", block=20)
 
 
 def test_local_pool_gives_the_same_mosaic(frames: list[Path], tmp_path: Path) -> None:
