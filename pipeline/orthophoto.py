@@ -215,9 +215,10 @@ def _materialise(
 ) -> None:
     """Write the target grid to a tiled, uncompressed scratch GeoTIFF, strip by strip.
 
-    Each strip is warped with :func:`rasterio.warp.reproject` (one multi-threaded GDAL
-    warp per strip, reading only the source region it needs), so memory is bounded by
-    the strip size and ``WARP_MEM_MB`` whatever the raster size. Imagery gets an alpha
+    Each strip is warped with :func:`rasterio.warp.reproject` (reading only the source
+    region it needs); ``WARP_WORKERS`` strips are warped at once in threads and written
+    in order, so memory is bounded by a few strips and ``WARP_MEM_MB`` whatever the
+    raster size. Imagery gets an alpha
     band (from the source alpha, nodata or the warp footprint); other data keeps nodata.
     """
     imagery = prof.mask
@@ -246,6 +247,7 @@ def _materialise(
             Window(0, row, grid.width, min(STRIP_ROWS, grid.height - row))
             for row in range(0, grid.height, STRIP_ROWS)
         ]
+        results: Iterator[np.ndarray]
         with ThreadPoolExecutor(max_workers=1 if identity else WARP_WORKERS) as pool:
             if identity:
                 results = (_read_strip(ds, info, window, colour, imagery) for window in strips)
