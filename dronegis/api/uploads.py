@@ -75,6 +75,11 @@ class FlightCreate(BaseModel):
     thermal: FlightThermal | None = Field(
         None, description="thermal measurement parameters replacing the images' values (thermal frames)"
     )
+    camera_timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA zone of camera clocks for times stored without offset (default: the settings')",
+    )
 
 
 class FlightCreated(BaseModel):
@@ -143,6 +148,15 @@ def _flight_options(body: FlightCreate) -> dict[str, Any]:
     thermal = body.thermal.model_dump(exclude_none=True) if body.thermal is not None else {}
     if thermal:
         options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
+    if body.camera_timezone:
+        from flights.capture_time import camera_zone
+        from flights.errors import UsageError
+
+        try:
+            camera_zone(body.camera_timezone)
+        except UsageError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        options["camera_timezone"] = body.camera_timezone
     if body.target_crs:
         from pyproj import CRS
         from pyproj.exceptions import CRSError

@@ -373,3 +373,33 @@ def test_ingest_stage_blur_threshold_from_settings(
         with pytest.raises(UploadError):
             ingest_stage(ctx, lambda done, total: None)
     assert seen == [15.0, None, 22.0]
+
+
+def test_camera_timezone_at_creation_reaches_ingest(settings: Settings, data_dir: Path) -> None:
+    """A flight created with camera_timezone: times stored without offset are read in that zone."""
+    from datetime import UTC, datetime
+
+    from svc_helpers import standin_stages
+
+    from dronegis.api.app import create_app
+    from dronegis.service import STAGE_FUNCTIONS
+    from flights.ingest import load_flight
+
+    app = create_app(settings)
+    app.state.job_stages = {**standin_stages(), "ingest": STAGE_FUNCTIONS["ingest"]}
+    body = {"id": "duluth", "purpose": "survey", "camera_timezone": "America/Chicago"}
+    with TestClient(app) as client:
+        bad = {**body, "camera_timezone": "Mars/Olympus_Mons"}
+        r = client.post("/api/flights", json=bad, headers=auth(PILOT))
+        assert r.status_code == 422 and "Mars/Olympus_Mons" in r.text
+        assert client.post("/api/flights", json=body, headers=auth(PILOT)).status_code == 201
+        frame = (data_dir / "brighton_beach" / "images" / "DJI_0018.JPG").read_bytes()
+        r = client.put("/api/flights/duluth/files/DJI_0018.JPG", content=frame, headers=auth(PILOT))
+        assert r.status_code == 201, r.text
+        assert client.post("/api/flights/duluth/finish", headers=auth(PILOT)).status_code == 202
+        job = _wait_job(client, "duluth", {"done", "failed", "waiting_approval"})
+        assert job["status"] != "failed", job["error"]
+    flight = load_flight(Workspace.at(settings.workspace).flight_json("duluth"))
+    [capture] = flight.captures
+    assert capture.time_utc == datetime(2016, 6, 23, 21, 31, 59, tzinfo=UTC)  # 16:31:59 CDT
+    assert "America/Chicago" in capture.time_source
