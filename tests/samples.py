@@ -1,4 +1,12 @@
-"""Named lists of real sample files in the shared data folder (paths relative to it)."""
+"""Named lists of real sample files in the shared data folder, and small shared test helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.workspace import Workspace
 
 FLIR_RADIOMETRIC = [
     "thermal_parser/images/FLIR.jpg",
@@ -15,3 +23,19 @@ FLIR_RADIOMETRIC = [
 ]
 # parsed like the others; SOURCES.md: probably not radiometric, so no temperature truth
 FLIR_SAMPLES = [*FLIR_RADIOMETRIC, "metadata_extractor_images/jpg/FLIR Vue Pro 640.jpg"]
+
+
+def ingest_into(ws: Workspace, folder: Path, flight: str) -> None:
+    """Ingest ``folder`` as ``flight`` into the workspace with a fixed clock (2026-11-28 UTC)."""
+    from datetime import UTC, datetime
+
+    from flights.ingest import ingest_folder
+
+    ingest_folder(
+        folder,
+        archive_dir=ws.archive(flight),
+        quarantine_dir=ws.quarantine(flight),
+        flight_id=flight,
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+        flight_json=ws.flight_json(flight),
+    )

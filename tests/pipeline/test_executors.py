@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,22 +29,6 @@ from pipeline.workspace import Workspace
 def _sha(path: Path) -> str:
     with rasterio.open(path) as ds:
         return hashlib.sha256(ds.read().tobytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
-    distributed = pytest.importorskip("distributed")
-    cl = distributed.LocalCluster(
-        processes=True,
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",  # None still binds 8787 (a warning = error when it is taken)
-    )
-    try:
-        yield cl
-    finally:
-        cl.close()
 
 
 def test_block_windows_cover_raster() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,23 +14,6 @@ from flights.errors import UsageError
 from pipeline.executors import DaskExecutor, LocalExecutor, SerialExecutor, block_windows
 from pipeline.mosaic_tasks import MosaicFrame, mosaic_window, plan_windows
 from pipeline.thermal_raster import thermal_mosaic, write_thermal_frame
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
-    """A real LocalCluster with separate worker processes (as in test_executors.py)."""
-    distributed = pytest.importorskip("distributed")
-    cl = distributed.LocalCluster(
-        processes=True,
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",  # None still binds 8787 (a warning = error when it is taken)
-    )
-    try:
-        yield cl
-    finally:
-        cl.close()
 
 
 def _sha(path: Path) -> str:

@@ -6,7 +6,6 @@ import json
 import pickle
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,15 @@ from click.testing import CliRunner
 from rasterio.transform import from_origin
 
 from flights.errors import IngestError, UsageError
-from flights.ingest import ingest_folder
 from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
 from pipeline.executors import SerialExecutor
 from pipeline.models import HeightDatum, ProductKind
 from pipeline.process import load_products, process_flight
 from pipeline.workspace import Workspace
+from tests.samples import ingest_into as _ingest
 
 UTM15 = "EPSG:32615"  # brighton_beach is near Duluth, MN
-
-
-def _ingest(ws: Workspace, folder: Path, flight: str) -> None:
-    ingest_folder(
-        folder,
-        archive_dir=ws.archive(flight),
-        quarantine_dir=ws.quarantine(flight),
-        flight_id=flight,
-        now=datetime(2026, 11, 28, tzinfo=UTC),
-        flight_json=ws.flight_json(flight),
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import rasterio
 from click.testing import CliRunner
 
 from flights.flir import read_flir
-from flights.ingest import ingest_folder, load_flight
+from flights.ingest import load_flight
 from flights.models import Capture
 from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
@@ -32,19 +31,9 @@ from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_cel
 from pipeline.thermal_raster import distance_from_capture
 from pipeline.thermal_tiff import quiet_rasterio
 from pipeline.workspace import Workspace
+from tests.samples import ingest_into as _ingest
 
 CRS = "EPSG:31983"  # SIRGAS 2000 / UTM 23S: the XT R frame was shot in Minas Gerais
-
-
-def _ingest(ws: Workspace, folder: Path, flight: str) -> None:
-    ingest_folder(
-        folder,
-        archive_dir=ws.archive(flight),
-        quarantine_dir=ws.quarantine(flight),
-        flight_id=flight,
-        now=datetime(2026, 11, 28, tzinfo=UTC),
-        flight_json=ws.flight_json(flight),
-    )
 
 
 @pytest.fixture(autouse=True)
