@@ -40,9 +40,9 @@ def _hashes(ws: object, flight: str) -> dict[str, str]:
 
 
 def _run(name: str, source: Path, make_executor: Callable[[], object]) -> tuple[float, object]:
+    from core.workspace import Workspace
     from flights.ingest import ingest_folder
     from pipeline.process import process_flight
-    from pipeline.workspace import Workspace
 
     ws = Workspace.at(WORK / name)
     shutil.rmtree(ws.root, ignore_errors=True)

@@ -101,8 +101,8 @@ def publish_for_bench(cog: Path) -> tuple[Path, str]:
     """A workspace with the COG published (no pyramid: every tile is rendered from the COG)."""
     from datetime import UTC, datetime
 
+    from core.workspace import Workspace
     from pipeline.models import Product, ProductKind
-    from pipeline.workspace import Workspace
     from webgis_export.publish import load_layers, publish
 
     ws = Workspace.at(WORK / "bench_ws")

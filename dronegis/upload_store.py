@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from flights.atomic import fsync_dir
-from flights.errors import UploadConflict, UploadError, UploadTooLarge
-from pipeline.workspace import Workspace
+from core.atomic import fsync_dir
+from core.errors import UploadConflict, UploadError, UploadTooLarge
+from core.workspace import Workspace
 
 FLIGHT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _DRIVE = re.compile(r"^[A-Za-z]:")

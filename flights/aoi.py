@@ -12,7 +12,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from flights.errors import IngestError
+from core.errors import IngestError
 
 logger = logging.getLogger(__name__)
 

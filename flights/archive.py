@@ -31,8 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from flights.atomic import TMP_SUFFIX, atomic_write_text, fsync_dir, sweep_temporaries
-from flights.errors import ArchiveError
+from core.atomic import TMP_SUFFIX, atomic_write_text, fsync_dir, sweep_temporaries
+from core.errors import ArchiveError
 from flights.models import ArchiveEntry
 
 if TYPE_CHECKING:

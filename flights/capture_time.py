@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flights.errors import MetadataError, UsageError
+from core.errors import MetadataError, UsageError
 from flights.tiff import Ifd
 from flights.xmp import XmpValues
 

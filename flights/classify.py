@@ -44,7 +44,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 from flights.exif import FFF_MAGIC, HEIGHT, MAKE, MAX_FRAME_SIDE, MODEL, TIFF_MAGICS, WIDTH
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import FileKind

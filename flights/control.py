@@ -28,7 +28,7 @@ from typing import Literal, NamedTuple
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from flights.errors import ControlFileError
+from core.errors import ControlFileError
 from flights.models import ControlFile, ControlPoint, PixelObservation
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import math
 import re
 from typing import NamedTuple
 
+from core.errors import ControlFileError
 from flights.control import meaningful_lines, number, optional_z
-from flights.errors import ControlFileError
 from flights.models import ControlFile, ControlPoint
 
 logger = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from core.errors import MetadataError, ThermalError
 from flights.capture_time import (
     DATETIME_ORIGINAL,
     GPS_DATE,
@@ -46,7 +47,6 @@ from flights.capture_time import (
     SUBSEC_ORIGINAL,
     capture_time,
 )
-from flights.errors import MetadataError, ThermalError
 from flights.fff_meta import FffCapture, read_fff_capture
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import AltitudeRef, CameraInfo, Capture, FileKind, Position, Rtk, ThermalParameters

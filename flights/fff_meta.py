@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
-from flights.errors import MetadataError, ThermalError
+from core.errors import MetadataError, ThermalError
 
 RECORD_CAMERA_INFO = 0x20
 RECORD_GPS = 0x2B

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from flights.errors import ThermalError
+from core.errors import ThermalError
 from flights.models import ThermalParameters
 
 log = logging.getLogger(__name__)

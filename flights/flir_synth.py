@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from flights.errors import ThermalError
+from core.errors import ThermalError
 from flights.flir import (
     CAMERA_FLOATS,
     CHUNK_HEADER,

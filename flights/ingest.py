@@ -40,12 +40,12 @@ from pathlib import Path, PurePosixPath
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from core.atomic import atomic_write_text
+from core.errors import UsageError
 from flights import checks
 from flights.archive import Archive
-from flights.atomic import atomic_write_text
 from flights.capture_time import camera_zone
 from flights.checks import FLIGHT, CheckContext
-from flights.errors import UsageError
 from flights.ingest_files import Analysed, analyse, unread_entry
 from flights.ingest_lock import DEFAULT_LOCK_TIMEOUT, flight_lock
 from flights.models import (

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
+from core.errors import ArchiveError, ControlFileError, MetadataError
 from flights.archive import MANIFEST, Archive, Staged, hash_file
-from flights.errors import ArchiveError, ControlFileError, MetadataError
 from flights.models import ArchiveEntry, Capture, ControlFile, DeliveredFile, FileKind, Problem, Severity
 from flights.scan import ScannedFile, Skipped
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flights.errors import ArchiveError
+from core.errors import ArchiveError
 
 logger = logging.getLogger(__name__)
 

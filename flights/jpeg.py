@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 
 log = logging.getLogger(__name__)
 

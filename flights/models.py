@@ -11,15 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from core.models import Frozen
 
 SCHEMA_VERSION = "1.0"
 
-
-class Frozen(BaseModel):
-    """Base for every boundary model: immutable, no unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class FileKind(StrEnum):

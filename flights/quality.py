@@ -38,7 +38,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from flights.errors import ImageDecodeError
+from core.errors import ImageDecodeError
 from flights.models import ImageQuality
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import math
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from flights.errors import GeoreferenceError, MetadataError
+from core.errors import GeoreferenceError, MetadataError
 from flights.models import DeliveredFile, FileKind, Problem, Severity
 
 if TYPE_CHECKING:

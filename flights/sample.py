@@ -30,8 +30,9 @@ from PIL.TiffImagePlugin import IFDRational
 from pydantic import Field
 from pyproj import Transformer
 
-from flights.atomic import atomic_write_bytes, atomic_write_text
-from flights.models import Frozen, ThermalParameters
+from core.atomic import atomic_write_bytes, atomic_write_text
+from core.models import Frozen
+from flights.models import ThermalParameters
 
 CRS = "EPSG:25832"
 ORIGIN_E, ORIGIN_N = 557_900.0, 6_212_000.0

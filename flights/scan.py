@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
-from flights.errors import IngestError
+from core.errors import IngestError
 from flights.models import Problem, Severity
 
 logger = logging.getLogger(__name__)

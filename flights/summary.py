@@ -9,7 +9,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from flights.models import Capture, DeliveredFile, FileKind, Flight, Frozen, Problem, Purpose, Severity
+from core.models import Frozen
+from flights.models import Capture, DeliveredFile, FileKind, Flight, Problem, Purpose, Severity
 
 FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME, FileKind.MULTISPECTRAL_FRAME)
 RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM, FileKind.ODM_OUTPUT)

@@ -16,7 +16,7 @@ from collections.abc import Container
 from pathlib import Path
 from typing import NamedTuple
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 
 TagValue = str | bytes | tuple[float, ...]
 Ifd = dict[int, TagValue]

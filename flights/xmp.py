@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _RDF_DESC = f"{{{RDF}}}Description"

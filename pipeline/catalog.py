@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import Field
 
-from flights.errors import JobError
-from flights.models import Frozen
+from core.errors import JobError
+from core.models import Frozen
 from pipeline.models import Product
 
 SCHEMA_VERSION = 1

@@ -32,9 +32,9 @@ from rasterio._err import CPLE_BaseError  # what GDAL errors surface as
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from flights.atomic import TMP_SUFFIX, fsync_dir
-from flights.errors import RasterWriteError, UsageError
-from flights.models import Frozen
+from core.atomic import TMP_SUFFIX, fsync_dir
+from core.errors import RasterWriteError, UsageError
+from core.models import Frozen
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class CogValidation(Frozen):
     warnings: tuple[str, ...] = ()
 
 
-#: Raised when GDAL cannot write a COG (alias of :class:`flights.errors.RasterWriteError`).
+#: Raised when GDAL cannot write a COG (alias of :class:`core.errors.RasterWriteError`).
 CogWriteError = RasterWriteError
 
 

@@ -27,7 +27,7 @@ import pyproj.datadir
 from numpy.typing import NDArray
 from pyproj.transformer import Transformer, TransformerGroup
 
-from flights.errors import EllipsoidalHeightWarning, UsageError
+from core.errors import EllipsoidalHeightWarning, UsageError
 from pipeline.models import HeightDatum
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from flights.errors import JobError
+from core.errors import JobError
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def map_windows(
     import rasterio
     from rasterio.windows import Window
 
-    from flights.atomic import TMP_SUFFIX, fsync_dir
+    from core.atomic import TMP_SUFFIX, fsync_dir
 
     with rasterio.open(src) as dataset:
         out_profile = {

@@ -20,8 +20,10 @@ import numpy as np
 from pydantic import Field
 from pyproj import Transformer
 
-from flights.errors import DroneGisError
-from flights.models import Capture, Frozen
+from core.errors import DroneGisError
+from core.models import Frozen
+from core.workspace import Workspace
+from flights.models import Capture
 from pipeline.frames import (
     DemSampler,
     frame_grid,
@@ -33,7 +35,6 @@ from pipeline.frames import (
     write_thumbnail,
 )
 from pipeline.models import HeightDatum, Product, ProductKind
-from pipeline.workspace import Workspace
 
 log = logging.getLogger(__name__)
 PLANE_RULE = "relative-altitude-over-takeoff-plane"

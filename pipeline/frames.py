@@ -36,8 +36,8 @@ from rasterio.windows import Window, from_bounds
 from shapely import wkt
 from shapely.geometry import Point
 
-from flights.atomic import TMP_SUFFIX, atomic_write_bytes
-from flights.errors import GeoreferenceError
+from core.atomic import TMP_SUFFIX, atomic_write_bytes
+from core.errors import GeoreferenceError
 from flights.models import Capture, FileKind
 from pipeline.cog import write_cog
 from pipeline.georef.camera import PinholeCamera, camera_from_info

@@ -26,8 +26,9 @@ from affine import Affine
 from numpy.typing import NDArray
 from pydantic import Field
 
-from flights.errors import GeoreferenceError
-from flights.models import ControlPoint, Frozen
+from core.errors import GeoreferenceError
+from core.models import Frozen
+from flights.models import ControlPoint
 
 if TYPE_CHECKING:
     from pipeline.gcp_warp import WarpResult

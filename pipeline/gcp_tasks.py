@@ -18,13 +18,14 @@ from typing import Any
 import rasterio
 from pydantic import Field
 
-from flights.errors import DroneGisError, GeoreferenceError, ThermalError
-from flights.models import Capture, FileKind, Frozen
+from core.errors import DroneGisError, GeoreferenceError, ThermalError
+from core.models import Frozen
+from core.workspace import Workspace
+from flights.models import Capture, FileKind
 from pipeline.cog import write_cog
 from pipeline.gcp import MIN_POINTS, GcpPair, check_residuals, fit_gcps
 from pipeline.gcp_warp import warp_with_fit
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
-from flights.atomic import TMP_SUFFIX
-from flights.errors import GeoreferenceError
+from core.atomic import TMP_SUFFIX
+from core.errors import GeoreferenceError
 from pipeline.gcp import GcpFit
 
 

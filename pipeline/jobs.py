@@ -25,12 +25,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, NamedTuple, Protocol
 
-from flights.errors import JobError, UsageError
+from core.errors import JobError, UsageError
+from core.workspace import Workspace
 from flights.models import Purpose
 from pipeline.catalog import ACTIVE_STATUSES, Catalog, JobRecord, JobStatus
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.models import Product
-from pipeline.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

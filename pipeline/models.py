@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from flights.models import Frozen
+from core.models import Frozen
 
 
 class ProductKind(StrEnum):

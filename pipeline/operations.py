@@ -22,7 +22,7 @@ import numpy as np
 import pyproj
 from pyproj.transformer import Transformer, TransformerGroup
 
-from flights.errors import UsageError
+from core.errors import UsageError
 
 if TYPE_CHECKING:
     from pipeline.rasters import RasterInfo

@@ -37,8 +37,8 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
-from flights.atomic import TMP_SUFFIX
-from flights.errors import UsageError
+from core.atomic import TMP_SUFFIX
+from core.errors import UsageError
 from pipeline.cog import CogProfile, overview_factors, resolve_profile, write_cog
 from pipeline.datum import HeightPlan, geoid_offsets, plan_heights
 from pipeline.models import HeightDatum, Product, ProductKind

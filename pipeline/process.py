@@ -42,15 +42,15 @@ from typing import Any
 
 from pyproj import Transformer
 
-from flights.atomic import atomic_write_text
-from flights.errors import DroneGisError, IngestError, UsageError
+from core.atomic import atomic_write_text
+from core.errors import DroneGisError, IngestError, UsageError
+from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_stage import ThermalStageResult
-from pipeline.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

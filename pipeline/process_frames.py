@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flights.errors import DroneGisError, ThermalError
+from core.errors import DroneGisError, ThermalError
 from flights.models import Capture
 from pipeline.executors import map_progress
 from pipeline.frame_tasks import FrameResult, FrameTask, dem_sampler, georeference_frame, rtk_height

@@ -30,7 +30,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
 import flights.rasters
-from flights.errors import GeoreferenceError, UsageError
+from core.errors import GeoreferenceError, UsageError
 from pipeline.models import ProductKind
 
 log = logging.getLogger(__name__)

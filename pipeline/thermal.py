@@ -22,8 +22,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from flights.errors import ThermalError
-from flights.models import Frozen, ThermalParameters
+from core.errors import ThermalError
+from core.models import Frozen
+from flights.models import ThermalParameters
 
 log = logging.getLogger(__name__)
 

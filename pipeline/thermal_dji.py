@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from flights.errors import DecoderUnavailable, ThermalError
+from core.errors import DecoderUnavailable, ThermalError
 from flights.models import ThermalParameters
 from pipeline.thermal import ThermalOverrides
 

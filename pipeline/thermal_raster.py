@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from flights.atomic import TMP_SUFFIX, fsync_dir
-from flights.errors import ThermalError, UsageError
+from core.atomic import TMP_SUFFIX, fsync_dir
+from core.errors import ThermalError, UsageError
 from flights.flir import is_flir, read_flir
 from flights.models import Capture
 from pipeline.executors import Executor

@@ -29,12 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from flights.atomic import atomic_write_text
-from flights.errors import DroneGisError
-from flights.models import Capture, FileKind, Flight, Frozen
+from core.atomic import atomic_write_text
+from core.errors import DroneGisError
+from core.models import Frozen
+from core.workspace import Workspace
+from flights.models import Capture, FileKind, Flight
 from pipeline.executors import Executor, SerialExecutor, map_progress
 from pipeline.thermal import ThermalOverrides
-from pipeline.workspace import Workspace
 
 log = logging.getLogger(__name__)
 VERSION = "1"

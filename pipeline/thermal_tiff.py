@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from flights.errors import ThermalError
+from core.errors import ThermalError
 from pipeline.thermal import ThermalOverrides
 
 log = logging.getLogger(__name__)

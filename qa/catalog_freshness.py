@@ -7,9 +7,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from flights.errors import QAError
-from flights.models import Frozen
-from pipeline.workspace import Workspace
+from core.errors import QAError
+from core.models import Frozen
+from core.workspace import Workspace
 from qa import inputs
 from qa.freshness import FreshnessRule, evaluate, load_kind_map, load_rules
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from flights.errors import QAError
-from flights.models import Frozen
+from core.errors import QAError
+from core.models import Frozen
 from qa.models import CheckResult, Status
 from qa.solar import daylight_phase, hours_since_sunset, hours_until_sunrise, sun_position, utc
 

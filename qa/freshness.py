@@ -26,8 +26,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from flights.errors import QAError
-from flights.models import Frozen
+from core.errors import QAError
+from core.models import Frozen
 
 FreshStatus = Literal["fresh", "warn", "stale"]
 RuleMode = Literal["age", "heating_season", "phenology"]

@@ -13,10 +13,10 @@ from shapely import ops
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
-from flights.errors import QAError
+from core.errors import QAError
+from core.workspace import Workspace
 from flights.models import ControlPoint, Flight
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def thermal_frame_values(
 
     Used before processing, when no thermal product exists yet.
     """
-    from flights.errors import DroneGisError
+    from core.errors import DroneGisError
     from flights.models import FileKind
     from pipeline.thermal_raster import convert_frame
 

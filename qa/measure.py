@@ -23,7 +23,7 @@ import rasterio
 from affine import Affine
 from pyproj import CRS, Transformer
 
-from flights.errors import QAError
+from core.errors import QAError
 from flights.models import ControlPoint, PixelObservation
 from qa.precision import PointError
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from flights.models import Frozen
+from core.models import Frozen
 
 QA_SCHEMA_VERSION = "1.0"
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from flights.models import Frozen
+from core.models import Frozen
 from qa.models import Status
 
 NSSDA_H95 = 1.7308

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from flights.atomic import atomic_write_bytes, atomic_write_text
-from flights.errors import QAError
+from core.atomic import atomic_write_bytes, atomic_write_text
+from core.errors import QAError
 from qa.conditions import Gate
 from qa.models import QA_SCHEMA_VERSION, CheckResult, QAReport, overall_status
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from pyproj import CRS, Transformer
 
-from flights.errors import QAError
+from core.errors import QAError
+from core.workspace import Workspace
 from flights.models import ControlPoint, FileKind, Flight, Purpose
 from flights.quality import DEFAULT_BLUR_THRESHOLD
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 from qa import coverage, image_quality, inputs, plots
 from qa.conditions import evaluate_conditions, gate, load_conditions
 from qa.freshness import FreshnessStatus, evaluate, load_kind_map, load_rules

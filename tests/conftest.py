@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.workspace import Workspace
+from core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 

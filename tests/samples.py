@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
 
 FLIR_RADIOMETRIC = [
     "thermal_parser/images/FLIR.jpg",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FLOORS = ["flights", "pipeline", "qa", "webgis_export", "dronegis"]
+FLOORS = ["core", "flights", "pipeline", "qa", "webgis_export", "dronegis"]
 
 
 def _imported_packages(path: Path) -> set[str]:

@@ -15,7 +15,7 @@ import numpy as np
 import rasterio
 from rasterio.warp import transform_bounds
 
-from flights.errors import ExportError
+from core.errors import ExportError
 from pipeline.cog import validate_cog, write_cog
 from pipeline.models import Product, ProductKind
 from webgis_export.legend import layer_legend_png

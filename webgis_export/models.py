@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from flights.models import Frozen
+from core.models import Frozen
 from pipeline.models import HeightDatum, ProductKind
 
 Access = Literal["public", "internal"]

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import rasterio
 
-from flights.atomic import atomic_write_text
-from flights.errors import ExportError, LayerNotFound
+from core.atomic import atomic_write_text
+from core.errors import ExportError, LayerNotFound
+from core.workspace import Workspace
 from pipeline.models import Product
-from pipeline.workspace import Workspace
 from qa.models import QAReport
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
 from webgis_export.models import Access, Layer
@@ -92,7 +92,7 @@ def load_qa(workspace: Workspace, flight: str) -> QAReport | None:
 
 def qa_summary(product: Product, report: QAReport | None, now: datetime) -> dict[str, object]:
     """QA status, accuracy figures of this product and freshness at ``now``."""
-    from flights.errors import QAError
+    from core.errors import QAError
     from qa.freshness import evaluate
 
     summary: dict[str, object] = {"status": report.status if report else None}

@@ -19,8 +19,8 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 
-from flights.errors import LayerNotFound
-from pipeline.workspace import Workspace
+from core.errors import LayerNotFound
+from core.workspace import Workspace
 from webgis_export.models import Layer
 from webgis_export.pyramid import EXTENSIONS, tile_path
 from webgis_export.render import (

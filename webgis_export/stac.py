@@ -26,7 +26,7 @@ import pystac
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.view import ViewExtension
 
-from flights.errors import ExportError
+from core.errors import ExportError
 from webgis_export.models import Layer
 
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"

@@ -20,7 +20,7 @@ from functools import lru_cache
 import morecantile
 from morecantile import TileMatrixSet
 
-from flights.errors import UsageError
+from core.errors import UsageError
 
 VIEW1_ID = "View1"
 WEBMERCATOR_ID = "WebMercatorQuad"

@@ -44,7 +44,7 @@ def install_ogc(app: FastAPI, settings: Settings) -> None:
 
 def _layer_store(settings: Settings) -> LayerStore:
     """The published layers of the workspace, with GDAL set up for serving tiles."""
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
     from webgis_export.render import configure_gdal
     from webgis_export.service import LayerStore
 

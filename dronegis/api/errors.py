@@ -12,7 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from flights.errors import (
+from core.errors import (
     DroneGisError,
     ExportError,
     IngestError,

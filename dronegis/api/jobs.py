@@ -21,12 +21,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.errors import JobError, UsageError
+from core.workspace import Workspace
 from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
 from dronegis.upload_store import FLIGHT_ID
-from flights.errors import JobError, UsageError
 from pipeline.catalog import Catalog, FlightRecord, JobRecord, JobStatus
 from pipeline.jobs import STAGES
-from pipeline.workspace import Workspace
 
 router = APIRouter(tags=["jobs"])
 Reader = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]

@@ -23,9 +23,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, Response
 
+from core.errors import LayerNotFound
 from dronegis.api.auth import Caller, current_caller
 from dronegis.api.roles import settings_of
-from flights.errors import LayerNotFound
 from webgis_export.models import Layer
 from webgis_export.ogc import wms, wmts
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params

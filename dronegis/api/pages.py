@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from core.workspace import Workspace
 from dronegis.api.jobs import flight_status
 from dronegis.api.roles import Principal, require_roles, settings_of
 from pipeline.catalog import Catalog
-from pipeline.workspace import Workspace
 
 router = APIRouter(tags=["pages"])
 Reader = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]

@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from core.errors import JobError, UploadConflict, UploadError, UploadTooLarge
+from core.workspace import Workspace
 from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
 from dronegis.upload_store import PartWriter, UploadArea, check_flight_id, extract_zip
-from flights.errors import JobError, UploadConflict, UploadError, UploadTooLarge
 from flights.models import Purpose
 from pipeline.catalog import Catalog, JobStatus
-from pipeline.workspace import Workspace
 
 router = APIRouter(prefix="/api/flights", tags=["uploads"])
 Uploader = Annotated[Principal, Depends(require_roles("pilot", "gis"))]
@@ -149,8 +149,8 @@ def _flight_options(body: FlightCreate) -> dict[str, Any]:
     if thermal:
         options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
     if body.camera_timezone:
+        from core.errors import UsageError
         from flights.capture_time import camera_zone
-        from flights.errors import UsageError
 
         try:
             camera_zone(body.camera_timezone)

@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 
 import click
 
+from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
-from pipeline.workspace import Workspace
 
 DEMO_FLIGHT_ID = "skanderborg-demo"
 HEATING_MONTHS = (10, 11, 12, 1, 2, 3, 4)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from core.errors import DroneGisError
 from dronegis.cli.options import common_options, emit_json, settings_for
 from dronegis.cli.qa import parse_now
-from flights.errors import DroneGisError
 
 
 @click.command()
@@ -26,7 +26,7 @@ def freshness(workspace: Path | None, as_json: bool, rules: Path | None, now_tex
 
     Exit code 0 when nothing is stale, 1 when some layer is stale, 2 for usage errors.
     """
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
     from qa.catalog_freshness import catalog_freshness
 
     now = parse_now(now_text)

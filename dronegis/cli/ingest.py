@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
+from core.errors import DroneGisError, UsageError
 from dronegis.cli.options import common_options, emit_json, settings_for
-from flights.errors import DroneGisError, UsageError
 from flights.models import Purpose, Severity
 from flights.scan import ScannedFile
 from flights.summary import FlightSummary
@@ -113,11 +113,11 @@ def run_ingest(
     camera_timezone: str | None = None,
 ) -> FlightSummary:
     """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
+    from core.workspace import Workspace
     from flights.aoi import AreaError, load_municipality
     from flights.capture_time import camera_zone
     from flights.ingest import ingest_folder, summarize
     from flights.scan import scan_folder
-    from pipeline.workspace import Workspace
 
     settings = settings_for(workspace)
     ws = Workspace.at(settings.workspace)

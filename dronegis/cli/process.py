@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from core.errors import DroneGisError, UsageError
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for, thermal_options
-from flights.errors import DroneGisError, UsageError
 
 if TYPE_CHECKING:
     from pipeline.thermal import ThermalOverrides
@@ -117,9 +117,9 @@ def process(
     recompute its thermal products; without them the stored ones are reused.
     Exit code 0 when products were written, 1 when the flight is unusable, 2 for usage errors.
     """
+    from core.workspace import Workspace
     from pipeline.executors import executor_for
     from pipeline.process import dump, process_flight
-    from pipeline.workspace import Workspace
 
     given = {
         "emissivity": emissivity,

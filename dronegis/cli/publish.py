@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from core.errors import DroneGisError, LayerNotFound
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
-from flights.errors import DroneGisError, LayerNotFound
 
 
 @click.command()
@@ -46,7 +46,7 @@ def publish(
     Atomic: a failure leaves the published state as it was. Exit code 1 when the
     publication is refused (unknown target, blocked thermal layer, invalid COG/STAC).
     """
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
     from webgis_export.publish import publish as do_publish
 
     ws = Workspace.at(settings_for(workspace).workspace)
@@ -75,7 +75,7 @@ def publish(
 @common_options
 def unpublish(layer: str, workspace: Path | None, as_json: bool) -> None:
     """Remove the published layer LAYER (COG, tiles, STAC item). Exit code 1 when unknown."""
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
     from webgis_export.publish import unpublish as do_unpublish
 
     ws = Workspace.at(settings_for(workspace).workspace)

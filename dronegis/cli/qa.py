@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core.errors import DroneGisError
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
-from flights.errors import DroneGisError
 
 if TYPE_CHECKING:
     from qa.models import QAReport
@@ -74,7 +74,7 @@ def qa(
 
     Exit code 0 when no check failed, 1 when QA failed, 2 for usage errors.
     """
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
     from qa.run import run_qa
 
     settings = settings_for(workspace)

@@ -16,8 +16,8 @@ from typing import Any
 import click
 import numpy as np
 
+from core.errors import DroneGisError
 from dronegis.cli.options import echo_err, emit_json, settings_for, thermal_options, workspace_option
-from flights.errors import DroneGisError
 from flights.models import Capture, FileKind
 
 log = logging.getLogger(__name__)
@@ -138,9 +138,9 @@ def _capture(path: Path) -> Capture | None:
 
 
 def _run_flight(flight_id: str, root: Path, overrides: Any, as_json: bool) -> None:
+    from core.workspace import Workspace
     from flights.ingest import load_flight
     from pipeline.thermal_stage import thermal_stage
-    from pipeline.workspace import Workspace
 
     ws = Workspace.at(root)
     flight_json = ws.flight_json(flight_id)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from flights.errors import GeoreferenceError
+from core.errors import GeoreferenceError
 from flights.models import CameraInfo
 
 FloatArray = NDArray[np.float64]

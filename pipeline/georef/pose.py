@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from pyproj import Transformer
 
-from flights.errors import GeoreferenceError
+from core.errors import GeoreferenceError
 from flights.models import Capture
 from pipeline.georef.footprint import FramePose
 from pipeline.georef.raycast import CameraPosition, HeightSolution, solve_height

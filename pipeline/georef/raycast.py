@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from flights.errors import GeoreferenceError
+from core.errors import GeoreferenceError
 from pipeline.georef.camera import PinholeCamera
 from pipeline.georef.rotation import GridFactors, ned_to_grid
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from core.atomic import atomic_write_text
 from dronegis.settings import Token
-from flights.atomic import atomic_write_text
 from pipeline.jobs import STAGES, JobContext, Progress, StageResult
 
 PILOT, GIS, VIEWER = "pilot-token", "gis-token", "viewer-token"

@@ -15,9 +15,9 @@ import pytest
 import rasterio
 from rasterio.windows import from_bounds
 
+from core.workspace import Workspace
 from dronegis.api.app import create_app
 from dronegis.settings import Settings, Token
-from pipeline.workspace import Workspace
 from tests.webgis_export.published import NOW, TOKEN, live_server, make_flight
 from webgis_export.models import Layer
 from webgis_export.publish import publish

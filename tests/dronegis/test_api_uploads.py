@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from svc_helpers import GIS, PILOT, VIEWER, auth
 
+from core.errors import UploadConflict, UploadError, UploadTooLarge
+from core.workspace import Workspace
 from dronegis.settings import Settings
 from dronegis.upload_store import UploadArea, extract_zip, safe_relative_path
-from flights.errors import UploadConflict, UploadError, UploadTooLarge
-from pipeline.workspace import Workspace
 
 
 def _create(client: TestClient, flight: str, purpose: str = "survey") -> None:

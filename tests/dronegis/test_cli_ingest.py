@@ -118,8 +118,8 @@ def test_progress_bar_on_stderr_for_long_folders(tmp_path: Path) -> None:
 
 def test_demo_sample_and_ingest_steps(tmp_path: Path) -> None:
     # Only the first two demo steps (this issue's); later stages add their own steps and tests.
+    from core.workspace import Workspace
     from dronegis.cli.demo import run_demo, step_ingest, step_sample
-    from pipeline.workspace import Workspace
 
     ws = Workspace.at(tmp_path / "ws")
     steps = [("sample", step_sample), ("ingest", step_ingest)]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from core.workspace import Workspace
 from dronegis.cli.main import cli
-from pipeline.workspace import Workspace
 from tests.webgis_export.published import make_flight
 
 

@@ -11,10 +11,10 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
+from core.workspace import Workspace
 from dronegis.cli.main import cli
 from flights.models import Capture, FileKind, Flight, ImageQuality, Purpose
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 
 CAPTURED = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 

@@ -94,8 +94,8 @@ def test_flight_mode_runs_the_thermal_stage(data_dir: Path, tmp_path: Path) -> N
     import shutil
     from datetime import UTC, datetime
 
+    from core.workspace import Workspace
     from flights.models import Capture, FileKind, Flight, Position
-    from pipeline.workspace import Workspace
 
     ws = Workspace.at(tmp_path / "ws")
     dst = ws.archived_file("f1", "DJI_XTR.jpg")

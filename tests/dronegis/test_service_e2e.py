@@ -190,10 +190,10 @@ def test_sigkill_during_a_job_resumes_with_identical_products(data_dir: Path, tm
 def test_local_and_dask_runs_give_identical_products(data_dir: Path, tmp_path: Path) -> None:
     """The real stages through the job runner: local process pool vs a dask.distributed LocalCluster."""
     distributed = pytest.importorskip("distributed")
+    from core.workspace import Workspace
     from dronegis.service import STAGE_FUNCTIONS
     from pipeline.executors import DaskExecutor, LocalExecutor
     from pipeline.jobs import JobRunner
-    from pipeline.workspace import Workspace
 
     source = tmp_path / "delivery"
     source.mkdir()

@@ -14,9 +14,9 @@ import rasterio
 from rasterio.transform import from_origin
 from svc_helpers import REPO, VIEWER, Service
 
+from core.workspace import Workspace
 from pipeline.catalog import Catalog
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from core.atomic import TMP_SUFFIX
+from core.errors import ArchiveError
 from flights import archive as archive_module
 from flights.archive import Archive, copy_hashed, hash_file
-from flights.atomic import TMP_SUFFIX
-from flights.errors import ArchiveError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]

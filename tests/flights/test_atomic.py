@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from flights.atomic import TMP_SUFFIX, atomic_copy, atomic_open, atomic_write_text, sweep_temporaries
+from core.atomic import TMP_SUFFIX, atomic_copy, atomic_open, atomic_write_text, sweep_temporaries
 
 
 def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:

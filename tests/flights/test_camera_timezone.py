@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import UsageError
 from flights.capture_time import camera_zone
-from flights.errors import UsageError
 from flights.ingest import ingest_folder
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ControlFileError
 from flights.control import parse_crs, read_control_file
 from flights.control_logs import read_mrk_text
-from flights.errors import ControlFileError
 
 # (path under data_dir, format, crs, points, observations)
 VALID = [

@@ -9,7 +9,7 @@ import pyproj
 import pytest
 from pyproj.enums import WktVersion
 
-from flights.errors import GeoreferenceError
+from core.errors import GeoreferenceError
 from flights.models import FileKind
 from flights.rasters import read_prj, read_raster
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from capture_builders import exif_bytes, find_ifd_entry, gps_ifd, make_jpeg, xmp_packet
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 from flights.exif import DEFAULT_LOCAL_TZ, read_capture
 from flights.models import Capture, FileKind
 

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import MetadataError
 from flights.classify import classify
-from flights.errors import MetadataError
 from flights.exif import DEFAULT_LOCAL_TZ, read_capture
 from flights.models import Capture, FileKind
 

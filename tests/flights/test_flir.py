@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flights.errors import ThermalError
+from core.errors import ThermalError
 from flights.flir import FFF_MAGIC, extract_fff, is_flir, read_flir, read_flir_metadata
 from flights.flir_synth import build_fff, flir_app1_segments, make_flir_rjpeg
 from flights.models import ThermalParameters

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ingest_badinput import SPECIAL, build_bad_flight
 
-from flights.atomic import TMP_SUFFIX
+from core.atomic import TMP_SUFFIX
 from flights.ingest import ingest_folder, load_flight, summarize
 from flights.models import FileKind, Flight, Purpose
 from flights.sample import make_sample_flight

@@ -19,8 +19,8 @@ from typing import IO
 
 import pytest
 
-from flights.atomic import TMP_SUFFIX
-from flights.errors import ArchiveError
+from core.atomic import TMP_SUFFIX
+from core.errors import ArchiveError
 from flights.ingest import ingest_folder
 from flights.ingest_lock import flight_lock, lock_path
 from flights.sample import make_sample_flight

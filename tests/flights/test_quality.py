@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from flights.errors import ImageDecodeError
+from core.errors import ImageDecodeError
 from flights.models import ImageQuality
 from flights.quality import (
     DEFAULT_BLUR_THRESHOLD,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flights.errors import IngestError
+from core.errors import IngestError
 from flights.scan import scan_folder
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from capture_builders import exif_bytes, make_jpeg, segment
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 from flights.jpeg import read_jpeg_header
 from flights.tiff import EXIF_IFD, GPS_IFD, read_tiff_tags
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from capture_builders import xmp_packet
 
-from flights.errors import MetadataError
+from core.errors import MetadataError
 from flights.xmp import parse_xmp, xmp_float, xmp_int
 
 P = Path("frame.jpg")

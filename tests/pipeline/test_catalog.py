@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from flights.errors import JobError
+from core.errors import JobError
+from core.workspace import Workspace
 from pipeline.catalog import Catalog, JobStatus, UnknownRecord
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 
 
 def _product(flight: str, name: str) -> Product:

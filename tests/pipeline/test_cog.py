@@ -12,7 +12,7 @@ import rasterio
 from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
-from flights.errors import UsageError
+from core.errors import UsageError
 from pipeline import cog
 from pipeline.cog import COG_PROFILES, CogProfile, overview_factors, validate_cog, write_cog, write_cog_array
 
@@ -178,7 +178,7 @@ def test_write_cog_rgba_prebuilt_overviews_keep_mask(
 
 
 def test_write_cog_failure_is_a_dronegis_error(tmp_path: Path) -> None:
-    from flights.errors import RasterWriteError
+    from core.errors import RasterWriteError
 
     with pytest.raises(RasterWriteError, match=r"cannot write COG .*out.tif from .*missing.tif"):
         write_cog(tmp_path / "missing.tif", tmp_path / "out.tif", "ortho_jpeg")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from flights.errors import EllipsoidalHeightWarning, UsageError
+from core.errors import EllipsoidalHeightWarning, UsageError
 from pipeline.datum import dvr90_transformer, geoid_offsets, plan_heights, register_grids, to_dvr90
 from pipeline.models import HeightDatum
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from core.workspace import Workspace
 from flights.ingest import load_flight
 from pipeline.executors import (
     DaskExecutor,
@@ -23,7 +24,6 @@ from pipeline.executors import (
 from pipeline.models import ProductKind
 from pipeline.process import load_products, process_flight
 from pipeline.thermal import ThermalOverrides
-from pipeline.workspace import Workspace
 
 
 def _sha(path: Path) -> str:

@@ -309,7 +309,7 @@ def test_rtk_fixed_uses_absolute_altitude_on_dem(make_raster: Callable[..., Path
 
 
 def test_no_position_or_yaw_fails_clearly() -> None:
-    from flights.errors import GeoreferenceError
+    from core.errors import GeoreferenceError
 
     with pytest.raises(GeoreferenceError, match="DJI_0001.JPG has no GPS position"):
         locate_frame(_capture(position=None), CRS, transformer=transformer_to(CRS))

@@ -14,8 +14,8 @@ import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.errors import NotGeoreferencedWarning
 
+from core.errors import GeoreferenceError
 from flights.control import read_control_file
-from flights.errors import GeoreferenceError
 from pipeline.gcp import GcpPair, check_residuals, fit_gcps, pairs_for_image, warp_with_fit
 
 GDALWARP = shutil.which("gdalwarp")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from flights.errors import GeoreferenceError
+from core.errors import GeoreferenceError
 from flights.models import Attitude, CameraInfo
 from pipeline.georef.camera import (
     BrownDistortion,

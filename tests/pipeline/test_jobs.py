@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flights.atomic import atomic_write_text
-from flights.errors import JobError, UsageError
+from core.atomic import atomic_write_text
+from core.errors import JobError, UsageError
+from core.workspace import Workspace
 from pipeline.catalog import JobStatus
 from pipeline.jobs import (
     PUBLICATION_POLICY,
@@ -21,7 +22,6 @@ from pipeline.jobs import (
     stages_from,
 )
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 
 
 class Recorder:

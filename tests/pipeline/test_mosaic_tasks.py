@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from flights.errors import UsageError
+from core.errors import UsageError
 from pipeline.executors import DaskExecutor, LocalExecutor, SerialExecutor, block_windows
 from pipeline.mosaic_tasks import MosaicFrame, mosaic_window, plan_windows
 from pipeline.thermal_raster import thermal_mosaic, write_thermal_frame

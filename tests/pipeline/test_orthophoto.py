@@ -15,7 +15,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from flights.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
+from core.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
 from pipeline.cog import COG_PROFILES, CogProfile, validate_cog
 from pipeline.datum import geoid_offsets, plan_heights
 from pipeline.models import HeightDatum, ProductKind

@@ -15,13 +15,13 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
-from flights.errors import IngestError, UsageError
+from core.errors import IngestError, UsageError
+from core.workspace import Workspace
 from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
 from pipeline.executors import SerialExecutor
 from pipeline.models import HeightDatum, ProductKind
 from pipeline.process import load_products, process_flight
-from pipeline.workspace import Workspace
 from tests.samples import ingest_into as _ingest
 
 UTM15 = "EPSG:32615"  # brighton_beach is near Duluth, MN

@@ -17,6 +17,7 @@ import pytest
 import rasterio
 from click.testing import CliRunner
 
+from core.workspace import Workspace
 from flights.flir import read_flir
 from flights.ingest import load_flight
 from flights.models import Capture
@@ -30,7 +31,6 @@ from pipeline.process import load_products, process_flight
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
 from pipeline.thermal_raster import distance_from_capture
 from pipeline.thermal_tiff import quiet_rasterio
-from pipeline.workspace import Workspace
 from tests.samples import ingest_into as _ingest
 
 CRS = "EPSG:31983"  # SIRGAS 2000 / UTM 23S: the XT R frame was shot in Minas Gerais

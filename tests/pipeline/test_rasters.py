@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rasterio.transform import Affine, from_origin
 
-from flights.errors import GeoreferenceError, UsageError
+from core.errors import GeoreferenceError, UsageError
 from pipeline.models import ProductKind
 from pipeline.rasters import check_target_area, crs_string, detect_kind, open_raster, read_prj
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flights.errors import ThermalError
+from core.errors import ThermalError
 from flights.flir import read_flir
 from flights.models import ThermalParameters
 from pipeline.thermal import (

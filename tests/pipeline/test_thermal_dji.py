@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flights.errors import DecoderUnavailable, ThermalError
+from core.errors import DecoderUnavailable, ThermalError
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_dji import read_dji, read_dji_metadata
 

@@ -15,7 +15,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 
-from flights.errors import ThermalError
+from core.errors import ThermalError
 from flights.flir import read_flir
 from flights.models import Attitude, Capture, FileKind, Position
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
@@ -229,7 +229,7 @@ def test_distance_from_capture() -> None:
 
 
 def test_workspace_paths(tmp_path: Path) -> None:
-    from pipeline.workspace import Workspace
+    from core.workspace import Workspace
 
     ws = Workspace.at(tmp_path)
     expected = ws.products("f1") / "thermal/sub/DJI_0001_R_celsius.tif"

@@ -12,10 +12,10 @@ import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
+from core.workspace import Workspace
 from flights.models import Attitude, Capture, FileKind, Flight, Position
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_stage import load_overrides, thermal_properties, thermal_stage, used_parameters
-from pipeline.workspace import Workspace
 
 FILES = {
     "ir/DJI_XT2.jpg": "thermal_parser/images/DJI_XT2.jpg",

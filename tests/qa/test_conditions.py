@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flights.errors import QAError
+from core.errors import QAError
 from qa.conditions import ConditionsConfig, Measured, evaluate_conditions, gate, load_conditions
 from qa.solar import daylight_phase, hours_since_sunset, sun_position
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flights.errors import QAError
+from core.errors import QAError
 from qa.freshness import add_months, evaluate, load_kind_map, load_rules
 
 CAPTURED = datetime(2024, 5, 10, 10, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from affine import Affine
 from rasterio.transform import from_origin
 
-from flights.errors import QAError
+from core.errors import QAError
 from flights.models import ControlPoint, PixelObservation
 from qa.measure import (
     consistent,

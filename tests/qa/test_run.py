@@ -11,10 +11,10 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from flights.errors import QAError
+from core.errors import QAError
+from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight, ImageQuality, Position, Purpose
 from pipeline.models import Product, ProductKind
-from pipeline.workspace import Workspace
 from qa.catalog_freshness import catalog_freshness
 from qa.measure import pixel_to_world
 from qa.report import read_report

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from core.workspace import Workspace
 from flights.models import Purpose
 from pipeline.models import Product, ProductKind
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_stage import thermal_properties
-from pipeline.workspace import Workspace
 from qa.models import QAReport
 from qa.report import build_report, render_html
 from qa.thermal_params import thermal_parameters_check

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.workspace import Workspace
+from core.workspace import Workspace
 from tests.webgis_export.published import NOW, make_flight
 from webgis_export.models import Layer
 from webgis_export.publish import publish

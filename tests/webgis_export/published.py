@@ -22,8 +22,8 @@ from rasterio.transform import from_origin
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
+from core.workspace import Workspace
 from pipeline.models import HeightDatum, Product, ProductKind
-from pipeline.workspace import Workspace
 
 ORIGIN = (560000.0, 6215600.0)
 CAPTURE = datetime(2026, 2, 10, 5, 30, tzinfo=UTC)

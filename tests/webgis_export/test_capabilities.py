@@ -4,7 +4,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from pipeline.workspace import Workspace
+from core.workspace import Workspace
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import layer_depth, time_extent, wms_capabilities, wmts_capabilities
 from webgis_export.ogc.exceptions import OgcError, Params, wms_exception_xml, wmts_exception_xml

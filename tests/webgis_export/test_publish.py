@@ -11,8 +11,8 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from flights.errors import ExportError, LayerNotFound
-from pipeline.workspace import Workspace
+from core.errors import ExportError, LayerNotFound
+from core.workspace import Workspace
 from qa.models import QAReport
 from tests.webgis_export.published import CAPTURE, NOW, make_flight
 from webgis_export import layerbuild

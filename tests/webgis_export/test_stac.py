@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flights.errors import ExportError
+from core.errors import ExportError
+from core.workspace import Workspace
 from pipeline.models import ProductKind
-from pipeline.workspace import Workspace
 from webgis_export.models import Layer
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from flights.errors import UsageError
+from core.errors import UsageError
 from webgis_export.tms import get_tms, parse_matrix_id, view1, webmercator, zoom_for_gsd
 
 # REFERENCE.md §7.4 table: level -> (resolution m/px, scale denominator)

@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from pipeline.workspace import Workspace
+from core.workspace import Workspace
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import wms_capabilities
 from webgis_export.ogc.exceptions import OgcError

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
-from flights.errors import ExportError
+from core.errors import ExportError
 
 Service = Literal["WMS", "WMTS"]
 

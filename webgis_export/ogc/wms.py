@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from rasterio.crs import CRS
 
-from flights.errors import LayerNotFound
+from core.errors import LayerNotFound
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities

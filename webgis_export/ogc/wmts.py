@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
-from flights.errors import LayerNotFound, UsageError
+from core.errors import LayerNotFound, UsageError
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import wmts_capabilities
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
