@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from lxml import etree
 
 from core.workspace import Workspace
 from webgis_export.models import Layer
-from webgis_export.ogc.capabilities import layer_depth, time_extent, wms_capabilities, wmts_capabilities
+from webgis_export.ogc.capabilities import layer_depth, time_extent, wms_capabilities
 from webgis_export.ogc.exceptions import OgcError, Params, wms_exception_xml, wmts_exception_xml
+from webgis_export.ogc.wmts_capabilities import wmts_capabilities
 
 WMS = "{http://www.opengis.net/wms}"
 WMTS = "{http://www.opengis.net/wmts/1.0}"
@@ -58,6 +61,23 @@ def test_wmts_capabilities_matrix_sets(published: tuple[Workspace, dict[str, Lay
     assert templates["application/json"].endswith("/{TileCol}/{J}/{I}.json")
     limits = layer.findall(f"{WMTS}TileMatrixSetLink/{WMTS}TileMatrixSetLimits/{WMTS}TileMatrixLimits")
     assert limits and limits[0].findtext(f"{WMTS}TileMatrix") == "0"
+
+
+@pytest.mark.parametrize(
+    ("build", "namespace"),
+    [(wms_capabilities, WMS.strip("{}")), (wmts_capabilities, WMTS.strip("{}"))],
+)
+def test_service_namespace_is_the_default_namespace(
+    published: tuple[Workspace, dict[str, Layer]], build: Any, namespace: str
+) -> None:
+    """QGIS 3.22 finds no WMTS layer in ``<ns0:Capabilities>``: the service's elements carry no prefix."""
+    _, layers = published
+    body = build(list(layers.values()), "http://x")
+    root = etree.fromstring(body)
+    assert root.nsmap[None] == namespace
+    service_elements = [e for e in root.iter() if etree.QName(e).namespace == namespace]
+    assert len(service_elements) > 50 and all(e.prefix is None for e in service_elements)
+    assert b"ns0:" not in body
 
 
 def test_time_extent(published: tuple[Workspace, dict[str, Layer]]) -> None:

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from xml.etree import ElementTree as ET
 
 from webgis_export.models import Layer
 from webgis_export.ogc.wms_time import dimension_default, dimension_extent
+from webgis_export.ogc.xmltree import WMS_NS, XLINK, Element, document, href, num, serialise, sub
 from webgis_export.service import bounds_in
-from webgis_export.tms import get_tms, max_zoom, supported_tms, zoom_for_gsd
+from webgis_export.tms import get_tms, max_zoom, zoom_for_gsd
 
-WMS_NS = "http://www.opengis.net/wms"
-XLINK = "http://www.w3.org/1999/xlink"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-WMTS_NS = "http://www.opengis.net/wmts/1.0"
-OWS = "http://www.opengis.net/ows/1.1"
-GML = "http://www.opengis.net/gml"
 WMS_CRS = ("EPSG:25832", "EPSG:4326", "CRS:84", "EPSG:3857")
 LAT_LON_CRS = frozenset({"EPSG:4326"})
 MAP_FORMATS = ("image/png", "image/jpeg")
@@ -32,33 +26,12 @@ MAX_SIZE = 4096
 EXTRA_ZOOM = 1
 WELL_KNOWN = {"WebMercatorQuad": "urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible"}
 
-ET.register_namespace("", WMS_NS)
-ET.register_namespace("xlink", XLINK)
-ET.register_namespace("xsi", XSI)
-ET.register_namespace("ows", OWS)
-ET.register_namespace("gml", GML)
-
 
 def with_token(url: str, token: str | None) -> str:
     """``url`` with ``token=…`` appended when the caller authenticated by query parameter."""
     if not token:
         return url
     return f"{url}{'&' if '?' in url else '?'}token={token}"
-
-
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrib)
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _href(parent: ET.Element, tag: str, url: str) -> ET.Element:
-    return _sub(parent, tag, **{f"{{{XLINK}}}type": "simple", f"{{{XLINK}}}href": url})
-
-
-def _num(value: float) -> str:
-    return f"{value:.10g}"
 
 
 def time_extent(layer: Layer) -> str | None:
@@ -69,40 +42,40 @@ def time_extent(layer: Layer) -> str | None:
 def wms_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
     """The WMS 1.3.0 capabilities XML."""
     q = f"{{{WMS_NS}}}"
-    root = ET.Element(
+    root = document(
         f"{q}WMS_Capabilities",
-        {
-            "version": "1.3.0",
-            f"{{{XSI}}}schemaLocation": f"{WMS_NS} http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd",
-        },
+        WMS_NS,
+        {"xlink": XLINK},
+        "http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd",
+        version="1.3.0",
     )
-    service = _sub(root, f"{q}Service")
-    _sub(service, f"{q}Name", "WMS")
-    _sub(service, f"{q}Title", "dronegis — drone layers (Skanderborg Kommune)")
-    _sub(service, f"{q}Abstract", "Orthophotos, thermal mosaics and elevation models from drone flights.")
-    _href(service, f"{q}OnlineResource", with_token(f"{base_url}/wms", token))
-    _sub(service, f"{q}MaxWidth", str(MAX_SIZE))
-    _sub(service, f"{q}MaxHeight", str(MAX_SIZE))
-    capability = _sub(root, f"{q}Capability")
-    request = _sub(capability, f"{q}Request")
+    service = sub(root, f"{q}Service")
+    sub(service, f"{q}Name", "WMS")
+    sub(service, f"{q}Title", "dronegis — drone layers (Skanderborg Kommune)")
+    sub(service, f"{q}Abstract", "Orthophotos, thermal mosaics and elevation models from drone flights.")
+    href(service, f"{q}OnlineResource", with_token(f"{base_url}/wms", token))
+    sub(service, f"{q}MaxWidth", str(MAX_SIZE))
+    sub(service, f"{q}MaxHeight", str(MAX_SIZE))
+    capability = sub(root, f"{q}Capability")
+    request = sub(capability, f"{q}Request")
     endpoint = with_token(f"{base_url}/wms?", token)
     for name, formats in (
         ("GetCapabilities", ("text/xml",)),
         ("GetMap", MAP_FORMATS),
         ("GetFeatureInfo", INFO_FORMATS),
     ):
-        op = _sub(request, f"{q}{name}")
+        op = sub(request, f"{q}{name}")
         for fmt in formats:
-            _sub(op, f"{q}Format", fmt)
-        http = _sub(_sub(op, f"{q}DCPType"), f"{q}HTTP")
-        _href(_sub(http, f"{q}Get"), f"{q}OnlineResource", endpoint)
-    exception = _sub(capability, f"{q}Exception")
+            sub(op, f"{q}Format", fmt)
+        http = sub(sub(op, f"{q}DCPType"), f"{q}HTTP")
+        href(sub(http, f"{q}Get"), f"{q}OnlineResource", endpoint)
+    exception = sub(capability, f"{q}Exception")
     for fmt in ("XML", "INIMAGE", "BLANK"):
-        _sub(exception, f"{q}Format", fmt)
-    top = _sub(capability, f"{q}Layer")
-    _sub(top, f"{q}Title", "dronegis")
+        sub(exception, f"{q}Format", fmt)
+    top = sub(capability, f"{q}Layer")
+    sub(top, f"{q}Title", "dronegis")
     for crs in WMS_CRS:
-        _sub(top, f"{q}CRS", crs)
+        sub(top, f"{q}CRS", crs)
     if layers:
         union = (
             min(layer.bounds_wgs84[0] for layer in layers),
@@ -113,24 +86,24 @@ def wms_capabilities(layers: Sequence[Layer], base_url: str, token: str | None =
         _geographic_box(top, q, union)
     for layer in layers:
         _wms_layer(top, q, layer, base_url, token)
-    return _serialise(root)
+    return serialise(root)
 
 
-def _geographic_box(parent: ET.Element, q: str, box: tuple[float, float, float, float]) -> None:
-    geo = _sub(parent, f"{q}EX_GeographicBoundingBox")
+def _geographic_box(parent: Element, q: str, box: tuple[float, float, float, float]) -> None:
+    geo = sub(parent, f"{q}EX_GeographicBoundingBox")
     for tag, value in zip(
         ("westBoundLongitude", "eastBoundLongitude", "southBoundLatitude", "northBoundLatitude"),
         (box[0], box[2], box[1], box[3]),
         strict=True,
     ):
-        _sub(geo, f"{q}{tag}", _num(value))
+        sub(geo, f"{q}{tag}", num(value))
 
 
-def _wms_layer(parent: ET.Element, q: str, layer: Layer, base_url: str, token: str | None) -> None:
-    node = _sub(parent, f"{q}Layer", queryable="1", opaque="0")
-    _sub(node, f"{q}Name", layer.id)
-    _sub(node, f"{q}Title", layer.title)
-    _sub(node, f"{q}Abstract", layer_abstract(layer))
+def _wms_layer(parent: Element, q: str, layer: Layer, base_url: str, token: str | None) -> None:
+    node = sub(parent, f"{q}Layer", queryable="1", opaque="0")
+    sub(node, f"{q}Name", layer.id)
+    sub(node, f"{q}Title", layer.title)
+    sub(node, f"{q}Abstract", layer_abstract(layer))
     _geographic_box(node, q, layer.bounds_wgs84)
     for crs in WMS_CRS:
         if crs == "CRS:84":
@@ -139,18 +112,18 @@ def _wms_layer(parent: ET.Element, q: str, layer: Layer, base_url: str, token: s
             box = bounds_in(layer.crs, layer.bounds, crs)  # type: ignore[assignment]
         if crs in LAT_LON_CRS:
             box = (box[1], box[0], box[3], box[2])
-        _sub(
+        sub(
             node,
             f"{q}BoundingBox",
             CRS=crs,
-            minx=_num(box[0]),
-            miny=_num(box[1]),
-            maxx=_num(box[2]),
-            maxy=_num(box[3]),
+            minx=num(box[0]),
+            miny=num(box[1]),
+            maxx=num(box[2]),
+            maxy=num(box[3]),
         )
     extent, default = dimension_extent(layer), dimension_default(layer)
     if extent and default:
-        _sub(
+        sub(
             node,
             f"{q}Dimension",
             extent,
@@ -161,12 +134,12 @@ def _wms_layer(parent: ET.Element, q: str, layer: Layer, base_url: str, token: s
             nearestValue="0",
             current="0",
         )
-    style = _sub(node, f"{q}Style")
-    _sub(style, f"{q}Name", layer.style.name)
-    _sub(style, f"{q}Title", layer.style.title)
-    legend = _sub(style, f"{q}LegendURL", width="160", height="320")
-    _sub(legend, f"{q}Format", "image/png")
-    _href(legend, f"{q}OnlineResource", with_token(f"{base_url}/legend/{layer.id}.png", token))
+    style = sub(node, f"{q}Style")
+    sub(style, f"{q}Name", layer.style.name)
+    sub(style, f"{q}Title", layer.style.title)
+    legend = sub(style, f"{q}LegendURL", width="160", height="320")
+    sub(legend, f"{q}Format", "image/png")
+    href(legend, f"{q}OnlineResource", with_token(f"{base_url}/legend/{layer.id}.png", token))
 
 
 def layer_abstract(layer: Layer) -> str:
@@ -210,21 +183,3 @@ def tile_limits(layer: Layer, tms_id: str, z: int) -> tuple[int, int, int, int] 
     if col0 > col1 or row0 > row1:
         return None
     return row0, row1, col0, col1
-
-
-def _serialise(root: ET.Element) -> bytes:
-    ET.indent(root)
-    body: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
-    return body
-
-
-def wmts_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
-    """The WMTS 1.0.0 capabilities XML: both matrix sets, KVP and RESTful encodings."""
-    from webgis_export.ogc.wmts_capabilities import build_wmts
-
-    return _serialise(build_wmts(layers, base_url, token))
-
-
-def tms_ids() -> tuple[str, ...]:
-    """The tile matrix sets the service offers."""
-    return supported_tms()

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 from core.errors import LayerNotFound, UsageError
 from webgis_export.models import Layer
-from webgis_export.ogc.capabilities import wmts_capabilities
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
 from webgis_export.ogc.featureinfo import feature_info
+from webgis_export.ogc.wmts_capabilities import wmts_capabilities
 from webgis_export.render import MIME_TYPES, ImageFormat, blank, encode
 from webgis_export.service import LayerStore
 from webgis_export.tms import get_tms, max_zoom, parse_matrix_id, supported_tms

@@ -8,23 +8,17 @@ GDAL's WMTS driver size the raster to the product instead of the whole grid.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from xml.etree import ElementTree as ET
 
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import (
     INFO_FORMATS,
-    OWS,
     WELL_KNOWN,
-    WMTS_NS,
-    XLINK,
-    _href,
-    _num,
-    _sub,
     layer_abstract,
     layer_depth,
     tile_limits,
     with_token,
 )
+from webgis_export.ogc.xmltree import OWS, WMTS_NS, XLINK, Element, document, href, num, serialise, sub
 from webgis_export.service import bounds_in
 from webgis_export.tms import get_tms, supported_tms
 
@@ -34,23 +28,26 @@ TILE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
 INFO_EXT = {"application/json": "json", "text/plain": "txt", "text/html": "html"}
 
 
-def build_wmts(layers: Sequence[Layer], base_url: str, token: str | None) -> ET.Element:
-    """The ``Capabilities`` element."""
-    root = ET.Element(
+def wmts_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
+    """The WMTS 1.0.0 capabilities XML: both matrix sets, KVP and RESTful encodings."""
+    return serialise(build_wmts(layers, base_url, token))
+
+
+def build_wmts(layers: Sequence[Layer], base_url: str, token: str | None) -> Element:
+    """The ``Capabilities`` element, with the WMTS namespace as the default namespace."""
+    root = document(
         f"{W}Capabilities",
-        {
-            "version": "1.0.0",
-            "{http://www.w3.org/2001/XMLSchema-instance}schemaLocation": (
-                f"{WMTS_NS} http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd"
-            ),
-        },
+        WMTS_NS,
+        {"ows": OWS, "xlink": XLINK},
+        "http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd",
+        version="1.0.0",
     )
-    ident = _sub(root, f"{O}ServiceIdentification")
-    _sub(ident, f"{O}Title", "dronegis — drone layers (Skanderborg Kommune)")
-    _sub(ident, f"{O}ServiceType", "OGC WMTS")
-    _sub(ident, f"{O}ServiceTypeVersion", "1.0.0")
+    ident = sub(root, f"{O}ServiceIdentification")
+    sub(ident, f"{O}Title", "dronegis — drone layers (Skanderborg Kommune)")
+    sub(ident, f"{O}ServiceType", "OGC WMTS")
+    sub(ident, f"{O}ServiceTypeVersion", "1.0.0")
     _operations(root, base_url, token)
-    contents = _sub(root, f"{W}Contents")
+    contents = sub(root, f"{W}Contents")
     depth = dict.fromkeys(supported_tms(), 0)
     for layer in layers:
         for tms_id in supported_tms():
@@ -59,50 +56,48 @@ def build_wmts(layers: Sequence[Layer], base_url: str, token: str | None) -> ET.
         _layer(contents, layer, base_url, token)
     for tms_id in supported_tms():
         _matrix_set(contents, tms_id, depth[tms_id])
-    _href(root, f"{W}ServiceMetadataURL", with_token(f"{base_url}/wmts/1.0.0/WMTSCapabilities.xml", token))
+    href(root, f"{W}ServiceMetadataURL", with_token(f"{base_url}/wmts/1.0.0/WMTSCapabilities.xml", token))
     return root
 
 
-def _operations(root: ET.Element, base_url: str, token: str | None) -> None:
-    ops = _sub(root, f"{O}OperationsMetadata")
+def _operations(root: Element, base_url: str, token: str | None) -> None:
+    ops = sub(root, f"{O}OperationsMetadata")
     for name in ("GetCapabilities", "GetTile", "GetFeatureInfo"):
-        op = _sub(ops, f"{O}Operation", name=name)
-        get_kvp = _href(
-            _sub(_sub(op, f"{O}DCP"), f"{O}HTTP"), f"{O}Get", with_token(f"{base_url}/wmts?", token)
-        )
+        op = sub(ops, f"{O}Operation", name=name)
+        get_kvp = href(sub(sub(op, f"{O}DCP"), f"{O}HTTP"), f"{O}Get", with_token(f"{base_url}/wmts?", token))
         _encoding(get_kvp, "KVP")
         rest_url = (
             f"{base_url}/wmts/1.0.0/"
             if name != "GetCapabilities"
             else f"{base_url}/wmts/1.0.0/WMTSCapabilities.xml"
         )
-        get_rest = _href(op.find(f"{O}DCP/{O}HTTP"), f"{O}Get", with_token(rest_url, token))  # type: ignore[arg-type]
+        get_rest = href(op.find(f"{O}DCP/{O}HTTP"), f"{O}Get", with_token(rest_url, token))
         _encoding(get_rest, "RESTful")
 
 
-def _encoding(get: ET.Element, value: str) -> None:
-    constraint = _sub(get, f"{O}Constraint", name="GetEncoding")
-    _sub(_sub(constraint, f"{O}AllowedValues"), f"{O}Value", value)
+def _encoding(get: Element, value: str) -> None:
+    constraint = sub(get, f"{O}Constraint", name="GetEncoding")
+    sub(sub(constraint, f"{O}AllowedValues"), f"{O}Value", value)
 
 
-def _layer(contents: ET.Element, layer: Layer, base_url: str, token: str | None) -> None:
-    node = _sub(contents, f"{W}Layer")
-    _sub(node, f"{O}Title", layer.title)
-    _sub(node, f"{O}Abstract", layer_abstract(layer))
+def _layer(contents: Element, layer: Layer, base_url: str, token: str | None) -> None:
+    node = sub(contents, f"{W}Layer")
+    sub(node, f"{O}Title", layer.title)
+    sub(node, f"{O}Abstract", layer_abstract(layer))
     west, south, east, north = layer.bounds_wgs84
-    box = _sub(node, f"{O}WGS84BoundingBox", crs="urn:ogc:def:crs:OGC:2:84")
-    _sub(box, f"{O}LowerCorner", f"{_num(west)} {_num(south)}")
-    _sub(box, f"{O}UpperCorner", f"{_num(east)} {_num(north)}")
+    box = sub(node, f"{O}WGS84BoundingBox", crs="urn:ogc:def:crs:OGC:2:84")
+    sub(box, f"{O}LowerCorner", f"{num(west)} {num(south)}")
+    sub(box, f"{O}UpperCorner", f"{num(east)} {num(north)}")
     for epsg in (25832, 3857):
         left, bottom, right, top = bounds_in(layer.crs, layer.bounds, f"EPSG:{epsg}")
-        native = _sub(node, f"{O}BoundingBox", crs=f"urn:ogc:def:crs:EPSG::{epsg}")
-        _sub(native, f"{O}LowerCorner", f"{_num(left)} {_num(bottom)}")
-        _sub(native, f"{O}UpperCorner", f"{_num(right)} {_num(top)}")
-    _sub(node, f"{O}Identifier", layer.id)
-    style = _sub(node, f"{W}Style", isDefault="true")
-    _sub(style, f"{O}Title", layer.style.title)
-    _sub(style, f"{O}Identifier", layer.style.name)
-    _sub(
+        native = sub(node, f"{O}BoundingBox", crs=f"urn:ogc:def:crs:EPSG::{epsg}")
+        sub(native, f"{O}LowerCorner", f"{num(left)} {num(bottom)}")
+        sub(native, f"{O}UpperCorner", f"{num(right)} {num(top)}")
+    sub(node, f"{O}Identifier", layer.id)
+    style = sub(node, f"{W}Style", isDefault="true")
+    sub(style, f"{O}Title", layer.style.title)
+    sub(style, f"{O}Identifier", layer.style.name)
+    sub(
         style,
         f"{W}LegendURL",
         format="image/png",
@@ -112,9 +107,9 @@ def _layer(contents: ET.Element, layer: Layer, base_url: str, token: str | None)
         f for f in TILE_FORMATS.values() if f != TILE_FORMATS[layer.tile_format]
     ]
     for fmt in formats:
-        _sub(node, f"{W}Format", fmt)
+        sub(node, f"{W}Format", fmt)
     for info in INFO_FORMATS:
-        _sub(node, f"{W}InfoFormat", info)
+        sub(node, f"{W}InfoFormat", info)
     for tms_id in supported_tms():
         _matrix_link(node, layer, tms_id)
     root = (
@@ -122,7 +117,7 @@ def _layer(contents: ET.Element, layer: Layer, base_url: str, token: str | None)
     )
     for fmt in formats:
         ext = "png" if fmt == "image/png" else "jpg"
-        _sub(
+        sub(
             node,
             f"{W}ResourceURL",
             format=fmt,
@@ -131,41 +126,41 @@ def _layer(contents: ET.Element, layer: Layer, base_url: str, token: str | None)
         )
     for info, ext in INFO_EXT.items():
         template = with_token(f"{root}/{{J}}/{{I}}.{ext}", token)
-        _sub(node, f"{W}ResourceURL", format=info, resourceType="FeatureInfo", template=template)
+        sub(node, f"{W}ResourceURL", format=info, resourceType="FeatureInfo", template=template)
 
 
-def _matrix_link(node: ET.Element, layer: Layer, tms_id: str) -> None:
+def _matrix_link(node: Element, layer: Layer, tms_id: str) -> None:
     if tile_limits(layer, tms_id, 0) is None:
         return
-    link = _sub(node, f"{W}TileMatrixSetLink")
-    _sub(link, f"{W}TileMatrixSet", tms_id)
-    limits = _sub(link, f"{W}TileMatrixSetLimits")
+    link = sub(node, f"{W}TileMatrixSetLink")
+    sub(link, f"{W}TileMatrixSet", tms_id)
+    limits = sub(link, f"{W}TileMatrixSetLimits")
     for z in range(0, layer_depth(layer, tms_id) + 1):
         box = tile_limits(layer, tms_id, z)
         if box is None:
             continue
-        entry = _sub(limits, f"{W}TileMatrixLimits")
-        _sub(entry, f"{W}TileMatrix", str(z))
+        entry = sub(limits, f"{W}TileMatrixLimits")
+        sub(entry, f"{W}TileMatrix", str(z))
         for tag, value in zip(("MinTileRow", "MaxTileRow", "MinTileCol", "MaxTileCol"), box, strict=True):
-            _sub(entry, f"{W}{tag}", str(value))
+            sub(entry, f"{W}{tag}", str(value))
 
 
-def _matrix_set(contents: ET.Element, tms_id: str, depth: int) -> None:
+def _matrix_set(contents: Element, tms_id: str, depth: int) -> None:
     tms = get_tms(tms_id)
-    node = _sub(contents, f"{W}TileMatrixSet")
-    _sub(node, f"{O}Title", tms.title or tms_id)
-    _sub(node, f"{O}Identifier", tms_id)
-    _sub(node, f"{O}SupportedCRS", f"urn:ogc:def:crs:EPSG::{tms.crs.to_epsg()}")
+    node = sub(contents, f"{W}TileMatrixSet")
+    sub(node, f"{O}Title", tms.title or tms_id)
+    sub(node, f"{O}Identifier", tms_id)
+    sub(node, f"{O}SupportedCRS", f"urn:ogc:def:crs:EPSG::{tms.crs.to_epsg()}")
     if tms_id in WELL_KNOWN:
-        _sub(node, f"{W}WellKnownScaleSet", WELL_KNOWN[tms_id])
+        sub(node, f"{W}WellKnownScaleSet", WELL_KNOWN[tms_id])
     for z in range(0, depth + 1):
         matrix = tms.matrix(z)
-        entry = _sub(node, f"{W}TileMatrix")
-        _sub(entry, f"{O}Identifier", str(z))
-        _sub(entry, f"{W}ScaleDenominator", repr(float(matrix.scaleDenominator)))
+        entry = sub(node, f"{W}TileMatrix")
+        sub(entry, f"{O}Identifier", str(z))
+        sub(entry, f"{W}ScaleDenominator", repr(float(matrix.scaleDenominator)))
         x0, y0 = matrix.pointOfOrigin
-        _sub(entry, f"{W}TopLeftCorner", f"{float(x0)!r} {float(y0)!r}")
-        _sub(entry, f"{W}TileWidth", str(matrix.tileWidth))
-        _sub(entry, f"{W}TileHeight", str(matrix.tileHeight))
-        _sub(entry, f"{W}MatrixWidth", str(matrix.matrixWidth))
-        _sub(entry, f"{W}MatrixHeight", str(matrix.matrixHeight))
+        sub(entry, f"{W}TopLeftCorner", f"{float(x0)!r} {float(y0)!r}")
+        sub(entry, f"{W}TileWidth", str(matrix.tileWidth))
+        sub(entry, f"{W}TileHeight", str(matrix.tileHeight))
+        sub(entry, f"{W}MatrixWidth", str(matrix.matrixWidth))
+        sub(entry, f"{W}MatrixHeight", str(matrix.matrixHeight))
