@@ -50,6 +50,18 @@ class DecoderUnavailable(ThermalError):
     """An optional decoder (such as the ``dronegis[dji]`` extra) is not installed."""
 
 
+class AnalysisError(DroneGisError, ValueError):
+    """An analysis (zonal statistics, buildings, vegetation, volumes) cannot run on its inputs."""
+
+
+class PolygonLayerError(AnalysisError):
+    """A polygon layer cannot be used: unreadable, no CRS, no polygon, unknown id field."""
+
+
+class RasterInputError(AnalysisError):
+    """An analysis raster is unusable: no CRS, rotated grid, wrong bands or units (e.g. not °C)."""
+
+
 class QAError(DroneGisError):
     """A QA check could not be evaluated."""
 
