@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flights.aoi import DEFAULT_MUNICIPALITY, SKANDERBORG_KOMKODE
+
 Role = Literal["pilot", "gis", "viewer"]
 
 
@@ -33,7 +35,13 @@ class Settings(BaseSettings):
     workspace: Path = Field(Path("workspace"), description="workspace root")
     target_crs: str = "EPSG:25832"
     proj_grids: Path | None = Field(None, description="folder with the DVR90 PROJ grids")
-    municipality: Path | None = Field(None, description="GeoJSON/GPKG of the municipality boundary")
+    municipality: Path = Field(
+        DEFAULT_MUNICIPALITY,
+        description="GeoJSON/GPKG of the municipality boundary (default: Skanderborg, shipped with dronegis)",
+    )
+    municipality_code: str = Field(
+        SKANDERBORG_KOMKODE, description="KOMKODE selecting one municipality of a national boundary file"
+    )
     blur_threshold: float = Field(
         15.0,
         description="variance of the Laplacian (half-resolution grey decode, flights.quality) below which a "

@@ -2,6 +2,11 @@
 
 The area is returned as one shapely geometry in EPSG:4326 (x = longitude, y = latitude),
 the frame of the EXIF positions it is tested against.
+
+The municipality defaults to Skanderborg Kommune (KOMKODE 0746), shipped with the package
+as :data:`DEFAULT_MUNICIPALITY` (DAGI kommuner, Geodatastyrelsen & Danske Kommuner – FOT
+2014-02-13, 1:500 000, Danish free geodata terms; see ``flights/data/README.md``). Settings
+override it (``DRONEGIS_MUNICIPALITY``, ``DRONEGIS_MUNICIPALITY_CODE``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from core.errors import IngestError
 logger = logging.getLogger(__name__)
 
 SKANDERBORG_KOMKODE = "0746"
+DEFAULT_MUNICIPALITY = Path(__file__).with_name("data") / "skanderborg_0746.geojson"
 CODE_FIELDS = ("KOMKODE", "komkode", "kommunekode", "KOMMUNEKODE", "code")
 
 
@@ -64,10 +70,14 @@ def load_area(path: Path, *, code: str | None = None, layer: str | None = None) 
     return area
 
 
-def load_municipality(path: Path, code: str = SKANDERBORG_KOMKODE) -> BaseGeometry:
-    """The municipality polygon; files with several municipalities are filtered by ``code``."""
+def load_municipality(path: Path | None = None, code: str = SKANDERBORG_KOMKODE) -> BaseGeometry:
+    """The municipality polygon; files with several municipalities are filtered by ``code``.
+
+    ``path`` None: the packaged Skanderborg boundary (:data:`DEFAULT_MUNICIPALITY`).
+    """
     import pyogrio
 
+    path = DEFAULT_MUNICIPALITY if path is None else Path(path)
     try:
         count = pyogrio.read_info(path)["features"]
     except Exception as exc:

@@ -12,8 +12,11 @@ from core.models import Frozen
 from core.workspace import Workspace
 from qa import inputs
 from qa.freshness import FreshnessRule, evaluate, load_kind_map, load_rules
+from qa.freshness_check import capture_time
 
 logger = logging.getLogger(__name__)
+
+UNDATED = "optagelsesdato ukendt / capture date unknown"
 
 
 class LayerFreshness(Frozen):
@@ -47,7 +50,7 @@ def _entry(
     ident = {"id": entry_id, "source": source, "flight": flight, "kind": kind, "title": title}
     unknown = {"age_days": None, "status": "unknown", "stale_on": None, "rule": None}
     if captured is None:
-        return LayerFreshness(**ident, **unknown, captured=None, message="capture time unknown")
+        return LayerFreshness(**ident, **unknown, captured=None, message=UNDATED)
     try:
         s = evaluate(kind, captured, now, rules, kinds)
     except QAError as exc:
@@ -91,14 +94,8 @@ def catalog_freshness(workspace: Workspace, now: datetime, rules: Path | None = 
     table, kinds = load_rules(rules), load_kind_map(rules)
     out: list[LayerFreshness] = []
     for flight_id in workspace.flights():
-        try:
-            flight = inputs.load_flight(workspace, flight_id)
-            span = flight.time_span
-        except QAError as exc:
-            logger.warning("skipping flight %s: %s", flight_id, exc)
-            span = None
         for p in inputs.load_products(workspace, flight_id):
-            captured = p.time_start or p.time_end or (span[0] if span else None)
+            captured = capture_time(p)  # dated by the process stage; None: capture date unknown
             out.append(_entry(p.id, "product", flight_id, str(p.kind), p.id, captured, now, table, kinds))
     for layer in _published(workspace):
         captured = _as_datetime(layer.get("time_start")) or _as_datetime(layer.get("time_end"))

@@ -124,19 +124,27 @@ def coverage_check(
 
 
 def outside_check(
-    footprints: Mapping[str, BaseGeometry], area: BaseGeometry | None, *, name: str = "municipality"
+    footprints: Mapping[str, BaseGeometry],
+    area: BaseGeometry | None,
+    *,
+    name: str = "municipality",
+    what: str = "frames",
 ) -> CheckResult:
-    """Frames whose footprint lies (partly) outside an area such as the municipality."""
-    title = f"Frames outside the {name}"
-    cid = f"coverage.outside_{name}"
+    """Frames (footprints or camera positions) or products (partly) outside an area, e.g. the municipality.
+
+    Fails when one lies entirely outside, warns when one reaches outside: either way the flight
+    is not published by itself (the service's policy publishes only a QA pass).
+    """
+    title = f"{what.capitalize()} outside the {name}"
+    cid = f"coverage.outside_{name}" if what == "frames" else f"coverage.{what}_outside_{name}"
     if area is None:
         return CheckResult.skipped(cid, title, f"no {name} boundary configured")
     if not footprints:
-        return CheckResult.skipped(cid, title, "no frame footprints")
+        return CheckResult.skipped(cid, title, f"no {what} with a position or footprint")
     outside = [n for n, g in footprints.items() if not area.contains(g)]
     fully = [n for n, g in footprints.items() if not area.intersects(g)]
     status: Status = "fail" if fully else "warn" if outside else "pass"
-    msg = f"{len(outside)} of {len(footprints)} frames reach outside the {name}, {len(fully)} entirely"
+    msg = f"{len(outside)} of {len(footprints)} {what} reach outside the {name}, {len(fully)} entirely"
     return CheckResult(
         id=cid,
         title=title,

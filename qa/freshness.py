@@ -12,7 +12,8 @@ publication date (REFERENCE.md §6). Rules come from a TOML file; the defaults a
 - ``phenology`` (nature indices): fresh within ±``window_days`` of the capture day,
   then warn (compare like-season only), stale after ``stale_months`` if set.
 
-The clock is always injected: ``evaluate(kind, captured, now)``.
+The clock is always injected: ``evaluate(kind, captured, now)``. Calendar rules (months, the
+season, the expiry day) count days in Europe/Copenhagen, where the flights are flown.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Literal
 from pydantic import Field
 
 from core.errors import QAError
+from core.localtime import local_date
 from core.models import Frozen
 
 FreshStatus = Literal["fresh", "warn", "stale"]
@@ -204,8 +206,9 @@ def evaluate(
         raise QAError(f"no freshness rule for product kind {product_kind!r} (known: {sorted(rules)})")
     rule = rules[name]
     cap, at = _utc(captured), _utc(now)
-    stale_on = _stale_on(rule, cap.date())
-    status, message = _classify(rule, cap.date(), at.date(), stale_on)
+    day, today = local_date(cap), local_date(at)  # calendar days in Copenhagen: a night flight at
+    stale_on = _stale_on(rule, day)  # 00:30 on 1 October is in the heating season (UTC: 30 September)
+    status, message = _classify(rule, day, today, stale_on)
     return FreshnessStatus(
         kind=product_kind,
         rule=name,

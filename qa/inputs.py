@@ -10,11 +10,12 @@ import numpy as np
 import rasterio
 from pyproj import Transformer
 from shapely import ops
-from shapely.geometry import box, shape
+from shapely.geometry import Point, box, shape
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import QAError
 from core.workspace import Workspace
+from flights.checks import valid_position
 from flights.models import ControlPoint, Flight
 from pipeline.models import Product, ProductKind
 
@@ -108,6 +109,25 @@ def footprints(workspace: Workspace, products: list[Product]) -> tuple[dict[str,
     if frames:
         return {p.id: box(*p.bounds) for p in frames}, frames[0].crs
     return {}, None
+
+
+def positions(flight: Flight) -> dict[str, BaseGeometry]:
+    """Camera positions (EPSG:4326 points) of the frames with a valid position, by path."""
+    return {
+        c.path: Point(c.position.lon, c.position.lat)
+        for c in flight.captures
+        if c.position is not None and valid_position(c)
+    }
+
+
+def product_footprints(products: list[Product]) -> dict[str, BaseGeometry]:
+    """Footprints (EPSG:4326) of the orthophotos, elevation models and mosaics, from their bounds."""
+    kinds = RASTER_KINDS - FRAME_KINDS
+    return {
+        p.id: to_crs(box(*p.bounds).segmentize(max(p.bounds[2] - p.bounds[0], 1.0) / 8), p.crs, "EPSG:4326")
+        for p in products
+        if p.kind in kinds
+    }
 
 
 def aoi_geometry(flight: Flight, crs: str) -> BaseGeometry | None:

@@ -11,12 +11,13 @@ from pyproj import CRS, Transformer
 
 from core.errors import QAError
 from core.workspace import Workspace
+from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
 from flights.models import ControlPoint, FileKind, Flight, Purpose
 from flights.quality import DEFAULT_BLUR_THRESHOLD
 from pipeline.models import Product, ProductKind
 from qa import coverage, image_quality, inputs, plots
 from qa.conditions import evaluate_conditions, gate, load_conditions
-from qa.freshness import FreshnessStatus, evaluate, load_kind_map, load_rules
+from qa.freshness_check import freshness_checks
 from qa.measure import Measurement, measure_product, sample_value
 from qa.models import CheckResult, QAReport, Status
 from qa.onproduct import observe_on_product
@@ -213,34 +214,6 @@ def georeferencing_check(flight: Flight, products: list[Product], any_checkpoint
     )
 
 
-def freshness_checks(
-    products: list[Product], flight: Flight, now: datetime, rules_path: Path | None
-) -> tuple[list[CheckResult], dict[str, FreshnessStatus]]:
-    """One freshness check per product (capture time: the product's, else the flight's)."""
-    rules, kinds = load_rules(rules_path), load_kind_map(rules_path)
-    span = flight.time_span
-    out, statuses = [], {}
-    for p in products:
-        cid, title = f"freshness.{p.id}", f"Freshness of {p.id}"
-        captured = p.time_start or p.time_end or (span[0] if span else None)
-        if captured is None:
-            out.append(CheckResult.skipped(cid, title, "capture time unknown"))
-            continue
-        s = evaluate(str(p.kind), captured, now, rules, kinds)
-        statuses[p.id] = s
-        status: Status = "pass" if s.status == "fresh" else "warn" if s.status == "warn" else "fail"
-        out.append(
-            CheckResult(
-                id=cid,
-                title=title,
-                status=status,
-                figures=s.model_dump(mode="json"),
-                message=f"{s.status}: {s.message}",
-            )
-        )
-    return out, statuses
-
-
 def _is_thermal_flight(flight: Flight, products: list[Product]) -> bool:
     return (
         flight.purpose == Purpose.BUILDING_INSPECTION
@@ -272,8 +245,10 @@ def run_qa(
         conditions: Thermography conditions TOML/JSON (logged values + thresholds).
         now: The injected clock.
         override_thermal_gate: Reason of a person overriding a failed thermal gate.
-        municipality: Municipality boundary (GeoJSON/GPKG) for the frames-outside check.
-        municipality_code: KOMKODE selecting one municipality of a national file (0746 = Skanderborg).
+        municipality: Municipality boundary (GeoJSON/GPKG) for the frames- and products-outside
+            checks; None: Skanderborg's boundary shipped with the package.
+        municipality_code: KOMKODE selecting one municipality of a national file (default 0746 =
+            Skanderborg).
         blur_threshold: Variance-of-Laplacian threshold for blurry frames.
 
     Raises:
@@ -287,7 +262,7 @@ def run_qa(
     checks = _precision(workspace, flight, products, points, figures, images)
     checks.extend(_image_quality(workspace, flight, products, blur_threshold, images))
     checks.extend(_coverage(workspace, flight, products, (municipality, municipality_code), images))
-    fresh_checks, statuses = freshness_checks(products, flight, now, rules)
+    fresh_checks, statuses = freshness_checks(products, now, rules)
     checks.extend(fresh_checks)
     if statuses:
         images["freshness"] = plots.freshness_timeline(statuses, now)
@@ -387,14 +362,14 @@ def _coverage(
 ) -> list[CheckResult]:
     feet, crs = inputs.footprints(workspace, products)
     aoi = inputs.aoi_geometry(flight, crs) if crs else None
-    town = None
-    if municipality[0] is not None and crs:
-        from flights.aoi import load_area
-
-        town = inputs.to_crs(load_area(Path(municipality[0]), code=municipality[1]), "EPSG:4326", crs)
+    area = load_municipality(municipality[0], municipality[1] or SKANDERBORG_KOMKODE)  # EPSG:4326
+    town = inputs.to_crs(area, "EPSG:4326", crs) if crs else None
     overlap, omap = coverage.overlap_check(feet)
     if feet:
         images["footprints"] = plots.footprints_plot(feet, aoi, town)
     if omap is not None:
         images["overlap"] = plots.overlap_plot(omap)
-    return [coverage.coverage_check(feet, aoi), overlap, coverage.outside_check(feet, town)]
+    # frames: their footprints, or their camera positions when no frame was georeferenced
+    frames = coverage.outside_check(feet if feet else inputs.positions(flight), town if feet else area)
+    rasters = coverage.outside_check(inputs.product_footprints(products), area, what="products")
+    return [coverage.coverage_check(feet, aoi), overlap, frames, rasters]

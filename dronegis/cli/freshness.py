@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from core.errors import DroneGisError
+from core.localtime import local_date
 from dronegis.cli.options import common_options, emit_json, settings_for
 from dronegis.cli.qa import parse_now
+
+if TYPE_CHECKING:
+    from qa.catalog_freshness import LayerFreshness
 
 
 @click.command()
@@ -40,10 +45,17 @@ def freshness(workspace: Path | None, as_json: bool, rules: Path | None, now_tex
         if not entries:
             click.echo("no products or layers in the catalog")
         for e in entries:
-            captured = e.captured.date().isoformat() if e.captured else "?"
-            age = f"{e.age_days:.0f} d" if e.age_days is not None else "?"
-            stale = e.stale_on.isoformat() if e.stale_on else "never"
-            click.echo(
-                f"{e.status:7} {e.id:40} {e.kind:15} captured {captured}  age {age:>7}  stale on {stale}"
-            )
+            click.echo(freshness_line(e))
     sys.exit(1 if any(e.status == "stale" for e in entries) else 0)
+
+
+def freshness_line(e: LayerFreshness) -> str:
+    """One entry as text; dates are days in Europe/Copenhagen, an unknown date says so."""
+    if e.captured is None:
+        return f"{e.status:7} {e.id:40} {e.kind:15} captured unknown (optagelsesdato ukendt)"
+    if e.status == "unknown":
+        return f"{e.status:7} {e.id:40} {e.kind:15} captured {local_date(e.captured)}  ({e.message})"
+    captured = local_date(e.captured).isoformat()
+    age = f"{e.age_days:.0f} d" if e.age_days is not None else "unknown"
+    stale = e.stale_on.isoformat() if e.stale_on else "never"
+    return f"{e.status:7} {e.id:40} {e.kind:15} captured {captured}  age {age:>7}  stale on {stale}"

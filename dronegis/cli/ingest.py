@@ -42,10 +42,14 @@ SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.IN
     "--municipality",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Municipality boundary file (default: $DRONEGIS_MUNICIPALITY); KOMKODE selects one of many.",
+    help="Municipality boundary file (default: $DRONEGIS_MUNICIPALITY, else Skanderborg's boundary shipped "
+    "with dronegis); frames and rasters outside it are flagged.",
 )
 @click.option(
-    "--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg)."
+    "--municipality-code",
+    default=None,
+    help="KOMKODE selecting one municipality of a national file (default: $DRONEGIS_MUNICIPALITY_CODE or "
+    "0746 = Skanderborg).",
 )
 @click.option(
     "--blur-threshold", type=float, default=None, help="Laplacian variance below which a frame is blurry."
@@ -68,7 +72,7 @@ def ingest(
     purpose: str,
     aoi: Path | None,
     municipality: Path | None,
-    municipality_code: str,
+    municipality_code: str | None,
     blur_threshold: float | None,
     flight_id: str | None,
     camera_timezone: str | None,
@@ -105,7 +109,7 @@ def run_ingest(
     purpose: Purpose = Purpose.OTHER,
     aoi: Path | None = None,
     municipality: Path | None = None,
-    municipality_code: str = "0746",
+    municipality_code: str | None = None,
     blur_threshold: float | None = None,
     flight_id: str | None = None,
     workers: int = 2,
@@ -128,9 +132,10 @@ def run_ingest(
         zone = camera_zone(camera_timezone or settings.camera_timezone)
     except UsageError as exc:
         raise click.BadParameter(str(exc), param_hint="--camera-timezone") from exc
-    town_file = municipality or settings.municipality
     try:
-        town = load_municipality(town_file, municipality_code) if town_file else None
+        town = load_municipality(
+            municipality or settings.municipality, municipality_code or settings.municipality_code
+        )
         with _progress_bar() as progress:
             flight = ingest_folder(
                 folder,

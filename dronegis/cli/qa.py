@@ -50,10 +50,13 @@ def parse_now(value: str | None) -> datetime:
     "--municipality",
     type=_FILE,
     default=None,
-    help="Municipality boundary (default: $DRONEGIS_MUNICIPALITY).",
+    help="Municipality boundary (default: $DRONEGIS_MUNICIPALITY, else Skanderborg's boundary shipped with "
+    "dronegis).",
 )
 @click.option(
-    "--municipality-code", default="0746", show_default=True, help="KOMKODE to select (0746 = Skanderborg)."
+    "--municipality-code",
+    default=None,
+    help="KOMKODE to select (default: $DRONEGIS_MUNICIPALITY_CODE or 0746 = Skanderborg).",
 )
 @click.option(
     "--now", "now_text", default=None, metavar="ISO", help="Evaluate freshness at this time (default: now)."
@@ -67,7 +70,7 @@ def qa(
     conditions: Path | None,
     override: str | None,
     municipality: Path | None,
-    municipality_code: str,
+    municipality_code: str | None,
     now_text: str | None,
 ) -> None:
     """Run QA on FLIGHT and write qa/FLIGHT/report.json and report.html.
@@ -90,7 +93,7 @@ def qa(
             now=now,
             override_thermal_gate=override,
             municipality=municipality or settings.municipality,
-            municipality_code=municipality_code if (municipality or settings.municipality) else None,
+            municipality_code=municipality_code or settings.municipality_code,
         )
     except DroneGisError as exc:
         raise click.ClickException(str(exc)) from exc
