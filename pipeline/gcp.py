@@ -9,8 +9,13 @@ Methods (REFERENCE §3.2, §3.3):
 - ``affine``: order 1, also available as a rasterio ``Affine`` geotransform.
 - ``homography`` (planar scenes): ``cv2.findHomography`` with method 0 (least squares) or RANSAC.
 
-Pixel coordinates are GDAL's: (0, 0) is the top-left corner of the image. Check points
-(``role="check"``) are never fitted; ``check_residuals`` measures them against a fit.
+Pixel coordinates of a ``GcpPair`` are GDAL's: (0, 0) is the top-left *corner* of the image,
+the space of GDAL's GCP transformers and ``gdalwarp -order n``. Control files name pixel
+*centres* (OpenSfM/ODM, :mod:`flights.pixels`); :func:`pairs_for_image` is the one place that
+converts them (``flights.pixels.to_gdal``), so a fitted and warped frame puts an observed pixel
+on its surveyed coordinate. Check points (``role="check"``) are never fitted;
+``check_residuals`` measures them against a fit. A fit with exactly :func:`minimum_points`
+GCPs has no redundancy: its residuals are zero by construction and say nothing about accuracy.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pydantic import Field
 from core.errors import GeoreferenceError
 from core.models import Frozen
 from flights.models import ControlPoint
+from flights.pixels import to_gdal
 
 if TYPE_CHECKING:
     from pipeline.gcp_warp import WarpResult
@@ -42,7 +48,7 @@ HOMOGRAPHY_MIN = 4
 
 
 class GcpPair(NamedTuple):
-    """One control point seen in one image: pixel (col, row) and map (x, y)."""
+    """One control point seen in one image: pixel (col, row, GDAL corner-based) and map (x, y)."""
 
     name: str
     col: float
@@ -102,6 +108,16 @@ class GcpFit(Frozen):
         (a0, a1, a2), (b0, b1, b2) = self.forward
         (pc, pr), (mx, my) = self.pixel_mean, self.map_mean
         return Affine(a1, a2, mx + a0 - a1 * pc - a2 * pr, b1, b2, my + b0 - b1 * pc - b2 * pr)
+
+
+def minimum_points(method: str, order: int) -> int | None:
+    """GCPs a fit needs (3, 6, 10 for polynomial orders 1–3, 3 for affine, 4 for a homography).
+
+    None for an unknown method or order. With exactly this many GCPs a fit has no redundancy.
+    """
+    if method == "homography":
+        return HOMOGRAPHY_MIN
+    return MIN_POINTS.get(1 if method == "affine" else order)
 
 
 def _terms(u: FloatArray, v: FloatArray, order: int) -> FloatArray:
@@ -173,7 +189,7 @@ def fit_gcps(
     """
     gcps = [p for p in pairs if p.role != "check"]
     order = 1 if method == "affine" else (0 if method == "homography" else order)
-    need = HOMOGRAPHY_MIN if method == "homography" else MIN_POINTS.get(order)
+    need = minimum_points(method, order)
     if need is None:
         raise GeoreferenceError(f"polynomial order {order} is not 1, 2 or 3")
     if len(gcps) < need:
@@ -280,7 +296,7 @@ def check_residuals(fit: GcpFit, pairs: Sequence[GcpPair]) -> tuple[PointResidua
 def _leave_one_out(
     gcps: Sequence[GcpPair], method: Method, order: int, crs: str | None, ransac: bool, threshold_px: float
 ) -> dict[str, float | None]:
-    need = HOMOGRAPHY_MIN if method == "homography" else MIN_POINTS[order]
+    need = minimum_points(method, order) or MIN_POINTS[order]
     out: dict[str, float | None] = {}
     if len(gcps) - 1 < need:
         return out
@@ -301,7 +317,8 @@ def pairs_for_image(
 ) -> list[GcpPair]:
     """The (pixel, map) pairs of one image, map coordinates optionally transformed to ``target_crs``.
 
-    Image names compare case-insensitively (ODM files mix ``.JPG`` and ``.jpg``).
+    Observations name pixel centres (control-file convention); the pairs are in GDAL's corner-based
+    pixel space. Image names compare case-insensitively (ODM files mix ``.JPG`` and ``.jpg``).
     """
     from pyproj import Transformer
 
@@ -312,7 +329,8 @@ def pairs_for_image(
             x, y = Transformer.from_crs(point.crs, target_crs, always_xy=True).transform(x, y)
         for obs in point.observations:
             if obs.image.lower() == image.lower():
-                pairs.append(GcpPair(point.name, obs.col, obs.row, float(x), float(y), point.role))
+                col, row = to_gdal(obs.col, obs.row)
+                pairs.append(GcpPair(point.name, col, row, float(x), float(y), point.role))
     return pairs
 
 

@@ -75,7 +75,10 @@ def warp_gcp_frame(task: GcpTask) -> GcpResult:
 
 
 def _thermal_source(ws: Workspace, task: GcpTask) -> tuple[Path, list[GcpPair]]:
-    """The °C raster and the pairs in its pixels (scaled from the delivered image's size)."""
+    """The °C raster and the pairs in its pixels (scaled from the delivered image's size).
+
+    Pairs are in GDAL's corner-based pixel space, so scaling them is a plain product.
+    """
     from pipeline.thermal_tiff import quiet_rasterio
 
     capture, pairs = task.capture, list(task.pairs)

@@ -5,9 +5,10 @@ x/y of a check point on a product come from the check-point file's pixel observa
 world coordinates with the product's own geotransform. z comes from the product's value
 (DSM/DTM) at the point's surveyed world position.
 
-Pixel convention of observations (ODM ``gcp_list.txt``, OpenSfM): ``col``/``row`` are
-pixel indices, so (0, 0) is the *centre* of the upper-left pixel; the upper-left corner
-is (−0.5, −0.5).
+Pixel convention of observations (ODM ``gcp_list.txt``, OpenSfM; :mod:`flights.pixels`):
+``col``/``row`` are pixel indices, so (0, 0) is the *centre* of the upper-left pixel; the
+upper-left corner is (−0.5, −0.5). The conversion to the geotransform's corner-based space
+is ``flights.pixels.to_gdal``, the same one the GCP fit uses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pyproj import CRS, Transformer
 
 from core.errors import QAError
 from flights.models import ControlPoint, PixelObservation
+from flights.pixels import from_gdal, to_gdal
 from qa.precision import PointError
 
 logger = logging.getLogger(__name__)
@@ -54,14 +56,14 @@ class Measurement(NamedTuple):
 
 def pixel_to_world(transform: Affine, col: float, row: float) -> tuple[float, float]:
     """World x/y of a pixel-index position (0, 0 = centre of the upper-left pixel)."""
-    x, y = transform * (col + 0.5, row + 0.5)
+    x, y = transform * to_gdal(float(col), float(row))
     return float(x), float(y)
 
 
 def world_to_pixel(transform: Affine, x: float, y: float) -> tuple[float, float]:
     """Pixel-index position (0, 0 = centre of the upper-left pixel) of a world x/y."""
     col, row = ~transform * (x, y)
-    return float(col) - 0.5, float(row) - 0.5
+    return from_gdal(float(col), float(row))
 
 
 def consistent(px: np.ndarray, max_spread_px: float = DEFAULT_MAX_SPREAD_PX) -> np.ndarray:

@@ -19,6 +19,7 @@ import rasterio
 from affine import Affine
 
 from flights.models import ControlPoint
+from flights.pixels import rescale
 from qa.measure import observations_on, product_names
 from qa.transfer import Features, features, transfer_points
 
@@ -30,8 +31,12 @@ RADIUS_SHARE = 0.2
 
 
 def _scaled(feats: Features, factor: float) -> Features:
-    """Keypoints of a picture decimated by ``factor`` expressed in full-resolution pixel indices."""
-    return Features((feats.points + 0.5) / factor - 0.5, feats.descriptors)
+    """Keypoints of a picture decimated by ``factor`` expressed in full-resolution pixel indices.
+
+    OpenCV keypoints, like control files, put pixel centres on integers (``flights.pixels``).
+    """
+    col, row = rescale(feats.points[:, 0], feats.points[:, 1], 1 / factor, 1 / factor)
+    return Features(np.column_stack([col, row]), feats.descriptors)
 
 
 def frame_features(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> tuple[Features, int] | None:
