@@ -10,18 +10,23 @@ GDAL reads (which release the GIL) use both cores.
 - ``GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}`` — RESTful FeatureInfo
 - ``GET /tiles/{layer}/{tms}/{z}/{x}/{y}.{ext}`` — XYZ tiles (x = column, y = row)
 - ``GET /layers`` — JSON list of visible layers
+- ``GET|HEAD /layers/{layer}/cog.tif`` — the layer's COG, with HTTP range requests (GDAL ``/vsicurl/``)
 - ``GET /legend/{layer}.png`` — legend
 - ``GET /stac/{path}`` — the published STAC catalog (items of internal layers need a token)
+
+Every link in ``/layers`` and in the STAC documents a caller gets resolves for that caller:
+the STAC asset href ``../../../layers/{id}/cog.tif`` of ``/stac/{kind}/{id}/{id}.json`` is
+the COG route, and links to STAC documents of hidden layers are left out.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from core.errors import LayerNotFound
 from dronegis.api.auth import Caller, current_caller
@@ -30,6 +35,8 @@ from webgis_export.models import Layer
 from webgis_export.ogc import wms, wmts
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
 from webgis_export.service import LayerStore
+from webgis_export.stac import COG_MEDIA_TYPE
+from webgis_export.stac_access import hidden_documents, without_hidden_links
 
 router = APIRouter(tags=["ogc"])
 Who = Annotated[Caller, Depends(current_caller)]
@@ -178,7 +185,8 @@ def layer_summary(layer: Layer, root: str, now: datetime, token: str | None) -> 
             "xyz_view1": f"{root}/tiles/{layer.id}/View1/{{z}}/{{x}}/{{y}}.{ext}{suffix}",
             "wms": f"{root}/wms?SERVICE=WMS&REQUEST=GetCapabilities{suffix.replace('?', '&')}",
             "wmts": f"{root}/wmts/1.0.0/WMTSCapabilities.xml{suffix}",
-            "stac": f"{root}/stac/{layer.stac_item}",
+            "stac": f"{root}/{layer.stac_item}{suffix}",
+            "cog": f"{root}/layers/{layer.id}/cog.tif{suffix}",
         },
     }
 
@@ -190,6 +198,19 @@ def layers(request: Request, who: Who) -> list[dict[str, Any]]:
     token = who.token if who.token_in_query else None
     root = base_url(request)
     return [layer_summary(layer, root, now, token) for layer in store_of(request).visible(who.internal)]
+
+
+@router.api_route(
+    "/layers/{layer}/cog.tif",
+    methods=["GET", "HEAD"],
+    summary="The layer's Cloud Optimized GeoTIFF",
+    response_class=FileResponse,
+    responses={206: {"description": "the requested byte range"}, 404: {"description": "no such layer"}},
+)
+def cog(request: Request, who: Who, layer: str) -> FileResponse:
+    """The published COG; ``Range`` requests are answered 206 (GDAL's ``/vsicurl/`` reads it directly)."""
+    store = store_of(request)
+    return FileResponse(store.cog_path(store.get(layer, who.internal)), media_type=COG_MEDIA_TYPE)
 
 
 @router.get("/legend/{layer}.png", summary="Legend of a layer")
@@ -204,14 +225,22 @@ def legend(request: Request, who: Who, layer: str) -> Response:
 
 
 @router.get("/stac/{path:path}", summary="Published STAC catalog")
-def stac(request: Request, who: Who, path: str) -> FileResponse:
-    """A file of the STAC catalog; items of internal layers only with a valid token."""
+def stac(request: Request, who: Who, path: str) -> Response:
+    """A file of the STAC catalog; items of internal layers only with a valid token.
+
+    Without a token, links to hidden items (and to collections holding only hidden items)
+    are left out of the documents, and those documents answer 404.
+    """
     store = store_of(request)
     root = store.workspace.published_stac.resolve()
     target = (root / path).resolve()
     if root not in target.parents and target != root or not target.is_file() or target.suffix != ".json":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no STAC document {path!r}")
-    hidden = {layer.id for layer in store.layers() if layer.access == "internal" and not who.internal}
-    if Path(path).stem in hidden:
+    hidden_layers = [layer.id for layer in store.layers() if layer.access == "internal" and not who.internal]
+    hidden = hidden_documents(root, hidden_layers)
+    if target in hidden:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no STAC document {path!r}")
-    return FileResponse(target, media_type="application/json")
+    if not hidden:
+        return FileResponse(target, media_type="application/json")
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    return JSONResponse(without_hidden_links(target, doc, hidden))

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from demo_site import DemoSite, build_demo, demo_layers
 from fastapi.testclient import TestClient
-from svc_helpers import TOKENS, standin_stages
+from svc_helpers import TOKENS, Service, standin_stages
 
 from dronegis.settings import Settings
 
@@ -25,3 +26,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app.state.job_stages = standin_stages()
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """The demo's layers (two of them internal) served by uvicorn on a random 127.0.0.1 port."""
+    root = tmp_path_factory.mktemp("demo-site") / "ws"
+    workspace = build_demo(root)
+    with Service(root, root.parent / "service.log") as service:
+        yield DemoSite(service, workspace, demo_layers(workspace))
