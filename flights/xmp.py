@@ -32,6 +32,8 @@ PREFIXES: dict[str, str] = {
     "http://ns.sensefly.com/Camera/1.0/": "Camera",
     "http://pix4d.com/camera/1.0/": "Camera",
     "http://ns.sensefly.com/sensefly/1.0/": "sensefly",
+    "http://micasense.com/DLS/1.0/": "DLS",  # MicaSense downwelling light sensor
+    "http://micasense.com/MicaSense/1.0/": "MicaSense",
     "http://ns.adobe.com/tiff/1.0/": "tiff",
     "http://ns.adobe.com/exif/1.0/": "exif",
     "http://ns.adobe.com/xap/1.0/": "xmp",

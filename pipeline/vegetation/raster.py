@@ -1,0 +1,177 @@
+"""Window-by-window float rasters for the analysis rooms: scratch GeoTIFF, COG, running statistics.
+
+Index and change rasters are computed block by block: a window of the input is read, turned
+into float32 values and written into a tiled scratch GeoTIFF beside the product; the scratch is
+then converted by :func:`pipeline.cog.write_cog` (overviews built outside the COG driver, memory
+bounded by its GDAL cache). Memory therefore depends on the window size, not the raster size.
+
+Float products share :data:`FLOAT_PROFILE`: float32, nodata −9999, DEFLATE with the
+floating-point predictor, average overviews — the same encoding as the DSM and thermal products.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import rasterio
+from affine import Affine
+from numpy.typing import NDArray
+from rasterio.windows import Window
+
+from core.atomic import TMP_SUFFIX
+from pipeline.cog import CogProfile, write_cog
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+NODATA = -9999.0
+#: Side of the square blocks read and computed at once (a multiple of the 512-pixel COG tiles).
+WINDOW = 1024
+#: Blocks computed at once in threads (GDAL and numpy release the GIL for the heavy parts).
+WORKERS = 2
+TIME_START_TAG, TIME_END_TAG = "DRONEGIS_TIME_START", "DRONEGIS_TIME_END"
+
+FLOAT_PROFILE = CogProfile(
+    name="analysis_f32",
+    description="Analysis values (index, change): float32, nodata -9999, DEFLATE, floating-point predictor",
+    creation_options={"BLOCKSIZE": "512", "BIGTIFF": "IF_SAFER", "COMPRESS": "DEFLATE", "PREDICTOR": "YES",
+                      "LEVEL": "6"},
+    warp_resampling="bilinear",
+    overview_resampling="average",
+    dtype="float32",
+    nodata=NODATA,
+)  # fmt: skip
+
+
+def blocks(width: int, height: int, size: int = WINDOW) -> list[Window]:
+    """Square windows of ``size`` pixels (smaller at the right and bottom edges), row by row."""
+    return [
+        Window(col, row, min(size, width - col), min(size, height - row))
+        for row in range(0, height, size)
+        for col in range(0, width, size)
+    ]
+
+
+def in_order[T, R](job: Callable[[T], R], items: Iterable[T], workers: int = WORKERS) -> Iterator[R]:
+    """``job`` over ``items`` in ``workers`` threads, yielded in input order, at most ``workers`` + 1 held."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(job, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+@contextlib.contextmanager
+def float_scratch(
+    near: Path, *, width: int, height: int, transform: Affine, crs: str, count: int = 1
+) -> Iterator[rasterio.io.DatasetWriter]:
+    """A tiled float32 scratch GeoTIFF beside ``near`` (swept as a temporary), removed afterwards."""
+    near.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=near.parent, prefix=f".{near.name}.scratch.", suffix=f".tif{TMP_SUFFIX}")
+    os.close(fd)
+    profile: dict[str, Any] = {
+        "driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
+        "width": width, "height": height, "count": count, "dtype": "float32", "crs": crs,
+        "transform": transform, "nodata": NODATA, "compress": "ZSTD", "zstd_level": 1, "predictor": 3,
+    }  # fmt: skip
+    try:
+        with rasterio.Env(GDAL_CACHEMAX=128), rasterio.open(name, "w", **profile) as sink:
+            yield sink
+    finally:
+        for leftover in (Path(name), Path(f"{name}.aux.xml"), Path(f"{name}.ovr")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def to_nodata(values: NDArray[np.floating]) -> NDArray[np.float32]:
+    """float32 values with NaN replaced by :data:`NODATA` (for writing)."""
+    out = np.asarray(values, dtype=np.float32).copy()
+    out[~np.isfinite(out)] = NODATA
+    return out
+
+
+def time_tags(start: datetime | None, end: datetime | None) -> dict[str, str]:
+    """Capture-time tags (ISO 8601 UTC) of a product; empty when the time is unknown."""
+    tags: dict[str, str] = {}
+    if start is not None:
+        tags[TIME_START_TAG] = start.astimezone(UTC).isoformat()
+        tags["TIFFTAG_DATETIME"] = start.astimezone(UTC).strftime("%Y:%m:%d %H:%M:%S")
+    if end is not None or start is not None:
+        tags[TIME_END_TAG] = (end or start).astimezone(UTC).isoformat()  # type: ignore[union-attr]
+    return tags
+
+
+def capture_time(tags: dict[str, str]) -> tuple[datetime | None, datetime | None]:
+    """The capture time span a dronegis raster carries (its ``DRONEGIS_TIME_*`` or capture tags).
+
+    ``TIFFTAG_DATETIME`` alone is not trusted: ODM and most tools write the processing time there.
+    """
+    start = tags.get(TIME_START_TAG) or tags.get("DRONEGIS_CAPTURE_TIME_UTC")
+    end = tags.get(TIME_END_TAG) or start
+    parse = datetime.fromisoformat
+    return (parse(start) if start else None), (parse(end) if end else None)
+
+
+def finish_cog(scratch: str, dst: Path, tags: dict[str, str], cache_mb: int = 256) -> Path:
+    """Convert a finished scratch raster into the COG ``dst`` (atomic) with ``tags``."""
+    return write_cog(scratch, dst, FLOAT_PROFILE, tags=tags, cache_mb=cache_mb)
+
+
+class RunningStats:
+    """Count, min, max, mean and approximate percentiles of values seen block by block.
+
+    Percentiles come from a histogram of ``bins`` equal bins over [lo, hi] (values outside are
+    counted in the end bins), so their resolution is (hi − lo)/bins.
+    """
+
+    def __init__(self, lo: float, hi: float, bins: int = 4000) -> None:
+        self.lo, self.hi, self.bins = lo, hi, bins
+        self.hist = np.zeros(bins, dtype=np.int64)
+        self.count, self.total = 0, 0.0
+        self.min, self.max = np.inf, -np.inf
+
+    def add(self, values: NDArray[np.floating]) -> None:
+        """Add the finite values of a block."""
+        v = values[np.isfinite(values)]
+        if v.size == 0:
+            return
+        self.count += int(v.size)
+        self.total += float(v.sum(dtype=np.float64))
+        self.min, self.max = min(self.min, float(v.min())), max(self.max, float(v.max()))
+        idx = ((v - self.lo) * (self.bins / (self.hi - self.lo))).astype(np.int64)
+        np.clip(idx, 0, self.bins - 1, out=idx)
+        self.hist += np.bincount(idx, minlength=self.bins)
+
+    def percentile(self, q: float) -> float:
+        """The q-th percentile (0–100), to within one bin; NaN when no value was seen."""
+        if self.count == 0:
+            return float("nan")
+        cum = np.cumsum(self.hist)
+        i = int(np.searchsorted(cum, q / 100.0 * self.count))
+        return self.lo + (min(i, self.bins - 1) + 0.5) * (self.hi - self.lo) / self.bins
+
+    def summary(self) -> dict[str, float | int]:
+        """``count``, ``min``, ``max``, ``mean``, ``p2``, ``p50``, ``p98`` (NaN when empty)."""
+        empty = self.count == 0
+        nan = float("nan")
+        return {
+            "count": self.count,
+            "min": nan if empty else self.min,
+            "max": nan if empty else self.max,
+            "mean": nan if empty else self.total / self.count,
+            "p2": self.percentile(2),
+            "p50": self.percentile(50),
+            "p98": self.percentile(98),
+        }
