@@ -49,10 +49,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# OpenLayers for the map viewer comes from npm at install time, bundled into the package.
+# OpenLayers for the map viewer and Swagger UI for /docs come from npm at install time, into the package.
 if [ -f viewer/package.json ] && command -v npm >/dev/null; then
-  if [ ! -f dronegis/api/static/ol/ol.js ] || [ viewer/package.json -nt dronegis/api/static/ol/ol.js ]; then
-    echo "setup: installing OpenLayers from npm" >&2
+  built=dronegis/api/static/ol/ol.js
+  if [ ! -f "$built" ] || [ ! -f dronegis/api/static/swagger-ui/swagger-ui-bundle.js ] \
+    || [ viewer/package.json -nt "$built" ] || [ viewer/src/ol-entry.js -nt "$built" ]; then
+    echo "setup: installing OpenLayers and Swagger UI from npm" >&2
     (cd viewer && npm install --no-audit --no-fund --silent && npm run --silent build)
   fi
 fi

@@ -22,6 +22,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="dronegis",
         version=__version__,
         description="Uploads, jobs, QA pages, map viewer, WMS 1.3.0 and WMTS 1.0.0 of dronegis.",
+        docs_url=None,  # /docs is served from the local Swagger UI copy (pages.api_docs), not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     install_ogc(app, settings)

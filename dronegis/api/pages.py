@@ -2,6 +2,8 @@
 
 - ``GET /`` → the viewer.
 - ``GET /viewer`` — the OpenLayers map viewer (bundled from npm into ``static/ol/``; no CDN).
+- ``GET /docs`` — the API documentation: Swagger UI from npm ``swagger-ui-dist`` in
+  ``static/swagger-ui/`` (no CDN; works offline).
 - ``GET /flights/{id}`` — live status of a flight (server-sent events), products, layers.
 - ``GET /flights/{id}/qa`` — the flight's QA report (``Workspace.qa(flight)/report.html``).
 
@@ -17,6 +19,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -28,6 +31,7 @@ from pipeline.catalog import Catalog
 router = APIRouter(tags=["pages"])
 Reader = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]
 STATIC = Path(str(files("dronegis.api"))) / "static"
+NPM_BUILD = "run `bash scripts/setup.sh` (or `cd viewer && npm install && npm run build`)"
 
 
 def static_files() -> StaticFiles:
@@ -47,10 +51,24 @@ def viewer() -> HTMLResponse:
     page = STATIC / "viewer.html"
     if not (STATIC / "ol" / "ol.js").exists():
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the OpenLayers bundle is missing: run `cd viewer && npm install && npm run build`",
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"the OpenLayers bundle is missing: {NPM_BUILD}"
         )
     return HTMLResponse(page.read_text(encoding="utf-8"))
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI for the OpenAPI document, entirely from this server (works without internet)."""
+    if not (STATIC / "swagger-ui" / "swagger-ui-bundle.js").exists():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Swagger UI is missing: {NPM_BUILD}")
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} — API",
+        swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
 
 
 _STATUS_PAGE = """<!doctype html>

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
+import httpx
 import numpy as np
 import pytest
 import rasterio
@@ -17,6 +19,7 @@ from svc_helpers import REPO, VIEWER, Service
 from core.workspace import Workspace
 from pipeline.catalog import Catalog
 from pipeline.models import Product, ProductKind
+from webgis_export.tms import get_tms
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -168,3 +171,85 @@ def test_flight_status_page_follows_events(service: Service, page: object) -> No
     href = p.get_attribute("text=QA report", "href")  # type: ignore[attr-defined]
     assert href == f"/flights/thermal-roof/qa?token={VIEWER}"
     assert errors == []
+
+
+def test_api_docs_render_offline(service: Service, page: object) -> None:
+    """/docs draws the operations with Swagger UI from this server; nothing is asked of another host."""
+    p = page
+    local, elsewhere = f"{service.url}/", []
+    p.context.route(  # type: ignore[attr-defined]
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith((local, "data:", "blob:"))
+            else (elsewhere.append(route.request.url), route.abort())[1]
+        ),
+    )
+    requests: list[str] = []
+    p.on("request", lambda request: requests.append(request.url))  # type: ignore[attr-defined]
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+    p.goto(f"{service.url}/docs", wait_until="networkidle")  # type: ignore[attr-defined]
+    p.wait_for_selector(".opblock", timeout=30_000)  # type: ignore[attr-defined]
+    paths = p.locator(".opblock .opblock-summary-path").all_inner_texts()  # type: ignore[attr-defined]
+    operations = {path.replace("\u200b", "") for path in paths}
+    assert {"/wms", "/wmts", "/layers", "/layers/{layer}/cog.tif", "/stac/{path}"} <= operations
+    assert len(operations) >= 20
+    assert elsewhere == [] and errors == []
+    assert f"{service.url}/static/swagger-ui/swagger-ui-bundle.js" in requests
+    assert f"{service.url}/openapi.json" in requests
+    assert all(url.startswith((local, "data:", "blob:")) for url in requests), requests
+    ARTIFACTS.mkdir(exist_ok=True)
+    p.screenshot(path=str(ARTIFACTS / "api_docs_offline.png"), full_page=False)  # type: ignore[attr-defined]
+
+
+_OL_WMTS = """async ([layerId]) => {
+  const ol = window.dronegisOl;
+  const caps = new ol.WMTSCapabilities().read(await (await fetch('/wmts/1.0.0/WMTSCapabilities.xml')).text());
+  const layer = (await (await fetch('/layers')).json()).find((l) => l.id === layerId);
+  const [w, s, e, n] = layer.bounds_wgs84;
+  const out = {};
+  for (const [matrixSet, code] of [['View1', 'EPSG:25832'], ['WebMercatorQuad', 'EPSG:3857']]) {
+    const options = ol.optionsFromCapabilities(caps, {layer: layerId, matrixSet: matrixSet});
+    const grid = options.tileGrid;
+    const z = grid.getMaxZoom();
+    const centre = ol.transform([(w + e) / 2, (s + n) / 2], 'EPSG:4326', code);
+    const coord = grid.getTileCoordForCoordAndZ(centre, z);
+    const source = new ol.WMTS(options);
+    out[matrixSet] = {
+      projection: options.projection.getCode(), z: z, coord: coord, centre: centre,
+      origin: grid.getOrigin(z), resolution: grid.getResolution(z),
+      url: source.getTileUrlFunction()(coord, 1, ol.getProjection(code)),
+    };
+  }
+  return out;
+}"""
+
+
+def test_openlayers_reads_the_wmts_capabilities(service: Service, page: object) -> None:
+    """OpenLayers' WMTS parser (in the viewer's bundle) finds both matrix sets and the right tiles."""
+    p = page
+    p.goto(f"{service.url}/viewer", wait_until="load")  # type: ignore[attr-defined]
+    p.wait_for_selector("body[data-ready='1']", timeout=30_000)  # type: ignore[attr-defined]
+    parsed = p.evaluate(_OL_WMTS, ["thermal-roof-thermal_mosaic"])  # type: ignore[attr-defined]
+    assert parsed["View1"]["projection"] == "EPSG:25832"
+    assert parsed["WebMercatorQuad"]["projection"] == "EPSG:3857"
+    for matrix_set, got in parsed.items():
+        tms, z = get_tms(matrix_set), got["z"]
+        matrix = tms.matrix(z)
+        assert got["origin"] == pytest.approx(list(matrix.pointOfOrigin))
+        assert got["resolution"] == pytest.approx(matrix.cellSize)
+        x, y = got["centre"]
+        span = matrix.cellSize * matrix.tileWidth
+        col = int((x - matrix.pointOfOrigin[0]) // span)
+        row = int((matrix.pointOfOrigin[1] - y) // span)
+        assert got["coord"] == [z, col, row], matrix_set
+        kvp = (("TileMatrix", z), ("TileRow", row), ("TileCol", col))
+        rest = re.search(rf"/{matrix_set}/{z}/{row}/{col}\.png", got["url"])
+        assert rest or all(f"{key}={value}" in got["url"] for key, value in kvp), got["url"]
+        tile = httpx.get(got["url"], timeout=60)
+        assert tile.status_code == 200 and tile.headers["content-type"] == "image/png"
+        image = cv2.imdecode(np.frombuffer(tile.content, np.uint8), cv2.IMREAD_UNCHANGED)
+        opaque = image[..., 3] > 0 if image.shape[2] == 4 else np.ones(image.shape[:2], bool)
+        assert image.shape[:2] == (256, 256) and opaque.mean() > 0.5  # the tile at the layer's centre
+        assert len(np.unique(image[..., :3][opaque], axis=0)) > 10  # the thermal ramp, not one colour

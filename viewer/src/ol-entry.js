@@ -7,6 +7,8 @@ import ImageLayer from 'ol/layer/Image.js';
 import TileWMS from 'ol/source/TileWMS.js';
 import ImageWMS from 'ol/source/ImageWMS.js';
 import OSM from 'ol/source/OSM.js';
+import WMTS, {optionsFromCapabilities} from 'ol/source/WMTS.js';
+import WMTSCapabilities from 'ol/format/WMTSCapabilities.js';
 import ScaleLine from 'ol/control/ScaleLine.js';
 import MousePosition from 'ol/control/MousePosition.js';
 import {register} from 'ol/proj/proj4.js';
@@ -16,5 +18,6 @@ import proj4 from 'proj4';
 
 export {
   Map, View, TileLayer, ImageLayer, TileWMS, ImageWMS, OSM, ScaleLine, MousePosition,
+  WMTS, WMTSCapabilities, optionsFromCapabilities,
   register, getProjection, transformExtent, transform, createStringXY, proj4,
 };
