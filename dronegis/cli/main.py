@@ -15,6 +15,7 @@ class DroneGisGroup(click.Group):
 
     COMMANDS = {
         "ingest": "dronegis.cli.ingest:ingest",
+        "buildings": "dronegis.cli.buildings:buildings",
         "process": "dronegis.cli.process:process",
         "thermal": "dronegis.cli.thermal:thermal",
         "qa": "dronegis.cli.qa:qa",

@@ -1,0 +1,67 @@
+"""The buildings stage: footprints + a °C raster → ranked findings, GeoPackage, JSON and cards.
+
+``buildings_stage(config)`` is what the command line calls today and what ``dronegis
+process`` will call once footprints are configured (a frozen :class:`BuildingsConfig` in,
+a frozen :class:`BuildingsReport` out).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import rasterio
+from pyproj import CRS
+
+from core.errors import PolygonLayerError
+from pipeline.buildings.analysis import USE_FIELDS, analyse, find_field
+from pipeline.buildings.cards import write_cards
+from pipeline.buildings.materials import MATERIAL_FIELDS
+from pipeline.buildings.models import BuildingsConfig, BuildingsReport
+from pipeline.buildings.outputs import write_geopackage, write_json
+from pipeline.buildings.raster import check_celsius
+from pipeline.buildings.score import scored
+from pipeline.zonal import read_polygons
+from pipeline.zonal.polygons import crs_text
+from pipeline.zonal.zonal import GDAL_CACHE_BYTES
+
+logger = logging.getLogger(__name__)
+
+GPKG_NAME = "buildings.gpkg"
+JSON_NAME = "buildings.json"
+CARDS_DIR = "cards"
+
+
+def buildings_stage(config: BuildingsConfig) -> BuildingsReport:
+    """Analyse every footprint over the thermal raster and write the outputs into ``config.out_dir``.
+
+    Raises:
+        RasterInputError: the raster is not a single-band °C raster (RGB, 8-bit, kelvin …).
+        PolygonLayerError: the footprints cannot be read or hold no usable polygon.
+    """
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(config.thermal) as dataset:
+        check_celsius(dataset, str(config.thermal))
+        raster_crs = CRS.from_user_input(dataset.crs.to_wkt())
+        layer = read_polygons(config.footprints, id_field=config.id_field, crs=raster_crs, layer=config.layer)
+        if not layer.usable:
+            raise PolygonLayerError(f"footprints {config.footprints} hold no usable polygon")
+        buildings = analyse(dataset, layer, config)
+        cell_size = abs(dataset.transform.a * dataset.transform.e) ** 0.5
+    report = BuildingsReport(
+        config=config,
+        raster_crs=crs_text(raster_crs),
+        cell_size_m=cell_size,
+        use_field=find_field(layer, USE_FIELDS),
+        material_field=find_field(layer, MATERIAL_FIELDS),
+        buildings=tuple(scored(buildings, config.flight.air_temp_c, config.score)),
+    )
+    out = config.out_dir
+    if config.cards:
+        report = report.model_copy(update={"cards": write_cards(report, out / CARDS_DIR)})
+    write_geopackage(report, out / GPKG_NAME)
+    write_json(report, out / JSON_NAME)
+    outputs = {"geopackage": out / GPKG_NAME, "json": out / JSON_NAME}
+    if config.cards:
+        outputs["cards"] = out / CARDS_DIR / "index.html"
+    ranked = sum(b.rank is not None for b in report.buildings)
+    logger.info("buildings: %d of %d ranked, written to %s", ranked, len(report.buildings), out)
+    return report.model_copy(update={"outputs": outputs})
