@@ -101,5 +101,9 @@ class EllipsoidalHeightWarning(DroneGisWarning):
     """Heights could not be converted to DVR90 and are labelled ellipsoidal."""
 
 
+class HeightDatumWarning(DroneGisWarning):
+    """A DSM/DTM's vertical datum is contradicted (declaration vs file CRS or the DVR90 geoid test)."""
+
+
 class StaleLayerWarning(DroneGisWarning):
     """A layer is past its freshness limit."""

@@ -55,6 +55,7 @@ from flights.models import (
     DeliveredFile,
     FileKind,
     Flight,
+    HeightDatums,
     Problem,
     Purpose,
     Severity,
@@ -84,6 +85,7 @@ def ingest_folder(
     flight_json: Path | None = None,
     camera_timezone: str | tzinfo | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    height_datum: HeightDatums | None = None,
 ) -> Flight:
     """Ingest one flight folder into its archive and quarantine and return the Flight manifest.
 
@@ -108,6 +110,8 @@ def ingest_folder(
             (``time_source`` ``exif+assumed:<zone>``); default Europe/Copenhagen.
         lock_timeout: seconds to wait while another process ingests the same flight
             (:mod:`flights.ingest_lock`).
+        height_datum: the declared vertical datum of delivered DSMs/DTMs, stored in the
+            Flight for ``process``; None keeps the declaration of a previous ingest.
 
     Raises:
         IngestError: the folder is not a directory; AreaError for a bad AOI/municipality file;
@@ -128,7 +132,15 @@ def ingest_folder(
             workers=workers,
             progress=progress,
             flight_json=flight_json,
+            height_datum=height_datum if height_datum is not None else _declared_before(flight_json),
         )
+
+
+def _declared_before(flight_json: Path | None) -> HeightDatums:
+    """The height-datum declaration of a previous ingest of the flight (none when there was none)."""
+    if flight_json is None or not Path(flight_json).exists():
+        return HeightDatums()
+    return load_flight(Path(flight_json)).height_datum
 
 
 def _ingest_locked(
@@ -141,6 +153,7 @@ def _ingest_locked(
     workers: int,
     progress: Progress | None,
     flight_json: Path | None,
+    height_datum: HeightDatums,
 ) -> Flight:
     """Stages 1–6 of :func:`ingest_folder`, under the flight's ingest lock."""
     purpose, now = ctx.purpose, ctx.now
@@ -176,6 +189,7 @@ def _ingest_locked(
         aoi=dict(mapping(ctx.aoi)) if ctx.aoi is not None else None,
         problems=tuple(flight_problems),
         entries=tuple(sorted(entries, key=lambda e: e.path)),
+        height_datum=height_datum,
     )
     archive.write_manifest(flight_id=flight_id, source=flight.source, entries=list(flight.entries), now=now)
     if flight_json is not None:

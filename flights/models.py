@@ -239,6 +239,30 @@ class DeliveredFile(Frozen):
     problems: tuple[Problem, ...] = ()
 
 
+HeightDeclaration = Literal["dvr90", "ellipsoidal", "unknown"]
+"""A pilot's declaration of the vertical datum of delivered heights (``--height-datum``)."""
+
+
+class HeightDatums(Frozen):
+    """Declared vertical datum of delivered DSMs/DTMs: dvr90, ellipsoidal or unknown, for both or per kind.
+
+    ``unknown`` declares that the pilot does not know: the pipeline's geoid test may still
+    decide. The file's own vertical CRS wins over a declaration. None: not declared.
+    """
+
+    dsm: HeightDeclaration | None = None
+    dtm: HeightDeclaration | None = None
+
+    @classmethod
+    def of(cls, declared: HeightDeclaration | HeightDatums) -> HeightDatums:
+        """``declared`` for both kinds when it is one datum, else as it is."""
+        return cls(dsm=declared, dtm=declared) if isinstance(declared, str) else declared
+
+    def for_kind(self, kind: FileKind) -> HeightDeclaration | None:
+        """The declaration for a delivered file of ``kind`` (None for other kinds)."""
+        return self.dsm if kind == FileKind.DSM else self.dtm if kind == FileKind.DTM else None
+
+
 class ArchiveEntry(Frozen):
     """Where one delivered file ended: archive (byte copy) or quarantine (with reason)."""
 
@@ -263,6 +287,7 @@ class Flight(Frozen):
     aoi: dict[str, object] | None = Field(None, description="AOI as GeoJSON geometry in EPSG:4326")
     problems: tuple[Problem, ...] = ()
     entries: tuple[ArchiveEntry, ...] = ()
+    height_datum: HeightDatums = Field(HeightDatums(), description="declared datum of delivered DSMs/DTMs")
 
     def frames(self, kind: FileKind | None = None) -> tuple[Capture, ...]:
         """Captures, optionally of one kind."""

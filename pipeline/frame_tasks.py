@@ -34,6 +34,7 @@ from pipeline.frames import (
     write_frame_cog,
     write_thumbnail,
 )
+from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
 from pipeline.models import HeightDatum, Product, ProductKind
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,6 @@ def rtk_height(capture: Capture, target_crs: str, grids: Path | None, transforme
     pos = capture.position
     if not (capture.rtk.fixed and pos and pos.absolute_altitude_m is not None and grids):
         return None
-    from pipeline.datum import dvr90_transformer, geoid_offsets
-
     vertical = dvr90_transformer(target_crs, grids)
     if vertical is None:
         return None

@@ -1,10 +1,11 @@
 """Orthophotos, DSMs and DTMs to COGs in the municipality's CRS (default EPSG:25832).
 
 :func:`reproject_to_cog` reads any georeferenced raster (see :mod:`pipeline.rasters`),
-reprojects it window by window (bounded memory whatever the size), converts DSM/DTM
-heights to DVR90 when the grid is available (:mod:`pipeline.datum`) and writes a COG
-with the kind's profile (:mod:`pipeline.cog`). Every product records the PROJ
-operation used.
+reprojects it window by window (bounded memory whatever the size), decides the vertical
+datum of DSM/DTM heights and converts known ellipsoidal heights to DVR90 when the grid is
+available (:mod:`pipeline.geodesy`), and writes a COG with the kind's profile
+(:mod:`pipeline.cog`); a DVR90 product's COG carries the compound CRS (EPSG:7416 for
+EPSG:25832). Every product records the PROJ operation used.
 
 Identity shortcut: when the chosen operation moves no pixel by more than
 ``identity_tolerance_px`` (default 0.01 px) anywhere on the raster, the pixel grid in
@@ -40,7 +41,8 @@ from rasterio.windows import Window
 from core.atomic import TMP_SUFFIX
 from core.errors import UsageError
 from pipeline.cog import CogProfile, overview_factors, resolve_profile, write_cog
-from pipeline.datum import HeightPlan, geoid_offsets, plan_heights
+from pipeline.geodesy.decision import HeightPlan, datum_tags, plan_heights
+from pipeline.geodesy.dvr90 import convert_heights
 from pipeline.models import HeightDatum, Product, ProductKind
 from pipeline.operations import Operation, choose_operation, max_shift_px
 from pipeline.rasters import RasterInfo, check_target_area, open_raster
@@ -64,8 +66,6 @@ WARP_MEM_MB = 256
 #: ``gdalwarp -multi`` overlaps I/O with computation.
 WARP_WORKERS = 2
 WARP_THREADS = max(1, (os.cpu_count() or 1) // WARP_WORKERS)
-#: Spacing (pixels) of the exact geoid-offset lattice of a DSM window.
-HEIGHT_LATTICE_PX = 16
 
 
 class _Grid(NamedTuple):
@@ -87,7 +87,7 @@ def reproject_to_cog(
     flight: str = "",
     product_id: str | None = None,
     profile: str | CogProfile | None = None,
-    source_height_datum: HeightDatum = HeightDatum.ELLIPSOIDAL,
+    declared_datum: HeightDatum | None = None,
     identity_tolerance_px: float = 0.01,
     workspace_root: Path | None = None,
     cache_mb: int = 256,
@@ -107,13 +107,14 @@ def reproject_to_cog(
         flight: flight id recorded in the product.
         product_id: product id; default ``<flight>-<kind>``.
         profile: a COG profile (name or object); default by ``kind``.
-        source_height_datum: what the input heights are (DSM/DTM only).
+        declared_datum: the delivery's declaration of the heights' datum (DSM/DTM only;
+            :func:`pipeline.geodesy.decision.plan_heights` decides, the file's CRS first).
         identity_tolerance_px: largest pixel shift treated as "no warp needed".
         workspace_root: when given, ``Product.path`` is relative to it.
         cache_mb: GDAL_CACHEMAX (MB) while writing; bounds memory.
 
     Returns:
-        The product, with ``transformation`` and ``height_datum`` filled in.
+        The product, with ``transformation`` and (DSM/DTM) ``datum`` filled in.
 
     Raises:
         GeoreferenceError: the input has no CRS or implausible georeferencing.
@@ -135,28 +136,29 @@ def reproject_to_cog(
     shift = max_shift_px(operation, info)
     identity = shift <= identity_tolerance_px
     heights = (
-        plan_heights(target_crs, grids, source_datum=source_height_datum, name=str(src))
+        plan_heights(info.path, info.crs, target_crs=target_crs, declared=declared_datum, grids=grids)
         if kind in HEIGHT_KINDS
-        else HeightPlan(HeightDatum.NOT_APPLICABLE, None, None)
+        else None
     )
     tags = _tags(operation, heights, prof, identity, shift)
+    out_crs = heights.datum.crs if heights is not None and heights.datum.crs else target_crs
     if identity and not _needs_pixels(info, prof, heights):
-        write_cog(info.path, dst, prof, crs=target_crs, tags=tags, cache_mb=cache_mb)
+        write_cog(info.path, dst, prof, crs=out_crs, tags=tags, cache_mb=cache_mb)
     else:
         with _scratch_tif(dst) as scratch:
             _materialise(info, scratch, target_crs, operation, warp_resampling, prof, heights, identity)
             with rasterio.open(scratch) as done:
                 alpha = done.count if prof.mask else None
-            write_cog(scratch, dst, prof, tags=tags, alpha_band=alpha, cache_mb=cache_mb)
+            write_cog(scratch, dst, prof, crs=out_crs, tags=tags, alpha_band=alpha, cache_mb=cache_mb)
     return _product(
         dst, info, kind, target_crs, operation, heights, prof, identity, shift,
         flight=flight, product_id=product_id, workspace_root=workspace_root, resampling=warp_resampling,
     )  # fmt: skip
 
 
-def _needs_pixels(info: RasterInfo, prof: CogProfile, heights: HeightPlan) -> bool:
+def _needs_pixels(info: RasterInfo, prof: CogProfile, heights: HeightPlan | None) -> bool:
     """Whether pixel values must change even without a warp."""
-    if heights.transformer is not None:
+    if heights is not None and heights.transformer is not None:
         return True
     if prof.dtype is not None and prof.dtype != info.dtype:
         return True
@@ -166,7 +168,7 @@ def _needs_pixels(info: RasterInfo, prof: CogProfile, heights: HeightPlan) -> bo
 
 
 def _tags(
-    operation: Operation, heights: HeightPlan, prof: CogProfile, identity: bool, shift: float
+    operation: Operation, heights: HeightPlan | None, prof: CogProfile, identity: bool, shift: float
 ) -> dict[str, str]:
     tags = {
         "DRONEGIS_TRANSFORMATION": operation.label,
@@ -174,11 +176,7 @@ def _tags(
         "DRONEGIS_MAX_SHIFT_PX": f"{shift:.3g}",
         "DRONEGIS_COG_PROFILE": prof.name,
     }
-    if heights.datum is not HeightDatum.NOT_APPLICABLE:
-        tags["DRONEGIS_HEIGHT_DATUM"] = heights.datum.value
-        if heights.operation:
-            tags["DRONEGIS_HEIGHT_OPERATION"] = heights.operation
-    return tags
+    return tags | (datum_tags(heights.datum) if heights is not None else {})
 
 
 @contextlib.contextmanager
@@ -210,7 +208,7 @@ def _materialise(
     operation: Operation,
     resampling: Resampling,
     prof: CogProfile,
-    heights: HeightPlan,
+    heights: HeightPlan | None,
     identity: bool,
 ) -> None:
     """Write the target grid to a tiled, uncompressed scratch GeoTIFF, strip by strip.
@@ -258,8 +256,9 @@ def _materialise(
                 )  # fmt: skip
                 results = _in_order(pool, warp, strips, WARP_WORKERS)  # parallel, written in order
             for window, data in zip(strips, results, strict=True):
-                if heights.transformer is not None:
-                    data = _convert_heights(data, windows.transform(window, grid.transform), heights, nodata)
+                if heights is not None and heights.transformer is not None:
+                    strip = windows.transform(window, grid.transform)
+                    data = convert_heights(data, strip, heights.transformer, nodata)
                 sink.write(data.astype(dtype, copy=False), window=window)
         _build_overviews(sink, prof)
 
@@ -351,53 +350,13 @@ def _warp_strip(
     return out
 
 
-def _convert_heights(
-    data: np.ndarray, transform: rasterio.Affine, heights: HeightPlan, nodata: float | None
-) -> np.ndarray:
-    """Add the geoid offset (DVR90 - ellipsoidal) to every valid height of one window.
-
-    The offset is evaluated exactly by PROJ on a lattice every ``HEIGHT_LATTICE_PX``
-    pixels and interpolated bilinearly in between. PROJ itself interpolates the DVR90
-    grid bilinearly over cells of about 1 km, so the lattice adds far less than a
-    millimetre while keeping memory and time per strip small.
-    """
-    assert heights.transformer is not None
-    band = data[0].astype(np.float32)
-    valid = np.isfinite(band) if nodata is None else (band != nodata) & np.isfinite(band)
-    if valid.any():
-        offsets = _offset_field(heights, transform, band.shape)
-        band[valid] = (band[valid].astype(np.float64) + offsets[valid]).astype(np.float32)
-    out = data.astype(np.float32)
-    out[0] = band
-    return out
-
-
-def _offset_field(heights: HeightPlan, transform: rasterio.Affine, shape: tuple[int, ...]) -> np.ndarray:
-    """Geoid offsets at every pixel centre of a window (lattice + bilinear interpolation)."""
-    assert heights.transformer is not None
-    rows, cols = shape
-    lat_rows = np.unique(np.append(np.arange(0, rows, HEIGHT_LATTICE_PX), rows - 1))
-    lat_cols = np.unique(np.append(np.arange(0, cols, HEIGHT_LATTICE_PX), cols - 1))
-    rr, cc = np.meshgrid(lat_rows + 0.5, lat_cols + 0.5, indexing="ij")
-    xs = transform.a * cc + transform.b * rr + transform.c
-    ys = transform.d * cc + transform.e * rr + transform.f
-    lattice = geoid_offsets(heights.transformer, xs.ravel(), ys.ravel()).reshape(rr.shape)
-    along = np.stack([np.interp(np.arange(cols), lat_cols, row) for row in lattice])  # (lat rows, cols)
-    k = np.clip(np.searchsorted(lat_rows, np.arange(rows), side="right") - 1, 0, max(len(lat_rows) - 2, 0))
-    if len(lat_rows) == 1:
-        return np.repeat(along, rows, axis=0)
-    span = (lat_rows[k + 1] - lat_rows[k]).astype(np.float64)
-    weight = ((np.arange(rows) - lat_rows[k]) / span)[:, None]
-    return np.asarray((1 - weight) * along[k] + weight * along[k + 1])
-
-
 def _product(
     dst: Path,
     info: RasterInfo,
     kind: ProductKind,
     target_crs: str,
     operation: Operation,
-    heights: HeightPlan,
+    heights: HeightPlan | None,
     prof: CogProfile,
     identity: bool,
     shift: float,
@@ -420,7 +379,8 @@ def _product(
         bounds=bounds,
         gsd_m=gsd,
         source_files=(str(info.path),),
-        height_datum=heights.datum,
+        height_datum=heights.datum.datum if heights is not None else HeightDatum.NOT_APPLICABLE,
+        datum=heights.datum if heights is not None else None,
         transformation=operation.label,
         units=prof.units,
         properties={
@@ -430,6 +390,6 @@ def _product(
             "max_shift_px": shift,
             "resampling": "none" if identity else resampling.name,
             "operation_accuracy_m": operation.accuracy,
-            "height_operation": heights.operation,
+            "height_operation": heights.datum.conversion if heights is not None else None,
         },
     )

@@ -47,6 +47,7 @@ from core.errors import DroneGisError, IngestError, UsageError
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
 from pipeline.executors import Executor, SerialExecutor
+from pipeline.geodesy.decision import DECLARATIONS
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
 from pipeline.thermal import ThermalOverrides
@@ -210,7 +211,8 @@ def _rasters(run: _Run) -> None:
         if kind is None:
             continue
         product_id = f"{run.flight.id}-{kind.value}-{Path(delivered.path).stem}"
-        signature = run.signature(delivered.sha256, str(run.grids))
+        declared = run.flight.height_datum.for_kind(delivered.kind)
+        signature = run.signature(delivered.sha256, str(run.grids), declared)
         old = run.reusable(product_id, signature, "rasters")
         if old is not None:
             run.products[product_id] = old
@@ -230,6 +232,7 @@ def _rasters(run: _Run) -> None:
                     product_id=product_id,
                     workspace_root=run.workspace.root,
                     src_crs=delivered.crs,
+                    declared_datum=DECLARATIONS[declared] if declared else None,
                 )
             except DroneGisError as exc:
                 logger.error("%s: %s", delivered.path, exc)

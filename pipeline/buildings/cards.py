@@ -45,7 +45,7 @@ def outline(ax: Axes, geom: BaseGeometry, colour: str, width: float) -> None:
 def save(fig: Figure, path: Path) -> None:
     """Write a figure as PNG atomically."""
     with atomic_open(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=DPI, bbox_inches="tight")
+        fig.savefig(handle, format="png", dpi=DPI)
 
 
 def crop_figure(
@@ -63,7 +63,8 @@ def crop_figure(
     if window.width < 1 or window.height < 1:
         return None
     left, bottom, right, top = rasterio.windows.bounds(window, dataset.transform)
-    fig = Figure(figsize=(4, 4))
+    fig = Figure(figsize=(4, 3.4))
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.98)
     ax = fig.add_subplot()
     if thermal:
         data = dataset.read(1, window=window, masked=True).astype("float64")
@@ -96,6 +97,7 @@ def histogram_figure(building: Building, min_excess: float) -> Figure | None:
     merged = np.add.reduceat(values, np.arange(0, values.size, step))
     edges = start + width * np.arange(0, values.size, step)
     fig = Figure(figsize=(5, 2.6))
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.2, top=0.95)
     ax = fig.add_subplot()
     ax.bar(edges, merged, width=width * step, align="edge", color="#b5513a")
     ax.axvline(building.stats.median, color="black", label="median")

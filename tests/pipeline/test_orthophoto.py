@@ -17,7 +17,7 @@ from rasterio.transform import from_origin
 
 from core.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
 from pipeline.cog import COG_PROFILES, CogProfile, validate_cog
-from pipeline.datum import geoid_offsets, plan_heights
+from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
 from pipeline.models import HeightDatum, ProductKind
 from pipeline.orthophoto import reproject_to_cog
 
@@ -105,7 +105,7 @@ def test_webodm_jpeg_alpha_becomes_mask(data_dir: Path, tmp_path: Path) -> None:
 def test_dsm_nodata_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / DSM
     product = reproject_to_cog(src, tmp_path / "dsm.tif", kind=ProductKind.DSM, target_crs="EPSG:5070",
-                               source_height_datum=HeightDatum.UNKNOWN)  # fmt: skip
+                               declared_datum=HeightDatum.UNKNOWN)  # fmt: skip
     assert_valid_everywhere(tmp_path / "dsm.tif")
     ref = gdalwarp_like(
         src, tmp_path / "dsm.tif", tmp_path / "ref.tif", "-r", "bilinear", "-dstnodata", "-9999"
@@ -231,7 +231,8 @@ def _dsm(make_raster: Callable[..., Path]) -> Path:
 
 def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Path, tmp_path: Path) -> None:
     product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM,
-                               grids=data_dir / "proj_grids")  # fmt: skip
+                               grids=data_dir / "proj_grids",
+                               declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
     assert product.height_datum is HeightDatum.DVR90
     assert "dk_sdfi_dvr90" in str(product.properties["height_operation"])
     with rasterio.open(tmp_path / "d.tif") as out:
@@ -240,11 +241,11 @@ def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Pat
         valid = band[band != -9999.0]
         assert 57.0 < valid.min() <= valid.max() < 63.0  # N is about 37-42 m here
         transform = out.transform
-    plan = plan_heights("EPSG:25832", data_dir / "proj_grids")
-    assert plan.transformer is not None
+    transformer = dvr90_transformer("EPSG:25832", data_dir / "proj_grids")
+    assert transformer is not None
     for row, col in [(5, 5), (20, 31), (39, 49), (12, 0)]:  # exact PROJ value at pixel centres
         x, y = transform * (col + 0.5, row + 0.5)
-        exact = 100.0 + geoid_offsets(plan.transformer, np.array([x]), np.array([y]))[0]
+        exact = 100.0 + geoid_offsets(transformer, np.array([x]), np.array([y]))[0]
         assert band[row, col] == pytest.approx(exact, abs=0.001)
     with rasterio.open(tmp_path / "d.tif") as out:
         assert out.tags()["DRONEGIS_HEIGHT_DATUM"] == HeightDatum.DVR90.value
@@ -253,7 +254,8 @@ def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Pat
 
 def test_dsm_without_grids_is_labelled_ellipsoidal(make_raster: Callable[..., Path], tmp_path: Path) -> None:
     with pytest.warns(EllipsoidalHeightWarning):
-        product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM)
+        product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM,
+                                   declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
     assert product.height_datum is HeightDatum.ELLIPSOIDAL
     with rasterio.open(tmp_path / "d.tif") as out:
         assert float(out.read(1, masked=True).max()) == 100.0
@@ -264,7 +266,7 @@ def test_danish_dtm_already_dvr90(data_dir: Path, tmp_path: Path, workspace: obj
     root = tmp_path / "ws"
     dst = root / "products" / "f1" / "dtm.tif"
     product = reproject_to_cog(data_dir / MALSTROEM, dst, kind=ProductKind.DTM, grids=data_dir / "proj_grids",
-                               source_height_datum=HeightDatum.DVR90, flight="f1",
+                               declared_datum=HeightDatum.DVR90, flight="f1",
                                workspace_root=root)  # fmt: skip
     assert product.height_datum is HeightDatum.DVR90
     assert product.path == "products/f1/dtm.tif" and product.id == "f1-dtm" and product.flight == "f1"
@@ -331,14 +333,15 @@ def test_dvr90_lattice_equals_exact_per_pixel(
     data = np.full((1, 300, 400), 50.0, dtype="float32")
     src = make_raster("wide.tif", width=400, height=300, dtype="float32", nodata=-9999.0, data=data,
                       transform=from_origin(556000, 6215500, 10.0, 10.0))  # fmt: skip
-    reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.DSM, grids=data_dir / "proj_grids")
-    plan = plan_heights("EPSG:25832", data_dir / "proj_grids")
-    assert plan.transformer is not None
+    reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.DSM, grids=data_dir / "proj_grids",
+                     declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
+    transformer = dvr90_transformer("EPSG:25832", data_dir / "proj_grids")
+    assert transformer is not None
     with rasterio.open(tmp_path / "w.tif") as out:
         band = out.read(1).astype(np.float64)
     cols, rows = np.meshgrid(np.arange(400) + 0.5, np.arange(300) + 0.5)
     exact = 50.0 + geoid_offsets(
-        plan.transformer, 556000 + 10.0 * cols.ravel(), 6215500 - 10.0 * rows.ravel()
+        transformer, 556000 + 10.0 * cols.ravel(), 6215500 - 10.0 * rows.ravel()
     )
     assert np.ptp(exact) > 0.01, "the test area must show geoid variation"
     assert np.abs(band.ravel() - exact).max() < 0.001

@@ -145,9 +145,9 @@ def test_delivered_rasters_become_cogs(tmp_path: Path) -> None:
     for p in products.values():
         assert p.crs == "EPSG:25832" and p.transformation and validate_cog(ws.root / p.path).valid
     dsm = products[ProductKind.DSM]
-    assert dsm.height_datum == HeightDatum.ELLIPSOIDAL
-    warnings_ = dsm.properties["warnings"]
-    assert isinstance(warnings_, list) and any("ellipsoidal" in w for w in warnings_)
+    # Undeclared, no vertical CRS, no grid for the geoid test: unknown, never labelled DVR90.
+    assert dsm.height_datum == HeightDatum.UNKNOWN and dsm.datum is not None
+    assert dsm.datum.source.value == "default" and dsm.datum.conversion is None
 
 
 def test_unknown_flight(tmp_path: Path) -> None:

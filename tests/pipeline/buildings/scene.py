@@ -72,13 +72,21 @@ def write_raster(path: Path, data: np.ndarray, count: int = 1) -> Path:
     return path
 
 
-def write_footprints(path: Path, crs: str = "EPSG:4326") -> Path:
-    """The roofs as footprints with BBR use and roof-material codes, in ``crs``."""
+def write_footprints(path: Path, crs: str = "EPSG:4326", *, short_names: bool = False) -> Path:
+    """The roofs as footprints with BBR use and roof-material codes, in ``crs``.
+
+    ``short_names`` uses the ≤ 10-character names of BBR Shapefile exports.
+    """
+    names = (
+        ("BYGNING_ID", "BYG_ANVEND", "TAG_KODE")
+        if short_names
+        else ("id_lokalId", "byg021BygningensAnvendelse", "byg033Tagdaekningsmateriale")
+    )
     frame = gpd.GeoDataFrame(
         {
-            "id_lokalId": [r.id for r in ROOFS],
-            "byg021BygningensAnvendelse": [r.use for r in ROOFS],
-            "byg033Tagdaekningsmateriale": [r.material for r in ROOFS],
+            names[0]: [r.id for r in ROOFS],
+            names[1]: [r.use for r in ROOFS],
+            names[2]: [r.material for r in ROOFS],
         },
         geometry=[world_box(*r.box) for r in ROOFS],
         crs="EPSG:25832",

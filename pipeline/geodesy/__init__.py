@@ -1,0 +1,7 @@
+"""Heights: the DVR90 geoid and the vertical datum of delivered DSMs and DTMs.
+
+- ``dvr90``: the DVR90 grids, ellipsoidal-to-DVR90 transformers, geoid heights and the
+  per-window height conversion (pure math apart from the grid look-up).
+- ``decision``: which datum a delivered DSM/DTM is in (file CRS, declaration, geoid test,
+  default unknown) and what its heights become (:class:`~pipeline.models.Datum`).
+"""
