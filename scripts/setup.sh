@@ -11,6 +11,8 @@ command -v exiftool >/dev/null || need_apt+=(libimage-exiftool-perl)
 command -v gdalwarp >/dev/null || need_apt+=(gdal-bin)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# QGIS's Python bindings for the client tests (run by the system python3, offscreen): ~100 MB download
+dpkg-query -W -f='${Status}' python3-qgis 2>/dev/null | grep -q "ok installed" || need_apt+=(python3-qgis)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}" >&2
