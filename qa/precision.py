@@ -34,6 +34,11 @@ DEFAULT_TOLERANCE_GSD: Mapping[str, tuple[float, float]] = {
     "nature-monitoring": (5.0, 8.0),
     "other": (2.5, 4.0),
 }
+#: The largest vertical tolerance (RMSE_V, metres) of any product. A multiple of a coarse grid's cell
+#: would let a geoid-sized error pass (4 × a 16 m DTM cell = 64 m, while ellipsoidal and DVR90 heights
+#: differ by N ≈ 36-42 m in Denmark); 1 m is still several times the few-decimetre vertical error
+#: of a drone DSM with GCPs or of a Danish terrain model.
+VERTICAL_TOLERANCE_CAP_M = 1.0
 
 
 class PointError(NamedTuple):
@@ -262,17 +267,22 @@ def tolerance_for(
     purpose: str = "other",
     multiples: Mapping[str, tuple[float, float]] = DEFAULT_TOLERANCE_GSD,
 ) -> Tolerance:
-    """Tolerance as a multiple of the product GSD for a flight purpose.
+    """Tolerance as a multiple of the product GSD for a flight purpose; vertical at most 1 m.
 
     >>> tolerance_for(0.1, "survey")
     Tolerance(horizontal=0.25, vertical=0.4, source='2.5×GSD horizontal, 4×GSD vertical (survey)')
+    >>> tolerance_for(16.0).vertical
+    1.0
     """
     if gsd_m <= 0 or not math.isfinite(gsd_m):
         raise ValueError(f"GSD must be a positive number of metres, got {gsd_m!r}")
     h, v = multiples.get(purpose, multiples.get("other", (2.5, 4.0)))
-    return Tolerance(
-        round(h * gsd_m, 12), round(v * gsd_m, 12), f"{h:g}×GSD horizontal, {v:g}×GSD vertical ({purpose})"
-    )
+    vertical = round(v * gsd_m, 12)
+    source = f"{h:g}×GSD horizontal, {v:g}×GSD vertical ({purpose})"
+    if vertical > VERTICAL_TOLERANCE_CAP_M:
+        vertical = VERTICAL_TOLERANCE_CAP_M
+        source += f", vertical capped at {VERTICAL_TOLERANCE_CAP_M:g} m"
+    return Tolerance(round(h * gsd_m, 12), vertical, source)
 
 
 def verdict(acc: Accuracy, tolerance: Tolerance) -> tuple[Status, str]:

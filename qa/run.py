@@ -18,6 +18,7 @@ from pipeline.models import Product, ProductKind
 from qa import coverage, image_quality, inputs, plots
 from qa.conditions import evaluate_conditions, gate, load_conditions
 from qa.freshness_check import freshness_checks
+from qa.heights import datum_check
 from qa.measure import Measurement, measure_product, sample_value
 from qa.models import CheckResult, QAReport, Status
 from qa.onproduct import observe_on_product
@@ -260,6 +261,7 @@ def run_qa(
     images: dict[str, bytes] = {}
     figures: dict[str, object] = {}
     checks = _precision(workspace, flight, products, points, figures, images)
+    checks.extend(datum_check(p) for p in products if p.kind in (ProductKind.DSM, ProductKind.DTM))
     checks.extend(_image_quality(workspace, flight, products, blur_threshold, images))
     checks.extend(_coverage(workspace, flight, products, (municipality, municipality_code), images))
     fresh_checks, statuses = freshness_checks(products, now, rules)
