@@ -33,7 +33,7 @@ from core.errors import JobError, UploadConflict, UploadError, UploadTooLarge
 from core.workspace import Workspace
 from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
 from dronegis.upload_store import PartWriter, UploadArea, check_flight_id, extract_zip
-from flights.models import Purpose
+from flights.models import HeightDatums, HeightDeclaration, Purpose
 from pipeline.catalog import Catalog, JobStatus
 
 router = APIRouter(prefix="/api/flights", tags=["uploads"])
@@ -80,6 +80,7 @@ class FlightCreate(BaseModel):
         max_length=64,
         description="IANA zone of camera clocks for times stored without offset (default: the settings')",
     )
+    height_datum: HeightDeclaration | HeightDatums | None = Field(None, description=HeightDatums.__doc__)
 
 
 class FlightCreated(BaseModel):
@@ -148,6 +149,8 @@ def _flight_options(body: FlightCreate) -> dict[str, Any]:
     thermal = body.thermal.model_dump(exclude_none=True) if body.thermal is not None else {}
     if thermal:
         options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
+    if body.height_datum is not None:  # for ingest (the flight stores it for process)
+        options["height_datum"] = HeightDatums.of(body.height_datum).model_dump(exclude_none=True)
     if body.camera_timezone:
         from core.errors import UsageError
         from flights.capture_time import camera_zone

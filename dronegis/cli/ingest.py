@@ -14,8 +14,15 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError, UsageError
+from dronegis.cli.heights import (
+    decisions,
+    decisions_json,
+    height_datum_option,
+    parse_height_datum,
+    render_decisions,
+)
 from dronegis.cli.options import common_options, emit_json, settings_for
-from flights.models import Purpose, Severity
+from flights.models import HeightDatums, Purpose, Severity
 from flights.scan import ScannedFile
 from flights.summary import FlightSummary
 
@@ -64,6 +71,7 @@ SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.IN
     help="IANA zone of camera clocks without an offset in the files, e.g. America/Chicago "
     "(default: $DRONEGIS_CAMERA_TIMEZONE or Europe/Copenhagen).",
 )
+@height_datum_option
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Parallel workers.")
 def ingest(
     folder: Path,
@@ -76,6 +84,7 @@ def ingest(
     blur_threshold: float | None,
     flight_id: str | None,
     camera_timezone: str | None,
+    height_datum: tuple[str, ...],
     workers: int,
 ) -> None:
     """Archive FOLDER (a flight delivery), check every file and print the pilot summary.
@@ -94,11 +103,14 @@ def ingest(
         flight_id=flight_id,
         workers=workers,
         camera_timezone=camera_timezone,
+        height_datum=parse_height_datum(height_datum),
     )
+    settings = settings_for(workspace)
+    heights = decisions(settings.workspace, summary.flight_id, settings.proj_grids, settings.target_crs)
     if as_json:
-        emit_json(summary.model_dump(mode="json"))
+        emit_json({**summary.model_dump(mode="json"), "heights": decisions_json(heights)})
     else:
-        click.echo(render_summary(summary))
+        click.echo("\n".join([render_summary(summary), *render_decisions(heights)]))
     sys.exit(0 if summary.usable else 1)
 
 
@@ -115,6 +127,7 @@ def run_ingest(
     workers: int = 2,
     now: datetime | None = None,
     camera_timezone: str | None = None,
+    height_datum: HeightDatums | None = None,
 ) -> FlightSummary:
     """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
     from core.workspace import Workspace
@@ -152,6 +165,7 @@ def run_ingest(
                 flight_json=ws.flight_json(fid),
                 camera_timezone=zone,
                 lock_timeout=settings.ingest_lock_timeout,
+                height_datum=height_datum,
             )
     except (AreaError, UsageError) as exc:
         raise click.UsageError(str(exc)) from exc

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.errors import DroneGisError, UsageError
+from dronegis.cli.heights import render_decisions
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for, thermal_options
 
 if TYPE_CHECKING:
@@ -172,6 +173,8 @@ def process(
         skipped = next((p.properties.get("skipped") for p in products if p.kind.value == "footprints"), None)
         for s in skipped if isinstance(skipped, list) else []:
             click.echo(f"skipped        {s['file']}: {s['reason']}")
+        for line in render_decisions([(p.path, p.datum) for p in products if p.datum is not None]):
+            click.echo(line)
     sys.exit(0 if products else 1)
 
 
