@@ -62,6 +62,18 @@ class RasterInputError(AnalysisError):
     """An analysis raster is unusable: no CRS, rotated grid, wrong bands or units (e.g. not °C)."""
 
 
+class SurfaceFitError(AnalysisError):
+    """A plane or surface cannot be fitted to the given heights (too few or collinear points)."""
+
+
+class VolumeError(AnalysisError):
+    """The inputs of a volume computation do not fit together (CRS, vertical datum, grid, polygons)."""
+
+
+class RoofError(AnalysisError):
+    """Roof planes cannot be measured from the given DSM and footprints."""
+
+
 class QAError(DroneGisError):
     """A QA check could not be evaluated."""
 

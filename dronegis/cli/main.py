@@ -24,6 +24,7 @@ class DroneGisGroup(click.Group):
         "unpublish": "dronegis.cli.publish:unpublish",
         "serve": "dronegis.cli.serve:serve",
         "demo": "dronegis.cli.demo:demo",
+        "volume": "dronegis.cli.volume:volume",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
