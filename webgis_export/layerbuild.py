@@ -155,6 +155,7 @@ def layer_folder_build(
         qa_override=_text(qa.get("override")),
         accuracy=_accuracy(qa.get("accuracy")),
         height_datum=product.height_datum,
+        datum=product.datum,
         thermal={k: v for k, v in props.items() if k in THERMAL_KEYS and isinstance(v, int | float | str)},
         platform=_text(props.get("platform")),
         instruments=_strings(props.get("instruments")),

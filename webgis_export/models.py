@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from core.models import Frozen
-from pipeline.models import HeightDatum, ProductKind
+from pipeline.models import Datum, HeightDatum, ProductKind
 
 Access = Literal["public", "internal"]
 Bounds = tuple[float, float, float, float]
@@ -69,6 +69,7 @@ class Layer(Frozen):
     )
     accuracy: dict[str, float] = Field(default_factory=dict, description="rmse_h_m, rmse_v_m, checkpoints…")
     height_datum: HeightDatum = HeightDatum.NOT_APPLICABLE
+    datum: Datum | None = Field(None, description="DSM/DTM: the product's vertical datum decision")
     thermal: dict[str, float | str] = Field(default_factory=dict, description="emissivity, reflected °C…")
     platform: str | None = Field(None, description="e.g. dji-m300")
     instruments: tuple[str, ...] = ()

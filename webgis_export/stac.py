@@ -5,7 +5,9 @@ Items carry what REFERENCE.md §7.6 lists: ``datetime`` (or ``start_datetime`` /
 ``proj:shape``, ``proj:transform``, ``proj:bbox``), view (``view:off_nadir``,
 ``view:azimuth``) for single frames, ``platform`` / ``instruments``, and custom
 ``dronegis:*`` properties for accuracy, height datum, thermography parameters, QA
-status and freshness.
+status and freshness. ``proj:code`` is the COG's CRS: the compound EPSG:7416 (ETRS89 /
+UTM 32N + DVR90 height) for DVR90 heights; ``dronegis:vertical_datum`` says how the
+datum was decided and the geoid height N at the centre.
 
 Validation (:func:`validate_tree`) is offline: the STAC 1.1.0 core JSON schemas
 that ship with pystac are applied to every object. The official extension schemas
@@ -120,6 +122,10 @@ def _custom_properties(layer: Layer) -> dict[str, Any]:
         props["dronegis:thermal"] = dict(layer.thermal)
     if layer.style.unit:
         props["dronegis:unit"] = layer.style.unit
+    if layer.datum is not None:
+        props["dronegis:vertical_datum"] = layer.datum.model_dump(
+            mode="json", include={"datum", "source", "vertical_crs", "geoid_n_m", "warnings"}
+        )
     return props
 
 
