@@ -74,6 +74,18 @@ class RoofError(AnalysisError):
     """Roof planes cannot be measured from the given DSM and footprints."""
 
 
+class ChangeError(AnalysisError):
+    """Two rasters cannot be compared for change (kinds differ, no common data)."""
+
+
+class NoOverlapError(ChangeError):
+    """Two rasters to compare share no area with data."""
+
+
+class CoregistrationError(ChangeError):
+    """Two rasters cannot be matched (low correlation) or their shift exceeds the tolerance."""
+
+
 class QAError(DroneGisError):
     """A QA check could not be evaluated."""
 

@@ -1,0 +1,205 @@
+"""The common grid of two rasters, and reading either of them on it (GDAL warped VRTs, windowed).
+
+The grid covers the *intersection* of the two footprints in the target CRS, with the pixel
+size of the *coarser* raster (the finer one is averaged down, never the coarser one invented
+up), snapped to multiples of that size. Each raster is read through a ``WarpedVRT`` onto the
+grid: a raster in another CRS is reprojected (bilinear), a finer one resampled (average). A
+co-registration correction of AFTER is applied by giving its VRT a corrected source transform,
+so the pixels are resampled once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import rasterio
+from affine import Affine
+from numpy.typing import NDArray
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import calculate_default_transform, transform_bounds
+from rasterio.windows import Window
+
+from core.errors import NoOverlapError
+from pipeline.change.models import Grid
+from pipeline.rasters import RasterInfo, crs_string
+
+#: A raster finer than the grid by more than this factor is averaged down; otherwise bilinear.
+AVERAGE_ABOVE = 1.01
+
+
+def native_resolution(info: RasterInfo, crs: str) -> float:
+    """The pixel size ``info`` would have in ``crs`` (GDAL's suggested warp resolution)."""
+    if crs_string(info.crs) == crs_string(crs):
+        return float(max(info.resolution))
+    transform, _, _ = calculate_default_transform(info.crs, crs, info.width, info.height, *info.bounds)
+    return float(abs(transform.a))
+
+
+def footprint(info: RasterInfo, crs: str) -> tuple[float, float, float, float]:
+    """Bounds of ``info`` in ``crs`` (densified edges)."""
+    if crs_string(info.crs) == crs_string(crs):
+        return info.bounds
+    left, bottom, right, top = transform_bounds(info.crs, crs, *info.bounds, densify_pts=21)
+    return float(left), float(bottom), float(right), float(top)
+
+
+def common_grid(before: RasterInfo, after: RasterInfo, crs: str) -> Grid:
+    """The grid over the overlap of both rasters in ``crs``, at the coarser resolution.
+
+    Raises:
+        NoOverlapError: the footprints do not overlap (names both files and their bounds).
+    """
+    res_b, res_a = native_resolution(before, crs), native_resolution(after, crs)
+    res = max(res_b, res_a)
+    b, a = footprint(before, crs), footprint(after, crs)
+    left, bottom, right, top = max(b[0], a[0]), max(b[1], a[1]), min(b[2], a[2]), min(b[3], a[3])
+    if right - left < res or top - bottom < res:
+        raise NoOverlapError(
+            f"{before.path.name} and {after.path.name} do not overlap in {crs}: "
+            f"bounds {_fmt(b)} and {_fmt(a)}"
+        )
+    x0, y0 = _origin(before if res_b >= res_a else after, crs, res)
+    left, top = x0 + math.floor((left - x0) / res + 1e-9) * res, y0 + math.ceil((top - y0) / res - 1e-9) * res
+    width, height = math.ceil((right - left) / res - 1e-9), math.ceil((top - bottom) / res - 1e-9)
+    return Grid(crs=crs, transform=(res, 0.0, left, 0.0, -res, top), width=width, height=height)
+
+
+def _origin(info: RasterInfo, crs: str, res: float) -> tuple[float, float]:
+    """Where the grid's pixel edges fall: on the coarser raster's own edges when it is north-up in
+    ``crs`` at ``res`` (it is then read without resampling), else on multiples of ``res``."""
+    t = info.transform
+    same = crs_string(info.crs) == crs_string(crs) and t.b == 0 and t.d == 0
+    if same and math.isclose(abs(t.a), res, rel_tol=1e-9) and math.isclose(abs(t.e), res, rel_tol=1e-9):
+        return t.c, t.f
+    return 0.0, 0.0
+
+
+def _fmt(bounds: tuple[float, float, float, float]) -> str:
+    return "(" + ", ".join(f"{v:.2f}" for v in bounds) + ")"
+
+
+def resampling_for(info: RasterInfo, grid: Grid) -> Resampling:
+    """``average`` when the raster is finer than the grid, else ``bilinear``."""
+    finer = grid.resolution / native_resolution(info, grid.crs) > AVERAGE_ABOVE
+    return Resampling.average if finer else Resampling.bilinear
+
+
+def corrected_transform(grid: Grid, motion: tuple[float, ...], source: Affine) -> Affine:
+    """Source transform that makes a VRT on ``grid`` show ``after(M p)`` at grid pixel p.
+
+    ``source`` maps the raster's pixels to the grid's CRS; the result is G · M⁻¹ · G⁻¹ · source.
+    """
+    g = grid.affine
+    corrected: Affine = g * ~Affine(*motion) * ~g * source
+    return corrected
+
+
+class GridReader:
+    """One raster read on a grid: bands as float32 with NaN where it has no data."""
+
+    def __init__(
+        self,
+        info: RasterInfo,
+        grid: Grid,
+        bands: list[int],
+        *,
+        motion: tuple[float, ...] | None = None,
+        motion_grid: Grid | None = None,
+    ) -> None:
+        """Open ``info`` on ``grid``; ``motion`` (pixels of ``motion_grid``, default ``grid``) corrects it."""
+        self.info, self.grid, self.bands = info, grid, bands
+        self.resampling = resampling_for(info, grid)
+        self._stack = contextlib.ExitStack()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = self._stack.enter_context(rasterio.open(info.path))
+        source_crs = info.crs
+        source: rasterio.io.DatasetReader | WarpedVRT = src
+        if motion is not None and crs_string(info.crs) != crs_string(grid.crs):
+            # bring it into the grid's CRS first (native resolution), so the correction is affine
+            source = self._stack.enter_context(WarpedVRT(src, src_crs=info.crs, crs=grid.crs))
+            source_crs = grid.crs
+        src_transform = (
+            source.transform
+            if motion is None
+            else corrected_transform(motion_grid or grid, motion, source.transform)
+        )
+        self.vrt = self._stack.enter_context(
+            WarpedVRT(
+                source, src_crs=source_crs, src_transform=src_transform, crs=grid.crs, transform=grid.affine,
+                width=grid.width, height=grid.height, resampling=self.resampling, warp_mem_limit=64,
+                **_nodata_options(src),
+            )
+        )  # fmt: skip
+        alpha = [i + 1 for i, c in enumerate(self.vrt.colorinterp) if c == ColorInterp.alpha]
+        self._alpha: list[int] = alpha[-1:]
+
+    def read(self, window: Window | None = None) -> NDArray[np.float32]:
+        """The bands (bands, rows, cols) of ``window`` (all of the grid when None), NaN where no data.
+
+        Parts of the window outside the grid are NaN.
+        """
+        if window is None:
+            window = Window(0, 0, self.grid.width, self.grid.height)
+        out = np.full((len(self.bands), int(window.height), int(window.width)), np.nan, dtype=np.float32)
+        c0, r0 = max(0, int(window.col_off)), max(0, int(window.row_off))
+        c1 = min(self.grid.width, int(window.col_off + window.width))
+        r1 = min(self.grid.height, int(window.row_off + window.height))
+        if c1 <= c0 or r1 <= r0:
+            return out
+        inside = Window(c0, r0, c1 - c0, r1 - r0)
+        # bands and alpha in one read: each read of a warped VRT warps again
+        data = self.vrt.read([*self.bands, *self._alpha], window=inside, out_dtype="float32")
+        if self._alpha:
+            data, alpha = data[:-1], data[-1]
+            data[:, alpha == 0] = np.nan
+        elif self.vrt.nodata is not None:
+            data[:, (data == np.float32(self.vrt.nodata)).any(axis=0)] = np.nan
+        out[
+            :,
+            r0 - int(window.row_off) : r1 - int(window.row_off),
+            c0 - int(window.col_off) : c1 - int(window.col_off),
+        ] = data
+        return out
+
+    def close(self) -> None:
+        """Close the VRTs and the file."""
+        self._stack.close()
+
+    def __enter__(self) -> GridReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _nodata_options(src: rasterio.io.DatasetReader) -> dict[str, object]:
+    """Make the VRT mask what the source masks: its alpha band, nodata, or (if neither) add an alpha."""
+    if ColorInterp.alpha in src.colorinterp:
+        return {}
+    if src.nodata is not None:
+        return {"src_nodata": src.nodata, "nodata": src.nodata}
+    return {"add_alpha": True}
+
+
+@contextlib.contextmanager
+def open_pair(
+    before: RasterInfo,
+    after: RasterInfo,
+    grid: Grid,
+    bands: tuple[list[int], list[int]],
+    motion: tuple[float, ...] | None,
+    motion_grid: Grid | None = None,
+) -> Iterator[tuple[GridReader, GridReader]]:
+    """Readers of BEFORE and (corrected) AFTER on ``grid``."""
+    with (
+        GridReader(before, grid, bands[0]) as b,
+        GridReader(after, grid, bands[1], motion=motion, motion_grid=motion_grid) as a,
+    ):
+        yield b, a
