@@ -20,7 +20,7 @@ from pipeline.buildings.models import BuildingsConfig, BuildingsReport
 from pipeline.buildings.outputs import write_geopackage, write_json
 from pipeline.buildings.raster import check_celsius
 from pipeline.buildings.score import scored
-from pipeline.zonal import read_polygons
+from pipeline.zonal import ZonalSettings, read_polygons
 from pipeline.zonal.polygons import crs_text
 from pipeline.zonal.zonal import GDAL_CACHE_BYTES
 
@@ -38,7 +38,11 @@ def buildings_stage(config: BuildingsConfig) -> BuildingsReport:
         RasterInputError: the raster is not a single-band °C raster (RGB, 8-bit, kelvin …).
         PolygonLayerError: the footprints cannot be read or hold no usable polygon.
     """
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(config.thermal) as dataset:
+    threads = ZonalSettings().read_threads
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
+        rasterio.open(config.thermal, NUM_THREADS=threads) as dataset,
+    ):
         check_celsius(dataset, str(config.thermal))
         raster_crs = CRS.from_user_input(dataset.crs.to_wkt())
         layer = read_polygons(config.footprints, id_field=config.id_field, crs=raster_crs, layer=config.layer)

@@ -40,6 +40,8 @@ class ZonalSettings(Frozen):
     """Side of the read chunks in cells; polygons are grouped by the chunk holding their centre."""
     max_window_pixels: int = 1 << 25
     """Polygons whose box is larger are read in row strips (zonal_stats only)."""
+    read_threads: str = "ALL_CPUS"
+    """GDAL ``NUM_THREADS`` open option: compressed blocks are decoded on this many threads ("1" = one)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -273,8 +275,9 @@ def outside_pixels(
 
 def polygon_pixels(raster: str | Path, geometry: BaseGeometry, band: int = 1) -> PolygonPixels:
     """The pixels of one polygon (in the raster's CRS): values, centre-inside mask, data mask."""
-    with rasterio.open(raster) as dataset:
-        found = list(iter_polygon_pixels(dataset, [geometry], ZonalSettings(band=band)))
+    settings = ZonalSettings(band=band)
+    with rasterio.open(raster, NUM_THREADS=settings.read_threads) as dataset:
+        found = list(iter_polygon_pixels(dataset, [geometry], settings))
     if not found:
         raise PolygonLayerError(f"polygon for {raster} is empty")
     return found[0]

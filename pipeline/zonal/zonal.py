@@ -111,5 +111,9 @@ def zonal_stats(
     Returns:
         One :class:`ZonalStats` per geometry, ``index`` = position in ``geometries``.
     """
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(raster) as dataset:
+    settings = settings or ZonalSettings()
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
+        rasterio.open(raster, NUM_THREADS=settings.read_threads) as dataset,
+    ):
         return zonal_stats_dataset(dataset, geometries, settings)
