@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import httpx
+import numpy as np
 from svc_helpers import GIS, REPO, Service
 
 from core.workspace import Workspace
@@ -42,6 +46,35 @@ class DemoSite:
     def cog(self, layer_id: str) -> Path:
         """The published COG file of a layer."""
         return self.workspace.publish / self.layers[layer_id].cog
+
+    def getmap(self, layer_id: str, crs: str, box: Sequence[float], size: tuple[int, int]) -> np.ndarray:
+        """RGBA of the server's own WMS GetMap (transparent PNG): what a client should draw there."""
+        params: dict[str, str | int] = {
+            "SERVICE": "WMS",
+            "VERSION": "1.3.0",
+            "REQUEST": "GetMap",
+            "LAYERS": layer_id,
+            "STYLES": "",
+            "CRS": crs,
+            "BBOX": ",".join(f"{v:.6f}" for v in box),
+            "WIDTH": size[0],
+            "HEIGHT": size[1],
+            "FORMAT": "image/png",
+            "TRANSPARENT": "TRUE",
+            "token": TOKEN,
+        }
+        response = httpx.get(f"{self.url}/wms", params=params, timeout=120)
+        assert response.headers["content-type"] == "image/png", response.text[:300]
+        return rgba(response.content)
+
+
+def rgba(body: bytes) -> np.ndarray:
+    """RGBA pixels of a PNG or JPEG; images without alpha are opaque."""
+    image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image is not None, body[:200]
+    if image.shape[2] == 3:
+        image = np.dstack((image, np.full(image.shape[:2], 255, np.uint8)))
+    return image[..., [2, 1, 0, 3]]
 
 
 def build_demo(root: Path) -> Workspace:

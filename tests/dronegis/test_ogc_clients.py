@@ -9,12 +9,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 
-import cv2
-import httpx
 import numpy as np
 import pytest
 import rasterio
-from demo_site import RGB, THERMAL, TOKEN, DemoSite
+from demo_site import RGB, THERMAL, TOKEN, DemoSite, rgba
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import from_bounds
 
@@ -34,35 +32,6 @@ def gdal_without_cache() -> Iterator[None]:
 
 def _query(site: DemoSite, layer_id: str) -> str:
     return f"?token={TOKEN}" if site.layers[layer_id].access == "internal" else ""
-
-
-def _decode(body: bytes) -> np.ndarray:
-    """RGBA of a PNG/JPEG body; images without alpha are opaque."""
-    image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_UNCHANGED)
-    assert image is not None, body[:200]
-    if image.shape[2] == 3:
-        image = np.dstack((image, np.full(image.shape[:2], 255, np.uint8)))
-    return image[..., [2, 1, 0, 3]]
-
-
-def _getmap(site: DemoSite, layer_id: str, crs: str, box: tuple[float, ...], size: int) -> np.ndarray:
-    params = {
-        "SERVICE": "WMS",
-        "VERSION": "1.3.0",
-        "REQUEST": "GetMap",
-        "LAYERS": layer_id,
-        "STYLES": "",
-        "CRS": crs,
-        "BBOX": ",".join(f"{v:.6f}" for v in box),
-        "WIDTH": size,
-        "HEIGHT": size,
-        "FORMAT": "image/png",
-        "TRANSPARENT": "TRUE",
-        "token": TOKEN,
-    }
-    response = httpx.get(f"{site.url}/wms", params=params, timeout=60)
-    assert response.headers["content-type"] == "image/png", response.text[:300]
-    return _decode(response.content)
 
 
 def _centre_box(site: DemoSite, layer_id: str, crs: str, fraction: float = 0.4) -> tuple[float, ...]:
@@ -87,7 +56,7 @@ def test_gdal_wmts_driver_reads_both_matrix_sets(demo_site: DemoSite, layer_id: 
         assert list(src.bounds) == pytest.approx(list(expected_bounds), abs=src.res[0])
         data = src.read(window=from_bounds(*box, src.transform), out_shape=(src.count, 128, 128))
     got = np.moveaxis(data, 0, -1)[..., :3].astype(int)
-    expected = _getmap(demo_site, layer_id, crs, box, 128)
+    expected = demo_site.getmap(layer_id, crs, box, (128, 128))
     assert (expected[..., 3] == 255).all()  # the box lies inside the layer
     assert len(np.unique(got.reshape(-1, 3), axis=0)) > 20  # real pixels
     assert np.abs(got - expected[..., :3].astype(int)).mean() < 6  # tiles resampled by GDAL, JPEG q85
@@ -124,7 +93,7 @@ def test_owslib_reads_both_capabilities_and_fetches(demo_site: DemoSite) -> None
     for matrix_set in MATRIX_SETS:
         z = zoom_for_gsd(matrix_set, layer.gsd_m, latitude=(south + north) / 2)
         tile = get_tms(matrix_set).tile((west + east) / 2, (south + north) / 2, z)
-        got = _decode(
+        got = rgba(
             wmts.gettile(
                 layer=THERMAL,
                 tilematrixset=matrix_set,
@@ -136,7 +105,7 @@ def test_owslib_reads_both_capabilities_and_fetches(demo_site: DemoSite) -> None
         )
         assert got.shape == (256, 256, 4) and (got[..., 3] > 0).mean() > 0.2, matrix_set
         bounds = get_tms(matrix_set).xy_bounds(tile)
-        expected = _getmap(demo_site, THERMAL, MATRIX_SETS[matrix_set], tuple(bounds), 256)
+        expected = demo_site.getmap(THERMAL, MATRIX_SETS[matrix_set], tuple(bounds), (256, 256))
         np.testing.assert_array_equal(got[..., 3] > 0, expected[..., 3] > 0)
     wms = WebMapService(f"{demo_site.url}/wms", version="1.3.0", headers=headers, timeout=60)
     assert set(wms.contents) == set(demo_site.layers)
@@ -150,4 +119,4 @@ def test_owslib_reads_both_capabilities_and_fetches(demo_site: DemoSite) -> None
         format="image/png",
         transparent=True,
     )
-    np.testing.assert_array_equal(_decode(image.read()), _getmap(demo_site, RGB, "EPSG:25832", box, 64))
+    np.testing.assert_array_equal(rgba(image.read()), demo_site.getmap(RGB, "EPSG:25832", box, (64, 64)))

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import httpx
 import numpy as np
 import pytest
-from demo_site import RGB, THERMAL, TOKEN, DemoSite
+from demo_site import RGB, THERMAL, TOKEN, DemoSite, rgba
 from qgis_client import render_in_qgis, require_qgis
 from svc_helpers import REPO
 
@@ -64,43 +63,6 @@ def _jobs(site: DemoSite) -> list[dict[str, Any]]:
     return jobs
 
 
-def _rgba(body_or_path: bytes | str) -> np.ndarray:
-    """RGBA pixels of a PNG/JPEG (file path or bytes); images without alpha are opaque."""
-    raw = np.frombuffer(
-        Path(body_or_path).read_bytes() if isinstance(body_or_path, str) else body_or_path, np.uint8
-    )
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
-    assert image is not None
-    if image.shape[2] == 3:
-        image = np.dstack((image, np.full(image.shape[:2], 255, np.uint8)))
-    return image[..., [2, 1, 0, 3]]
-
-
-def _server_map(
-    site: DemoSite, layer_id: str, crs: str, box: list[float], size: tuple[int, int]
-) -> np.ndarray:
-    """The server's own GetMap of the same extent and size (what QGIS should have drawn)."""
-    params = {
-        "SERVICE": "WMS",
-        "VERSION": "1.3.0",
-        "REQUEST": "GetMap",
-        "LAYERS": layer_id,
-        "STYLES": "",
-        "CRS": crs,
-        "BBOX": ",".join(f"{v:.6f}" for v in box),
-        "WIDTH": size[0],
-        "HEIGHT": size[1],
-        "FORMAT": "image/png",
-        "TRANSPARENT": "TRUE",
-        "token": TOKEN,
-    }
-    response = httpx.get(f"{site.url}/wms", params=params, timeout=120)
-    assert response.status_code == 200 and response.headers["content-type"] == "image/png", response.text[
-        :300
-    ]
-    return _rgba(response.content)
-
-
 @pytest.fixture(scope="module")
 def rendered(demo_site: DemoSite, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     home = tmp_path_factory.mktemp("qgis-home")
@@ -122,13 +84,13 @@ def test_qgis_loads_and_draws(
     assert result["layer_crs"] == crs
     # the layer's extent as QGIS read it from the capabilities
     assert result["layer_extent"] == pytest.approx(list(bounds_in(layer.crs, layer.bounds, crs)), abs=0.01)
-    got = _rgba(result["png"])
+    got = rgba(Path(result["png"]).read_bytes())
     height, width = got.shape[:2]
     assert width == WIDTH
     drawn = got[..., 3] > 0
     assert 0.3 < drawn.mean() < 0.95  # the layer with a margin of empty map around it
     assert len(np.unique(got[..., :3][drawn], axis=0)) > 50  # real pixels, not one colour
-    expected = _server_map(demo_site, layer_id, crs, result["visible_extent"], (width, height))
+    expected = demo_site.getmap(layer_id, crs, result["visible_extent"], (width, height))
     wanted = expected[..., 3] > 0
     covered = (drawn & wanted).sum() / wanted.sum()
     assert covered > 0.97, f"{result['name']}: drawn in the wrong place ({covered:.3f} of the layer)"
