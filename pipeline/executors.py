@@ -120,6 +120,43 @@ class LocalExecutor:
             self._pool = None
 
 
+class ThreadExecutor:
+    """Threads of this process, for tasks whose heavy parts release the GIL.
+
+    GDAL reads, writes and compression (rasterio releases the GIL around them),
+    OpenCV decoding, hashing and ``fsync`` run in parallel on threads without the
+    start-up of a process pool (the thermal frames: a few milliseconds each). Tasks
+    must be thread-safe: no shared datasets, and no ``warnings.catch_warnings`` of
+    their own unless the caller holds the same filter around the whole ``map``
+    (the filters are global to the process).
+    """
+
+    name = "threads"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Apply ``fn`` on the threads; results in input order."""
+        return list(self.imap(fn, items))
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Like :meth:`map`, yielding results in input order as they are ready."""
+        batch = list(items)
+        if self.workers == 1 or len(batch) <= 1:
+            yield from (fn(item) for item in batch)
+            return
+        with concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="dronegis") as pool:
+            yield from pool.map(fn, batch)
+
+    def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
+        """Call ``fn`` in this thread."""
+        return fn(*args, **kwargs)
+
+    def close(self) -> None:
+        """Nothing to release: each ``map`` starts and joins its own threads."""
+
+
 class DaskExecutor:
     """Tasks on a dask.distributed cluster (``tcp://host:8786``).
 

@@ -4,11 +4,8 @@
   or FFF (pure Python + the radiometric model), DJI R-JPEG (optional ``dronegis[dji]``
   adapter), float32 °C TIFFs and 16-bit TIFFs with a declared scale/offset profile
   (REFERENCE.md §4.4; :data:`TIFF_PROFILES`, in :mod:`pipeline.thermal_tiff`).
-- :func:`write_thermal_frame` writes one float32 °C GeoTIFF, atomically. **Nodata is
-  NaN** (a float NaN cannot be mistaken for a temperature, unlike -9999 or
-  dji-thermal-cli's -273.15). Capture time, GPS, pose and the measurement parameters
-  are kept as GDAL metadata tags (names in :data:`TAG_PREFIX`…), so the georeferencing
-  stage can place thermal frames exactly like RGB ones.
+- :func:`write_thermal_frame` (in :mod:`pipeline.thermal_frames`) writes one float32
+  °C GeoTIFF per frame, atomically, nodata NaN, with the frame's tags; lossless ZSTD.
 - :func:`thermal_mosaic` builds a COG from georeferenced °C frames. Blend:
   **nearest-to-nadir** — each output pixel takes the value of the frame whose nadir
   point (the camera GPS position from the frame's tags, else the frame centre) is
@@ -25,19 +22,17 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-
-from core.atomic import TMP_SUFFIX, fsync_dir
+from core.atomic import TMP_SUFFIX
 from core.errors import ThermalError, UsageError
 from flights.flir import is_flir, read_flir
 from flights.models import Capture
 from pipeline.executors import Executor
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
+from pipeline.thermal_frames import NODATA, TAG_PREFIX, atomic_raster, frame_tags, write_thermal_frame
 from pipeline.thermal_tiff import TIFF_PROFILES, CelsiusFrame, quiet_rasterio, read_radiometric_tiff
 
 __all__ = [
@@ -56,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NODATA = float("nan")
-TAG_PREFIX = "DRONEGIS_"
 BLEND = "nearest-to-nadir"
 MAX_MOSAIC_SIDE_PX = 100_000
 MOSAIC_BYTES_PER_PX = 4  # the float32 grid (written block by block, never held whole)
@@ -129,74 +122,6 @@ def distance_from_capture(capture: Capture, *, min_pitch_deg: float = 20.0) -> f
     if -pitch < min_pitch_deg:
         return None
     return height / math.sin(math.radians(min(-pitch, 90.0)))
-
-
-def frame_tags(capture: Capture | None, measurement: Mapping[str, Any] | None) -> dict[str, str]:
-    """GDAL metadata tags for a frame: capture time, GPS, pose, measurement parameters."""
-    tags: dict[str, str] = {f"{TAG_PREFIX}UNITS": "°C", f"{TAG_PREFIX}NODATA": "NaN"}
-    if measurement is not None:
-        tags[f"{TAG_PREFIX}THERMAL_MEASUREMENT"] = json.dumps(measurement, sort_keys=True, default=str)
-    if capture is None:
-        return tags
-    tags[f"{TAG_PREFIX}SOURCE_FILE"] = capture.path
-    tags[f"{TAG_PREFIX}SOURCE_SHA256"] = capture.sha256
-    if capture.time_utc is not None:
-        tags[f"{TAG_PREFIX}CAPTURE_TIME_UTC"] = capture.time_utc.isoformat()
-        tags["TIFFTAG_DATETIME"] = capture.time_utc.strftime("%Y:%m:%d %H:%M:%S")
-    tags[f"{TAG_PREFIX}TIME_SOURCE"] = capture.time_source
-    if capture.position is not None:
-        for key, value in capture.position.model_dump().items():
-            if value is not None:
-                tags[f"{TAG_PREFIX}GPS_{key.upper()}"] = str(value)
-    for key, value in capture.attitude.model_dump().items():
-        if value is not None:
-            tags[f"{TAG_PREFIX}{'ATTITUDE_SOURCE' if key == 'source' else key.upper()}"] = str(value)
-    tags[f"{TAG_PREFIX}CAPTURE"] = capture.model_dump_json(exclude={"problems", "quality"})
-    return tags
-
-
-def write_thermal_frame(
-    celsius: np.ndarray,
-    dst: Path,
-    *,
-    capture: Capture | None = None,
-    measurement: Mapping[str, Any] | None = None,
-    crs: str | None = None,
-    transform: Any = None,
-) -> Path:
-    """Write a float32 °C GeoTIFF (nodata NaN, Deflate) with the frame's tags, atomically.
-
-    Without ``crs``/``transform`` the raster is in pixel space (the georeferencing
-    stage places it later from the tags).
-    """
-    celsius = np.asarray(celsius, dtype=np.float32)
-    if celsius.ndim != 2:
-        raise UsageError(f"{dst}: a thermal frame must be 2-D, got shape {celsius.shape}")
-    height, width = celsius.shape
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "width": width,
-        "height": height,
-        "count": 1,
-        "dtype": "float32",
-        "nodata": NODATA,
-        "compress": "deflate",
-        "predictor": 3,
-        "tiled": width >= 256 and height >= 256,
-    }
-    if crs is not None:
-        profile.update(crs=crs, transform=transform)
-
-    def write(tmp: Path) -> None:
-        import rasterio
-
-        with quiet_rasterio(), rasterio.open(tmp, "w", **profile) as out:
-            out.write(celsius, 1)
-            out.update_tags(**frame_tags(capture, measurement))
-            out.set_band_description(1, "temperature")
-            out.units = ("°C",)
-
-    return _atomic_raster(Path(dst), write)
 
 
 def thermal_mosaic(
@@ -376,24 +301,4 @@ def _write_cog(src: Path, dst: Path, tags: dict[str, str]) -> Path:
                 additional_cog_metadata=tags,
             )
 
-    return _atomic_raster(dst, write)
-
-
-def _atomic_raster(dst: Path, write: Any) -> Path:
-    """Run ``write(tmp)`` on a temporary file beside ``dst``, then fsync and rename it."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=TMP_SUFFIX)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        tmp.chmod(0o644)
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
-        fsync_dir(dst.parent)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return dst
+    return atomic_raster(dst, write)

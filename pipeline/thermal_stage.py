@@ -16,8 +16,10 @@ signature — file checksum, frame distance, the overrides and :data:`VERSION` �
 raster are unchanged since the last run; the signatures are kept in the record too.
 
 Each frame to convert is one task (:func:`convert_thermal_frame` of a :class:`ThermalTask`)
-on the caller's executor — this process, a local pool or a Dask worker; the task writes
-only its frame's raster, and this process writes the overrides and the record.
+on the caller's executor — a local pool or a Dask worker, or by default threads of this
+process (:func:`~pipeline.thermal_frames.run_frames`); the task writes only its frame's
+raster (:func:`~pipeline.thermal_frames.write_thermal_frame`, the writer of ``dronegis
+thermal``), and this process writes the overrides and the record.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from core.errors import DroneGisError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
-from pipeline.executors import Executor, SerialExecutor, map_progress
+from pipeline.executors import Executor
 from pipeline.thermal import ThermalOverrides
+from pipeline.thermal_frames import run_frames, write_thermal_frame
 
 log = logging.getLogger(__name__)
 VERSION = "1"
@@ -71,7 +74,7 @@ class ThermalFrameResult(Frozen):
 
 def convert_thermal_frame(task: ThermalTask) -> ThermalFrameResult:
     """Convert one thermal frame to its °C GeoTIFF (``Workspace.thermal_frame``); a failure is returned."""
-    from pipeline.thermal_raster import convert_frame, write_thermal_frame
+    from pipeline.thermal_raster import convert_frame
 
     workspace = Workspace.at(task.root)
     src = workspace.archived_file(task.flight, task.relpath)
@@ -154,7 +157,8 @@ def thermal_stage(
         reuse: keep frames whose signature and raster are unchanged since the last run.
         distances: capture path -> the frame's distance to the object (None: the file's
             value); frames not listed use ``distance_from_capture``.
-        executor: where the frames are converted, one task each (default: here).
+        executor: where the frames are converted, one task each (default: threads of
+            this process, as with the serial executor).
 
     Returns:
         What was written and what failed; a failed frame does not stop the others.
@@ -195,7 +199,7 @@ def thermal_stage(
         if progress is not None:
             progress(len(reused) + done, len(captures))
 
-    done = map_progress(executor or SerialExecutor(), convert_thermal_frame, tasks, frames_done)
+    done = run_frames(convert_thermal_frame, tasks, executor, frames_done)
     _collect(workspace, flight.id, captures, {r.relpath: r for r in done}, previous, signatures, result)
     if progress is not None and reused and not tasks:
         progress(len(captures), len(captures))

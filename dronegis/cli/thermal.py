@@ -7,6 +7,7 @@ given values as the flight's stored measurement parameters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -80,7 +81,10 @@ def thermal(
         given = None if overrides.is_empty() else overrides
         _run_flight(flight, settings_for(workspace).workspace, given, as_json)
         return
-    results = [_convert_one(path, overrides, tiff_profile, out_dir) for path in files]
+    from pipeline.thermal_frames import run_frames
+
+    convert = functools.partial(_convert_one, overrides=overrides, tiff_profile=tiff_profile, out_dir=out_dir)
+    results = run_frames(convert, files)  # files in parallel on threads; results in order
     failed = [r for r in results if not r["ok"]]
     if as_json:
         emit_json({"ok": not failed, "files": results})
@@ -94,7 +98,8 @@ def thermal(
 
 
 def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: Path) -> dict[str, Any]:
-    from pipeline.thermal_raster import convert_frame, distance_from_capture, write_thermal_frame
+    from pipeline.thermal_frames import write_thermal_frame
+    from pipeline.thermal_raster import convert_frame, distance_from_capture
 
     capture = _capture(path)
     distance = distance_from_capture(capture) if capture is not None else None

@@ -16,6 +16,7 @@ from pipeline.executors import (
     DaskExecutor,
     LocalExecutor,
     SerialExecutor,
+    ThreadExecutor,
     block_windows,
     executor_for,
     map_progress,
@@ -60,6 +61,17 @@ def test_map_progress_reports_each_result_in_order() -> None:
         assert map_progress(local, math.factorial, [], None) == []
     finally:
         local.close()
+
+
+def test_thread_executor_keeps_order_and_reports_progress() -> None:
+    seen: list[tuple[int, int]] = []
+    threads = ThreadExecutor(workers=3)
+    assert threads.map(math.factorial, range(30)) == SerialExecutor().map(math.factorial, range(30))
+    assert map_progress(threads, math.factorial, range(9), lambda d, t: seen.append((d, t))) == [
+        math.factorial(i) for i in range(9)
+    ]
+    assert seen == [(i, 9) for i in range(1, 10)]
+    assert threads.call(math.factorial, 5) == 120 and ThreadExecutor(1).map(abs, [-1, -2]) == [1, 2]
 
 
 def test_executor_for_defaults_to_local(monkeypatch: pytest.MonkeyPatch) -> None:

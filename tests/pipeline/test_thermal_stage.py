@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
 from core.workspace import Workspace
 from flights.models import Attitude, Capture, FileKind, Flight, Position
+from pipeline.executors import ThreadExecutor
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_stage import load_overrides, thermal_properties, thermal_stage, used_parameters
 
@@ -74,6 +76,25 @@ def test_stage_writes_frames_and_records_parameters(data_dir: Path, tmp_path: Pa
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(ws.thermal_frame("f1", "ir/DJI_XT2.jpg")) as src:
             assert float(np.mean(src.read(1))) > float(np.mean(first))  # rewritten with the new emissivity
+
+
+def test_frames_on_threads_equal_frames_one_at_a_time(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)  # the default: one thread per CPU
+    rasters = {}
+    for name, executor in (("threads", None), ("one", ThreadExecutor(1))):
+        ws = Workspace.at(tmp_path / name)
+        overrides = ThermalOverrides(emissivity=0.93)
+        result = thermal_stage(ws, _flight(data_dir, ws), overrides, executor=executor)
+        assert set(result.written) == set(FILES) and set(result.failed) == {"ir/broken.jpg"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            for rel in FILES:
+                with rasterio.open(ws.thermal_frame("f1", rel)) as src:
+                    rasters.setdefault(rel, []).append((src.read(1).tobytes(), src.tags()))
+        rasters.setdefault("record", []).append(json.loads(ws.thermal_record("f1").read_text())["frames"])
+    assert all(a == b for a, b in rasters.values())
 
 
 def test_reuse_keeps_unchanged_frames_and_redoes_changed_ones(data_dir: Path, tmp_path: Path) -> None:
