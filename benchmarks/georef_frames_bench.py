@@ -4,11 +4,12 @@ Both orthorectify full-resolution frames onto flat ground at the frame's GSD (bi
 a GeoTIFF: dronegis a JPEG COG (``pipeline.frames``), Orthority its default tiled GeoTIFF.
 Also reports the worst footprint-corner difference between the two (metres).
 
-    .venv/bin/python benchmarks/georef_frames_bench.py [N_FRAMES]
+    .venv/bin/python benchmarks/georef_frames_bench.py [N_FRAMES] [--json OUT]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -25,11 +26,15 @@ from pipeline.frames import frame_grid, locate_frame, read_image, render_frame, 
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.rotation import R_GIMBAL_FROM_CAMERA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "brighton_beach" / "images"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA as SHARED  # noqa: E402
+from common import add_json_option, exit_on_sigterm, package_version, ratio, table, write_result  # noqa: E402
+
+DATA = SHARED / "brighton_beach" / "images"
 CRS = "EPSG:32615"
 
 
-def main(n: int) -> None:
+def main(n: int, json_path: Path | None) -> None:
     from orthority.camera import PinholeCamera
     from orthority.ortho import Ortho
     from orthority.param_io import _rpy_to_opk
@@ -87,7 +92,26 @@ def main(n: int) -> None:
     print(f"dronegis  {ours_s:6.1f} s for {n} frames ({ours_s / n:.2f} s/frame)")
     print(f"orthority {theirs_s:6.1f} s for {n} frames ({theirs_s / n:.2f} s/frame)")
     print(f"ratio dronegis/orthority = {ours_s / theirs_s:.2f}")
+    rows = [
+        ["dronegis (`locate_frame` + `render_frame` + `write_frame_cog`, JPEG COG)", ours_s, ours_s / n, ""],
+        ["Orthority `Ortho.process` (tiled GeoTIFF + overviews)", theirs_s, theirs_s / n, ""],
+        ["**dronegis / Orthority**", "", "", f"**{ratio(ours_s / theirs_s)}**"],
+    ]
+    write_result(
+        json_path,
+        figures={"frames": n, "ours_s": ours_s, "orthority_s": theirs_s},
+        tables=[table(f"{n} brighton_beach frames (4000×2250) onto flat ground at their GSD, bilinear",
+                      ["tool", "wall s", "s/frame", "ratio (lower is faster)"], rows)],
+        versions={"orthority": package_version("orthority")},
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("frames", nargs="?", type=int, default=3)
+    add_json_option(parser)
+    args = parser.parse_args()
+    exit_on_sigterm()
+    main(args.frames, args.json)

@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python benchmarks/ingest_bench.py [--data DATA_DIR] [--reps 56] [--runs 2]
-        [--quality-frames 360]
+        [--quality-frames 360] [--cold] [--json OUT]
 
 Input: brighton_beach/images (18 DJI FC300S frames, 2.8-4.0 MB) replicated by REAL copies
 (no hardlinks) into benchmarks/_work/ingest/brighton_<n>/rep_XXX/ (made once, reused).
@@ -34,7 +34,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, add_json_option, exit_on_sigterm, ratio, table, write_result  # noqa: E402
+
 WORK = REPO / "benchmarks" / "_work" / "ingest"
 
 
@@ -199,7 +201,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="interleaved runs of (1) and (2); best is shown")
     parser.add_argument("--quality-frames", type=int, default=360, help="frames for (3); 0 = all")
     parser.add_argument("--cold", action="store_true", help="drop the page cache before each copy (root)")
+    add_json_option(parser)
     args = parser.parse_args()
+    exit_on_sigterm()
     global COLD
     COLD = args.cold
     root = make_replica(args.data, args.reps)
@@ -229,16 +233,18 @@ def main() -> None:
     settle(scratch)
     print(f"    (load average after (2): {os.getloadavg()[0]:.1f})")
     print(f"[2] cp -r                   : {mb / t_cp:8.1f} MB/s ({t_cp:.2f} s)")
-    ratio = f"{t_cp / t_copied:.0%} of cp -r"
-    print(f"    archive copy + sha256   : {mb / t_copied:8.1f} MB/s ({t_copied:.2f} s)  {ratio}")
+    share = f"{t_cp / t_copied:.0%} of cp -r"
+    print(f"    archive copy + sha256   : {mb / t_copied:8.1f} MB/s ({t_copied:.2f} s)  {share}")
     print(f"    cp -r && sync           : {mb / t_cps:8.1f} MB/s ({t_cps:.2f} s)")
-    ratio = f"{t_cps / t_ours:.0%} of cp -r && sync"
-    print(f"    + syncfs, 0444, renames : {mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)  {ratio}")
+    share = f"{t_cps / t_ours:.0%} of cp -r && sync"
+    print(f"    + syncfs, 0444, renames : {mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)  {share}")
 
     fps = {}
+    quality: dict[int, tuple[float, int, float]] = {}
     for workers in (1, 2):
         wall, nq, cores = quality_pass(root, workers, args.quality_frames)
         fps[workers] = nq / wall
+        quality[workers] = (wall, nq, cores)
         load = os.getloadavg()[0]
         print(
             f"[3] quality, {workers} worker(s)   : {nq / wall:8.1f} frames/s ({nq} frames), "
@@ -253,6 +259,35 @@ def main() -> None:
         f"[4] ingest_folder peak RSS  : {small[1] / 1024:.0f} MB at {small[0]} files ({small[2]:.1f} s), "
         f"{big[1] / 1024:.0f} MB at {big[0]} files ({big[2]:.1f} s)"
     )
+    cache = "cold cache: page cache dropped before each copy" if COLD else "warm page cache"
+    rows = [
+        ["(1) `exiftool -json -n -r`", f"{n_ex / t_ex:.0f} frames/s ({t_ex:.2f} s)", "1×", ""],
+        ["(1) scan + classify + read, 1 process", f"{n / t1:.0f} frames/s ({t1:.2f} s)",
+         f"**{ratio(t_ex / n_ex / (t1 / n), 1)}**", "≥ 30×"],
+        ["(1) scan + classify + read, 2 processes", f"{n / t2:.0f} frames/s ({t2:.2f} s)",
+         f"**{ratio(t_ex / n_ex / (t2 / n), 1)}**", "≥ 30×"],
+        ["(2) `cp -r`", f"{mb / t_cp:.0f} MB/s ({t_cp:.2f} s)", "1×", ""],
+        ["(2) archive copy + sha256 (`Archive.stage`, 2 threads)",
+         f"{mb / t_copied:.0f} MB/s ({t_copied:.2f} s)",
+         f"**{t_cp / t_copied:.0%} of `cp -r`**", "≥ 80 %"],
+        ["(2) `cp -r && sync`", f"{mb / t_cps:.0f} MB/s ({t_cps:.2f} s)", "1×", ""],
+        ["(2) archive copy + syncfs + chmod 0444 + renames (`commit_all`)",
+         f"{mb / t_ours:.0f} MB/s ({t_ours:.2f} s)",
+         f"{t_cps / t_ours:.0%} of `cp -r && sync`", ""],
+        *[[f"(3) quality pass, {w} worker(s), {quality[w][1]} frames",
+           f"{quality[w][1] / quality[w][0]:.1f} frames/s",
+           f"CPU in use {quality[w][2]:.2f} cores", ""] for w in (1, 2)],
+        ["(4) peak RSS of `ingest_folder`", f"{small[1] / 1024:.0f} MB at {small[0]} files, "
+         f"{big[1] / 1024:.0f} MB at {big[0]} files", "", "flat"],
+    ]  # fmt: skip
+    write_result(
+        args.json,
+        figures={"frames": n, "mb": mb, "cold": COLD, "exiftool_s": t_ex, "scan_1p_s": t1, "scan_2p_s": t2,
+                 "cp_s": t_cp, "archive_copy_s": t_copied, "cp_sync_s": t_cps, "archive_commit_s": t_ours,
+                 "quality": quality, "rss_small": small, "rss_big": big},
+        tables=[table(f"{n} brighton_beach frames, {mb:.0f} MB, best of {runs} interleaved runs; {cache}",
+                      ["measure", "figure", "ratio", "target"], rows)],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import argparse
 import os
 import resource
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -33,7 +34,8 @@ from flights.jpeg import _cached_header
 from flights.models import FileKind
 from flights.quality import assess, assess_many
 
-WORK = Path(__file__).resolve().parent / "_work"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import WORK, add_json_option, exit_on_sigterm, ratio, table, write_result  # noqa: E402
 
 
 def _replicate(frames: list[Path], copies: int) -> Path:
@@ -101,7 +103,9 @@ def main() -> None:
         "data", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "data")
     )
     parser.add_argument("--copies", type=int, default=56)
+    add_json_option(parser)
     args = parser.parse_args()
+    exit_on_sigterm()
     source = sorted((Path(args.data) / "brighton_beach" / "images").glob("*.JPG"))
     folder = _replicate(source, args.copies)
     frames = sorted(folder.glob("*.JPG"))
@@ -127,6 +131,23 @@ def main() -> None:
         f"quality CPU cost     : {ms:8.1f} ms/frame single-threaded -> {1000 / ms:.1f} frames/s per idle core"
     )
     print(f"load average now {os.getloadavg()[0]:.2f}")
+    rows = [
+        ["`exiftool -json -n -r` (mean of a run before and after ours)", ex.wall, ex.cpu, "1× / 1×"],
+        *[[f"`{name}`", r.wall, r.cpu, f"**{ratio(r.wall / ex.wall, 1)}** / {ratio(r.cpu / ex.cpu, 1)}"]
+          for name, r in (("flights.exif.read_capture", rc),
+                          ("flights.classify.classify + read_capture", cr))],
+        [f"quality pass `assess_many(workers=1)`, {len(batch)} frames", q1, 1000 / ms,
+         f"{ms:.1f} ms CPU/frame"],
+        [f"quality pass `assess_many(workers=2)`, {len(batch)} frames", q2, "", ratio(q2 / q1)],
+    ]  # fmt: skip
+    write_result(
+        args.json,
+        figures={"frames": len(frames), "exiftool": ex._asdict(), "read_capture": rc._asdict(),
+                 "classify_read_capture": cr._asdict(), "quality_fps": [q1, q2], "quality_cpu_ms": ms},
+        tables=[table(f"{len(frames)} brighton_beach frames (page cache warm), one process",
+                      ["reader", "frames/s (wall)", "frames per CPU-s", "ratio to exiftool (wall / CPU)"],
+                      rows)],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

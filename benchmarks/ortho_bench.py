@@ -9,7 +9,7 @@ Side by side in one run (issue 3, "Speed"):
 Each is run in a child process under ``/usr/bin/time`` (wall time, peak RSS); runs are
 interleaved; the median of ``--runs`` is reported with ratios to the GDAL chain.
 
-    .venv/bin/python benchmarks/ortho_bench.py [--size 20000] [--runs 3]
+    .venv/bin/python benchmarks/ortho_bench.py [--size 20000] [--runs 3] [--json OUT]
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, WORK, add_json_option, exit_on_sigterm, ratio, table, write_result  # noqa: E402
+
 sys.path.insert(0, str(REPO))
-WORK = REPO / "benchmarks" / "_work"
+LABELS = {"gdal": "GDAL chain (gdalwarp -multi, then gdal_translate -of COG)",
+          "identity": "ours, default (`reproject_to_cog`)", "warp": "ours, forced warp"}  # fmt: skip
 PY = sys.executable
 QUALITY = "85"
 
@@ -96,7 +99,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
+    add_json_option(parser)
     args = parser.parse_args()
+    exit_on_sigterm()
     src = prepare(args.size)
     outs = {
         "gdal": WORK / "gdal_cog.tif",
@@ -124,8 +129,23 @@ def main() -> None:
               f"| {med / base:.2f} |")  # fmt: skip
     for name, path in outs.items():
         print(f"{name}: {path.stat().st_size / 1e6:.1f} MB, COG valid: {validate_cog(path).valid}")
-    print("identity vs gdal:", compare(outs["identity"], outs["gdal"]))
-    print("warp vs gdal:", compare(outs["warp"], outs["gdal"]))
+    same = {name: compare(outs[name], outs["gdal"]) for name in ("identity", "warp")}
+    for name, text in same.items():
+        print(f"{name} vs gdal:", text)
+    rows = []
+    for name, values in runs.items():
+        walls = [w for w, _ in values]
+        rows.append([LABELS[name], statistics.median(walls), ", ".join(f"{w:.1f}" for w in walls),
+                     f"**{ratio(statistics.median(walls) / base)}**", f"{max(r for _, r in values)} MB",
+                     f"{outs[name].stat().st_size / 1e6:.1f} MB, COG valid {validate_cog(outs[name]).valid}"])
+    write_result(
+        args.json,
+        figures={"runs": runs, "pixels_vs_gdal": same},
+        tables=[table(f"{args.size}² RGB EPSG:32632 → EPSG:25832 JPEG COG, {args.runs} interleaved rounds",
+                      ["variant", "wall s (median)", "rounds", "ratio to GDAL chain", "peak RSS", "output"],
+                      rows)],
+        notes=[f"{name} vs GDAL chain: {text}" for name, text in same.items()],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Every run starts from its own freshly ingested workspace; the script checks that
 runs give identical products (pixels + grid of every raster, products.json byte for byte)
 and prints wall times and ratios to the in-process run. Pool and cluster start-up count.
 
-    .venv/bin/python benchmarks/service_executors_bench.py --frames 6
+    .venv/bin/python benchmarks/service_executors_bench.py --frames 6 [--json OUT]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,8 +21,13 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-DATA = Path("/work/shared/data/brighton_beach/images")
-WORK = Path(__file__).resolve().parent / "_work" / "service_executors"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA as SHARED  # noqa: E402
+from common import WORK as BENCH_WORK  # noqa: E402
+from common import add_json_option, exit_on_sigterm, ratio, table, write_result  # noqa: E402
+
+DATA = SHARED / "brighton_beach" / "images"
+WORK = BENCH_WORK / "service_executors"
 
 
 def _hashes(ws: object, flight: str) -> dict[str, str]:
@@ -71,7 +77,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=6)
+    add_json_option(parser)
     args = parser.parse_args()
+    exit_on_sigterm()
     source = WORK / "source"
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir(parents=True)
@@ -92,9 +100,17 @@ def main() -> None:
     reference = _hashes(base_ws, "b")
     base_json = base_ws.products_json("b").read_bytes()  # type: ignore[attr-defined]
     print(f"{args.frames} brighton_beach frames, {len(reference)} raster products")
+    rows = []
     for name, (seconds, ws) in runs.items():
         same = _hashes(ws, "b") == reference and ws.products_json("b").read_bytes() == base_json  # type: ignore[attr-defined]
         print(f"{name:26s} {seconds:7.1f} s  ratio {seconds / base_time:5.2f}  identical={same}")
+        rows.append([name, seconds, ratio(seconds / base_time), same])
+    write_result(
+        args.json,
+        figures={name: seconds for name, (seconds, _) in runs.items()},
+        tables=[table(f"`process_flight` on {args.frames} brighton_beach frames, start-up included",
+                      ["executor", "wall s", "ratio to in-process", "products identical"], rows)],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Dynamic tiles: dronegis XYZ tiles vs TiTiler on the same COG and the same 500 WebMercatorQuad tiles.
 
-Both servers run under uvicorn (1 worker) on 127.0.0.1 at the same time; the load is
-one pass over the 500 URLs at concurrency 8 with httpx (async), measured alternately
-(dronegis, TiTiler, dronegis, TiTiler, ...) so that machine noise hits both.
+Both servers run under uvicorn on 127.0.0.1 (random free ports) at the same time:
+dronegis with one worker (threads inside), TiTiler from its own venv with 4 workers and
+the GDAL settings of its docker-compose file. The load is one pass over the 500 URLs at
+concurrency 8 with httpx (async), measured alternately (dronegis, TiTiler, dronegis,
+TiTiler, ...) so that machine noise hits both. Both servers are stopped by PID when the
+run ends, fails or is killed (``common.Server``).
 
-    .venv/bin/python benchmarks/tiles_bench.py [--cog COG] [--rounds 2] [--ext jpg]
+    .venv/bin/python benchmarks/tiles_bench.py [--cog COG] [--rounds 2] [--ext jpg] [--json OUT]
 
 The COG defaults to a 10k×10k JPEG COG made from /work/shared/tools/make_raster.py
 (made once into benchmarks/_work/ if missing). Nothing here is asserted by tests.
@@ -15,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -28,9 +30,30 @@ import morecantile
 import rasterio
 from rasterio.warp import transform_bounds
 
-REPO = Path(__file__).resolve().parents[1]
-WORK = REPO / "benchmarks" / "_work"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    PEERS,
+    WORK,
+    PeerError,
+    Server,
+    add_json_option,
+    exit_on_sigterm,
+    free_port,
+    ratio,
+    table,
+    write_result,
+)
+
 PY = sys.executable
+TITILER_WORKERS = 4
+TITILER_ENV = {  # the GDAL settings of TiTiler's own docker-compose.yml, cache per worker
+    "GDAL_CACHEMAX": "200",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_INGESTED_BYTES_AT_OPEN": "32768",
+    "VSI_CACHE": "TRUE",
+    "VSI_CACHE_SIZE": "536870912",
+    "PYTHONWARNINGS": "ignore",
+}
 PER_ZOOM = {14: 4, 15: 9, 16: 16, 17: 49, 18: 60, 19: 100, 20: 150, 21: 112}  # = 500, as in STACK.md §4
 LAUNCH_DRONEGIS = """
 import sys, uvicorn
@@ -131,18 +154,19 @@ def publish_for_bench(cog: Path) -> tuple[Path, str]:
     return ws.root, layer_id
 
 
-def start(cmd: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start a server and wait until it answers."""
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=REPO)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"server on port {port} did not start: {cmd}")
+def dronegis_server(ws_root: Path, port: int) -> Server:
+    """Our service (one uvicorn worker, threads inside) on ``port``."""
+    return Server("dronegis", [PY, "-c", LAUNCH_DRONEGIS, str(ws_root), str(port)], f"http://127.0.0.1:{port}/docs")
+
+
+def titiler_server(port: int) -> Server:
+    """TiTiler from its own venv (scripts/bench.sh): 4 uvicorn workers, its recommended GDAL settings."""
+    python = PEERS / "titiler" / "bin" / "python"
+    if not python.exists():
+        raise PeerError(f"TiTiler's venv is missing ({python}); bash scripts/bench.sh makes it")
+    cmd = [str(python), "-m", "uvicorn", "titiler.application.main:app", "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(TITILER_WORKERS), "--log-level", "warning"]  # fmt: skip
+    return Server("TiTiler", cmd, f"http://127.0.0.1:{port}/healthz", env=TITILER_ENV)
 
 
 async def run_pass(urls: list[str], concurrency: int = 8, hard_stop: float = 300.0) -> dict[str, float]:
@@ -188,28 +212,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ext", default="jpg", choices=["jpg", "png"])
     parser.add_argument("--concurrency", type=int, default=8)
+    add_json_option(parser)
     args = parser.parse_args()
+    exit_on_sigterm()
     cog = ensure_cog(args.cog)
     ws_root, layer_id = publish_for_bench(cog)
     published_cog = ws_root / "publish" / "layers" / layer_id / "cog.tif"
     tiles = tile_list(cog)
-    ours_port, titiler_port = 8731, 8732
-    ours = start([PY, "-c", LAUNCH_DRONEGIS, str(ws_root), str(ours_port)], ours_port)
-    titiler = start(
-        [
-            PY,
-            "-m",
-            "uvicorn",
-            "titiler.application.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(titiler_port),
-            "--log-level",
-            "warning",
-        ],
-        titiler_port,
-    )
+    ours_port, titiler_port = free_port(), free_port()
     urls = {
         "dronegis": [
             f"http://127.0.0.1:{ours_port}/tiles/{layer_id}/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
@@ -222,7 +232,7 @@ def main() -> None:
         ],
     }
     results: dict[str, list[dict[str, float]]] = {"dronegis": [], "titiler": []}
-    try:
+    with dronegis_server(ws_root, ours_port), titiler_server(titiler_port):
         for batch in urls.values():  # warm-up: open files, fill caches
             asyncio.run(run_pass(batch[::25], args.concurrency))
         for _ in range(args.rounds):
@@ -230,29 +240,35 @@ def main() -> None:
                 figures = asyncio.run(run_pass(batch, args.concurrency))
                 results[name].append(figures)
                 print(name, json.dumps({k: round(v, 1) for k, v in figures.items()}), flush=True)
-    finally:
-        for proc in (ours, titiler):
-            proc.terminate()
-            proc.wait(10)
-    best = {name: max(runs, key=lambda r: r["tiles_per_s"]) for name, runs in results.items()}
     med = {name: statistics.median(r["tiles_per_s"] for r in runs) for name, runs in results.items()}
     p95 = {name: statistics.median(r["p95_ms"] for r in runs) for name, runs in results.items()}
-    print(
-        json.dumps(
-            {
-                "cog": str(cog),
-                "tiles": len(tiles),
-                "format": args.ext,
-                "concurrency": args.concurrency,
-                "median_tiles_per_s": {k: round(v, 1) for k, v in med.items()},
-                "median_p95_ms": {k: round(v, 1) for k, v in p95.items()},
-                "ratio_tiles_per_s": round(med["dronegis"] / med["titiler"], 2),
-                "ratio_p95": round(p95["dronegis"] / p95["titiler"], 2),
-                "best": best,
-            },
-            indent=1,
-        )
+    summary = {
+        "cog": str(cog), "tiles": len(tiles), "format": args.ext, "concurrency": args.concurrency,
+        "titiler_workers": TITILER_WORKERS, "rounds": results,
+        "median_tiles_per_s": med, "median_p95_ms": p95,
+        "ratio_tiles_per_s": med["dronegis"] / med["titiler"], "ratio_p95": p95["dronegis"] / p95["titiler"],
+    }  # fmt: skip
+    print(json.dumps(summary, indent=1))
+    rows = [
+        [f"{name} round {i + 1}", r["tiles_per_s"], r["p50_ms"], r["p95_ms"], r["errors"], r["avg_kb"]]
+        for name, runs in results.items()
+        for i, r in enumerate(runs)
+    ]
+    ratio_row = [
+        "**dronegis / TiTiler (median of rounds)**",
+        f"**{ratio(summary['ratio_tiles_per_s'])}**", "", f"p95 {ratio(summary['ratio_p95'])}", "", "",
+    ]  # fmt: skip
+    title = (
+        f"{len(tiles)} WebMercatorQuad {args.ext.upper()} tiles of {cog.name}, "
+        f"concurrency {args.concurrency}; "
+        f"dronegis 1 uvicorn worker, TiTiler {TITILER_WORKERS} workers (target: ≥ 10× tiles/s, p95 ≤ 50 ms)"
     )
+    columns = ["run", "tiles/s", "p50 ms", "p95 ms", "errors", "mean kB"]
+    write_result(
+        args.json,
+        figures=summary,
+        tables=[table(title, columns, [*rows, ratio_row])],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

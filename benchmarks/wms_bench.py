@@ -1,35 +1,60 @@
-"""WMS GetMap 1024×1024: dronegis /wms vs MapServer 8 (Debian cgi-mapserver) on the same COG.
+"""WMS GetMap 1024×1024: dronegis /wms vs MapServer 8 under FastCGI on the same COG.
 
 The same 30 GetMap requests (EPSG:25832, bounding boxes from the whole 500 m COG down to
-32 m, image/jpeg and image/png) are sent one at a time to each. dronegis is reached over
-HTTP on 127.0.0.1 (uvicorn); MapServer runs as the CGI program it is (``mapserv`` with
-QUERY_STRING, one process per request, no HTTP in between), so MapServer's figure leaves
-out the HTTP hop that dronegis pays.
+32 m, image/jpeg and image/png alternating) are sent one at a time to each, both over
+HTTP on 127.0.0.1 (random free ports): dronegis under uvicorn, MapServer as the Debian
+``mapserv`` in FastCGI mode, 4 processes kept running by lighttpd (``mod_fastcgi``), so
+no process start-up per request. MapServer 8 refuses to run without a config file
+(STACK.md §2): one with ``MS_MAP_PATTERN`` is written next to the mapfile and passed in
+``MAPSERVER_CONFIG_FILE``. Both servers are stopped by PID however the run ends.
 
-    .venv/bin/python benchmarks/wms_bench.py [--cog benchmarks/_work/r10k_jpeg_cog.tif]
+    .venv/bin/python benchmarks/wms_bench.py [--cog benchmarks/_work/r10k_jpeg_cog.tif] [--json OUT]
 
-Needs ``apt-get install mapserver-bin cgi-mapserver``. MapServer 8 refuses to run without
-a config file (STACK.md §2), so one is written next to the mapfile.
+Needs ``cgi-mapserver mapserver-bin lighttpd`` (scripts/bench.sh installs them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
+import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
 
 import httpx
 import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tiles_bench import LAUNCH_DRONEGIS, PY, WORK, ensure_cog, publish_for_bench, start  # noqa: E402
+from common import (  # noqa: E402
+    WORK,
+    Server,
+    add_json_option,
+    exit_on_sigterm,
+    free_port,
+    ratio,
+    table,
+    write_result,
+)
+from tiles_bench import dronegis_server, ensure_cog, publish_for_bench  # noqa: E402
+
+MAPSERV_PROCESSES = 4
+LIGHTTPD_CONF = """server.document-root = "{folder}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.errorlog = "{folder}/lighttpd-error.log"
+server.modules += ("mod_fastcgi")
+fastcgi.server = ("/mapserv" => ((
+    "socket" => "{folder}/mapserv.sock",
+    "bin-path" => "{mapserv}",
+    "max-procs" => {procs},
+    "check-local" => "disable",
+    "bin-environment" => ("MAPSERVER_CONFIG_FILE" => "{config}"),
+)))
+"""
 
 MAPFILE = """MAP
   NAME "bench"
@@ -65,58 +90,91 @@ def requests_list(bounds: tuple[float, float, float, float], count: int = 30) ->
     return out
 
 
+def mapserver(folder: Path, cog: Path, bounds: tuple[float, float, float, float], port: int) -> Server:
+    """lighttpd on ``port`` running ``mapserv`` under FastCGI for a mapfile of ``cog``."""
+    mapserv = shutil.which("mapserv")
+    if mapserv is None or shutil.which("lighttpd") is None:
+        raise SystemExit("bench: ERROR: mapserv or lighttpd missing (cgi-mapserver mapserver-bin lighttpd)")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bench.map").write_text(
+        MAPFILE.format(left=bounds[0], bottom=bounds[1], right=bounds[2], top=bounds[3], cog=cog),
+        encoding="utf-8",
+    )
+    config = folder / "mapserver.conf"
+    config.write_text(f'CONFIG\n  ENV\n    MS_MAP_PATTERN "^{folder}/"\n  END\nEND\n', encoding="utf-8")
+    conf = folder / "lighttpd.conf"
+    conf.write_text(LIGHTTPD_CONF.format(folder=folder, port=port, mapserv=mapserv, procs=MAPSERV_PROCESSES,
+                                         config=config), encoding="utf-8")  # fmt: skip
+    ready = f"http://127.0.0.1:{port}/mapserv?SERVICE=WMS&REQUEST=GetCapabilities&map={folder}/bench.map"
+    return Server("MapServer-FastCGI", ["lighttpd", "-D", "-f", str(conf)], ready)
+
+
+def timed_get(client: httpx.Client, url: str, params: dict[str, str]) -> tuple[float, bytes]:
+    """Milliseconds and body of one GET; the response must be an image."""
+    t0 = time.perf_counter()
+    response = client.get(url, params=params)
+    elapsed = (time.perf_counter() - t0) * 1000
+    if response.status_code != 200 or not response.headers.get("content-type", "").startswith("image/"):
+        raise SystemExit(f"bench: ERROR: {url} answered {response.status_code}: {response.text[:300]}")
+    return elapsed, response.content
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cog", type=Path, default=WORK / "r10k_jpeg_cog.tif")
+    add_json_option(parser)
     args = parser.parse_args()
+    exit_on_sigterm()
     cog = ensure_cog(args.cog)
     ws_root, layer_id = publish_for_bench(cog)
     published = (ws_root / "publish" / "layers" / layer_id / "cog.tif").resolve()
     with rasterio.open(published) as src:
-        bounds = tuple(src.bounds)
-    folder = WORK / "mapserver"
-    folder.mkdir(parents=True, exist_ok=True)
-    mapfile = folder / "bench.map"
-    mapfile.write_text(MAPFILE.format(left=bounds[0], bottom=bounds[1], right=bounds[2], top=bounds[3],
-                                      cog=published), encoding="utf-8")
-    config = folder / "mapserver.conf"
-    config.write_text(f'CONFIG\n  ENV\n    MS_MAP_PATTERN "^{folder}/"\n  END\nEND\n', encoding="utf-8")
-    reqs = requests_list(bounds)  # type: ignore[arg-type]
-    port = 8751
-    ours = start([PY, "-c", LAUNCH_DRONEGIS, str(ws_root), str(port)], port)
+        bounds = (src.bounds.left, src.bounds.bottom, src.bounds.right, src.bounds.top)
+    folder = (WORK / "mapserver").resolve()
+    reqs = requests_list(bounds)
+    ours_port, ms_port = free_port(), free_port()
+    ours_url, ms_url = f"http://127.0.0.1:{ours_port}/wms", f"http://127.0.0.1:{ms_port}/mapserv"
     times: dict[str, list[float]] = {"dronegis": [], "mapserver": []}
     sizes: dict[str, list[int]] = {"dronegis": [], "mapserver": []}
-    env = {**os.environ, "MAPSERVER_CONFIG_FILE": str(config)}
-    try:
-        with httpx.Client(timeout=120) as client:
-            client.get(f"http://127.0.0.1:{port}/wms", params={**reqs[0], "LAYERS": layer_id})  # warm-up
-            for params in reqs:
-                t0 = time.perf_counter()
-                response = client.get(f"http://127.0.0.1:{port}/wms", params={**params, "LAYERS": layer_id})
-                times["dronegis"].append((time.perf_counter() - t0) * 1000)
-                assert response.status_code == 200, response.text[:300]
-                sizes["dronegis"].append(len(response.content))
-
-                query = urlencode({**params, "LAYERS": "ortho", "map": str(mapfile)})
-                t0 = time.perf_counter()
-                command = ["mapserv", f"QUERY_STRING={query}"]
-                done = subprocess.run(command, capture_output=True, env=env, check=True)
-                times["mapserver"].append((time.perf_counter() - t0) * 1000)
-                assert b"Content-Type: image/" in done.stdout[:200], done.stdout[:400]
-                sizes["mapserver"].append(len(done.stdout))
-    finally:
-        ours.terminate()
-        ours.wait(10)
+    with (
+        dronegis_server(ws_root, ours_port),
+        mapserver(folder, published, bounds, ms_port),
+        httpx.Client(timeout=120) as client,
+    ):
+        ms_params = {"LAYERS": "ortho", "map": str(folder / "bench.map")}
+        timed_get(client, ours_url, {**reqs[0], "LAYERS": layer_id})  # warm-up, both
+        timed_get(client, ms_url, {**reqs[0], **ms_params})
+        sides = (("dronegis", ours_url, {"LAYERS": layer_id}), ("mapserver", ms_url, ms_params))
+        for params in reqs:
+            for name, url, extra in sides:
+                ms, body = timed_get(client, url, {**params, **extra})
+                times[name].append(ms)
+                sizes[name].append(len(body))
     p50 = {k: statistics.median(v) for k, v in times.items()}
-    print(json.dumps({
-        "requests": len(reqs), "size": "1024x1024", "cog": str(cog),
-        "p50_ms": {k: round(v, 1) for k, v in p50.items()},
-        "p95_ms": {k: round(sorted(v)[int(0.95 * (len(v) - 1))], 1) for k, v in times.items()},
-        "mean_kb": {k: round(statistics.mean(v) / 1024, 1) for k, v in sizes.items()},
-        "ratio_p50_dronegis_over_mapserver": round(p50["dronegis"] / p50["mapserver"], 2),
-    }, indent=1))
+    p95 = {k: sorted(v)[int(0.95 * (len(v) - 1))] for k, v in times.items()}
+    kb = {k: statistics.mean(v) / 1024 for k, v in sizes.items()}
+    summary: dict[str, Any] = {
+        "requests": len(reqs), "size": "1024x1024", "cog": str(cog), "mapserv_processes": MAPSERV_PROCESSES,
+        "p50_ms": p50, "p95_ms": p95, "mean_kb": kb,
+        "ratio_p50_dronegis_over_mapserver": p50["dronegis"] / p50["mapserver"],
+    }  # fmt: skip
+    print(json.dumps(summary, indent=1))
+    title = (
+        f"{len(reqs)} GetMap 1024×1024 (EPSG:25832, JPEG/PNG alternating), one at a time; MapServer 8 "
+        f"FastCGI ({MAPSERV_PROCESSES} mapserv processes under lighttpd) (target: p50 ≤ 0.5× MapServer)"
+    )
+    rows = [
+        ["dronegis", p50["dronegis"], p95["dronegis"], kb["dronegis"]],
+        ["MapServer FastCGI", p50["mapserver"], p95["mapserver"], kb["mapserver"]],
+        ["**dronegis / MapServer**", f"**{ratio(summary['ratio_p50_dronegis_over_mapserver'])}**",
+         ratio(p95["dronegis"] / p95["mapserver"]), ""],
+    ]  # fmt: skip
+    write_result(
+        args.json, figures={**summary, "times_ms": times},
+        tables=[table(title, ["server", "p50 ms", "p95 ms", "mean kB"], rows)],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
