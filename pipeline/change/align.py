@@ -29,6 +29,7 @@ from pipeline.change.coregister import (
     erode,
     fill,
     fit_motion,
+    high_pass,
     motion_at,
     phase_shift,
     texture,
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Share of a patch that must have data in both rasters.
 MIN_PATCH_COVERAGE = 0.8
+#: Smallest patch side (pixels) matched by ECC.
+MIN_PATCH = 96
 #: Coarse cells with data in both rasters needed to try matching at all.
 MIN_COMMON_CELLS = 64
 
@@ -149,16 +152,24 @@ def _alignment(
     motion = fit_motion(found, settings.affine_tolerance_px)
     dx, dy = motion_at(motion.matrix, grid.width / 2, grid.height / 2)
     res = grid.resolution
+    corners = [(0, 0), (grid.width, 0), (0, grid.height), (grid.width, grid.height)]
+    largest = max(
+        math.hypot(*motion_at(motion.matrix, x, y)) for x, y in [(grid.width / 2, grid.height / 2), *corners]
+    )
     shift_m = math.hypot(dx * res, dy * res)
-    if shift_m > settings.max_shift_m:
+    if largest * res > settings.max_shift_m:
         raise CoregistrationError(
-            f"{after.path.name} is shifted by {shift_m:.2f} m ({dx:.1f}, {dy:.1f} px) against BEFORE: "
-            f"more than the tolerance of {settings.max_shift_m:g} m; not corrected — check its georeferencing"
+            f"{after.path.name} is shifted by {shift_m:.2f} m ({dx:.1f}, {dy:.1f} px; up to "
+            f"{largest * res:.2f} m across the area) against BEFORE: more than the tolerance of "
+            f"{settings.max_shift_m:g} m; "
+            "not corrected — check its georeferencing"
         )
+    a, b, _, d, e, _ = motion.matrix
     result = Alignment(
         dx_px=dx, dy_px=dy, dx_m=dx * res, dy_m=-dy * res, shift_m=shift_m, matrix=motion.matrix,
         model=motion.model, peak=peak, ecc=float(np.median([p.ecc for p in found])), patches=len(found),
-        residual_px=motion.residual_px, corrected=True, resolution_m=res,
+        residual_px=motion.residual_px, corrected=True, resolution_m=res, max_shift_m=largest * res,
+        scale=math.sqrt(abs(a * e - b * d)), rotation_deg=math.degrees(math.atan2(d - b, a + e)),
     )  # fmt: skip
     log.info(
         "co-registration: %.3f, %.3f px (%.3f m), %s, %d patches", dx, dy, shift_m, motion.model, len(found)
@@ -170,7 +181,11 @@ def _patch_windows(
     grid: Grid, energy: NDArray[np.floating], factor: int, settings: AlignSettings
 ) -> list[Window]:
     """The most textured patch-sized window in each of patches × patches cells of the grid."""
-    size = min(settings.patch, grid.width, grid.height)
+    # small grids get smaller patches, so that the patches see different parts of the area
+    size = max(
+        MIN_PATCH, min(settings.patch, grid.width // settings.patches, grid.height // settings.patches)
+    )
+    size = min(size, grid.width, grid.height)
     half = size / (2 * factor)
     smooth = cv2.blur(np.nan_to_num(energy).astype(np.float32), (max(1, int(2 * half)),) * 2)
     windows = []
@@ -204,7 +219,7 @@ def _patch(
     if vb.mean() < MIN_PATCH_COVERAGE or va.mean() < MIN_PATCH_COVERAGE:
         return None
     init = translation(start[0] - ox, start[1] - oy)
-    refined = ecc_motion(fill(gb, vb), fill(ga, va), init, mask=erode(vb & va, 7))
+    refined = ecc_motion(high_pass(fill(gb, vb)), high_pass(fill(ga, va)), init, mask=erode(vb & va, 7))
     if refined is None or refined[1] < min_ecc:
         return None
     matrix, cc = refined

@@ -17,8 +17,10 @@ Coarse to fine:
 
 1. :func:`phase_shift` — phase correlation (``cv2.phaseCorrelate`` with a Hann window) of the
    two texture images at a coarse level; its peak response (0–1) says whether they match at all.
-2. :func:`ecc_motion` — ECC maximisation (``cv2.findTransformECC``) of texture patches at full
-   resolution, started from the coarse shift; converges to a few hundredths of a pixel.
+2. :func:`ecc_motion` — ECC maximisation (``cv2.findTransformECC``, Gaussian pre-filter 5) of
+   full-resolution patches, high-passed (:func:`high_pass`: the image minus its blur, so slopes of
+   a DSM and light trends of an orthophoto do not dominate), started from the coarse shift; ECC is
+   invariant to brightness and contrast and converges to a few hundredths of a pixel.
 3. :func:`fit_motion` — a translation (median of the patch shifts) or, when the patch shifts
    vary across the area by more than the tolerance, an affine fitted to them by least squares.
 
@@ -36,6 +38,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
+#: Patch shifts further than this (pixels) from the median may be outliers (see ``fit_motion``).
+OUTLIER_PX = 0.5
+#: Gaussian sigma (pixels) of the high-pass applied before ECC.
+HIGH_PASS_SIGMA = 8.0
 #: ECC iterations and convergence threshold (increments of the correlation coefficient).
 ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
 
@@ -66,6 +72,13 @@ def fill(image: NDArray[np.floating], valid: NDArray[np.bool_]) -> F32:
     out = np.asarray(image, dtype=np.float32).copy()
     ok = valid & np.isfinite(out)
     out[~ok] = float(np.median(out[ok])) if ok.any() else 0.0
+    return out
+
+
+def high_pass(image: F32, sigma: float = HIGH_PASS_SIGMA) -> F32:
+    """``image`` minus its Gaussian blur: keeps edges and texture, drops slopes and illumination trends."""
+    blurred = cv2.GaussianBlur(image, (0, 0), sigma)
+    out: F32 = (image - blurred).astype(np.float32)
     return out
 
 
@@ -119,7 +132,7 @@ def ecc_motion(
     affine: bool = False,
     mask: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.float64], float] | None:
-    """Refine the 2 × 3 motion ``init`` by ECC on two texture patches; None when ECC does not converge.
+    """Refine the 2 × 3 motion ``init`` by ECC on two (high-passed) patches; None when ECC does not converge.
 
     Returns:
         The motion (``after(M p) ≈ before(p)``) and the final correlation coefficient.
@@ -146,25 +159,49 @@ def translation(dx: float, dy: float) -> NDArray[np.float64]:
 def fit_motion(patches: list[PatchShift], affine_tolerance_px: float) -> Motion:
     """A translation, or an affine when the patch shifts vary by more than ``affine_tolerance_px``.
 
-    With fewer than 4 patches (or collinear centres) only a translation is fitted.
+    Each model leaves out its outlying patches first (residual beyond max(3 MAD, 0.5 px): a change
+    inside a patch, or a repetitive pattern, pulls its estimate away). With fewer than 4 patches
+    (or collinear centres) only a translation is fitted.
     """
     xy = np.array([(p.x, p.y) for p in patches], dtype=np.float64)
     d = np.array([(p.dx, p.dy) for p in patches], dtype=np.float64)
-    shift = np.median(d, axis=0)
-    residual = float(np.sqrt(np.mean(np.sum((d - shift) ** 2, axis=1))))
-    matrix = translation(float(shift[0]), float(shift[1]))
-    if len(patches) >= 4 and residual > affine_tolerance_px:
-        design = np.column_stack([xy, np.ones(len(xy))])
-        coef, _, rank, _ = np.linalg.lstsq(design, d, rcond=None)
-        if rank == 3:
-            fitted = design @ coef
-            affine_residual = float(np.sqrt(np.mean(np.sum((d - fitted) ** 2, axis=1))))
-            if affine_residual < residual:
-                # position in AFTER = p + (shift at p) = (I + A) p + t
-                lin = np.eye(2) + coef[:2].T
-                matrix = np.column_stack([lin, coef[2]])
-                return Motion(_flat(matrix), "affine", affine_residual)
-    return Motion(_flat(matrix), "translation", residual)
+    keep = _inliers(d - np.median(d, axis=0))
+    shift = np.median(d[keep], axis=0)
+    residual = _rms(d[keep] - shift)
+    translation_motion = Motion(_flat(translation(float(shift[0]), float(shift[1]))), "translation", residual)
+    if len(patches) < 4 or residual <= affine_tolerance_px:
+        return translation_motion
+    design = np.column_stack([xy, np.ones(len(xy))])
+    coef = _lstsq(design, d)
+    if coef is None:
+        return translation_motion
+    keep = _inliers(d - design @ coef)
+    coef = _lstsq(design[keep], d[keep]) if keep.sum() >= 4 else None
+    if coef is None:
+        return translation_motion
+    affine_residual = _rms(d[keep] - design[keep] @ coef)
+    if affine_residual >= residual:
+        return translation_motion
+    # position in AFTER = p + (shift at p) = (I + A) p + t
+    matrix = np.column_stack([np.eye(2) + coef[:2].T, coef[2]])
+    return Motion(_flat(matrix), "affine", affine_residual)
+
+
+def _lstsq(design: NDArray[np.float64], d: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    coef, _, rank, _ = np.linalg.lstsq(design, d, rcond=None)
+    return coef if rank == 3 else None
+
+
+def _rms(residuals: NDArray[np.float64]) -> float:
+    return float(np.sqrt(np.mean(np.sum(residuals**2, axis=1))))
+
+
+def _inliers(residuals: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Rows whose residual lies within max(3 × MAD, ``OUTLIER_PX``) of 0."""
+    dist = np.hypot(residuals[:, 0], residuals[:, 1])
+    limit = max(3.0 * 1.4826 * float(np.median(dist)), OUTLIER_PX)
+    keep: NDArray[np.bool_] = dist <= limit
+    return keep
 
 
 def _flat(m: NDArray[np.float64]) -> tuple[float, float, float, float, float, float]:

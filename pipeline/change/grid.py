@@ -21,6 +21,7 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
@@ -29,6 +30,10 @@ from core.errors import NoOverlapError
 from pipeline.change.models import Grid
 from pipeline.rasters import RasterInfo, crs_string
 
+#: Drivers that decode from the start of the file (no tiles): a window read may restart decoding.
+SEQUENTIAL_DRIVERS = frozenset({"PNG", "JPEG"})
+#: Such rasters up to this size are decoded once into a tiled in-memory GeoTIFF.
+IN_MEMORY_PIXELS = 64_000_000
 #: A raster finer than the grid by more than this factor is averaged down; otherwise bilinear.
 AVERAGE_ABOVE = 1.01
 
@@ -119,6 +124,8 @@ class GridReader:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = self._stack.enter_context(rasterio.open(info.path))
+            if src.driver in SEQUENTIAL_DRIVERS and src.width * src.height <= IN_MEMORY_PIXELS:
+                src = self._stack.enter_context(_in_memory(src, self._stack))
         source_crs = info.crs
         source: rasterio.io.DatasetReader | WarpedVRT = src
         if motion is not None and crs_string(info.crs) != crs_string(grid.crs):
@@ -177,6 +184,22 @@ class GridReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _in_memory(src: rasterio.io.DatasetReader, stack: contextlib.ExitStack) -> rasterio.io.DatasetReader:
+    """A tiled in-memory GeoTIFF copy of a PNG/JPEG (world file included), decoded once."""
+    profile = {
+        "driver": "GTiff", "width": src.width, "height": src.height, "count": src.count,
+        "dtype": src.dtypes[0], "transform": src.transform, "nodata": src.nodata, "tiled": True,
+        "blockxsize": 256, "blockysize": 256,
+    }  # fmt: skip
+    memfile = stack.enter_context(MemoryFile())
+    with memfile.open(**profile) as copy:
+        copy.write(src.read())
+        copy.colorinterp = src.colorinterp
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return memfile.open()
 
 
 def _nodata_options(src: rasterio.io.DatasetReader) -> dict[str, object]:

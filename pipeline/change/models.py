@@ -109,6 +109,9 @@ class Alignment(Frozen):
     residual_px: float = 0.0
     corrected: bool
     resolution_m: float
+    max_shift_m: float = Field(0.0, description="largest displacement over the grid (centre and corners)")
+    scale: float = Field(1.0, description="area scale of the motion (affine only)")
+    rotation_deg: float = Field(0.0, description="rotation of the motion (affine only)")
 
 
 class ChangeConfig(Frozen):
