@@ -24,6 +24,7 @@ class DroneGisGroup(click.Group):
         "unpublish": "dronegis.cli.publish:unpublish",
         "serve": "dronegis.cli.serve:serve",
         "demo": "dronegis.cli.demo:demo",
+        "roofs": "dronegis.cli.roofs:roofs",
         "volume": "dronegis.cli.volume:volume",
     }
 

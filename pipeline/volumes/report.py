@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from core.atomic import atomic_write_text
 from pipeline.volumes.cutfill import COLORMAP
 from pipeline.volumes.models import BaseMethod, PolygonVolume, VolumeRun, VolumeStatus
+from pipeline.volumes.tables import display_number
 from pipeline.volumes.uncertainty import MODEL_DA, MODEL_EN
 
 QUICKLOOK_PX = 900
@@ -73,13 +74,6 @@ img{border:1px solid #ccc;margin-right:12px}
 )
 
 
-def _number(value: float | None, decimals: int, comma: bool) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",") if comma else text
-
-
 def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -104,16 +98,16 @@ def _row(p: PolygonVolume, english: bool) -> tuple[list[str], str]:
     cells = [
         p.id,
         STATUS_NAMES[p.status][english],
-        _number(p.cut_m3, 2, comma),
-        _number(p.fill_m3, 2, comma),
-        _number(p.net_m3, 2, comma),
-        "±" + _number(u.total95_m3 if u else None, 2, comma),
-        _number(p.area_2d_m2, 1, comma),
-        _number(p.area_3d_m2, 1, comma),
-        _number(None if p.coverage is None else 100 * p.coverage, 1, comma),
-        _number(p.max_height_m, 3, comma),
-        _number(p.max_depth_m, 3, comma),
-        _number(p.base.residual_rmse_m if p.base else None, 3, comma),
+        display_number(p.cut_m3, 2, comma),
+        display_number(p.fill_m3, 2, comma),
+        display_number(p.net_m3, 2, comma),
+        "±" + display_number(u.total95_m3 if u else None, 2, comma),
+        display_number(p.area_2d_m2, 1, comma),
+        display_number(p.area_3d_m2, 1, comma),
+        display_number(None if p.coverage is None else 100 * p.coverage, 1, comma),
+        display_number(p.max_height_m, 3, comma),
+        display_number(p.max_depth_m, 3, comma),
+        display_number(p.base.residual_rmse_m if p.base else None, 3, comma),
         "; ".join(p.problems),
     ]
     css = {VolumeStatus.FAILED: "bad", VolumeStatus.PARTIAL: "part"}.get(p.status, "")
@@ -133,14 +127,16 @@ def _facts(run: VolumeRun, english: bool) -> list[tuple[str, str]]:
          "Polygons measured / total", "Net total (m³)", "Notes")
     )  # fmt: skip
     accuracy = (
-        f"bias {_number(err.bias_m, 3, comma)} m, σ {_number(err.sigma_m, 3, comma)} m ({err.source})"
+        f"bias {display_number(err.bias_m, 3, comma)} m, σ {display_number(err.sigma_m, 3, comma)} m "
+        f"({err.source})"
         if err.known
         else ("ikke oplyst" if not english else "not given")
     )
     values = (
         run.dsm, run.polygons_file, BASE_NAMES[run.base][english], run.base_dem or "–", run.height_datum,
-        " × ".join(_number(c, 3, comma) for c in run.cell_size_m), accuracy,
-        f"{len(measured)} / {len(run.polygons)}", _number(total, 2, comma), "; ".join(run.notes) or "–",
+        " × ".join(display_number(c, 3, comma) for c in run.cell_size_m), accuracy,
+        f"{len(measured)} / {len(run.polygons)}", display_number(total, 2, comma),
+        "; ".join(run.notes) or "–",
     )  # fmt: skip
     return list(zip(labels, values, strict=True))
 

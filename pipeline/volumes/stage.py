@@ -58,6 +58,7 @@ from pipeline.volumes.uncertainty import MODEL_EN
 from pipeline.zonal import PolygonFeature, PolygonLayer, ZonalSettings, read_polygons
 from pipeline.zonal.pixels import clip_box
 from pipeline.zonal.polygons import crs_text
+from pipeline.zonal.zonal import box_cells
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def _measure_layer(ctx: _Context, layer: PolygonLayer) -> tuple[list[PolygonVolu
     plan = plan_windows(ctx.dsm, [f.geometry for f in features], ZONAL)
     reads = plan.reads
     large = frozenset(
-        i for i in reads.single if _cells(clip_box(reads.boxes[i], ctx.dsm)) > ZONAL.max_window_pixels
+        i for i in reads.single if box_cells(clip_box(reads.boxes[i], ctx.dsm)) > ZONAL.max_window_pixels
     )
     found: dict[int, PolygonVolume] = {}
     p98s: list[float] = []
@@ -149,15 +150,11 @@ def _measure_layer(ctx: _Context, layer: PolygonLayer) -> tuple[list[PolygonVolu
     return records, p98s
 
 
-def _cells(box: tuple[int, int, int, int]) -> int:
-    return max(box[1] - box[0], 0) * max(box[3] - box[2], 0)
-
-
 def _raster_window(dsm: DatasetReader, layer: PolygonLayer) -> Window | None:
     """The window of the DSM covering every usable polygon (None when none is on the DSM)."""
     plan = plan_windows(dsm, [f.geometry for f in layer.features], ZONAL)
     boxes = [clip_box(b, dsm) for b in plan.reads.boxes.values()]
-    boxes = [b for b in boxes if _cells(b) > 0]
+    boxes = [b for b in boxes if box_cells(b) > 0]
     if not boxes:
         return None
     r0, r1 = min(b[0] for b in boxes), max(b[1] for b in boxes)

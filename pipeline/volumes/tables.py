@@ -58,6 +58,19 @@ def danish_number(value: Cell, decimals: int | None) -> str:
     return str(value)
 
 
+def display_number(value: float | None, decimals: int, danish: bool) -> str:
+    """A number for people: thousands grouped, Danish with a narrow space and a decimal comma; "–" if missing.
+
+    Example:
+        >>> display_number(12345.678, 1, True), display_number(12345.678, 1, False)
+        ('12\u202f345,7', '12,345.7')
+    """
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",") if danish else text
+
+
 def _csv_text(rows: Sequence[Sequence[str]], delimiter: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")

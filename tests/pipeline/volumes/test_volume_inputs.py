@@ -8,8 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from conftest import SHAPES, TRANSFORM, Site, write_raster
 from shapely.geometry import LineString, Point, Polygon, box
+from volume_site import SHAPES, TRANSFORM, Site, write_raster
 
 from core.errors import PolygonLayerError, RasterInputError, VolumeError
 from pipeline.volumes import BaseMethod, VolumeConfig, VolumeStatus, run_volumes

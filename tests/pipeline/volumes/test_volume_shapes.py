@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from conftest import CELL, SHAPES, TILT, Site, write_raster
+from volume_site import CELL, SHAPES, TILT, Site, write_raster
 
 from pipeline.cog import validate_cog
 from pipeline.volumes import BaseMethod, VerticalError, VolumeConfig, VolumeRun, VolumeStatus, run_volumes

@@ -1,4 +1,4 @@
-"""A synthetic site: a tilted plane carrying a cone stockpile, a conical pit and a frustum."""
+"""A synthetic site: a tilted plane carrying a cone stockpile, a conical pit and a frustum (helpers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
-import pytest
 import rasterio
 from affine import Affine
 from rasterio.warp import Resampling, calculate_default_transform, reproject
@@ -95,9 +94,7 @@ def to_crs(src: Path, dst: Path, crs: str) -> Path:
     return write_raster(dst, out, transform, crs)
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    folder = tmp_path_factory.mktemp("volume-site")
+def build_site(folder: Path) -> Site:
     x, y = centres(TRANSFORM, (SIZE, SIZE))
     ground = ground_heights(x, y)
     dsm = ground + sum(s.profile(x, y) for s in SHAPES.values())
