@@ -11,7 +11,11 @@ Conventions of the returned points:
 - A missing or ``NaN`` z becomes ``None``; a ``NaN`` x or y is an error.
 - Names starting with ``CHK`` (any case), and every point of a file whose name marks it as a
   check-point file (``chk``/``check`` in the file name), get ``role="check"``: never fitted.
-- ODM lines without a point name are grouped by their coordinates and named ``gcp_<n>``.
+- ODM lines without a point name are grouped by their coordinates and named ``gcp_<n>``
+  (CSV rows without a name column ``point_<n>``); :func:`is_generated_name` tells them apart.
+- Pixel coordinates name pixel centres ((0, 0) = centre of the first pixel, OpenSfM/ODM);
+  see :mod:`flights.pixels`. A pixel coordinate that is not a finite number of at most
+  ``MAX_PIXEL_COORDINATE`` pixels is an error naming the file, the line and the value.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pyproj.exceptions import CRSError
 
 from core.errors import ControlFileError
 from flights.models import ControlFile, ControlPoint, PixelObservation
+from flights.pixels import MAX_PIXEL_COORDINATE
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,12 @@ Role = Literal["gcp", "check"]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng", ".rjpeg")
 _UTM_WORDS = re.compile(r"^\s*WGS\s*-?\s*84\s+UTM\s+(\d{1,2})\s*([NS])\s*$", re.IGNORECASE)
 _CHECK_FILE = re.compile(r"(^|[^a-z])(chk|check)", re.IGNORECASE)
+_GENERATED_NAME = re.compile(r"^(gcp|point)_\d+$")
+
+
+def is_generated_name(name: str) -> bool:
+    """True for the names this module gives unnamed points (``gcp_<n>``, ``point_<n>``)."""
+    return bool(_GENERATED_NAME.match(name))
 
 
 class Line(NamedTuple):
@@ -150,6 +161,16 @@ def _finite_xy(x: float, y: float, relpath: str, line: Line) -> None:
         raise ControlFileError(f"{relpath} line {line.number}: coordinate is NaN/inf in {line.text!r}")
 
 
+def _plausible_pixel(col: float, row: float, relpath: str, line: Line) -> None:
+    """A pixel position must be finite and within ``MAX_PIXEL_COORDINATE`` of the image origin."""
+    for what, value in (("pixel x", col), ("pixel y", row)):
+        if not math.isfinite(value) or not -MAX_PIXEL_COORDINATE <= value <= MAX_PIXEL_COORDINATE:
+            raise ControlFileError(
+                f"{relpath} line {line.number}: {what} {value!r} is not a pixel position of any image "
+                f"(must be finite, at most {MAX_PIXEL_COORDINATE:.0f} px) in {line.text!r}"
+            )
+
+
 def optional_z(value: float) -> float | None:
     """A height, or None for NaN/inf."""
     return value if math.isfinite(value) else None
@@ -201,8 +222,7 @@ def _parse_gcp_lines(lines: list[Line], relpath: str) -> list[_Group]:
         x, y, z = (number(t, relpath, line, w) for t, w in zip(f[:3], ("x", "y", "z"), strict=True))
         col, row = number(f[3], relpath, line, "pixel x"), number(f[4], relpath, line, "pixel y")
         _finite_xy(x, y, relpath, line)
-        if not (math.isfinite(col) and math.isfinite(row)):
-            raise ControlFileError(f"{relpath} line {line.number}: pixel coordinate is NaN in {line.text!r}")
+        _plausible_pixel(col, row, relpath, line)
         name = f[6] if len(f) > 6 else None
         key = (x, y, optional_z(z))
         if name is not None and names.setdefault(name, key) != key:
@@ -213,7 +233,7 @@ def _parse_gcp_lines(lines: list[Line], relpath: str) -> list[_Group]:
         group = groups.get(key) or _Group(name, x, y, key[2], [], None, None)
         if group.name is None and name is not None:
             group = group._replace(name=name)
-        group.observations.append(PixelObservation(image=f[5], col=col, row=row))
+        group.observations.append(PixelObservation(image=f[5], col=col, row=row, line=line.number))
         groups[key] = group
     return list(groups.values())
 

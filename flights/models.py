@@ -198,11 +198,16 @@ class Capture(Frozen):
 
 
 class PixelObservation(Frozen):
-    """Where a control point appears in one image or product (pixel column/row)."""
+    """Where a control point appears in one image or product (pixel column/row).
+
+    ``col``/``row`` name pixel centres: (0, 0) is the centre of the first pixel (OpenSfM/ODM,
+    :mod:`flights.pixels`). ``line`` is the line of the control file it was read from.
+    """
 
     image: str
     col: float
     row: float
+    line: int | None = None
 
 
 class ControlPoint(Frozen):

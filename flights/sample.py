@@ -12,8 +12,9 @@
   coordinates are the targets projected with the pinhole model (REFERENCE §2.4).
 - ``truth.json``: the true poses, intrinsics and control points (:class:`SampleTruth`).
 
-Pixel convention: pixel centres at integer coordinates (OpenCV); u to the right (east for
-yaw 0), v down (south). The local east/north offsets are true (not grid) directions; the
+Pixel convention: pixel centres at integer coordinates (OpenCV, and the control-file
+convention of :mod:`flights.pixels`); u to the right (east for yaw 0), v down (south).
+The local east/north offsets are true (not grid) directions; the
 conversion to EPSG:25832 goes through latitude/longitude, so meridian convergence is included.
 """
 
@@ -142,16 +143,32 @@ def make_sample_flight(folder: Path, *, seed: int = 7, start: datetime = START) 
 
 
 def _targets() -> list[tuple[str, float, float, str]]:
-    """Five GCPs and two check points inside the frames' overlap (EPSG:25832)."""
+    """Eight GCPs and eight independent check points (EPSG:25832).
+
+    The GCPs lie near the southern and northern edges so that the two middle frames
+    (DJI_0002, DJI_0005) see four each — one more than an affine fit needs, so their fits have
+    a leave-one-out figure — and every other frame only two (no GCP fit). The check points
+    are spread over the block, six on each middle frame, never fitted: QA measures them on the
+    products.
+    """
     e, n = ORIGIN_E, ORIGIN_N
     return [
         ("GCP1", e - 30.0, n - 12.0, "gcp"),
         ("GCP2", e + 30.0, n - 12.0, "gcp"),
-        ("GCP3", e + 0.5, n + 10.0, "gcp"),
+        ("GCP3", e - 18.0, n - 22.0, "gcp"),
         ("GCP4", e - 30.0, n + 30.0, "gcp"),
         ("GCP5", e + 30.0, n + 30.0, "gcp"),
+        ("GCP6", e + 18.0, n - 21.0, "gcp"),
+        ("GCP7", e - 16.0, n + 42.0, "gcp"),
+        ("GCP8", e + 18.0, n + 41.0, "gcp"),
         ("CHK1", e - 12.0, n + 3.0, "check"),
         ("CHK2", e + 14.0, n + 22.0, "check"),
+        ("CHK3", e + 19.0, n - 4.0, "check"),
+        ("CHK4", e - 19.0, n + 17.0, "check"),
+        ("CHK5", e + 6.0, n - 14.0, "check"),
+        ("CHK6", e - 8.0, n + 33.0, "check"),
+        ("CHK7", e + 25.0, n + 38.0, "check"),
+        ("CHK8", e - 24.0, n - 6.0, "check"),
     ]
 
 

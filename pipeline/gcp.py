@@ -318,19 +318,21 @@ def pairs_for_image(
     """The (pixel, map) pairs of one image, map coordinates optionally transformed to ``target_crs``.
 
     Observations name pixel centres (control-file convention); the pairs are in GDAL's corner-based
-    pixel space. Image names compare case-insensitively (ODM files mix ``.JPG`` and ``.jpg``).
+    pixel space. Image names compare case-insensitively (ODM files mix ``.JPG`` and ``.jpg``);
+    several observations of one point on the image (merged files) give one pair at their mean.
     """
     from pyproj import Transformer
 
     pairs = []
     for point in points:
+        seen = [o for o in point.observations if o.image.lower() == image.lower()]
+        if not seen:
+            continue
         x, y = point.x, point.y
         if target_crs is not None and point.crs != target_crs:
             x, y = Transformer.from_crs(point.crs, target_crs, always_xy=True).transform(x, y)
-        for obs in point.observations:
-            if obs.image.lower() == image.lower():
-                col, row = to_gdal(obs.col, obs.row)
-                pairs.append(GcpPair(point.name, col, row, float(x), float(y), point.role))
+        col, row = to_gdal(float(np.mean([o.col for o in seen])), float(np.mean([o.row for o in seen])))
+        pairs.append(GcpPair(point.name, col, row, float(x), float(y), point.role))
     return pairs
 
 

@@ -1,5 +1,7 @@
 """Sub-stage ``gcp`` of :mod:`pipeline.process`: frames with surveyed GCPs, warped by a fit.
 
+The flight's control files are merged first (``flights.control_sets``): a target listed in
+several files counts once, and a target that is a check point in any of them is never fitted.
 For every frame observed by at least three GCPs of the flight's control files, the GCP
 coordinates go to the target CRS, a polynomial is fitted (order 1; order 2 from twelve GCPs
 on, twice its minimum, so that its residuals mean something; check points never take part) and
@@ -25,6 +27,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flights.control_sets import delivered_sources, merge_sources
 from flights.models import Capture, ControlPoint, FileKind
 from pipeline.gcp import MIN_POINTS, pairs_for_image
 from pipeline.gcp_tasks import GcpResult, GcpTask, warp_gcp_frame
@@ -37,7 +40,13 @@ logger = logging.getLogger(__name__)
 
 
 def _control_points(run: _Run) -> list[ControlPoint]:
-    return [p for cf in run.flight.control for p in cf.points if p.observations]
+    """The flight's targets with observations, one per target across all control files."""
+    merged = merge_sources(delivered_sources(run.flight.control))
+    for conflict in merged.conflicts:
+        logger.warning("%s", conflict.message)
+    for name, files in merged.gcp_in.items():
+        logger.warning("%s is a GCP in %s but a check point elsewhere: not fitted", name, ", ".join(files))
+    return [p for p in merged.points if p.observations]
 
 
 def _frames_by_name(run: _Run) -> dict[str, Capture]:

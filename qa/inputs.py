@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from core.errors import QAError
 from core.workspace import Workspace
 from flights.checks import valid_position
-from flights.models import ControlPoint, Flight
+from flights.models import Flight
 from pipeline.models import Product, ProductKind
 
 logger = logging.getLogger(__name__)
@@ -70,17 +70,6 @@ def load_products(workspace: Workspace, flight_id: str) -> list[Product]:
         return [Product.model_validate(item) for item in json_items(path, "products")]
     except ValueError as exc:
         raise QAError(f"products file {path} is malformed: {exc}") from exc
-
-
-def check_points(flight: Flight, extra: Path | None) -> list[ControlPoint]:
-    """Check points of the flight's control files plus those of an extra check-point file."""
-    points = [p for cf in flight.control for p in cf.points if p.role == "check"]
-    if extra is not None:
-        from flights.control import read_control_file
-
-        parsed = read_control_file(Path(extra), Path(extra).name, role="check")
-        points.extend(p for p in parsed.points if p.role == "check")
-    return points
 
 
 def to_crs(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:

@@ -166,7 +166,7 @@ def _flags(
     return tuple(names), axis_target, v_target
 
 
-def _count_warning(n: int, min_count: int) -> str | None:
+def count_warning(n: int, min_count: int) -> str | None:
     """A warning when fewer than ``min_count`` check points were measured."""
     if n < min_count:
         return f"{n} check points; ASPRS Edition 2 asks for at least {min_count}"
@@ -248,7 +248,7 @@ def accuracy(
         vertical_class=vertical_class,
         horizontal_class_met=None if horizontal_class is None else h2 <= horizontal_class,
         vertical_class_met=None if vertical_class is None or v2 is None else v2 <= vertical_class,
-        count_warning=_count_warning(len(errors), min_count),
+        count_warning=count_warning(len(errors), min_count),
         blunders=blunders,
         bias_axes=bias,
     )
@@ -368,7 +368,7 @@ def vertical_accuracy(
         asprs_rmse_v=v2,
         vertical_class=vertical_class,
         vertical_class_met=None if vertical_class is None else v2 <= vertical_class,
-        count_warning=_count_warning(len(errors), min_count),
+        count_warning=count_warning(len(errors), min_count),
         blunders=tuple(name for name, e in errors if abs(e) > limit),
         bias=bool(vertical_class and abs(mz) > BIAS_FRACTION * vertical_class),
     )

@@ -4,6 +4,7 @@ import json
 import math
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -151,9 +152,9 @@ def test_control_files_parse_with_roles(sample: tuple[Path, SampleTruth]) -> Non
     gcps = read_control_file(folder / "gcp_list.txt", "gcp_list.txt")
     checks = read_control_file(folder / "check_points.txt", "check_points.txt")
     assert gcps.crs == checks.crs == "EPSG:25832"
-    assert {p.name for p in gcps.points} == {"GCP1", "GCP2", "GCP3", "GCP4", "GCP5"}
+    assert {p.name for p in gcps.points} == {f"GCP{i}" for i in range(1, 9)}
     assert {p.role for p in gcps.points} == {"gcp"}
-    assert {p.name: p.role for p in checks.points} == {"CHK1": "check", "CHK2": "check"}
+    assert {p.name: p.role for p in checks.points} == {f"CHK{i}": "check" for i in range(1, 9)}
     truth_by_name = {p.name: p for p in truth.points}
     for point in (*gcps.points, *checks.points):
         t = truth_by_name[point.name]
@@ -169,3 +170,12 @@ def test_thermal_frame_is_a_flir_rjpeg(sample: tuple[Path, SampleTruth]) -> None
     raw = np.asarray(image.raw)
     assert raw.shape == (256, 320) and raw.dtype == np.uint16
     assert raw[100:150, 120:200].mean() > raw[:40, :40].mean()  # the warm roof
+
+
+def test_gcp_layout_gives_the_middle_frames_a_redundant_fit(sample: tuple[Path, SampleTruth]) -> None:
+    """DJI_0002 and DJI_0005 see four GCPs (one more than an affine fit needs); the others two."""
+    _, truth = sample
+    seen = Counter(image for p in truth.points if p.role == "gcp" for image in p.pixels)
+    assert seen == {f"DJI_000{i}.JPG": 4 if i in (2, 5) else 2 for i in range(1, 7)}
+    checks = Counter(image for p in truth.points if p.role == "check" for image in p.pixels)
+    assert checks["DJI_0002.JPG"] == checks["DJI_0005.JPG"] == 6

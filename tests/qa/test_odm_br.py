@@ -109,3 +109,28 @@ def test_orthophoto_against_targets(
         assert acc.rmse_r > tol.horizontal
         assert 0.8 < acc.rmse_r < 2.0  # measured 1.22 m over 16 targets
         assert f"{acc.asprs_rmse_h:.3f}" in message
+
+
+def test_targets_delivered_and_given_again_are_measured_once(
+    data_dir: Path, targets: list[ControlPoint]
+) -> None:
+    """The same 19 targets as a delivered file and as --checkpoints: 19 measured, the ASPRS warning stays."""
+    from flights.control_sets import PointSource, merge_sources
+
+    path = data_dir / "odm_br" / "odm_extra_gcp_br_ckeck.png"
+    twice = targets + targets
+    doubled, _ = measure_product(twice, path, crs=CRS)
+    assert len(doubled) >= 34  # counted twice, the count reaches the ASPRS minimum of 30
+    assert accuracy([m.error for m in doubled]).count_warning is None
+    merged = merge_sources(
+        [
+            PointSource("gcp_list_floatxy_raw.txt", "delivered", targets),
+            PointSource("gcp_list_floatxy_raw.txt", "checkpoints", targets),
+        ]
+    )
+    assert len(merged.check_points()) == 19
+    measured, missing = measure_product(merged.check_points(), path, crs=CRS)
+    assert len(measured) + len(missing) == 19 and len(measured) == len(doubled) // 2
+    assert accuracy([m.error for m in measured]).count_warning == (
+        f"{len(measured)} check points; ASPRS Edition 2 asks for at least 30"
+    )

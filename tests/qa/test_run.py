@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -246,14 +248,12 @@ def test_run_qa_on_the_ingested_sample_flight(workspace: Workspace, tmp_path: Pa
     assert plausibility.status == "pass" and "DJI_0007_R.JPG" in plausibility.figures["frames"]  # type: ignore[operator]
 
 
-def test_georeferencing_evidence_from_a_gcp_fit(workspace: Workspace) -> None:
-    from qa.run import georeferencing_check
-
-    build_workspace(workspace)
-    flight = Flight.model_validate_json(workspace.flight_json("F1").read_text())
-    fit = {"rmse_r": 0.04, "loo_rmse_r": 0.07, "residuals": [{"name": "G1", "role": "gcp", "dr": 0.04}]}
-    product = Product(
-        id="P",
+def _fitted(pid: str, gcps: int, loo: float | None) -> Product:
+    """An orthophoto made by an affine GCP fit of ``gcps`` points (a dumped pipeline.gcp.GcpFit)."""
+    residuals = [{"name": f"G{i}", "role": "gcp", "dr": 0.0 if loo is None else 0.04} for i in range(gcps)]
+    fit = {"method": "affine", "order": 1, "rmse_r": 0.04, "loo_rmse_r": loo, "residuals": residuals}
+    return Product(
+        id=pid,
         flight="F1",
         kind=ProductKind.ORTHOPHOTO,
         path="x.tif",
@@ -261,12 +261,36 @@ def test_georeferencing_evidence_from_a_gcp_fit(workspace: Workspace) -> None:
         bounds=(0, 0, 1, 1),
         properties={"gcp_fit": fit},
     )
-    result = georeferencing_check(flight, [product], any_checkpoints=False)
-    assert result.status == "pass"
+
+
+def test_georeferencing_evidence_from_a_gcp_fit(workspace: Workspace) -> None:
+    from qa.georeferencing import georeferencing_check
+
+    build_workspace(workspace)
+    flight = Flight.model_validate_json(workspace.flight_json("F1").read_text())
+    result = georeferencing_check(flight, [_fitted("P", 5, 0.07)], measured=set())
+    assert result.status == "pass"  # redundant fit: estimated by leave-one-out
     assert result.figures["P.gcp_loo_rmse_m"] == 0.07
-    unknown = georeferencing_check(flight, [], any_checkpoints=False)
-    assert unknown.status == "warn" and "unknown" in unknown.message
-    assert unknown.figures["frame_gsd_m"] is None  # no focal length in the synthetic captures
+    assert result.figures["accuracy_evidence"] == {"P": "estimated"}
+    assert "leave-one-out RMSE 0.070 m over 5 GCPs" in result.figures["accuracy_evidence_detail"]["P"]  # type: ignore[index]
+    nothing = georeferencing_check(flight, [], measured=set())
+    assert nothing.status == "warn" and "not measured" in nothing.message
+    assert nothing.figures["frame_gsd_m"] is None  # no focal length in the synthetic captures
+
+
+def test_minimum_gcp_fit_is_accuracy_unknown(workspace: Workspace) -> None:
+    """Exactly the minimum GCPs (3 for affine): zero residuals by construction, never 'backed by GCPs'."""
+    from qa.georeferencing import georeferencing_check
+
+    build_workspace(workspace)
+    flight = Flight.model_validate_json(workspace.flight_json("F1").read_text())
+    result = georeferencing_check(flight, [_fitted("P", 3, None)], measured=set())
+    assert result.status == "warn"
+    assert result.figures["accuracy_evidence"] == {"P": "unknown"}
+    assert "accuracy not measured for 1 of 1 raster products" in result.message
+    assert "exactly the minimum 3 GCPs" in result.message and "backed" not in result.message
+    measured = georeferencing_check(flight, [_fitted("P", 3, None)], measured={"P"})
+    assert measured.status == "pass" and measured.figures["accuracy_evidence"] == {"P": "measured"}
 
 
 def test_coverage_from_a_footprints_file_aoi_and_the_real_municipality(
@@ -349,13 +373,29 @@ def test_sample_flight_ingest_process_qa(workspace: Workspace, tmp_path: Path) -
     )
     products = process_flight(workspace, "S")
     report = run_qa(workspace, "S", checkpoints=None, rules=None, conditions=None, now=NOW)
+    assert report.check("checkpoints").figures["unique"] == 8
     geo = report.check("georeferencing")
-    assert geo.status == "pass" and geo.figures["rtk_fix_ratio"] == 1.0
-    gcp_frames = [p.id for p in products if p.properties.get("georeference") == "gcp"]
-    assert gcp_frames and all(f"{pid}.gcp_rmse_m" in geo.figures for pid in gcp_frames)
-    for pid in gcp_frames:  # evaluated, or skipped with a reason — never silently passed
-        check = report.check(f"precision.{pid}")
-        assert check.status != "skip" or check.reason
+    assert geo.figures["rtk_fix_ratio"] == 1.0
+    gcp_frames = {p.id: p for p in products if p.properties.get("georeference") == "gcp"}
+    assert sorted(gcp_frames) == ["S-gcpframe-DJI_0002", "S-gcpframe-DJI_0005"]
+    for pid, product in gcp_frames.items():
+        assert geo.figures[f"{pid}.gcp_count"] == 4 and geo.figures[f"{pid}.gcp_loo_rmse_m"] is not None
+        check = report.check(f"precision.{pid}")  # the check points, matched onto the warped frame
+        figures: dict[str, Any] = check.figures
+        assert figures["n"] == 6 and check.status == "warn"  # 6 < 30 check points
+        assert figures["asprs_rmse_h"] < 0.1 * (product.gsd_m or 0)
+        # independent of the matching: the stage's residuals of the same check points through the fit
+        stage: list[dict[str, Any]] = product.properties["check_points"]  # type: ignore[assignment]
+        by_fit = {c["name"]: c for c in stage}
+        for point in figures["points"]:
+            fit = by_fit[point["name"]]
+            assert math.hypot(point["dx"] - fit["dx"], point["dy"] - fit["dy"]) < 0.25 * (product.gsd_m or 0)
+    evidence = geo.figures["accuracy_evidence"]
+    assert isinstance(evidence, dict)
+    # the targets do not show in the thermal frame: its accuracy is not measured, and QA says so
+    unmeasured = {pid for pid, kind in evidence.items() if kind != "measured"}
+    assert unmeasured == {"S-frame-DJI_0007_R", "S-thermal-mosaic"}
+    assert geo.status == "warn" and "accuracy not measured for 2 of 10 raster products" in geo.message
     assert report.check("coverage.overlap").status in ("pass", "warn")
     assert report.check("thermal.plausibility").status == "pass"
     assert "footprints" in report.plots

@@ -132,7 +132,7 @@
       label.textContent = ' ' + l.title;
       const meta = document.createElement('span');
       meta.className = 'meta';
-      const acc = l.accuracy && l.accuracy.rmse_h_m != null ? ' · RMSE_H ' + l.accuracy.rmse_h_m.toFixed(3) + ' m' : '';
+      const acc = l.accuracy && l.accuracy.rmse_h_m != null ? ' · RMSE_H ' + l.accuracy.rmse_h_m.toFixed(3) + ' m' : ' · nøjagtighed ikke målt / accuracy not measured';
       meta.textContent = l.kind.replace('_', ' ') + ' · ' + l.access + ' · QA ' + (l.qa_status || 'not run') + acc;
       li.append(box, label, meta, flownBadge(l));
       list.appendChild(li);

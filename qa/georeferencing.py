@@ -1,0 +1,135 @@
+"""Georeferencing evidence of a flight, and how honestly each raster product's accuracy is known.
+
+Accuracy evidence of one raster product, best first:
+
+- ``measured``: independent check points were measured on the product (``qa.accuracy_checks``).
+- ``estimated``: the product comes from a GCP fit with redundancy; its leave-one-out RMSE (each
+  GCP predicted by a fit without it) estimates the accuracy at the GCPs.
+- ``unknown``: a GCP fit with exactly the minimum number of GCPs (``pipeline.gcp.minimum_points``)
+  or no leave-one-out figure: its residuals are zero by construction and say nothing.
+- ``not measured``: no check point on the product and no GCP fit. An RTK fix, however good, places
+  the cameras; it is reported but does not measure the product.
+
+The check passes only when every raster product is measured or estimated; otherwise it warns
+"accuracy not measured", so neither the report nor the layers published from it say "pass" for
+an accuracy nobody measured.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Collection
+
+from flights.models import FileKind, Flight
+from pipeline.gcp import minimum_points
+from pipeline.models import Product
+from qa import image_quality
+from qa.inputs import RASTER_KINDS
+from qa.models import CheckResult
+
+SHOWN = 6
+
+
+def gcp_fit_of(product: Product) -> dict[str, object] | None:
+    """The ``pipeline.gcp.GcpFit`` dumped into a product's properties (``gcp_fit``; a GCP frame's ``fit``)."""
+    fit = product.properties.get("gcp_fit") or (
+        product.properties.get("fit") if product.properties.get("georeference") == "gcp" else None
+    )
+    return fit if isinstance(fit, dict) else None
+
+
+def _residuals(fit: dict[str, object]) -> list[dict[str, object]]:
+    found = fit.get("residuals")
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list | tuple) else []
+
+
+def _gcp_count(fit: dict[str, object]) -> int:
+    return sum(r.get("role", "gcp") == "gcp" for r in _residuals(fit))
+
+
+def fit_evidence(fit: dict[str, object]) -> tuple[str, str]:
+    """``(evidence, sentence)`` of a GCP fit: ``estimated`` with a leave-one-out RMSE, else ``unknown``."""
+    gcps = _gcp_count(fit)
+    method, order = fit.get("method"), fit.get("order")
+    need = minimum_points(str(method), int(order)) if method is not None and isinstance(order, int) else None
+    loo = fit.get("loo_rmse_r")
+    if isinstance(loo, int | float) and (need is None or gcps > need):
+        return "estimated", f"GCP leave-one-out RMSE {loo:.3f} m over {gcps} GCPs"
+    if need is not None and gcps <= need:
+        return "unknown", f"GCP fit with exactly the minimum {need} GCPs: residuals are zero by construction"
+    return "unknown", f"GCP fit with {gcps} GCPs and no leave-one-out figure"
+
+
+def _fit_figures(product: Product, fit: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {
+        f"{product.id}.gcp_rmse_m": fit.get("rmse_r"),
+        f"{product.id}.gcp_loo_rmse_m": fit.get("loo_rmse_r"),
+        f"{product.id}.gcp_residuals": _residuals(fit),
+        f"{product.id}.gcp_count": _gcp_count(fit),
+    }
+    if "check_points" in product.properties:  # check points against the fit: the stage's view, not QA's
+        out[f"{product.id}.fit_check_residuals"] = product.properties["check_points"]
+    return out
+
+
+def _evidence(products: list[Product], measured: Collection[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Evidence class and sentence of every raster product (module docstring)."""
+    kinds, sentences = {}, {}
+    for p in (p for p in products if p.kind in RASTER_KINDS):
+        fit = gcp_fit_of(p)
+        if p.id in measured:
+            kinds[p.id], sentences[p.id] = "measured", "measured at independent check points"
+        elif fit is not None:
+            kinds[p.id], sentences[p.id] = fit_evidence(fit)
+        else:
+            kinds[p.id], sentences[p.id] = "not measured", "no check point measured on it and no GCP fit"
+    return kinds, sentences
+
+
+def _message(kinds: dict[str, str], sentences: dict[str, str], fix_ratio: float | None) -> str:
+    rtk = f"; RTK fixed {fix_ratio:.0%} of frames (camera positions, not the products)" if fix_ratio else ""
+    if not kinds:
+        return "accuracy not measured: no raster product to measure yet" + rtk
+    weak = [pid for pid, kind in kinds.items() if kind in ("unknown", "not measured")]
+    if not weak:
+        how = sorted(set(kinds.values()))
+        return f"accuracy of all {len(kinds)} raster products {' or '.join(how)}" + rtk
+    shown = "; ".join(f"{pid}: {sentences[pid]}" for pid in weak[:SHOWN])
+    more = f"; … {len(weak) - SHOWN} more" if len(weak) > SHOWN else ""
+    return f"accuracy not measured for {len(weak)} of {len(kinds)} raster products ({shown}{more})" + rtk
+
+
+def georeferencing_check(flight: Flight, products: list[Product], measured: Collection[str]) -> CheckResult:
+    """Georeferencing evidence: accuracy evidence per raster product, GCP fits, RTK fix ratio, GSDs.
+
+    Args:
+        flight: The flight (frames: RTK flags and GSD).
+        products: The flight's products.
+        measured: Ids of the products whose accuracy was measured at check points.
+    """
+    frames = [c for c in flight.captures if c.kind in (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)]
+    flags = [c.rtk.flag for c in frames if c.rtk.flag is not None]
+    fix_ratio = sum(f == 50 for f in flags) / len(flags) if flags else None
+    gsds = [g for g in (image_quality.frame_gsd(c) for c in frames) if g is not None]
+    kinds, sentences = _evidence(products, measured)
+    figures: dict[str, object] = {
+        "rtk_fix_ratio": fix_ratio,
+        "frame_gsd_m": {"median": statistics.median(gsds), "min": min(gsds), "max": max(gsds)}
+        if gsds
+        else None,
+        "product_gsd_m": {p.id: p.gsd_m for p in products},
+        "accuracy_evidence": kinds,
+        "accuracy_evidence_detail": sentences,
+    }
+    for p in products:
+        fit = gcp_fit_of(p)
+        if fit is not None:
+            figures.update(_fit_figures(p, fit))
+    weak = not kinds or any(kind in ("unknown", "not measured") for kind in kinds.values())
+    return CheckResult(
+        id="georeferencing",
+        title="Georeferencing evidence (check points, GCP fits, RTK, GSD)",
+        status="warn" if weak else "pass",
+        figures=figures,
+        message=_message(kinds, sentences, fix_ratio),
+    )
