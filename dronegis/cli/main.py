@@ -26,6 +26,8 @@ class DroneGisGroup(click.Group):
         "demo": "dronegis.cli.demo:demo",
         "roofs": "dronegis.cli.roofs:roofs",
         "volume": "dronegis.cli.volume:volume",
+        "vegetation": "dronegis.cli.vegetation:vegetation",
+        "change": "dronegis.cli.change:change",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

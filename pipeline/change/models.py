@@ -215,5 +215,6 @@ class ChangeResult(Frozen):
     change_map: Path
     change_polygons: Path
     summary_json: Path
+    report_html: Path
     area_stats: tuple[AreaStats, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -35,6 +35,8 @@ from pipeline.change.models import (
     DEFAULT_THRESHOLDS,
     UNITS,
     Alignment,
+    AreaStats,
+    ChangeArea,
     ChangeConfig,
     ChangeKind,
     ChangeResult,
@@ -42,8 +44,9 @@ from pipeline.change.models import (
     InputSummary,
 )
 from pipeline.change.outputs import change_areas, write_polygons, write_summary
+from pipeline.change.report import write_report
 from pipeline.change.scan import ScanSettings, scan
-from pipeline.change.stats import area_statistics
+from pipeline.change.stats import area_statistics, pair_series
 from pipeline.rasters import RasterInfo, check_target_area, crs_string, open_raster
 from pipeline.vegetation.raster import capture_time, finish_cog, float_scratch, time_tags
 
@@ -138,19 +141,31 @@ class _Plan(NamedTuple):
     settings: ScanSettings
 
 
+class Outputs(NamedTuple):
+    """The files a change detection writes into its folder."""
+
+    change_map: Path
+    polygons: Path
+    summary: Path
+    report: Path
+
+    @classmethod
+    def of(cls, config: ChangeConfig) -> Outputs:
+        """``<name>_map.tif``, ``<name>_areas.gpkg``, ``<name>.json``, ``<name>.html`` in ``out_dir``."""
+        out, name = config.out_dir, config.name
+        return cls(
+            out / f"{name}_map.tif", out / f"{name}_areas.gpkg", out / f"{name}.json", out / f"{name}.html"
+        )
+
+
 def _run(plan: _Plan, config: ChangeConfig) -> ChangeResult:
     b_info, a_info, grid, kind, bands, alignment, settings = plan
-    out = config.out_dir
-    map_path, gpkg, summary = (
-        out / f"{config.name}_map.tif",
-        out / f"{config.name}_areas.gpkg",
-        out / f"{config.name}.json",
-    )
+    files = Outputs.of(config)
     motion = alignment.matrix if alignment.corrected else None
     with (
         open_pair(b_info, a_info, grid, bands, motion) as (rb, ra),
         float_scratch(
-            map_path, width=grid.width, height=grid.height, transform=grid.affine, crs=grid.crs
+            files.change_map, width=grid.width, height=grid.height, transform=grid.affine, crs=grid.crs
         ) as sink,
     ):
         found = scan(rb, ra, grid, settings, sink)
@@ -159,28 +174,41 @@ def _run(plan: _Plan, config: ChangeConfig) -> ChangeResult:
             raise RasterInputError(
                 f"{b_info.path.name} and {a_info.path.name} have no pixel with data in common"
             )
-        before_s, after_s = _summary(b_info, kind, grid), _summary(a_info, kind, grid)
-        tags = _tags(kind, settings, alignment, before_s, after_s)
-        finish_cog(sink.name, map_path, tags, config.cache_mb)
+        inputs = _summary(b_info, kind, grid), _summary(a_info, kind, grid)
+        finish_cog(sink.name, files.change_map, _tags(kind, settings, alignment, *inputs), config.cache_mb)
     areas = [a for a in merge(found.parts) if a.pixels * grid.pixel_area >= config.min_area_m2]
     reported = change_areas(areas, grid, kind)
-    write_polygons(gpkg, areas, reported, grid)
-    gains = [r for r in reported if r.sign > 0]
-    losses = [r for r in reported if r.sign < 0]
-    result = ChangeResult(
-        before=before_s, after=after_s, grid=grid, kind=kind, value=describe(kind, config.index),
-        unit=UNITS[kind],
-        alignment=alignment, bias=settings.bias, threshold=settings.threshold, min_area_m2=config.min_area_m2,
-        smooth_m=config.smooth_m, overlap_m2=found.overlap_px * grid.pixel_area,
+    write_polygons(files.polygons, areas, reported, grid)
+    stats = area_statistics(config, b_info, a_info, grid, kind, alignment, files.change_map, files.polygons)
+    result = _result(plan, config, inputs, found.overlap_px, reported, stats, files)
+    write_summary(files.summary, result)
+    write_report(files.report, result, pair_series(result))
+    return result
+
+
+def _result(
+    plan: _Plan,
+    config: ChangeConfig,
+    inputs: tuple[InputSummary, InputSummary],
+    overlap_px: int,
+    reported: list[ChangeArea],
+    stats: tuple[AreaStats, ...],
+    files: Outputs,
+) -> ChangeResult:
+    grid, kind, s = plan.grid, plan.kind, plan.settings
+    gains, losses = [r for r in reported if r.sign > 0], [r for r in reported if r.sign < 0]
+    dsm = kind is ChangeKind.DSM
+    return ChangeResult(
+        before=inputs[0], after=inputs[1], grid=grid, kind=kind, value=describe(kind, config.index),
+        unit=UNITS[kind], alignment=plan.alignment, bias=s.bias, threshold=s.threshold,
+        min_area_m2=config.min_area_m2, smooth_m=config.smooth_m, overlap_m2=overlap_px * grid.pixel_area,
         changed_m2=sum(r.area_m2 for r in reported), gain_m2=sum(r.area_m2 for r in gains),
         loss_m2=sum(r.area_m2 for r in losses),
-        volume_gain_m3=sum(r.volume_m3 or 0.0 for r in gains) if kind is ChangeKind.DSM else None,
-        volume_loss_m3=sum(r.volume_m3 or 0.0 for r in losses) if kind is ChangeKind.DSM else None,
-        areas=tuple(reported), change_map=map_path, change_polygons=gpkg, summary_json=summary,
-        area_stats=area_statistics(config, b_info, a_info, grid, kind, alignment, map_path, gpkg),
+        volume_gain_m3=sum(r.volume_m3 or 0.0 for r in gains) if dsm else None,
+        volume_loss_m3=sum(r.volume_m3 or 0.0 for r in losses) if dsm else None,
+        areas=tuple(reported), change_map=files.change_map, change_polygons=files.polygons,
+        summary_json=files.summary, report_html=files.report, area_stats=stats,
     )  # fmt: skip
-    write_summary(summary, result)
-    return result
 
 
 def _tags(

@@ -23,7 +23,15 @@ from affine import Affine
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
 
-from pipeline.change.models import Alignment, AreaStats, ChangeConfig, ChangeKind, Grid, SeriesPoint
+from pipeline.change.models import (
+    Alignment,
+    AreaStats,
+    ChangeConfig,
+    ChangeKind,
+    ChangeResult,
+    Grid,
+    SeriesPoint,
+)
 from pipeline.rasters import RasterInfo, crs_string
 from pipeline.vegetation import VegetationConfig, vegetation_indices
 from pipeline.zonal import PolygonLayer, ZonalStats, read_polygons, zonal_stats
@@ -110,6 +118,21 @@ def _row(
         coverage_before=b.coverage, coverage_after=a.coverage,
         problems=tuple(p.message for p in feature.problems),
     )  # fmt: skip
+
+
+def pair_series(result: ChangeResult) -> list[SeriesPoint]:
+    """The two-point series (BEFORE, AFTER) of every area polygon; empty when a capture time is unknown."""
+    start_b, start_a = result.before.time_start, result.after.time_start
+    if start_b is None or start_a is None:
+        return []
+    return [
+        SeriesPoint(id=s.id, date=date, raster=path.name, mean=mean, median=median, coverage=coverage)
+        for s in result.area_stats
+        for date, path, mean, median, coverage in (
+            (start_b, result.before.path, s.before_mean, s.before_median, s.coverage_before),
+            (start_a, result.after.path, s.after_mean, s.after_median, s.coverage_after),
+        )
+    ]
 
 
 def time_series(
