@@ -94,6 +94,10 @@ class ExportError(DroneGisError):
     """A product cannot be published."""
 
 
+class PublicationRefused(ExportError):
+    """A publication gate holds a product: capture date unknown, or outside the municipality."""
+
+
 class LayerNotFound(ExportError, KeyError):
     """No published layer has that id (or the caller may not see it)."""
 

@@ -17,7 +17,10 @@ underexposed             warning   strongly underexposed (``flights.quality.expo
 overexposed              warning   strongly overexposed (``flights.quality.exposure``)
 blurry                   warning   variance of the Laplacian below the (configurable) threshold
 outside_aoi              warning   frame position outside the AOI polygon
-outside_municipality     warning   frame position outside the municipality (when configured)
+outside_municipality     warning   frame position or raster footprint outside the municipality
+raster_undated           warning   a delivered raster without capture date: none in its metadata, no dated
+                                   frames and no ``--captured`` declaration (its products are "capture date
+                                   unknown" and are not published until a date is declared)
 rtk_not_fixed            warning   RtkFlag present and not 50
 time_missing             warning   no capture time
 time_in_future           warning   capture time after ``now`` (14 h slack when the offset is unknown)
@@ -47,7 +50,17 @@ from pathlib import PurePosixPath
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from flights.models import Capture, ControlFile, FileKind, Problem, Purpose, Severity
+from flights.models import (
+    Capture,
+    ControlFile,
+    DeclaredCapture,
+    DeliveredFile,
+    FileKind,
+    Problem,
+    Purpose,
+    Severity,
+)
+from flights.raster_time import CREATION
 
 FLIGHT = "."
 NEAR_HORIZON_DEG = -15.0
@@ -66,6 +79,7 @@ class CheckContext:
     aoi: BaseGeometry | None = None
     municipality: BaseGeometry | None = None
     control_images: frozenset[str] = frozenset()  # lower-case names observed in the control files
+    captured: DeclaredCapture | None = None  # the delivery's declared capture date (--captured)
 
     @property
     def mapping(self) -> bool:
@@ -249,3 +263,63 @@ def check_control(control: ControlFile, frame_names: set[str]) -> list[Problem]:
         return [problem("control_no_image", Severity.ERROR, f, msg)]
     msg = f"{f} names {len(missing)} of {len(named)} images that are not frames of this flight: {shown}"
     return [problem("control_unknown_image", Severity.WARNING, f, msg)]
+
+
+def check_rasters(
+    files: Iterable[DeliveredFile], captures: Iterable[Capture], ctx: CheckContext
+) -> list[DeliveredFile]:
+    """``files`` with the problems of :func:`check_raster` added to each delivered orthophoto/DSM/DTM."""
+    frames = list(captures)
+    kinds = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM)
+    return [
+        f.model_copy(update={"problems": f.problems + tuple(check_raster(f, frames, ctx))})
+        if f.kind in kinds and not any(p.severity == Severity.ERROR for p in f.problems)
+        else f
+        for f in files
+    ]
+
+
+def check_raster(delivered: DeliveredFile, captures: Iterable[Capture], ctx: CheckContext) -> list[Problem]:
+    """A delivered raster's date and place: undated (``raster_undated``), outside the municipality."""
+    found = []
+    f = delivered.path
+    own = delivered.time_utc is not None and CREATION not in delivered.time_source
+    if not own and ctx.captured is None and not any(c.time_utc is not None for c in captures):
+        msg = (
+            f"{f} har ingen optagelsesdato / {f} has no capture date: none in its metadata (TIFF DateTime, "
+            "XMP), no dated frames in the delivery and no --captured declaration; declare it with "
+            "dronegis ingest --captured YYYY-MM-DD"
+        )
+        found.append(problem("raster_undated", Severity.WARNING, f, msg))
+    footprint = delivered_footprint(delivered)
+    if ctx.municipality is not None and footprint is not None and not ctx.municipality.contains(footprint):
+        where = "entirely" if not ctx.municipality.intersects(footprint) else "partly"
+        west, south, east, north = footprint.bounds
+        msg = (
+            f"{f} ligger uden for kommunen / lies {where} outside the municipality "
+            f"(lon {west:.4f}…{east:.4f}, lat {south:.4f}…{north:.4f})"
+        )
+        found.append(problem("outside_municipality", Severity.WARNING, f, msg))
+    return found
+
+
+def outside_summary(captures: Iterable[Capture], files: Iterable[DeliveredFile]) -> list[Problem]:
+    """A flight-level ``outside_municipality`` warning counting the frames and rasters outside."""
+    frames = list(captures)
+    outside = sum(1 for c in frames if any(p.code == "outside_municipality" for p in c.problems))
+    rasters = sum(1 for f in files if any(p.code == "outside_municipality" for p in f.problems))
+    if not outside and not rasters:
+        return []
+    msg = (
+        f"{outside} af {len(frames)} billeder og {rasters} rastere ligger uden for kommunen / {outside} of "
+        f"{len(frames)} frames and {rasters} rasters lie outside the municipality: QA flags them and they "
+        "are not published without an explicit approval"
+    )
+    return [problem("outside_municipality", Severity.WARNING, FLIGHT, msg)]
+
+
+def delivered_footprint(delivered: DeliveredFile) -> BaseGeometry | None:
+    """The raster's footprint in EPSG:4326 (from its header bounds), if they are known."""
+    if delivered.bounds_wgs84 is None:
+        return None
+    return shapely.box(*delivered.bounds_wgs84)

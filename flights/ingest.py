@@ -52,6 +52,7 @@ from flights.models import (
     ArchiveEntry,
     Capture,
     ControlFile,
+    DeclaredCapture,
     DeliveredFile,
     FileKind,
     Flight,
@@ -85,6 +86,7 @@ def ingest_folder(
     flight_json: Path | None = None,
     camera_timezone: str | tzinfo | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    captured: DeclaredCapture | None = None,
     height_datum: HeightDatums | None = None,
 ) -> Flight:
     """Ingest one flight folder into its archive and quarantine and return the Flight manifest.
@@ -110,6 +112,9 @@ def ingest_folder(
             (``time_source`` ``exif+assumed:<zone>``); default Europe/Copenhagen.
         lock_timeout: seconds to wait while another process ingests the same flight
             (:mod:`flights.ingest_lock`).
+        captured: the delivery's declared capture date (``--captured``,
+            :func:`flights.raster_time.declared_capture`): dates rasters that carry none and
+            have no dated frames; None keeps the declaration of a previous ingest.
         height_datum: the declared vertical datum of delivered DSMs/DTMs, stored in the
             Flight for ``process``; None keeps the declaration of a previous ingest.
 
@@ -120,6 +125,8 @@ def ingest_folder(
             lies inside the source folder or ``camera_timezone`` is not an IANA zone.
     """
     ctx = _context(purpose, now, blur_threshold, aoi, municipality)
+    declared = captured if captured is not None else _captured_before(flight_json)
+    ctx = dataclasses.replace(ctx, captured=declared)
     zone = camera_zone(camera_timezone) if isinstance(camera_timezone, str) else camera_timezone
     _check_outside(Path(source), Path(archive_dir), Path(quarantine_dir))
     with flight_lock(Path(archive_dir), flight_id, timeout=lock_timeout):
@@ -141,6 +148,13 @@ def _declared_before(flight_json: Path | None) -> HeightDatums:
     if flight_json is None or not Path(flight_json).exists():
         return HeightDatums()
     return load_flight(Path(flight_json)).height_datum
+
+
+def _captured_before(flight_json: Path | None) -> DeclaredCapture | None:
+    """The capture date declared at a previous ingest of the flight (``--captured``), if any."""
+    if flight_json is None or not Path(flight_json).exists():
+        return None
+    return load_flight(Path(flight_json)).captured
 
 
 def _ingest_locked(
@@ -176,8 +190,10 @@ def _ingest_locked(
     captures = [
         c.model_copy(update={"problems": c.problems + checks.check_capture(c, ctx)}) for c in captures
     ]
+    files = checks.check_rasters(files, captures, ctx)
     flight_problems = [s.problem for s in scan.skipped]
     flight_problems += checks.mixed_cameras(captures) + _reingest_note(analysed, scan.skipped, previous)
+    flight_problems += checks.outside_summary(captures, files)
     flight = Flight(
         id=flight_id,
         source=str(Path(source).resolve()),
@@ -189,6 +205,7 @@ def _ingest_locked(
         aoi=dict(mapping(ctx.aoi)) if ctx.aoi is not None else None,
         problems=tuple(flight_problems),
         entries=tuple(sorted(entries, key=lambda e: e.path)),
+        captured=ctx.captured,
         height_datum=height_datum,
     )
     archive.write_manifest(flight_id=flight_id, source=flight.source, entries=list(flight.entries), now=now)

@@ -128,10 +128,12 @@ def _read(result: Analysed, local_tz: tzinfo | None = None) -> None:
                 local_tz=local_tz or DEFAULT_LOCAL_TZ,
             )
         elif result.kind in RASTER_KINDS:
+            from flights.exif import DEFAULT_LOCAL_TZ
             from flights.rasters import read_raster
 
+            zone = local_tz or DEFAULT_LOCAL_TZ  # for a TIFF DateTime without offset, as for frames
             result.delivered = read_raster(
-                f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind
+                f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind, zone=zone
             )
         elif result.kind == FileKind.CONTROL:
             from flights.control import read_control_file

@@ -241,6 +241,11 @@ class DeliveredFile(Frozen):
     size: int
     kind: FileKind
     crs: str | None = None
+    time_utc: datetime | None = Field(None, description="capture time the raster's own metadata gives (UTC)")
+    time_source: str = Field("none", description="where time_utc came from (flights.raster_time)")
+    bounds_wgs84: tuple[float, float, float, float] | None = Field(
+        None, description="raster footprint: west, south, east, north in degrees (None: CRS unknown)"
+    )
     problems: tuple[Problem, ...] = ()
 
 
@@ -268,6 +273,18 @@ class HeightDatums(Frozen):
         return self.dsm if kind == FileKind.DSM else self.dtm if kind == FileKind.DTM else None
 
 
+class DeclaredCapture(Frozen):
+    """When a delivery was flown, as a person declared it (``dronegis ingest --captured``).
+
+    A date declares the whole day in Europe/Copenhagen (``start`` 00:00, ``end`` 23:59:59 local);
+    a date and time declares that instant (``start == end``). Stored in UTC.
+    """
+
+    text: str = Field(description="the declaration as given, e.g. 2025-06-12 or 2025-06-12T10:30")
+    start: datetime
+    end: datetime
+
+
 class ArchiveEntry(Frozen):
     """Where one delivered file ended: archive (byte copy) or quarantine (with reason)."""
 
@@ -292,6 +309,9 @@ class Flight(Frozen):
     aoi: dict[str, object] | None = Field(None, description="AOI as GeoJSON geometry in EPSG:4326")
     problems: tuple[Problem, ...] = ()
     entries: tuple[ArchiveEntry, ...] = ()
+    captured: DeclaredCapture | None = Field(
+        None, description="capture date declared for the delivery (--captured); dates undated rasters"
+    )
     height_datum: HeightDatums = Field(HeightDatums(), description="declared datum of delivered DSMs/DTMs")
 
     def frames(self, kind: FileKind | None = None) -> tuple[Capture, ...]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import UTC, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from core.errors import GeoreferenceError, MetadataError
 from flights.models import DeliveredFile, FileKind, Problem, Severity
+from flights.raster_time import raster_time
 
 if TYPE_CHECKING:
     import pyproj
@@ -107,8 +109,13 @@ def read_world_file(path: Path, relpath: str) -> tuple[float, float, float, floa
     return a, d, b, e, values[4], values[5]
 
 
-def read_raster(path: Path, relpath: str, *, sha256: str, size: int, kind: FileKind) -> DeliveredFile:
+def read_raster(
+    path: Path, relpath: str, *, sha256: str, size: int, kind: FileKind, zone: tzinfo = UTC
+) -> DeliveredFile:
     """Check the header of a delivered orthophoto/DSM/DTM and return it as a ``DeliveredFile``.
+
+    The capture time its metadata gives (TIFF DateTime, XMP, GDAL IMAGERY) is read too
+    (:func:`flights.raster_time.raster_time`; ``zone`` for values without an offset).
 
     Raises:
         RasterError: no CRS/georeference, a bad world file or absurd dimensions.
@@ -123,6 +130,10 @@ def read_raster(path: Path, relpath: str, *, sha256: str, size: int, kind: FileK
         with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path) as ds:
             width, height, crs = ds.width, ds.height, ds.crs
             georeferenced = not ds.transform.is_identity or bool(ds.gcps[0])
+            bounds = tuple(ds.bounds)
+            when, source = raster_time(
+                ds.tags(), ds.tags(ns="IMAGERY"), ds.tags(ns="xml:XMP").get("xml:XMP"), path, zone
+            )
     except RasterioError as exc:
         raise RasterError(f"raster {relpath} cannot be opened: {exc}") from exc
     if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
@@ -131,11 +142,30 @@ def read_raster(path: Path, relpath: str, *, sha256: str, size: int, kind: FileK
         raise RasterError(f"raster {relpath} has no geotransform (no GeoTIFF tags, no world file)")
     if crs is None and world is None:
         raise RasterError(f"raster {relpath} has no CRS (no GeoTIFF CRS keys)")
-    base = DeliveredFile(path=relpath, sha256=sha256, size=size, kind=kind)
+    base = DeliveredFile(path=relpath, sha256=sha256, size=size, kind=kind, time_utc=when, time_source=source)
     if crs is None:
-        return _crs_from_prj(path, relpath, world, base)
-    code = crs.to_epsg()
-    return base.model_copy(update={"crs": f"EPSG:{code}" if code else crs.to_wkt()})
+        found = _crs_from_prj(path, relpath, world, base)
+    else:
+        code = crs.to_epsg()
+        found = base.model_copy(update={"crs": f"EPSG:{code}" if code else crs.to_wkt()})
+    return found.model_copy(update={"bounds_wgs84": wgs84_bounds(found.crs, bounds)})
+
+
+def wgs84_bounds(crs: str | None, bounds: tuple[float, ...]) -> tuple[float, float, float, float] | None:
+    """``bounds`` (left, bottom, right, top in ``crs``) as west, south, east, north degrees, or None."""
+    from pyproj.exceptions import CRSError
+    from rasterio.errors import CRSError as RasterioCRSError
+    from rasterio.warp import transform_bounds
+
+    if crs is None:
+        return None
+    try:
+        west, south, east, north = transform_bounds(crs, "EPSG:4326", *bounds, densify_pts=21)
+    except (CRSError, RasterioCRSError, ValueError) as exc:
+        logger.info("footprint in %s not computable: %s", crs[:40], exc)
+        return None
+    box = (float(west), float(south), float(east), float(north))
+    return box if all(math.isfinite(v) for v in box) else None
 
 
 def _crs_from_prj(path: Path, relpath: str, world: Path | None, base: DeliveredFile) -> DeliveredFile:

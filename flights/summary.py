@@ -10,7 +10,16 @@ from datetime import datetime
 from pydantic import Field
 
 from core.models import Frozen
-from flights.models import Capture, DeliveredFile, FileKind, Flight, Problem, Purpose, Severity
+from flights.models import (
+    Capture,
+    DeclaredCapture,
+    DeliveredFile,
+    FileKind,
+    Flight,
+    Problem,
+    Purpose,
+    Severity,
+)
 
 FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME, FileKind.MULTISPECTRAL_FRAME)
 RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM, FileKind.ODM_OUTPUT)
@@ -38,6 +47,7 @@ class FlightSummary(Frozen):
     usable_frames: int = Field(description="frames without an error problem")
     time_start: datetime | None = None
     time_end: datetime | None = None
+    captured: DeclaredCapture | None = Field(None, description="capture date declared for the delivery")
     relative_altitude_m: Range | None = Field(None, description="above take-off (drone-dji:RelativeAltitude)")
     gps_altitude_m: Range | None = Field(None, description="EXIF GPS altitude")
     gsd_cm: float | None = Field(
@@ -103,6 +113,7 @@ def summarize(flight: Flight) -> FlightSummary:
         usable_frames=len(usable_frames),
         time_start=span[0] if span else None,
         time_end=span[1] if span else None,
+        captured=flight.captured,
         relative_altitude_m=_range([c.position.relative_altitude_m for c in frames if c.position]),
         gps_altitude_m=_range([c.position.altitude_m for c in frames if c.position]),
         gsd_cm=round(statistics.median(gsds), 3) if gsds else None,

@@ -43,13 +43,15 @@ from typing import Any
 from pyproj import Transformer
 
 from core.atomic import atomic_write_text
-from core.errors import DroneGisError, IngestError, UsageError
+from core.errors import DroneGisError, GeoreferenceError, IngestError, UsageError
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
+from flights.raster_time import raster_capture
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.geodesy.decision import DECLARATIONS
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
+from pipeline.rasters import OUTSIDE_AREA
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_stage import ThermalStageResult
 
@@ -164,6 +166,9 @@ def process_flight(
     Raises:
         IngestError: the flight was never ingested.
         UsageError: unknown stage, or a DEM that does not exist.
+        GeoreferenceError: nothing was produced because the inputs lie outside ``target_crs``'s
+            area of use (each refusal is also logged; with some products they are only logged
+            and listed under the footprints' ``skipped``).
     """
     from flights.ingest import load_flight
 
@@ -198,7 +203,13 @@ def process_flight(
     run.save()
     mosaic_stage(run)
     layers_stage(run)
+    date_products(run)
     run.save()
+    refused = [s for s in run.skipped if OUTSIDE_AREA in s["reason"]]
+    if refused and not run.products:
+        raise GeoreferenceError(
+            f"flight {flight_id}: no product; {len(refused)} input(s) refused, e.g. {refused[0]['reason']}"
+        )
     logger.info("processed %s: %d products", flight_id, len(run.products))
     return tuple(run.products.values())
 
@@ -236,11 +247,41 @@ def _rasters(run: _Run) -> None:
                 )
             except DroneGisError as exc:
                 logger.error("%s: %s", delivered.path, exc)
+                run.skipped.append({"file": delivered.path, "reason": str(exc)})
                 continue
         notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
         props = {**product.properties, "signature": signature, "warnings": notes}
         run.products[product_id] = product.model_copy(
             update={"properties": props, "source_files": (delivered.path,)}
+        )
+
+
+def date_products(run: _Run) -> None:
+    """Set every product's capture time and ``properties['capture_time_source']``.
+
+    Delivered rasters: their metadata, else the flight's frames, else the ``--captured``
+    declaration, else their file-creation time (:func:`flights.raster_time.raster_capture`).
+    Other products keep the frames' times; without one they take the declaration. A product
+    left without a time is "capture date unknown": ``capture_time_source`` says ``unknown`` and
+    ``captured_before`` records the ingest time (it cannot have been flown later).
+    """
+    delivered = {f.path: f for f in run.flight.files if f.kind in RASTER_KINDS}
+    declared = run.flight.captured
+    for product_id, product in run.products.items():
+        raster = next((delivered[f] for f in product.source_files if f in delivered), None)
+        start, end, source = product.time_start, product.time_end, "frames"
+        if raster is not None:
+            start, end, source = raster_capture(raster, run.flight) or (None, None, "unknown")
+        elif str(product.properties.get("capture_time_source", "")).startswith("declared"):
+            start, end = None, None  # re-date from the current declaration
+        if start is None and end is None and declared is not None:
+            start, end, source = declared.start, declared.end, f"declared: --captured {declared.text}"
+        props = {**product.properties, "capture_time_source": source if start or end else "unknown"}
+        props.pop("captured_before", None)
+        if start is None and end is None:
+            props["captured_before"] = run.flight.ingested_at.isoformat()
+        run.products[product_id] = product.model_copy(
+            update={"time_start": start, "time_end": end, "properties": props}
         )
 
 

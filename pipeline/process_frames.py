@@ -21,6 +21,7 @@ from pipeline.executors import map_progress
 from pipeline.frame_tasks import FrameResult, FrameTask, dem_sampler, georeference_frame, rtk_height
 from pipeline.frames import DemSampler, is_thermal, write_layers
 from pipeline.models import Product, ProductKind
+from pipeline.rasters import outside_target_area
 
 if TYPE_CHECKING:
     from pipeline.process import _Run
@@ -177,6 +178,10 @@ def _plan_frame(
     from pipeline import frames
 
     kind = ProductKind.THERMAL_FRAME if is_thermal(capture) else ProductKind.RGB_FRAME
+    if capture.position is not None:
+        far = outside_target_area([(capture.position.lon, capture.position.lat)], run.target_crs)
+        if far is not None:
+            return f"{capture.path}: camera position {far}"
     product_id = _product_id(run, "frame", capture.path)
     signature = _frame_signature(run, capture, kind)
     if signature is None:

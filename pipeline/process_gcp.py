@@ -27,11 +27,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyproj import Transformer
+
 from flights.control_sets import delivered_sources, merge_sources
 from flights.models import Capture, ControlPoint, FileKind
 from pipeline.gcp import MIN_POINTS, pairs_for_image
 from pipeline.gcp_tasks import GcpResult, GcpTask, warp_gcp_frame
 from pipeline.models import Product
+from pipeline.rasters import outside_target_area
 
 if TYPE_CHECKING:
     from pipeline.process import _Run
@@ -84,6 +87,12 @@ def _plan_frame(
     pairs = pairs_for_image(points, image, target_crs=run.target_crs)
     if sum(p.role != "check" for p in pairs) < MIN_POINTS[1]:
         logger.info("%s: fewer than 3 GCPs, no GCP fit", image)
+        return None
+    to_lonlat = Transformer.from_crs(run.target_crs, "EPSG:4326", always_xy=True)
+    far = outside_target_area([to_lonlat.transform(p.x, p.y) for p in pairs], run.target_crs)
+    if far is not None:
+        logger.error("%s: no GCP fit: its control points %s", image, far)
+        run.skipped.append({"file": capture.path, "reason": f"GCP fit: control points {far}"})
         return None
     product_id = f"{run.flight.id}-gcpframe-{Path(capture.path).with_suffix('').as_posix().replace('/', '-')}"
     thermal = capture.kind == FileKind.THERMAL_FRAME

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 WORLD_FILE_SUFFIXES = {".jpg": ".jgw", ".jpeg": ".jgw", ".png": ".pgw", ".tif": ".tfw", ".tiff": ".tfw"}
 #: How far outside the CRS's area of use (degrees) a raster centre may lie.
 AREA_MARGIN_DEG = 5.0
+#: Marks the refusals of :func:`outside_target_area` in messages.
+OUTSIDE_AREA = "outside the area of use of the target"
 
 
 class RasterInfo(NamedTuple):
@@ -215,22 +218,62 @@ def check_plausible(path: Path, crs: str, bounds: tuple[float, float, float, flo
 
 
 def check_target_area(info: RasterInfo, target_crs: str) -> None:
-    """Check that the raster lies within (or near) the area of use of ``target_crs``.
+    """Check that the raster's whole footprint lies within (or near) the area of use of ``target_crs``.
 
     Raises:
-        GeoreferenceError: the raster centre is far outside the target CRS's area.
+        GeoreferenceError: a part of the footprint lies far outside the target CRS's area.
     """
     source = pyproj.CRS.from_user_input(info.crs)
-    target = pyproj.CRS.from_user_input(crs_string(target_crs))
     left, bottom, right, top = info.bounds
-    cx, cy = (left + right) / 2, (bottom + top) / 2
-    lon, lat = (cx, cy) if source.is_geographic else _to_lonlat(source, cx, cy)
+    xs = [left + (right - left) * i / 8 for i in range(9)]
+    ys = [bottom + (top - bottom) * i / 8 for i in range(9)]
+    edge = (
+        [(x, bottom) for x in xs]
+        + [(x, top) for x in xs]
+        + [(left, y) for y in ys]
+        + [(right, y) for y in ys]
+    )
+    points = edge if source.is_geographic else [_to_lonlat(source, x, y) for x, y in edge]
+    problem = outside_target_area(points, target_crs)
+    if problem is not None:
+        raise GeoreferenceError(f"{info.path}: {problem}")
+
+
+def outside_target_area(lonlat: Sequence[tuple[float, float]], target_crs: str) -> str | None:
+    """Why positions (longitude, latitude) cannot be mapped in ``target_crs``, or None when they can.
+
+    Every position must lie within the CRS's area of use (pyproj ``area_of_use``) widened by
+    :data:`AREA_MARGIN_DEG` (Danish practice maps Bornholm, 15° E, in EPSG:25832 although its
+    area of use ends at 12° E). Far outside, a transverse Mercator grid is distorted beyond use:
+    a flight at Duluth, USA (92° W) lands at E −4.7e6, N 11.1e6 in EPSG:25832.
+
+    Raises:
+        UsageError: ``target_crs`` cannot be parsed.
+    """
+    target = pyproj.CRS.from_user_input(crs_string(target_crs))
     area = target.area_of_use
-    if area is not None and not _near(area, lon, lat):
-        raise GeoreferenceError(
-            f"{info.path}: lies at lon {lon:.4g}, lat {lat:.4g}, far outside the area of use of the target "
-            f"{crs_name(target)} ({area.name}); choose another target CRS"
-        )
+    far = [(lon, lat) for lon, lat in lonlat if area is not None and not _near(area, lon, lat)]
+    if area is None or not far:
+        return None
+    lon, lat = far[0]
+    code = target.to_epsg()
+    return (
+        f"ligger uden for anvendelsesområdet for {f'EPSG:{code}' if code else target.name} / lies at lon "
+        f"{lon:.4g}, lat {lat:.4g}, {OUTSIDE_AREA} {crs_name(target)} (lon "
+        f"{area.west:g}…{area.east:g}, lat {area.south:g}…{area.north:g}, ±{AREA_MARGIN_DEG:g}°): refused; "
+        f"choose a target CRS for that place{_utm_hint(lon, lat)}"
+    )
+
+
+def _utm_hint(lon: float, lat: float) -> str:
+    """`` (e.g. EPSG:32615, WGS 84 / UTM zone 15N)``: the UTM CRS of a position, for messages."""
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return ""
+    found = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
+    return f" (e.g. {found[0].auth_name}:{found[0].code}, {found[0].name})" if found else ""
 
 
 def crs_name(crs: pyproj.CRS) -> str:

@@ -16,6 +16,7 @@ from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from shapely.geometry.base import BaseGeometry
 
+from core.localtime import local_date
 from qa.coverage import OverlapMap
 from qa.freshness import FreshnessStatus
 from qa.precision import PointError
@@ -160,12 +161,12 @@ def freshness_timeline(statuses: Mapping[str, FreshnessStatus], now: datetime) -
     fig = Figure(figsize=(7, 0.6 + 0.35 * max(len(statuses), 1)))
     ax = fig.add_subplot()
     for i, (name, s) in enumerate(statuses.items()):
-        start = s.captured.date()
-        end = s.stale_on or now.date()
+        start = local_date(s.captured)  # calendar days in Copenhagen, as the rules count them
+        end = s.stale_on or local_date(now)
         width = max((end - start).days, 1)
         ax.barh(i, width, left=_num(start), color=_COLOURS[s.status], alpha=0.8)
         ax.text(_num(start), i, f" {name} ({s.status})", va="center", fontsize=7)
-    ax.axvline(_num(now.date()), color="k", ls="--", lw=1)
+    ax.axvline(_num(local_date(now)), color="k", ls="--", lw=1)
     ax.xaxis_date()
     ax.set_yticks([])
     ax.set_title("freshness: capture → stale date (dashed: now)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.errors import QAError
+from core.localtime import local_text
 from qa.conditions import Gate
 from qa.models import QA_SCHEMA_VERSION, CheckResult, QAReport, overall_status
 
@@ -176,7 +177,7 @@ img{{max-width:560px;border:1px solid #ccc}}
 <p class="overall">Overall: <span class="badge" style="background:{colour}">{report.status.upper()}</span>
 &nbsp; {counts["pass"]} pass · {counts["warn"]} warn · {counts["fail"]} fail ·
 {counts["skip"]} not evaluated</p>
-<p>Created {report.created.isoformat()} · schema {report.schema_version}</p>
+<p>Created {local_text(report.created)} · schema {report.schema_version}</p>
 {gate}
 <h2>Checks</h2>
 <table><tr><th>status</th><th>check</th><th>finding</th><th>figures</th></tr>

@@ -150,6 +150,9 @@ def layer_folder_build(
         gsd_m=gsd,
         time_start=product.time_start,
         time_end=product.time_end,
+        capture_time_source=_text(props.get("capture_time_source")),
+        captured_before=_when(props.get("captured_before")),
+        overrides=_reasons(qa.get("overrides")),
         qa_status=_text(qa.get("status")),
         freshness=_text(qa.get("freshness")),
         qa_override=_text(qa.get("override")),
@@ -204,3 +207,13 @@ def _accuracy(value: object) -> dict[str, float]:
 
 def _float(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
+
+
+def _when(value: object) -> datetime | None:
+    """An ISO time stored in product properties (``captured_before``)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _reasons(value: object) -> dict[str, str]:
+    """Gate -> recorded override reason."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

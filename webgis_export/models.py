@@ -62,6 +62,15 @@ class Layer(Frozen):
     gsd_m: float
     time_start: datetime | None = None
     time_end: datetime | None = None
+    capture_time_source: str | None = Field(
+        None, description="where the capture time came from (file, frames, declared) or 'unknown'"
+    )
+    captured_before: datetime | None = Field(
+        None, description="capture date unknown: the ingest time, an upper bound of the capture"
+    )
+    overrides: dict[str, str] = Field(
+        default_factory=dict, description="gate -> recorded reason it was overridden (undated, outside_area)"
+    )
     qa_status: str | None = Field(None, description="pass|warn|fail from the QA report, None if none ran")
     freshness: str | None = Field(None, description="status of the freshness rule at publication, if known")
     qa_override: str | None = Field(

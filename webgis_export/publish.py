@@ -33,6 +33,7 @@ from core.errors import ExportError, LayerNotFound
 from core.workspace import Workspace
 from pipeline.models import Product
 from qa.models import QAReport
+from webgis_export.gates import PublishGates, check_products
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
 from webgis_export.models import Access, Layer
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
@@ -107,7 +108,9 @@ def qa_summary(product: Product, report: QAReport | None, now: datetime) -> dict
         accuracy.update({str(k): float(v) for k, v in extra.items() if isinstance(v, int | float)})
     summary["accuracy"] = accuracy
     captured = product.time_start or product.time_end
-    if captured is not None:
+    if captured is None:
+        summary["freshness"] = "unknown"  # capture date unknown: published only with --allow-undated
+    else:
         try:
             summary["freshness"] = evaluate(product.kind.value, captured, now).status
         except QAError as exc:
@@ -142,6 +145,7 @@ def publish(
     pyramids: bool = True,
     now: datetime | None = None,
     pyramid_processes: int | None = None,
+    gates: PublishGates | None = None,
 ) -> list[Layer]:
     """Publish every raster product of a flight, or one product, as layers.
 
@@ -154,18 +158,22 @@ def publish(
         pyramids: Render static View1 and WebMercatorQuad tile pyramids.
         now: Clock used for ``published_at`` and freshness (default: now, UTC).
         pyramid_processes: Worker processes for the pyramids (default: all cores).
+        gates: The capture-date and area gates and their override reasons
+            (:mod:`webgis_export.gates`); default: undated products are refused, no area check.
 
     Returns:
         The new or replaced layers.
 
     Raises:
-        ExportError: unknown target, blocked thermal layer, invalid COG or STAC. Nothing
+        ExportError: unknown target, blocked thermal layer, invalid COG or STAC;
+            PublicationRefused: a product without capture date or outside the area. Nothing
             published before the call is changed.
     """
     now = now or datetime.now(UTC)
     products = resolve_products(workspace, target)
     reports = {p.flight: load_qa(workspace, p.flight) for p in products}
     overrides = {p.id: check_thermal_gate(p, reports[p.flight], override_gate) for p in products}
+    passed = check_products(products, workspace.root, gates or PublishGates())
     with _staging(workspace) as stage:
         new_layers = []
         for product in products:
@@ -182,6 +190,7 @@ def publish(
                     qa={
                         **qa_summary(product, reports[product.flight], now),
                         "override": overrides[product.id],
+                        "overrides": passed[product.id],
                     },
                     published_at=now,
                     pyramids=pyramids,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,14 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.view import ViewExtension
 
 from core.errors import ExportError
+from core.localtime import DISPLAY_ZONE, local_date
 from webgis_export.models import Layer
 
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 LONG_FLIGHT = timedelta(hours=1)
 CATALOG_ID = "dronegis"
+#: ``start_datetime`` of a layer whose capture date is unknown: no lower bound is known.
+UNKNOWN_START = datetime(1970, 1, 1, tzinfo=UTC)
 
 _NUMBER = {"type": "number"}
 EXTENSION_RULES: dict[str, Any] = {
@@ -70,16 +73,14 @@ def item_for(layer: Layer, *, cog_href: str, transform: tuple[float, ...]) -> py
         "type": "Polygon",
         "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
     }
-    start, end = layer.time_start, layer.time_end or layer.time_start
-    long_flight = start is not None and end is not None and end - start > LONG_FLIGHT
-    when = None if long_flight else (start or layer.published_at)
+    when, start, end = capture_times(layer)
     item = pystac.Item(
         id=layer.id,
         geometry=geometry,
         bbox=[west, south, east, north],
-        datetime=_utc(when) if when else None,
-        start_datetime=_utc(start) if long_flight and start else None,
-        end_datetime=_utc(end) if long_flight and end else None,
+        datetime=when,
+        start_datetime=start,
+        end_datetime=end,
         properties={"title": layer.title},
         collection=layer.kind.value,
     )
@@ -100,6 +101,26 @@ def item_for(layer: Layer, *, cog_href: str, transform: tuple[float, ...]) -> py
     return item
 
 
+def capture_times(layer: Layer) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """STAC ``datetime``, ``start_datetime``, ``end_datetime`` of a layer: when it was flown, never published.
+
+    - one instant or a flight up to :data:`LONG_FLIGHT`: ``datetime`` = its start;
+    - a longer span: ``datetime`` null, start and end;
+    - a declared day (``dronegis ingest --captured 2025-06-12``): the local day as start/end and
+      its middle (noon in Copenhagen) as the nominal ``datetime``;
+    - unknown (published with ``--allow-undated``): ``datetime`` null, start :data:`UNKNOWN_START`
+      (no lower bound known), end the ingest time (it cannot have been flown later).
+    """
+    start, end = layer.time_start, layer.time_end or layer.time_start
+    if start is None or end is None:
+        return None, UNKNOWN_START, _utc(layer.captured_before or layer.published_at)
+    if end - start <= LONG_FLIGHT:
+        return _utc(start), None, None
+    declared = (layer.capture_time_source or "").startswith("declared")
+    noon = datetime.combine(local_date(start), time(12), DISPLAY_ZONE)  # of the declared day, in Copenhagen
+    return (_utc(noon) if declared else None), _utc(start), _utc(end)
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -116,6 +137,13 @@ def _custom_properties(layer: Layer) -> dict[str, Any]:
     }
     if layer.qa_override:
         props["dronegis:qa_override"] = layer.qa_override
+    props["dronegis:capture_time_source"] = layer.capture_time_source or (
+        "unknown" if layer.capture_time is None else "product"
+    )
+    if layer.capture_time is None:
+        props["dronegis:capture_date"] = "unknown"
+    if layer.overrides:
+        props["dronegis:overrides"] = dict(layer.overrides)
     if layer.accuracy:
         props["dronegis:accuracy"] = dict(layer.accuracy)
     if layer.thermal:

@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from core.errors import LayerNotFound
+from core.localtime import local_text
 from dronegis.api.auth import Caller, current_caller
 from dronegis.api.roles import settings_of
 from webgis_export.models import Layer
@@ -170,6 +171,8 @@ def layer_summary(layer: Layer, root: str, now: datetime, token: str | None) -> 
         "flight": layer.flight,
         "capture_start": layer.time_start.isoformat() if layer.time_start else None,
         "capture_end": layer.time_end.isoformat() if layer.time_end else None,
+        "captured_local": local_text(captured) if captured else None,
+        "capture_time_source": layer.capture_time_source,
         "age_days": age_days,
         "freshness": layer.freshness,
         "qa_status": layer.qa_status,

@@ -31,6 +31,7 @@ from starlette.requests import ClientDisconnect
 
 from core.errors import JobError, UploadConflict, UploadError, UploadTooLarge
 from core.workspace import Workspace
+from dronegis.api.flight_time import CAPTURED_HELP, time_options
 from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
 from dronegis.upload_store import PartWriter, UploadArea, check_flight_id, extract_zip
 from flights.models import HeightDatums, HeightDeclaration, Purpose
@@ -80,6 +81,7 @@ class FlightCreate(BaseModel):
         max_length=64,
         description="IANA zone of camera clocks for times stored without offset (default: the settings')",
     )
+    captured: str | None = Field(None, max_length=40, description=CAPTURED_HELP)
     height_datum: HeightDeclaration | HeightDatums | None = Field(None, description=HeightDatums.__doc__)
 
 
@@ -151,15 +153,7 @@ def _flight_options(body: FlightCreate) -> dict[str, Any]:
         options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
     if body.height_datum is not None:  # for ingest (the flight stores it for process)
         options["height_datum"] = HeightDatums.of(body.height_datum).model_dump(exclude_none=True)
-    if body.camera_timezone:
-        from core.errors import UsageError
-        from flights.capture_time import camera_zone
-
-        try:
-            camera_zone(body.camera_timezone)
-        except UsageError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-        options["camera_timezone"] = body.camera_timezone
+    options.update(time_options(body.camera_timezone, body.captured))
     if body.target_crs:
         from pyproj import CRS
         from pyproj.exceptions import CRSError

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError, UsageError
+from core.localtime import local, local_date, local_text
 from dronegis.cli.heights import (
     decisions,
     decisions_json,
@@ -72,6 +73,13 @@ SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.IN
     "(default: $DRONEGIS_CAMERA_TIMEZONE or Europe/Copenhagen).",
 )
 @height_datum_option
+@click.option(
+    "--captured",
+    default=None,
+    metavar="DATE",
+    help="When the delivery was flown, for rasters whose files and frames carry no date: a date "
+    "(2025-06-12, the whole day in the camera zone) or a date and time (2025-06-12T10:30).",
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Parallel workers.")
 def ingest(
     folder: Path,
@@ -85,6 +93,7 @@ def ingest(
     flight_id: str | None,
     camera_timezone: str | None,
     height_datum: tuple[str, ...],
+    captured: str | None,
     workers: int,
 ) -> None:
     """Archive FOLDER (a flight delivery), check every file and print the pilot summary.
@@ -104,6 +113,7 @@ def ingest(
         workers=workers,
         camera_timezone=camera_timezone,
         height_datum=parse_height_datum(height_datum),
+        captured=captured,
     )
     settings = settings_for(workspace)
     heights = decisions(settings.workspace, summary.flight_id, settings.proj_grids, settings.target_crs)
@@ -128,12 +138,14 @@ def run_ingest(
     now: datetime | None = None,
     camera_timezone: str | None = None,
     height_datum: HeightDatums | None = None,
+    captured: str | None = None,
 ) -> FlightSummary:
     """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
     from core.workspace import Workspace
     from flights.aoi import AreaError, load_municipality
     from flights.capture_time import camera_zone
     from flights.ingest import ingest_folder, summarize
+    from flights.raster_time import declared_capture
     from flights.scan import scan_folder
 
     settings = settings_for(workspace)
@@ -145,6 +157,10 @@ def run_ingest(
         zone = camera_zone(camera_timezone or settings.camera_timezone)
     except UsageError as exc:
         raise click.BadParameter(str(exc), param_hint="--camera-timezone") from exc
+    try:
+        declared = declared_capture(captured, zone, now or datetime.now(UTC)) if captured else None
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--captured") from exc
     try:
         town = load_municipality(
             municipality or settings.municipality, municipality_code or settings.municipality_code
@@ -166,6 +182,7 @@ def run_ingest(
                 camera_timezone=zone,
                 lock_timeout=settings.ingest_lock_timeout,
                 height_datum=height_datum,
+                captured=declared,
             )
     except (AreaError, UsageError) as exc:
         raise click.UsageError(str(exc)) from exc
@@ -210,11 +227,11 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 
 
 def _end(start: datetime, end: datetime) -> str:
-    """The end of the time span, with its length (a span over days hints at mixed deliveries)."""
+    """The span's end in Copenhagen, with its length (a span over days hints at mixed deliveries)."""
     seconds = (end - start).total_seconds()
-    if start.date() == end.date():
-        return f"{end:%H:%M:%S} UTC ({seconds / 60:.1f} min)"
-    return f"{end:%Y-%m-%d %H:%M:%S} UTC ({seconds / 86400:.1f} days)"
+    if local_date(start) == local_date(end):
+        return f"{local(end):%H:%M:%S %Z} ({seconds / 60:.1f} min)"
+    return f"{local_text(end)} ({seconds / 86400:.1f} days)"
 
 
 def render_summary(s: FlightSummary) -> str:
@@ -225,7 +242,10 @@ def render_summary(s: FlightSummary) -> str:
     lines.append("  kinds:    " + (", ".join(f"{k} {n}" for k, n in s.kinds.items()) or "none"))
     lines.append(f"  frames:   {s.usable_frames} usable of {s.frames}")
     if s.time_start and s.time_end:
-        lines.append(f"  time:     {s.time_start:%Y-%m-%d %H:%M:%S} – {_end(s.time_start, s.time_end)}")
+        start = local(s.time_start)
+        lines.append(f"  time:     {start:%Y-%m-%d %H:%M:%S} – {_end(s.time_start, s.time_end)}")
+    if s.captured is not None:
+        lines.append(f"  declared: captured {s.captured.text} (--captured; dates rasters without a date)")
     if s.relative_altitude_m:
         lines.append(
             f"  height:   {s.relative_altitude_m.min:.1f}–{s.relative_altitude_m.max:.1f} m above take-off"

@@ -32,6 +32,21 @@ from dronegis.cli.options import common_options, echo_err, emit_json, settings_f
 @click.option(
     "--no-pyramids", is_flag=True, help="Skip the static tile pyramids (tiles are then rendered on demand)."
 )
+@click.option(
+    "--allow-undated",
+    default=None,
+    metavar="REASON",
+    help="Publish products whose capture date is unknown; the reason is recorded (STAC: datetime null, "
+    "dronegis:capture_date unknown). Better: dronegis ingest --captured DATE, then dronegis process.",
+)
+@click.option(
+    "--allow-outside-area",
+    "allow_outside",
+    default=None,
+    metavar="REASON",
+    help="Publish products lying outside the municipality ($DRONEGIS_MUNICIPALITY, default Skanderborg); "
+    "the reason is recorded on the layer and in STAC.",
+)
 def publish(
     target: str,
     workspace: Path | None,
@@ -40,16 +55,27 @@ def publish(
     title: str | None,
     override: str | None,
     no_pyramids: bool,
+    allow_undated: str | None,
+    allow_outside: str | None,
 ) -> None:
     """Publish every raster product of flight TARGET, or the product TARGET, as layers.
 
     Atomic: a failure leaves the published state as it was. Exit code 1 when the
-    publication is refused (unknown target, blocked thermal layer, invalid COG/STAC).
+    publication is refused (unknown target, blocked thermal layer, a product without capture
+    date or outside the municipality, invalid COG/STAC).
     """
     from core.workspace import Workspace
+    from webgis_export.gates import PublishGates
     from webgis_export.publish import publish as do_publish
 
-    ws = Workspace.at(settings_for(workspace).workspace)
+    settings = settings_for(workspace)
+    ws = Workspace.at(settings.workspace)
+    gates = PublishGates(
+        area=settings.municipality,
+        area_code=settings.municipality_code,
+        allow_undated=allow_undated,
+        allow_outside=allow_outside,
+    )
     try:
         layers = do_publish(
             ws,
@@ -58,6 +84,7 @@ def publish(
             title=title,
             override_gate=override,
             pyramids=not no_pyramids,
+            gates=gates,
         )
     except DroneGisError as exc:
         echo_err(f"publish {target}: {exc}")

@@ -9,6 +9,8 @@ from core.workspace import Workspace
 from dronegis.cli.main import cli
 from tests.webgis_export.published import make_flight
 
+REASON = "test: malstroem's DTM lies near Copenhagen, outside Skanderborg"
+
 
 def test_publish_and_unpublish_commands(tmp_path: Path, data_dir: Path) -> None:
     ws = Workspace.at(tmp_path / "ws")
@@ -27,11 +29,14 @@ def test_publish_and_unpublish_commands(tmp_path: Path, data_dir: Path) -> None:
             "Terræn",
             "--no-pyramids",
             "--json",
+            "--allow-outside-area",
+            REASON,
         ],
     )
     assert result.exit_code == 0, result.output
     [layer] = json.loads(result.stdout)
     assert layer["id"] == "cli-dtm" and layer["title"] == "Terræn" and layer["access"] == "public"
+    assert layer["overrides"] == {"outside_area": REASON}
     assert (ws.layers_json).exists() and (ws.published_layer("cli-dtm") / "cog.tif").exists()
 
     result = runner.invoke(cli, ["unpublish", "cli-dtm", "--workspace", str(ws.root), "--json"])

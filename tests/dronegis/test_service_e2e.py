@@ -34,6 +34,7 @@ from svc_helpers import GIS, VIEWER, Service, auth
 from pipeline.catalog import JobStatus
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
+UTM15 = "EPSG:32615"  # brighton_beach lies near Duluth, MN: far outside EPSG:25832's area of use
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def uploaded(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         httpx.Client(base_url=svc.url, timeout=60) as client,
     ):
         images = data_dir / "brighton_beach" / "images"
-        create(client, "brighton", "survey")
+        create(client, "brighton", "survey", target_crs=UTM15)  # Duluth, MN: refused in EPSG:25832
         upload_multipart(client, "brighton", [images / n for n in BRIGHTON[1:]], prefix="images/")
         interrupted_put(svc.url, "brighton", images / BRIGHTON[0], cut=1_500_000)
         resumed_at = resume_put(client, "brighton", images / BRIGHTON[0], chunk=1 << 20)
@@ -79,6 +80,8 @@ def test_jobs_finish(uploaded: dict[str, Any]) -> None:
         assert job["stage"] == "publish"
     thermal = uploaded["jobs"]["thermal"]
     assert thermal["approved_by"] == "gustav"  # building inspection always waits for the GIS team
+    # outside Skanderborg (Duluth; Brazil, undated too): QA flags them, so they waited for the GIS team
+    assert all(uploaded["jobs"][flight]["approved_by"] == "gustav" for flight in ("brighton", "odm-br"))
 
 
 def test_layers_in_capabilities_and_owslib_map(uploaded: dict[str, Any]) -> None:
@@ -150,7 +153,7 @@ def test_sigkill_during_a_job_resumes_with_identical_products(data_dir: Path, tm
     svc = Service(killed_root, tmp_path / "killed.log").start()
     try:
         with httpx.Client(base_url=svc.url, timeout=60) as client:
-            create(client, "kill9", "survey")
+            create(client, "kill9", "survey", target_crs=UTM15)
             upload_multipart(client, "kill9", frames)
             finish(client, "kill9")
             deadline = time.monotonic() + 600
@@ -176,7 +179,7 @@ def test_sigkill_during_a_job_resumes_with_identical_products(data_dir: Path, tm
     clean = Service(clean_root, tmp_path / "clean.log").start()
     try:
         with httpx.Client(base_url=clean.url, timeout=60) as client:
-            create(client, "kill9", "survey")
+            create(client, "kill9", "survey", target_crs=UTM15)
             upload_multipart(client, "kill9", frames)
             finish(client, "kill9")
             clean_job = wait(client, "kill9")
@@ -199,7 +202,7 @@ def test_local_and_dask_runs_give_identical_products(data_dir: Path, tmp_path: P
     source.mkdir()
     for name in BRIGHTON[:2]:
         shutil.copy(data_dir / "brighton_beach" / "images" / name, source / name)
-    options = {"access": "public", "pyramids": False, "now": "2026-11-28T12:00:00+00:00"}
+    options = {"access": "public", "pyramids": False, "now": "2026-11-28T12:00:00+00:00", "target_crs": UTM15}
     roots = {"local": tmp_path / "local" / "ws", "dask": tmp_path / "dask" / "ws"}
     cluster = distributed.LocalCluster(
         processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from rasterio.crs import CRS
 
+from core.localtime import local_text
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import INFO_FORMATS
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Service
@@ -33,6 +34,7 @@ def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
         props["unit"] = layer.style.unit
     when = layer.capture_time
     props["captured"] = when.isoformat() if when else None
+    props["captured_local"] = local_text(when) if when else None  # what people read: Copenhagen time
     props["accuracy"] = dict(layer.accuracy)
     props["qa_status"] = layer.qa_status
     props["height_datum"] = layer.height_datum.value
@@ -92,7 +94,7 @@ def _describe(props: dict[str, object]) -> list[tuple[str, str]]:
         rows.append(("value", "no data" if value is None else f"{value:g} {unit}".strip()))
     else:
         rows.append(("values", ", ".join("no data" if v is None else f"{v:g}" for v in props["values"])))  # type: ignore[attr-defined]
-    rows.append(("captured", str(props.get("captured") or "unknown")))
+    rows.append(("captured", str(props.get("captured_local") or "unknown")))
     accuracy = props.get("accuracy") or {}
     rows.append(("accuracy", ", ".join(f"{k}={v:g}" for k, v in sorted(accuracy.items())) or "not measured"))  # type: ignore[attr-defined]
     rows.append(("QA", str(props.get("qa_status") or "not run")))

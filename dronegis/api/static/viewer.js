@@ -20,13 +20,14 @@
     const span = document.createElement('span');
     span.className = 'badge ' + (layer.freshness || '');
     if (!layer.capture_start) {
-      span.textContent = 'flight date unknown';
+      span.textContent = 'flyvedato ukendt / flight date unknown';
       return span;
     }
-    const day = layer.capture_start.slice(0, 10);
+    // the day in Copenhagen (the server formats it: a night flight at 00:30 CET is 23:30 UTC the day before)
+    const day = (layer.captured_local || layer.capture_start).slice(0, 10);
     const age = layer.age_days == null ? '' : ageText(layer.age_days);
     span.textContent = 'flown on ' + day + (age ? ' (' + age + ')' : '');
-    span.title = 'freshness: ' + (layer.freshness || 'unknown');
+    span.title = 'captured ' + (layer.captured_local || layer.capture_start) + '; freshness: ' + (layer.freshness || 'unknown');
     return span;
   }
 
@@ -176,7 +177,7 @@
       value.dataset.layer = p.layer;
       value.textContent = describe(p);
       const table = document.createElement('table');
-      [['layer', p.title], ['captured', p.captured || 'unknown'], ['QA', p.qa_status || 'not run']].forEach(([k, v]) => {
+      [['layer', p.title], ['captured', p.captured_local || 'unknown'], ['QA', p.qa_status || 'not run']].forEach(([k, v]) => {
         const row = table.insertRow();
         row.insertCell().outerHTML = '<th>' + k + '</th>';
         row.insertCell().textContent = v;

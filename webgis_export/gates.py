@@ -1,0 +1,93 @@
+"""Publication gates besides the QA report: a known capture date, and the municipality.
+
+- **Capture date.** A product without a capture time (``Product.time_start``/``time_end``,
+  set by the process stage) is refused, naming the product, until a date is declared
+  (``dronegis ingest --captured DATE`` then ``dronegis process``) — or a person publishes it
+  with a recorded reason (``allow_undated``). The layer then says so: STAC
+  ``datetime: null``, ``start_datetime`` 1970-01-01 (no lower bound known), ``end_datetime``
+  the ingest time (it cannot have been flown later), ``dronegis:capture_date: "unknown"`` and
+  the reason under ``dronegis:overrides``. The publication time is never the capture time.
+- **Place.** When an area is given (the CLI and the service always give the municipality,
+  Skanderborg by default), a product whose COG footprint lies partly or wholly outside it is
+  refused, unless a person publishes it with a recorded reason (``allow_outside``). The
+  service's GIS approval is such a reason: the job waited for it because QA flagged the flight.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rasterio
+from pydantic import Field
+from rasterio.warp import transform_bounds
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from core.errors import PublicationRefused
+from core.models import Frozen
+from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
+from pipeline.models import Product
+
+
+class PublishGates(Frozen):
+    """What publication checks besides QA, and the recorded reasons that let a product through."""
+
+    area: Path | None = Field(
+        None, description="boundary (GeoJSON/GPKG) products must lie in; None: no area check"
+    )
+    area_code: str = Field(SKANDERBORG_KOMKODE, description="KOMKODE selecting one area of a national file")
+    allow_undated: str | None = Field(None, description="recorded reason for publishing without capture date")
+    allow_outside: str | None = Field(None, description="recorded reason for publishing outside the area")
+
+
+def footprint(cog: Path) -> BaseGeometry:
+    """The raster's footprint in EPSG:4326 (its bounds, densified)."""
+    with rasterio.open(cog) as src:
+        return box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21))
+
+
+def check_products(products: list[Product], root: Path, gates: PublishGates) -> dict[str, dict[str, str]]:
+    """Refuse the products a gate holds; return, per product, the overrides that let it through.
+
+    Raises:
+        PublicationRefused: naming every held product and what to do.
+    """
+    area = load_municipality(gates.area, gates.area_code) if gates.area is not None else None
+    used: dict[str, dict[str, str]] = {}
+    held: list[str] = []
+    for product in products:
+        used[product.id] = {}
+        if product.time_start is None and product.time_end is None:
+            if gates.allow_undated:
+                used[product.id]["undated"] = gates.allow_undated
+            else:
+                held.append(undated_message(product))
+        where = _outside(area, root / product.path) if area is not None else None
+        if where is not None:
+            if gates.allow_outside:
+                used[product.id]["outside_area"] = gates.allow_outside
+            else:
+                held.append(
+                    f"{product.id}: ligger uden for kommunen / lies {where} outside the municipality "
+                    f"({gates.area_code}); publish it with --allow-outside-area REASON if that is intended"
+                )
+    if held:
+        raise PublicationRefused("offentliggørelse afvist / publication refused:\n  " + "\n  ".join(held))
+    return used
+
+
+def undated_message(product: Product) -> str:
+    """Why an undated product is held, and the two ways on."""
+    return (
+        f"{product.id}: optagelsesdato ukendt / capture date unknown (none in the file, no dated frames, "
+        f"no --captured); declare it (dronegis ingest --captured YYYY-MM-DD, then dronegis process "
+        f"{product.flight}) or publish with --allow-undated REASON"
+    )
+
+
+def _outside(area: BaseGeometry, cog: Path) -> str | None:
+    """``entirely``/``partly`` when the COG's footprint leaves ``area``, else None."""
+    shape = footprint(cog)
+    if area.contains(shape):
+        return None
+    return "partly" if area.intersects(shape) else "entirely"
