@@ -30,6 +30,8 @@ mixed_cameras            warning   RGB frames from more than one camera (flight 
 control_unknown_image    warning   a control file names images that are not frames of the flight (info when
                                    the delivery has no frames at all: the coordinates stay usable)
 control_no_image         error     the flight has frames but none of those a control file names
+control_pixel_outside    warning   pixel observations off their image (frame size known): those observations
+                                   are rejected, the rest of the control file is used
 =======================  ========  ===============================================================
 
 Ingest adds file-level codes before these rules run: ``empty_file``, ``unreadable``,
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
@@ -60,6 +62,7 @@ from flights.models import (
     Purpose,
     Severity,
 )
+from flights.pixels import inside
 from flights.raster_time import CREATION
 
 FLIGHT = "."
@@ -263,6 +266,41 @@ def check_control(control: ControlFile, frame_names: set[str]) -> list[Problem]:
         return [problem("control_no_image", Severity.ERROR, f, msg)]
     msg = f"{f} names {len(missing)} of {len(named)} images that are not frames of this flight: {shown}"
     return [problem("control_unknown_image", Severity.WARNING, f, msg)]
+
+
+def pixels_outside(
+    control: ControlFile, sizes: Mapping[str, tuple[int, int]]
+) -> tuple[ControlFile, list[Problem]]:
+    """Reject the observations whose pixel position lies off their image (frame sizes known).
+
+    ``sizes`` maps lower-case frame file names to (width, height). The observations off their
+    image are removed from ``control`` (the rest of the file, its coordinates and the flight
+    go on) and one warning names the file, each line, the value and the image size.
+    """
+    kept_points, rejected = [], []
+    for point in control.points:
+        kept = []
+        for obs in point.observations:
+            size = sizes.get(PurePosixPath(obs.image).name.lower())
+            if size is not None and not inside(obs.col, obs.row, *size):
+                rejected.append((obs, size))
+            else:
+                kept.append(obs)
+        kept_points.append(point.model_copy(update={"observations": tuple(kept)}))
+    if not rejected:
+        return control, []
+    shown = "; ".join(
+        f"line {o.line if o.line is not None else '?'}: pixel ({o.col:g}, {o.row:g}) on {o.image} "
+        f"({w}×{h} px)"
+        for o, (w, h) in rejected[:5]
+    ) + (" …" if len(rejected) > 5 else "")
+    msg = (
+        f"{control.path}: {len(rejected)} pixelobservation(er) uden for billedet afvist / "
+        f"{len(rejected)} pixel observation(s) outside their image rejected — {shown}; "
+        "pixel centres run from 0 to width − 1 (OpenSfM/ODM); the rest of the file is used"
+    )
+    fixed = control.model_copy(update={"points": tuple(kept_points)})
+    return fixed, [problem("control_pixel_outside", Severity.WARNING, control.path, msg)]
 
 
 def check_rasters(

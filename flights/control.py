@@ -166,7 +166,8 @@ def _plausible_pixel(col: float, row: float, relpath: str, line: Line) -> None:
     for what, value in (("pixel x", col), ("pixel y", row)):
         if not math.isfinite(value) or not -MAX_PIXEL_COORDINATE <= value <= MAX_PIXEL_COORDINATE:
             raise ControlFileError(
-                f"{relpath} line {line.number}: {what} {value!r} is not a pixel position of any image "
+                f"{relpath} line {line.number}: {what} {value!r} er ingen pixelposition / "
+                "is not a pixel position of any image "
                 f"(must be finite, at most {MAX_PIXEL_COORDINATE:.0f} px) in {line.text!r}"
             )
 

@@ -220,6 +220,7 @@ def _conflict(point: ControlPoint, entry: _Entry, where: tuple[float, float], fi
     distance = _distance_m(entry.lonlat, where)
     first = entry.files[0]
     message = (
+        f"punkt {point.name!r} har to opmålte positioner / "
         f"point {point.name!r} is at ({entry.point.x}, {entry.point.y}) in {first} but at "
         f"({point.x}, {point.y}) in {file}, {distance:.3f} m apart: left out until the survey is corrected"
     )

@@ -288,7 +288,7 @@ class _Counter:
 
 
 def _cross_file_problems(analysed: list[Analysed]) -> dict[str, list[Problem]]:
-    """Duplicate frames (content or name) and control files naming images not in the flight.
+    """Duplicate frames (content or name), control files naming images not in the flight or pixels off them.
 
     Only frames are checked for duplicates: other files (world files, READMEs) legitimately
     repeat, and quarantining one would separate a raster from its world file.
@@ -299,9 +299,16 @@ def _cross_file_problems(analysed: list[Analysed]) -> dict[str, list[Problem]]:
         for path, found in found_by_path.items():
             extra.setdefault(path, []).append(found)
     names = {PurePosixPath(path).name for path, _ in frames}
+    sizes = {
+        PurePosixPath(a.file.relpath).name.lower(): (a.capture.camera.width, a.capture.camera.height)
+        for a in analysed
+        if a.capture is not None and a.error is None and a.capture.camera.width and a.capture.camera.height
+    }
     for a in analysed:
         if a.control is not None:
             extra.setdefault(a.file.relpath, []).extend(checks.check_control(a.control, names))
+            a.control, off = checks.pixels_outside(a.control, sizes)  # off-image observations rejected
+            extra[a.file.relpath].extend(off)
     return extra
 
 

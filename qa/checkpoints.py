@@ -50,12 +50,17 @@ def checkpoints_check(merged: MergedControl, min_count: int = ASPRS_MIN_CHECKPOI
     ]
     problems = [c.message for c in merged.conflicts]
     if n == 0:
-        problems.append("no check points: accuracy cannot be measured (deliver a CHK file, or --checkpoints)")
+        problems.append(
+            "ingen kontrolpunkter, nøjagtigheden kan ikke måles / "
+            "no check points: accuracy cannot be measured (deliver a CHK file, or --checkpoints)"
+        )
     else:
         problems += [w for w in (count_warning(n, min_count),) if w]
     if merged.gcp_in:
         problems.append(_also_gcp(merged.gcp_in))
-    message = f"{n} unique check points" + (f" (sources: {'; '.join(parts)})" if parts else "")
+    message = f"{n} unikke kontrolpunkter / {n} unique check points" + (
+        f" (sources: {'; '.join(parts)})" if parts else ""
+    )
     figures: dict[str, object] = {
         "unique": n,
         "names": [p.name for p in points],
@@ -78,6 +83,7 @@ def _also_gcp(gcp_in: dict[str, tuple[str, ...]]) -> str:
     per_file = Counter(file for files in gcp_in.values() for file in files)
     listed = ", ".join(f"{file}: {count}" for file, count in per_file.most_common())
     return (
+        f"{len(gcp_in)} kontrolpunkter er også GCP'er / "
         f"{len(gcp_in)} check points are also GCPs in delivered files ({listed}): "
         "independent only of products not fitted to them"
     )

@@ -28,6 +28,7 @@ from qa.inputs import RASTER_KINDS
 from qa.models import CheckResult
 
 SHOWN = 6
+NOT_MEASURED = "nøjagtighed ikke målt / accuracy not measured"
 
 
 def gcp_fit_of(product: Product) -> dict[str, object] | None:
@@ -89,14 +90,14 @@ def _evidence(products: list[Product], measured: Collection[str]) -> tuple[dict[
 def _message(kinds: dict[str, str], sentences: dict[str, str], fix_ratio: float | None) -> str:
     rtk = f"; RTK fixed {fix_ratio:.0%} of frames (camera positions, not the products)" if fix_ratio else ""
     if not kinds:
-        return "accuracy not measured: no raster product to measure yet" + rtk
+        return f"{NOT_MEASURED}: no raster product to measure yet" + rtk
     weak = [pid for pid, kind in kinds.items() if kind in ("unknown", "not measured")]
     if not weak:
         how = sorted(set(kinds.values()))
-        return f"accuracy of all {len(kinds)} raster products {' or '.join(how)}" + rtk
+        return f"nøjagtighed målt / accuracy of all {len(kinds)} raster products {' or '.join(how)}" + rtk
     shown = "; ".join(f"{pid}: {sentences[pid]}" for pid in weak[:SHOWN])
     more = f"; … {len(weak) - SHOWN} more" if len(weak) > SHOWN else ""
-    return f"accuracy not measured for {len(weak)} of {len(kinds)} raster products ({shown}{more})" + rtk
+    return f"{NOT_MEASURED} for {len(weak)} of {len(kinds)} raster products ({shown}{more})" + rtk
 
 
 def georeferencing_check(flight: Flight, products: list[Product], measured: Collection[str]) -> CheckResult:
