@@ -6,8 +6,9 @@ our thermal mosaics), both made here in benchmarks/_work (git-ignored). Each too
 its own child process (so peak RSS is its own) on the same files and computes the same
 statistics: count, mean, median, p10, p90, min, max, std. "ours" decodes the DEFLATE blocks
 on all cores (GDAL ``NUM_THREADS``, the default of ``ZonalSettings``); "ours:1-thread" on one.
-exactextract runs with its defaults. Each child reads the footprint GeoPackage itself (through geopandas/pyogrio: exactextract's own file reader needs GDAL's
-``osgeo`` or fiona, neither installed). Best of ``--passes`` interleaved runs.
+exactextract runs with its defaults. Each child reads the footprint GeoPackage itself (through
+geopandas/pyogrio: exactextract's own file reader needs GDAL's ``osgeo`` or fiona, neither installed).
+Best of ``--passes`` interleaved runs.
 
 Usage::
 
