@@ -36,7 +36,13 @@ def parse_now(value: str | None) -> datetime:
 @click.command()
 @click.argument("flight")
 @common_options
-@click.option("--checkpoints", type=_FILE, default=None, help="Check-point file (gcp_list format, CSV, ...).")
+@click.option(
+    "--checkpoints",
+    type=_FILE,
+    default=None,
+    help="Check-point file (gcp_list format, CSV, ...); every point is a check point. Targets also "
+    "delivered with the flight count once (same name and position).",
+)
 @click.option("--rules", type=_FILE, default=None, help="Freshness rules (TOML).")
 @click.option("--conditions", type=_FILE, default=None, help="Thermography conditions (TOML or JSON).")
 @click.option(
