@@ -55,9 +55,10 @@ def test_notebook_runs(path: Path, data_dir: Path, kernels: Path, monkeypatch: p
     assert any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
 
 
-def test_there_are_three_notebooks() -> None:
+def test_the_notebooks_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_qa_precision.ipynb",
         "02_freshness.ipynb",
         "03_thermal_flight.ipynb",
+        "04_nature_change.ipynb",
     ]
