@@ -78,7 +78,7 @@ def _summary(info: RasterInfo, kind: ChangeKind, grid: Grid) -> InputSummary:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         src = rasterio.open(info.path)
     with src:
-        start, _ = capture_time(src.tags())
+        start, _, _ = capture_time(src, info.path)
     same = math.isclose(native_resolution(info, grid.crs), grid.resolution, rel_tol=1e-6)
     reprojected = crs_string(info.crs) != grid.crs
     how = "read as it is" if same and not reprojected else f"{resampling_for(info, grid).name} resampling"

@@ -28,6 +28,8 @@ from numpy.typing import NDArray
 from rasterio.windows import Window
 
 from core.atomic import TMP_SUFFIX
+from flights.exif import DEFAULT_LOCAL_TZ
+from flights.raster_time import CREATION, raster_time
 from pipeline.cog import CogProfile, write_cog
 
 T = TypeVar("T")
@@ -113,15 +115,24 @@ def time_tags(start: datetime | None, end: datetime | None) -> dict[str, str]:
     return tags
 
 
-def capture_time(tags: dict[str, str]) -> tuple[datetime | None, datetime | None]:
-    """The capture time span a dronegis raster carries (its ``DRONEGIS_TIME_*`` or capture tags).
+def capture_time(src: rasterio.io.DatasetReader, path: Path) -> tuple[datetime | None, datetime | None, str]:
+    """The capture time span of a raster and where it came from.
 
-    ``TIFFTAG_DATETIME`` alone is not trusted: ODM and most tools write the processing time there.
+    A dronegis product's ``DRONEGIS_TIME_START/END`` (or ``DRONEGIS_CAPTURE_TIME_UTC``) first;
+    else what :func:`flights.raster_time.raster_time` reads (GDAL's acquisition time, XMP capture
+    time, ODM's mean capture time in TIFF DateTime) — but never a file-creation time, which is the
+    processing date, not the flight's.
     """
+    tags = src.tags()
     start = tags.get(TIME_START_TAG) or tags.get("DRONEGIS_CAPTURE_TIME_UTC")
-    end = tags.get(TIME_END_TAG) or start
-    parse = datetime.fromisoformat
-    return (parse(start) if start else None), (parse(end) if end else None)
+    if start:
+        end = tags.get(TIME_END_TAG) or start
+        return datetime.fromisoformat(start), datetime.fromisoformat(end), "DRONEGIS_TIME tags"
+    xmp = src.tags(ns="xml:XMP").get("xml:XMP")
+    when, source = raster_time(tags, src.tags(ns="IMAGERY"), xmp, path, DEFAULT_LOCAL_TZ)
+    if when is None or CREATION in source:
+        return None, None, "none"
+    return when, when, source
 
 
 def finish_cog(scratch: str, dst: Path, tags: dict[str, str], cache_mb: int = 256) -> Path:

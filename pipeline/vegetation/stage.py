@@ -89,6 +89,7 @@ class VegetationResult(Frozen):
     calibration_text: tuple[str, str] = Field(description="(Danish, English)")
     time_start: datetime | None
     time_end: datetime | None
+    time_source: str = Field(description="where the capture time came from (given, tags, ODM …, none)")
     products: tuple[IndexProduct, ...]
     warnings: tuple[str, ...] = ()
 
@@ -148,15 +149,22 @@ def vegetation_indices(ortho: Path, config: VegetationConfig) -> VegetationResul
         band_map = _band_map(info, src, config.bands)
         specs = _choose(info, band_map, config.indices)
         _check_has_data(info, src)
-        tags = src.tags()
-        calibration = config.calibration or Calibration(tags.get(CALIBRATION_TAG, Calibration.UNCALIBRATED))
-        start, end = (config.time_start, config.time_end) if config.time_start else capture_time(tags)
+        calibration = config.calibration or Calibration(
+            src.tags().get(CALIBRATION_TAG, Calibration.UNCALIBRATED)
+        )
+        start, end, time_source = (
+            (config.time_start, config.time_end, "given")
+            if config.time_start
+            else capture_time(src, info.path)
+        )
         notes = _notes(info, specs, calibration, start)
-        products = _write_indices(src, _Plan(info, band_map, specs, calibration, start, end), config)
+        plan = _Plan(info, band_map, specs, calibration, start, end, time_source)
+        products = _write_indices(src, plan, config)
     return VegetationResult(
         source=info.path, crs=info.crs, gsd_m=info.resolution[0], bands=band_map.bands,
         band_source=band_map.source, calibration=calibration, calibration_text=CALIBRATION_TEXT[calibration],
-        time_start=start, time_end=end or start, products=tuple(products), warnings=tuple(notes),
+        time_start=start, time_end=end or start, time_source=time_source, products=tuple(products),
+        warnings=tuple(notes),
     )  # fmt: skip
 
 
@@ -165,7 +173,7 @@ def _notes(
 ) -> list[str]:
     notes = []
     if start is None:
-        notes.append(f"{info.path}: capture time unknown (no DRONEGIS_TIME_START tag, no --captured)")
+        notes.append(f"{info.path}: capture time unknown (no capture time in its metadata, none given)")
     if calibration is not Calibration.PANEL and calibration is not Calibration.IRRADIANCE:
         for spec in specs:
             if spec.needs_reflectance:
@@ -199,6 +207,7 @@ class _Plan(NamedTuple):
     calibration: Calibration
     start: datetime | None
     end: datetime | None
+    time_source: str
 
 
 @contextlib.contextmanager
@@ -251,7 +260,7 @@ def _finish(
         "DRONEGIS_BANDS": bands, CALIBRATION_TAG: calibration.value,
         "DRONEGIS_CALIBRATION_TEXT": " / ".join(CALIBRATION_TEXT[calibration]),
         "DRONEGIS_SOURCE": plan.info.path.name, "DRONEGIS_UNITS": "index (unitless)",
-        **time_tags(plan.start, plan.end),
+        "DRONEGIS_TIME_SOURCE": plan.time_source, **time_tags(plan.start, plan.end),
     }  # fmt: skip
     finish_cog(scratch, dst, tags, cache_mb)
     return IndexProduct(

@@ -78,7 +78,7 @@ def test_multispectral_float_orthophoto_with_band_descriptions(tmp_path: Path) -
         assert float(src.read(1)[10, 10]) == pytest.approx((0.5 - 0.05) / 0.55, abs=1e-6)
     with rasterio.open(result.products[1].path) as src:
         assert float(src.read(1)[10, 10]) == pytest.approx(1.5 * 0.45 / 1.05, abs=1e-6)
-    assert result.warnings == (f"{path}: capture time unknown (no DRONEGIS_TIME_START tag, no --captured)",)
+    assert result.warnings == (f"{path}: capture time unknown (no capture time in its metadata, none given)",)
 
 
 def test_odm_br_orthophoto_png_with_world_file(data_dir: Path, tmp_path: Path) -> None:
@@ -103,3 +103,18 @@ def test_refusals_name_the_file_and_the_problem(tmp_path: Path, data_dir: Path) 
     frame = data_dir / "brighton_beach" / "images" / "DJI_0018.JPG"
     with pytest.raises(GeoreferenceError, match="DJI_0018.JPG: no geotransform"):
         vegetation_indices(frame, VegetationConfig(out_dir=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("software", "expected"),
+    [("ODM 3.5.3", datetime(2025, 6, 12, 8, 30, tzinfo=UTC)), ("QGIS 3.34", None)],
+)
+def test_capture_time_from_the_orthophoto(tmp_path: Path, software: str, expected: datetime | None) -> None:
+    """ODM writes the mean capture time into TIFF DateTime; any other software the file's creation time."""
+    path, _ = _rgba(tmp_path / "ortho.tif", 64, 64)
+    with rasterio.open(path, "r+") as dst:
+        dst.update_tags(TIFFTAG_DATETIME="2025:06:12 08:30:00+00:00", TIFFTAG_SOFTWARE=software)
+    result = vegetation_indices(path, VegetationConfig(out_dir=tmp_path / "out", indices=("GLI",)))
+    assert result.time_start == expected
+    with rasterio.open(result.products[0].path) as src:
+        assert (src.tags().get("DRONEGIS_TIME_START") is None) == (expected is None)
