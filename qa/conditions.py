@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import Field
 
 from core.errors import QAError
+from core.localtime import local_text
 from core.models import Frozen
 from qa.models import CheckResult, Status
 from qa.solar import daylight_phase, hours_since_sunset, hours_until_sunrise, sun_position, utc
@@ -170,6 +171,7 @@ def _time_checks(
     phase = daylight_phase(sun.elevation)
     figures: dict[str, object] = {
         "capture_utc": t.isoformat(),
+        "capture_local": local_text(t),  # for the report's readers: Copenhagen time
         "sun_elevation_deg": round(sun.elevation, 3),
         "sun_azimuth_deg": round(sun.azimuth, 3),
         "phase": phase,

@@ -83,3 +83,14 @@ def test_undated_product_warns_in_qa_and_is_unknown_in_the_catalog(workspace: Wo
     html = render_html(report, {})
     assert "Created 2025-10-01 14:00:00 CEST" in html  # 12:00 UTC
     assert report.check("freshness.F-undated").status == "warn"
+
+
+def test_thermal_conditions_show_the_capture_in_copenhagen() -> None:
+    from qa.conditions import ConditionsConfig, Measured, evaluate_conditions
+
+    checks = evaluate_conditions(
+        Measured(), datetime(2025, 1, 14, 21, 30, tzinfo=UTC), 56.05, 9.93, ConditionsConfig()
+    )
+    sun = next(c for c in checks if c.id == "conditions.sun")
+    assert sun.figures["capture_utc"] == "2025-01-14T21:30:00+00:00"
+    assert sun.figures["capture_local"] == "2025-01-14 22:30:00 CET"
