@@ -67,6 +67,7 @@ BENCHMARKS: dict[str, Bench] = {
     "pyramid": Bench("pyramid_bench.py", ("--zooms", "14-20"), ("gdal2tiles",), 1800),
     "ortho": Bench("ortho_bench.py", (), ("gdal",), 7200),
     "zonal": Bench("zonal_bench.py", (), ("exactextract",), 3600),
+    "volume": Bench("volume_bench.py", (), ("exactextract",), 3600),
     "georef": Bench("georef_frames_bench.py", ("3",), ("orthority",), 1800),
     "executors": Bench("service_executors_bench.py", ("--frames", "6"), (), 1800),
 }

@@ -98,7 +98,11 @@ def measure_building(grid: BuildingGrid, settings: RoofSettings) -> MeasuredBuil
     empty = np.zeros(grid.dsm.shape, np.int32)
     base = {"id": grid.id, "footprint_area_m2": grid.footprint_area_m2, "cells": cells}
     if not roof.any():
-        why = "no cell centre inside it" if cells == 0 else "no DSM cell on it (above the terrain threshold)"
+        why = (
+            "intet cellecentre i omridset / no cell centre inside it"
+            if cells == 0
+            else "ingen DSM-celle (over terrængrænsen) / no DSM cell on it (above the terrain threshold)"
+        )
         return MeasuredBuilding(
             Building(
                 **base, status=RoofStatus.FAILED, problems=(f"building {grid.id}: {why}",), height_m=height
@@ -116,7 +120,10 @@ def measure_building(grid: BuildingGrid, settings: RoofSettings) -> MeasuredBuil
     share = assigned / roof_cells
     problems: tuple[str, ...] = ()
     if share < MIN_ASSIGNED_SHARE:
-        problems = (f"building {grid.id}: only {share:.0%} of its roof cells lie on a fitted face",)
+        problems = (
+            f"building {grid.id}: kun {share:.0%} af tagcellerne ligger på en tilpasset flade / "
+            f"only {share:.0%} of its roof cells lie on a fitted face",
+        )
     building = Building(
         **base,
         status=RoofStatus.PARTIAL if problems else RoofStatus.OK,

@@ -91,11 +91,19 @@ def _measure(
         found[window.position] = _Found(measured.building, measured.planes, face_outlines(measured, window))
     for index in large:
         found[index] = _Found(
-            _failed(features[index], f"building {features[index].key}: footprint too large"), (), {}
+            _failed(
+                features[index],
+                f"building {features[index].key}: omridset er for stort / footprint too large",
+            ),
+            (),
+            {},
         )
     for index in reads.outside:
         bounds = ", ".join(f"{v:.1f}" for v in dsm.bounds)
-        problem = f"building {features[index].key} lies outside the DSM (DSM bounds {bounds})"
+        problem = (
+            f"building {features[index].key} ligger uden for DSM'en / building {features[index].key} lies "
+            f"outside the DSM (DSM bounds {bounds})"
+        )
         found[index] = _Found(_failed(features[index], problem), (), {})
     return found
 
@@ -117,7 +125,10 @@ def run_roofs(config: RoofConfig, *, now: datetime | None = None) -> RoofRun:
         PolygonLayerError: the footprint file is unusable (unreadable, no CRS, unknown id field).
     """
     created = now or datetime.now(UTC)
-    with rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20), rasterio.open(config.dsm) as dsm:
+    with (
+        rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20),
+        rasterio.open(config.dsm, NUM_THREADS=ZONAL.read_threads) as dsm,
+    ):
         cell = check_height_raster(dsm, str(config.dsm))
         crs = crs_text(CRS.from_user_input(dsm.crs))
         layer = read_polygons(config.footprints, id_field=config.id_field, crs=crs, layer=config.layer)
@@ -128,7 +139,7 @@ def run_roofs(config: RoofConfig, *, now: datetime | None = None) -> RoofRun:
     outlines: list[BaseGeometry | None] = []
     for feature in layer.features:
         item = found.get(feature.index) or _Found(
-            _failed(feature, f"building {feature.key}: no usable geometry"), (), {}
+            _failed(feature, f"building {feature.key}: ingen brugbar geometri / no usable geometry"), (), {}
         )
         notes = tuple(p.message for p in feature.problems)
         attributes = {k: v for k, v in feature.attributes.items() if k != layer.id_field}

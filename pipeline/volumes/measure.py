@@ -144,13 +144,17 @@ def fit_base(polygon: str, method: BaseMethod, points: BoundaryPoints) -> BaseMo
     if method is BaseMethod.PLANE:
         if points.z.size < 3:
             raise SurfaceFitError(
-                f"polygon {polygon}: {points.z.size} valid DSM cells on its boundary; a base plane needs 3"
+                f"polygon {polygon}: {points.z.size} gyldige DSM-celler på randen, et basisplan kræver 3 / "
+                f"{points.z.size} valid DSM cells on its boundary; a base plane needs 3"
             )
-        fit = fit_plane_robust(points.x, points.y, points.z, what=f"polygon {polygon}: base plane")
+        fit = fit_plane_robust(
+            points.x, points.y, points.z, what=f"polygon {polygon}: basisplan / base plane"
+        )
         return BaseModel(method, fit, None, points)
     if points.z.size == 0:
         raise SurfaceFitError(
-            f"polygon {polygon}: no valid DSM cell on its boundary for a {method.value} base"
+            f"polygon {polygon}: ingen gyldig DSM-celle på randen / no valid DSM cell on its boundary for a "
+            f"{method.value} base"
         )
     level = float(points.z.min() if method is BaseMethod.LOWEST else points.z.mean())
     return BaseModel(method, None, level, points)
@@ -252,7 +256,11 @@ def finish(
     """The figures of one polygon from the sums of its strips."""
     total = _total(partials)
     if total.valid == 0:
-        return failed(outline, f"polygon {outline.id}: no cell inside it has both a DSM and a base height")
+        return failed(
+            outline,
+            f"polygon {outline.id}: ingen celle har både DSM- og basishøjde (nodata) / "
+            "no cell inside it has both a DSM and a base height (nodata)",
+        )
     a = outline.cell_area_m2
     centroid = (total.x_sum / total.valid, total.y_sum / total.valid)
     fit = _base_fit(base, total, centroid)
@@ -268,8 +276,9 @@ def finish(
     problems: tuple[str, ...] = ()
     if coverage < settings.min_coverage:
         problems = (
-            f"polygon {outline.id}: DSM covers {coverage:.1%} of it (< {settings.min_coverage:.0%}); "
-            "volumes count the covered cells only",
+            f"polygon {outline.id}: DSM dækker {coverage:.1%} (< {settings.min_coverage:.0%}), kun de "
+            f"dækkede celler er regnet med / DSM covers {coverage:.1%} of it "
+            f"(< {settings.min_coverage:.0%}); volumes count the covered cells only",
         )
     return PolygonVolume(
         id=outline.id,
@@ -298,7 +307,10 @@ def measure_polygon(grid: PolygonGrid, outline: Outline, settings: MeasureSettin
     nothing = np.full(grid.dsm.shape, np.nan, np.float32)
     if outline.cells == 0 or not grid.inside.any():
         reason = (
-            "no cell centre inside it (smaller than a cell)" if outline.cells == 0 else "it lies off the DSM"
+            "intet cellecentre i polygonen (mindre end en celle) / "
+            "no cell centre inside it (smaller than a cell)"
+            if outline.cells == 0
+            else "ligger uden for DSM'en / it lies off the DSM"
         )
         return Measured(failed(outline, f"polygon {outline.id}: {reason}"), nothing, 0.0)
     try:

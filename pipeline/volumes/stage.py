@@ -140,12 +140,19 @@ def _measure_layer(ctx: _Context, layer: PolygonLayer) -> tuple[list[PolygonVolu
     for index in reads.outside:
         outline = _outline(ctx, features[index], 0)
         bounds = ", ".join(f"{v:.1f}" for v in ctx.dsm.bounds)
-        found[index] = failed(outline, f"polygon {outline.id} lies outside the DSM (DSM bounds {bounds})")
+        found[index] = failed(
+            outline,
+            f"polygon {outline.id} ligger uden for DSM'en / polygon {outline.id} lies outside the DSM "
+            f"(DSM bounds {bounds})",
+        )
     records = []
     for feature in features:
         volume = found.get(feature.index)
         if volume is None:  # no usable geometry: the reader said why
-            volume = failed(_outline(ctx, feature, 0), f"polygon {feature.key}: no usable geometry")
+            volume = failed(
+                _outline(ctx, feature, 0),
+                f"polygon {feature.key}: ingen brugbar geometri / no usable geometry",
+            )
         records.append(_with_feature_problems(volume, feature))
     return records, p98s
 
@@ -184,7 +191,10 @@ def run_volumes(config: VolumeConfig, *, now: datetime | None = None) -> VolumeR
         VolumeError: the DSM and base raster are in different vertical datums that cannot be converted.
     """
     created = now or datetime.now(UTC)
-    with rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20), rasterio.open(config.dsm) as dsm:
+    with (
+        rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20),
+        rasterio.open(config.dsm, NUM_THREADS=ZONAL.read_threads) as dsm,
+    ):
         cell = check_height_raster(dsm, str(config.dsm))
         crs = crs_text(CRS.from_user_input(dsm.crs))
         layer = read_polygons(config.polygons, id_field=config.id_field, crs=crs, layer=config.layer)

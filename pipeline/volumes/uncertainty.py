@@ -125,13 +125,24 @@ def _notes(inputs: UncertaintyInputs, dsm: VerticalError, base: VerticalError) -
     notes: list[str] = []
     if inputs.method is BaseMethod.SURFACE:
         if not base.known:
-            notes.append("base raster accuracy not given: its bias and σ are taken as 0")
+            notes.append(
+                "basisrastrets nøjagtighed er ikke oplyst: bias og σ sat til 0 / "
+                "base raster accuracy not given: its bias and σ are taken as 0"
+            )
     else:
-        notes.append("a constant DSM bias cancels: the base comes from the same DSM")
+        notes.append(
+            "en konstant DSM-bias går ud, da basis tages fra samme DSM / "
+            "a constant DSM bias cancels: the base comes from the same DSM"
+        )
     if not dsm.known:
-        notes.append("DSM vertical accuracy not given (no QA report, no --rmse-v): bias and σ taken as 0")
+        notes.append(
+            "DSM'ens lodrette nøjagtighed er ikke oplyst (ingen QA-rapport, ingen --rmse-v): "
+            "bias og σ sat til 0 / DSM vertical accuracy not given (no QA report, no --rmse-v): "
+            "bias and σ taken as 0"
+        )
     elif dsm.correlation_range_m is None:
         notes.append(
+            "tilfældig fejl regnet ukorreleret mellem celler: en nedre grænse for fotogrammetriske DSM'er / "
             "random error taken as uncorrelated between cells: a lower bound for photogrammetric DSMs"
         )
     return tuple(notes)
