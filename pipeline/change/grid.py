@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Iterator
 
 import numpy as np
 import rasterio
@@ -209,20 +208,3 @@ def _nodata_options(src: rasterio.io.DatasetReader) -> dict[str, object]:
     if src.nodata is not None:
         return {"src_nodata": src.nodata, "nodata": src.nodata}
     return {"add_alpha": True}
-
-
-@contextlib.contextmanager
-def open_pair(
-    before: RasterInfo,
-    after: RasterInfo,
-    grid: Grid,
-    bands: tuple[list[int], list[int]],
-    motion: tuple[float, ...] | None,
-    motion_grid: Grid | None = None,
-) -> Iterator[tuple[GridReader, GridReader]]:
-    """Readers of BEFORE and (corrected) AFTER on ``grid``."""
-    with (
-        GridReader(before, grid, bands[0]) as b,
-        GridReader(after, grid, bands[1], motion=motion, motion_grid=motion_grid) as a,
-    ):
-        yield b, a

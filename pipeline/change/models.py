@@ -133,6 +133,7 @@ class ChangeConfig(Frozen):
     polygons: Path | None = Field(None, description="area polygons for statistics (any format, any CRS)")
     polygon_id: str | None = None
     window: int = 1024
+    workers: int = Field(2, description="blocks computed at once (threads)")
     cache_mb: int = 256
     name: str = Field("change", description="stem of the output files")
 

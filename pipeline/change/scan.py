@@ -8,6 +8,7 @@ whatever the size of the grid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -19,7 +20,7 @@ from pipeline.change.detect import Part, block_parts, classify, halo, smooth
 from pipeline.change.grid import GridReader
 from pipeline.change.inputs import full_scale, value
 from pipeline.change.models import ChangeKind, Grid
-from pipeline.vegetation.raster import RunningStats, blocks, in_order, to_nodata
+from pipeline.vegetation.raster import WORKERS, PerThread, RunningStats, blocks, in_order, to_nodata
 
 
 class ScanSettings(NamedTuple):
@@ -65,19 +66,35 @@ def _block(
 
 
 def scan(
-    before: GridReader, after: GridReader, grid: Grid, settings: ScanSettings, sink: rasterio.io.DatasetWriter
+    pair: Callable[[], tuple[GridReader, GridReader]],
+    grid: Grid,
+    settings: ScanSettings,
+    sink: rasterio.io.DatasetWriter,
+    workers: int = WORKERS,
 ) -> ScanResult:
-    """Run the pass over every block of ``grid``, writing Δ (nodata −9999) into ``sink``."""
+    """Run the pass over every block of ``grid`` in ``workers`` threads, writing Δ (nodata −9999) to ``sink``.
+
+    Args:
+        pair: opens the BEFORE and AFTER readers; called once per worker thread (GDAL handles are
+            not shared between threads).
+    """
     parts: list[Part] = []
     overlap = 0
     stats = RunningStats(-10.0, 10.0) if settings.kind is ChangeKind.DSM else RunningStats(-2.0, 2.0)
+    with PerThread(pair, _close_pair, workers) as readers:
 
-    def job(window: Window) -> tuple[Window, NDArray[np.float32], list[Part]]:
-        return _block(before, after, grid, window, settings)
+        def job(window: Window) -> tuple[Window, NDArray[np.float32], list[Part]]:
+            before, after = readers.get()
+            return _block(before, after, grid, window, settings)
 
-    for window, delta, found in in_order(job, blocks(grid.width, grid.height, settings.window), workers=1):
-        sink.write(to_nodata(delta), 1, window=window)
-        overlap += int(np.isfinite(delta).sum())
-        stats.add(delta)
-        parts.extend(found)
+        for window, delta, found in in_order(job, blocks(grid.width, grid.height, settings.window), workers):
+            sink.write(to_nodata(delta), 1, window=window)
+            overlap += int(np.isfinite(delta).sum())
+            stats.add(delta)
+            parts.extend(found)
     return ScanResult(parts, overlap, stats)
+
+
+def _close_pair(pair: tuple[GridReader, GridReader]) -> None:
+    for reader in pair:
+        reader.close()

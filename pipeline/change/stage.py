@@ -29,7 +29,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from core.errors import ChangeError, RasterInputError
 from pipeline.change.align import Coarse, coarse_bias, coregister, identity, read_coarse
 from pipeline.change.detect import merge
-from pipeline.change.grid import common_grid, native_resolution, open_pair, resampling_for
+from pipeline.change.grid import GridReader, common_grid, native_resolution, resampling_for
 from pipeline.change.inputs import bands_to_read, describe, detect_kind
 from pipeline.change.models import (
     DEFAULT_THRESHOLDS,
@@ -162,13 +162,14 @@ def _run(plan: _Plan, config: ChangeConfig) -> ChangeResult:
     b_info, a_info, grid, kind, bands, alignment, settings = plan
     files = Outputs.of(config)
     motion = alignment.matrix if alignment.corrected else None
-    with (
-        open_pair(b_info, a_info, grid, bands, motion) as (rb, ra),
-        float_scratch(
-            files.change_map, width=grid.width, height=grid.height, transform=grid.affine, crs=grid.crs
-        ) as sink,
-    ):
-        found = scan(rb, ra, grid, settings, sink)
+
+    def pair() -> tuple[GridReader, GridReader]:
+        return GridReader(b_info, grid, bands[0]), GridReader(a_info, grid, bands[1], motion=motion)
+
+    with float_scratch(
+        files.change_map, width=grid.width, height=grid.height, transform=grid.affine, crs=grid.crs
+    ) as sink:
+        found = scan(pair, grid, settings, sink, config.workers)
         sink.close()
         if found.overlap_px == 0:
             raise RasterInputError(

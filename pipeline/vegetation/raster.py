@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -73,6 +74,38 @@ def in_order[T, R](job: Callable[[T], R], items: Iterable[T], workers: int = WOR
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+class PerThread[H]:
+    """One handle per worker thread: GDAL datasets are never used by two threads at once.
+
+    The handles are opened (and closed) by the thread that creates this object — rasterio keeps
+    its GDAL environment per thread — and handed out, one per worker thread, on first use.
+    """
+
+    def __init__(self, open_handle: Callable[[], H], close_handle: Callable[[H], None], count: int) -> None:
+        self._close = close_handle
+        self._all = [open_handle() for _ in range(max(1, count))]
+        self._free = list(self._all)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def get(self) -> H:
+        """This thread's handle."""
+        handle: H | None = getattr(self._local, "handle", None)
+        if handle is None:
+            with self._lock:
+                handle = self._free.pop()
+            self._local.handle = handle
+        return handle
+
+    def __enter__(self) -> PerThread[H]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._all:
+            self._close(handle)
+        self._all.clear()
 
 
 @contextlib.contextmanager

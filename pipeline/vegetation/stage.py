@@ -32,6 +32,8 @@ from pipeline.vegetation.indices import INDICES, Band, IndexSpec, compute_index,
 from pipeline.vegetation.raster import (
     NODATA,
     WINDOW,
+    WORKERS,
+    PerThread,
     RunningStats,
     blocks,
     capture_time,
@@ -61,6 +63,7 @@ class VegetationConfig(Frozen):
     time_start: datetime | None = Field(None, description="capture start (UTC); None: from the input's tags")
     time_end: datetime | None = None
     window: int = WINDOW
+    workers: int = Field(WORKERS, description="blocks computed at once (threads)")
     cache_mb: int = 256
 
 
@@ -159,7 +162,7 @@ def vegetation_indices(ortho: Path, config: VegetationConfig) -> VegetationResul
         )
         notes = _notes(info, specs, calibration, start)
         plan = _Plan(info, band_map, specs, calibration, start, end, time_source)
-        products = _write_indices(src, plan, config)
+        products = _write_indices(plan, config)
     return VegetationResult(
         source=info.path, crs=info.crs, gsd_m=info.resolution[0], bands=band_map.bands,
         band_source=band_map.source, calibration=calibration, calibration_text=CALIBRATION_TEXT[calibration],
@@ -218,7 +221,13 @@ def _scratches(dsts: dict[str, Path], info: RasterInfo) -> Iterator[dict[str, ra
         yield {name: stack.enter_context(float_scratch(dst, **grid)) for name, dst in dsts.items()}
 
 
-def _write_indices(src: rasterio.DatasetReader, plan: _Plan, config: VegetationConfig) -> list[IndexProduct]:
+def _open(path: Path) -> rasterio.DatasetReader:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(path)
+
+
+def _write_indices(plan: _Plan, config: VegetationConfig) -> list[IndexProduct]:
     """Compute every index block by block into scratch rasters, then convert each into its COG."""
     info, specs = plan.info, plan.specs
     dtype = np.dtype(info.dtype)
@@ -228,12 +237,16 @@ def _write_indices(src: rasterio.DatasetReader, plan: _Plan, config: VegetationC
     dsts = {s.name: config.out_dir / f"{info.path.stem}_{s.name.lower()}.tif" for s in specs}
     stats = {s.name: RunningStats(s.vmin, s.vmax) for s in specs}
 
-    def job(window: Window) -> tuple[Window, dict[str, NDArray[np.float32]]]:
-        bands = _read_bands(src, window, plan.band_map, scale)
-        return window, {s.name: compute_index(s.name, bands) for s in specs}
+    with (
+        _scratches(dsts, info) as sinks,
+        PerThread(lambda: _open(info.path), lambda ds: ds.close(), config.workers) as readers,
+    ):
 
-    with _scratches(dsts, info) as sinks:
-        for window, values in in_order(job, blocks(info.width, info.height, config.window), workers=1):
+        def job(window: Window) -> tuple[Window, dict[str, NDArray[np.float32]]]:
+            bands = _read_bands(readers.get(), window, plan.band_map, scale)
+            return window, {s.name: compute_index(s.name, bands) for s in specs}
+
+        for window, values in in_order(job, blocks(info.width, info.height, config.window), config.workers):
             for name, array in values.items():
                 stats[name].add(array)
                 sinks[name].write(to_nodata(array), 1, window=window)
