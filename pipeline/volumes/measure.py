@@ -33,6 +33,12 @@ LEVEL_TOLERANCE_M = 0.001
 (float32 heights carry about 10⁻⁶ relative noise); every cell counts in cut and fill."""
 
 
+DATUM_GAP_M = 10.0
+"""A DSM this far (median) from its base raster along the boundary, where the ground is meant to be
+unchanged, is taken as a datum mismatch (DVR90 against ellipsoidal heights differ by 36-42 m in
+Denmark), not as earthworks."""
+
+
 class PolygonGrid(NamedTuple):
     """One polygon on one window (or strip) of the DSM grid."""
 
@@ -212,6 +218,18 @@ def failed(outline: Outline, problem: str, valid: int = 0) -> PolygonVolume:
     )
 
 
+def datum_gap(base: BaseModel) -> float | None:
+    """Median DSM − base raster on the boundary when it exceeds :data:`DATUM_GAP_M`, else None."""
+    if base.method is not BaseMethod.SURFACE:
+        return None
+    gaps = base.boundary.z - base.boundary.base
+    gaps = gaps[np.isfinite(gaps)]
+    if gaps.size == 0:
+        return None
+    median = float(np.median(gaps))
+    return median if abs(median) > DATUM_GAP_M else None
+
+
 def _base_fit(base: BaseModel, total: Partial, centroid: tuple[float, float]) -> BaseFit:
     points = base.boundary
     residuals = points.z - (points.base if base.method is BaseMethod.SURFACE else 0.0)
@@ -260,6 +278,14 @@ def finish(
             outline,
             f"polygon {outline.id}: ingen celle har både DSM- og basishøjde (nodata) / "
             "no cell inside it has both a DSM and a base height (nodata)",
+        )
+    gap = datum_gap(base)
+    if gap is not None:
+        return failed(
+            outline,
+            f"polygon {outline.id}: DSM ligger {gap:+.1f} m fra basisrastret på randen, forskellige "
+            f"højdesystemer? / the DSM lies {gap:+.1f} m from the base raster along the boundary: different "
+            "vertical datums?",
         )
     a = outline.cell_area_m2
     centroid = (total.x_sum / total.valid, total.y_sum / total.valid)

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from core.models import Frozen
+from pipeline.models import HeightDatum
 
 
 class BaseMethod(StrEnum):
@@ -182,7 +183,9 @@ class VolumeRun(Frozen):
     polygons_file: str
     crs: str = Field(description="CRS the figures were computed in (the DSM's)")
     cell_size_m: tuple[float, float]
-    height_datum: str = Field(description="vertical datum of the DSM heights (and the base's, after checks)")
+    height_datum: HeightDatum = Field(
+        description="datum of the heights measured (DSM and base, after checks)"
+    )
     base: BaseMethod
     base_dem: str | None = None
     dsm_error: VerticalError

@@ -97,7 +97,7 @@ def write_outputs(
         vmax = legend_range(list(p98s))
         tags = {
             "DRONEGIS_KIND": "cutfill",
-            "DRONEGIS_HEIGHT_DATUM": run.height_datum,
+            "DRONEGIS_HEIGHT_DATUM": run.height_datum.value,
             "DRONEGIS_BASE": run.base.value,
             "DRONEGIS_COLORMAP": COLORMAP,
             "DRONEGIS_VMIN": f"{-vmax:g}",

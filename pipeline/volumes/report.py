@@ -19,6 +19,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from core.atomic import atomic_write_text
+from pipeline.models import HeightDatum
 from pipeline.volumes.cutfill import COLORMAP
 from pipeline.volumes.models import BaseMethod, PolygonVolume, VolumeRun, VolumeStatus
 from pipeline.volumes.tables import display_number
@@ -33,6 +34,12 @@ BASE_NAMES = {
     BaseMethod.LOWEST: ("laveste højde på randen", "lowest boundary height"),
     BaseMethod.AVERAGE: ("middelhøjde på randen", "mean boundary height"),
     BaseMethod.SURFACE: ("basisflade (raster)", "base surface (raster)"),
+}
+DATUM_NAMES = {
+    HeightDatum.DVR90: ("DVR90 (EPSG:5799)", "DVR90 (EPSG:5799)"),
+    HeightDatum.ELLIPSOIDAL: ("ellipsoidehøjder (ETRS89)", "ellipsoidal (ETRS89)"),
+    HeightDatum.UNKNOWN: ("ukendt", "unknown"),
+    HeightDatum.NOT_APPLICABLE: ("–", "–"),
 }
 STATUS_NAMES = {
     VolumeStatus.OK: ("ok", "ok"),
@@ -133,7 +140,8 @@ def _facts(run: VolumeRun, english: bool) -> list[tuple[str, str]]:
         else ("ikke oplyst" if not english else "not given")
     )
     values = (
-        run.dsm, run.polygons_file, BASE_NAMES[run.base][english], run.base_dem or "–", run.height_datum,
+        run.dsm, run.polygons_file, BASE_NAMES[run.base][english], run.base_dem or "–",
+        DATUM_NAMES[run.height_datum][english],
         " × ".join(display_number(c, 3, comma) for c in run.cell_size_m), accuracy,
         f"{len(measured)} / {len(run.polygons)}", display_number(total, 2, comma),
         "; ".join(run.notes) or "–",
