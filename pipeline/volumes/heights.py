@@ -56,6 +56,8 @@ class HeightCheck(NamedTuple):
     notes: tuple[str, ...] = ()
     dsm_to_dvr90: Transformer | None = None
     base_to_dvr90: Transformer | None = None
+    unstated: bool = False
+    """A base raster is used and it or the DSM does not state its datum."""
 
     def apply(
         self, dsm: NDArray[np.float64], base: NDArray[np.float64] | None, transform: Affine
@@ -133,6 +135,6 @@ def check_heights(config: VolumeConfig, dsm: DatasetReader) -> HeightCheck:
             "datum ikke oplyst for den ene flade; DSM og basisraster antages i samme datum / "
             "vertical datum not stated for one surface; DSM and base raster assumed to share one datum"
         )
-    return HeightCheck(
-        label if label is not HeightDatum.UNKNOWN else base_label, tuple(notes), to_dvr90, base_to_dvr90
-    )
+    unstated = HeightDatum.UNKNOWN in (own.datum, other.datum)
+    final = label if label is not HeightDatum.UNKNOWN else base_label
+    return HeightCheck(final, tuple(notes), to_dvr90, base_to_dvr90, unstated)

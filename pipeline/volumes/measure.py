@@ -33,10 +33,10 @@ LEVEL_TOLERANCE_M = 0.001
 (float32 heights carry about 10⁻⁶ relative noise); every cell counts in cut and fill."""
 
 
-DATUM_GAP_M = 10.0
-"""A DSM this far (median) from its base raster along the boundary, where the ground is meant to be
-unchanged, is taken as a datum mismatch (DVR90 against ellipsoidal heights differ by 36-42 m in
-Denmark), not as earthworks."""
+DATUM_GAP_M = (30.0, 50.0)
+"""When a raster does not state its datum: a DSM this far (median) from its base raster along the
+boundary is taken as a datum mismatch (DVR90 and ellipsoidal heights differ by 36-42 m in Denmark),
+not as earthworks or a building."""
 
 
 class PolygonGrid(NamedTuple):
@@ -62,6 +62,8 @@ class MeasureSettings(NamedTuple):
     dsm_error: VerticalError
     base_error: VerticalError
     min_coverage: float
+    check_datum_gap: bool = False
+    """Look for a datum mismatch in the data (one of the rasters does not state its datum)."""
 
 
 class BoundaryPoints(NamedTuple):
@@ -219,7 +221,7 @@ def failed(outline: Outline, problem: str, valid: int = 0) -> PolygonVolume:
 
 
 def datum_gap(base: BaseModel) -> float | None:
-    """Median DSM − base raster on the boundary when it exceeds :data:`DATUM_GAP_M`, else None."""
+    """Median DSM − base raster on the boundary when it lies within :data:`DATUM_GAP_M`, else None."""
     if base.method is not BaseMethod.SURFACE:
         return None
     gaps = base.boundary.z - base.boundary.base
@@ -227,7 +229,7 @@ def datum_gap(base: BaseModel) -> float | None:
     if gaps.size == 0:
         return None
     median = float(np.median(gaps))
-    return median if abs(median) > DATUM_GAP_M else None
+    return median if DATUM_GAP_M[0] <= abs(median) <= DATUM_GAP_M[1] else None
 
 
 def _base_fit(base: BaseModel, total: Partial, centroid: tuple[float, float]) -> BaseFit:
@@ -279,7 +281,7 @@ def finish(
             f"polygon {outline.id}: ingen celle har både DSM- og basishøjde (nodata) / "
             "no cell inside it has both a DSM and a base height (nodata)",
         )
-    gap = datum_gap(base)
+    gap = datum_gap(base) if settings.check_datum_gap else None
     if gap is not None:
         return failed(
             outline,

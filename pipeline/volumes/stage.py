@@ -172,7 +172,9 @@ def _raster_window(dsm: DatasetReader, layer: PolygonLayer) -> Window | None:
 @contextlib.contextmanager
 def _opened(config: VolumeConfig, dsm: DatasetReader, layer: PolygonLayer) -> Iterator[_Context]:
     heights = check_heights(config, dsm)
-    settings = MeasureSettings(config.base, config.dsm_error, config.base_error, config.min_coverage)
+    settings = MeasureSettings(
+        config.base, config.dsm_error, config.base_error, config.min_coverage, heights.unstated
+    )
     with contextlib.ExitStack() as stack:
         base = stack.enter_context(aligned(config.base_dem, dsm)) if config.base_dem is not None else None
         writer = None
