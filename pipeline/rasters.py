@@ -40,7 +40,7 @@ WORLD_FILE_SUFFIXES = {".jpg": ".jgw", ".jpeg": ".jgw", ".png": ".pgw", ".tif": 
 #: How far outside the CRS's area of use (degrees) a raster centre may lie.
 AREA_MARGIN_DEG = 5.0
 #: Marks the refusals of :func:`outside_target_area` in messages.
-OUTSIDE_AREA = "outside the area of use of the target"
+OUTSIDE_AREA = "far outside the area of use of the target"
 
 
 class RasterInfo(NamedTuple):
