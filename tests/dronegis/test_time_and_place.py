@@ -208,3 +208,25 @@ def test_upload_api_captured_field(settings: Settings, tmp_path: Path) -> None:
     flight = load_flight(Workspace.at(settings.workspace).flight_json("up"))
     assert flight.captured is not None and flight.captured.text == "2025-06-12"
     assert [p.code for f in flight.files for p in f.problems] == []  # dated by the declaration: no warning
+
+
+def test_municipality_overridden_in_settings(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An orthophoto in central Copenhagen: outside the default (Skanderborg), inside KOMKODE 0101 if set."""
+    folder = tmp_path / "kbh" / "odm_orthophoto"
+    folder.mkdir(parents=True)
+    with rasterio.open(
+        folder / "odm_orthophoto.tif", "w", driver="GTiff", width=32, height=32, count=3, dtype="uint8",
+        crs="EPSG:25832", transform=from_origin(724000, 6175100, 0.5, 0.5),
+    ) as dst:  # fmt: skip
+        dst.write(np.full((3, 32, 32), 80, dtype="uint8"))
+    args = ("ingest", str(folder.parent), "--json", "--captured", "2025-06-12")
+    default = json.loads(invoke(*args, "-w", str(tmp_path / "a"), "--flight-id", "a").stdout)
+    assert default["problem_counts"].get("outside_municipality") == 2  # the raster and the flight
+    monkeypatch.setenv(
+        "DRONEGIS_MUNICIPALITY", str(data_dir / "dagi_neogeografen" / "geojson" / "kommuner.geojson")
+    )
+    monkeypatch.setenv("DRONEGIS_MUNICIPALITY_CODE", "0101")  # Københavns Kommune
+    there = json.loads(invoke(*args, "-w", str(tmp_path / "b"), "--flight-id", "b").stdout)
+    assert "outside_municipality" not in there["problem_counts"]
