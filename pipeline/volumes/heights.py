@@ -32,7 +32,7 @@ from pyproj.transformer import Transformer
 from rasterio.io import DatasetReader
 
 from core.errors import VolumeError
-from pipeline.geodesy.decision import decide, file_vertical, geoid_test, horizontal_part
+from pipeline.geodesy.decision import GeoidTest, decide, file_vertical, geoid_test, horizontal_part
 from pipeline.geodesy.dvr90 import dvr90_transformer, offset_field
 from pipeline.models import HeightDatum
 from pipeline.volumes.models import BaseMethod, VolumeConfig
@@ -79,7 +79,10 @@ def raster_datum(path: Path, dataset: DatasetReader, grids: Path | None) -> Rast
     if dataset.crs is None:
         return RasterDatum(HeightDatum.UNKNOWN, f"{path.name}: ingen CRS / no CRS")
     crs = crs_text(pyproj.CRS.from_user_input(dataset.crs))
-    datum, _, note, _ = decide(str(path), file_vertical(crs), None, geoid_test(path, crs, grids))
+    # without the grid the test cannot decide; skip its read (a decimated read of a raster without
+    # overviews decodes every block)
+    test = geoid_test(path, crs, grids) if grids is not None else GeoidTest(None, None, "no DVR90 grid given")
+    datum, _, note, _ = decide(str(path), file_vertical(crs), None, test)
     return RasterDatum(datum, f"{path.name}: {note}")
 
 
