@@ -66,12 +66,8 @@ class SurfaceFitError(AnalysisError):
     """A plane or surface cannot be fitted to the given heights (too few or collinear points)."""
 
 
-class VolumeError(AnalysisError):
-    """The inputs of a volume computation do not fit together (CRS, vertical datum, grid, polygons)."""
-
-
-class RoofError(AnalysisError):
-    """Roof planes cannot be measured from the given DSM and footprints."""
+class HeightDatumError(AnalysisError):
+    """Two height rasters measured together are in vertical datums that cannot be brought together."""
 
 
 class ChangeError(AnalysisError):

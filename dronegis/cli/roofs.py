@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.errors import DroneGisError
-from dronegis.cli.options import common_options, echo_err, emit_json
+from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 
 if TYPE_CHECKING:
     from pipeline.roofs import RoofRun
@@ -69,7 +69,7 @@ def roofs(dsm: Path, footprints: Path, workspace: Path | None, as_json: bool, **
     """
     from pipeline.roofs import RoofConfig, RoofSettings, run_roofs
 
-    settings = RoofSettings(
+    tuning = RoofSettings(
         distance_m=options["distance"],
         normal_deg=options["normal_angle"],
         min_plane_area_m2=options["min_plane_area"],
@@ -83,7 +83,8 @@ def roofs(dsm: Path, footprints: Path, workspace: Path | None, as_json: bool, **
             id_field=options["id_field"],
             out_dir=options["out_dir"] or Path(f"roofs-{dsm.stem}"),
             out_crs=options["out_crs"],
-            settings=settings,
+            settings=tuning,
+            proj_grids=settings_for(workspace).proj_grids,
         )
         run = run_roofs(config)
     except DroneGisError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field
 
 from core.models import Frozen
+from pipeline.models import HeightDatum
 
 
 class RoofSettings(Frozen):
@@ -42,6 +43,7 @@ class RoofConfig(Frozen):
     out_dir: Path | None = Field(None, description="where the outputs go; None: figures only")
     out_crs: str = Field("EPSG:25832", description="CRS of the GeoPackage")
     settings: RoofSettings = RoofSettings()
+    proj_grids: Path | None = Field(None, description="PROJ grid folder (DVR90 geoid) for datum conversion")
     cache_mb: int = Field(256, ge=16, description="GDAL block cache for reading, MB")
 
 
@@ -102,6 +104,7 @@ class RoofRun(Frozen):
     cell_size_m: tuple[float, float]
     settings: RoofSettings
     method: str
+    height_datum: HeightDatum = Field(description="datum of the heights (DSM and DTM, after checks)")
     notes: tuple[str, ...] = ()
     buildings: tuple[Building, ...]
     planes: tuple[RoofPlane, ...]

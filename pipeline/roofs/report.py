@@ -8,6 +8,7 @@ import jinja2
 
 from core.atomic import atomic_write_text
 from pipeline.roofs.models import Building, RoofPlane, RoofRun, RoofStatus
+from pipeline.surface.heights import DATUM_NAMES
 from pipeline.volumes.tables import display_number
 
 STATUS_NAMES = {
@@ -121,24 +122,21 @@ def _facts(run: RoofRun, english: bool) -> list[tuple[str, str]]:
     measured = [b for b in run.buildings if b.status is not RoofStatus.FAILED]
     total = sum(b.roof_area_m2 or 0.0 for b in measured)
     labels = (
-        ("DSM", "Footprints", "DTM", "Cell size (m)", "Buildings measured / total", "Roof area total (m²)")
+        ("DSM", "Footprints", "DTM", "Height datum", "Cell size (m)", "Buildings measured / total",
+         "Roof area total (m²)", "Notes")
         if english
-        else (
-            "DSM",
-            "Bygningsomrids",
-            "DTM",
-            "Cellestørrelse (m)",
-            "Bygninger målt / i alt",
-            "Tagareal i alt (m²)",
-        )
-    )
+        else ("DSM", "Bygningsomrids", "DTM", "Højdedatum", "Cellestørrelse (m)", "Bygninger målt / i alt",
+              "Tagareal i alt (m²)", "Bemærkninger")
+    )  # fmt: skip
     values = (
         run.dsm,
         run.footprints_file,
         run.dtm or "–",
+        DATUM_NAMES[run.height_datum][english],
         " × ".join(display_number(c, 3, danish) for c in run.cell_size_m),
         f"{len(measured)} / {len(run.buildings)}",
         display_number(total, 1, danish),
+        "; ".join(run.notes) or "–",
     )
     return list(zip(labels, values, strict=True))
 

@@ -29,6 +29,7 @@ from pipeline.roofs.measure import BuildingGrid, MeasuredBuilding, measure_build
 from pipeline.roofs.models import Building, RoofConfig, RoofPlane, RoofRun, RoofStatus
 from pipeline.roofs.outputs import write_outputs
 from pipeline.roofs.segment import METHOD
+from pipeline.surface.heights import HeightCheck, check_heights
 from pipeline.surface.windows import (
     HeightWindow,
     aligned,
@@ -71,6 +72,7 @@ def _failed(feature: PolygonFeature, problem: str) -> Building:
 def _measure(
     dsm: DatasetReader,
     dtm: DatasetReader | WarpedVRT | None,
+    heights: HeightCheck,
     features: tuple[PolygonFeature, ...],
     config: RoofConfig,
 ) -> dict[int, _Found]:
@@ -84,8 +86,9 @@ def _measure(
         feature = features[window.position]
         assert feature.geometry is not None
         terrain = read_heights(dtm, window.window) if dtm is not None else None
+        surface, terrain = heights.apply(window.heights, terrain, window.transform)
         grid = BuildingGrid(
-            feature.key, window.heights, window.inside, window.transform, feature.geometry.area, terrain
+            feature.key, surface, window.inside, window.transform, feature.geometry.area, terrain
         )
         measured = measure_building(grid, config.settings)
         found[window.position] = _Found(measured.building, measured.planes, face_outlines(measured, window))
@@ -123,6 +126,7 @@ def run_roofs(config: RoofConfig, *, now: datetime | None = None) -> RoofRun:
     Raises:
         RasterInputError: the DSM or DTM is unusable (no CRS, degrees, rotated).
         PolygonLayerError: the footprint file is unusable (unreadable, no CRS, unknown id field).
+        HeightDatumError: the DSM and DTM are in different vertical datums that cannot be converted.
     """
     created = now or datetime.now(UTC)
     with (
@@ -132,8 +136,9 @@ def run_roofs(config: RoofConfig, *, now: datetime | None = None) -> RoofRun:
         cell = check_height_raster(dsm, str(config.dsm))
         crs = crs_text(CRS.from_user_input(dsm.crs))
         layer = read_polygons(config.footprints, id_field=config.id_field, crs=crs, layer=config.layer)
+        heights = check_heights(config.dsm, dsm, config.dtm, config.proj_grids, name=("DTM'en", "DTM"))
         with _terrain(config, dsm) as dtm:
-            found = _measure(dsm, dtm, layer.features, config)
+            found = _measure(dsm, dtm, heights, layer.features, config)
     buildings: list[Building] = []
     planes: list[RoofPlane] = []
     outlines: list[BaseGeometry | None] = []
@@ -153,7 +158,8 @@ def run_roofs(config: RoofConfig, *, now: datetime | None = None) -> RoofRun:
     run = RoofRun(
         created=created, dsm=str(config.dsm), footprints_file=str(config.footprints),
         dtm=str(config.dtm) if config.dtm else None, crs=crs, cell_size_m=(abs(cell[0]), abs(cell[1])),
-        settings=config.settings, method=METHOD, buildings=tuple(buildings), planes=tuple(planes),
+        settings=config.settings, method=METHOD, height_datum=heights.label, notes=heights.notes,
+        buildings=tuple(buildings), planes=tuple(planes),
     )  # fmt: skip
     if config.out_dir is None:
         return run

@@ -3,7 +3,7 @@
 ``dronegis volume DSM --polygons FILE`` and (later) the ``volume`` stage of ``dronegis
 process`` call :func:`run_volumes` with a frozen :class:`VolumeConfig`. The room holds
 the pure math (:mod:`~pipeline.volumes.measure`, :mod:`~pipeline.volumes.uncertainty`),
-the datum check (:mod:`~pipeline.volumes.heights`), the stage (:mod:`~pipeline.volumes.stage`)
+the stage (:mod:`~pipeline.volumes.stage`, datums checked by :mod:`pipeline.surface.heights`)
 and its writers (cut/fill COG and legend, GeoPackage, CSV, JSON, HTML).
 """
 

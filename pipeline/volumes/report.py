@@ -19,7 +19,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from core.atomic import atomic_write_text
-from pipeline.models import HeightDatum
+from pipeline.surface.heights import DATUM_NAMES
 from pipeline.volumes.cutfill import COLORMAP
 from pipeline.volumes.models import BaseMethod, PolygonVolume, VolumeRun, VolumeStatus
 from pipeline.volumes.tables import display_number
@@ -34,12 +34,6 @@ BASE_NAMES = {
     BaseMethod.LOWEST: ("laveste højde på randen", "lowest boundary height"),
     BaseMethod.AVERAGE: ("middelhøjde på randen", "mean boundary height"),
     BaseMethod.SURFACE: ("basisflade (raster)", "base surface (raster)"),
-}
-DATUM_NAMES = {
-    HeightDatum.DVR90: ("DVR90 (EPSG:5799)", "DVR90 (EPSG:5799)"),
-    HeightDatum.ELLIPSOIDAL: ("ellipsoidehøjder (ETRS89)", "ellipsoidal (ETRS89)"),
-    HeightDatum.UNKNOWN: ("ukendt", "unknown"),
-    HeightDatum.NOT_APPLICABLE: ("–", "–"),
 }
 STATUS_NAMES = {
     VolumeStatus.OK: ("ok", "ok"),

@@ -26,6 +26,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from core.errors import SurfaceFitError
+from pipeline.surface.heights import HeightCheck, check_heights
 from pipeline.surface.windows import (
     HeightWindow,
     WindowPlan,
@@ -38,7 +39,6 @@ from pipeline.surface.windows import (
     strip_windows,
 )
 from pipeline.volumes.cutfill import CutFillWriter
-from pipeline.volumes.heights import HeightCheck, check_heights
 from pipeline.volumes.measure import (
     BaseModel,
     Measured,
@@ -52,7 +52,7 @@ from pipeline.volumes.measure import (
     measure_polygon,
     measure_strip,
 )
-from pipeline.volumes.models import PolygonVolume, VolumeConfig, VolumeRun
+from pipeline.volumes.models import BaseMethod, PolygonVolume, VolumeConfig, VolumeRun
 from pipeline.volumes.outputs import write_outputs
 from pipeline.volumes.uncertainty import MODEL_EN
 from pipeline.zonal import PolygonFeature, PolygonLayer, ZonalSettings, read_polygons
@@ -171,7 +171,8 @@ def _raster_window(dsm: DatasetReader, layer: PolygonLayer) -> Window | None:
 
 @contextlib.contextmanager
 def _opened(config: VolumeConfig, dsm: DatasetReader, layer: PolygonLayer) -> Iterator[_Context]:
-    heights = check_heights(config, dsm)
+    other = config.base_dem if config.base is BaseMethod.SURFACE else None
+    heights = check_heights(config.dsm, dsm, other, config.proj_grids)
     settings = MeasureSettings(
         config.base, config.dsm_error, config.base_error, config.min_coverage, heights.unstated
     )
@@ -190,7 +191,7 @@ def run_volumes(config: VolumeConfig, *, now: datetime | None = None) -> VolumeR
     Raises:
         RasterInputError: the DSM or base raster is unusable (no CRS, degrees, rotated).
         PolygonLayerError: the polygon file is unusable (unreadable, no CRS, unknown id field).
-        VolumeError: the DSM and base raster are in different vertical datums that cannot be converted.
+        HeightDatumError: the DSM and base raster are in different vertical datums that cannot be converted.
     """
     created = now or datetime.now(UTC)
     with (

@@ -11,7 +11,7 @@ import rasterio
 from shapely.geometry import LineString, Point, Polygon, box
 from volume_site import SHAPES, TRANSFORM, Site, write_raster
 
-from core.errors import PolygonLayerError, RasterInputError, VolumeError
+from core.errors import HeightDatumError, PolygonLayerError, RasterInputError
 from pipeline.volumes import BaseMethod, VolumeConfig, VolumeStatus, run_volumes
 
 
@@ -82,7 +82,7 @@ def test_base_raster_in_another_vertical_datum_is_refused(tmp_path: Path, site: 
         tmp_path / "dsm_ellipsoidal.tif", ground + 40, TRANSFORM, DRONEGIS_HEIGHT_DATUM="ellipsoidal (ETRS89)"
     )
     config = VolumeConfig(dsm=ellipsoidal, polygons=site.polygons, base=BaseMethod.SURFACE, base_dem=dvr90)
-    with pytest.raises(VolumeError, match=r"dsm_ellipsoidal\.tif.*ellipsoidal.*dtm_dvr90\.tif.*DVR90"):
+    with pytest.raises(HeightDatumError, match=r"dsm_ellipsoidal\.tif.*ellipsoidal.*dtm_dvr90\.tif.*DVR90"):
         run_volumes(config)
 
 

@@ -1,4 +1,4 @@
-"""The vertical datum check of a volume run: DSM and base raster in one datum, DVR90 where possible.
+"""The vertical datum of height rasters measured together (a DSM and a base raster or DTM), DVR90 if possible.
 
 Each raster's datum is the pipeline's decision when it carries one (the
 ``DRONEGIS_HEIGHT_DATUM`` tag ``dronegis process`` writes with
@@ -31,15 +31,21 @@ from numpy.typing import NDArray
 from pyproj.transformer import Transformer
 from rasterio.io import DatasetReader
 
-from core.errors import VolumeError
+from core.errors import HeightDatumError
 from pipeline.geodesy.decision import GeoidTest, decide, file_vertical, geoid_test, horizontal_part
 from pipeline.geodesy.dvr90 import dvr90_transformer, offset_field
 from pipeline.models import HeightDatum
-from pipeline.volumes.models import BaseMethod, VolumeConfig
 from pipeline.zonal.polygons import crs_text
 
 DATUM_TAG = "DRONEGIS_HEIGHT_DATUM"
 KNOWN = (HeightDatum.DVR90, HeightDatum.ELLIPSOIDAL)
+DATUM_NAMES: dict[HeightDatum, tuple[str, str]] = {
+    HeightDatum.DVR90: ("DVR90 (EPSG:5799)", "DVR90 (EPSG:5799)"),
+    HeightDatum.ELLIPSOIDAL: ("ellipsoidehøjder (ETRS89)", "ellipsoidal (ETRS89)"),
+    HeightDatum.UNKNOWN: ("ukendt", "unknown"),
+    HeightDatum.NOT_APPLICABLE: ("–", "–"),
+}
+"""Each datum's name for people, Danish and English."""
 
 
 class RasterDatum(NamedTuple):
@@ -56,8 +62,9 @@ class HeightCheck(NamedTuple):
     notes: tuple[str, ...] = ()
     dsm_to_dvr90: Transformer | None = None
     base_to_dvr90: Transformer | None = None
+    """Converts the second raster (base raster, DTM) to DVR90 on the DSM's grid."""
     unstated: bool = False
-    """A base raster is used and it or the DSM does not state its datum."""
+    """A second raster is used and it or the DSM does not state its datum."""
 
     def apply(
         self, dsm: NDArray[np.float64], base: NDArray[np.float64] | None, transform: Affine
@@ -93,51 +100,66 @@ def _converter(datum: HeightDatum, crs: str, grids: Path | None) -> Transformer 
     return dvr90_transformer(horizontal_part(crs), grids)
 
 
-def _refuse(config: VolumeConfig, own: HeightDatum, other: HeightDatum) -> VolumeError:
-    return VolumeError(
-        f"DSM {config.dsm} har højder i {own.value}, basisrastret {config.base_dem} i {other.value}; "
-        "angiv DVR90-griddet (DRONEGIS_PROJ_GRIDS) for at konvertere / "
-        f"DSM {config.dsm} has heights in {own.value} but base raster {config.base_dem} in {other.value}; "
-        "a volume between them would be off by the geoid height (36-42 m in Denmark). Give the DVR90 grid "
-        "folder (DRONEGIS_PROJ_GRIDS) to convert them"
+def _refuse(
+    dsm: Path, other: Path, datums: tuple[HeightDatum, HeightDatum], name: tuple[str, str]
+) -> HeightDatumError:
+    own, theirs = datums
+    return HeightDatumError(
+        f"DSM {dsm} har højder i {own.value}, {name[0]} {other} i {theirs.value}; angiv DVR90-griddet "
+        f"(DRONEGIS_PROJ_GRIDS) for at konvertere / DSM {dsm} has heights in {own.value} but {name[1]} "
+        f"{other} in {theirs.value}; comparing them would be off by the geoid height (36-42 m in Denmark). "
+        "Give the DVR90 grid folder (DRONEGIS_PROJ_GRIDS) to convert them"
     )
 
 
-def check_heights(config: VolumeConfig, dsm: DatasetReader) -> HeightCheck:
-    """The datum of the run's heights, after checking (and converting) the base raster against the DSM.
+def check_heights(
+    dsm: Path,
+    dataset: DatasetReader,
+    other: Path | None,
+    grids: Path | None,
+    name: tuple[str, str] = ("basisrastret", "base raster"),
+) -> HeightCheck:
+    """The datum of the heights of ``dsm`` (open as ``dataset``), after checking and converting ``other``.
+
+    Args:
+        dsm: the DSM's path.
+        dataset: the DSM, open.
+        other: a second height raster read on the DSM's grid (a base raster, a DTM), or None.
+        grids: the DVR90 grid folder, or None.
+        name: what ``other`` is called in messages, Danish (definite) and English.
 
     Raises:
-        VolumeError: the DSM and the base raster are in different datums and the DVR90 grid
-            needed to convert the ellipsoidal one is not available.
+        HeightDatumError: the two rasters are in different datums and the DVR90 grid needed
+            to convert the ellipsoidal one is not available.
     """
-    crs = crs_text(pyproj.CRS.from_user_input(dsm.crs))
-    own = raster_datum(config.dsm, dsm, config.proj_grids)
-    to_dvr90 = _converter(own.datum, crs, config.proj_grids)
+    crs = crs_text(pyproj.CRS.from_user_input(dataset.crs))
+    own = raster_datum(dsm, dataset, grids)
+    to_dvr90 = _converter(own.datum, crs, grids)
     notes = [own.note]
     if to_dvr90 is not None:
         notes.append(f"DSM: ellipsoidehøjder konverteret til DVR90 / ellipsoidal heights converted to DVR90 "
                      f"({to_dvr90.description})")  # fmt: skip
     label = HeightDatum.DVR90 if to_dvr90 is not None else own.datum
-    if config.base is not BaseMethod.SURFACE or config.base_dem is None:
+    if other is None:
         return HeightCheck(label, tuple(notes), to_dvr90)
-    with rasterio.open(config.base_dem) as base_ds:
-        other = raster_datum(config.base_dem, base_ds, config.proj_grids)
-        base_crs = crs_text(pyproj.CRS.from_user_input(base_ds.crs)) if base_ds.crs else crs
-    base_to_dvr90 = _converter(other.datum, base_crs, config.proj_grids) if other.datum in KNOWN else None
-    base_label = HeightDatum.DVR90 if base_to_dvr90 is not None else other.datum
-    notes.append(other.note)
-    if base_to_dvr90 is not None:
-        notes.append("basisraster: ellipsoidehøjder konverteret til DVR90 / base raster: ellipsoidal heights "
+    with rasterio.open(other) as other_ds:
+        theirs = raster_datum(other, other_ds, grids)
+        other_crs = crs_text(pyproj.CRS.from_user_input(other_ds.crs)) if other_ds.crs else crs
+    other_to_dvr90 = _converter(theirs.datum, other_crs, grids) if theirs.datum in KNOWN else None
+    other_label = HeightDatum.DVR90 if other_to_dvr90 is not None else theirs.datum
+    notes.append(theirs.note)
+    if other_to_dvr90 is not None:
+        notes.append(f"{name[0]}: ellipsoidehøjder konverteret til DVR90 / {name[1]}: ellipsoidal heights "
                      "converted to DVR90")  # fmt: skip
-        # the base is read on the DSM's grid: its offsets are evaluated in the DSM's CRS
-        base_to_dvr90 = dvr90_transformer(horizontal_part(crs), config.proj_grids)
-    if label in KNOWN and base_label in KNOWN and label is not base_label:
-        raise _refuse(config, own.datum, other.datum)
-    if HeightDatum.UNKNOWN in (label, base_label):
+        # the other raster is read on the DSM's grid: its offsets are evaluated in the DSM's CRS
+        other_to_dvr90 = dvr90_transformer(horizontal_part(crs), grids)
+    if label in KNOWN and other_label in KNOWN and label is not other_label:
+        raise _refuse(dsm, other, (own.datum, theirs.datum), name)
+    unstated = HeightDatum.UNKNOWN in (own.datum, theirs.datum)
+    if unstated:
         notes.append(
-            "datum ikke oplyst for den ene flade; DSM og basisraster antages i samme datum / "
-            "vertical datum not stated for one surface; DSM and base raster assumed to share one datum"
+            f"datum ikke oplyst for DSM eller {name[0]}; de antages i samme datum / vertical datum not "
+            f"stated for the DSM or the {name[1]}; both assumed to share one datum"
         )
-    unstated = HeightDatum.UNKNOWN in (own.datum, other.datum)
-    final = label if label is not HeightDatum.UNKNOWN else base_label
-    return HeightCheck(final, tuple(notes), to_dvr90, base_to_dvr90, unstated)
+    final = label if label is not HeightDatum.UNKNOWN else other_label
+    return HeightCheck(final, tuple(notes), to_dvr90, other_to_dvr90, unstated)
