@@ -130,12 +130,12 @@ def child(tool: str, dsm: Path, polygons: Path) -> None:
 
 
 def spawn(tool: str, dsm: Path, polygons: Path) -> dict[str, object]:
+    """Run one contender in a fresh interpreter; its stderr is shown when it fails."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", tool, str(dsm), str(polygons)],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, __file__, "--child", tool, str(dsm), str(polygons)], capture_output=True, text=True
     )
+    if out.returncode != 0:
+        raise SystemExit(f"bench: {tool} failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
