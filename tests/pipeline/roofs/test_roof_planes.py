@@ -13,6 +13,7 @@ from affine import Affine
 from shapely import affinity
 from shapely.geometry import LineString, box
 
+from core.errors import HeightDatumError
 from pipeline.roofs import RoofConfig, RoofRun, RoofSettings, RoofStatus, run_roofs
 from pipeline.roofs.segment import segment_roof
 
@@ -114,6 +115,19 @@ def test_bad_footprints_are_reported_by_name(tmp_path: Path) -> None:
     assert found["langt-væk"].status is RoofStatus.FAILED
     assert "building langt-væk lies outside the DSM" in found["langt-væk"].problems[0]
     assert found["en-streg"].status is RoofStatus.FAILED and "not a polygon" in found["en-streg"].problems[0]
+
+
+def test_dtm_in_another_datum_is_refused_without_the_grid(tmp_path: Path) -> None:
+    heights, footprint = gable(0.0)
+    gpd.GeoDataFrame({"id": ["hus"]}, geometry=[footprint], crs=25832).to_file(tmp_path / "fp.gpkg")
+    dsm = write(tmp_path / "dsm.tif", heights)
+    with rasterio.open(dsm, "r+") as ds:
+        ds.update_tags(DRONEGIS_HEIGHT_DATUM="DVR90 (EPSG:5799)")
+    dtm = write(tmp_path / "dtm.tif", np.full(heights.shape, GROUND + 40))
+    with rasterio.open(dtm, "r+") as ds:
+        ds.update_tags(DRONEGIS_HEIGHT_DATUM="ellipsoidal (ETRS89)")
+    with pytest.raises(HeightDatumError, match=r"dsm\.tif.*DVR90.*DTM.*dtm\.tif.*ellipsoidal"):
+        run_roofs(RoofConfig(dsm=dsm, footprints=tmp_path / "fp.gpkg", dtm=dtm))
 
 
 def test_flat_roof_has_no_aspect() -> None:
