@@ -45,7 +45,9 @@ from pipeline.zonal.zonal import box_cells
 
 log = logging.getLogger(__name__)
 
-ZONAL = ZonalSettings()
+ZONAL = ZonalSettings(max_window_pixels=1 << 23)
+"""A footprint box of more than 2²³ cells (290 m × 290 m at 10 cm) is not measured: its faces are
+searched in memory (about 100 bytes a cell)."""
 
 
 class _Found(NamedTuple):
@@ -93,14 +95,12 @@ def _measure(
         measured = measure_building(grid, config.settings)
         found[window.position] = _Found(measured.building, measured.planes, face_outlines(measured, window))
     for index in large:
-        found[index] = _Found(
-            _failed(
-                features[index],
-                f"building {features[index].key}: omridset er for stort / footprint too large",
-            ),
-            (),
-            {},
+        limit = ZONAL.max_window_pixels
+        problem = (
+            f"building {features[index].key}: omridset dækker mere end {limit} celler / "
+            f"its footprint box holds more than {limit} cells"
         )
+        found[index] = _Found(_failed(features[index], problem), (), {})
     for index in reads.outside:
         bounds = ", ".join(f"{v:.1f}" for v in dsm.bounds)
         problem = (

@@ -166,7 +166,8 @@ def iter_height_windows(
     for box, members in plan.reads.chunks:
         arrays = read_box(dataset, settings.band, box)
         for index in members:
-            yield _window(dataset, plan, index, box, arrays, settings.max_window_pixels)
+            if index not in skip:
+                yield _window(dataset, plan, index, box, arrays, settings.max_window_pixels)
     for index in plan.reads.single:
         if index not in skip:
             box = clip_box(plan.reads.boxes[index], dataset)

@@ -99,6 +99,9 @@ class VolumeConfig(Frozen):
     min_coverage: float = Field(0.95, ge=0.0, le=1.0, description="below this DSM coverage: status partial")
     write_raster: bool = Field(True, description="write the cut/fill COG (needs out_dir)")
     cache_mb: int = Field(256, ge=16, description="GDAL block cache for reading and writing, MB")
+    window_cells: int = Field(
+        1 << 22, ge=1024, description="polygons with more cells are read in row strips of at most this many"
+    )
 
     @model_validator(mode="after")
     def _base_and_raster_agree(self) -> VolumeConfig:

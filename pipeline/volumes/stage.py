@@ -41,6 +41,7 @@ from pipeline.surface.windows import (
 from pipeline.volumes.cutfill import CutFillWriter
 from pipeline.volumes.measure import (
     BaseModel,
+    BoundaryPoints,
     Measured,
     MeasureSettings,
     Outline,
@@ -62,10 +63,11 @@ from pipeline.zonal.zonal import box_cells
 
 log = logging.getLogger(__name__)
 
-ZONAL = ZonalSettings()
+READ_THREADS = ZonalSettings().read_threads
 
 
 class _Context(NamedTuple):
+    zonal: ZonalSettings
     dsm: DatasetReader
     base: DatasetReader | WarpedVRT | None
     heights: HeightCheck
@@ -89,17 +91,18 @@ def _outline(ctx: _Context, feature: PolygonFeature, cells: int) -> Outline:
 
 def _measure_large(ctx: _Context, plan: WindowPlan, feature: PolygonFeature) -> Measured:
     """A polygon too large for one window: the base from every strip's boundary, then the sums."""
-    strips = list(strip_windows(ctx.dsm, plan, feature.index, ZONAL))
-    cells = sum(w.pixel_count for w in strips)
+    cells, points = 0, []
+    for window in strip_windows(ctx.dsm, plan, feature.index, ctx.zonal):  # pass 1: the boundary
+        cells += window.pixel_count
+        points.append(boundary_points(_grid(ctx, feature, window)))
     outline = _outline(ctx, feature, cells)
     nothing = np.zeros((0, 0), np.float32)
     try:
-        points = [boundary_points(_grid(ctx, feature, w)) for w in strips]
-        base: BaseModel = fit_base(outline.id, ctx.settings.method, type(points[0]).join(points))
+        base: BaseModel = fit_base(outline.id, ctx.settings.method, BoundaryPoints.join(points))
     except SurfaceFitError as exc:
         return Measured(failed(outline, str(exc)), nothing, 0.0)
     partials = []
-    for window in strips:
+    for window in strip_windows(ctx.dsm, plan, feature.index, ctx.zonal):  # pass 2: the sums
         partial, difference = measure_strip(_grid(ctx, feature, window), base)
         partials.append(partial)
         if ctx.writer is not None:
@@ -117,14 +120,13 @@ def _with_feature_problems(volume: PolygonVolume, feature: PolygonFeature) -> Po
 def _measure_layer(ctx: _Context, layer: PolygonLayer) -> tuple[list[PolygonVolume], list[float]]:
     """Every feature's record, in file order, and the legend percentiles of the measured ones."""
     features = layer.features
-    plan = plan_windows(ctx.dsm, [f.geometry for f in features], ZONAL)
+    plan = plan_windows(ctx.dsm, [f.geometry for f in features], ctx.zonal)
     reads = plan.reads
-    large = frozenset(
-        i for i in reads.single if box_cells(clip_box(reads.boxes[i], ctx.dsm)) > ZONAL.max_window_pixels
-    )
+    limit = ctx.zonal.max_window_pixels
+    large = frozenset(i for i, box in reads.boxes.items() if box_cells(clip_box(box, ctx.dsm)) > limit)
     found: dict[int, PolygonVolume] = {}
     p98s: list[float] = []
-    for window in iter_height_windows(ctx.dsm, plan, ZONAL, skip=large):
+    for window in iter_height_windows(ctx.dsm, plan, ctx.zonal, skip=large):
         feature = features[window.position]
         measured = measure_polygon(
             _grid(ctx, feature, window), _outline(ctx, feature, window.pixel_count), ctx.settings
@@ -159,7 +161,7 @@ def _measure_layer(ctx: _Context, layer: PolygonLayer) -> tuple[list[PolygonVolu
 
 def _raster_window(dsm: DatasetReader, layer: PolygonLayer) -> Window | None:
     """The window of the DSM covering every usable polygon (None when none is on the DSM)."""
-    plan = plan_windows(dsm, [f.geometry for f in layer.features], ZONAL)
+    plan = plan_windows(dsm, [f.geometry for f in layer.features], ZonalSettings())
     boxes = [clip_box(b, dsm) for b in plan.reads.boxes.values()]
     boxes = [b for b in boxes if box_cells(b) > 0]
     if not boxes:
@@ -182,7 +184,8 @@ def _opened(config: VolumeConfig, dsm: DatasetReader, layer: PolygonLayer) -> It
         window = _raster_window(dsm, layer)
         if config.out_dir is not None and config.write_raster and window is not None:
             writer = stack.enter_context(CutFillWriter(config.out_dir / "cutfill.tif", dsm, window))
-        yield _Context(dsm, base, heights, settings, writer)
+        zonal = ZonalSettings(max_window_pixels=config.window_cells)
+        yield _Context(zonal, dsm, base, heights, settings, writer)
 
 
 def run_volumes(config: VolumeConfig, *, now: datetime | None = None) -> VolumeRun:
@@ -196,7 +199,7 @@ def run_volumes(config: VolumeConfig, *, now: datetime | None = None) -> VolumeR
     created = now or datetime.now(UTC)
     with (
         rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20),
-        rasterio.open(config.dsm, NUM_THREADS=ZONAL.read_threads) as dsm,
+        rasterio.open(config.dsm, NUM_THREADS=READ_THREADS) as dsm,
     ):
         cell = check_height_raster(dsm, str(config.dsm))
         crs = crs_text(CRS.from_user_input(dsm.crs))
