@@ -82,6 +82,30 @@ class CoregistrationError(ChangeError):
     """Two rasters cannot be matched (low correlation) or their shift exceeds the tolerance."""
 
 
+class CatalogueError(DroneGisError, KeyError):
+    """A message key is missing from the catalogue, lacks a language, or its parameters do not fit."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "message catalogue error"
+
+
+class UserInputError(UsageError):
+    """What a person typed or asked for is refused; the message reaches them in Danish and English.
+
+    ``key`` and ``params`` name the message in the catalogue (``core/messages.toml``);
+    ``str(error)`` is the English text, for logs and API clients.
+    """
+
+    def __init__(self, message: str, *, key: str, params: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = dict(params or {})
+
+
+class GeocoderError(DroneGisError):
+    """The configured address/place search service failed or answered something unreadable."""
+
+
 class QAError(DroneGisError):
     """A QA check could not be evaluated."""
 
