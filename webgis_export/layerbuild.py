@@ -19,7 +19,8 @@ from core.errors import ExportError
 from pipeline.cog import validate_cog, write_cog
 from pipeline.models import Product, ProductKind
 from webgis_export.legend import layer_legend_png
-from webgis_export.models import Access, Layer, Style
+from webgis_export.models import Access, Approval, Layer, QAFinding, Style
+from webgis_export.places import locality_of
 from webgis_export.pyramid import build_pyramid, default_zooms
 from webgis_export.render import ImageFormat
 from webgis_export.tms import supported_tms
@@ -113,8 +114,9 @@ def layer_folder_build(
 ) -> Layer:
     """Fill ``folder`` (= ``publish/layers/<id>`` in staging) and return the Layer.
 
-    ``qa`` carries ``status``, ``freshness`` and ``accuracy`` already extracted
-    from the QA report and the freshness rules.
+    ``qa`` carries ``status``, ``freshness``, ``accuracy``, ``evidence`` and ``findings``
+    already extracted from the QA report and the freshness rules, plus the publication's
+    ``site`` name and ``approval``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     cog = folder / COG_NAME
@@ -157,6 +159,11 @@ def layer_folder_build(
         freshness=_text(qa.get("freshness")),
         qa_override=_text(qa.get("override")),
         accuracy=_accuracy(qa.get("accuracy")),
+        accuracy_evidence=_text(qa.get("evidence")),
+        qa_findings=tuple(f for f in _items(qa.get("findings")) if isinstance(f, QAFinding)),
+        approval=qa.get("approval") if isinstance(qa.get("approval"), Approval) else None,
+        site=_text(qa.get("site")) or None,
+        locality=locality_of(wgs84),
         height_datum=product.height_datum,
         datum=product.datum,
         thermal={k: v for k, v in props.items() if k in THERMAL_KEYS and isinstance(v, int | float | str)},
@@ -191,6 +198,10 @@ def layer_folder_build(
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _items(value: object) -> tuple[object, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else ()
 
 
 def _strings(value: object) -> tuple[str, ...]:

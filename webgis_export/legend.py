@@ -8,9 +8,11 @@ disagree with the map.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 
+from core.i18n import Lang, text
 from webgis_export.models import Layer, Style
 from webgis_export.render import colormap_lut
 
@@ -58,9 +60,11 @@ def legend_png(style: Style, title: str, label: str | None = None) -> bytes:
         ax.yaxis.set_label_position("right")
         ax.set_ylabel(label or (f"Value ({style.unit})" if style.unit else "Value"), fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.set_title(title, fontsize=8, loc="left")
+        if title:
+            ax.set_title(textwrap.fill(title, 22), fontsize=8, loc="left")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", transparent=False)
+    # "tight" grows the image to hold every label: a long title or value never gets cut off
+    fig.savefig(buffer, format="png", transparent=False, bbox_inches="tight", pad_inches=0.05)
     return buffer.getvalue()
 
 
@@ -68,3 +72,20 @@ def layer_legend_png(layer: Layer) -> bytes:
     """The legend of a published layer (°C for thermal, metres for heights)."""
     label = style_defaults(layer.is_thermal, layer.style.unit)
     return legend_png(layer.style, layer.title, label)
+
+
+def legend_label(layer: Layer, lang: Lang) -> str:
+    """The colour bar's axis label for people: ``Temperatur (°C)``, ``Højde (m)``, ``Værdi``."""
+    unit = layer.style.unit
+    if layer.is_thermal:
+        return text("legend.temperature", lang)
+    if layer.kind.value in ("dsm", "dtm") and unit:
+        return text("legend.height", lang, unit=unit)
+    return text("legend.value", lang, unit=unit) if unit else text("legend.value_plain", lang)
+
+
+def people_legend_png(layer: Layer, lang: Lang) -> bytes | None:
+    """The colour bar in ``lang`` without a title (the page prints the title); ``None`` for imagery."""
+    if layer.style.is_rgb:
+        return None
+    return legend_png(layer.style, "", legend_label(layer, lang))

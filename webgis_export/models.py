@@ -40,6 +40,22 @@ class Style(Frozen):
         return self.colormap is None
 
 
+class QAFinding(Frozen):
+    """One QA check behind a layer's QA status: why it warned, failed or was not evaluated."""
+
+    check: str = Field(description="check id, e.g. precision.<product> or conditions.wind")
+    status: Literal["warn", "fail", "skip"]
+    title: str
+    message: str
+
+
+class Approval(Frozen):
+    """A person's approval to publish despite QA findings, with the recorded reason."""
+
+    by: str | None = None
+    reason: str
+
+
 class Layer(Frozen):
     """One published product (``publish/layers.json`` holds a list of these)."""
 
@@ -76,7 +92,21 @@ class Layer(Frozen):
     qa_override: str | None = Field(
         None, description="recorded reason for publishing despite a failed QA gate"
     )
-    accuracy: dict[str, float] = Field(default_factory=dict, description="rmse_h_m, rmse_v_m, checkpoints…")
+    accuracy: dict[str, float] = Field(
+        default_factory=dict,
+        description="rmse_h_m, rmse_v_m, nssda_h95_m, nssda_v95_m, ce90_m, checkpoints, gcp_loo_rmse_m…",
+    )
+    accuracy_evidence: str | None = Field(
+        None, description="QA's accuracy evidence: measured, estimated, unknown or not measured"
+    )
+    qa_findings: tuple[QAFinding, ...] = Field(
+        (), description="checks that made this layer's QA warn or fail, or left its accuracy unevaluated"
+    )
+    approval: Approval | None = Field(None, description="the GIS team's approval to publish, when needed")
+    site: str | None = Field(None, description="site name given by a person (upload, publish --site)")
+    locality: str | None = Field(
+        None, description="postal district of the layer's centre (webgis_export.places): 8660 Skanderborg"
+    )
     height_datum: HeightDatum = HeightDatum.NOT_APPLICABLE
     datum: Datum | None = Field(None, description="DSM/DTM: the product's vertical datum decision")
     thermal: dict[str, float | str] = Field(default_factory=dict, description="emissivity, reflected °C…")
