@@ -18,7 +18,7 @@ from qa.coverage import overlap_map
 from qa.freshness import evaluate
 from qa.models import QA_SCHEMA_VERSION, CheckResult, QAReport, overall_status
 from qa.precision import PointError
-from qa.report import build_report, read_report, write_report
+from qa.report import build_report, read_report, render_html, write_report
 
 NOW = datetime(2025, 2, 1, 12, tzinfo=UTC)
 CHECKS = [
@@ -90,7 +90,9 @@ def test_html_is_self_contained(tmp_path: Path) -> None:
     assert re.findall(r"(?:src|href)='([^']*)'", text) == ["DATA"] * 6
     assert not re.search(r"<(link|script)\b", page, re.IGNORECASE)
     assert page.count("data:image/png;base64,") == 6
-    assert "BLOCKED" in page and "WARN" in page
+    assert "SPÆRRET" in page and "ADVARSEL" in page and '<html lang="da">' in page  # Danish by default
+    english = render_html(report, {}, "en")
+    assert "BLOCKED" in english and "WARN" in english and '<html lang="en">' in english
     assert "B &lt;script&gt;" in page and "careful &amp; &lt;b&gt;" in page  # escaped
     assert not list(tmp_path.glob("*.dronegis-tmp"))
 

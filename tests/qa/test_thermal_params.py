@@ -114,11 +114,15 @@ def test_report_html_shows_the_parameter_table() -> None:
     record = _record(_frame(0.93, "override"))
     check = thermal_parameters_check(record, [], Purpose.BUILDING_INSPECTION)
     report = build_report("F", [check], created=NOW)
-    page = render_html(report, {})
+    page = render_html(report, {}, "en")
     table = page[page.index("id='thermal-parameters'") :]
     assert "<th>parameter</th><th>value</th><th>source</th>" in table
     assert "<td>Emissivity</td><td>0.93 </td><td>override</td>" in table
     assert "<td>Object distance</td><td>40 m</td><td>frame</td>" in table
+    danish = render_html(report, {})  # the default
+    table = danish[danish.index("id='thermal-parameters'") :]
+    assert "Termografiske parametre" in table and "<th>parameter</th><th>værdi</th><th>kilde</th>" in table
+    assert "<td>Emissivitet</td><td>0.93 </td><td>override</td>" in table
     assert "id='thermal-parameters'" not in render_html(build_report("F", [], created=NOW), {})
 
 
@@ -154,5 +158,5 @@ def test_sample_flight_override_emissivity_reaches_the_report(tmp_path: Path) ->
     assert doc["figures"]["thermal.emissivity"] == 0.93
     assert doc["figures"]["thermal.emissivity_source"] == "override"
     QAReport.model_validate(doc)
-    page = (workspace.qa("S") / "report.html").read_text(encoding="utf-8")
-    assert "<td>Emissivity</td><td>0.93 </td><td>override</td>" in page
+    page = (workspace.qa("S") / "report.html").read_text(encoding="utf-8")  # written in Danish
+    assert "<td>Emissivitet</td><td>0.93 </td><td>override</td>" in page
