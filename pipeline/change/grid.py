@@ -14,6 +14,7 @@ import contextlib
 import math
 import warnings
 
+import cv2
 import numpy as np
 import rasterio
 from affine import Affine
@@ -29,6 +30,8 @@ from core.errors import NoOverlapError
 from pipeline.change.models import Grid
 from pipeline.rasters import RasterInfo, crs_string
 
+#: From this decimation on, a coarse grid is read with source offsets rounded to whole pixels.
+COARSE_K = 4
 #: Drivers that decode from the start of the file (no tiles): a window read may restart decoding.
 SEQUENTIAL_DRIVERS = frozenset({"PNG", "JPEG"})
 #: Such rasters up to this size are decoded once into a tiled in-memory GeoTIFF.
@@ -105,7 +108,14 @@ def corrected_transform(grid: Grid, motion: tuple[float, ...], source: Affine) -
 
 
 class GridReader:
-    """One raster read on a grid: bands as float32 with NaN where it has no data."""
+    """One raster read on a grid: bands as float32 with NaN where it has no data.
+
+    Three ways, fastest first: ``direct`` — the raster's pixels are the grid's, up to an integer
+    offset (and, on a coarse grid, an integer decimation, averaged): plain windowed reads;
+    ``affine`` — same CRS and no downsampling, but a sub-pixel or affine correction: the needed
+    window is read and resampled bilinearly with OpenCV (``warpAffine``; positions to 1/32 px);
+    ``warp`` — another CRS or a finer raster averaged down: a GDAL warped VRT.
+    """
 
     def __init__(
         self,
@@ -125,31 +135,19 @@ class GridReader:
             src = self._stack.enter_context(rasterio.open(info.path))
             if src.driver in SEQUENTIAL_DRIVERS and src.width * src.height <= IN_MEMORY_PIXELS:
                 src = self._stack.enter_context(_in_memory(src, self._stack))
-        source_crs = info.crs
-        source: rasterio.io.DatasetReader | WarpedVRT = src
-        if motion is not None and crs_string(info.crs) != crs_string(grid.crs):
-            # bring it into the grid's CRS first (native resolution), so the correction is affine
-            source = self._stack.enter_context(WarpedVRT(src, src_crs=info.crs, crs=grid.crs))
-            source_crs = grid.crs
-        src_transform = (
-            source.transform
-            if motion is None
-            else corrected_transform(motion_grid or grid, motion, source.transform)
-        )
-        self.vrt = self._stack.enter_context(
-            WarpedVRT(
-                source, src_crs=source_crs, src_transform=src_transform, crs=grid.crs, transform=grid.affine,
-                width=grid.width, height=grid.height, resampling=self.resampling, warp_mem_limit=64,
-                **_nodata_options(src),
-            )
-        )  # fmt: skip
-        alpha = [i + 1 for i, c in enumerate(self.vrt.colorinterp) if c == ColorInterp.alpha]
-        self._alpha: list[int] = alpha[-1:]
+        self.src = src
+        alpha = [i + 1 for i, c in enumerate(src.colorinterp) if c == ColorInterp.alpha]
+        self._src_alpha: list[int] = alpha[-1:]
+        self.mode, self.mapping = _mode(info, src, grid, motion, motion_grid or grid)
+        if self.mode == "warp":
+            self.vrt = _warped(self._stack, info, src, grid, motion, motion_grid or grid, self.resampling)
+            alpha = [i + 1 for i, c in enumerate(self.vrt.colorinterp) if c == ColorInterp.alpha]
+            self._alpha: list[int] = alpha[-1:]
 
     def read(self, window: Window | None = None) -> NDArray[np.float32]:
         """The bands (bands, rows, cols) of ``window`` (all of the grid when None), NaN where no data.
 
-        Parts of the window outside the grid are NaN.
+        Parts of the window outside the grid or the raster are NaN.
         """
         if window is None:
             window = Window(0, 0, self.grid.width, self.grid.height)
@@ -160,18 +158,68 @@ class GridReader:
         if c1 <= c0 or r1 <= r0:
             return out
         inside = Window(c0, r0, c1 - c0, r1 - r0)
-        # bands and alpha in one read: each read of a warped VRT warps again
-        data = self.vrt.read([*self.bands, *self._alpha], window=inside, out_dtype="float32")
-        if self._alpha:
-            data, alpha = data[:-1], data[-1]
-            data[:, alpha == 0] = np.nan
-        elif self.vrt.nodata is not None:
-            data[:, (data == np.float32(self.vrt.nodata)).any(axis=0)] = np.nan
-        out[
-            :,
-            r0 - int(window.row_off) : r1 - int(window.row_off),
-            c0 - int(window.col_off) : c1 - int(window.col_off),
-        ] = data
+        reader = {"direct": self._direct, "affine": self._affine, "warp": self._warp}[self.mode]
+        rows = slice(r0 - int(window.row_off), r1 - int(window.row_off))
+        cols = slice(c0 - int(window.col_off), c1 - int(window.col_off))
+        out[:, rows, cols] = reader(inside)
+        return out
+
+    def _masked(self, data: NDArray[np.float32], nodata: float | None, alpha: bool) -> NDArray[np.float32]:
+        """Bands with NaN where the alpha (last row of ``data`` when ``alpha``) or nodata says no data."""
+        if alpha:
+            data, mask = data[:-1], data[-1]
+            data[:, ~(mask >= 254.5)] = np.nan
+        elif nodata is not None and not np.isnan(nodata):
+            data[:, (data == np.float32(nodata)).any(axis=0)] = np.nan
+        return data
+
+    def _warp(self, window: Window) -> NDArray[np.float32]:
+        data = self.vrt.read([*self.bands, *self._alpha], window=window, out_dtype="float32")
+        return self._masked(data, self.vrt.nodata, bool(self._alpha))
+
+    def _direct(self, window: Window) -> NDArray[np.float32]:
+        m = self.mapping
+        k = round(m.a)
+        out = np.full((len(self.bands), int(window.height), int(window.width)), np.nan, dtype=np.float32)
+        # the part of the window whose (k × k) source cells all lie inside the raster
+        col0 = max(int(window.col_off), math.ceil(-m.c / k))
+        row0 = max(int(window.row_off), math.ceil(-m.f / k))
+        col1 = min(int(window.col_off + window.width), math.floor((self.src.width - m.c) / k))
+        row1 = min(int(window.row_off + window.height), math.floor((self.src.height - m.f) / k))
+        if col1 <= col0 or row1 <= row0:
+            return out
+        source = Window(round(m.c) + col0 * k, round(m.f) + row0 * k, (col1 - col0) * k, (row1 - row0) * k)
+        indexes = [*self.bands, *self._src_alpha]
+        shape = (len(indexes), row1 - row0, col1 - col0)
+        data = self.src.read(
+            indexes, window=source, out_shape=shape, out_dtype="float32", resampling=Resampling.average
+        )
+        rows = slice(row0 - int(window.row_off), row1 - int(window.row_off))
+        cols = slice(col0 - int(window.col_off), col1 - int(window.col_off))
+        out[:, rows, cols] = self._masked(data, self.src.nodata, bool(self._src_alpha))
+        return out
+
+    def _affine(self, window: Window) -> NDArray[np.float32]:
+        m = self.mapping
+        cols = (window.col_off, window.col_off + window.width)
+        rows = (window.row_off, window.row_off + window.height)
+        xs, ys = zip(*(m * (c, r) for c in cols for r in rows), strict=True)
+        bx, by = max(0, math.floor(min(xs)) - 2), max(0, math.floor(min(ys)) - 2)
+        ex, ey = min(self.src.width, math.ceil(max(xs)) + 2), min(self.src.height, math.ceil(max(ys)) + 2)
+        out = np.full((len(self.bands), int(window.height), int(window.width)), np.nan, dtype=np.float32)
+        if ex <= bx or ey <= by:
+            return out
+        indexes = [*self.bands, *self._src_alpha]
+        data = self.src.read(indexes, window=Window(bx, by, ex - bx, ey - by), out_dtype="float32")
+        data = self._masked(data, self.src.nodata, bool(self._src_alpha))  # NaN spreads to what it touches
+        # grid pixel centre (x + 0.5 + col_off, …) -> source pixel centre, in OpenCV's integer-centre pixels
+        ox, oy = m * (window.col_off + 0.5, window.row_off + 0.5)
+        matrix = np.array([[m.a, m.b, ox - 0.5 - bx], [m.d, m.e, oy - 0.5 - by]], dtype=np.float64)
+        size, flags = (int(window.width), int(window.height)), cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        for i, band in enumerate(data):
+            out[i] = cv2.warpAffine(
+                band, matrix, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=np.nan
+            )
         return out
 
     def close(self) -> None:
@@ -183,6 +231,58 @@ class GridReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _mode(
+    info: RasterInfo,
+    src: rasterio.io.DatasetReader,
+    grid: Grid,
+    motion: tuple[float, ...] | None,
+    mgrid: Grid,
+) -> tuple[str, Affine]:
+    """How to read ``src`` on ``grid``, and the grid-pixel → source-pixel mapping when it is affine."""
+    if crs_string(info.crs) != crs_string(grid.crs) or src.transform.b != 0 or src.transform.d != 0:
+        return "warp", Affine.identity()
+    mapping: Affine = ~src.transform * grid.affine
+    if motion is not None:
+        mapping = ~src.transform * mgrid.affine * Affine(*motion) * ~mgrid.affine * grid.affine
+    k = mapping.a
+    whole = abs(k - round(k)) < 1e-6 and round(k) >= 1 and abs(mapping.e - k) < 1e-6
+    # on a coarse level (k ≥ COARSE_K) a fraction of a source pixel is below an eighth of a grid pixel
+    aligned = round(k) >= COARSE_K or all(abs(v - round(v)) < 1e-6 for v in (mapping.c, mapping.f))
+    if whole and aligned and mapping.b == 0 and mapping.d == 0:
+        return "direct", mapping
+    if resampling_for(info, grid) is Resampling.bilinear:
+        return "affine", mapping
+    return "warp", mapping
+
+
+def _warped(
+    stack: contextlib.ExitStack,
+    info: RasterInfo,
+    src: rasterio.io.DatasetReader,
+    grid: Grid,
+    motion: tuple[float, ...] | None,
+    mgrid: Grid,
+    resampling: Resampling,
+) -> WarpedVRT:
+    """A warped VRT of ``src`` on ``grid`` (corrected by ``motion``)."""
+    source_crs = info.crs
+    source: rasterio.io.DatasetReader | WarpedVRT = src
+    if motion is not None and crs_string(info.crs) != crs_string(grid.crs):
+        # bring it into the grid's CRS first (native resolution), so the correction is affine
+        source = stack.enter_context(WarpedVRT(src, src_crs=info.crs, crs=grid.crs))
+        source_crs = grid.crs
+    src_transform = (
+        source.transform if motion is None else corrected_transform(mgrid, motion, source.transform)
+    )
+    return stack.enter_context(
+        WarpedVRT(
+            source, src_crs=source_crs, src_transform=src_transform, crs=grid.crs, transform=grid.affine,
+            width=grid.width, height=grid.height, resampling=resampling, warp_mem_limit=64,
+            **_nodata_options(src),
+        )
+    )  # fmt: skip
 
 
 def _in_memory(src: rasterio.io.DatasetReader, stack: contextlib.ExitStack) -> rasterio.io.DatasetReader:

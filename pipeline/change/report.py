@@ -27,6 +27,7 @@ from core.atomic import atomic_write_text
 from pipeline.change.models import ChangeKind, ChangeResult, InputSummary, SeriesPoint
 
 QUICKLOOK_PX = 900
+REPORT_CACHE_BYTES = 64 << 20
 COLORMAP = "RdYlGn"
 #: Co-registration checks: (warn above) residual of the patches, (warn below) phase-correlation peak.
 WARN_RESIDUAL_PX, WARN_PEAK = 0.5, 0.15
@@ -250,7 +251,9 @@ def _section(r: ChangeResult, danish: bool) -> dict[str, object]:
 
 def write_report(dst: Path, result: ChangeResult, series: Sequence[SeriesPoint] = ()) -> Path:
     """Write the report page to ``dst`` (atomically)."""
-    plots = [("map", change_map_plot(result)), ("histogram", histogram_plot(result))]
+    # the quick-looks read overviews; GDAL needs a block cache for that (GDAL_CACHEMAX is in bytes here)
+    with rasterio.Env(GDAL_CACHEMAX=REPORT_CACHE_BYTES):
+        plots = [("map", change_map_plot(result)), ("histogram", histogram_plot(result))]
     if series:
         plots.append(("series", series_plot(series, result.unit)))
     html = _TEMPLATE.render(

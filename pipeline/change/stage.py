@@ -97,12 +97,21 @@ def _summary(info: RasterInfo, kind: ChangeKind, grid: Grid) -> InputSummary:
 def detect_change(before: Path, after: Path, config: ChangeConfig) -> ChangeResult:
     """Compare two rasters of one area and write the change products (see the module docstring).
 
+    GDAL's block cache is held to ``config.cache_mb`` for the whole run (its default, 5 % of the
+    machine's memory, would be filled by the first full read).
+
     Raises:
         GeoreferenceError: an input has no usable georeferencing, or lies outside the target CRS's area.
         ChangeError: kinds differ; :class:`~core.errors.NoOverlapError` no common area;
             :class:`~core.errors.CoregistrationError` no match or shift beyond tolerance.
         RasterInputError: an input has no data at all.
     """
+    with rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20):  # bytes: rasterio passes it to GDALSetCacheMax64
+        return _detect(Path(before), Path(after), config)
+
+
+def _detect(before: Path, after: Path, config: ChangeConfig) -> ChangeResult:
+    """The body of :func:`detect_change`."""
     b_info, a_info = (
         open_raster(Path(before), crs=config.before_crs),
         open_raster(Path(after), crs=config.after_crs),
@@ -177,13 +186,18 @@ def _run(plan: _Plan, config: ChangeConfig) -> ChangeResult:
             )
         inputs = _summary(b_info, kind, grid), _summary(a_info, kind, grid)
         finish_cog(sink.name, files.change_map, _tags(kind, settings, alignment, *inputs), config.cache_mb)
+    log.info(
+        "change pass done: %d regions in %d blocks", len(found.parts), -((-grid.width // config.window) ** 2)
+    )
     areas = [a for a in merge(found.parts) if a.pixels * grid.pixel_area >= config.min_area_m2]
+    log.info("%d change areas of at least %g m²", len(areas), config.min_area_m2)
     reported = change_areas(areas, grid, kind)
     write_polygons(files.polygons, areas, reported, grid)
     stats = area_statistics(config, b_info, a_info, grid, kind, alignment, files.change_map, files.polygons)
     result = _result(plan, config, inputs, found.overlap_px, reported, stats, files)
     write_summary(files.summary, result)
     write_report(files.report, result, pair_series(result))
+    log.info("wrote %s", files.report)
     return result
 
 

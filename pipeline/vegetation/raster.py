@@ -5,8 +5,8 @@ into float32 values and written into a tiled scratch GeoTIFF beside the product;
 then converted by :func:`pipeline.cog.write_cog` (overviews built outside the COG driver, memory
 bounded by its GDAL cache). Memory therefore depends on the window size, not the raster size.
 
-Float products share :data:`FLOAT_PROFILE`: float32, nodata −9999, DEFLATE with the
-floating-point predictor, average overviews — the same encoding as the DSM and thermal products.
+Float products share :data:`FLOAT_PROFILE`: float32, nodata −9999, DEFLATE (level 1) with the
+floating-point predictor, average overviews — the codec of the DSM and thermal products.
 """
 
 from __future__ import annotations
@@ -46,8 +46,10 @@ TIME_START_TAG, TIME_END_TAG = "DRONEGIS_TIME_START", "DRONEGIS_TIME_END"
 FLOAT_PROFILE = CogProfile(
     name="analysis_f32",
     description="Analysis values (index, change): float32, nodata -9999, DEFLATE, floating-point predictor",
+    # DEFLATE level 1: on float32 indices level 6 saved < 1 % for 1.4x the time (10k ExG: 297 vs 295 MB,
+    # 22 vs 16 s); ZSTD would be faster still but not every desktop GIS reads it
     creation_options={"BLOCKSIZE": "512", "BIGTIFF": "IF_SAFER", "COMPRESS": "DEFLATE", "PREDICTOR": "YES",
-                      "LEVEL": "6"},
+                      "LEVEL": "1"},
     warp_resampling="bilinear",
     overview_resampling="average",
     dtype="float32",
@@ -122,7 +124,7 @@ def float_scratch(
         "transform": transform, "nodata": NODATA, "compress": "ZSTD", "zstd_level": 1, "predictor": 3,
     }  # fmt: skip
     try:
-        with rasterio.Env(GDAL_CACHEMAX=128), rasterio.open(name, "w", **profile) as sink:
+        with rasterio.Env(GDAL_CACHEMAX=128 << 20), rasterio.open(name, "w", **profile) as sink:
             yield sink
     finally:
         for leftover in (Path(name), Path(f"{name}.aux.xml"), Path(f"{name}.ovr")):

@@ -144,6 +144,12 @@ def vegetation_indices(ortho: Path, config: VegetationConfig) -> VegetationResul
         RasterInputError: bands missing for a requested index, or no valid pixel.
         UsageError: unknown index name or malformed band spec.
     """
+    with rasterio.Env(GDAL_CACHEMAX=config.cache_mb << 20):  # bytes: rasterio passes it to GDALSetCacheMax64
+        return _indices(Path(ortho), config)
+
+
+def _indices(ortho: Path, config: VegetationConfig) -> VegetationResult:
+    """The body of :func:`vegetation_indices` (GDAL's block cache held to ``config.cache_mb``)."""
     info = open_raster(Path(ortho), crs=config.crs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
