@@ -128,22 +128,34 @@ def xtr_flight(n: int) -> tuple[Any, Any]:
     return ws, load_flight(ws.flight_json(flight_id))
 
 
-def time_cli(files: list[Path], out: Path) -> float:
-    """Wall seconds of ``dronegis thermal FILE... --out out`` in a fresh process."""
+def time_cli(files: list[Path], out: Path, uncompressed: bool = False) -> float:
+    """Wall seconds of ``dronegis thermal FILE... --out out`` in a fresh process.
+
+    ``uncompressed``: the same with :data:`FRAME_COMPRESSION` emptied in that process, to
+    measure the compression choice end to end (a benchmark-only switch).
+    """
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    cmd = [*CLI, "thermal", *map(str, files), "--out", str(out)]
+    cli = [*CLI[:2], f"import pipeline.thermal_frames as t; t.FRAME_COMPRESSION.clear(); {CLI[2]}"]
+    cmd = [*(cli if uncompressed else CLI), "thermal", *map(str, files), "--out", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
     return time.perf_counter() - start
 
 
-def time_stage(ws: Any, flight: Any, threads: int | None) -> tuple[float, int]:
+def time_stage(ws: Any, flight: Any, threads: int | None, uncompressed: bool = False) -> tuple[float, int]:
     """Wall seconds of the thermal stage (the process stage's call) and the frames written."""
     from pipeline.executors import ThreadExecutor
+    from pipeline.thermal_frames import FRAME_COMPRESSION
     from pipeline.thermal_stage import thermal_stage
 
+    chosen = dict(FRAME_COMPRESSION)
+    if uncompressed:
+        FRAME_COMPRESSION.clear()
     start = time.perf_counter()
-    result = thermal_stage(ws, flight, executor=ThreadExecutor(threads) if threads else None)
+    try:
+        result = thermal_stage(ws, flight, executor=ThreadExecutor(threads) if threads else None)
+    finally:
+        FRAME_COMPRESSION.update(chosen)
     if result.failed:
         raise SystemExit(f"bench: ERROR: thermal stage failed: {result.failed}")
     return time.perf_counter() - start, len(result.written)
@@ -170,14 +182,17 @@ def bench_frames(n: int, n_peer: int, passes: int) -> tuple[dict[str, Any], list
     peer_xtr = [DATA / XTR] * max(3, n_peer // 2)
     out = Path(tempfile.mkdtemp(prefix="thermal-cli-", dir=HERE))
     ours_flir(samples[0])  # OpenCV imported once, as in any long-running process
-    t: dict[str, list[float]] = {k: [] for k in ("cli", "stage", "stage_1", "conv", "peer", "peer_xtr")}
+    keys = ("cli", "cli_none", "stage", "stage_1", "stage_none", "conv", "peer", "peer_xtr")
+    t: dict[str, list[float]] = {k: [] for k in keys}
     written = 0
     for _ in range(passes):
+        t["cli_none"].append(time_cli(files, out, uncompressed=True) / n)
         t["cli"].append(time_cli(files, out) / n)
         t["peer"].append(per_item(peer_flir, peer_cycle))
         seconds, written = time_stage(ws, flight, None)
         t["stage"].append(seconds / written)
         t["stage_1"].append(time_stage(ws, flight, 1)[0] / written)
+        t["stage_none"].append(time_stage(ws, flight, None, uncompressed=True)[0] / written)
         t["peer_xtr"].append(per_item(peer_flir, peer_xtr))
         t["conv"].append(per_item(ours_flir, list(islice(cycle(samples), n))))
     exact = check_outputs(files, out)
@@ -188,11 +203,15 @@ def bench_frames(n: int, n_peer: int, passes: int) -> tuple[dict[str, Any], list
     rows = [
         [f"`dronegis thermal` on {n} FLIR R-JPEGs (9 samples cycled), start-up and GeoTIFF writes included",
          best["cli"], f"{peer:.0f} ({n_peer} frames)", f"**{ratio(peer / best['cli'], 0)}**", "≥ 50×"],
+        ["same, frames written uncompressed (for the compression choice)", best["cli_none"], f"{peer:.0f}",
+         ratio(peer / best["cli_none"], 0), ""],
         [f"process stage `thermal_stage`, {written} XT R frames, {threads} threads, GeoTIFF writes included",
          best["stage"], f"{peer_xtr_ms:.0f} ({len(peer_xtr)} frames)",
          f"**{ratio(peer_xtr_ms / best['stage'], 0)}**", "≥ 50×"],
         ["same, 1 thread", best["stage_1"], f"{peer_xtr_ms:.0f}", ratio(peer_xtr_ms / best["stage_1"], 0),
          ""],
+        ["same, frames written uncompressed", best["stage_none"], f"{peer_xtr_ms:.0f}",
+         ratio(peer_xtr_ms / best["stage_none"], 0), ""],
         [f"conversion alone (read + °C in memory), {n} frames, 9 samples cycled", best["conv"],
          f"{peer:.0f}", ratio(peer / best["conv"], 0), ""],
     ]  # fmt: skip
