@@ -82,11 +82,25 @@ def check_height_raster(dataset: DatasetReader, name: str) -> tuple[float, float
     return float(t.a), float(t.e)
 
 
+RING_NUDGE_CELLS = 1e-4
+"""Rings are moved this far (in cells, towards +col/+row) before they are burnt: see :func:`ring_cells`."""
+
+
 def ring_cells(geom: BaseGeometry, shape: tuple[int, int], transform: Affine) -> NDArray[np.bool_]:
-    """Cells the outer ring(s) of a (multi)polygon pass through (GDAL rasterize, all_touched)."""
+    """Cells the outer ring(s) of a (multi)polygon pass through (GDAL rasterize, all_touched).
+
+    A ring running exactly along cell edges (a polygon drawn on the grid) is burnt on one
+    side or the other depending on where the window starts, in floating point; moved by
+    :data:`RING_NUDGE_CELLS` of a cell it burns the same cells in every window, so the row
+    strips of a large polygon give the cells of one window.
+    """
     if shape[0] == 0 or shape[1] == 0:
         return np.zeros(shape, bool)
-    rings = [shapely.get_exterior_ring(p) for p in shapely.get_parts(geom)]
+    dx, dy = RING_NUDGE_CELLS * transform.a, RING_NUDGE_CELLS * transform.e
+    rings = [
+        shapely.transform(shapely.get_exterior_ring(p), lambda c: c + (dx, dy))
+        for p in shapely.get_parts(geom)
+    ]
     burnt = rasterize(rings, out_shape=shape, transform=transform, all_touched=True, fill=0, default_value=1)
     mask: NDArray[np.bool_] = burnt.astype(bool)
     return mask

@@ -100,7 +100,7 @@ class VolumeConfig(Frozen):
     write_raster: bool = Field(True, description="write the cut/fill COG (needs out_dir)")
     cache_mb: int = Field(256, ge=16, description="GDAL block cache for reading and writing, MB")
     window_cells: int = Field(
-        1 << 22, ge=1024, description="polygons with more cells are read in row strips of at most this many"
+        1 << 21, ge=1024, description="polygons with more cells are read in row strips of at most this many"
     )
 
     @model_validator(mode="after")
