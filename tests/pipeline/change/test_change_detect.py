@@ -214,3 +214,20 @@ def test_unmatched_flights_are_refused(odm_br: Path, tmp_path: Path) -> None:
     path = write_rgba(tmp_path / "other.tif", other, np.full(shape, 255, np.uint8), transform)
     with pytest.raises(CoregistrationError, match="cannot be matched"):
         detect_change(odm_br, path, _config(tmp_path))
+
+
+@pytest.mark.slow
+def test_index_rasters_are_compared_as_they_are(
+    odm_br: Path, make_shifted: Callable[..., Path], tmp_path: Path
+) -> None:
+    from pipeline.vegetation import VegetationConfig, vegetation_indices
+
+    rasters = []
+    for name, ortho in (("2024", odm_br), ("2025", make_shifted(3.4, -2.7, plant=True))):
+        config = VegetationConfig(out_dir=tmp_path / name, indices=("GLI",), crs=CRS)
+        rasters.append(vegetation_indices(ortho, config).products[0].path)
+    result = detect_change(*rasters, ChangeConfig(out_dir=tmp_path / "out", target_crs=None))
+    assert result.kind is ChangeKind.INDEX and result.threshold == 0.10 and result.value == "index value"
+    assert result.alignment.dx_px == pytest.approx(3.4, abs=0.1)
+    assert [a.sign for a in result.areas] == [-1]
+    assert result.areas[0].area_m2 == pytest.approx(PLANTED_M2, rel=0.10)
