@@ -129,17 +129,18 @@ def _grow(labels: NDArray[np.int32], pool: NDArray[np.bool_], fits: list[PlaneFi
           y: NDArray[np.float64], z: NDArray[np.float64], distance: float) -> None:  # fmt: skip
     """Give unassigned pool cells next to a face, and near its plane, to the nearest such face."""
     kernel = np.ones((3, 3), np.uint8)
+    dists = []
+    for fit in fits:  # each face's distance once; the rounds only spread the labels
+        p = fit.plane
+        dist = np.abs(z - np.asarray(p.at(x, y))) / math.sqrt(1.0 + p.sx**2 + p.sy**2)
+        dists.append(np.where(pool & (dist < distance), dist, np.inf))
     for _ in range(_GROW_ROUNDS):
         free = pool & (labels == 0)
         best = np.full(labels.shape, np.inf)
         choice = np.zeros_like(labels)
-        for k, fit in enumerate(fits, start=1):
+        for k, dist in enumerate(dists, start=1):
             near_face = cv2.dilate((labels == k).astype(np.uint8), kernel).astype(bool) & free
-            if not near_face.any():
-                continue
-            p = fit.plane
-            dist = np.abs(z - np.asarray(p.at(x, y))) / math.sqrt(1.0 + p.sx**2 + p.sy**2)
-            better = near_face & (dist < distance) & (dist < best)
+            better = near_face & (dist < best)
             best[better], choice[better] = dist[better], k
         if not (choice > 0).any():
             return
