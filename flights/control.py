@@ -25,7 +25,6 @@ import io
 import logging
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -33,6 +32,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from core.errors import ControlFileError
+from flights.control_logs import mrk_control_file, parse_srt, read_mrk_text
+from flights.control_text import Line, is_number, meaningful_lines, number, optional_z, read_text
 from flights.models import ControlFile, ControlPoint, PixelObservation
 from flights.pixels import MAX_PIXEL_COORDINATE
 
@@ -50,14 +51,6 @@ def is_generated_name(name: str) -> bool:
     return bool(_GENERATED_NAME.match(name))
 
 
-class Line(NamedTuple):
-    """One meaningful line of a text file: 1-based number and its fields."""
-
-    number: int
-    fields: list[str]
-    text: str
-
-
 def read_control_file(path: Path, relpath: str, *, role: Role | None = None) -> ControlFile:
     """Parse a control file of any supported format.
 
@@ -72,13 +65,11 @@ def read_control_file(path: Path, relpath: str, *, role: Role | None = None) -> 
     Raises:
         ControlFileError: unreadable, empty, unknown CRS or a malformed line (named).
     """
-    text = _read_text(path, relpath)
+    text = read_text(path, relpath)
     suffix = Path(relpath).suffix.lower()
-    if suffix in (".mrk", ".srt"):
-        from flights.control_logs import mrk_control_file, parse_srt, read_mrk_text
-
-        if suffix == ".mrk":
-            return mrk_control_file(read_mrk_text(text, relpath), relpath)
+    if suffix == ".mrk":
+        return mrk_control_file(read_mrk_text(text, relpath), relpath)
+    if suffix == ".srt":
         return parse_srt(text, relpath)
     lines = list(meaningful_lines(text))
     if not lines:
@@ -88,27 +79,6 @@ def read_control_file(path: Path, relpath: str, *, role: Role | None = None) -> 
     else:
         parsed = _parse_with_header(lines, relpath)
     return _apply_roles(parsed, relpath, role)
-
-
-def _read_text(path: Path, relpath: str) -> str:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ControlFileError(f"{relpath}: cannot read control file ({exc})") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def meaningful_lines(text: str) -> Iterator[Line]:
-    """Non-empty, non-comment lines with their 1-based numbers, split on blanks, commas and semicolons."""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        fields = [f for f in re.split(r"[\s,;]+", stripped) if f]
-        yield Line(number, fields, stripped)
 
 
 def parse_crs(header: str, relpath: str, line: int = 1) -> tuple[str, CRS]:
@@ -121,7 +91,7 @@ def parse_crs(header: str, relpath: str, line: int = 1) -> tuple[str, CRS]:
         ControlFileError: pyproj does not know the CRS.
     """
     text = header.strip()
-    if text[:1].isdigit() or text[:1] in "+-." and _isnumber(text.split()[0]):
+    if text[:1].isdigit() or text[:1] in "+-." and is_number(text.split()[0]):
         raise ControlFileError(
             f"{relpath} line {line}: the first line must be the CRS (EPSG:xxxx, a PROJ string or "
             f"'WGS84 UTM 32N'), got the data line {text!r}"
@@ -140,22 +110,6 @@ def parse_crs(header: str, relpath: str, line: int = 1) -> tuple[str, CRS]:
     return (f"EPSG:{code}" if code else crs.to_proj4() or text), crs
 
 
-def _isnumber(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def number(token: str, relpath: str, line: Line, what: str) -> float:
-    """Parse a float or raise ``ControlFileError`` naming the file, line and field."""
-    try:
-        return float(token)
-    except ValueError:
-        raise ControlFileError(f"{relpath} line {line.number}: {what} {token!r} is not a number") from None
-
-
 def _finite_xy(x: float, y: float, relpath: str, line: Line) -> None:
     if not (math.isfinite(x) and math.isfinite(y)):
         raise ControlFileError(f"{relpath} line {line.number}: coordinate is NaN/inf in {line.text!r}")
@@ -170,11 +124,6 @@ def _plausible_pixel(col: float, row: float, relpath: str, line: Line) -> None:
                 "is not a pixel position of any image "
                 f"(must be finite, at most {MAX_PIXEL_COORDINATE:.0f} px) in {line.text!r}"
             )
-
-
-def optional_z(value: float) -> float | None:
-    """A height, or None for NaN/inf."""
-    return value if math.isfinite(value) else None
 
 
 class _Group(NamedTuple):
@@ -195,11 +144,11 @@ def _parse_with_header(lines: list[Line], relpath: str) -> ControlFile:
     first = data[0].fields
     if Path(relpath).name.lower() == "geo.txt" or (first and first[0].lower().endswith(IMAGE_SUFFIXES)):
         groups, fmt = _parse_geo(data, relpath), "geo.txt"
-    elif len(first) >= 6 and all(_isnumber(t) for t in first[:5]):
+    elif len(first) >= 6 and all(is_number(t) for t in first[:5]):
         groups, fmt = _parse_gcp_lines(data, relpath), "odm_gcp_list"
-    elif len(first) == 3 and all(_isnumber(t) for t in first[:2]):
+    elif len(first) == 3 and all(is_number(t) for t in first[:2]):
         groups, fmt = _parse_positions(data, relpath), "image_positions"
-    elif len(first) >= 3 and not _isnumber(first[0]):
+    elif len(first) >= 3 and not is_number(first[0]):
         groups, fmt = _parse_named_coordinates(data, relpath), "named_coordinates"
     else:
         raise ControlFileError(

@@ -11,7 +11,7 @@ import re
 from typing import NamedTuple
 
 from core.errors import ControlFileError
-from flights.control import meaningful_lines, number, optional_z
+from flights.control_text import meaningful_lines, number, optional_z
 from flights.models import ControlFile, ControlPoint
 
 logger = logging.getLogger(__name__)

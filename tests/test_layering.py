@@ -46,7 +46,6 @@ DYNAMIC_IMPORTS: dict[str, str] = {
 KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     "circles": frozenset(
         {
-            "flights.control <-> flights.control_logs",
             "pipeline.gcp <-> pipeline.gcp_warp",
             "pipeline.mosaic_tasks <-> pipeline.thermal_raster",
             "pipeline.process <-> pipeline.process_frames <-> pipeline.process_gcp",
@@ -120,7 +119,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/service.py: webgis_export.models",
             "dronegis/service.py: webgis_export.publish",
             "flights/checks.py: flights.quality",
-            "flights/control.py: flights.control_logs",
             "flights/exif.py: flights.flir",
             "flights/fff_meta.py: flights.flir",
             "flights/flir.py: cv2",
