@@ -27,10 +27,56 @@ class Token(BaseModel):
     name: str = ""
 
 
+class Basemap(BaseModel):
+    """A background map the viewer draws under the layers (WMTS or WMS), e.g. Dataforsyningen's skærmkort.
+
+    Example (environment, JSON)::
+
+        DRONEGIS_BASEMAP='{"kind": "wmts", "url": "https://api.dataforsyningen.dk/topo_skaermkort_DAF",
+                           "layer": "topo_skaermkort", "matrix_set": "View1", "token": "…",
+                           "attribution": "Skærmkort: Styrelsen for Dataforsyning og Infrastruktur"}'
+
+    The token is sent by the browser in every tile request (``token=`` query parameter, as
+    Dataforsyningen expects): use a token meant for public web maps. Without a basemap the
+    viewer draws an offline one from the municipal boundary, the postal districts and the
+    layers' footprints.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["wmts", "wms"] = "wmts"
+    url: str = Field(description="service URL without request parameters")
+    layer: str = Field(description="WMTS layer identifier, or WMS LAYERS")
+    matrix_set: str = Field("View1", description="WMTS tile matrix set (View1 is EPSG:25832)")
+    format: str = Field("image/png", description="image format requested")
+    token: str | None = Field(None, description="sent as token=… with every request")
+    attribution: str = Field("", description="credit line shown on the map and in prints")
+    title: str = Field("Skærmkort", description="name shown in the basemap chooser")
+
+
+class Geocoder(BaseModel):
+    """An address and place-name search with the DAWA / Dataforsyningen API shape.
+
+    ``GET {url}/autocomplete?q=…&type=adresse&srid=25832`` (addresses: ``forslagstekst``,
+    ``data.x``, ``data.y``) and ``GET {url}/stednavne2?q=…&srid=25832`` (place names: ``navn``,
+    ``sted.visueltcenter``), e.g. ``https://api.dataforsyningen.dk``; the server asks it, so
+    the token never reaches a browser.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(description="base URL, e.g. https://api.dataforsyningen.dk")
+    token: str | None = Field(None, description="sent as token=… when set")
+    timeout_s: float = Field(5.0, gt=0, description="seconds before a search gives up")
+    limit: int = Field(6, ge=1, le=20, description="addresses and places asked for, each")
+
+
 class Settings(BaseSettings):
     """Every knob of dronegis. Environment: ``DRONEGIS_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="DRONEGIS_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DRONEGIS_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
 
     workspace: Path = Field(Path("workspace"), description="workspace root")
     target_crs: str = "EPSG:25832"
@@ -57,4 +103,6 @@ class Settings(BaseSettings):
     tokens: tuple[Token, ...] = ()
     public_url: str | None = Field(None, description="external base URL used in capabilities")
     dask_scheduler: str | None = None
+    basemap: Basemap | None = Field(None, description="background map of the viewer (default: offline)")
+    geocoder: Geocoder | None = Field(None, description="address/place search (default: coordinates only)")
     max_upload_bytes: int = 20 * 1024**3
