@@ -47,6 +47,8 @@ def ellipsoidal_copy(dvr90: Path, dst: Path, grids: Path) -> Path:
     Independent of dronegis: pyproj's best operation EPSG:7416 -> EPSG:25832 3D with the
     DVR90 grids in ``grids``, evaluated at every valid pixel centre.
     """
+    import os
+
     import numpy as np
     import pyproj
     import pyproj.datadir
@@ -55,7 +57,8 @@ def ellipsoidal_copy(dvr90: Path, dst: Path, grids: Path) -> Path:
 
     with rasterio.open(dvr90) as ds:
         heights, transform, nodata, profile = ds.read(1), ds.transform, ds.nodata, ds.profile
-    pyproj.datadir.append_data_dir(str(grids))
+    if str(grids) not in pyproj.datadir.get_data_dir().split(os.pathsep):  # once, as register_grids does
+        pyproj.datadir.append_data_dir(str(grids))
     group = TransformerGroup("EPSG:7416", pyproj.CRS("EPSG:25832").to_3d(), always_xy=True)
     if not group.best_available:
         raise RuntimeError(f"the DVR90 grid is not in {grids}")

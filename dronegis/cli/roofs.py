@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from core.errors import DroneGisError
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
-
-if TYPE_CHECKING:
-    from pipeline.roofs import RoofRun
+from pipeline.roofs import RoofConfig, RoofRun, RoofSettings, run_roofs
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -67,8 +65,6 @@ def roofs(dsm: Path, footprints: Path, workspace: Path | None, as_json: bool, **
     Writes roofs.gpkg (layers buildings, roof_planes), roofs.csv / roof_planes.csv (Danish Excel),
     English CSV twins, roofs.json and roofs.html into --out (default: ./roofs-<DSM name>).
     """
-    from pipeline.roofs import RoofConfig, RoofSettings, run_roofs
-
     tuning = RoofSettings(
         distance_m=options["distance"],
         normal_deg=options["normal_angle"],

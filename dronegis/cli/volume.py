@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from core.errors import DroneGisError
+from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
-
-if TYPE_CHECKING:
-    from pipeline.volumes import VerticalError, VolumeRun
+from pipeline.volumes import BaseMethod, VerticalError, VolumeConfig, VolumeRun, run_volumes
+from qa.models import QAReport
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _METRES = click.FloatRange(0.0)
@@ -28,8 +28,6 @@ _METRES = click.FloatRange(0.0)
 
 def _vertical_checks(report: Path) -> dict[str, dict[str, Any]]:
     """The checks of a QA report that measured a vertical accuracy (id → figures)."""
-    from qa.models import QAReport
-
     try:
         parsed = QAReport.model_validate_json(report.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -45,8 +43,6 @@ def error_from_report(report: Path, check: str | None, correlation: float | None
     Raises:
         click.BadParameter: no vertical check, or several and ``check`` does not name one.
     """
-    from pipeline.volumes import VerticalError
-
     checks = _vertical_checks(report)
     if check is not None and check not in checks:
         raise click.BadParameter(
@@ -73,8 +69,6 @@ def error_from_report(report: Path, check: str | None, correlation: float | None
 
 def workspace_report(dsm: Path, root: Path) -> Path | None:
     """``qa/<flight>/report.json`` if ``dsm`` lies in the workspace's ``products/<flight>/`` and it exists."""
-    from core.workspace import Workspace
-
     ws = Workspace.at(root)
     try:
         relative = dsm.resolve().relative_to(ws.root / "products")
@@ -85,8 +79,6 @@ def workspace_report(dsm: Path, root: Path) -> Path | None:
 
 
 def _dsm_error(options: dict[str, Any], dsm: Path, workspace: Path) -> VerticalError:
-    from pipeline.volumes import VerticalError
-
     correlation = options["correlation_range"]
     if options["rmse_v"] is not None:
         return VerticalError.from_rmse(
@@ -104,8 +96,6 @@ def _dsm_error(options: dict[str, Any], dsm: Path, workspace: Path) -> VerticalE
 
 
 def _base_error(options: dict[str, Any]) -> VerticalError:
-    from pipeline.volumes import VerticalError
-
     if options["base_rmse_v"] is None:
         if options["base_bias_v"] is not None:
             raise click.UsageError("--base-bias-v needs --base-rmse-v")
@@ -178,8 +168,6 @@ def volume(dsm: Path, polygons: Path, workspace: Path | None, as_json: bool, **o
     Writes cutfill.tif (+ legend), volumes.gpkg, volumes.csv (Danish Excel: ';' and decimal comma),
     volumes_en.csv, volumes.json and volumes.html into --out (default: ./volumes-<DSM name>).
     """
-    from pipeline.volumes import BaseMethod, VolumeConfig, run_volumes
-
     if options["base"] is not None and options["base_dem"] is not None:
         raise click.UsageError("--base and --base-dem exclude each other: a base raster is the base")
     settings = settings_for(workspace)
