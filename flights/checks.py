@@ -63,6 +63,7 @@ from flights.models import (
     Severity,
 )
 from flights.pixels import inside
+from flights.quality import exposure, is_black, is_blurry
 from flights.raster_time import CREATION
 
 FLIGHT = "."
@@ -178,8 +179,6 @@ def _rtk(capture: Capture) -> list[Problem]:
 
 def _quality(capture: Capture, ctx: CheckContext) -> list[Problem]:
     """Black, under/over-exposed and blurry frames, by the rules of :mod:`flights.quality`."""
-    from flights.quality import exposure, is_black, is_blurry
-
     q, f = capture.quality, capture.path
     if q is None:
         return []

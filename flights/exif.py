@@ -48,6 +48,7 @@ from flights.capture_time import (
     capture_time,
 )
 from flights.fff_meta import FffCapture, read_fff_capture
+from flights.flir import read_flir_metadata
 from flights.jpeg import is_jpeg, read_jpeg_header
 from flights.models import AltitudeRef, CameraInfo, Capture, FileKind, Position, Rtk, ThermalParameters
 from flights.sensors import SENSORS
@@ -239,11 +240,6 @@ def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
 
 def _thermal(path: Path, raw: RawMetadata, kind: FileKind) -> ThermalParameters | None:
     if raw.flir:
-        try:
-            from flights.flir import read_flir_metadata
-        except ImportError:  # pragma: no cover - flir.py ships with the package
-            log.warning("%s: flights.flir is not available; FLIR parameters not read", path)
-            return None
         try:
             return read_flir_metadata(path)
         except ThermalError as exc:

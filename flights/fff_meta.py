@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.errors import MetadataError, ThermalError
+from flights.flir import extract_fff
 
 RECORD_CAMERA_INFO = 0x20
 RECORD_GPS = 0x2B
@@ -49,8 +50,6 @@ def read_fff_capture(path: Path) -> FffCapture:
     Raises:
         MetadataError: The FLIR segments or FFF structure are broken.
     """
-    from flights.flir import extract_fff
-
     try:
         fff = extract_fff(path.read_bytes(), str(path))
     except ThermalError as exc:

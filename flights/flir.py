@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 
 from core.errors import ThermalError
@@ -280,8 +281,6 @@ def _raw_pixels(records: dict[int, _Record], name: str) -> np.ndarray:
 
 
 def _decode_png(payload: memoryview, width: int, height: int, name: str) -> np.ndarray:
-    import cv2
-
     image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.dtype != np.uint16 or image.ndim != 2:
         raise ThermalError(f"{name}: FLIR RawThermalImage PNG is not a decodable 16-bit grey image")

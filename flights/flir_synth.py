@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 
+import cv2
 import numpy as np
 
 from core.errors import ThermalError
@@ -76,8 +77,6 @@ def make_flir_rjpeg(
         params: the file's parameters (Planck constants required).
         preview_rgb: H×W×3 uint8 preview; default a grey stretch of ``raw``.
     """
-    import cv2
-
     if preview_rgb is None:
         span = max(int(raw.max()) - int(raw.min()), 1)
         grey = ((raw.astype(np.float64) - raw.min()) * (255.0 / span)).astype(np.uint8)
@@ -120,7 +119,6 @@ def _raw_record(raw: np.ndarray, png: bool) -> bytes:
     head = struct.pack("<HHH", 2, width, height).ljust(32, b"\0")
     if not png:
         return head + raw.astype("<u2").tobytes()
-    import cv2
 
     ok, encoded = cv2.imencode(".png", raw.byteswap())
     if not ok:

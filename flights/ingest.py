@@ -43,6 +43,7 @@ from shapely.geometry.base import BaseGeometry
 from core.atomic import atomic_write_text
 from core.errors import UsageError
 from flights import checks
+from flights.aoi import load_area, load_municipality
 from flights.archive import Archive
 from flights.capture_time import camera_zone
 from flights.checks import FLIGHT, CheckContext
@@ -61,6 +62,7 @@ from flights.models import (
     Purpose,
     Severity,
 )
+from flights.quality import DEFAULT_BLUR_THRESHOLD, iter_assess
 from flights.scan import Skipped, scan_folder
 from flights.summary import FlightSummary, summarize
 
@@ -224,8 +226,6 @@ def _context(
     municipality: Path | BaseGeometry | None,
 ) -> CheckContext:
     """The rule context: areas loaded (EPSG:4326), the default blur threshold filled in."""
-    from flights.aoi import load_area, load_municipality
-    from flights.quality import DEFAULT_BLUR_THRESHOLD
 
     return CheckContext(
         purpose=purpose,
@@ -349,8 +349,6 @@ def _assemble(
 def _assess_quality(analysed: list[Analysed], workers: int, done: _Counter) -> None:
     """Image quality (reduced decode, ``workers`` processes) of readable RGB frames, before the
     archive decision: a frame whose pixels cannot be decoded is quarantined as ``undecodable``."""
-    from flights.quality import iter_assess
-
     todo = [a for a in analysed if a.capture is not None and a.kind == FileKind.RGB_FRAME and a.error is None]
     done.total += len(todo)
     for a, (_path, result) in zip(

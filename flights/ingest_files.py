@@ -14,7 +14,11 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import ArchiveError, ControlFileError, MetadataError
 from flights.archive import MANIFEST, Archive, Staged, hash_file
+from flights.classify import classify
+from flights.control import read_control_file
+from flights.exif import DEFAULT_LOCAL_TZ, read_capture
 from flights.models import ArchiveEntry, Capture, ControlFile, DeliveredFile, FileKind, Problem, Severity
+from flights.rasters import read_raster
 from flights.scan import ScannedFile, Skipped
 
 logger = logging.getLogger(__name__)
@@ -111,14 +115,10 @@ def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]
 
 def _read(result: Analysed, local_tz: tzinfo | None = None) -> None:
     """Classify and read the metadata of a staged file; errors become the file's error problem."""
-    from flights.classify import classify
-
     f, rel = result.file, result.file.relpath
     try:
         result.kind = classify(f.path)
         if result.kind in FRAME_KINDS:
-            from flights.exif import DEFAULT_LOCAL_TZ, read_capture
-
             result.capture = read_capture(
                 f.path,
                 rel,
@@ -128,16 +128,11 @@ def _read(result: Analysed, local_tz: tzinfo | None = None) -> None:
                 local_tz=local_tz or DEFAULT_LOCAL_TZ,
             )
         elif result.kind in RASTER_KINDS:
-            from flights.exif import DEFAULT_LOCAL_TZ
-            from flights.rasters import read_raster
-
             zone = local_tz or DEFAULT_LOCAL_TZ  # for a TIFF DateTime without offset, as for frames
             result.delivered = read_raster(
                 f.path, rel, sha256=result.sha256, size=result.size, kind=result.kind, zone=zone
             )
         elif result.kind == FileKind.CONTROL:
-            from flights.control import read_control_file
-
             result.control = read_control_file(f.path, rel)
         elif f.path.suffix.lower() in IMAGE_SUFFIXES:
             _probe_image(result)
@@ -157,8 +152,6 @@ def _probe_image(result: Analysed) -> None:
     A TIFF is probed with the frame reader (absurd dimensions, broken IFDs raise); anything
     without a JPEG/TIFF/PNG signature is refused as ``not_an_image``.
     """
-    from flights.exif import read_capture
-
     f, rel = result.file, result.file.relpath
     with open(f.path, "rb") as handle:
         head = handle.read(8)

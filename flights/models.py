@@ -43,12 +43,40 @@ class Severity(StrEnum):
 
 
 class Purpose(StrEnum):
-    """Why the flight was flown; drives QA tolerances and publication rules."""
+    """Why the flight was flown; drives QA tolerances and publication rules.
+
+    The Danish names of :data:`PURPOSE_ALIASES` are accepted wherever a purpose is read
+    (``Purpose("naturovervågning") is Purpose.NATURE_MONITORING``); the identifier is stored.
+    """
 
     BUILDING_INSPECTION = "building-inspection"
     NATURE_MONITORING = "nature-monitoring"
     SURVEY = "survey"
     OTHER = "other"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Purpose | None:
+        """A purpose by its Danish name or a spelling variant (case, ``_``/space for ``-``)."""
+        if not isinstance(value, str):
+            return None
+        key = " ".join(value.strip().lower().split())
+        name = PURPOSE_ALIASES.get(key) or key.replace("_", "-").replace(" ", "-")
+        return cls.__members__.get(name.replace("-", "_").upper())
+
+
+PURPOSE_ALIASES: dict[str, str] = {
+    "bygningsinspektion": "building-inspection",
+    "bygningsinspektioner": "building-inspection",
+    "termografi": "building-inspection",
+    "naturovervågning": "nature-monitoring",
+    "naturovervaagning": "nature-monitoring",
+    "natur": "nature-monitoring",
+    "opmåling": "survey",
+    "opmaaling": "survey",
+    "kortlægning": "survey",
+    "andet": "other",
+}
+"""Danish names of the purposes (the one alias table), lower case."""
 
 
 class Problem(Frozen):

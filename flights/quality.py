@@ -38,6 +38,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from core.errors import ImageDecodeError
 from flights.models import ImageQuality
 
@@ -62,8 +65,6 @@ def assess(path: Path) -> ImageQuality:
     Raises:
         ImageDecodeError: OpenCV cannot decode the file.
     """
-    import cv2
-    import numpy as np
 
     with _quiet_decoder(path):
         grey = cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_2)
@@ -93,8 +94,6 @@ def assess(path: Path) -> ImageQuality:
 def _quiet_decoder(path: Path) -> Iterator[None]:
     """Silence OpenCV's log while it decodes a TIFF: libtiff warns on stderr about every
     maker tag it does not know (MicaSense, DJI), which says nothing about the frame."""
-    import cv2
-
     if path.suffix.lower() not in TIFF_SUFFIXES:
         yield
         return
@@ -137,8 +136,6 @@ def _assess_safe(path: Path) -> ImageQuality | Exception:
 
 
 def _init_worker() -> None:
-    import cv2
-
     cv2.setNumThreads(1)  # one process per core; no oversubscription
 
 

@@ -14,14 +14,17 @@ import logging
 import math
 from datetime import UTC, tzinfo
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+
+import pyproj
+import rasterio
+from pyproj.exceptions import CRSError
+from rasterio.errors import CRSError as RasterioCRSError
+from rasterio.errors import RasterioError
+from rasterio.warp import transform_bounds
 
 from core.errors import GeoreferenceError, MetadataError
 from flights.models import DeliveredFile, FileKind, Problem, Severity
 from flights.raster_time import raster_time
-
-if TYPE_CHECKING:
-    import pyproj
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +68,6 @@ def read_prj(path: Path) -> pyproj.CRS | None:
     Raises:
         GeoreferenceError: the ``.prj`` exists but is unreadable or holds no CRS.
     """
-    import pyproj
-
     prj = prj_for(path)
     if prj is None:
         return None
@@ -120,8 +121,6 @@ def read_raster(
     Raises:
         RasterError: no CRS/georeference, a bad world file or absurd dimensions.
     """
-    import rasterio
-    from rasterio.errors import RasterioError
 
     world = world_file_for(path)
     if world is not None:
@@ -153,9 +152,6 @@ def read_raster(
 
 def wgs84_bounds(crs: str | None, bounds: tuple[float, ...]) -> tuple[float, float, float, float] | None:
     """``bounds`` (left, bottom, right, top in ``crs``) as west, south, east, north degrees, or None."""
-    from pyproj.exceptions import CRSError
-    from rasterio.errors import CRSError as RasterioCRSError
-    from rasterio.warp import transform_bounds
 
     if crs is None:
         return None

@@ -26,13 +26,16 @@ import struct
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 from pydantic import Field
 from pyproj import Transformer
 
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.models import Frozen
+from flights.flir_synth import flir_app1_segments
 from flights.models import ThermalParameters
 
 CRS = "EPSG:25832"
@@ -213,8 +216,6 @@ def _thermal_pose(to_geo: Transformer, start: datetime) -> FramePose:
 
 def _ground_texture(rng: np.random.Generator, targets: list[tuple[str, float, float, str]]) -> np.ndarray:
     """An RGB ground image (GROUND_CELL m/px, north up) centred on the origin, with targets."""
-    import cv2
-
     size = int(2 * GROUND_HALF / GROUND_CELL)
     base = np.zeros((size, size, 3), np.float32)
     for scale, weight in ((64, 50.0), (16, 35.0), (4, 35.0), (1, 70.0)):
@@ -245,8 +246,6 @@ def _offsets_to_utm(
 
 def _render(pose: FramePose, ground: np.ndarray, to_utm: Transformer) -> np.ndarray:
     """Render the nadir view of the ground (pinhole, yaw 0, flat ground HEIGHT below)."""
-    import cv2
-
     u, v = np.meshgrid(np.arange(pose.width, dtype=np.float64), np.arange(pose.height, dtype=np.float64))
     d_east = (u - pose.cx) / pose.fx * HEIGHT
     d_north = -(v - pose.cy) / pose.fy * HEIGHT
@@ -297,8 +296,6 @@ def _dms(value: float) -> tuple[IFDRational, IFDRational, IFDRational]:
 
 def _exif(pose: FramePose, make: str, model: str, focal_mm: float) -> bytes:
     """EXIF with IFD0, Exif IFD and GPS IFD (Pillow's Image.Exif)."""
-    from PIL import Image
-
     local = pose.time_utc.astimezone(START.tzinfo)
     exif = Image.Exif()
     exif[0x010F], exif[0x0110], exif[0x0132] = make, model, local.strftime("%Y:%m:%d %H:%M:%S")
@@ -368,8 +365,6 @@ def _insert_after_exif(jpeg: bytes, segments: list[bytes]) -> bytes:
 
 
 def _rgb_jpeg(pixels: np.ndarray, pose: FramePose) -> bytes:
-    from PIL import Image
-
     buf = io.BytesIO()
     focal_mm = pose.fx * PIXEL_PITCH_MM
     Image.fromarray(pixels).save(buf, "JPEG", quality=92, exif=_exif(pose, "DJI", "FC-DEMO", focal_mm))
@@ -379,9 +374,6 @@ def _rgb_jpeg(pixels: np.ndarray, pose: FramePose) -> bytes:
 
 def _thermal_jpeg(pose: FramePose, rng: np.random.Generator) -> bytes:
     """A FLIR-style R-JPEG: 15 °C ground, a 25 °C roof, counts from the Planck law (emissivity 1)."""
-    from PIL import Image
-
-    from flights.flir_synth import flir_app1_segments
 
     temp = np.full((pose.height, pose.width), 15.0) + rng.normal(0, 0.3, (pose.height, pose.width))
     temp[80:170, 100:230] = 25.0
