@@ -55,8 +55,9 @@ fi
 if [ -f viewer/package.json ] && command -v npm >/dev/null; then
   built=dronegis/api/static/ol/ol.js
   if [ ! -f "$built" ] || [ ! -f dronegis/api/static/swagger-ui/swagger-ui-bundle.js ] \
-    || [ viewer/package.json -nt "$built" ] || [ viewer/src/ol-entry.js -nt "$built" ]; then
-    echo "setup: installing OpenLayers and Swagger UI from npm" >&2
+    || [ viewer/package.json -nt "$built" ] || [ viewer/src/ol-entry.js -nt "$built" ] \
+    || [ ! -f viewer/node_modules/axe-core/axe.min.js ]; then
+    echo "setup: installing OpenLayers, Swagger UI and axe-core (accessibility tests) from npm" >&2
     (cd viewer && npm install --no-audit --no-fund --silent && npm run --silent build)
   fi
 fi

@@ -1,18 +1,22 @@
 """HTML pages: a status page per flight, its QA report, and the map viewer.
 
 - ``GET /`` → the viewer.
-- ``GET /viewer`` — the OpenLayers map viewer (bundled from npm into ``static/ol/``; no CDN).
+- ``GET /viewer``, ``/guide``, ``/search``, ``/basemap.geojson`` — the case handler's map
+  (:mod:`dronegis.api.viewer`; OpenLayers bundled from npm into ``static/ol/``; no CDN), and
+  ``GET /print.pdf`` (:mod:`dronegis.api.printing`), included in this router.
 - ``GET /docs`` — the API documentation: Swagger UI from npm ``swagger-ui-dist`` in
   ``static/swagger-ui/`` (no CDN; works offline).
 - ``GET /flights/{id}`` — live status of a flight (server-sent events), products, layers.
-- ``GET /flights/{id}/qa`` — the flight's QA report (``Workspace.qa(flight)/report.html``).
+- ``GET /flights/{id}/qa`` — the flight's QA report (rendered from ``report.json``).
+
+Pages are Danish; ``?lang=en`` gives English (texts from :mod:`core.i18n`).
 
 The flight pages need a token of any role, as a bearer header or ``?token=`` (browsers).
 """
 
 from __future__ import annotations
 
-import html
+import json
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
@@ -20,15 +24,21 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from core.i18n import Lang, has, section, text
 from core.workspace import Workspace
+from dronegis.api import printing, viewer
 from dronegis.api.jobs import flight_status
 from dronegis.api.roles import Principal, require_roles, settings_of
+from dronegis.api.templates import render, request_lang, url_in
 from pipeline.catalog import Catalog
+from qa.report import read_report, render_html
 
 router = APIRouter(tags=["pages"])
+router.include_router(viewer.router)  # /viewer, /guide, /search, /basemap.geojson
+router.include_router(printing.router)  # /print.pdf
 Reader = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]
 STATIC = Path(str(files("dronegis.api"))) / "static"
 NPM_BUILD = "run `bash scripts/setup.sh` (or `cd viewer && npm install && npm run build`)"
@@ -43,17 +53,6 @@ def static_files() -> StaticFiles:
 def index() -> RedirectResponse:
     """The viewer is the front page."""
     return RedirectResponse("/viewer")
-
-
-@router.get("/viewer", response_class=HTMLResponse)
-def viewer() -> HTMLResponse:
-    """The map viewer page."""
-    page = STATIC / "viewer.html"
-    if not (STATIC / "ol" / "ol.js").exists():
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"the OpenLayers bundle is missing: {NPM_BUILD}"
-        )
-    return HTMLResponse(page.read_text(encoding="utf-8"))
 
 
 @router.get("/docs", include_in_schema=False)
@@ -71,66 +70,72 @@ def api_docs(request: Request) -> HTMLResponse:
     )
 
 
-_STATUS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Flight {flight}</title>
-<link rel="stylesheet" href="/static/status.css"></head>
-<body data-flight="{flight}" data-events="{events}">
-<h1>Flight {flight}</h1>
-<p>Purpose: <b>{purpose}</b> · flight status: <b id="flight-status">{fstatus}</b></p>
-<section id="job"><h2>Job</h2>
-<p>Stage <b id="stage">{stage}</b> · <b id="status">{jstatus}</b>
-<progress id="progress" max="{total}" value="{done}"></progress> <span id="count">{done}/{total}</span></p>
-<p id="error" class="error">{error}</p></section>
-<section><h2>QA</h2><p>QA status: <b id="qa">{qa}</b> · <a href="{qa_link}">QA report</a></p></section>
-<section><h2>Products</h2><ul>{products}</ul></section>
-<section><h2>Layers</h2><ul>{layers}</ul><p><a href="/viewer{token_q}">Open the map viewer</a></p></section>
-<script src="/static/status.js"></script>
-</body></html>
-"""
+def _label(lang: Lang, group: str, value: str | None) -> str:
+    """A status, stage or QA value in words (``done`` → ``færdig``), or the value itself if unlisted."""
+    key = f"{group}.{value}"
+    return text(key, lang) if value and has(key) else (value or "-")
 
 
 @router.get("/flights/{flight}", response_class=HTMLResponse)
 def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
-    """Live status page of a flight."""
+    """Live status page of a flight (Danish; ``?lang=en`` for English)."""
     info = flight_status(Catalog(Workspace.at(settings_of(request).workspace).catalog), flight)
     job = info.job
+    lang = request_lang(request)
     token = request.query_params.get("token")
-    token_q = html.escape(f"?token={quote(token, safe='')}") if token else ""
-    esc = html.escape
-    page = _STATUS_PAGE.format(
-        flight=esc(flight),
-        purpose=esc(info.flight.purpose),
-        fstatus=esc(info.flight.status),
-        stage=esc(job.stage if job else "-"),
-        jstatus=esc(job.status.value if job else "no job"),
+    token_q = f"token={quote(token, safe='')}" if token else ""
+    labels = {
+        "status": section("page.status", lang),
+        "stage": section("page.stage", lang),
+        "qa": {k: v for k, v in section("qa", lang).items() if "." not in k},
+    }
+    purpose = info.flight.purpose
+    return render(
+        request,
+        "flight.html",
+        flight=flight,
+        purpose=text(f"purpose.{purpose}", lang) if has(f"purpose.{purpose}") else purpose,
+        flight_status=info.flight.status,
+        stage=job.stage if job else "-",
+        job_status=job.status.value if job else text("page.no_job", lang),
         done=job.done if job else 0,
         total=max(job.total, 1) if job else 1,
-        error=esc(job.error or "") if job else "",
-        qa=esc((job.qa_status if job else None) or "not run"),
-        qa_link=esc(f"/flights/{flight}/qa") + token_q,
-        events=esc(f"/api/flights/{flight}/events") + token_q,
-        token_q=token_q,
-        products="".join(f"<li>{esc(str(p['id']))} ({esc(str(p['kind']))})</li>" for p in info.products)
-        or "<li>none yet</li>",
-        layers="".join(
-            f"<li>{esc(str(layer.get('id')))}: {esc(str(layer.get('title', '')))}</li>"
-            for layer in info.layers
-        )
-        or "<li>none yet</li>",
+        error=(job.error or "") if job else "",
+        qa=(job.qa_status if job else None) or "not_run",
+        qa_link=f"/flights/{quote(flight)}/qa?lang={lang}" + (f"&{token_q}" if token_q else ""),
+        events=f"/api/flights/{quote(flight)}/events" + (f"?{token_q}" if token_q else ""),
+        viewer_link=f"/viewer?lang={lang}" + (f"&{token_q}" if token_q else ""),
+        products=info.products,
+        layers=info.layers,
+        label=lambda group, value: _label(lang, group, value),
+        labels_json=json.dumps(labels, ensure_ascii=False).replace("</", "<\\/"),
     )
-    return HTMLResponse(page)
 
 
 @router.get(
     "/flights/{flight}/qa",
-    response_class=FileResponse,
+    response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}}, 404: {"description": "no QA report yet"}},
 )
-def qa_report(flight: str, request: Request, who: Reader) -> FileResponse:
-    """The flight's QA report (HTML written by the qa stage)."""
+def qa_report(flight: str, request: Request, who: Reader) -> Response:
+    """The flight's QA report: rendered from report.json in Danish (``?lang=en``: English).
+
+    A report folder without report.json (written by other tools) is served as its report.html.
+    """
     workspace = Workspace.at(settings_of(request).workspace)
     flight_status(Catalog(workspace.catalog), flight)  # 404 for unknown flights
-    report = workspace.qa_report_html(flight)
-    if not report.is_file():
+    report_json, report_html = workspace.qa_report_json(flight), workspace.qa_report_html(flight)
+    if report_json.is_file():
+        report = read_report(report_json)
+        images = {
+            name: (workspace.qa(flight) / rel).read_bytes()
+            for name, rel in report.plots.items()
+            if (workspace.qa(flight) / rel).is_file()
+        }
+        lang = request_lang(request)
+        other: Lang = "en" if lang == "da" else "da"
+        switch = (url_in(request, other), text("lang.switch", lang))
+        return HTMLResponse(render_html(report, images, lang, switch))
+    if not report_html.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"flight {flight} has no QA report yet")
-    return FileResponse(report, media_type="text/html")
+    return FileResponse(report_html, media_type="text/html")
