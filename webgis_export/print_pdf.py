@@ -78,7 +78,9 @@ def render_pdf(content: PrintContent, map_png: bytes) -> bytes:
     y = _lines(canvas, MARGIN, top - 6, [content.title], width_mm - 2 * MARGIN, BOLD, 15, 6.5)
     canvas.setFont(FONT, 9)
     shown = content.shown
-    subtitle = f"{shown.kind} · {shown.place or ''} · {text('print.flown', content.lang)} {shown.flown}"
+    flown = f"{text('print.flown', content.lang)} {shown.flown}"
+    parts = [shown.title if content.title != shown.title else shown.kind, shown.place or "", flown]
+    subtitle = " · ".join(part for part in parts if part)
     y = _lines(canvas, MARGIN, y, [subtitle], width_mm - 2 * MARGIN, FONT, 9, 4.2) - 2
     fw, fh = frame_mm(content.orientation)
     frame = (MARGIN, y - fh, fw, fh)
