@@ -226,7 +226,6 @@ def _context(
     municipality: Path | BaseGeometry | None,
 ) -> CheckContext:
     """The rule context: areas loaded (EPSG:4326), the default blur threshold filled in."""
-
     return CheckContext(
         purpose=purpose,
         now=now,

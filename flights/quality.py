@@ -65,7 +65,6 @@ def assess(path: Path) -> ImageQuality:
     Raises:
         ImageDecodeError: OpenCV cannot decode the file.
     """
-
     with _quiet_decoder(path):
         grey = cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_2)
         if grey is not None and max(grey.shape) * 2 < REDUCE_FROM:

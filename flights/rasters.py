@@ -121,7 +121,6 @@ def read_raster(
     Raises:
         RasterError: no CRS/georeference, a bad world file or absurd dimensions.
     """
-
     world = world_file_for(path)
     if world is not None:
         read_world_file(world, str(PurePosixPath(relpath).with_name(world.name)))
@@ -152,7 +151,6 @@ def read_raster(
 
 def wgs84_bounds(crs: str | None, bounds: tuple[float, ...]) -> tuple[float, float, float, float] | None:
     """``bounds`` (left, bottom, right, top in ``crs``) as west, south, east, north degrees, or None."""
-
     if crs is None:
         return None
     try:

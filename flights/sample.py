@@ -374,7 +374,6 @@ def _rgb_jpeg(pixels: np.ndarray, pose: FramePose) -> bytes:
 
 def _thermal_jpeg(pose: FramePose, rng: np.random.Generator) -> bytes:
     """A FLIR-style R-JPEG: 15 °C ground, a 25 °C roof, counts from the Planck law (emissivity 1)."""
-
     temp = np.full((pose.height, pose.width), 15.0) + rng.normal(0, 0.3, (pose.height, pose.width))
     temp[80:170, 100:230] = 25.0
     kelvin = temp + 273.15
