@@ -5,6 +5,8 @@ message names the file or object and the offending value. Where callers would
 naturally catch a builtin, the class inherits it too (like rasterio's errors).
 """
 
+from collections.abc import Mapping
+
 
 class DroneGisError(Exception):
     """Root of every error dronegis raises on purpose."""
@@ -40,6 +42,10 @@ class GeoreferenceError(DroneGisError, ValueError):
 
 class RasterWriteError(DroneGisError, OSError):
     """GDAL could not write a raster product (COG)."""
+
+
+class ProductsFileError(DroneGisError, ValueError):
+    """A flight's ``products.json`` is unreadable or holds a key or value the product model refuses."""
 
 
 class ThermalError(DroneGisError, ValueError):
@@ -129,8 +135,43 @@ class JobError(DroneGisError):
     """A background job failed."""
 
 
+class PrivacyZoneError(ExportError, ValueError):
+    """The privacy zones (``DRONEGIS_PRIVACY_ZONES``) cannot be read or applied: publication stops."""
+
+
+class RecordsError(DroneGisError):
+    """Privacy records (retention, legal holds, erasure, access log) cannot be read or written."""
+
+
+class RetentionPolicyError(RecordsError, ValueError):
+    """The retention policy (TOML) is malformed: unknown purpose or category, or a term that is no term."""
+
+
+class LegalHoldError(RecordsError):
+    """A flight is under legal hold (erasure refused), or a hold to release does not exist."""
+
+
+class ErasureError(RecordsError):
+    """A flight cannot be erased (unknown, a job is running) or an erasure journal is unreadable."""
+
+
+class AccessLogError(RecordsError, ValueError):
+    """The access log's hash chain does not verify, or an entry is unreadable (names the line)."""
+
+
 class UploadError(IngestError, ValueError):
-    """An uploaded file or archive is refused (unsafe name, zip bomb, symlink, bad range)."""
+    """An uploaded file or archive is refused (unsafe name, zip bomb, symlink, bad range).
+
+    Like :class:`UserInputError` it may name its message for the pilot in the catalogue
+    (``key``, ``params``); ``str(error)`` stays the English technical text.
+    """
+
+    def __init__(
+        self, message: str, *, key: str = "upload.refused", params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = dict(params or {})
 
 
 class UploadTooLarge(UploadError):
@@ -139,6 +180,13 @@ class UploadTooLarge(UploadError):
 
 class UploadConflict(UploadError):
     """An upload does not fit the stored state (wrong resume offset, flight already submitted)."""
+
+
+class UploadNotFound(UploadError, KeyError):
+    """No uploaded file or upload session has that name or id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "upload not found"
 
 
 class DroneGisWarning(UserWarning):

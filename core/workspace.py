@@ -7,6 +7,7 @@ No other module builds workspace file names (ODM's ``ODM_Tree`` idea). Layout::
     products/<flight>/...           COGs, footprints, products.json
     qa/<flight>/report.{json,html}
     publish/                        COGs, STAC, tiles, capabilities, layers.json
+    records/                        legal holds, retention and erasure records, access.log
     catalog.sqlite                  flights, jobs, products, layers
 """
 
@@ -112,6 +113,10 @@ class Workspace:
         """The QAReport of a flight (qa.models.QAReport as JSON)."""
         return self.qa(flight) / "report.json"
 
+    def qa_conditions(self, flight: str) -> Path:
+        """The conditions logged for a flight over the API, as a ``dronegis qa --conditions`` JSON file."""
+        return self.qa(flight) / "conditions.json"
+
     def qa_report_html(self, flight: str) -> Path:
         """The self-contained HTML QA report of a flight."""
         return self.qa(flight) / "report.html"
@@ -125,6 +130,11 @@ class Workspace:
     def layers_json(self) -> Path:
         """The list of published Layer models (webgis_export)."""
         return self.publish / "layers.json"
+
+    @property
+    def collections_json(self) -> Path:
+        """The list of published vector layers, served as feature collections (webgis_export.vectors)."""
+        return self.publish / "collections.json"
 
     def published_layer(self, layer_id: str) -> Path:
         """Folder of one published layer: COG, legend and its WMTS RESTful tile tree."""
@@ -150,8 +160,40 @@ class Workspace:
         return self.uploads / flight / "files"
 
     def upload_partial(self, flight: str) -> Path:
-        """Partial (resumable) uploads of a flight, moved into :meth:`upload` when complete."""
+        """Upload sessions of a flight (``<id>.part`` bytes and ``<id>.json``), moved into :meth:`upload` when
+        complete."""
         return self.uploads / flight / "partial"
+
+    def upload_versions(self, flight: str) -> Path:
+        """Uploaded files replaced explicitly, kept under ``<upload id>/<path>`` of the replacing upload."""
+        return self.uploads / flight / "versions"
+
+    def upload_index(self, flight: str) -> Path:
+        """The uploaded files of a flight with their sha256, sizes and replaced versions (JSON)."""
+        return self.uploads / flight / "index.json"
+
+    @property
+    def records(self) -> Path:
+        """Privacy records: legal holds, retention and erasure records, the access log."""
+        return self.root / "records"
+
+    def hold(self, flight: str) -> Path:
+        """The legal hold of a flight (with its history of holds and releases)."""
+        return self.records / "holds" / f"{flight}.json"
+
+    def retention_record(self, flight: str) -> Path:
+        """What retention deleted of a flight: files, checksums, terms (JSON)."""
+        return self.records / "retention" / f"{flight}.json"
+
+    @property
+    def erasures(self) -> Path:
+        """Erasure records (``<id>.json``) and the journals of erasures under way (``<id>.journal.json``)."""
+        return self.records / "erasures"
+
+    @property
+    def access_log(self) -> Path:
+        """The append-only, hash-chained access log (JSON lines)."""
+        return self.records / "access.log"
 
     def flights(self) -> list[str]:
         """Ids of every ingested flight, sorted."""

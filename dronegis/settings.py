@@ -106,3 +106,13 @@ class Settings(BaseSettings):
     basemap: Basemap | None = Field(None, description="background map of the viewer (default: offline)")
     geocoder: Geocoder | None = Field(None, description="address/place search (default: coordinates only)")
     max_upload_bytes: int = 20 * 1024**3
+    privacy_zones: Path | None = Field(
+        None,
+        description="polygon file (any OGR format and CRS) of privacy zones masked out of every publication",
+    )
+    privacy_detect_people: bool = Field(
+        False, description="blur people found by OpenCV's HOG people detector in published frames"
+    )
+    retention_policy: Path | None = Field(
+        None, description="retention policy per purpose (TOML; default: dronegis/records/retention.toml)"
+    )

@@ -343,6 +343,26 @@ class Catalog:
                 [(str(layer["id"]), flight, json.dumps(dict(layer), default=str), now) for layer in layers],
             )
 
+    def forget_flight(self, flight: str) -> dict[str, int]:
+        """Delete every row of a flight (jobs, products, layers, the flight) and compact the file.
+
+        ``VACUUM`` and a truncating WAL checkpoint follow, so the deleted rows leave no bytes behind
+        in free pages or the write-ahead log (erasure). Returns the rows deleted per table.
+        """
+        counts: dict[str, int] = {}
+        with self._connect() as conn:
+            for table, column in (
+                ("jobs", "flight"),
+                ("products", "flight"),
+                ("layers", "flight"),
+                ("flights", "id"),
+            ):
+                counts[table] = conn.execute(f"DELETE FROM {table} WHERE {column}=?", (flight,)).rowcount
+        with self._connect(transaction=False) as conn:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
     def layers(self, flight: str | None = None) -> list[dict[str, Any]]:
         """Layer documents, optionally of one flight."""
         sql, args = (

@@ -28,6 +28,11 @@ class DroneGisGroup(click.Group):
         "volume": "dronegis.cli.volume:volume",
         "vegetation": "dronegis.cli.vegetation:vegetation",
         "change": "dronegis.cli.change:change",
+        "retention": "dronegis.cli.retention:retention",
+        "hold": "dronegis.cli.hold:hold",
+        "erase": "dronegis.cli.erase:erase",
+        "audit": "dronegis.cli.audit:audit",
+        "remask": "dronegis.cli.remask:remask",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -146,7 +146,9 @@ def read_polygons(
     chosen = choose_layer(path, layer)
     frame = read_frame(path, chosen)
     field = find_id_field(path, [str(c) for c in frame.columns if c != frame.geometry.name], id_field)
-    rows = frame.drop(columns=[frame.geometry.name]).to_dict("records")
+    attributes = frame.drop(columns=[frame.geometry.name])
+    # a layer without attribute fields: pandas gives no records at all for a frame without columns
+    rows = attributes.to_dict("records") if len(attributes.columns) else [{} for _ in range(len(frame))]
     drafts = [
         prepare_feature(path, i, geom, row, field)
         for i, (geom, row) in enumerate(zip(frame.geometry, rows, strict=True))

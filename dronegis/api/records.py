@@ -1,0 +1,68 @@
+"""Privacy records over HTTP, the access log on every read, and the privacy gate of the layer store.
+
+- ``POST /api/flights/{flight}/erase`` — GIS role (bearer header): erase a flight from everything,
+  with a reason; answers the erasure record (who, when, why, what, checksums). A rerun finishes an
+  interrupted erasure. 409 under a legal hold or while a job of the flight runs; 404 when unknown.
+
+:func:`install_records` adds the access-log middleware (:class:`dronegis.records.recorder.AccessRecorder`),
+the token filter of the server's logs and this router; :func:`publication_gate` is the gate the
+layer store asks before serving a layer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import ErasureError, LegalHoldError
+from core.workspace import Workspace
+from dronegis.api.roles import Principal, require_api_roles, settings_of
+from dronegis.records.access import AccessLog
+from dronegis.records.erasure import erase
+from dronegis.records.recorder import AccessRecorder, install_log_redaction
+from dronegis.settings import Settings
+from webgis_export.privacy.gate import PublicationGate
+
+router = APIRouter(tags=["records"])
+Gis = Annotated[Principal, Depends(require_api_roles("gis"))]
+
+
+class ErasureRequest(BaseModel):
+    """Why a flight is erased."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=2000, description="the request and its case number")
+
+
+@router.post("/api/flights/{flight}/erase", summary="Erase a flight from everything (GIS role)")
+def erase_flight(request: Request, flight: str, body: ErasureRequest, who: Gis) -> dict[str, Any]:
+    """Remove the flight from archive, products, QA, publications, catalog and caches; the erasure record."""
+    workspace = Workspace.at(settings_of(request).workspace)
+    try:
+        record = erase(
+            workspace, flight, reason=body.reason, by=f"{who.name} ({who.role})", now=datetime.now(UTC)
+        )
+    except LegalHoldError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ErasureError as exc:
+        code = status.HTTP_404_NOT_FOUND if "no flight" in str(exc) else status.HTTP_409_CONFLICT
+        raise HTTPException(code, str(exc)) from None
+    request.app.state.layer_store.close()  # drop open datasets of removed COGs
+    return record.model_dump(mode="json")
+
+
+def publication_gate(settings: Settings) -> PublicationGate:
+    """The gate of the service's layer store: current privacy zones, erasures under way."""
+    return PublicationGate(Workspace.at(settings.workspace), settings.privacy_zones)
+
+
+def install_records(app: FastAPI, settings: Settings) -> None:
+    """The access-log middleware, the token filter of the server's logs, and the erase route."""
+    install_log_redaction()
+    access = AccessLog(Workspace.at(settings.workspace).access_log)
+    app.add_middleware(AccessRecorder, settings=settings, access_log=access)
+    app.include_router(router)
