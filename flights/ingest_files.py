@@ -13,10 +13,11 @@ from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
 from core.errors import ArchiveError, ControlFileError, MetadataError
-from flights.archive import MANIFEST, Archive, Staged, hash_file
+from flights.archive import MANIFEST, Archive, Staged
 from flights.classify import classify
 from flights.control import read_control_file
 from flights.exif import DEFAULT_LOCAL_TZ, read_capture
+from flights.hashcopy import hash_file
 from flights.models import ArchiveEntry, Capture, ControlFile, DeliveredFile, FileKind, Problem, Severity
 from flights.rasters import read_raster
 from flights.scan import ScannedFile, Skipped

@@ -164,7 +164,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "oversize_modules": frozenset(
         {
-            "flights/archive.py",
             "pipeline/frames.py",
         }
     ),

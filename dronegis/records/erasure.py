@@ -35,7 +35,7 @@ from dronegis.records.holds import is_held, read_hold
 from dronegis.records.inventory import flight_doc, known_flights, published
 from dronegis.records.models import ErasureJournal, ErasurePlan, ErasureRecord, FileRecord
 from dronegis.records.retention import history
-from flights.archive import hash_file
+from flights.hashcopy import hash_file
 from flights.ingest_lock import lock_path
 from pipeline.catalog import Catalog, JobStatus, UnknownRecord
 from webgis_export.privacy.gate import JOURNAL_SUFFIX

@@ -34,7 +34,8 @@ from dronegis.records.inventory import (
 )
 from dronegis.records.models import RetentionItem, RetentionRun
 from dronegis.records.policy import Policy, term_end
-from flights.archive import MANIFEST, hash_file
+from flights.archive import MANIFEST
+from flights.hashcopy import hash_file
 from pipeline.catalog import ACTIVE_STATUSES, Catalog
 
 log = logging.getLogger(__name__)

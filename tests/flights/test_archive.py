@@ -16,8 +16,9 @@ import pytest
 
 from core.atomic import TMP_SUFFIX
 from core.errors import ArchiveError
-from flights import archive as archive_module
-from flights.archive import Archive, copy_hashed, hash_file
+from flights import hashcopy
+from flights.archive import Archive
+from flights.hashcopy import copy_hashed, hash_file
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -41,10 +42,10 @@ def test_copy_hashed_is_byte_identical_keeps_mtime_and_hashes_once(tmp_path: Pat
     assert os.stat(tmp_path / "dst.bin").st_mtime_ns == 1_500_000_000_123_456_789
 
 
-PIPE = archive_module.PIPELINE_FROM
+PIPE = hashcopy.PIPELINE_FROM
 
 
-@pytest.mark.parametrize("size", [0, 1, PIPE - 1, PIPE, 5 * archive_module.COPY_BLOCK + 3])
+@pytest.mark.parametrize("size", [0, 1, PIPE - 1, PIPE, 5 * hashcopy.COPY_BLOCK + 3])
 @pytest.mark.parametrize("kernel_copy", [True, False])
 def test_copy_hashed_sizes_and_both_copy_paths(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, kernel_copy: bool
