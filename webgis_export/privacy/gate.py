@@ -12,7 +12,7 @@ A layer is withheld (answered exactly like an unknown layer: 404, absent from ca
   published.
 
 Checks are cheap: the zones file and the erasure folder are re-read only when their stat changes,
-a layer's stamp only when the layer is published again.
+a layer's stamp only when its ``privacy.json`` changes.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class PublicationGate:
         self.zones = ZoneWatch(zones)
         self._lock = threading.Lock()
         self._erasures: tuple[int | None, frozenset[str]] = (None, frozenset())
-        self._stamps: dict[tuple[str, str], PrivacyStamp] = {}
+        self._stamps: dict[tuple[str, int, int], PrivacyStamp] = {}
 
     def erasing(self) -> frozenset[str]:
         """Flights whose erasure is under way (re-read when the erasure folder changes)."""
@@ -89,32 +89,37 @@ class PublicationGate:
                 self._erasures = (mtime, flights_under_erasure(self.workspace))
             return self._erasures[1]
 
-    def stamp(self, layer: Published, published: str) -> PrivacyStamp:
-        """The layer's privacy stamp (cached per publication)."""
-        key = (layer.id, published)
+    def stamp(self, layer: Published) -> PrivacyStamp:
+        """The layer's privacy stamp (re-read when its ``privacy.json`` changes)."""
+        path = self.workspace.published_layer(layer.id) / STAMP_NAME
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return PrivacyStamp()  # published before privacy: no zones applied
+        key = (layer.id, stat.st_ino, stat.st_mtime_ns)
         with self._lock:
             found = self._stamps.get(key)
         if found is None:
-            found = read_stamp(self.workspace.published_layer(layer.id))
+            found = read_stamp(path.parent)
             with self._lock:
                 self._stamps[key] = found
         return found
 
-    def withheld(self, layer: Published, published: str) -> str | None:
+    def withheld(self, layer: Published) -> str | None:
         """Why the layer is withheld now, or None when it may be served."""
         if layer.flight in self.erasing():
             return f"flight {layer.flight} is being erased"
         current, error = self.zones.current()
         if error is not None:
             return error
-        applied = self.stamp(layer, published).zones
+        applied = self.stamp(layer).zones
         if applied != current:
             return f"layer {layer.id} was published under other privacy zones; run dronegis publish --remask"
         return None
 
-    def allows(self, layer: Published, published: str) -> bool:
+    def allows(self, layer: Published) -> bool:
         """True when the layer may be served."""
-        return self.withheld(layer, published) is None
+        return self.withheld(layer) is None
 
 
 class GatedVectorStore(VectorStore):
@@ -126,21 +131,15 @@ class GatedVectorStore(VectorStore):
 
     def layers(self) -> list[VectorLayer]:
         """Every published vector layer the gate lets through."""
-        return [
-            layer for layer in super().layers() if self.gate.allows(layer, layer.published_at.isoformat())
-        ]
+        return [layer for layer in super().layers() if self.gate.allows(layer)]
 
     def find(self, layer_id: str, internal: bool) -> VectorLayer | None:
         """The visible layer ``layer_id``, or None (also when withheld)."""
         layer = super().find(layer_id, internal)
-        if layer is None or not self.gate.allows(layer, layer.published_at.isoformat()):
+        if layer is None or not self.gate.allows(layer):
             return None
         return layer
 
     def withheld_ids(self) -> list[str]:
         """Ids of published vector layers the gate withholds."""
-        return [
-            layer.id
-            for layer in super().layers()
-            if not self.gate.allows(layer, layer.published_at.isoformat())
-        ]
+        return [layer.id for layer in super().layers() if not self.gate.allows(layer)]
