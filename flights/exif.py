@@ -225,17 +225,16 @@ def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
     model = _str(ifd0.get(MODEL)) or raw.xmp.get("tiff:Model") or None
     if fff is not None and not ifd0:
         make, model = "FLIR", fff.model
-    return camera_from(
+    recorded = CameraInfo(
         make=make,
         model=model,
         width=raw.width,
         height=raw.height,
-        focal_mm=_float(exif.get(FOCAL_LENGTH)),
-        focal_35=_float(exif.get(FOCAL_35MM)),
-        exposure_s=_float(exif.get(EXPOSURE_TIME)),
-        xmp=raw.xmp,
-        path=path,
+        focal_length_mm=_float(exif.get(FOCAL_LENGTH)),
+        focal_length_35mm=_float(exif.get(FOCAL_35MM)) or None,
+        exposure_time_s=_float(exif.get(EXPOSURE_TIME)),
     )
+    return camera_from(recorded, raw.xmp, path)
 
 
 def _thermal(path: Path, raw: RawMetadata, kind: FileKind) -> ThermalParameters | None:

@@ -101,34 +101,24 @@ def velocity_from(xmp: XmpValues, path: Path) -> Velocity:
     )
 
 
-def camera_from(
-    *,
-    make: str | None,
-    model: str | None,
-    width: int | None,
-    height: int | None,
-    focal_mm: float | None,
-    focal_35: float | None,
-    exposure_s: float | None,
-    xmp: XmpValues,
-    path: Path,
-) -> CameraInfo:
-    """Camera and lens as recorded, plus the sensor profile from :data:`SENSORS`."""
-    profile = SENSORS.get(make, model, image_source=xmp.get(DJI + "ImageSource"), width=width)
-    return CameraInfo(
-        make=make,
-        model=model,
-        width=width,
-        height=height,
-        focal_length_mm=focal_mm,
-        focal_length_35mm=focal_35 or None,
-        calibrated_focal_px=xmp_float(xmp, DJI + "CalibratedFocalLength", path),
-        optical_center_x=xmp_float(xmp, DJI + "CalibratedOpticalCenterX", path),
-        optical_center_y=xmp_float(xmp, DJI + "CalibratedOpticalCenterY", path),
-        dewarp_data=xmp.get(DJI + "DewarpData") or None,
-        dewarp_flag=xmp_int(xmp, DJI + "DewarpFlag", path),
-        sensor_width_mm=profile.sensor_width_mm if profile else None,
-        pixel_pitch_um=profile.pixel_pitch_um if profile else None,
-        exposure_time_s=exposure_s,
-        image_source=xmp.get(DJI + "ImageSource") or None,
-    )
+def camera_from(recorded: CameraInfo, xmp: XmpValues, path: Path) -> CameraInfo:
+    """The camera as EXIF recorded it, completed from DJI's XMP calibration and the sensor profile.
+
+    Args:
+        recorded: make, model, image size, focal lengths and exposure time from IFD0/EXIF.
+        xmp: the file's XMP values.
+        path: the file, named in messages.
+    """
+    source = xmp.get(DJI + "ImageSource")
+    profile = SENSORS.get(recorded.make, recorded.model, image_source=source, width=recorded.width)
+    completed = {
+        "calibrated_focal_px": xmp_float(xmp, DJI + "CalibratedFocalLength", path),
+        "optical_center_x": xmp_float(xmp, DJI + "CalibratedOpticalCenterX", path),
+        "optical_center_y": xmp_float(xmp, DJI + "CalibratedOpticalCenterY", path),
+        "dewarp_data": xmp.get(DJI + "DewarpData") or None,
+        "dewarp_flag": xmp_int(xmp, DJI + "DewarpFlag", path),
+        "sensor_width_mm": profile.sensor_width_mm if profile else None,
+        "pixel_pitch_um": profile.pixel_pitch_um if profile else None,
+        "image_source": source or None,
+    }
+    return CameraInfo.model_validate({**recorded.model_dump(), **completed})

@@ -46,7 +46,6 @@ DYNAMIC_IMPORTS: dict[str, str] = {
 KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     "circles": frozenset(
         {
-            "pipeline.gcp <-> pipeline.gcp_warp",
             "pipeline.mosaic_tasks <-> pipeline.thermal_raster",
             "pipeline.process <-> pipeline.process_frames <-> pipeline.process_gcp",
         }
@@ -190,7 +189,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/cli/thermal.py::thermal",
             "flights/ingest.py::_ingest_locked",
             "flights/ingest.py::ingest_folder",
-            "flights/xmp_pose.py::camera_from",
             "pipeline/frames.py::_exact_maps",
             "pipeline/orthophoto.py::_product",
             "pipeline/orthophoto.py::_warp_strip",
