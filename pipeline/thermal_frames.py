@@ -17,6 +17,9 @@
   this process by default (:class:`~pipeline.executors.ThreadExecutor` — GDAL
   compresses and writes, OpenCV decodes and hashlib hashes with the GIL released), or on
   the caller's process pool or Dask cluster.
+- Many frames at once: :func:`stage_thermal_frame` per frame, then one
+  :func:`commit_frames` — one flush and one fsync per folder for the whole batch instead
+  of two fsyncs per frame, still never a half-written file under a final name.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from core.atomic import TMP_SUFFIX, fsync_dir
+from core.atomic import FILE_MODE, TMP_SUFFIX, fsync_dir
 from core.errors import UsageError
+from flights.hashcopy import make_durable
 from flights.models import Capture
 from pipeline.executors import Executor, SerialExecutor, ThreadExecutor, map_progress
 from pipeline.thermal_tiff import quiet_rasterio
@@ -85,6 +89,13 @@ def frame_tags(capture: Capture | None, measurement: Mapping[str, Any] | None) -
     return tags
 
 
+class StagedFrame(NamedTuple):
+    """A frame GeoTIFF written to a temporary file beside ``dst``: not yet durable, not yet in place."""
+
+    tmp: Path
+    dst: Path
+
+
 def write_thermal_frame(
     celsius: np.ndarray,
     dst: Path,
@@ -97,8 +108,30 @@ def write_thermal_frame(
     """Write a float32 °C GeoTIFF (nodata NaN, :data:`FRAME_COMPRESSION`) with the frame's tags, atomically.
 
     Without ``crs``/``transform`` the raster is in pixel space (the georeferencing
-    stage places it later from the tags).
+    stage places it later from the tags). Many frames at once: :func:`stage_thermal_frame`
+    each, then one :func:`commit_frames`.
     """
+    commit_frames([stage_thermal_frame(celsius, dst, capture=capture, measurement=measurement, crs=crs,
+                                       transform=transform)])  # fmt: skip
+    return Path(dst)
+
+
+def stage_thermal_frame(
+    celsius: np.ndarray,
+    dst: Path,
+    *,
+    capture: Capture | None = None,
+    measurement: Mapping[str, Any] | None = None,
+    crs: str | None = None,
+    transform: Any = None,
+) -> StagedFrame:
+    """Write the frame GeoTIFF of :func:`write_thermal_frame` to a temporary file beside ``dst``.
+
+    It is neither flushed nor renamed: :func:`commit_frames` does that for many frames at
+    once. On failure the temporary file is removed and the error raised.
+    """
+    import rasterio
+
     celsius = np.asarray(celsius, dtype=np.float32)
     if celsius.ndim != 2:
         raise UsageError(f"{dst}: a thermal frame must be 2-D, got shape {celsius.shape}")
@@ -115,17 +148,45 @@ def write_thermal_frame(
     }
     if crs is not None:
         profile.update(crs=crs, transform=transform)
-
-    def write(tmp: Path) -> None:
-        import rasterio
-
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=TMP_SUFFIX)
+    os.close(fd)
+    tmp = Path(name)
+    try:
         with quiet_rasterio(), rasterio.open(tmp, "w", **profile) as out:
             out.write(celsius, 1)
             out.update_tags(**frame_tags(capture, measurement))
             out.set_band_description(1, "temperature")
             out.units = ("°C",)
+        tmp.chmod(FILE_MODE)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return StagedFrame(tmp, dst)
 
-    return atomic_raster(Path(dst), write)
+
+def commit_frames(staged: Sequence[StagedFrame]) -> None:
+    """Make staged frames durable together, then rename each into place.
+
+    One flush for all of them (:func:`flights.hashcopy.make_durable`: a ``syncfs`` of the
+    file system, an fsync for a single file) before any rename, so a crash never leaves a
+    half-written frame under its final name; then one fsync per folder for the renames.
+    Per frame, a file and a folder fsync cost 1–9 ms of waiting on this machine's shared
+    disk. A crash before the renames leaves only ``.dronegis-tmp`` files
+    (:func:`core.atomic.sweep_temporaries`). On failure the temporaries not yet renamed
+    are removed.
+    """
+    try:
+        make_durable([frame.tmp for frame in staged])
+        for frame in staged:
+            os.replace(frame.tmp, frame.dst)
+    except BaseException:
+        for frame in staged:
+            frame.tmp.unlink(missing_ok=True)
+        raise
+    for folder in sorted({frame.dst.parent for frame in staged}):
+        fsync_dir(folder)
 
 
 def atomic_raster(dst: Path, write: Any) -> Path:

@@ -81,10 +81,15 @@ def thermal(
         given = None if overrides.is_empty() else overrides
         _run_flight(flight, settings_for(workspace).workspace, given, as_json)
         return
-    from pipeline.thermal_frames import run_frames
+    from pipeline.thermal_frames import commit_frames, run_frames
 
     convert = functools.partial(_convert_one, overrides=overrides, tiff_profile=tiff_profile, out_dir=out_dir)
     results = run_frames(convert, files)  # files in parallel on threads; results in order
+    try:
+        commit_frames([r.pop("staged") for r in results if "staged" in r])  # one flush for every file
+    except OSError as exc:
+        echo_err(f"{out_dir}: FAILED to write the GeoTIFFs: {exc}")
+        raise SystemExit(1) from exc
     failed = [r for r in results if not r["ok"]]
     if as_json:
         emit_json({"ok": not failed, "files": results})
@@ -98,7 +103,8 @@ def thermal(
 
 
 def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: Path) -> dict[str, Any]:
-    from pipeline.thermal_frames import write_thermal_frame
+    """Convert one file and stage its GeoTIFF (``staged``: the caller commits it); a failure is reported."""
+    from pipeline.thermal_frames import stage_thermal_frame
     from pipeline.thermal_raster import convert_frame, distance_from_capture
 
     capture = _capture(path)
@@ -106,7 +112,7 @@ def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: 
     try:
         frame = convert_frame(path, overrides, frame_distance_m=distance, tiff_profile=tiff_profile)
         dst = out_dir / f"{path.stem}_celsius.tif"
-        write_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
+        staged = stage_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
     except (DroneGisError, OSError) as exc:
         message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return {"file": str(path), "ok": False, "error": message}
@@ -121,6 +127,7 @@ def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: 
         "max_c": float(finite.max()) if finite.size else math.nan,
         "mean_c": float(finite.mean()) if finite.size else math.nan,
         "measurement": frame.measurement,
+        "staged": staged,
     }
 
 

@@ -16,7 +16,13 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from dronegis.cli.main import cli
 from pipeline.executors import ThreadExecutor
-from pipeline.thermal_frames import FRAME_COMPRESSION, run_frames, write_thermal_frame
+from pipeline.thermal_frames import (
+    FRAME_COMPRESSION,
+    commit_frames,
+    run_frames,
+    stage_thermal_frame,
+    write_thermal_frame,
+)
 from pipeline.thermal_raster import convert_frame
 from tests.samples import FLIR_RADIOMETRIC
 
@@ -74,3 +80,21 @@ def test_run_frames_keeps_order_and_leaves_the_warning_filters_as_they_were(tmp_
 
     assert run_frames(write, list(range(12)), ThreadExecutor(4)) == [float(i) for i in range(12)]
     assert warnings.filters == before
+
+
+def test_staged_frames_appear_only_when_committed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = [np.full((4, 5), float(i), np.float32) for i in range(3)]
+    staged = [stage_thermal_frame(f, tmp_path / "out" / f"{i}.tif") for i, f in enumerate(frames)]
+    assert not list((tmp_path / "out").glob("*.tif"))  # only temporaries so far
+    commit_frames(staged)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.tif", "1.tif", "2.tif"]
+    assert _read(tmp_path / "out" / "2.tif")[0].tobytes() == frames[2].tobytes()
+
+    def full_disk(paths: list[Path]) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pipeline.thermal_frames.make_durable", full_disk)
+    failing = [stage_thermal_frame(frames[0], tmp_path / "fail" / "a.tif")]
+    with pytest.raises(OSError, match="No space left"):
+        commit_frames(failing)
+    assert list((tmp_path / "fail").iterdir()) == []  # no temporary left, nothing under a final name
