@@ -40,7 +40,7 @@ from pipeline.orthophoto import reproject_to_cog
 from pipeline.models import ProductKind
 p = reproject_to_cog(Path(sys.argv[1]), Path(sys.argv[2]), kind=ProductKind.ORTHOPHOTO,
                      identity_tolerance_px=float(sys.argv[3]))
-print(p.properties["warp"], "|", p.transformation, file=sys.stderr)
+print(getattr(p.georef, "warp", None), "|", p.transformation, file=sys.stderr)
 """
 
 

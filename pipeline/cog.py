@@ -35,6 +35,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from core.atomic import TMP_SUFFIX, fsync_dir
 from core.errors import RasterWriteError, UsageError
 from core.models import Frozen
+from pipeline.models import ProductKind
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,23 @@ class CogProfiles:
 
 
 COG_PROFILES = CogProfiles(_DEFAULTS)
+
+#: The profile of each kind of raster product; anything else is written losslessly (``classes``).
+PROFILE_FOR_KIND: Mapping[ProductKind, str] = MappingProxyType(
+    {
+        ProductKind.ORTHOPHOTO: "ortho_jpeg",
+        ProductKind.RGB_FRAME: "ortho_jpeg",
+        ProductKind.DSM: "dsm_f32",
+        ProductKind.DTM: "dsm_f32",
+        ProductKind.THERMAL_FRAME: "thermal_f32",
+        ProductKind.THERMAL_MOSAIC: "thermal_f32",
+    }
+)
+
+
+def profile_for(kind: ProductKind) -> str:
+    """The COG profile name of a product kind (:data:`PROFILE_FOR_KIND`, else ``classes``)."""
+    return PROFILE_FOR_KIND.get(kind, "classes")
 
 
 class CogValidation(Frozen):

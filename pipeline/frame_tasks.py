@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 from pyproj import Transformer
 
 from core.errors import DroneGisError
@@ -28,6 +27,7 @@ from pipeline.frames import (
     DemSampler,
     frame_grid,
     frame_record,
+    frame_view,
     locate_frame,
     read_image,
     render_frame,
@@ -35,7 +35,7 @@ from pipeline.frames import (
     write_thumbnail,
 )
 from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
-from pipeline.models import HeightDatum, Product, ProductKind
+from pipeline.models import HeightDatum, PoseGeoref, Product, ProductKind, ProductThermal
 
 log = logging.getLogger(__name__)
 PLANE_RULE = "relative-altitude-over-takeoff-plane"
@@ -51,7 +51,7 @@ class FrameTask(Frozen):
         capture: the frame's capture record (from the flight manifest).
         kind: ``rgb_frame`` or ``thermal_frame``.
         product_id: id of the product.
-        signature: what the product was made from (kept in its properties).
+        signature: what the product was made from (kept in ``Product.signature``).
         target_crs: CRS of the product.
         grids: folder with the DVR90 PROJ grids (RTK heights).
         dem: ground model, or None for the take-off plane.
@@ -59,7 +59,7 @@ class FrameTask(Frozen):
         takeoff_z: DEM height of the take-off point.
         max_range: horizontal metres at which rays are clipped.
         max_px: largest output side (the parent's ``pipeline.frames.MAX_FRAME_PX``).
-        thermal_properties: how the °C values were made (thermal frames).
+        thermal: how the °C values were made (thermal frames).
     """
 
     root: str
@@ -76,7 +76,7 @@ class FrameTask(Frozen):
     takeoff_z: float | None = None
     max_range: float
     max_px: int | None = None
-    thermal_properties: dict[str, Any] = Field(default_factory=dict)
+    thermal: ProductThermal | None = None
 
 
 class FrameResult(Frozen):
@@ -155,7 +155,6 @@ def _georeference(task: FrameTask) -> Product:
     grid = frame_grid(fp, task.max_px)
     on_dem = dem is not None and pose.height_rule != PLANE_RULE
     bands, valid = render_frame(read_image(source), camera, pose, grid, elevation=dem if on_dem else None)
-    record = frame_record(capture, camera, pose, fp)._asdict()
     tags = {
         "DRONEGIS_HEIGHT_RULE": pose.height_rule,
         "DRONEGIS_YAW_SOURCE": pose.attitude.yaw_source,
@@ -167,9 +166,7 @@ def _georeference(task: FrameTask) -> Product:
     thumb = write_thumbnail(source if thermal else archived, ws.thumbnail(task.flight, task.relpath))
     transform, width, height = grid
     bounds = (transform.c, transform.f + height * transform.e, transform.c + width * transform.a, transform.f)
-    record["thumbnail"] = _rel(ws, thumb)
-    record["cog"] = _rel(ws, dst)
-    record["time"] = capture.time_utc.isoformat() if capture.time_utc else None
+    record = frame_record(capture, camera, pose, fp, thumbnail=_rel(ws, thumb), cog=_rel(ws, dst))
     return Product(
         id=task.product_id,
         flight=task.flight,
@@ -177,20 +174,17 @@ def _georeference(task: FrameTask) -> Product:
         path=_rel(ws, dst),
         crs=task.target_crs,
         bounds=bounds,
-        gsd_m=record["gsd_m"],
+        gsd_m=record.gsd_m,
         time_start=capture.time_utc,
         time_end=capture.time_utc,
         source_files=(task.relpath,),
         transformation=label,
         units="°C" if thermal else None,
         height_datum=HeightDatum.NOT_APPLICABLE,
-        properties={
-            "signature": task.signature,
-            "record": record,
-            "ground": "dem" if on_dem else "plane",
-            "footprint_clipped": fp.clipped,
-            **task.thermal_properties,
-        },
+        signature=task.signature,
+        georef=PoseGeoref(ground="dem" if on_dem else "plane", footprint_clipped=fp.clipped, record=record),
+        thermal=task.thermal,
+        view=frame_view(capture),
     )
 
 

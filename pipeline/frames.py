@@ -17,11 +17,10 @@ import logging
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,6 +43,8 @@ from pipeline.georef.camera import PinholeCamera, camera_from_info
 from pipeline.georef.footprint import Footprint, FramePose, frame_footprint
 from pipeline.georef.pose import GroundHeights, frame_pose
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M, project_to_image
+from pipeline.georef.rotation import camera_attitude, r_ned_from_camera
+from pipeline.models import FrameRecord, View
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ THUMBNAIL_PX = 256
 BLOCK_ROWS = 512
 APPROX_STEP = 16
 APPROX_TOLERANCE_PX = 0.125
+#: Below this off-nadir angle (degrees) a frame has no viewing azimuth.
+NADIR_TOLERANCE_DEG = 0.01
 
 
 class DemSampler:
@@ -107,43 +110,20 @@ class DemSampler:
         return np.asarray(out, dtype=np.float64).ravel()[:size].reshape(east.shape)
 
 
-class FrameRecord(NamedTuple):
-    """What a frame contributes to the flight's layers (all coordinates in the target CRS)."""
-
-    file: str
-    kind: str
-    time: datetime | None
-    relative_altitude_m: float | None
-    height_above_ground_m: float
-    height_rule: str
-    gsd_m: float | None
-    gsd_worst_m: float | None
-    pitch: float
-    yaw: float
-    roll: float
-    yaw_source: str
-    grid_bearing: float
-    blur_score: float | None
-    rtk_fixed: bool
-    camera_source: str
-    clipped_rays: int
-    camera_east: float
-    camera_north: float
-    footprint_wkt: str
-
-
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def frame_record(capture: Capture, camera: PinholeCamera, pose: FramePose, fp: Footprint) -> FrameRecord:
-    """The layer attributes of one georeferenced frame."""
+def frame_record(
+    capture: Capture, camera: PinholeCamera, pose: FramePose, fp: Footprint, *, thumbnail: str, cog: str
+) -> FrameRecord:
+    """The layer attributes of one georeferenced frame (``thumbnail``, ``cog``: relative to the workspace)."""
     a = pose.attitude
     pos = capture.position
     return FrameRecord(
         file=capture.path,
         kind=capture.kind.value,
-        time=capture.time_utc,
+        time=capture.time_utc.isoformat() if capture.time_utc else None,
         relative_altitude_m=pos.relative_altitude_m if pos else None,
         height_above_ground_m=pose.height_above_ground,
         height_rule=pose.height_rule,
@@ -161,6 +141,32 @@ def frame_record(capture: Capture, camera: PinholeCamera, pose: FramePose, fp: F
         camera_east=pose.position.east,
         camera_north=pose.position.north,
         footprint_wkt=fp.polygon.wkt,
+        thumbnail=thumbnail,
+        cog=cog,
+    )
+
+
+def frame_view(capture: Capture) -> View:
+    """Instrument and viewing angles of a frame, from its camera attitude (STAC ``instruments``, ``view:*``).
+
+    The optical axis in NED is ``R_ned<-camera · (0, 0, 1)``: its angle from the down axis is the
+    off-nadir angle, its horizontal direction the azimuth (clockwise from true north; none when the
+    axis is within :data:`NADIR_TOLERANCE_DEG` of the plumb line, where a direction means nothing).
+    Without any yaw the angles are unknown.
+    """
+    make, model = capture.camera.make, capture.camera.model
+    instrument = " ".join(p for p in (make, model) if p).lower()
+    instruments = (instrument,) if instrument else ()
+    attitude = camera_attitude(capture.attitude)
+    if attitude is None:
+        return View(instruments=instruments)
+    north, east, down = r_ned_from_camera(attitude) @ np.array([0.0, 0.0, 1.0])
+    off_nadir = math.degrees(math.acos(max(-1.0, min(1.0, float(down)))))
+    azimuth = math.degrees(math.atan2(float(east), float(north))) % 360.0
+    return View(
+        instruments=instruments,
+        off_nadir_deg=round(off_nadir, 6),
+        azimuth_deg=round(azimuth, 6) % 360.0 if off_nadir > NADIR_TOLERANCE_DEG else None,
     )
 
 
@@ -386,16 +392,13 @@ def write_thumbnail(image_path: Path, dst: Path, size: int = THUMBNAIL_PX) -> Pa
     return dst
 
 
-def write_layers(records: list[dict[str, Any]], footprints: Path, photo_points: Path, crs: str) -> None:
+def write_layers(records: Sequence[FrameRecord], footprints: Path, photo_points: Path, crs: str) -> None:
     """The footprints (polygons) and photo-points (camera positions) GeoPackages, atomically."""
     import geopandas as gpd
 
-    base = [{k: v for k, v in r.items() if k not in ("footprint_wkt",)} for r in records]
-    for rows in base:
-        if isinstance(rows.get("time"), datetime):
-            rows["time"] = rows["time"].isoformat()
-    polys = [wkt.loads(r["footprint_wkt"]) for r in records]
-    points = [Point(r["camera_east"], r["camera_north"]) for r in records]
+    base = [r.model_dump(exclude={"footprint_wkt"}) for r in records]
+    polys = [wkt.loads(r.footprint_wkt) for r in records]
+    points = [Point(r.camera_east, r.camera_north) for r in records]
     _write_gpkg(gpd.GeoDataFrame(base, geometry=polys, crs=crs), footprints, "footprints")
     _write_gpkg(gpd.GeoDataFrame(base, geometry=points, crs=crs), photo_points, "photo_points")
 

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import rasterio
-from pydantic import Field
 
 from core.errors import DroneGisError, GeoreferenceError, ThermalError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind
 from pipeline.cog import write_cog
+from pipeline.frames import frame_view
 from pipeline.gcp import MIN_POINTS, GcpPair, check_residuals, fit_gcps
 from pipeline.gcp_warp import warp_with_fit
-from pipeline.models import Product, ProductKind
+from pipeline.models import Accuracy, GcpGeoref, Product, ProductKind, ProductThermal
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,9 @@ class GcpTask(Frozen):
         capture: the frame's capture record (from the flight manifest).
         pairs: the frame's GCP and check-point observations, map coordinates in ``target_crs``.
         product_id: id of the product.
-        signature: what the product was made from (kept in its properties).
+        signature: what the product was made from (kept in ``Product.signature``).
         target_crs: CRS of the product.
-        thermal_properties: how the °C values were made (thermal frames).
+        thermal: how the °C values were made (thermal frames).
     """
 
     root: str
@@ -53,7 +52,7 @@ class GcpTask(Frozen):
     product_id: str
     signature: str
     target_crs: str
-    thermal_properties: dict[str, Any] = Field(default_factory=dict)
+    thermal: ProductThermal | None = None
 
 
 class GcpResult(Frozen):
@@ -130,12 +129,10 @@ def _warp(task: GcpTask) -> tuple[Product, tuple[str, ...]]:
         source_files=(task.relpath,),
         transformation=f"GCP polynomial order {order} (GCP coordinates transformed with PROJ)",
         units="°C" if thermal else None,
-        properties={
-            "signature": task.signature,
-            "georeference": "gcp",
-            "fit": fit.model_dump(mode="json"),
-            "check_points": [c.model_dump(mode="json") for c in checks],
-            **task.thermal_properties,
-        },
+        signature=task.signature,
+        georef=GcpGeoref(fit=fit, check_points=checks),
+        accuracy=Accuracy.from_fit(fit.gcp_count, MIN_POINTS[order], fit.loo_rmse_r),
+        thermal=task.thermal,
+        view=frame_view(capture),
     )
     return product, tuple(fit.warnings)

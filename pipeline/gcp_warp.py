@@ -17,7 +17,7 @@ from rasterio.windows import Window
 
 from core.atomic import TMP_SUFFIX
 from core.errors import GeoreferenceError
-from pipeline.gcp import GcpFit
+from pipeline.models import GcpFit
 
 
 class WarpResult(NamedTuple):

@@ -14,7 +14,7 @@ themselves. The raster is then relabelled with the target CRS and copied, withou
 resampling. This is the case for PROJ's default EPSG:32632 -> EPSG:25832 operation
 ("Inverse of ETRS89 to WGS 84 (1)", a null datum shift with 1 m accuracy: the two UTM
 grids coincide to about 0.1 mm). The measured maximum shift is recorded in the
-product's ``properties['max_shift_px']``. A user-chosen ``transformation`` that really
+product's ``georef.max_shift_px``. A user-chosen ``transformation`` that really
 moves pixels (e.g. a Helmert ITRF step) is warped like any other.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import tempfile
 from collections import deque
@@ -40,23 +41,16 @@ from rasterio.windows import Window
 
 from core.atomic import TMP_SUFFIX
 from core.errors import UsageError
-from pipeline.cog import CogProfile, overview_factors, resolve_profile, write_cog
+from pipeline.cog import CogProfile, overview_factors, profile_for, resolve_profile, write_cog
 from pipeline.geodesy.decision import HeightPlan, datum_tags, plan_heights
 from pipeline.geodesy.dvr90 import convert_heights
-from pipeline.models import HeightDatum, Product, ProductKind
+from pipeline.models import DeliveredGeoref, HeightDatum, Product, ProductKind
 from pipeline.operations import Operation, choose_operation, max_shift_px
+from pipeline.products import product_id as default_id
 from pipeline.rasters import RasterInfo, check_target_area, open_raster
 
 log = logging.getLogger(__name__)
 
-PROFILE_BY_KIND = {
-    ProductKind.ORTHOPHOTO: "ortho_jpeg",
-    ProductKind.RGB_FRAME: "ortho_jpeg",
-    ProductKind.DSM: "dsm_f32",
-    ProductKind.DTM: "dsm_f32",
-    ProductKind.THERMAL_FRAME: "thermal_f32",
-    ProductKind.THERMAL_MOSAIC: "thermal_f32",
-}
 HEIGHT_KINDS = (ProductKind.DSM, ProductKind.DTM)
 #: Rows per window when materialising the target grid (memory: rows x width x bands).
 STRIP_ROWS = 1024
@@ -122,7 +116,7 @@ def reproject_to_cog(
     """
     info = open_raster(src, crs=src_crs)
     check_target_area(info, target_crs)
-    prof = resolve_profile(profile or PROFILE_BY_KIND.get(kind, "ortho_jpeg"))
+    prof = resolve_profile(profile or profile_for(kind))
     if prof.dtype == "uint8" and info.dtype != "uint8":
         raise UsageError(
             f"{src}: {info.dtype} imagery does not fit the 8-bit profile {prof.name}; "
@@ -371,7 +365,7 @@ def _product(
         gsd = float(abs(out.transform.a))
     path = str(dst.resolve().relative_to(workspace_root.resolve())) if workspace_root else str(dst)
     return Product(
-        id=product_id or f"{flight or dst.stem}-{kind.value}",
+        id=product_id or default_id(flight or dst.stem, kind.value),
         flight=flight,
         kind=kind,
         path=path,
@@ -383,13 +377,12 @@ def _product(
         datum=heights.datum if heights is not None else None,
         transformation=operation.label,
         units=prof.units,
-        properties={
-            "cog_profile": prof.name,
-            "source_crs": info.crs,
-            "warp": "identity (relabel, no resampling)" if identity else "warped",
-            "max_shift_px": shift,
-            "resampling": "none" if identity else resampling.name,
-            "operation_accuracy_m": operation.accuracy,
-            "height_operation": heights.datum.conversion if heights is not None else None,
-        },
+        georef=DeliveredGeoref(
+            cog_profile=prof.name,
+            source_crs=info.crs,
+            warp="identity (relabel, no resampling)" if identity else "warped",
+            max_shift_px=shift if math.isfinite(shift) else None,
+            resampling="none" if identity else resampling.name,
+            operation_accuracy_m=operation.accuracy,
+        ),
     )

@@ -15,9 +15,9 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
 - ``mosaic``: the nearest-to-nadir °C mosaic of the georeferenced thermal frames.
 - ``layers``: the footprints and photo-points GeoPackages.
 
-Reruns skip products whose inputs and options have not changed (a signature stored in each
-product's properties; for thermal products it includes the measurement overrides, so new
-overrides recompute the thermal rasters, the thermal frame COGs and the mosaic);
+Reruns skip products whose inputs and options have not changed (``Product.signature``; for
+thermal products it includes the measurement overrides, so new overrides recompute the thermal
+rasters, the thermal frame COGs and the mosaic);
 ``products.json`` is rewritten atomically after every sub-stage.
 
 Where the work runs: the ``thermal``, ``frames`` and ``gcp`` sub-stages fan out one task per
@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from typing import Any
 
 from pyproj import Transformer
 
-from core.atomic import atomic_write_text
 from core.errors import DroneGisError, GeoreferenceError, IngestError, UsageError
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
@@ -51,6 +49,8 @@ from pipeline.executors import Executor, SerialExecutor
 from pipeline.geodesy.decision import DECLARATIONS
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind
+from pipeline.products import load_products, write_products
+from pipeline.products import product_id as make_product_id
 from pipeline.rasters import OUTSIDE_AREA
 from pipeline.thermal import ThermalOverrides
 from pipeline.thermal_stage import ThermalStageResult
@@ -98,13 +98,12 @@ class _Run:
 
     def reusable(self, product_id: str, signature: str, stage: str) -> Product | None:
         old = self.previous.get(product_id)
-        if stage in self.forced or old is None or old.properties.get("signature") != signature:
+        if stage in self.forced or old is None or old.signature != signature:
             return None
         return old if (self.workspace.root / old.path).exists() else None
 
     def save(self) -> None:
-        payload = [p.model_dump(mode="json") for p in self.products.values()]
-        atomic_write_text(self.workspace.products_json(self.flight.id), json.dumps(payload, indent=1) + "\n")
+        write_products(self.workspace, self.flight.id, self.products.values())
 
 
 def resolve_stage(from_stage: str | None) -> set[str]:
@@ -121,14 +120,6 @@ def resolve_stage(from_stage: str | None) -> set[str]:
             f"unknown stage {from_stage!r}; expected one of {', '.join(STAGES)} (or georeference)"
         )
     return set(STAGES[STAGES.index(name) :])
-
-
-def load_products(workspace: Workspace, flight_id: str) -> list[Product]:
-    """The products a previous run recorded (empty if none)."""
-    path = workspace.products_json(flight_id)
-    if not path.exists():
-        return []
-    return [Product.model_validate(p) for p in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def process_flight(
@@ -221,7 +212,7 @@ def _rasters(run: _Run) -> None:
         kind = RASTER_KINDS.get(delivered.kind)
         if kind is None:
             continue
-        product_id = f"{run.flight.id}-{kind.value}-{Path(delivered.path).stem}"
+        product_id = make_product_id(run.flight.id, kind.value, delivered.path)
         declared = run.flight.height_datum.for_kind(delivered.kind)
         signature = run.signature(delivered.sha256, str(run.grids), declared)
         old = run.reusable(product_id, signature, "rasters")
@@ -249,15 +240,14 @@ def _rasters(run: _Run) -> None:
                 logger.error("%s: %s", delivered.path, exc)
                 run.skipped.append({"file": delivered.path, "reason": str(exc)})
                 continue
-        notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-        props = {**product.properties, "signature": signature, "warnings": notes}
+        notes = tuple(str(w.message) for w in caught if issubclass(w.category, UserWarning))
         run.products[product_id] = product.model_copy(
-            update={"properties": props, "source_files": (delivered.path,)}
+            update={"signature": signature, "warnings": notes, "source_files": (delivered.path,)}
         )
 
 
 def date_products(run: _Run) -> None:
-    """Set every product's capture time and ``properties['capture_time_source']``.
+    """Set every product's capture time and ``capture_time_source``.
 
     Delivered rasters: their metadata, else the flight's frames, else the ``--captured``
     declaration, else their file-creation time (:func:`flights.raster_time.raster_capture`).
@@ -272,16 +262,18 @@ def date_products(run: _Run) -> None:
         start, end, source = product.time_start, product.time_end, "frames"
         if raster is not None:
             start, end, source = raster_capture(raster, run.flight) or (None, None, "unknown")
-        elif str(product.properties.get("capture_time_source", "")).startswith("declared"):
+        elif (product.capture_time_source or "").startswith("declared"):
             start, end = None, None  # re-date from the current declaration
         if start is None and end is None and declared is not None:
             start, end, source = declared.start, declared.end, f"declared: --captured {declared.text}"
-        props = {**product.properties, "capture_time_source": source if start or end else "unknown"}
-        props.pop("captured_before", None)
-        if start is None and end is None:
-            props["captured_before"] = run.flight.ingested_at.isoformat()
+        undated = start is None and end is None
         run.products[product_id] = product.model_copy(
-            update={"time_start": start, "time_end": end, "properties": props}
+            update={
+                "time_start": start,
+                "time_end": end,
+                "capture_time_source": "unknown" if undated else source,
+                "captured_before": run.flight.ingested_at if undated else None,
+            }
         )
 
 
@@ -327,19 +319,6 @@ def frame_operation(run: _Run) -> tuple[Transformer, str]:
     from pipeline.frame_tasks import frame_transformer
 
     return frame_transformer(run.target_crs)
-
-
-def bounds_of(products: Sequence[Product]) -> tuple[float, float, float, float] | None:
-    """Union of product bounds, or None."""
-    boxes = [p.bounds for p in products if all(math.isfinite(v) for v in p.bounds)]
-    if not boxes:
-        return None
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 def dump(products: Sequence[Product]) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +19,19 @@ from flights.models import Capture
 from pipeline.executors import map_progress
 from pipeline.frame_tasks import FrameResult, FrameTask, dem_sampler, georeference_frame, rtk_height
 from pipeline.frames import DemSampler, is_thermal, write_layers
-from pipeline.models import Product, ProductKind
+from pipeline.models import (
+    GcpGeoref,
+    MosaicGeoref,
+    PoseGeoref,
+    Product,
+    ProductKind,
+    ProductThermal,
+    Skipped,
+    VectorInfo,
+    View,
+)
+from pipeline.products import bounds_of
+from pipeline.products import product_id as make_product_id
 from pipeline.rasters import outside_target_area
 
 if TYPE_CHECKING:
@@ -28,10 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 DEM_MARGIN_M = 1000.0
-
-
-def _product_id(run: _Run, kind: str, relpath: str) -> str:
-    return f"{run.flight.id}-{kind}-{Path(relpath).with_suffix('').as_posix().replace('/', '-')}"
 
 
 def _dem_bounds(run: _Run, captures: list[Capture], transformer: Any) -> tuple[float, ...] | None:
@@ -103,14 +110,14 @@ def _check_thermal_source(run: _Run, capture: Capture) -> None:
         raise ThermalError(f"{capture.path}: the thermal stage wrote no °C raster ({dst})")
 
 
-def thermal_frame_properties(run: _Run, capture: Capture) -> dict[str, Any]:
-    """How the frame's °C values were made (pipeline.thermal_stage.thermal_properties)."""
-    from pipeline.thermal_stage import thermal_properties
+def thermal_frame_info(run: _Run, capture: Capture) -> ProductThermal | None:
+    """How the frame's °C values were made (:func:`pipeline.thermal_stage.product_thermal`)."""
+    from pipeline.thermal_stage import product_thermal
 
     if run.thermal is None or capture.path not in run.thermal.measurements:
-        return {}
+        return None
     raster = run.rel(run.workspace.thermal_frame(run.flight.id, capture.path))
-    return thermal_properties([run.thermal.measurements[capture.path]], run.thermal.overrides, raster=raster)
+    return product_thermal([run.thermal.measurements[capture.path]], run.thermal.overrides, raster=raster)
 
 
 def _frame_signature(run: _Run, capture: Capture, kind: ProductKind) -> str | None:
@@ -182,7 +189,7 @@ def _plan_frame(
         far = outside_target_area([(capture.position.lon, capture.position.lat)], run.target_crs)
         if far is not None:
             return f"{capture.path}: camera position {far}"
-    product_id = _product_id(run, "frame", capture.path)
+    product_id = make_product_id(run.flight.id, "frame", capture.path)
     signature = _frame_signature(run, capture, kind)
     if signature is None:
         logger.info("%s: no °C raster, not georeferenced", capture.path)
@@ -195,7 +202,7 @@ def _plan_frame(
             _check_thermal_source(run, capture)
         except ThermalError as exc:
             return str(exc)
-    thermal = thermal_frame_properties(run, capture) if kind == ProductKind.THERMAL_FRAME else {}
+    thermal = thermal_frame_info(run, capture) if kind == ProductKind.THERMAL_FRAME else None
     return FrameTask(
         root=str(run.workspace.root),
         flight=run.flight.id,
@@ -211,7 +218,7 @@ def _plan_frame(
         takeoff_z=takeoff,
         max_range=run.max_range,
         max_px=frames.MAX_FRAME_PX,
-        thermal_properties=thermal,
+        thermal=thermal,
     )
 
 
@@ -220,10 +227,8 @@ def mosaic_stage(run: _Run) -> None:
     frames = _mosaic_frames(run)
     if not frames:
         return
-    from pipeline.process import bounds_of
-
-    product_id = f"{run.flight.id}-thermal-mosaic"
-    signature = run.signature(*[p.properties.get("signature") for p in frames])
+    product_id = make_product_id(run.flight.id, "thermal-mosaic")
+    signature = run.signature(*[p.signature for p in frames])
     old = run.reusable(product_id, signature, "mosaic")
     if old is not None:
         run.products[product_id] = old
@@ -250,7 +255,10 @@ def mosaic_stage(run: _Run) -> None:
         source_files=tuple(f for p in frames for f in p.source_files),
         units="°C",
         transformation=frames[0].transformation,
-        properties={"signature": signature, "blend": "nearest-to-nadir", **_mosaic_props(run, frames)},
+        signature=signature,
+        georef=MosaicGeoref(blend="nearest-to-nadir"),
+        thermal=_mosaic_thermal(run, frames),
+        view=_mosaic_view(frames),
     )
 
 
@@ -260,40 +268,36 @@ def _mosaic_frames(run: _Run) -> list[Product]:
     for p in sorted(run.products.values(), key=lambda p: p.id):
         if p.kind != ProductKind.THERMAL_FRAME:
             continue
-        if p.source_files not in best or p.properties.get("georeference") == "gcp":
+        if p.source_files not in best or isinstance(p.georef, GcpGeoref):
             best[p.source_files] = p
     return sorted(best.values(), key=lambda p: p.id)
 
 
-def _mosaic_props(run: _Run, frames: list[Product]) -> dict[str, Any]:
+def _mosaic_thermal(run: _Run, frames: list[Product]) -> ProductThermal | None:
     """The measurement parameters of the mosaic's frames (each value, or its range)."""
-    from pipeline.thermal_stage import load_overrides, thermal_properties
+    from pipeline.thermal_stage import load_overrides, merge_thermal
 
     thermal = run.thermal
     overrides = thermal.overrides if thermal else load_overrides(run.workspace, run.flight.id)
-    used: list[dict[str, Any]] = []
-    for product in frames:
-        info = product.properties.get("thermal")
-        if isinstance(info, dict) and isinstance(info.get("measurement"), dict):
-            used.append(info["measurement"])
-    return thermal_properties(used, overrides) if used else {}
+    used = [p.thermal for p in frames if p.thermal is not None]
+    return merge_thermal(used, overrides) if used else None
+
+
+def _mosaic_view(frames: list[Product]) -> View | None:
+    """The cameras of the mosaic's frames (no viewing angle: a mosaic has many)."""
+    instruments = sorted({i for p in frames if p.view is not None for i in p.view.instruments})
+    return View(instruments=tuple(instruments)) if instruments else None
 
 
 def layers_stage(run: _Run) -> None:
     """Footprints and photo-points GeoPackages from the frame products."""
-    from pipeline.process import bounds_of
-
     frames = sorted(
-        (
-            p
-            for p in run.products.values()
-            if p.kind in (ProductKind.RGB_FRAME, ProductKind.THERMAL_FRAME) and "record" in p.properties
-        ),
+        (p for p in run.products.values() if isinstance(p.georef, PoseGeoref)),
         key=lambda p: p.id,
     )
     if not frames:
         return
-    records = [dict(p.properties["record"]) for p in frames]  # type: ignore[call-overload]
+    records = [p.georef.record for p in frames if isinstance(p.georef, PoseGeoref)]
     footprints = run.workspace.footprints_gpkg(run.flight.id)
     points = run.workspace.photo_points_gpkg(run.flight.id)
     write_layers(records, footprints, points, run.target_crs)
@@ -306,23 +310,25 @@ def layers_stage(run: _Run) -> None:
         "source_files": tuple(f for p in frames for f in p.source_files),
         "transformation": frames[0].transformation,
     }
-    extras = {"count": len(records), "skipped": list(run.skipped)}
+    skipped = tuple(Skipped(file=s["file"], reason=s["reason"]) for s in run.skipped)
     box = bounds_of(frames) or (0.0, 0.0, 0.0, 0.0)
-    run.products[f"{run.flight.id}-footprints"] = Product(
-        id=f"{run.flight.id}-footprints",
+    footprints_id = make_product_id(run.flight.id, "footprints")
+    run.products[footprints_id] = Product(
+        id=footprints_id,
         kind=ProductKind.FOOTPRINTS,
         path=run.rel(footprints),
         bounds=box,
-        properties={**extras, "layer": "footprints"},
+        vector=VectorInfo(layer="footprints", count=len(records), skipped=skipped),
         **common,
     )
-    xs = [r["camera_east"] for r in records]
-    ys = [r["camera_north"] for r in records]
-    run.products[f"{run.flight.id}-photo-points"] = Product(
-        id=f"{run.flight.id}-photo-points",
+    xs = [r.camera_east for r in records]
+    ys = [r.camera_north for r in records]
+    points_id = make_product_id(run.flight.id, "photo-points")
+    run.products[points_id] = Product(
+        id=points_id,
         kind=ProductKind.PHOTO_POINTS,
         path=run.rel(points),
         bounds=(min(xs), min(ys), max(xs), max(ys)),
-        properties={**extras, "layer": "photo_points"},
+        vector=VectorInfo(layer="photo_points", count=len(records), skipped=skipped),
         **common,
     )

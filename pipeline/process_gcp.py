@@ -8,7 +8,8 @@ on, twice its minimum, so that its residuals mean something; check points never 
 the frame is warped with it into a COG. Fits with two GCPs on one pixel but apart on the ground
 (a mislabelled observation, as in COPR's gcp_list.txt) are refused, not warped. The fit's
 residuals, RMSE, leave-one-out RMSE and the check-point residuals go into the product's
-properties. This georeferences frames that carry no GPS at all (kite, balloon, pole).
+``georef``, and what the fit states of its accuracy into ``accuracy``. This georeferences frames
+that carry no GPS at all (kite, balloon, pole).
 
 Thermal frames are warped from the thermal stage's °C raster (pixel coordinates scaled when
 its size differs from the delivered image's) into a float32 °C COG that records the
@@ -34,6 +35,7 @@ from flights.models import Capture, ControlPoint, FileKind
 from pipeline.gcp import MIN_POINTS, pairs_for_image
 from pipeline.gcp_tasks import GcpResult, GcpTask, warp_gcp_frame
 from pipeline.models import Product
+from pipeline.products import product_id as make_product_id
 from pipeline.rasters import outside_target_area
 
 if TYPE_CHECKING:
@@ -94,7 +96,7 @@ def _plan_frame(
         logger.error("%s: no GCP fit: its control points %s", image, far)
         run.skipped.append({"file": capture.path, "reason": f"GCP fit: control points {far}"})
         return None
-    product_id = f"{run.flight.id}-gcpframe-{Path(capture.path).with_suffix('').as_posix().replace('/', '-')}"
+    product_id = make_product_id(run.flight.id, "gcpframe", capture.path)
     thermal = capture.kind == FileKind.THERMAL_FRAME
     raster = run.thermal.signatures.get(capture.path) if thermal and run.thermal else None
     if thermal and raster is None:
@@ -104,7 +106,7 @@ def _plan_frame(
     old = run.reusable(product_id, signature, "gcp")
     if old is not None:
         return old
-    from pipeline.process_frames import thermal_frame_properties
+    from pipeline.process_frames import thermal_frame_info
 
     return GcpTask(
         root=str(run.workspace.root),
@@ -115,7 +117,7 @@ def _plan_frame(
         product_id=product_id,
         signature=signature,
         target_crs=run.target_crs,
-        thermal_properties=thermal_frame_properties(run, capture) if thermal else {},
+        thermal=thermal_frame_info(run, capture) if thermal else None,
     )
 
 

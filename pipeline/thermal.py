@@ -25,10 +25,11 @@ from pydantic import Field
 from core.errors import ThermalError
 from core.models import Frozen
 from flights.models import ThermalParameters
+from pipeline.models.thermal import KELVIN, OVERRIDABLE
+from pipeline.models.thermal import ThermalOverrides as ThermalOverrides  # re-exported
 
 log = logging.getLogger(__name__)
 
-KELVIN = 273.15
 LUT_MIN_PIXELS = 1 << 12
 
 # Thermimage's defaults, used where a file does not carry a value.
@@ -45,42 +46,8 @@ DEFAULTS: dict[str, float] = {
     "atx": 1.9,
 }
 PLANCK = ("planck_r1", "planck_r2", "planck_b", "planck_f", "planck_o")
-OVERRIDABLE = (
-    "emissivity",
-    "object_distance_m",
-    "reflected_temp_c",
-    "atmospheric_temp_c",
-    "ir_window_temp_c",
-    "ir_window_transmission",
-    "relative_humidity_pct",
-)
 
 Source = Literal["file", "override", "frame", "default"]
-
-
-class ThermalOverrides(Frozen):
-    """Per-flight or per-user measurement parameters that replace the file's values.
-
-    ``None`` keeps the value stored in each image. Temperatures in °C, humidity in %.
-    """
-
-    emissivity: float | None = Field(default=None, gt=0.0, le=1.0)
-    reflected_temp_c: float | None = Field(default=None, gt=-KELVIN)
-    atmospheric_temp_c: float | None = Field(default=None, gt=-KELVIN)
-    relative_humidity_pct: float | None = Field(default=None, ge=0.0, le=100.0)
-    object_distance_m: float | None = Field(
-        default=None, ge=0.0, description="fixed distance for every frame"
-    )
-    ir_window_temp_c: float | None = Field(default=None, gt=-KELVIN)
-    ir_window_transmission: float | None = Field(default=None, gt=0.0, le=1.0)
-    distance_from_height: bool = Field(
-        default=True,
-        description="use each frame's distance (height above ground) when no fixed distance is set",
-    )
-
-    def is_empty(self) -> bool:
-        """True when no value would be overridden."""
-        return all(getattr(self, name) is None for name in OVERRIDABLE)
 
 
 class MeasurementParameters(Frozen):

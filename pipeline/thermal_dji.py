@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "install with pip install 'dronegis[dji]'"
 SUPPORTED_MODELS = ("H20T", "H20N", "H30T", "M2EA", "M30T", "M3T", "M3TD", "M4T", "XT S")
 
-# ThermalOverrides field -> SDK measurement parameter
-_SDK_FIELDS = {
+# ThermalOverrides field -> SDK measurement parameter: the only place the SDK's names appear
+SDK_NAMES = {
     "object_distance_m": "distance",
     "relative_humidity_pct": "humidity",
     "emissivity": "emissivity",
@@ -43,7 +43,7 @@ _SDK_FIELDS = {
 
 
 class DjiThermal(NamedTuple):
-    """A DJI frame in °C with the parameters the SDK used and where each came from."""
+    """A DJI frame in °C with the parameters the SDK used and where each came from (our names)."""
 
     celsius: np.ndarray
     parameters: dict[str, float]
@@ -137,8 +137,8 @@ def read_dji(
     params = rj.get_measurement_params()
     embedded = params.as_dict()
     ranges = rj.get_measurement_params_range()
-    sources = dict.fromkeys(_SDK_FIELDS.values(), "file")
-    for ours, sdk in _SDK_FIELDS.items():
+    sources = dict.fromkeys(SDK_NAMES.values(), "file")
+    for ours, sdk in SDK_NAMES.items():
         value = getattr(overrides, ours)
         if value is None:
             continue
@@ -158,9 +158,15 @@ def read_dji(
         raise ThermalError(
             f"{name}: the DJI SDK refused the measurement parameters {params.as_dict()}: {exc}"
         ) from exc
-    used = {k: v for k, v in params.as_dict().items() if tuple(ranges.get(k, (1.0, 1.0))) != (0.0, 0.0)}
+    by_sdk = {sdk: name for name, sdk in SDK_NAMES.items()}
+    used = {
+        by_sdk[k]: float(v)
+        for k, v in params.as_dict().items()
+        if k in by_sdk and tuple(ranges.get(k, (1.0, 1.0))) != (0.0, 0.0)
+    }
     celsius = np.asarray(celsius, dtype=np.float32)
-    return DjiThermal(celsius, used, {k: v for k, v in sources.items() if k in used}, str(rj.plugin))
+    kept = {by_sdk[k]: v for k, v in sources.items() if by_sdk[k] in used}
+    return DjiThermal(celsius, used, kept, str(rj.plugin))
 
 
 def _distance(

@@ -37,11 +37,11 @@ from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
 from pipeline.executors import Executor
-from pipeline.thermal import ThermalOverrides
+from pipeline.models.thermal import PARAMETERS, ProductThermal, ThermalOverrides, ThermalValue
 from pipeline.thermal_frames import run_frames, write_thermal_frame
 
 log = logging.getLogger(__name__)
-VERSION = "1"
+VERSION = "2"  # 2: DJI records in our parameter names
 
 
 class ThermalTask(Frozen):
@@ -237,88 +237,68 @@ def _collect(
         result.signatures[capture.path] = signatures[capture.path]
 
 
-# Our parameter names; DJI's SDK names map onto them.
-PARAMETERS = (
-    "emissivity",
-    "reflected_temp_c",
-    "atmospheric_temp_c",
-    "relative_humidity_pct",
-    "object_distance_m",
-)
-_DJI_NAMES = {
-    "emissivity": "emissivity",
-    "reflection": "reflected_temp_c",
-    "ambient_temp": "atmospheric_temp_c",
-    "humidity": "relative_humidity_pct",
-    "distance": "object_distance_m",
-}
-# The flat property keys that publishing shows (webgis_export.layerbuild.THERMAL_KEYS, STAC, WMS).
-_PUBLISHED = {
-    "emissivity": "emissivity",
-    "reflected_temp_c": "reflected_temperature_c",
-    "atmospheric_temp_c": "air_temperature_c",
-    "relative_humidity_pct": "relative_humidity",
-    "object_distance_m": "distance_m",
-}
-
-
 def used_parameters(measurement: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
-    """The measurement parameters of one frame record in our names, and the source of each.
+    """The measurement parameters of one frame record (:data:`~pipeline.models.thermal.PARAMETERS`), and
+    the source of each.
 
-    Sources are ``file``, ``override``, ``frame`` (height above ground), ``default``, and
-    for DJI frames also ``rangefinder`` or ``unsupported``. Radiometric TIFFs carry none.
+    Sources are ``file``, ``override``, ``frame`` (height above ground), ``default``, and for DJI
+    frames also ``rangefinder`` or ``unsupported``. Radiometric TIFFs carry none.
     """
-    names = _DJI_NAMES if measurement.get("format") == "dji-rjpeg" else {n: n for n in PARAMETERS}
     given = measurement.get("sources")
     sources = given if isinstance(given, Mapping) else {}
     values: dict[str, float] = {}
     used: dict[str, str] = {}
-    for key, ours in names.items():
-        value = measurement.get(key)
+    for name in PARAMETERS:
+        value = measurement.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            values[ours] = float(value)
-            used[ours] = str(sources.get(key, "file"))
+            values[name] = float(value)
+            used[name] = str(sources.get(name, "file"))
     return values, used
 
 
-def thermal_properties(
-    measurements: Sequence[Mapping[str, Any]],
-    overrides: ThermalOverrides,
-    *,
-    raster: str | None = None,
-) -> dict[str, Any]:
-    """``Product.properties`` entries recording how a thermal product's °C values were made.
+def _decoder(measurement: Mapping[str, Any]) -> str:
+    return f"{measurement.get('format')} ({measurement.get('decoder', 'dronegis')})"
 
-    ``properties["thermal"]`` holds the overrides, the parameters used and their sources
-    (one frame: its values and full record; a mosaic: each value, or its ``min``/``max``
-    when frames differ, and every source seen); the flat keys ``emissivity``,
-    ``reflected_temperature_c``, ``air_temperature_c``, ``relative_humidity`` (%),
-    ``distance_m`` and ``radiometric_source`` are what STAC and the WMS show (a range
-    ``"a–b"`` when frames differ).
+
+def product_thermal(
+    measurements: Sequence[Mapping[str, Any]], overrides: ThermalOverrides, *, raster: str | None = None
+) -> ProductThermal:
+    """How a thermal product's °C values were made, from the records of its frames.
+
+    Each parameter is its value, or its range when the frames differ, with every source seen.
     """
     per_frame = [used_parameters(m) for m in measurements]
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
+    values: dict[str, ThermalValue] = {}
     for name in PARAMETERS:
         seen = [v[name] for v, _ in per_frame if name in v]
-        if not seen:
-            continue
-        values[name] = seen[0] if min(seen) == max(seen) else {"min": min(seen), "max": max(seen)}
-        sources[name] = ", ".join(sorted({s[name] for _, s in per_frame if name in s}))
-    formats = sorted({f"{m.get('format')} ({m.get('decoder', 'dronegis')})" for m in measurements})
-    thermal: dict[str, Any] = {
-        "overrides": overrides.model_dump(mode="json", exclude_none=True),
-        "parameters": values,
-        "sources": sources,
-        "formats": formats,
-    }
-    if len(measurements) == 1:
-        thermal["measurement"] = dict(measurements[0])
-    else:
-        thermal["frames"] = len(measurements)
-    if raster is not None:
-        thermal["raster"] = raster
-    flat: dict[str, Any] = {"radiometric_source": ", ".join(formats)}
-    for name, value in values.items():
-        flat[_PUBLISHED[name]] = value if isinstance(value, float) else f"{value['min']:g}–{value['max']:g}"
-    return {"thermal": thermal, **flat}
+        if seen:
+            source = ", ".join(sorted({s[name] for _, s in per_frame if name in s}))
+            values[name] = ThermalValue(min=min(seen), max=max(seen), source=source)
+    return ProductThermal.model_validate(
+        {
+            **values,
+            "overrides": overrides,
+            "formats": tuple(sorted({_decoder(m) for m in measurements})),
+            "frames": max(1, len(measurements)),
+            "raster": raster,
+        }
+    )
+
+
+def merge_thermal(parts: Sequence[ProductThermal], overrides: ThermalOverrides) -> ProductThermal:
+    """The parameters of a product made of several thermal products (a mosaic of frames)."""
+    values: dict[str, ThermalValue] = {}
+    for name in PARAMETERS:
+        seen = [v for v in (getattr(p, name) for p in parts) if v is not None]
+        if seen:
+            sources = {s for v in seen for s in v.source.split(", ")}
+            low, high = min(v.min for v in seen), max(v.max for v in seen)
+            values[name] = ThermalValue(min=low, max=high, source=", ".join(sorted(sources)))
+    return ProductThermal.model_validate(
+        {
+            **values,
+            "overrides": overrides,
+            "formats": tuple(sorted({f for p in parts for f in p.formats})),
+            "frames": sum(p.frames for p in parts),
+        }
+    )

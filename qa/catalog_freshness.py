@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from core.errors import QAError
 from core.models import Frozen
 from core.workspace import Workspace
+from pipeline.products import load_products
 from qa import inputs
 from qa.freshness import FreshnessRule, evaluate, load_kind_map, load_rules
 from qa.freshness_check import capture_time
@@ -35,20 +36,24 @@ class LayerFreshness(Frozen):
     message: str
 
 
+class _Dated(NamedTuple):
+    """What one catalog entry is and when it was captured (None: capture date unknown)."""
+
+    id: str
+    source: Literal["product", "published"]
+    flight: str
+    kind: str
+    title: str
+    captured: datetime | None
+
+
 def _entry(
-    entry_id: str,
-    source: Literal["product", "published"],
-    flight: str,
-    kind: str,
-    title: str,
-    captured: datetime | None,
-    now: datetime,
-    rules: dict[str, FreshnessRule],
-    kinds: dict[str, str],
+    item: _Dated, now: datetime, rules: dict[str, FreshnessRule], kinds: dict[str, str]
 ) -> LayerFreshness:
     """One entry: ``unknown`` when the capture time is missing or no rule covers ``kind``."""
-    ident = {"id": entry_id, "source": source, "flight": flight, "kind": kind, "title": title}
+    ident = {key: value for key, value in item._asdict().items() if key != "captured"}
     unknown = {"age_days": None, "status": "unknown", "stale_on": None, "rule": None}
+    kind, captured = item.kind, item.captured
     if captured is None:
         return LayerFreshness(**ident, **unknown, captured=None, message=UNDATED)
     try:
@@ -94,22 +99,19 @@ def catalog_freshness(workspace: Workspace, now: datetime, rules: Path | None = 
     table, kinds = load_rules(rules), load_kind_map(rules)
     out: list[LayerFreshness] = []
     for flight_id in workspace.flights():
-        for p in inputs.load_products(workspace, flight_id):
+        for p in load_products(workspace, flight_id):
             captured = capture_time(p)  # dated by the process stage; None: capture date unknown
-            out.append(_entry(p.id, "product", flight_id, str(p.kind), p.id, captured, now, table, kinds))
+            item = _Dated(p.id, "product", flight_id, str(p.kind), p.id, captured)
+            out.append(_entry(item, now, table, kinds))
     for layer in _published(workspace):
         captured = _as_datetime(layer.get("time_start")) or _as_datetime(layer.get("time_end"))
-        out.append(
-            _entry(
-                str(layer.get("id")),
-                "published",
-                str(layer.get("flight", "")),
-                str(layer.get("kind", "")),
-                str(layer.get("title", layer.get("id"))),
-                captured,
-                now,
-                table,
-                kinds,
-            )
+        item = _Dated(
+            str(layer.get("id")),
+            "published",
+            str(layer.get("flight", "")),
+            str(layer.get("kind", "")),
+            str(layer.get("title", layer.get("id"))),
+            captured,
         )
+        out.append(_entry(item, now, table, kinds))
     return out

@@ -2,7 +2,7 @@
 
 The capture time is the product's own (``Product.time_start``/``time_end``, set by the
 process stage from the raster's metadata, the flight's frames or the delivery's
-``--captured`` declaration, in that order; ``properties['capture_time_source']`` says
+``--captured`` declaration, in that order; ``Product.capture_time_source`` says
 which). A product without one is *capture date unknown*: the check warns (never skips —
 an unknown date is a finding, not a missing input) and publication refuses the product
 until a date is declared or a person overrides it (:mod:`webgis_export.gates`).
@@ -35,7 +35,7 @@ def capture_source(product: Product) -> str:
     """Where the product's capture time came from (``unknown`` when it has none)."""
     if capture_time(product) is None:
         return "unknown"
-    return str(product.properties.get("capture_time_source") or "product")
+    return product.capture_time_source or "product"
 
 
 def freshness_checks(

@@ -22,7 +22,7 @@ from collections.abc import Collection
 
 from flights.models import FileKind, Flight
 from pipeline.gcp import minimum_points
-from pipeline.models import Product
+from pipeline.models import Accuracy, Evidence, GcpFit, GcpGeoref, Product
 from qa import image_quality
 from qa.inputs import RASTER_KINDS
 from qa.models import CheckResult
@@ -31,45 +31,42 @@ SHOWN = 6
 NOT_MEASURED = "nøjagtighed ikke målt / accuracy not measured"
 
 
-def gcp_fit_of(product: Product) -> dict[str, object] | None:
-    """The ``pipeline.gcp.GcpFit`` dumped into a product's properties (``gcp_fit``; a GCP frame's ``fit``)."""
-    fit = product.properties.get("gcp_fit") or (
-        product.properties.get("fit") if product.properties.get("georeference") == "gcp" else None
-    )
-    return fit if isinstance(fit, dict) else None
+def gcp_fit_of(product: Product) -> GcpFit | None:
+    """The GCP fit a product was warped with (``Product.georef``), or None."""
+    return product.georef.fit if isinstance(product.georef, GcpGeoref) else None
 
 
-def _residuals(fit: dict[str, object]) -> list[dict[str, object]]:
-    found = fit.get("residuals")
-    return [r for r in found if isinstance(r, dict)] if isinstance(found, list | tuple) else []
+def stated_accuracy(product: Product) -> Accuracy | None:
+    """What a GCP-fitted product's fit states of its accuracy: the product's statement, else its fit's."""
+    if product.accuracy is not None:
+        return product.accuracy
+    fit = gcp_fit_of(product)
+    if fit is None:
+        return None
+    need = minimum_points(fit.method, fit.order)
+    return Accuracy.from_fit(fit.gcp_count, need if need is not None else 0, fit.loo_rmse_r)
 
 
-def _gcp_count(fit: dict[str, object]) -> int:
-    return sum(r.get("role", "gcp") == "gcp" for r in _residuals(fit))
+def fit_evidence(product: Product) -> tuple[str, str]:
+    """``(evidence, sentence)`` of a GCP-fitted product: ``estimated`` (leave-one-out RMSE) or ``unknown``."""
+    stated = stated_accuracy(product)
+    if stated is not None and stated.evidence is Evidence.ESTIMATED and stated.rmse_h_m is not None:
+        return "estimated", f"GCP leave-one-out RMSE {stated.rmse_h_m:.3f} m over {stated.n} GCPs"
+    if stated is not None and stated.warnings:
+        return "unknown", stated.warnings[0]
+    return "unknown", "GCP fit without a leave-one-out figure"
 
 
-def fit_evidence(fit: dict[str, object]) -> tuple[str, str]:
-    """``(evidence, sentence)`` of a GCP fit: ``estimated`` with a leave-one-out RMSE, else ``unknown``."""
-    gcps = _gcp_count(fit)
-    method, order = fit.get("method"), fit.get("order")
-    need = minimum_points(str(method), int(order)) if method is not None and isinstance(order, int) else None
-    loo = fit.get("loo_rmse_r")
-    if isinstance(loo, int | float) and (need is None or gcps > need):
-        return "estimated", f"GCP leave-one-out RMSE {loo:.3f} m over {gcps} GCPs"
-    if need is not None and gcps <= need:
-        return "unknown", f"GCP fit with exactly the minimum {need} GCPs: residuals are zero by construction"
-    return "unknown", f"GCP fit with {gcps} GCPs and no leave-one-out figure"
-
-
-def _fit_figures(product: Product, fit: dict[str, object]) -> dict[str, object]:
+def _fit_figures(product: Product, georef: GcpGeoref) -> dict[str, object]:
+    fit = georef.fit
     out: dict[str, object] = {
-        f"{product.id}.gcp_rmse_m": fit.get("rmse_r"),
-        f"{product.id}.gcp_loo_rmse_m": fit.get("loo_rmse_r"),
-        f"{product.id}.gcp_residuals": _residuals(fit),
-        f"{product.id}.gcp_count": _gcp_count(fit),
+        f"{product.id}.gcp_rmse_m": fit.rmse_r,
+        f"{product.id}.gcp_loo_rmse_m": fit.loo_rmse_r,
+        f"{product.id}.gcp_residuals": [r.model_dump(mode="json") for r in fit.residuals],
+        f"{product.id}.gcp_count": fit.gcp_count,
     }
-    if "check_points" in product.properties:  # check points against the fit: the stage's view, not QA's
-        out[f"{product.id}.fit_check_residuals"] = product.properties["check_points"]
+    if georef.check_points:  # check points against the fit: the stage's view, not QA's
+        out[f"{product.id}.fit_check_residuals"] = [c.model_dump(mode="json") for c in georef.check_points]
     return out
 
 
@@ -77,11 +74,10 @@ def _evidence(products: list[Product], measured: Collection[str]) -> tuple[dict[
     """Evidence class and sentence of every raster product (module docstring)."""
     kinds, sentences = {}, {}
     for p in (p for p in products if p.kind in RASTER_KINDS):
-        fit = gcp_fit_of(p)
         if p.id in measured:
             kinds[p.id], sentences[p.id] = "measured", "measured at independent check points"
-        elif fit is not None:
-            kinds[p.id], sentences[p.id] = fit_evidence(fit)
+        elif isinstance(p.georef, GcpGeoref):
+            kinds[p.id], sentences[p.id] = fit_evidence(p)
         else:
             kinds[p.id], sentences[p.id] = "not measured", "no check point measured on it and no GCP fit"
     return kinds, sentences
@@ -123,9 +119,8 @@ def georeferencing_check(flight: Flight, products: list[Product], measured: Coll
         "accuracy_evidence_detail": sentences,
     }
     for p in products:
-        fit = gcp_fit_of(p)
-        if fit is not None:
-            figures.update(_fit_figures(p, fit))
+        if isinstance(p.georef, GcpGeoref):
+            figures.update(_fit_figures(p, p.georef))
     weak = not kinds or any(kind in ("unknown", "not measured") for kind in kinds.values())
     return CheckResult(
         id="georeferencing",

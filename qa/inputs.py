@@ -13,11 +13,12 @@ from shapely import ops
 from shapely.geometry import Point, box, shape
 from shapely.geometry.base import BaseGeometry
 
-from core.errors import QAError
+from core.errors import DroneGisError, QAError
 from core.workspace import Workspace
 from flights.checks import valid_position
-from flights.models import Flight
+from flights.models import FileKind, Flight
 from pipeline.models import Product, ProductKind
+from pipeline.thermal_raster import convert_frame
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +60,6 @@ def json_items(path: Path, key: str) -> list[object]:
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     return list(data.get(key, []) if isinstance(data, dict) else data)
-
-
-def load_products(workspace: Workspace, flight_id: str) -> list[Product]:
-    """The flight's products (empty when it was not processed yet)."""
-    path = workspace.products_json(flight_id)
-    if not path.exists():
-        return []
-    try:
-        return [Product.model_validate(item) for item in json_items(path, "products")]
-    except ValueError as exc:
-        raise QAError(f"products file {path} is malformed: {exc}") from exc
 
 
 def to_crs(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:
@@ -155,10 +145,6 @@ def thermal_frame_values(
 
     Used before processing, when no thermal product exists yet.
     """
-    from core.errors import DroneGisError
-    from flights.models import FileKind
-    from pipeline.thermal_raster import convert_frame
-
     values: dict[str, np.ndarray] = {}
     failed: dict[str, str] = {}
     for capture in flight.frames(FileKind.THERMAL_FRAME)[:limit]:

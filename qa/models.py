@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from core.models import Frozen
+from pipeline.models import Accuracy
 
 QA_SCHEMA_VERSION = "1.0"
 
@@ -72,6 +73,9 @@ class QAReport(Frozen):
         status: Overall verdict: the worst status among the checks.
         checks: Every check, in report order.
         figures: Headline figures (e.g. ``precision.<product>.rmse_h_m``).
+        accuracy: The accuracy statement of every product measured at independent check points, by
+            product id (``pipeline.models.Accuracy``, source ``check_points``); publication prefers it
+            to the product's own GCP estimate.
         plots: Plot name -> path relative to the report folder (also inlined in the HTML).
         thermal_gate_failed: The thermography-conditions gate failed.
         thermal_gate_reason: Why the gate failed (None when it passed or was not applicable).
@@ -85,6 +89,7 @@ class QAReport(Frozen):
     status: Status
     checks: tuple[CheckResult, ...] = ()
     figures: dict[str, object] = Field(default_factory=dict)
+    accuracy: dict[str, Accuracy] = Field(default_factory=dict)
     plots: dict[str, str] = Field(default_factory=dict)
     thermal_gate_failed: bool = False
     thermal_gate_reason: str | None = None

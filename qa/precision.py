@@ -17,12 +17,9 @@ from typing import NamedTuple
 import numpy as np
 
 from core.models import Frozen
+from pipeline.models.accuracy import CE90_FACTOR, LE90_FACTOR, NSSDA_H95, NSSDA_V95
 from qa.models import Status
 
-NSSDA_H95 = 1.7308
-NSSDA_V95 = 1.9600
-CE90_FACTOR = 1.5175
-LE90_FACTOR = 1.6449
 ASPRS_MIN_CHECKPOINTS = 30
 BLUNDER_FACTOR = 3.0
 BIAS_FRACTION = 0.25

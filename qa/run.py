@@ -11,7 +11,9 @@ from core.workspace import Workspace
 from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
 from flights.models import FileKind, Flight, Purpose
 from flights.quality import DEFAULT_BLUR_THRESHOLD
-from pipeline.models import Product, ProductKind
+from pipeline.models import Accuracy, Product, ProductKind
+from pipeline.products import load_products
+from pipeline.thermal_stage import load_record
 from qa import coverage, image_quality, inputs, plots
 from qa.accuracy_checks import accuracy_checks
 from qa.conditions import evaluate_conditions, gate, load_conditions
@@ -19,6 +21,7 @@ from qa.freshness_check import freshness_checks
 from qa.heights import datum_check
 from qa.models import CheckResult, QAReport
 from qa.report import build_report, write_report
+from qa.thermal_params import thermal_parameters_check
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +68,11 @@ def run_qa(
         QAError: when the flight is unknown or an input file is malformed.
     """
     flight = inputs.load_flight(workspace, flight_id)
-    products = inputs.load_products(workspace, flight_id)
+    products = load_products(workspace, flight_id)
     images: dict[str, bytes] = {}
     figures: dict[str, object] = {}
-    checks = accuracy_checks(workspace, flight, products, checkpoints, figures, images)
+    statements: dict[str, Accuracy] = {}
+    checks = accuracy_checks(workspace, flight, products, checkpoints, figures, images, statements)
     checks.extend(datum_check(p) for p in products if p.kind in (ProductKind.DSM, ProductKind.DTM))
     checks.extend(_image_quality(workspace, flight, products, blur_threshold, images))
     checks.extend(_coverage(workspace, flight, products, (municipality, municipality_code), images))
@@ -88,6 +92,7 @@ def run_qa(
     elif override_thermal_gate:
         raise QAError(f"flight {flight_id} is not a thermal flight: nothing to override")
     report = build_report(flight_id, checks, created=now, figures=figures, thermal_gate=thermal_gate)
+    report = report.model_copy(update={"accuracy": statements})
     logger.info("QA of %s: %s (%s)", flight_id, report.status, report.counts())
     return write_report(report, workspace.qa(flight_id), images)
 
@@ -96,9 +101,6 @@ def _thermal_parameters(
     workspace: Workspace, flight: Flight, products: list[Product], figures: dict[str, object]
 ) -> CheckResult:
     """Measurement parameters of the thermal frames (qa.thermal_params), headline emissivity."""
-    from pipeline.thermal_stage import load_record
-    from qa.thermal_params import thermal_parameters_check
-
     result = thermal_parameters_check(load_record(workspace, flight.id), products, flight.purpose)
     if "emissivity" in result.figures:
         figures["thermal.emissivity"] = result.figures["emissivity"]

@@ -5,7 +5,7 @@ temperature, air temperature, humidity and object distance used to compute them
 (REFERENCE.md §5). The check reports the parameters each thermal frame was converted
 with and where each came from (``file``, ``override``, ``frame`` height, ``default``,
 ``rangefinder``), read from the thermal stage's record (``Workspace.thermal_record``)
-and, when there is none, from the ``properties["thermal"]`` of the thermal products.
+and, when there is none, from the ``thermal`` of the thermal products.
 
 Status: ``warn`` when, on a building-inspection flight, the emissivity was not set or
 is the file's default 1.0 (a black body: building surfaces are 0.85–0.95), or when a
@@ -20,18 +20,12 @@ from typing import Any
 
 from flights.models import Purpose
 from pipeline.models import Product, ProductKind
-from pipeline.thermal_stage import PARAMETERS, used_parameters
+from pipeline.models.thermal import PARAMETERS, UNITS
+from pipeline.thermal_stage import used_parameters
 from qa.models import CheckResult, Status
 
 CHECK_ID = "thermal.parameters"
 TITLE = "Thermography measurement parameters"
-UNITS = {
-    "emissivity": "",
-    "reflected_temp_c": "°C",
-    "atmospheric_temp_c": "°C",
-    "relative_humidity_pct": "%",
-    "object_distance_m": "m",
-}
 UNTRUSTED_SOURCES = frozenset({"file", "default"})
 THERMAL_PRODUCTS = (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)
 
@@ -43,7 +37,7 @@ def thermal_parameters_check(
 
     Args:
         record: the thermal stage's record (``measurements.json``; empty when absent).
-        products: the flight's products (thermal ones carry ``properties["thermal"]``).
+        products: the flight's products (thermal ones carry ``Product.thermal``).
         purpose: the flight's purpose (building inspection is held to the emissivity rule).
     """
     frames = record.get("frames") if isinstance(record.get("frames"), Mapping) else None
@@ -77,18 +71,12 @@ def _from_products(products: Sequence[Product]) -> list[tuple[dict[str, float], 
     ]
     out = []
     for product in chosen:
-        thermal = product.properties.get("thermal")
-        if not isinstance(thermal, Mapping):
+        if product.thermal is None:
             continue
-        params, given = thermal.get("parameters") or {}, thermal.get("sources") or {}
-        low: dict[str, float] = {}
-        high: dict[str, float] = {}
-        for name, value in params.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                low[name] = high[name] = float(value)
-            elif isinstance(value, Mapping) and {"min", "max"} <= set(value):
-                low[name], high[name] = float(value["min"]), float(value["max"])
-        sources = {name: str(given.get(name, "file")) for name in low}
+        used = product.thermal.values()
+        low = {name: value.min for name, value in used.items()}
+        high = {name: value.max for name, value in used.items()}
+        sources = {name: value.source for name, value in used.items()}
         out.append((low, sources))
         if high != low:
             out.append((high, sources))

@@ -203,8 +203,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "error_classes": frozenset(
         {
-            "flights/aoi.py::AreaError",
-            "flights/rasters.py::RasterError",
             "pipeline/catalog.py::UnknownRecord",
             "webgis_export/ogc/exceptions.py::OgcError",
         }

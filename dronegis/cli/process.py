@@ -170,9 +170,9 @@ def process(
         for p in products:
             gsd = f" GSD {p.gsd_m * 100:.1f} cm" if p.gsd_m else ""
             click.echo(f"{p.kind.value:15s} {p.path}{gsd}")
-        skipped = next((p.properties.get("skipped") for p in products if p.kind.value == "footprints"), None)
-        for s in skipped if isinstance(skipped, list) else []:
-            click.echo(f"skipped        {s['file']}: {s['reason']}")
+        footprints = next((p for p in products if p.kind.value == "footprints" and p.vector), None)
+        for s in footprints.vector.skipped if footprints and footprints.vector else ():
+            click.echo(f"skipped        {s.file}: {s.reason}")
         for line in render_decisions([(p.path, p.datum) for p in products if p.datum is not None]):
             click.echo(line)
     sys.exit(0 if products else 1)

@@ -1,4 +1,9 @@
-"""Frozen models of what the pipeline produces."""
+"""The product record: what the pipeline produces, one typed field per fact a reader consumes.
+
+``products/<flight>/products.json`` holds a list of :class:`Product`; it is read and written only by
+``pipeline.products``. Unknown keys are refused (``extra="forbid"``), so a renamed field is an error
+naming the file and the key, never a silent gap.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from core.models import Frozen
+from pipeline.models.accuracy import Accuracy
+from pipeline.models.georef import Georef, View
+from pipeline.models.thermal import ProductThermal
 
 
 class ProductKind(StrEnum):
@@ -21,6 +29,14 @@ class ProductKind(StrEnum):
     RGB_FRAME = "rgb_frame"
     FOOTPRINTS = "footprints"
     PHOTO_POINTS = "photo_points"
+    # Vector products of the analyses: a GeoPackage (``path``) and its layer (``Product.vector.layer``),
+    # published as feature collections (webgis_export.vectors) like the two above.
+    BUILDINGS = "buildings"
+    HOT_SPOTS = "hot_spots"
+    CHANGE_AREAS = "change_areas"
+    VOLUMES = "volumes"
+    ROOF_PLANES = "roof_planes"
+    CHECK_POINTS = "check_points"
 
 
 class HeightDatum(StrEnum):
@@ -66,6 +82,21 @@ class Datum(Frozen):
     warnings: tuple[str, ...] = Field((), description="contradictions found, each naming the file")
 
 
+class Skipped(Frozen):
+    """An input the run could not use, and why (naming the file and the value)."""
+
+    file: str
+    reason: str
+
+
+class VectorInfo(Frozen):
+    """A vector product's layer in its GeoPackage (``Product.path``), and what it leaves out."""
+
+    layer: str = Field(description="the GeoPackage layer")
+    count: int | None = Field(None, ge=0, description="features written")
+    skipped: tuple[Skipped, ...] = Field((), description="inputs without a feature, and why")
+
+
 class Product(Frozen):
     """A raster or vector output of one flight, written under products/<flight>/."""
 
@@ -85,7 +116,24 @@ class Product(Frozen):
     datum: Datum | None = Field(None, description="DSM/DTM: the vertical datum decision")
     transformation: str | None = Field(None, description="the PROJ operation used to reach crs")
     units: str | None = Field(None, description="value unit: °C, m, or None for imagery")
-    properties: dict[str, object] = Field(default_factory=dict, description="kind-specific extras")
+    signature: str | None = Field(
+        None, description="hash of the inputs and options it was made from; a rerun keeps it while unchanged"
+    )
+    capture_time_source: str | None = Field(
+        None,
+        description="where time_start/time_end came from (file metadata, frames, declaration), or unknown",
+    )
+    captured_before: datetime | None = Field(
+        None, description="capture date unknown: the ingest time, an upper bound of when it was flown"
+    )
+    warnings: tuple[str, ...] = Field((), description="what processing noticed, each naming the file")
+    georef: Georef | None = Field(None, description="how it was placed on the map")
+    accuracy: Accuracy | None = Field(
+        None, description="what the pipeline can state of its accuracy (a GCP fit)"
+    )
+    thermal: ProductThermal | None = Field(None, description="thermal products: the measurement parameters")
+    view: View | None = Field(None, description="frames: platform, instruments and viewing angles")
+    vector: VectorInfo | None = Field(None, description="vector products: the GeoPackage layer")
 
     @model_validator(mode="before")
     @classmethod

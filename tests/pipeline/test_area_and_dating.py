@@ -112,14 +112,14 @@ def test_products_are_dated_from_the_file_else_the_declaration_else_unknown(tmp_
     _ingest(ws, undated, "undated")
     [ortho] = process_flight(ws, "dated")
     assert ortho.time_start == ortho.time_end == datetime(2025, 6, 12, 8, 15, tzinfo=UTC)
-    assert ortho.properties["capture_time_source"] == "tiff:DateTime (ODM 3.5.5: mean capture time)"
+    assert ortho.capture_time_source == "tiff:DateTime (ODM 3.5.5: mean capture time)"
     [ortho] = process_flight(ws, "undated")
     assert ortho.time_start is None and ortho.time_end is None
-    assert ortho.properties["capture_time_source"] == "unknown"
-    assert ortho.properties["captured_before"] == NOW.isoformat()  # the ingest: it was flown before
+    assert ortho.capture_time_source == "unknown"
+    assert ortho.captured_before == NOW  # the ingest: it was flown before
     _ingest(ws, undated, "undated", captured="2025-06-12")  # declared later: the product is re-dated
     [ortho] = process_flight(ws, "undated")  # the COG itself is reused (same signature)
     assert ortho.time_start == datetime(2025, 6, 11, 22, tzinfo=UTC)
     assert ortho.time_end == datetime(2025, 6, 12, 21, 59, 59, tzinfo=UTC)
-    assert ortho.properties["capture_time_source"] == "declared: --captured 2025-06-12"
-    assert "captured_before" not in ortho.properties
+    assert ortho.capture_time_source == "declared: --captured 2025-06-12"
+    assert ortho.captured_before is None

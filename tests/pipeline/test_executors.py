@@ -22,7 +22,7 @@ from pipeline.executors import (
     map_progress,
     map_windows,
 )
-from pipeline.models import ProductKind
+from pipeline.models import GcpGeoref, ProductKind
 from pipeline.process import load_products, process_flight
 from pipeline.thermal import ThermalOverrides
 
@@ -191,7 +191,7 @@ def test_process_flight_frames_as_dask_tasks_identical_to_local(cluster: object,
     assert len(per_frame) == len(frames) == 7  # one task per frame
     assert len(per_thermal) == 1  # the sample flight's one thermal frame
     per_gcp = {k for k in keys if k.startswith("warp_gcp_frame-")}
-    gcp_products = sorted(p.id for p in dask_products if p.properties.get("georeference") == "gcp")
+    gcp_products = sorted(p.id for p in dask_products if isinstance(p.georef, GcpGeoref))
     assert gcp_products == ["s-gcpframe-DJI_0002", "s-gcpframe-DJI_0005"]
     assert len(per_gcp) == len(gcp_products)  # one GCP task per GCP-warped frame
     assert {task["worker"] for task in stream.data} <= set(cluster.scheduler_info["workers"])  # type: ignore[attr-defined]
@@ -203,7 +203,8 @@ def test_process_flight_frames_as_dask_tasks_identical_to_local(cluster: object,
     hashes = _product_hashes(local, "s")
     assert len(hashes) == 12 and hashes == _product_hashes(remote, "s")
     thermal = next(p for p in dask_products if p.kind == ProductKind.THERMAL_FRAME)
-    assert thermal.properties["thermal"]["sources"]["emissivity"] == "override"  # type: ignore[index]
+    assert thermal.thermal is not None and thermal.thermal.emissivity is not None
+    assert thermal.thermal.emissivity.source == "override"
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from pipeline.frames import (
     DemSampler,
     frame_grid,
     frame_record,
+    frame_view,
     locate_frame,
     render_frame,
     write_frame_cog,
@@ -150,10 +151,23 @@ def test_locate_frame_and_record() -> None:
     camera, pose, fp = locate_frame(capture, CRS, transformer=transformer_to(CRS))
     assert camera.source == "calibrated" and pose.attitude.yaw_source == "gimbal"
     assert pose.height_rule == "relative-altitude-over-takeoff-plane" and pose.height_above_ground == 60.0
-    record = frame_record(capture, camera, pose, fp)
+    record = frame_record(capture, camera, pose, fp, thumbnail="t.jpg", cog="c.tif")
     assert record.blur_score == 123.0 and not record.rtk_fixed
+    assert record.time == capture.time_utc.isoformat() if capture.time_utc else record.time is None
     assert record.grid_bearing == pytest.approx(30.0 - pose.factors.convergence_deg)
     assert record.gsd_m is not None and record.gsd_m > 60 / 400
+
+
+def test_frame_view_from_the_pose() -> None:
+    """STAC view angles: pitch -60° looking at bearing 30° is 30° off nadir at azimuth 30°."""
+    oblique = frame_view(_capture(attitude=Attitude(gimbal_yaw=30.0, gimbal_pitch=-60.0, gimbal_roll=0.0)))
+    assert oblique.off_nadir_deg == pytest.approx(30.0) and oblique.azimuth_deg == pytest.approx(30.0)
+    assert oblique.instruments == ("dji x",) and oblique.platform is None
+    west = frame_view(_capture(attitude=Attitude(gimbal_yaw=-90.0, gimbal_pitch=-45.0)))
+    assert west.off_nadir_deg == pytest.approx(45.0) and west.azimuth_deg == pytest.approx(270.0)
+    nadir = frame_view(_capture(attitude=Attitude(gimbal_yaw=30.0, gimbal_pitch=-90.0)))
+    assert nadir.off_nadir_deg == pytest.approx(0.0, abs=1e-9) and nadir.azimuth_deg is None
+    assert frame_view(_capture(attitude=Attitude())).off_nadir_deg is None  # no yaw: no pose
 
 
 def test_locate_frame_on_dem_uses_takeoff_difference(make_raster: Callable[..., Path]) -> None:
@@ -185,10 +199,9 @@ def test_thumbnail_and_layers(tmp_path: Path, data_dir: Path) -> None:
     assert img is not None and max(img.shape[:2]) == 256
     capture = _capture()
     camera, pose, fp = locate_frame(capture, CRS, transformer=transformer_to(CRS))
-    record = frame_record(capture, camera, pose, fp)._asdict()
-    write_layers(
-        [record, {**record, "file": "DJI_0002.JPG"}], tmp_path / "fp.gpkg", tmp_path / "pp.gpkg", CRS
-    )
+    record = frame_record(capture, camera, pose, fp, thumbnail="t/a.jpg", cog="f/a.tif")
+    second = record.model_copy(update={"file": "DJI_0002.JPG"})
+    write_layers([record, second], tmp_path / "fp.gpkg", tmp_path / "pp.gpkg", CRS)
     import geopandas as gpd
 
     footprints = gpd.read_file(tmp_path / "fp.gpkg", layer="footprints")

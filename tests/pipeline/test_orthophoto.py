@@ -18,7 +18,7 @@ from rasterio.transform import from_origin
 from core.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
 from pipeline.cog import COG_PROFILES, CogProfile, validate_cog
 from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
-from pipeline.models import HeightDatum, ProductKind
+from pipeline.models import DeliveredGeoref, HeightDatum, Product, ProductKind
 from pipeline.orthophoto import reproject_to_cog
 
 WEBODM = Path("webodm_fixtures/app/fixtures/orthophoto.tif")
@@ -26,6 +26,12 @@ DSM = Path("opengeos_data/elevation/dsm.tif")
 CLASSES = Path("dk_surfclass/tests/data/classes.tif")
 MALSTROEM = Path("dk_malstroem/tests/data/dtm.tif")
 BR_PNG = Path("odm_br/odm_extra_gcp_br_ckeck.png")
+
+
+def _delivered(product: Product) -> DeliveredGeoref:
+    """How a delivered raster was reprojected (``Product.georef``)."""
+    assert isinstance(product.georef, DeliveredGeoref)
+    return product.georef
 
 
 def lossless(name: str = "ortho_jpeg") -> CogProfile:
@@ -76,7 +82,7 @@ def test_webodm_rgba_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     both = (a[3] == 255) & (b[3] == 255)
     assert (a[3] > 0).mean() == pytest.approx((b[3] > 0).mean(), abs=0.01)
     assert np.abs(a[:3, both] - b[:3, both]).mean() < 0.5
-    assert product.properties["warp"] == "warped" and product.properties["resampling"] == "bilinear"
+    assert _delivered(product).warp == "warped" and _delivered(product).resampling == "bilinear"
     assert "Pseudo-Mercator" in (product.transformation or "")
     transform, width, height = gdal_default_grid(src, tmp_path / "g.tif", "EPSG:3857")
     with rasterio.open(tmp_path / "o.tif") as ours:
@@ -122,7 +128,7 @@ def test_dsm_nodata_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     assert np.median(diff) < 0.05 and np.percentile(diff, 99) < 0.5
     assert product.height_datum is HeightDatum.UNKNOWN and product.units == "m"
     assert product.gsd_m == pytest.approx(2.0, rel=0.05)
-    assert product.properties["warp"] == "warped"
+    assert _delivered(product).warp == "warped"
 
 
 def test_classes_nearest_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
@@ -144,10 +150,10 @@ def test_utm32_wgs84_to_etrs89_is_an_honest_identity(
     src = make_raster("r32632.tif", width=600, height=500, count=3, crs="EPSG:32632",
                       transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
     product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
-    assert product.properties["warp"] == "identity (relabel, no resampling)"
-    assert product.properties["max_shift_px"] < 0.01
+    assert _delivered(product).warp == "identity (relabel, no resampling)"
+    assert _delivered(product).max_shift_px < 0.01
     assert "ETRS89 to WGS 84 (1)" in (product.transformation or "")
-    assert product.properties["operation_accuracy_m"] == 1.0
+    assert _delivered(product).operation_accuracy_m == 1.0
     with rasterio.open(tmp_path / "o.tif") as out, rasterio.open(src) as orig:
         assert out.crs.to_epsg() == 25832
         assert out.transform == orig.transform
@@ -172,7 +178,7 @@ def test_forced_warp_equals_identity(make_raster: Callable[..., Path], tmp_path:
                       transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
     warped = reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless(),
                               identity_tolerance_px=0.0)  # fmt: skip
-    assert warped.properties["warp"] == "warped"
+    assert _delivered(warped).warp == "warped"
     with rasterio.open(tmp_path / "w.tif") as out, rasterio.open(src) as orig:
         assert (out.width, out.height) == (300, 200)
         inner = (slice(0, 3), slice(1, -1), slice(1, -1))
@@ -183,7 +189,7 @@ def test_user_transformation_is_used_and_recorded(make_raster: Callable[..., Pat
     src = make_raster("a.tif", width=64, height=64, count=3)
     shifted = reproject_to_cog(src, tmp_path / "s.tif", kind=ProductKind.ORTHOPHOTO,
                                transformation="+proj=affine +xoff=10 +yoff=-5")  # fmt: skip
-    assert shifted.properties["warp"] == "warped"
+    assert _delivered(shifted).warp == "warped"
     assert "proj=affine xoff=10 yoff=-5" in (shifted.transformation or "")
     assert shifted.bounds[0] == pytest.approx(560010.0, abs=0.01)
     assert shifted.bounds[3] == pytest.approx(6215495.0, abs=0.01)
@@ -210,7 +216,7 @@ def test_world_file_png_needs_crs(data_dir: Path, tmp_path: Path) -> None:
     product = reproject_to_cog(src, tmp_path / "br.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982",
                                src_crs="EPSG:32722")  # fmt: skip
     assert_valid_everywhere(tmp_path / "br.tif")
-    assert product.properties["source_crs"] == "EPSG:32722"
+    assert _delivered(product).source_crs == "EPSG:32722"
     assert "SIRGAS 2000 to WGS 84" in (product.transformation or "")
     with rasterio.open(tmp_path / "br.tif") as out, rasterio.open(src) as orig:
         assert out.crs.to_epsg() == 31982
@@ -234,7 +240,7 @@ def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Pat
                                grids=data_dir / "proj_grids",
                                declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
     assert product.height_datum is HeightDatum.DVR90
-    assert "dk_sdfi_dvr90" in str(product.properties["height_operation"])
+    assert "dk_sdfi_dvr90" in str(product.datum.conversion if product.datum else None)
     with rasterio.open(tmp_path / "d.tif") as out:
         band = out.read(1)
         assert (band[:5, :5] == -9999.0).all(), "nodata is not converted"
@@ -306,7 +312,7 @@ def test_geographic_source_matches_gdalwarp(make_raster: Callable[..., Path], tm
     src = make_raster("ll.tif", width=300, height=200, count=3, crs="EPSG:4258",
                       transform=from_origin(9.93, 56.04, 0.00002, 0.00001))  # fmt: skip
     product = reproject_to_cog(src, tmp_path / "u.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
-    assert product.properties["warp"] == "warped"
+    assert _delivered(product).warp == "warped"
     transform, width, height = gdal_default_grid(src, tmp_path / "ref.tif", "EPSG:25832", "-r", "bilinear")
     with rasterio.open(tmp_path / "u.tif") as ours:
         assert abs(ours.width - width) <= 1 and abs(ours.height - height) <= 1
@@ -355,7 +361,7 @@ def test_thermal_mosaic_and_atomic_replace(make_raster: Callable[..., Path], tmp
     dst = tmp_path / "out" / "thermal_cog.tif"
     for _ in range(2):  # the second run replaces the first atomically
         product = reproject_to_cog(src, dst, kind=ProductKind.THERMAL_MOSAIC, flight="f2")
-    assert product.units == "°C" and product.properties["cog_profile"] == "thermal_f32"
+    assert product.units == "°C" and _delivered(product).cog_profile == "thermal_f32"
     assert product.height_datum is HeightDatum.NOT_APPLICABLE and product.id == "f2-thermal_mosaic"
     with rasterio.open(dst) as out:
         assert out.nodata == -9999.0 and out.dtypes[0] == "float32"

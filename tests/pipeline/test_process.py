@@ -20,7 +20,7 @@ from core.workspace import Workspace
 from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
 from pipeline.executors import SerialExecutor
-from pipeline.models import HeightDatum, ProductKind
+from pipeline.models import GcpGeoref, HeightDatum, PoseGeoref, ProductKind
 from pipeline.process import load_products, process_flight
 from tests.samples import ingest_into as _ingest
 
@@ -52,10 +52,11 @@ def test_frames_footprints_and_products_json(brighton: Workspace) -> None:
     )
     frame = next(p for p in products if p.kind == ProductKind.RGB_FRAME)
     assert validate_cog(brighton.root / frame.path).valid
-    record = frame.properties["record"]
-    assert record["height_rule"] == "relative-altitude-over-takeoff-plane"  # type: ignore[index]
-    assert record["yaw_source"] == "gimbal" and record["camera_source"] == "focal+sensor"  # type: ignore[index]
-    assert (brighton.root / record["thumbnail"]).exists()  # type: ignore[index]
+    assert isinstance(frame.georef, PoseGeoref)
+    record = frame.georef.record
+    assert record.height_rule == "relative-altitude-over-takeoff-plane"
+    assert record.yaw_source == "gimbal" and record.camera_source == "focal+sensor"
+    assert (brighton.root / record.thumbnail).exists()
     assert frame.transformation and frame.gsd_m == pytest.approx(0.017, abs=0.001)
     import geopandas as gpd
 
@@ -103,8 +104,9 @@ def test_dem_ground(brighton: Workspace, tmp_path: Path) -> None:
     plane = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15)}
     on_dem = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15, dem=dem)}
     frame_id = next(k for k, p in on_dem.items() if p.kind == ProductKind.RGB_FRAME)
-    assert on_dem[frame_id].properties["record"]["height_rule"] == "relative-altitude+dem-takeoff"  # type: ignore[index]
-    assert on_dem[frame_id].properties["ground"] == "dem"
+    georef = on_dem[frame_id].georef
+    assert isinstance(georef, PoseGeoref) and georef.ground == "dem"
+    assert georef.record.height_rule == "relative-altitude+dem-takeoff"
     # A flat DEM at the take-off height gives the plane's footprint.
     assert on_dem[frame_id].bounds == pytest.approx(plane[frame_id].bounds, abs=0.05)
 
@@ -187,8 +189,8 @@ def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: 
         ProductKind.PHOTO_POINTS,
     }
     frame = products[ProductKind.THERMAL_FRAME]
-    assert frame.units == "°C" and frame.properties["footprint_clipped"] is True
-    assert frame.properties["record"]["clipped_rays"] > 0  # type: ignore[index]
+    assert frame.units == "°C" and isinstance(frame.georef, PoseGeoref)
+    assert frame.georef.footprint_clipped is True and frame.georef.record.clipped_rays > 0
     with rasterio.open(ws.root / frame.path) as ds:
         data = ds.read(1)
         assert ds.dtypes[0] == "float32" and ds.crs.to_epsg() == 32617
@@ -196,11 +198,12 @@ def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: 
     assert validate_cog(ws.root / frame.path).valid
     assert (ws.root / products[ProductKind.THERMAL_MOSAIC].path).exists()
     assert ws.thermal_frame("t1", "DJI_H20T.jpg").exists()
-    thermal = frame.properties["thermal"]  # the SDK's parameters, in our names, with their sources
-    assert isinstance(thermal, dict) and thermal["formats"][0].startswith("dji-rjpeg (dji-thermal-cli/")
-    assert set(thermal["parameters"]) >= {"emissivity", "relative_humidity_pct", "object_distance_m"}
-    assert set(thermal["sources"].values()) <= {"file", "rangefinder", "frame"}
-    assert products[ProductKind.THERMAL_MOSAIC].properties["emissivity"] == frame.properties["emissivity"]
+    thermal = frame.thermal  # the SDK's parameters, in our names, with their sources
+    assert thermal is not None and thermal.formats[0].startswith("dji-rjpeg (dji-thermal-cli/")
+    assert set(thermal.values()) >= {"emissivity", "relative_humidity_pct", "object_distance_m"}
+    assert {v.source for v in thermal.values().values()} <= {"file", "rangefinder", "frame"}
+    mosaic = products[ProductKind.THERMAL_MOSAIC].thermal
+    assert mosaic is not None and mosaic.emissivity == thermal.emissivity
 
 
 def _kite_delivery(tmp_path: Path, data_dir: Path) -> Path:
@@ -227,14 +230,15 @@ def test_gcp_stage_warps_frames_without_gps(tmp_path: Path, data_dir: Path) -> N
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, _kite_delivery(tmp_path, data_dir), "g1")
     products = process_flight(ws, "g1")
-    (product,) = [p for p in products if p.properties.get("georeference") == "gcp"]
-    fit = product.properties["fit"]
-    assert isinstance(fit, dict)
-    assert fit["order"] == 1 and len(fit["residuals"]) == 6
-    assert 0.0 < fit["rmse_r"] < 0.03 and fit["loo_rmse_r"] is not None
-    checks = product.properties["check_points"]
-    assert isinstance(checks, list) and len(checks) == 1
-    assert checks[0]["name"] == "CHK1" and checks[0]["dr"] < 0.05
+    (product,) = [p for p in products if isinstance(p.georef, GcpGeoref)]
+    assert isinstance(product.georef, GcpGeoref)
+    fit = product.georef.fit
+    assert fit.order == 1 and len(fit.residuals) == 6
+    assert 0.0 < fit.rmse_r < 0.03 and fit.loo_rmse_r is not None
+    (check,) = product.georef.check_points
+    assert check.name == "CHK1" and check.dr < 0.05
+    assert product.accuracy is not None and product.accuracy.evidence == "estimated"
+    assert product.accuracy.rmse_h_m == fit.loo_rmse_r and product.accuracy.n == 6
     assert validate_cog(ws.root / product.path).valid
     assert product.gsd_m == pytest.approx(0.02, rel=0.05)
 
@@ -248,7 +252,7 @@ def test_gcp_stage_refuses_mislabelled_copr_frame(tmp_path: Path, data_dir: Path
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, folder, "c1")
     products = process_flight(ws, "c1", target_crs="EPSG:32611")
-    assert not [p for p in products if p.properties.get("georeference") == "gcp"]
+    assert not [p for p in products if isinstance(p.georef, GcpGeoref)]
 
 
 class _PicklingExecutor(SerialExecutor):
@@ -280,7 +284,7 @@ def test_gcp_stage_runs_one_task_per_frame_on_the_executor(tmp_path: Path, data_
     process_flight(there, "g1", executor=executor)
     assert executor.calls.count("warp_gcp_frame") == 1  # the one frame with GCPs
     assert here.products_json("g1").read_bytes() == there.products_json("g1").read_bytes()
-    (product,) = [p for p in load_products(there, "g1") if p.properties.get("georeference") == "gcp"]
+    (product,) = [p for p in load_products(there, "g1") if isinstance(p.georef, GcpGeoref)]
     with rasterio.open(here.root / product.path) as a, rasterio.open(there.root / product.path) as b:
         assert np.array_equal(a.read(), b.read()) and a.transform == b.transform
     executor.calls.clear()

@@ -26,7 +26,7 @@ from pipeline.cog import validate_cog
 from pipeline.frames import locate_frame
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import project_to_image
-from pipeline.models import Product, ProductKind
+from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind
 from pipeline.process import load_products, process_flight
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
 from pipeline.thermal_raster import distance_from_capture
@@ -77,6 +77,12 @@ def _by_kind(products: tuple[Product, ...]) -> dict[ProductKind, Product]:
     return {p.kind: p for p in products}
 
 
+def _value(product: Product, name: str) -> float | None:
+    """One measurement parameter of a thermal product (the same for all its frames)."""
+    assert product.thermal is not None
+    return product.thermal.values()[name].value
+
+
 def _check_georeferenced_values(ws: Workspace, flight: str, frame: Product, expected: np.ndarray) -> None:
     """Every valid COG pixel lies within the 3×3 neighbourhood of its source pixel (bilinear)."""
     capture = _capture(ws, flight, frame.source_files[0])
@@ -115,29 +121,29 @@ def test_overridden_parameters_reach_frame_cog_mosaic_and_products_json(xt: Work
     np.testing.assert_array_equal(_celsius(xt.thermal_frame("xt", "DJI_XTR.jpg")), expected)
     _check_georeferenced_values(xt, "xt", frame, expected)
 
-    thermal = frame.properties["thermal"]
-    assert isinstance(thermal, dict)
-    assert thermal["parameters"]["emissivity"] == 0.9
-    assert thermal["parameters"]["relative_humidity_pct"] == 70.0
-    assert thermal["parameters"]["object_distance_m"] == 20.0  # oblique (-8.3°): the file's value
-    assert thermal["sources"] == {
+    thermal = frame.thermal
+    assert thermal is not None
+    values = {name: v.value for name, v in thermal.values().items()}
+    assert values["emissivity"] == 0.9 and values["relative_humidity_pct"] == 70.0
+    assert values["reflected_temp_c"] == 10.0
+    assert values["object_distance_m"] == 20.0  # oblique (-8.3°): the file's value
+    assert {name: v.source for name, v in thermal.values().items()} == {
         "emissivity": "override",
         "reflected_temp_c": "override",
         "atmospheric_temp_c": "file",
         "relative_humidity_pct": "override",
         "object_distance_m": "file",
     }
-    assert thermal["overrides"]["emissivity"] == 0.9 and thermal["formats"] == ["flir-fff (dronegis)"]
-    assert thermal["raster"] == "products/xt/thermal/DJI_XTR_celsius.tif"
-    assert frame.properties["emissivity"] == 0.9 and frame.properties["relative_humidity"] == 70.0
-    assert frame.properties["reflected_temperature_c"] == 10.0 and frame.properties["distance_m"] == 20.0
+    assert thermal.overrides.emissivity == 0.9 and thermal.formats == ("flir-fff (dronegis)",)
+    assert thermal.raster == "products/xt/thermal/DJI_XTR_celsius.tif"
 
     mosaic = products[ProductKind.THERMAL_MOSAIC]
-    assert mosaic.properties["thermal"]["parameters"]["emissivity"] == 0.9  # type: ignore[index]
+    assert mosaic.thermal is not None and mosaic.thermal.emissivity is not None
+    assert mosaic.thermal.emissivity.value == 0.9
     assert validate_cog(xt.root / mosaic.path).valid
     stored = {p["id"]: p for p in json.loads(xt.products_json("xt").read_text())}
-    assert stored[frame.id]["properties"]["thermal"]["sources"]["emissivity"] == "override"
-    assert stored[mosaic.id]["properties"]["emissivity"] == 0.9
+    assert stored[frame.id]["thermal"]["emissivity"]["source"] == "override"
+    assert stored[mosaic.id]["thermal"]["emissivity"] == {"min": 0.9, "max": 0.9, "source": "override"}
     assert ThermalOverrides.model_validate_json(xt.thermal_overrides("xt").read_text()) == overrides
 
 
@@ -154,7 +160,7 @@ def test_unchanged_reruns_skip_and_new_emissivity_recomputes(xt: Workspace) -> N
 
     again = _by_kind(process_flight(xt, "xt", target_crs=CRS))  # stored overrides reused
     assert [p.stat().st_mtime_ns for p in paths] == stamps
-    assert again[ProductKind.THERMAL_FRAME].properties["emissivity"] == 0.95
+    assert _value(again[ProductKind.THERMAL_FRAME], "emissivity") == 0.95
     process_flight(xt, "xt", target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
     assert [p.stat().st_mtime_ns for p in paths] == stamps  # same values given again: still up to date
 
@@ -162,8 +168,8 @@ def test_unchanged_reruns_skip_and_new_emissivity_recomputes(xt: Workspace) -> N
     changed = _by_kind(process_flight(xt, "xt", target_crs=CRS, thermal_overrides=low))
     assert all(p.stat().st_mtime_ns != s for p, s in zip(paths, stamps, strict=True))
     frame = changed[ProductKind.THERMAL_FRAME]
-    assert frame.properties["emissivity"] == 0.7
-    assert frame.properties["signature"] != first[ProductKind.THERMAL_FRAME].properties["signature"]
+    assert _value(frame, "emissivity") == 0.7
+    assert frame.signature != first[ProductKind.THERMAL_FRAME].signature
     expected = _expected(xt, "xt", "DJI_XTR.jpg", low)
     np.testing.assert_array_equal(_celsius(paths[0]), expected)
     assert not np.allclose(expected, _expected(xt, "xt", "DJI_XTR.jpg", ThermalOverrides(emissivity=0.95)))
@@ -202,11 +208,11 @@ def test_cli_options_and_params_file(xt: Workspace, tmp_path: Path) -> None:
     )
     assert ok.exit_code == 0, ok.output
     (frame,) = [p for p in json.loads(ok.stdout)["products"] if p["kind"] == "thermal_frame"]
-    used = frame["properties"]["thermal"]
-    assert used["parameters"]["emissivity"] == 0.85  # the option wins over the file
-    assert used["parameters"]["relative_humidity_pct"] == 65.0
-    assert used["parameters"]["reflected_temp_c"] == 5.0 and used["parameters"]["atmospheric_temp_c"] == 25.0
-    assert used["sources"]["atmospheric_temp_c"] == "override"
+    used = frame["thermal"]
+    assert used["emissivity"]["min"] == 0.85  # the option wins over the file
+    assert used["relative_humidity_pct"]["min"] == 65.0
+    assert used["reflected_temp_c"]["min"] == 5.0 and used["atmospheric_temp_c"]["min"] == 25.0
+    assert used["atmospheric_temp_c"]["source"] == "override"
     expected = _expected(
         xt,
         "xt",
@@ -222,12 +228,9 @@ def test_cli_options_and_params_file(xt: Workspace, tmp_path: Path) -> None:
     ok = runner.invoke(cli, [*base, "--thermal-params", str(as_json)])
     assert ok.exit_code == 0, ok.output
     (frame,) = [p for p in load_products(xt, "xt") if p.kind == ProductKind.THERMAL_FRAME]
-    assert frame.properties["emissivity"] == 0.6 and frame.properties["distance_m"] == 12.5
-    assert frame.properties["thermal"]["overrides"] == {  # type: ignore[index]
-        "emissivity": 0.6,
-        "object_distance_m": 12.5,
-        "distance_from_height": True,
-    }
+    assert _value(frame, "emissivity") == 0.6 and _value(frame, "object_distance_m") == 12.5
+    assert frame.thermal is not None
+    assert frame.thermal.overrides == ThermalOverrides(emissivity=0.6, object_distance_m=12.5)
 
     bad = tmp_path / "bad.toml"
     bad.write_text("emisivity = 0.9\n")
@@ -249,11 +252,11 @@ def test_sample_flight_thermal_frame(tmp_path: Path) -> None:
     _ingest(ws, tmp_path / "sample", "s")
     products = process_flight(ws, "s", thermal_overrides=ThermalOverrides(emissivity=0.97))
     (frame,) = [p for p in products if p.kind == ProductKind.THERMAL_FRAME]
-    thermal = frame.properties["thermal"]
-    assert isinstance(thermal, dict)
-    assert thermal["parameters"]["object_distance_m"] == pytest.approx(60.0)
-    assert thermal["sources"]["object_distance_m"] == "frame"
-    assert thermal["sources"]["emissivity"] == "override"
+    thermal = frame.thermal
+    assert thermal is not None and thermal.object_distance_m is not None and thermal.emissivity is not None
+    assert thermal.object_distance_m.value == pytest.approx(60.0)
+    assert thermal.object_distance_m.source == "frame"
+    assert thermal.emissivity.source == "override"
     assert validate_cog(ws.root / frame.path).valid
     expected = _expected(ws, "s", "DJI_0007_R.JPG", ThermalOverrides(emissivity=0.97))
     np.testing.assert_array_equal(_celsius(ws.thermal_frame("s", "DJI_0007_R.JPG")), expected)
@@ -290,10 +293,10 @@ def test_gcp_fit_warps_the_celsius_raster(tmp_path: Path, data_dir: Path) -> Non
     _ingest(ws, folder, "g")
     overrides = ThermalOverrides(emissivity=0.92)
     products = process_flight(ws, "g", target_crs=CRS, thermal_overrides=overrides)
-    (warped,) = [p for p in products if p.properties.get("georeference") == "gcp"]
+    (warped,) = [p for p in products if isinstance(p.georef, GcpGeoref)]
     assert warped.kind == ProductKind.THERMAL_FRAME and warped.units == "°C"
-    assert warped.properties["emissivity"] == 0.92
-    assert warped.properties["thermal"]["sources"]["emissivity"] == "override"  # type: ignore[index]
+    assert warped.thermal is not None and warped.thermal.emissivity is not None
+    assert warped.thermal.emissivity.value == 0.92 and warped.thermal.emissivity.source == "override"
     assert validate_cog(ws.root / warped.path).valid
     expected = _expected(ws, "g", "DJI_XTR.jpg", overrides)
     with rasterio.open(ws.root / warped.path) as ds:
@@ -328,10 +331,10 @@ def test_distance_from_height_above_the_dem(tmp_path: Path) -> None:
         dst.write(np.tile(GROUND_Z + 0.2 * (east - ORIGIN_E), (size, 1)).astype(np.float32)[None])
     products = process_flight(ws, "s", dem=dem)
     (frame,) = [p for p in products if p.kind == ProductKind.THERMAL_FRAME]
-    used = frame.properties["thermal"]
-    assert isinstance(used, dict) and used["sources"]["object_distance_m"] == "frame"
-    assert used["parameters"]["object_distance_m"] == pytest.approx(HEIGHT - 5.0, abs=0.2)
-    assert frame.properties["ground"] == "dem"
+    used = frame.thermal.object_distance_m if frame.thermal else None
+    assert used is not None and used.source == "frame"
+    assert used.value == pytest.approx(HEIGHT - 5.0, abs=0.2)
+    assert isinstance(frame.georef, PoseGeoref) and frame.georef.ground == "dem"
     flat = process_flight(ws, "s")  # without the DEM: the relative altitude again, recomputed
     (frame,) = [p for p in flat if p.kind == ProductKind.THERMAL_FRAME]
-    assert frame.properties["distance_m"] == pytest.approx(HEIGHT)
+    assert _value(frame, "object_distance_m") == pytest.approx(HEIGHT)

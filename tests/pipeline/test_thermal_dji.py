@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import DecoderUnavailable, ThermalError
 from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_dji import read_dji, read_dji_metadata
+from pipeline.thermal_dji import SDK_NAMES, read_dji, read_dji_metadata
 
 DJI_SAMPLES = [
     "thermal_parser/images/DJI_H20T.jpg",
@@ -50,7 +50,9 @@ def test_default_parameters_bit_for_bit(data_dir: Path, name: str) -> None:
     theirs = dtc.measure(data_dir / name)
     assert ours.celsius.dtype == np.float32
     np.testing.assert_array_equal(_ours_as_theirs(ours.celsius), theirs.temperature)
-    assert ours.parameters == theirs.params
+    assert ours.parameters == {
+        name: theirs.params[sdk] for name, sdk in SDK_NAMES.items() if sdk in theirs.params
+    }
     assert set(ours.sources.values()) <= {"file", "rangefinder"}
 
 
@@ -66,7 +68,7 @@ def test_follows_changed_parameters(data_dir: Path, name: str) -> None:
         data_dir / name, dtc.Settings(emissivity=0.9, distance=10.0, humidity=60.0, reflected_temp=10.0)
     )
     np.testing.assert_array_equal(_ours_as_theirs(ours.celsius), theirs.temperature)
-    assert ours.sources["emissivity"] == "override" and ours.sources["distance"] == "override"
+    assert ours.sources["emissivity"] == "override" and ours.sources["object_distance_m"] == "override"
     default = read_dji(data_dir / name)
     assert not np.array_equal(ours.celsius, default.celsius)
 
@@ -93,14 +95,15 @@ def test_each_single_parameter_is_followed(data_dir: Path, name: str) -> None:
 def test_frame_distance_is_used_without_override(data_dir: Path) -> None:
     path = data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG"
     frame = read_dji(path, frame_distance_m=18.0)
-    assert frame.parameters["distance"] == 18.0 and frame.sources["distance"] == "frame"
+    assert frame.parameters["object_distance_m"] == 18.0 and frame.sources["object_distance_m"] == "frame"
     fixed = read_dji(path, ThermalOverrides(object_distance_m=7.0), frame_distance_m=18.0)
-    assert fixed.parameters["distance"] == 7.0
+    assert fixed.parameters["object_distance_m"] == 7.0
     high = read_dji(path, frame_distance_m=60.0)
     low, top = (
         __import__("dji_thermal_cli").tsdk.open(path.read_bytes()).get_measurement_params_range()["distance"]
     )
-    assert high.parameters["distance"] == top and high.sources["distance"] == "frame (clamped from 60 m)"
+    assert high.parameters["object_distance_m"] == top
+    assert high.sources["object_distance_m"] == "frame (clamped from 60 m)"
 
 
 def test_metadata(data_dir: Path) -> None:
@@ -157,6 +160,6 @@ def test_air_temperature_follows_where_the_camera_has_it(data_dir: Path) -> None
     ours = read_dji(m3t, ThermalOverrides(atmospheric_temp_c=5.0))
     theirs = dtc.measure(m3t, dtc.Settings(ambient_temp=5.0)).temperature
     np.testing.assert_array_equal(_ours_as_theirs(ours.celsius), theirs)
-    assert ours.parameters["ambient_temp"] == 5.0 and ours.sources["ambient_temp"] == "override"
+    assert ours.parameters["atmospheric_temp_c"] == 5.0 and ours.sources["atmospheric_temp_c"] == "override"
     xts = read_dji(data_dir / "thermal_parser/images/DJI_XTS.jpg", ThermalOverrides(atmospheric_temp_c=5.0))
-    assert "ambient_temp" not in xts.parameters  # the dirp cameras have no air temperature
+    assert "atmospheric_temp_c" not in xts.parameters  # the dirp cameras have no air temperature

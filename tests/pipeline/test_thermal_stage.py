@@ -16,8 +16,15 @@ from rasterio.errors import NotGeoreferencedWarning
 from core.workspace import Workspace
 from flights.models import Attitude, Capture, FileKind, Flight, Position
 from pipeline.executors import ThreadExecutor
+from pipeline.models import ThermalValue
 from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_stage import load_overrides, thermal_properties, thermal_stage, used_parameters
+from pipeline.thermal_stage import (
+    load_overrides,
+    merge_thermal,
+    product_thermal,
+    thermal_stage,
+    used_parameters,
+)
 
 FILES = {
     "ir/DJI_XT2.jpg": "thermal_parser/images/DJI_XT2.jpg",
@@ -61,7 +68,8 @@ def test_stage_writes_frames_and_records_parameters(data_dir: Path, tmp_path: Pa
     assert flir["emissivity"] == 0.96 and flir["object_distance_m"] == 18.0
     assert flir["sources"]["object_distance_m"] == "frame" and flir["sources"]["emissivity"] == "override"
     dji = record["frames"]["ir/M3T_0001_R.JPG"]
-    assert dji["emissivity"] == 0.96 and dji["distance"] == 18.0 and dji["humidity"] == 70.0
+    assert dji["emissivity"] == 0.96 and dji["object_distance_m"] == 18.0
+    assert dji["relative_humidity_pct"] == 70.0 and dji["sources"]["object_distance_m"] == "frame"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(ws.thermal_frame("f1", "ir/DJI_XT2.jpg")) as src:
@@ -119,21 +127,27 @@ def test_reuse_keeps_unchanged_frames_and_redoes_changed_ones(data_dir: Path, tm
     assert "ir/DJI_XT2.jpg" not in again.reused and raster.exists()
 
 
-def test_thermal_properties_name_parameters_for_publishing(data_dir: Path, tmp_path: Path) -> None:
+def test_product_thermal_names_parameters_once(data_dir: Path, tmp_path: Path) -> None:
     ws = Workspace.at(tmp_path)
     result = thermal_stage(ws, _flight(data_dir, ws), ThermalOverrides(relative_humidity_pct=60.0))
     flir = result.measurements["ir/DJI_XT2.jpg"]
     dji = result.measurements["ir/M3T_0001_R.JPG"]
-    values, sources = used_parameters(dji)  # the SDK's names -> ours
+    assert {"humidity", "distance", "reflection", "ambient_temp"}.isdisjoint(dji)  # our names only
+    values, sources = used_parameters(dji)
     assert values["relative_humidity_pct"] == 60.0 and sources["relative_humidity_pct"] == "override"
     assert values["object_distance_m"] == 18.0 and sources["object_distance_m"] == "frame"
-    one = thermal_properties([flir], result.overrides, raster="products/f1/thermal/x.tif")
-    assert one["relative_humidity"] == 60.0 and one["distance_m"] == 18.0
-    assert one["thermal"]["measurement"] == flir and one["thermal"]["raster"] == "products/f1/thermal/x.tif"
-    assert one["radiometric_source"] == "flir-fff (dronegis)"
+    one = product_thermal([flir], result.overrides, raster="products/f1/thermal/x.tif")
+    assert one.relative_humidity_pct == ThermalValue(min=60.0, max=60.0, source="override")
+    assert one.object_distance_m is not None and one.object_distance_m.value == 18.0
+    assert one.raster == "products/f1/thermal/x.tif" and one.frames == 1
+    assert one.formats == ("flir-fff (dronegis)",)
     far = {**flir, "object_distance_m": 30.0}
-    both = thermal_properties([flir, far, dji], result.overrides)
-    assert both["thermal"]["parameters"]["object_distance_m"] == {"min": 18.0, "max": 30.0}
-    assert both["distance_m"] == "18–30" and both["thermal"]["frames"] == 3
-    assert both["thermal"]["sources"]["relative_humidity_pct"] == "override"
-    assert both["thermal"]["overrides"] == {"relative_humidity_pct": 60.0, "distance_from_height": True}
+    both = product_thermal([flir, far, dji], result.overrides)
+    assert both.object_distance_m is not None
+    assert (both.object_distance_m.min, both.object_distance_m.max) == (18.0, 30.0)
+    assert both.object_distance_m.text == "18–30" and both.frames == 3
+    assert both.relative_humidity_pct is not None and both.relative_humidity_pct.source == "override"
+    assert both.overrides == ThermalOverrides(relative_humidity_pct=60.0)
+    merged = merge_thermal([one, product_thermal([far], result.overrides)], result.overrides)
+    assert merged.object_distance_m == ThermalValue(min=18.0, max=30.0, source="frame")
+    assert merged.frames == 2 and merged.raster is None

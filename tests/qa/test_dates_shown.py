@@ -47,7 +47,7 @@ def _product(pid: str, when: datetime | None) -> Product:
     return Product(
         id=pid, flight="F", kind=ProductKind.ORTHOPHOTO, path=f"products/F/{pid}.tif", crs="EPSG:25832",
         bounds=(560000.0, 6215000.0, 560010.0, 6215010.0), time_start=when,
-        properties={"capture_time_source": "tiff:DateTime (ODM 3.5.5: mean capture time)"} if when else {},
+        capture_time_source="tiff:DateTime (ODM 3.5.5: mean capture time)" if when else None,
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from rasterio.transform import from_origin
 from core.errors import QAError
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight, ImageQuality, Position, Purpose
-from pipeline.models import Product, ProductKind
+from pipeline.models import GcpFit, GcpGeoref, PointResidual, Product, ProductKind
 from qa.catalog_freshness import catalog_freshness
 from qa.measure import pixel_to_world
 from qa.report import read_report
@@ -249,9 +249,21 @@ def test_run_qa_on_the_ingested_sample_flight(workspace: Workspace, tmp_path: Pa
 
 
 def _fitted(pid: str, gcps: int, loo: float | None) -> Product:
-    """An orthophoto made by an affine GCP fit of ``gcps`` points (a dumped pipeline.gcp.GcpFit)."""
-    residuals = [{"name": f"G{i}", "role": "gcp", "dr": 0.0 if loo is None else 0.04} for i in range(gcps)]
-    fit = {"method": "affine", "order": 1, "rmse_r": 0.04, "loo_rmse_r": loo, "residuals": residuals}
+    """An orthophoto made by an affine GCP fit of ``gcps`` points (``Product.georef``)."""
+    dr = 0.0 if loo is None else 0.04
+    residuals = tuple(
+        PointResidual(name=f"G{i}", role="gcp", dx=dr, dy=0.0, dr=dr, d_px=0.0) for i in range(gcps)
+    )
+    identity = ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    fit = GcpFit(
+        method="affine",
+        order=1,
+        forward=identity,
+        inverse=identity,
+        rmse_r=dr,
+        loo_rmse_r=loo,
+        residuals=residuals,
+    )
     return Product(
         id=pid,
         flight="F1",
@@ -259,7 +271,7 @@ def _fitted(pid: str, gcps: int, loo: float | None) -> Product:
         path="x.tif",
         crs="EPSG:25832",
         bounds=(0, 0, 1, 1),
-        properties={"gcp_fit": fit},
+        georef=GcpGeoref(fit=fit),
     )
 
 
@@ -376,7 +388,7 @@ def test_sample_flight_ingest_process_qa(workspace: Workspace, tmp_path: Path) -
     assert report.check("checkpoints").figures["unique"] == 8
     geo = report.check("georeferencing")
     assert geo.figures["rtk_fix_ratio"] == 1.0
-    gcp_frames = {p.id: p for p in products if p.properties.get("georeference") == "gcp"}
+    gcp_frames = {p.id: p for p in products if isinstance(p.georef, GcpGeoref)}
     assert sorted(gcp_frames) == ["S-gcpframe-DJI_0002", "S-gcpframe-DJI_0005"]
     for pid, product in gcp_frames.items():
         assert geo.figures[f"{pid}.gcp_count"] == 4 and geo.figures[f"{pid}.gcp_loo_rmse_m"] is not None
@@ -384,12 +396,21 @@ def test_sample_flight_ingest_process_qa(workspace: Workspace, tmp_path: Path) -
         figures: dict[str, Any] = check.figures
         assert figures["n"] == 6 and check.status == "warn"  # 6 < 30 check points
         assert figures["asprs_rmse_h"] < 0.1 * (product.gsd_m or 0)
+        measured = report.accuracy[pid]  # the typed statement publication carries
+        assert measured.source == "check_points" and measured.evidence == "measured" and measured.n == 6
+        assert measured.rmse_h_m == figures["asprs_rmse_h"] and measured.nssda_h95_m == figures["nssda_h95"]
+        assert (
+            measured.ce90_m == figures["ce90"]
+            and measured.horizontal_class_met == figures["horizontal_class_met"]
+        )
+        assert measured.warnings == (figures["count_warning"],)
+        assert product.accuracy is not None and product.accuracy.evidence == "estimated"  # the fit's own
         # independent of the matching: the stage's residuals of the same check points through the fit
-        stage: list[dict[str, Any]] = product.properties["check_points"]  # type: ignore[assignment]
-        by_fit = {c["name"]: c for c in stage}
+        assert isinstance(product.georef, GcpGeoref)
+        by_fit = {c.name: c for c in product.georef.check_points}
         for point in figures["points"]:
             fit = by_fit[point["name"]]
-            assert math.hypot(point["dx"] - fit["dx"], point["dy"] - fit["dy"]) < 0.25 * (product.gsd_m or 0)
+            assert math.hypot(point["dx"] - fit.dx, point["dy"] - fit.dy) < 0.25 * (product.gsd_m or 0)
     evidence = geo.figures["accuracy_evidence"]
     assert isinstance(evidence, dict)
     # the targets do not show in the thermal frame: its accuracy is not measured, and QA says so

@@ -13,7 +13,7 @@ from core.workspace import Workspace
 from flights.models import Purpose
 from pipeline.models import Product, ProductKind
 from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_stage import thermal_properties
+from pipeline.thermal_stage import product_thermal
 from qa.models import QAReport
 from qa.report import build_report, render_html
 from qa.thermal_params import thermal_parameters_check
@@ -88,7 +88,7 @@ def test_parameters_differing_between_frames_warn() -> None:
 
 
 def test_products_are_read_when_the_record_is_missing() -> None:
-    props = thermal_properties(
+    thermal = product_thermal(
         [_frame(0.9, "override"), _frame(0.9, "override", reflected=25.0)], ThermalOverrides(emissivity=0.9)
     )
     mosaic = Product(
@@ -98,7 +98,7 @@ def test_products_are_read_when_the_record_is_missing() -> None:
         path="products/F/thermal.tif",
         crs="EPSG:25832",
         bounds=(0.0, 0.0, 1.0, 1.0),
-        properties=props,
+        thermal=thermal,
     )
     check = thermal_parameters_check({}, [mosaic], Purpose.BUILDING_INSPECTION)
     assert check.figures["emissivity"] == 0.9 and check.figures["emissivity_source"] == "override"
@@ -147,7 +147,8 @@ def test_sample_flight_override_emissivity_reaches_the_report(tmp_path: Path) ->
     )
     products = process_flight(workspace, "S", thermal_overrides=ThermalOverrides(emissivity=0.93))
     thermal = [p for p in products if p.kind in (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)]
-    assert thermal and all(p.properties["thermal"]["sources"]["emissivity"] == "override" for p in thermal)
+    sources = [p.thermal.values()["emissivity"].source for p in thermal if p.thermal]
+    assert len(sources) == len(thermal) > 0 and set(sources) == {"override"}
     run_qa(workspace, "S", checkpoints=None, rules=None, conditions=None, now=NOW)
     doc = json.loads((workspace.qa("S") / "report.json").read_text(encoding="utf-8"))
     check = next(c for c in doc["checks"] if c["id"] == "thermal.parameters")

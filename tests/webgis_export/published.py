@@ -23,7 +23,7 @@ from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
 from core.workspace import Workspace
-from pipeline.models import HeightDatum, Product, ProductKind
+from pipeline.models import HeightDatum, Product, ProductKind, ProductThermal, ThermalValue, View
 
 ORIGIN = (560000.0, 6215600.0)
 CAPTURE = datetime(2026, 2, 10, 5, 30, tzinfo=UTC)
@@ -80,7 +80,7 @@ def make_flight(workspace: Workspace, data_dir: Path, flight: str = "f2026-02-10
             kind=ProductKind.ORTHOPHOTO,
             path=f"products/{flight}/ortho.tif",
             gsd_m=0.1,
-            properties={"platform": "dji-m300", "instruments": ["zenmuse-p1"]},
+            view=View(platform="dji-m300", instruments=("zenmuse-p1",)),
             **common,
         ),
         Product(
@@ -89,7 +89,10 @@ def make_flight(workspace: Workspace, data_dir: Path, flight: str = "f2026-02-10
             path=f"products/{flight}/thermal.tif",
             gsd_m=0.2,
             units="°C",
-            properties={"emissivity": 0.95, "reflected_temperature_c": -2.0},
+            thermal=ProductThermal(
+                emissivity=ThermalValue(min=0.95, max=0.95, source="override"),
+                reflected_temp_c=ThermalValue(min=-2.0, max=-2.0, source="override"),
+            ),
             **common,
         ),
         Product(

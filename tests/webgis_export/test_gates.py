@@ -45,7 +45,8 @@ def flight(tmp_path: Path, data_dir: Path) -> Workspace:
 def test_undated_product_is_refused_naming_it(flight: Workspace) -> None:
     undated = {
         "time_start": None,
-        "properties": {"capture_time_source": "unknown", "captured_before": INGESTED.isoformat()},
+        "capture_time_source": "unknown",
+        "captured_before": INGESTED,
     }
     _rewrite(flight, "f", {"orthophoto": undated})
     with pytest.raises(PublicationRefused) as refused:
@@ -61,7 +62,8 @@ def test_undated_product_is_refused_naming_it(flight: Workspace) -> None:
 def test_undated_override_is_recorded_in_stac_never_as_publication_time(flight: Workspace) -> None:
     undated = {
         "time_start": None,
-        "properties": {"capture_time_source": "unknown", "captured_before": INGESTED.isoformat()},
+        "capture_time_source": "unknown",
+        "captured_before": INGESTED,
     }
     _rewrite(flight, "f", {"orthophoto": undated})
     [layer] = publish(
@@ -86,7 +88,7 @@ def test_declared_day_and_file_time_in_stac(flight: Workspace) -> None:
     day = {
         "time_start": datetime(2025, 6, 11, 22, tzinfo=UTC),
         "time_end": datetime(2025, 6, 12, 21, 59, 59, tzinfo=UTC),
-        "properties": {"capture_time_source": "declared: --captured 2025-06-12"},
+        "capture_time_source": "declared: --captured 2025-06-12",
     }
     _rewrite(flight, "f", {"orthophoto": day})
     [layer] = publish(flight, "f-orthophoto", now=NOW, pyramids=False)

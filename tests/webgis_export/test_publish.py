@@ -85,7 +85,7 @@ def test_layers_json_round_trips(published: tuple[Workspace, dict[str, Layer]]) 
     thermal = layers["thermal_mosaic"]
     assert thermal.style.unit == "°C" and thermal.style.colormap == "inferno"
     assert thermal.access == "internal"
-    assert thermal.thermal == {"emissivity": 0.95, "reflected_temperature_c": -2.0}
+    assert thermal.thermal == {"emissivity": 0.95, "reflected_temp_c": -2.0}
     dtm = layers["dtm"]
     assert dtm.style.unit == "m" and dtm.height_datum.value.startswith("DVR90")
     assert dtm.freshness is not None
