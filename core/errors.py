@@ -32,6 +32,14 @@ class ControlFileError(IngestError, ValueError):
     """A GCP, check-point, geo.txt or MRK file is malformed."""
 
 
+class RasterError(MetadataError):
+    """A delivered raster has no usable georeference or impossible dimensions."""
+
+
+class AreaError(IngestError, ValueError):
+    """An AOI or municipality file cannot be read or holds no polygon."""
+
+
 class ArchiveError(IngestError, OSError):
     """The archive or quarantine could not be written."""
 

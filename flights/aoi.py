@@ -17,17 +17,13 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from core.errors import IngestError
+from core.errors import AreaError
 
 logger = logging.getLogger(__name__)
 
 SKANDERBORG_KOMKODE = "0746"
 DEFAULT_MUNICIPALITY = Path(__file__).with_name("data") / "skanderborg_0746.geojson"
 CODE_FIELDS = ("KOMKODE", "komkode", "kommunekode", "KOMMUNEKODE", "code")
-
-
-class AreaError(IngestError, ValueError):
-    """An AOI or municipality file cannot be read or holds no polygon."""
 
 
 def load_area(path: Path, *, code: str | None = None, layer: str | None = None) -> BaseGeometry:

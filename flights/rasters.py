@@ -22,7 +22,7 @@ from rasterio.errors import CRSError as RasterioCRSError
 from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
 
-from core.errors import GeoreferenceError, MetadataError
+from core.errors import GeoreferenceError, RasterError
 from flights.models import DeliveredFile, FileKind, Problem, Severity
 from flights.raster_time import raster_time
 
@@ -36,10 +36,6 @@ WORLD_FILE_SUFFIXES = {
     ".jpg": (".jgw", ".jpgw", ".wld"),
     ".jpeg": (".jgw", ".jpegw", ".wld"),
 }
-
-
-class RasterError(MetadataError):
-    """A delivered raster has no usable georeference or impossible dimensions."""
 
 
 def world_file_for(path: Path) -> Path | None:

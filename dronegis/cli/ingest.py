@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from core.errors import DroneGisError, UsageError
+from core.errors import AreaError, DroneGisError, UsageError
 from core.localtime import local, local_date, local_text
 from dronegis.cli.heights import (
     decisions,
@@ -142,7 +142,7 @@ def run_ingest(
 ) -> FlightSummary:
     """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
     from core.workspace import Workspace
-    from flights.aoi import AreaError, load_municipality
+    from flights.aoi import load_municipality
     from flights.capture_time import camera_zone
     from flights.ingest import ingest_folder, summarize
     from flights.raster_time import declared_capture

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import shapely
 
+from core.errors import AreaError
 from flights import checks
-from flights.aoi import AreaError, load_area, load_municipality
+from flights.aoi import load_area, load_municipality
 from flights.checks import CheckContext
 from flights.models import (
     Attitude,
