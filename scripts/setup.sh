@@ -46,6 +46,10 @@ want="$(cat pyproject.toml constraints.txt requirements-peers.txt | sha256sum | 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing dronegis and its extras into $VENV" >&2
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  # opencv-contrib-python-headless replaces opencv-python-headless (both install cv2/): never keep both
+  if "$VENV/bin/python" -m pip show -q opencv-python-headless >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip uninstall -y -q opencv-python-headless
+  fi
   "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dji,dask,notebooks,test]"
   "$VENV/bin/python" -m pip install -q -c constraints.txt --no-deps -r requirements-peers.txt
   echo "$want" > "$stamp"
