@@ -18,8 +18,11 @@ raster are unchanged since the last run; the signatures are kept in the record t
 Each frame to convert is one task (:func:`convert_thermal_frame` of a :class:`ThermalTask`)
 on the caller's executor — a local pool or a Dask worker, or by default threads of this
 process (:func:`~pipeline.thermal_frames.run_frames`); the task writes only its frame's
-raster (:func:`~pipeline.thermal_frames.write_thermal_frame`, the writer of ``dronegis
-thermal``), and this process writes the overrides and the record.
+raster with the writer of ``dronegis thermal``, and this process writes the overrides and
+the record. On this machine (threads, a local pool) the tasks stage their rasters and this
+process makes them durable together (:func:`~pipeline.thermal_frames.commit_frames`: one
+flush, one fsync per folder); a task on a Dask worker, maybe on another machine, makes its
+own raster durable (:func:`~pipeline.thermal_frames.write_thermal_frame`).
 """
 
 from __future__ import annotations
@@ -38,10 +41,17 @@ from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
 from pipeline.executors import Executor
 from pipeline.models.thermal import PARAMETERS, ProductThermal, ThermalOverrides, ThermalValue
-from pipeline.thermal_frames import run_frames, write_thermal_frame
+from pipeline.thermal_frames import (
+    StagedFrame,
+    commit_frames,
+    run_frames,
+    stage_thermal_frame,
+    write_thermal_frame,
+)
 
 log = logging.getLogger(__name__)
 VERSION = "2"  # 2: DJI records in our parameter names
+SAME_MACHINE = ("serial", "threads", "local")  # executors whose workers share this file system's cache
 
 
 class ThermalTask(Frozen):
@@ -54,6 +64,8 @@ class ThermalTask(Frozen):
         capture: the frame's capture record.
         overrides: the flight's measurement parameters.
         distance_m: the frame's object distance (None: the file's value).
+        stage_only: write the raster to a temporary file for the caller to commit
+            (:func:`~pipeline.thermal_frames.commit_frames`) instead of in place.
     """
 
     root: str
@@ -62,14 +74,19 @@ class ThermalTask(Frozen):
     capture: Capture
     overrides: ThermalOverrides
     distance_m: float | None = None
+    stage_only: bool = False
 
 
 class ThermalFrameResult(Frozen):
-    """The parameters one frame was converted with (JSON values), or why it failed."""
+    """The parameters one frame was converted with (JSON values), or why it failed.
+
+    ``staged``: the temporary file holding the raster when the task only staged it.
+    """
 
     relpath: str
     measurement: dict[str, Any] | None = None
     error: str | None = None
+    staged: str | None = None
 
 
 def convert_thermal_frame(task: ThermalTask) -> ThermalFrameResult:
@@ -78,18 +95,17 @@ def convert_thermal_frame(task: ThermalTask) -> ThermalFrameResult:
 
     workspace = Workspace.at(task.root)
     src = workspace.archived_file(task.flight, task.relpath)
+    dst = workspace.thermal_frame(task.flight, task.relpath)
+    staged = None
     try:
         frame = convert_frame(src, task.overrides, frame_distance_m=task.distance_m)
-        write_thermal_frame(
-            frame.celsius,
-            workspace.thermal_frame(task.flight, task.relpath),
-            capture=task.capture,
-            measurement=frame.measurement,
-        )
+        write = stage_thermal_frame if task.stage_only else write_thermal_frame
+        written = write(frame.celsius, dst, capture=task.capture, measurement=frame.measurement)
+        staged = str(written.tmp) if isinstance(written, StagedFrame) else None
     except (DroneGisError, OSError) as exc:
         return ThermalFrameResult(relpath=task.relpath, error=str(exc))
     measurement = json.loads(json.dumps(frame.measurement, default=str))
-    return ThermalFrameResult(relpath=task.relpath, measurement=measurement)
+    return ThermalFrameResult(relpath=task.relpath, measurement=measurement, staged=staged)
 
 
 class ThermalStageResult(NamedTuple):
@@ -175,6 +191,7 @@ def thermal_stage(
     reused: list[str] = []
     signatures: dict[str, str] = {}
     tasks: list[ThermalTask] = []
+    stage_only = executor is None or executor.name in SAME_MACHINE
     for capture in captures:
         distance = (distances or {}).get(capture.path, distance_from_capture(capture))
         signatures[capture.path] = frame_signature(capture, overrides, distance)
@@ -192,6 +209,7 @@ def thermal_stage(
                 capture=capture,
                 overrides=overrides,
                 distance_m=distance,
+                stage_only=stage_only,
             )
         )
 
@@ -200,6 +218,9 @@ def thermal_stage(
             progress(len(reused) + done, len(captures))
 
     done = run_frames(convert_thermal_frame, tasks, executor, frames_done)
+    commit_frames([
+        StagedFrame(Path(r.staged), workspace.thermal_frame(flight.id, r.relpath)) for r in done if r.staged
+    ])  # fmt: skip
     _collect(workspace, flight.id, captures, {r.relpath: r for r in done}, previous, signatures, result)
     if progress is not None and reused and not tasks:
         progress(len(captures), len(captures))
