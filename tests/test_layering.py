@@ -173,7 +173,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "pipeline/gcp_warp.py::warp_with_fit",
             "webgis_export/layerbuild.py::layer_folder_build",
             "webgis_export/publish.py::publish",
-            "webgis_export/vectors/build.py::vector_layer_build",
         }
     ),
     "long_parameter_lists": frozenset(

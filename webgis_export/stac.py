@@ -31,6 +31,7 @@ from pystac.extensions.view import ViewExtension
 from core.errors import ExportError
 from core.localtime import DISPLAY_ZONE, local_date
 from webgis_export.models import Layer
+from webgis_export.vectors.models import Captured
 
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 LONG_FLIGHT = timedelta(hours=1)
@@ -101,7 +102,7 @@ def item_for(layer: Layer, *, cog_href: str, transform: tuple[float, ...]) -> py
     return item
 
 
-def capture_times(layer: Layer) -> tuple[datetime | None, datetime | None, datetime | None]:
+def capture_times(layer: Captured) -> tuple[datetime | None, datetime | None, datetime | None]:
     """STAC ``datetime``, ``start_datetime``, ``end_datetime`` of a layer: when it was flown, never published.
 
     - one instant or a flight up to :data:`LONG_FLIGHT`: ``datetime`` = its start;
@@ -150,6 +151,8 @@ def _custom_properties(layer: Layer) -> dict[str, Any]:
         props["dronegis:thermal"] = dict(layer.thermal)
     if layer.style.unit:
         props["dronegis:unit"] = layer.style.unit
+    if layer.privacy is not None:
+        props["dronegis:privacy"] = layer.privacy.model_dump(mode="json", exclude={"zones_file"})
     if layer.datum is not None:
         props["dronegis:vertical_datum"] = layer.datum.model_dump(
             mode="json", include={"datum", "source", "vertical_crs", "geoid_n_m", "warnings"}
@@ -195,6 +198,8 @@ def build_catalog(items: Iterable[pystac.Item], title: str = "dronegis published
 
 
 def _union(boxes: list[list[float]]) -> list[float]:
+    if not boxes:  # only layers without features (e.g. no hot spot found): no extent is known
+        return [-180.0, -90.0, 180.0, 90.0]
     return [
         min(b[0] for b in boxes),
         min(b[1] for b in boxes),

@@ -17,6 +17,7 @@ from webgis_export.ogc.wms_time import dimension_default, dimension_extent
 from webgis_export.ogc.xmltree import WMS_NS, XLINK, Element, document, href, num, serialise, sub
 from webgis_export.service import bounds_in
 from webgis_export.tms import get_tms, max_zoom, zoom_for_gsd
+from webgis_export.vectors.models import VectorLayer
 
 WMS_CRS = ("EPSG:25832", "EPSG:4326", "CRS:84", "EPSG:3857")
 LAT_LON_CRS = frozenset({"EPSG:4326"})
@@ -39,8 +40,10 @@ def time_extent(layer: Layer) -> str | None:
     return dimension_extent(layer)
 
 
-def wms_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
-    """The WMS 1.3.0 capabilities XML."""
+def wms_capabilities(
+    layers: Sequence[Layer], base_url: str, token: str | None = None, vectors: Sequence[VectorLayer] = ()
+) -> bytes:
+    """The WMS 1.3.0 capabilities XML: raster layers, then vector layers (drawn with their simple style)."""
     q = f"{{{WMS_NS}}}"
     root = document(
         f"{q}WMS_Capabilities",
@@ -76,16 +79,19 @@ def wms_capabilities(layers: Sequence[Layer], base_url: str, token: str | None =
     sub(top, f"{q}Title", "dronegis")
     for crs in WMS_CRS:
         sub(top, f"{q}CRS", crs)
-    if layers:
+    boxes = [layer.bounds_wgs84 for layer in layers] + [v.bounds_wgs84 for v in vectors if v.bounds_wgs84]
+    if boxes:
         union = (
-            min(layer.bounds_wgs84[0] for layer in layers),
-            min(layer.bounds_wgs84[1] for layer in layers),
-            max(layer.bounds_wgs84[2] for layer in layers),
-            max(layer.bounds_wgs84[3] for layer in layers),
+            min(box[0] for box in boxes),
+            min(box[1] for box in boxes),
+            max(box[2] for box in boxes),
+            max(box[3] for box in boxes),
         )
         _geographic_box(top, q, union)
     for layer in layers:
         _wms_layer(top, q, layer, base_url, token)
+    for vector in vectors:
+        _wms_vector_layer(top, q, vector, base_url, token)
     return serialise(root)
 
 
@@ -104,6 +110,37 @@ def _wms_layer(parent: Element, q: str, layer: Layer, base_url: str, token: str 
     sub(node, f"{q}Name", layer.id)
     sub(node, f"{q}Title", layer.title)
     sub(node, f"{q}Abstract", layer_abstract(layer))
+    _extent(node, q, layer)
+    style = sub(node, f"{q}Style")
+    sub(style, f"{q}Name", layer.style.name)
+    sub(style, f"{q}Title", layer.style.title)
+    legend = sub(style, f"{q}LegendURL", width="160", height="320")
+    sub(legend, f"{q}Format", "image/png")
+    href(legend, f"{q}OnlineResource", with_token(f"{base_url}/legend/{layer.id}.png", token))
+
+
+def _wms_vector_layer(parent: Element, q: str, layer: VectorLayer, base_url: str, token: str | None) -> None:
+    """A vector layer: queryable (GetFeatureInfo returns its features' attributes), drawn in one style."""
+    if layer.bounds is None or layer.bounds_wgs84 is None:
+        return  # a layer without features has no extent to draw
+    node = sub(parent, f"{q}Layer", queryable="1", opaque="0")
+    sub(node, f"{q}Name", layer.id)
+    sub(node, f"{q}Title", layer.title)
+    sub(node, f"{q}Abstract", f"{layer.kind.value.replace('_', ' ')}; {layer.feature_count} features")
+    _extent(node, q, layer)
+    style = sub(node, f"{q}Style")
+    sub(style, f"{q}Name", layer.style.name)
+    sub(style, f"{q}Title", layer.style.title)
+    legend = sub(style, f"{q}LegendURL", width="160", height="120")
+    sub(legend, f"{q}Format", "image/png")
+    url = f"{base_url}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&FORMAT=image/png"
+    url += f"&LAYER={layer.id}"
+    href(legend, f"{q}OnlineResource", with_token(url, token))
+
+
+def _extent(node: Element, q: str, layer: Layer | VectorLayer) -> None:
+    """Geographic and per-CRS bounding boxes, and the time dimension (capture time)."""
+    assert layer.bounds is not None and layer.bounds_wgs84 is not None
     _geographic_box(node, q, layer.bounds_wgs84)
     for crs in WMS_CRS:
         if crs == "CRS:84":
@@ -134,12 +171,6 @@ def _wms_layer(parent: Element, q: str, layer: Layer, base_url: str, token: str 
             nearestValue="0",
             current="0",
         )
-    style = sub(node, f"{q}Style")
-    sub(style, f"{q}Name", layer.style.name)
-    sub(style, f"{q}Title", layer.style.title)
-    legend = sub(style, f"{q}LegendURL", width="160", height="320")
-    sub(legend, f"{q}Format", "image/png")
-    href(legend, f"{q}OnlineResource", with_token(f"{base_url}/legend/{layer.id}.png", token))
 
 
 def layer_abstract(layer: Layer) -> str:

@@ -1,4 +1,4 @@
-"""OGC service exceptions (WMS 1.3.0 ServiceExceptionReport, OWS 1.1 ExceptionReport).
+"""OGC service exceptions (WMS 1.3.0 ServiceExceptionReport, OWS 1.1 ExceptionReport, OGC API JSON).
 
 WMS 1.3.0 codes: InvalidFormat, InvalidCRS, LayerNotDefined, StyleNotDefined,
 LayerNotQueryable, InvalidPoint, CurrentUpdateSequence, InvalidUpdateSequence,
@@ -7,17 +7,21 @@ OWS-style MissingParameterValue / InvalidParameterValue that servers commonly us
 WMS exceptions are sent with HTTP 400. WMTS (OWS Common 1.1) codes and HTTP statuses:
 MissingParameterValue 400,
 InvalidParameterValue 400, OperationNotSupported 501, TileOutOfRange 400,
-VersionNegotiationFailed 400, NoApplicableCode 500; a missing tile is 404.
+VersionNegotiationFailed 400, NoApplicableCode 500; a missing tile is 404. WFS 2.0.0 answers
+the same OWS 1.1 report (``version="2.0.0"``) with the same statuses. OGC API – Features
+answers ``{"code": …, "description": …}`` (OGC API Common's exception) with 400, or 404 for a
+collection or feature that does not exist (``NotFound``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Literal, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 from core.errors import ExportError
 
-Service = Literal["WMS", "WMTS"]
+Service = Literal["WMS", "WMTS", "WFS", "OAPIF"]
 
 HTTP_STATUS = {
     "MissingParameterValue": 400,
@@ -38,6 +42,7 @@ HTTP_STATUS = {
 }
 WMS_EXCEPTION_TYPE = "text/xml"
 WMTS_EXCEPTION_TYPE = "application/xml"
+OWS_VERSIONS: dict[Service, str] = {"WMTS": "1.1.0", "WFS": "2.0.0"}
 
 
 class OgcResponse(NamedTuple):
@@ -72,7 +77,10 @@ class OgcError(ExportError):
 
     def response(self) -> OgcResponse:
         """The exception document of the service that raised it."""
-        if self.service == "WMTS":
+        if self.service == "OAPIF":
+            body = json.dumps({"code": self.code, "description": self.message}, ensure_ascii=False)
+            return OgcResponse(body.encode(), "application/json", self.status)
+        if self.service in OWS_VERSIONS:
             return OgcResponse(wmts_exception_xml(self), WMTS_EXCEPTION_TYPE, self.status)
         return OgcResponse(wms_exception_xml(self), WMS_EXCEPTION_TYPE, self.status)
 
@@ -93,11 +101,13 @@ def wms_exception_xml(error: OgcError) -> bytes:
 
 
 def wmts_exception_xml(error: OgcError) -> bytes:
-    """An OWS 1.1 ExceptionReport (WMTS 1.0.0)."""
+    """An OWS 1.1 ExceptionReport (WMTS 1.0.0, and WFS 2.0.0 with ``version="2.0.0"``)."""
     locator = f" locator={quoteattr(error.locator)}" if error.locator else ""
+    version = OWS_VERSIONS.get(error.service, "1.1.0")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.1.0" xml:lang="en">\n'
+        '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" '
+        f'version="{version}" xml:lang="en">\n'
         f"  <ows:Exception exceptionCode={quoteattr(error.code)}{locator}>\n"
         f"    <ows:ExceptionText>{escape(error.message)}</ows:ExceptionText>\n"
         "  </ows:Exception>\n"

@@ -3,7 +3,9 @@
 Thermal layers report ``temperature_c``; other single-band layers report ``value``
 with their unit (metres for DSM/DTM); imagery reports its band values. Every answer
 carries the capture time, accuracy figures, QA status and height datum, which is
-what a case handler clicking a roof needs.
+what a case handler clicking a roof needs. On a vector layer the answer is the features under
+the click (nearest first, ``FEATURE_COUNT`` per layer) with all their attributes, their id
+(the OGC API/WFS feature id) and, in JSON, their geometry in the request's CRS.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import html
 import json
 from collections.abc import Sequence
 
+import numpy as np
+import shapely
 from rasterio.crs import CRS
 
 from core.localtime import local_text
@@ -19,6 +23,11 @@ from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import INFO_FORMATS
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Service
 from webgis_export.service import LayerStore
+from webgis_export.vectors.columns import rows as property_rows
+from webgis_export.vectors.models import VectorLayer
+from webgis_export.vectors.query import FeaturePage
+
+VectorHits = Sequence[tuple[VectorLayer, FeaturePage, np.ndarray]]
 
 
 def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
@@ -43,6 +52,25 @@ def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
     return props
 
 
+def vector_info(layer: VectorLayer, page: FeaturePage) -> list[dict[str, object]]:
+    """The properties reported for each feature of a vector layer under the click."""
+    when = layer.capture_time
+    context: dict[str, object] = {
+        "layer": layer.id,
+        "title": layer.title,
+        "kind": layer.kind.value,
+        "captured": when.isoformat() if when else None,
+        "captured_local": local_text(when) if when else None,
+        "qa_status": layer.qa_status,
+        "accuracy": dict(layer.accuracy),
+    }
+    attributes = property_rows(layer.fields, page.columns, page.returned)
+    return [
+        {**context, "feature_id": fid, "attributes": values}
+        for fid, values in zip(page.fids.tolist(), attributes, strict=True)
+    ]
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
@@ -57,8 +85,9 @@ def feature_info(
     info_format: str,
     *,
     service: Service,
+    vectors: VectorHits = (),
 ) -> OgcResponse:
-    """Values of ``layers`` at (x, y) (x/y order in ``crs``), encoded as ``info_format``."""
+    """Values of ``layers`` at (x, y) (x/y order in ``crs``) and the ``vectors``' features there."""
     fmt = info_format.lower().split(";")[0].strip()
     if fmt not in INFO_FORMATS:
         locator = "INFO_FORMAT" if service == "WMS" else "InfoFormat"
@@ -69,13 +98,26 @@ def feature_info(
             service,
         )
     features = [layer_info(layer, store.point(layer, x, y, crs)) for layer in layers]
+    found = [(props, geometry) for layer, page, geometries in vectors
+             for props, geometry in zip(vector_info(layer, page), geometries, strict=True)]  # fmt: skip
+    features += [props for props, _ in found]
     if fmt == "application/json":
+        point = {"type": "Point", "coordinates": [x, y]}
         doc = {
             "type": "FeatureCollection",
             "crs": crs_name,
             "features": [
-                {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": props}
-                for props in features
+                {"type": "Feature", "geometry": point, "properties": props}
+                for props in features[: len(layers)]
+            ]
+            + [
+                {
+                    "type": "Feature",
+                    "id": f"{props['layer']}.{props['feature_id']}",
+                    "geometry": json.loads(shapely.to_geojson(geometry)) if geometry is not None else None,
+                    "properties": props,
+                }
+                for props, geometry in found
             ],
         }
         return OgcResponse(json.dumps(doc, ensure_ascii=False).encode(), "application/json")
@@ -86,6 +128,13 @@ def feature_info(
 
 def _describe(props: dict[str, object]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    if "attributes" in props:
+        rows.append(("feature", str(props["feature_id"])))
+        attributes: dict[str, object] = props["attributes"]  # type: ignore[assignment]
+        rows.extend((name, "–" if value is None else str(value)) for name, value in attributes.items())
+        rows.append(("captured", str(props.get("captured_local") or "unknown")))
+        rows.append(("QA", str(props.get("qa_status") or "not run")))
+        return rows
     if "temperature_c" in props:
         temp = props["temperature_c"]
         rows.append(("temperature", "no data" if temp is None else f"{temp:.2f} °C"))

@@ -29,8 +29,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
-from webgis_export.models import Layer
 from webgis_export.ogc.exceptions import OgcError
+from webgis_export.vectors.models import Captured
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _VALUE = re.compile(
@@ -52,7 +52,7 @@ class Span(NamedTuple):
         return self.start <= other.end and other.start <= self.end
 
 
-def layer_span(layer: Layer) -> Span | None:
+def layer_span(layer: Captured) -> Span | None:
     """The layer's time extent, or ``None`` when it has no time dimension."""
     start, end = layer.time_start, layer.time_end
     if start is None and end is None:
@@ -62,7 +62,7 @@ def layer_span(layer: Layer) -> Span | None:
     return Span(min(first, last), max(first, last))
 
 
-def dimension_extent(layer: Layer) -> str | None:
+def dimension_extent(layer: Captured) -> str | None:
     """The ``<Dimension>`` extent text: the capture instant or ``start/end``."""
     span = layer_span(layer)
     if span is None:
@@ -72,7 +72,7 @@ def dimension_extent(layer: Layer) -> str | None:
     return f"{span.start.strftime(ISO_FORMAT)}/{span.end.strftime(ISO_FORMAT)}"
 
 
-def dimension_default(layer: Layer) -> str | None:
+def dimension_default(layer: Captured) -> str | None:
     """The ``default`` attribute: the capture (start) time, which lies in the extent."""
     span = layer_span(layer)
     return span.start.strftime(ISO_FORMAT) if span is not None else None
@@ -105,7 +105,7 @@ def parse_time(value: str, now: datetime | None = None) -> list[Span]:
     return spans
 
 
-def check_time(layer: Layer, value: str | None, now: datetime | None = None) -> None:
+def check_time(layer: Captured, value: str | None, now: datetime | None = None) -> None:
     """Validate a request's ``TIME`` against ``layer``'s extent (no-op when it has none).
 
     Raises:
