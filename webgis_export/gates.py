@@ -8,7 +8,8 @@
   the ingest time (it cannot have been flown later), ``dronegis:capture_date: "unknown"`` and
   the reason under ``dronegis:overrides``. The publication time is never the capture time.
 - **Place.** When an area is given (the CLI and the service always give the municipality,
-  Skanderborg by default), a product whose COG footprint lies partly or wholly outside it is
+  Skanderborg by default), a product whose COG footprint (a vector product: the extent of its
+  features) lies partly or wholly outside it is
   refused, unless a person publishes it with a recorded reason (``allow_outside``). The
   service's GIS approval is such a reason: the job waited for it because QA flagged the flight.
 """
@@ -27,6 +28,7 @@ from core.errors import PublicationRefused
 from core.models import Frozen
 from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
 from pipeline.models import Product
+from webgis_export.vectors.build import is_vector, source_table, vector_footprint
 
 
 class PublishGates(Frozen):
@@ -62,7 +64,7 @@ def check_products(products: list[Product], root: Path, gates: PublishGates) -> 
                 used[product.id]["undated"] = gates.allow_undated
             else:
                 held.append(undated_message(product))
-        where = _outside(area, root / product.path) if area is not None else None
+        where = _outside(area, _shape(product, root)) if area is not None else None
         if where is not None:
             if gates.allow_outside:
                 used[product.id]["outside_area"] = gates.allow_outside
@@ -85,9 +87,16 @@ def undated_message(product: Product) -> str:
     )
 
 
-def _outside(area: BaseGeometry, cog: Path) -> str | None:
-    """``entirely``/``partly`` when the COG's footprint leaves ``area``, else None."""
-    shape = footprint(cog)
-    if area.contains(shape):
+def _shape(product: Product, root: Path) -> BaseGeometry | None:
+    """Where a product lies (EPSG:4326): its COG's footprint, or a vector layer's extent (None if empty)."""
+    path = root / product.path
+    if is_vector(product):
+        return vector_footprint(path, source_table(product, path))
+    return footprint(path)
+
+
+def _outside(area: BaseGeometry, shape: BaseGeometry | None) -> str | None:
+    """``entirely``/``partly`` when ``shape`` leaves ``area``, else None (also for no shape)."""
+    if shape is None or area.contains(shape):
         return None
     return "partly" if area.intersects(shape) else "entirely"
