@@ -38,8 +38,9 @@ def evidence_of(product: Product, report: QAReport | None) -> tuple[str | None, 
     if report is None:
         return None, None
     check = next((c for c in report.checks if c.id == "georeferencing"), None)
-    if check is None:
-        return None, None
+    if check is None:  # no georeferencing check: QA's typed statement, else the product's own
+        stated = report.accuracy.get(product.id) or product.accuracy
+        return (str(stated.evidence) if stated is not None else None), None
     kinds, details = check.figures.get("accuracy_evidence"), check.figures.get("accuracy_evidence_detail")
     kind = kinds.get(product.id) if isinstance(kinds, dict) else None
     detail = details.get(product.id) if isinstance(details, dict) else None
@@ -78,19 +79,28 @@ def findings_of(product: Product, report: QAReport | None) -> tuple[QAFinding, .
 
 
 def accuracy_extras(product: Product, report: QAReport | None) -> dict[str, float]:
-    """Figures QA measured that the headline figures lack: NSSDA 95 %, LE90, GCP leave-one-out RMSE."""
-    if report is None:
-        return {}
+    """Figures the headline figures lack: NSSDA 95 % and LE90 measured by QA, the GCP leave-one-out estimate.
+
+    QA's typed statement (``QAReport.accuracy``) comes first; reports written before it existed are
+    read from their ``precision.<product>`` check. The product's own estimate
+    (``Product.accuracy``, a redundant GCP fit) gives ``gcp_loo_rmse_m`` and ``gcp_count``.
+    """
     out: dict[str, float] = {}
-    check = next((c for c in report.checks if c.id == f"precision.{product.id}"), None)
-    if check is not None and check.status != "skip":
-        for key, name in ACCURACY_FIGURES.items():
-            value = check.figures.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+    measured = report.accuracy.get(product.id) if report is not None else None
+    if measured is not None:
+        for name in ("nssda_h95_m", "nssda_v95_m", "le90_m"):
+            value = getattr(measured, name)
+            if value is not None:
                 out[name] = float(value)
-    geo = next((c for c in report.checks if c.id == "georeferencing"), None)
-    for key in ("gcp_loo_rmse_m", "gcp_count"):
-        value = geo.figures.get(f"{product.id}.{key}") if geo is not None else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[key] = float(value)
+    elif report is not None:
+        check = next((c for c in report.checks if c.id == f"precision.{product.id}"), None)
+        if check is not None and check.status != "skip":
+            for key, name in ACCURACY_FIGURES.items():
+                value = check.figures.get(key)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    out[name] = float(value)
+    estimate = product.accuracy
+    if estimate is not None and estimate.evidence == "estimated" and estimate.rmse_h_m is not None:
+        out["gcp_loo_rmse_m"] = float(estimate.rmse_h_m)
+        out["gcp_count"] = float(estimate.n)
     return out

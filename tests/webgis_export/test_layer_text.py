@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from layer_factory import RY_WGS84, make_layer
 
-from pipeline.models import HeightDatum, Product, ProductKind
+from pipeline.models import Accuracy, AccuracySource, Evidence, HeightDatum, Product, ProductKind
 from qa.models import CheckResult, QAReport
 from webgis_export.layer_text import NSSDA_H95, accuracy_text, areas, describe_layers, unique_titles
 from webgis_export.models import Approval, QAFinding
 from webgis_export.places import locality_of, postal_districts
-from webgis_export.qa_findings import findings_of
+from webgis_export.qa_findings import accuracy_extras, evidence_of, findings_of
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -171,3 +171,20 @@ def test_findings_of_a_report_concern_the_product() -> None:
     assert [f.check for f in findings_of(ortho, report)] == ["precision.f-ortho", "coverage.overlap"]
     mosaic = ortho.model_copy(update={"id": "f-mosaic", "kind": ProductKind.THERMAL_MOSAIC})
     assert [f.check for f in findings_of(mosaic, report)] == ["conditions.wind", "coverage.overlap"]
+
+
+def test_typed_accuracy_statements_reach_the_layer_figures() -> None:
+    """QA's measured statement (QAReport.accuracy) and a product's GCP estimate (Product.accuracy)."""
+    measured = Accuracy(source=AccuracySource.CHECK_POINTS, evidence=Evidence.MEASURED, n=31, rmse_h_m=0.03,
+                        nssda_h95_m=0.0519, nssda_v95_m=0.081)  # fmt: skip
+    report = QAReport(flight="f", created=NOW, status="pass", accuracy={"f-ortho": measured})
+    ortho = Product(id="f-ortho", flight="f", kind=ProductKind.ORTHOPHOTO, path="x.tif", crs="EPSG:25832",
+                    bounds=(0, 0, 1, 1))  # fmt: skip
+    assert accuracy_extras(ortho, report) == {"nssda_h95_m": 0.0519, "nssda_v95_m": 0.081}
+    assert evidence_of(ortho, report) == ("measured", None)
+    fitted = ortho.model_copy(update={"accuracy": Accuracy.from_fit(gcps=6, minimum=3, loo_rmse_r=0.05)})
+    extras = accuracy_extras(fitted, QAReport(flight="f", created=NOW, status="pass"))
+    assert extras == {"gcp_loo_rmse_m": 0.05, "gcp_count": 6.0}
+    layer = make_layer("e", "f", accuracy={"rmse_h_m": 0.05, **extras}, accuracy_evidence="estimated")
+    assert accuracy_text(layer, "en").text.startswith("about ±8.7 cm (95 %), estimated from 6 GCPs")
+
