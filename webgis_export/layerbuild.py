@@ -16,11 +16,12 @@ import rasterio
 from rasterio.warp import transform_bounds
 
 from core.errors import ExportError
-from pipeline.cog import validate_cog, write_cog
-from pipeline.models import Product, ProductKind
+from pipeline.cog import profile_for, validate_cog, write_cog
+from pipeline.models import Product, ProductKind, ProductThermal
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Access, Approval, Layer, QAFinding, Style
 from webgis_export.places import locality_of
+from webgis_export.privacy.apply import PrivacyRun, apply_to_cog, write_stamp
 from webgis_export.pyramid import build_pyramid, default_zooms
 from webgis_export.render import ImageFormat
 from webgis_export.tms import supported_tms
@@ -32,30 +33,11 @@ LEGEND_NAME = "legend.png"
 RASTER_KINDS = frozenset(
     k for k in ProductKind if k not in (ProductKind.FOOTPRINTS, ProductKind.PHOTO_POINTS)
 )
-THERMAL_KEYS = (
-    "emissivity",
-    "reflected_temperature_c",
-    "air_temperature_c",
-    "relative_humidity",
-    "distance_m",
-    "camera",
-    "radiometric_source",
-)
 COLORMAPS = {
     ProductKind.THERMAL_FRAME: ("inferno", "°C"),
     ProductKind.THERMAL_MOSAIC: ("inferno", "°C"),
     ProductKind.DSM: ("terrain", "m"),
     ProductKind.DTM: ("terrain", "m"),
-}
-
-
-COG_PROFILE_FOR = {
-    ProductKind.ORTHOPHOTO: "ortho_jpeg",
-    ProductKind.RGB_FRAME: "ortho_jpeg",
-    ProductKind.DSM: "dsm_f32",
-    ProductKind.DTM: "dsm_f32",
-    ProductKind.THERMAL_FRAME: "thermal_f32",
-    ProductKind.THERMAL_MOSAIC: "thermal_f32",
 }
 
 
@@ -71,7 +53,7 @@ def stage_cog(source: Path, target: Path, kind: ProductKind) -> None:
     if validate_cog(source).valid:
         shutil.copyfile(source, target)
         return
-    profile = COG_PROFILE_FOR.get(kind, "classes")
+    profile = profile_for(kind)
     log.info("converting %s to a COG (profile %s)", source, profile)
     write_cog(source, target, profile)
 
@@ -111,6 +93,7 @@ def layer_folder_build(
     published_at: datetime,
     pyramids: bool,
     pyramid_processes: int | None = None,
+    privacy: PrivacyRun | None = None,
 ) -> Layer:
     """Fill ``folder`` (= ``publish/layers/<id>`` in staging) and return the Layer.
 
@@ -121,6 +104,8 @@ def layer_folder_build(
     folder.mkdir(parents=True, exist_ok=True)
     cog = folder / COG_NAME
     stage_cog(source, cog, product.kind)
+    stamp = apply_to_cog(cog, product.kind, privacy or PrivacyRun())  # before style, legend and pyramids
+    write_stamp(folder, stamp)
     validate_cog_file(cog)
     style = default_style(product, cog)
     with rasterio.open(cog) as src:
@@ -137,7 +122,7 @@ def layer_folder_build(
         }
     fmt: ImageFormat = "jpeg" if style.is_rgb else "png"
     layer_id = folder.name
-    props = product.properties
+    view = product.view
     layer = Layer(
         id=layer_id,
         title=title or f"{product.kind.value.replace('_', ' ')} {product.flight}",
@@ -152,8 +137,8 @@ def layer_folder_build(
         gsd_m=gsd,
         time_start=product.time_start,
         time_end=product.time_end,
-        capture_time_source=_text(props.get("capture_time_source")),
-        captured_before=_when(props.get("captured_before")),
+        capture_time_source=product.capture_time_source,
+        captured_before=product.captured_before,
         overrides=_reasons(qa.get("overrides")),
         qa_status=_text(qa.get("status")),
         freshness=_text(qa.get("freshness")),
@@ -166,15 +151,16 @@ def layer_folder_build(
         locality=locality_of(wgs84),
         height_datum=product.height_datum,
         datum=product.datum,
-        thermal={k: v for k, v in props.items() if k in THERMAL_KEYS and isinstance(v, int | float | str)},
-        platform=_text(props.get("platform")),
-        instruments=_strings(props.get("instruments")),
-        off_nadir_deg=_float(props.get("off_nadir_deg")),
-        azimuth_deg=_float(props.get("azimuth_deg")),
+        thermal=thermal_summary(product.thermal),
+        platform=view.platform if view else None,
+        instruments=view.instruments if view else (),
+        off_nadir_deg=view.off_nadir_deg if view else None,
+        azimuth_deg=view.azimuth_deg if view else None,
         stac_item=f"stac/{product.kind.value}/{layer_id}/{layer_id}.json",
         legend=f"layers/{layer_id}/{LEGEND_NAME}",
         tile_format=fmt,
         published_at=published_at,
+        privacy=stamp,
         **meta,
     )
     (folder / LEGEND_NAME).write_bytes(layer_legend_png(layer))
@@ -204,25 +190,22 @@ def _items(value: object) -> tuple[object, ...]:
     return tuple(value) if isinstance(value, list | tuple) else ()
 
 
-def _strings(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
-
-
 def _accuracy(value: object) -> dict[str, float]:
     if not isinstance(value, dict):
         return {}
     return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _when(value: object) -> datetime | None:
-    """An ISO time stored in product properties (``captured_before``)."""
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+def thermal_summary(thermal: ProductThermal | None) -> dict[str, float | str]:
+    """The measurement parameters a layer shows: each value (or ``a–b`` across frames), the decoders."""
+    if thermal is None:
+        return {}
+    shown: dict[str, float | str] = {
+        name: value.min if value.value is not None else value.text for name, value in thermal.values().items()
+    }
+    if thermal.formats:
+        shown["radiometric_source"] = ", ".join(thermal.formats)
+    return shown
 
 
 def _reasons(value: object) -> dict[str, str]:

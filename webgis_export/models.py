@@ -15,6 +15,7 @@ from pydantic import Field
 
 from core.models import Frozen
 from pipeline.models import Datum, HeightDatum, ProductKind
+from webgis_export.privacy.models import PrivacyStamp
 
 Access = Literal["public", "internal"]
 Bounds = tuple[float, float, float, float]
@@ -121,6 +122,9 @@ class Layer(Frozen):
     )
     tile_format: Literal["png", "jpeg"] = "png"
     published_at: datetime
+    privacy: PrivacyStamp | None = Field(
+        None, description="privacy zones and detector applied (also in the layer folder's privacy.json)"
+    )
 
     @property
     def is_thermal(self) -> bool:

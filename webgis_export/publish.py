@@ -8,8 +8,13 @@ before the commit leaves the published state untouched; a failure during the
 commit rolls the renames back.
 
 The QA report travels with each layer (overall status, accuracy figures) and the
-thermography gate of :class:`qa.models.QAReport` blocks thermal layers unless the
-caller overrides it.
+thermography gate of :class:`qa.models.QAReport` blocks thermal layers (and the building
+findings and hot spots measured on them) unless the caller overrides it.
+
+Vector products (a GeoPackage layer: footprints, photo points, the analyses' results) are
+published in the same call, under the same gates and with the same access, title rules, QA
+facts and STAC catalog, as :class:`webgis_export.vectors.models.VectorLayer` entries of
+``publish/collections.json`` (:mod:`webgis_export.vectors.build`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,15 +37,24 @@ from core.atomic import atomic_write_text
 from core.errors import ExportError, LayerNotFound
 from core.workspace import Workspace
 from pipeline.models import Product
+from pipeline.products import read_products
 from qa.models import QAReport
 from webgis_export.gates import PublishGates, check_products
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
-from webgis_export.models import Access, Layer
+from webgis_export.models import Access, Approval, Layer
+from webgis_export.privacy.apply import frame_access, privacy_run, write_stamp
+from webgis_export.privacy.features import mask_features
+from webgis_export.privacy.models import PrivacyConfig
+from webgis_export.qa_findings import accuracy_extras, evidence_of, findings_of
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
+from webgis_export.vectors.build import is_vector, vector_layer_build
+from webgis_export.vectors.models import VectorLayer
+from webgis_export.vectors.stac import vector_item
+from webgis_export.vectors.store import load_vector_layers
 
 log = logging.getLogger(__name__)
 
-THERMAL_KINDS = frozenset({"thermal_frame", "thermal_mosaic"})
+THERMAL_KINDS = frozenset({"thermal_frame", "thermal_mosaic", "buildings", "hot_spots"})
 
 
 def load_layers(workspace: Workspace) -> list[Layer]:
@@ -57,7 +71,7 @@ def layer_id_for(product: Product) -> str:
 
 
 def resolve_products(workspace: Workspace, target: str) -> list[Product]:
-    """The raster products of flight ``target``, or the one product whose id is ``target``.
+    """The raster and vector products of flight ``target``, or the one product whose id is ``target``.
 
     Raises:
         ExportError: when neither a flight nor a product has that id.
@@ -65,22 +79,18 @@ def resolve_products(workspace: Workspace, target: str) -> list[Product]:
     products_root = workspace.root / "products"
     flight_file = workspace.products_json(target)
     if flight_file.exists():
-        products = _read_products(flight_file)
+        products = read_products(flight_file)
     else:
         products = [
             p
             for path in sorted(products_root.glob("*/products.json"))
-            for p in _read_products(path)
+            for p in read_products(path)
             if p.id == target
         ]
-    rasters = [p for p in products if p.kind in RASTER_KINDS]
-    if not rasters:
-        raise ExportError(f"no raster product or flight {target!r} under {products_root}")
-    return rasters
-
-
-def _read_products(path: Path) -> list[Product]:
-    return [Product.model_validate(doc) for doc in json.loads(path.read_text(encoding="utf-8"))]
+    publishable = [p for p in products if is_vector(p) or p.kind in RASTER_KINDS]
+    if not publishable:
+        raise ExportError(f"no raster or vector product or flight {target!r} under {products_root}")
+    return publishable
 
 
 def load_qa(workspace: Workspace, flight: str) -> QAReport | None:
@@ -103,10 +113,14 @@ def qa_summary(product: Product, report: QAReport | None, now: datetime) -> dict
         for key, value in report.figures.items():
             if key.startswith(prefix) and isinstance(value, int | float) and not isinstance(value, bool):
                 accuracy[key[len(prefix) :]] = float(value)
-    extra = product.properties.get("accuracy")
-    if isinstance(extra, dict):
-        accuracy.update({str(k): float(v) for k, v in extra.items() if isinstance(v, int | float)})
+    stated = product.accuracy  # the product's own estimate (a GCP fit); QA's measured figures win
+    if stated is not None:
+        estimate = stated.model_dump(include={"rmse_h_m", "nssda_h95_m", "ce90_m"}, exclude_none=True)
+        accuracy = {**estimate, **accuracy}
+    accuracy.update(accuracy_extras(product, report))
     summary["accuracy"] = accuracy
+    summary["evidence"] = evidence_of(product, report)[0]
+    summary["findings"] = findings_of(product, report)
     captured = product.time_start or product.time_end
     if captured is None:
         summary["freshness"] = "unknown"  # capture date unknown: published only with --allow-undated
@@ -146,8 +160,11 @@ def publish(
     now: datetime | None = None,
     pyramid_processes: int | None = None,
     gates: PublishGates | None = None,
-) -> list[Layer]:
-    """Publish every raster product of a flight, or one product, as layers.
+    site: str | None = None,
+    approval: Approval | None = None,
+    privacy: PrivacyConfig | None = None,
+) -> list[Layer | VectorLayer]:
+    """Publish every raster and vector product of a flight, or one product, as layers.
 
     Args:
         workspace: The workspace.
@@ -160,6 +177,11 @@ def publish(
         pyramid_processes: Worker processes for the pyramids (default: all cores).
         gates: The capture-date and area gates and their override reasons
             (:mod:`webgis_export.gates`); default: undated products are refused, no area check.
+        site: Site name a person gave (``Skanderborg Rådhus``); the layers' place in titles.
+        approval: The GIS team's approval to publish (who, why), recorded on every layer.
+        privacy: Privacy zones masked out of every layer, the people detector, and the recorded
+            choice to publish single frames as public (:mod:`webgis_export.privacy`; frames are
+            internal by default).
 
     Returns:
         The new or replaced layers.
@@ -174,52 +196,101 @@ def publish(
     reports = {p.flight: load_qa(workspace, p.flight) for p in products}
     overrides = {p.id: check_thermal_gate(p, reports[p.flight], override_gate) for p in products}
     passed = check_products(products, workspace.root, gates or PublishGates())
+    run = privacy_run(privacy)
     with _staging(workspace) as stage:
-        new_layers = []
+        new_layers: list[Layer] = []
+        new_vectors: list[VectorLayer] = []
         for product in products:
             layer_title = title if title and len(products) == 1 else None
             if title and len(products) > 1:
                 layer_title = f"{title} ({product.kind.value.replace('_', ' ')})"
+            layer_access, frame_reasons = frame_access(product.kind, access, run)
+            if is_vector(product):
+                qa = {**qa_summary(product, reports[product.flight], now), "override": overrides[product.id]}
+                folder = stage / "layers" / layer_id_for(product)
+                vector = vector_layer_build(
+                    product,
+                    workspace.root / product.path,
+                    folder,
+                    access=access,
+                    title=layer_title,
+                    qa={**qa, "overrides": passed[product.id]},
+                    published_at=now,
+                )
+                vector, stamp = mask_features(vector, folder, run.zones)
+                write_stamp(folder, stamp)
+                new_vectors.append(vector)
+                continue
             new_layers.append(
                 layer_folder_build(
                     product,
                     workspace.root / product.path,
                     stage / "layers" / layer_id_for(product),
-                    access=access,
+                    access=layer_access,
                     title=layer_title,
                     qa={
                         **qa_summary(product, reports[product.flight], now),
                         "override": overrides[product.id],
-                        "overrides": passed[product.id],
+                        "overrides": {**passed[product.id], **frame_reasons},
+                        "site": site,
+                        "approval": approval,
                     },
                     published_at=now,
                     pyramids=pyramids,
                     pyramid_processes=pyramid_processes,
+                    privacy=run,
                 )
             )
-        replaced = {layer.id for layer in new_layers}
+        new: list[Layer | VectorLayer] = [*new_layers, *new_vectors]
+        replaced = {layer.id for layer in new}
         layers = [old for old in load_layers(workspace) if old.id not in replaced] + new_layers
-        _stage_stac(workspace, stage, layers)
-        _commit(workspace, stage, [layer.id for layer in new_layers], [], layers)
-    log.info("published %s", ", ".join(layer.id for layer in new_layers))
-    return new_layers
+        vectors = [old for old in load_vector_layers(workspace) if old.id not in replaced] + new_vectors
+        _stage_stac(workspace, stage, layers, vectors)
+        _commit(workspace, stage, [layer.id for layer in new], [], layers, vectors)
+    log.info("published %s", ", ".join(layer.id for layer in new))
+    return new
 
 
-def unpublish(workspace: Workspace, layer_id: str) -> Layer:
-    """Remove a published layer (its folder, STAC item and entry in layers.json).
+def republish(
+    workspace: Workspace,
+    rebuild: Callable[[Path, list[Layer], list[VectorLayer]], list[Layer | VectorLayer]],
+    removed: Sequence[str] = (),
+) -> list[Layer | VectorLayer]:
+    """Replace layers with those ``rebuild(stage, layers, vectors)`` stages under ``stage/layers/<id>``
+    and drop ``removed`` (unpublished ids ignored), in one commit like :func:`publish` (remask, erasure).
+    """
+    with _staging(workspace) as stage:
+        current, current_vectors = load_layers(workspace), load_vector_layers(workspace)
+        new = rebuild(stage, current, current_vectors)
+        gone = {layer.id for layer in [*current, *current_vectors]} & set(removed)
+        replaced = {layer.id for layer in new} | gone
+        layers = [old for old in current if old.id not in replaced]
+        layers += [layer for layer in new if isinstance(layer, Layer)]
+        vectors = [old for old in current_vectors if old.id not in replaced]
+        vectors += [layer for layer in new if isinstance(layer, VectorLayer)]
+        if not new and not gone:
+            return []
+        _stage_stac(workspace, stage, layers, vectors)
+        _commit(workspace, stage, [layer.id for layer in new], sorted(gone), layers, vectors)
+    return new
+
+
+def unpublish(workspace: Workspace, layer_id: str) -> Layer | VectorLayer:
+    """Remove a published layer (its folder, STAC item and entry in layers.json or collections.json).
 
     Raises:
         LayerNotFound: when no layer has that id.
     """
-    with _staging(workspace) as stage:
-        layers = load_layers(workspace)
-        gone = next((layer for layer in layers if layer.id == layer_id), None)
-        if gone is None:
-            raise LayerNotFound(f"no published layer {layer_id!r} in {workspace.layers_json}")
-        remaining = [layer for layer in layers if layer.id != layer_id]
-        _stage_stac(workspace, stage, remaining)
-        _commit(workspace, stage, [], [layer_id], remaining)
-    return gone
+    found: list[Layer | VectorLayer] = []
+
+    def check(stage: Path, layers: list[Layer], vectors: list[VectorLayer]) -> list[Layer | VectorLayer]:
+        found.extend(layer for layer in [*layers, *vectors] if layer.id == layer_id)
+        if not found:
+            raise LayerNotFound(f"no published layer {layer_id!r} in {workspace.publish}")
+        return []
+
+    republish(workspace, check, removed=[layer_id])
+    return found[0]
 
 
 @contextmanager
@@ -240,8 +311,8 @@ def _staging(workspace: Workspace) -> Iterator[Path]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-def _stage_stac(workspace: Workspace, stage: Path, layers: list[Layer]) -> None:
-    """Write and validate the whole STAC catalog for ``layers`` into ``stage/stac``."""
+def _stage_stac(workspace: Workspace, stage: Path, layers: list[Layer], vectors: list[VectorLayer]) -> None:
+    """Write and validate the whole STAC catalog for ``layers`` and ``vectors`` into ``stage/stac``."""
     stac_dir = stage / "stac"
     items = []
     for layer in layers:
@@ -251,6 +322,9 @@ def _stage_stac(workspace: Workspace, stage: Path, layers: list[Layer]) -> None:
             transform = tuple(src.transform)
         # the item sits at stac/<kind>/<id>/<id>.json; the COG at layers/<id>/cog.tif
         items.append(item_for(layer, cog_href=f"../../../{layer.cog}", transform=transform))
+    for vector in vectors:  # items at stac/<kind>/<id>/<id>.json, like the rasters'
+        api = f"../../../ogcapi/collections/{vector.id}/items"
+        items.append(vector_item(vector, gpkg_href=f"../../../{vector.gpkg}", items_href=api))
     catalog = build_catalog(items)
     catalog_json = write_catalog(catalog, stac_dir)
     _relativise_assets(stac_dir)
@@ -265,8 +339,8 @@ def _relativise_assets(stac_dir: Path) -> None:
         changed = False
         for asset in doc.get("assets", {}).values():
             href = asset.get("href", "")
-            marker = "/layers/"
-            if href.startswith("/") and marker in href:
+            marker = next((m for m in ("/layers/", "/ogcapi/") if m in href), None)
+            if href.startswith("/") and marker is not None:
                 asset["href"] = "../../.." + href[href.rindex(marker) :]
                 changed = True
         if changed:
@@ -274,9 +348,14 @@ def _relativise_assets(stac_dir: Path) -> None:
 
 
 def _commit(
-    workspace: Workspace, stage: Path, added: list[str], removed: list[str], layers: list[Layer]
+    workspace: Workspace,
+    stage: Path,
+    added: list[str],
+    removed: list[str],
+    layers: list[Layer],
+    vectors: list[VectorLayer],
 ) -> None:
-    """Rename staged folders into place; on any error put the previous ones back."""
+    """Rename staged folders into place, write the lists; on any error put the previous ones back."""
     trash = stage / f"trash-{uuid.uuid4().hex}"
     trash.mkdir()
     moves: list[tuple[Path, Path]] = []  # (from, to) in the order done, for rollback
@@ -296,11 +375,26 @@ def _commit(
         if workspace.published_stac.exists():
             move(workspace.published_stac, trash / "stac")
         move(stage / "stac", workspace.published_stac)
+        listed = workspace.collections_json
+        previous = listed.read_text(encoding="utf-8") if listed.exists() else None
+        atomic_write_text(listed, _listing(vectors))
         payload = json.dumps(
             [layer.model_dump(mode="json") for layer in layers], indent=2, ensure_ascii=False
         )
-        atomic_write_text(workspace.layers_json, payload)
+        try:
+            atomic_write_text(workspace.layers_json, payload)
+        except BaseException:
+            if previous is None:
+                listed.unlink()
+            else:
+                atomic_write_text(listed, previous)
+            raise
     except BaseException:
         for src, dst in reversed(moves):
             dst.rename(src)
         raise
+
+
+def _listing(layers: list[VectorLayer]) -> str:
+    """collections.json: the published vector layers."""
+    return json.dumps([layer.model_dump(mode="json") for layer in layers], indent=2, ensure_ascii=False)

@@ -1,5 +1,7 @@
 """The published layers as the service sees them: layers.json, open COGs, static tiles.
 
+Published vector layers (``collections.json``) are reached through :attr:`LayerStore.vectors`.
+
 :class:`LayerStore` re-reads ``publish/layers.json`` when it changes (a publish or
 unpublish while the server runs), keeps COGs open per thread (see
 :mod:`webgis_export.render`) and renders maps and tiles. Access control happens
@@ -22,6 +24,7 @@ from rasterio.warp import transform_bounds
 from core.errors import LayerNotFound
 from core.workspace import Workspace
 from webgis_export.models import Layer
+from webgis_export.privacy.gate import GatedVectorStore, PublicationGate
 from webgis_export.pyramid import EXTENSIONS, tile_path
 from webgis_export.render import (
     FastWarp,
@@ -33,6 +36,7 @@ from webgis_export.render import (
     style_image,
 )
 from webgis_export.tms import get_tms
+from webgis_export.vectors.store import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +44,17 @@ log = logging.getLogger(__name__)
 class LayerStore:
     """Published layers of one workspace and the open datasets behind them."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, gate: PublicationGate | None = None) -> None:
         self.workspace = workspace
+        self.gate = gate
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._layers: dict[str, Layer] = {}
         self._local = threading.local()
         self._datasets: list[rasterio.io.DatasetReader] = []
         self.readers = ReaderPool()
+        self._retired: list[ReaderPool] = []
+        self.vectors = GatedVectorStore(workspace, gate) if gate is not None else VectorStore(workspace)
 
     def _reload(self) -> None:
         path = self.workspace.layers_json
@@ -65,12 +72,28 @@ class LayerStore:
             self._layers = {doc["id"]: Layer.model_validate(doc) for doc in docs}
             self._stamp = stamp
             self._generation = getattr(self, "_generation", 0) + 1
+            # a republished (re-masked) COG replaces the file: readers of the old one must not serve it
+            self._retired.append(self.readers)
+            self.readers = ReaderPool()
             log.info("loaded %d published layers from %s", len(self._layers), path)
 
     def layers(self) -> list[Layer]:
         """Every published layer, in publication order."""
         self._reload()
-        return list(self._layers.values())
+        return [layer for layer in self._layers.values() if self._allowed(layer)]
+
+    def _allowed(self, layer: Layer) -> bool:
+        """False when the privacy gate withholds the layer (other zones, flight being erased)."""
+        return self.gate is None or self.gate.allows(layer)
+
+    def withheld_ids(self) -> list[str]:
+        """Ids of published raster and vector layers the privacy gate withholds now."""
+        if self.gate is None:
+            return []
+        self._reload()
+        rasters = [layer.id for layer in self._layers.values() if not self._allowed(layer)]
+        vectors = self.vectors.withheld_ids() if isinstance(self.vectors, GatedVectorStore) else []
+        return rasters + vectors
 
     def visible(self, internal: bool) -> list[Layer]:
         """Layers a caller may see: public ones, plus internal ones when ``internal``."""
@@ -85,7 +108,7 @@ class LayerStore:
         """
         self._reload()
         layer = self._layers.get(layer_id)
-        if layer is None or (layer.access == "internal" and not internal):
+        if layer is None or (layer.access == "internal" and not internal) or not self._allowed(layer):
             raise LayerNotFound(f"no layer {layer_id!r}")
         return layer
 
@@ -153,6 +176,9 @@ class LayerStore:
         for dataset in datasets:
             dataset.close()
         self.readers.close()
+        for pool in self._retired:
+            pool.close()
+        self._retired = []
         self._local = threading.local()
 
 

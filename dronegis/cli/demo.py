@@ -94,20 +94,22 @@ def step_sample(ctx: DemoContext) -> StepResult:
 
 def step_ingest(ctx: DemoContext) -> StepResult:
     """Ingest the sample flight and show the pilot summary."""
-    from dronegis.cli.ingest import render_summary, run_ingest
+    from dronegis.cli.ingest import IngestRequest, render_summary, run_ingest
     from flights.models import Purpose
 
-    summary = run_ingest(
-        ctx.workspace.sample_flight(),
+    request = IngestRequest(
+        folder=ctx.workspace.sample_flight(),
         workspace=ctx.workspace.root,
         purpose=Purpose.SURVEY,
         flight_id=ctx.flight_id,
         now=ctx.now,
     )
+    summary = run_ingest(request)
     return StepResult(summary.model_dump(mode="json"), render_summary(summary), summary.usable)
 
 
 DEMO_APPROVAL = "demo run: approved automatically by `dronegis demo`"
+DEMO_PUBLIC_FRAMES = "demo run: generated sample flight; its synthetic frames show no person or property"
 
 
 def step_pipeline(ctx: DemoContext) -> StepResult:
@@ -124,6 +126,7 @@ def step_pipeline(ctx: DemoContext) -> StepResult:
         "now": ctx.now.isoformat(),
         "conditions": str(conditions),
         "thermal": DEMO_THERMAL,
+        "public_frames": DEMO_PUBLIC_FRAMES,
     }
     runner = build_runner(settings, options=options)
     try:

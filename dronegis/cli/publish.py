@@ -9,11 +9,27 @@ import click
 
 from core.errors import DroneGisError, LayerNotFound
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
+from dronegis.cli.remask import run_remask
+from webgis_export.privacy.models import PrivacyConfig
 
 
 @click.command()
-@click.argument("target")
+@click.argument("target", required=False)
 @common_options
+@click.option(
+    "--remask",
+    is_flag=True,
+    help="Re-mask every published layer under the current $DRONEGIS_PRIVACY_ZONES (no TARGET).",
+)
+@click.option(
+    "--public-frames",
+    default=None,
+    metavar="REASON",
+    help="Publish single frames as public too (default: frames are internal); the reason is recorded.",
+)
+@click.option(
+    "--detect-people", is_flag=True, help="Blur people found by OpenCV's HOG detector in single frames."
+)
 @click.option(
     "--access",
     type=click.Choice(["public", "internal"]),
@@ -22,6 +38,12 @@ from dronegis.cli.options import common_options, echo_err, emit_json, settings_f
     help="public: open to everyone; internal: needs an API token.",
 )
 @click.option("--title", default=None, help="Layer title (default: kind and flight).")
+@click.option(
+    "--site",
+    default=None,
+    help="Site name for people (e.g. 'Skanderborg Rådhus'): the place in the viewer's and the print's "
+    "titles (default: the postal district the layer lies in).",
+)
 @click.option(
     "--override-thermal-gate",
     "override",
@@ -48,11 +70,15 @@ from dronegis.cli.options import common_options, echo_err, emit_json, settings_f
     "the reason is recorded on the layer and in STAC.",
 )
 def publish(
-    target: str,
+    target: str | None,
     workspace: Path | None,
     as_json: bool,
+    remask: bool,
+    public_frames: str | None,
+    detect_people: bool,
     access: str,
     title: str | None,
+    site: str | None,
     override: str | None,
     no_pyramids: bool,
     allow_undated: str | None,
@@ -69,6 +95,11 @@ def publish(
     from webgis_export.publish import publish as do_publish
 
     settings = settings_for(workspace)
+    if remask or not target:
+        if not remask:
+            raise click.UsageError("give a flight or product id, or --remask")
+        run_remask(settings, as_json)
+        return
     ws = Workspace.at(settings.workspace)
     gates = PublishGates(
         area=settings.municipality,
@@ -85,6 +116,12 @@ def publish(
             override_gate=override,
             pyramids=not no_pyramids,
             gates=gates,
+            site=site,
+            privacy=PrivacyConfig(
+                zones=settings.privacy_zones,
+                detect_people=detect_people or settings.privacy_detect_people,
+                public_frames=public_frames,
+            ),
         )
     except DroneGisError as exc:
         echo_err(f"publish {target}: {exc}")
