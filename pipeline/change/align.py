@@ -121,6 +121,7 @@ def coregister(
     common = np.isfinite(gray_b) & np.isfinite(gray_a)
     if int(common.sum()) < MIN_COMMON_CELLS:
         raise NoOverlapError(
+            f"{before.path.name} og {after.path.name} har næsten ingen data samme sted / "
             f"{before.path.name} and {after.path.name} overlap, but have data in common on only "
             f"{int(common.sum())} coarse cells ({grid.resolution * factor:.2f} m); nothing to compare"
         )
@@ -130,6 +131,7 @@ def coregister(
     cdx, cdy, peak = phase_shift(tex_b, tex_a)
     if peak < settings.min_peak:
         raise CoregistrationError(
+            f"{before.path.name} og {after.path.name} kan ikke samregistreres (viser de samme sted?) / "
             f"{before.path.name} and {after.path.name} cannot be matched: phase-correlation peak "
             f"{peak:.3f} < {settings.min_peak} (different areas, or too little stable texture)"
         )
@@ -139,6 +141,7 @@ def coregister(
         found = [p for w in windows if (p := _patch(b, a, kind, w, start, settings.min_ecc)) is not None]
     if not found:
         raise CoregistrationError(
+            f"{before.path.name} og {after.path.name} kan ikke samregistreres i fuld opløsning / "
             f"{before.path.name} and {after.path.name} cannot be matched at full resolution: no patch "
             f"converged with ECC ≥ {settings.min_ecc} (coarse shift {start[0]:.1f}, {start[1]:.1f} px, "
             f"peak {peak:.3f})"
@@ -159,6 +162,8 @@ def _alignment(
     shift_m = math.hypot(dx * res, dy * res)
     if largest * res > settings.max_shift_m:
         raise CoregistrationError(
+            f"{after.path.name} er forskudt mere end tolerancen på {settings.max_shift_m:g} m og "
+            "rettes ikke; kontrollér georefereringen / "
             f"{after.path.name} is shifted by {shift_m:.2f} m ({dx:.1f}, {dy:.1f} px; up to "
             f"{largest * res:.2f} m across the area) against BEFORE: more than the tolerance of "
             f"{settings.max_shift_m:g} m; "

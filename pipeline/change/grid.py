@@ -68,6 +68,7 @@ def common_grid(before: RasterInfo, after: RasterInfo, crs: str) -> Grid:
     left, bottom, right, top = max(b[0], a[0]), max(b[1], a[1]), min(b[2], a[2]), min(b[3], a[3])
     if right - left < res or top - bottom < res:
         raise NoOverlapError(
+            f"{before.path.name} og {after.path.name} dækker ikke det samme område / "
             f"{before.path.name} and {after.path.name} do not overlap in {crs}: "
             f"bounds {_fmt(b)} and {_fmt(a)}"
         )

@@ -49,7 +49,8 @@ def detect_kind(info: RasterInfo) -> ChangeKind:
             return ChangeKind.INDEX
         return ChangeKind.DSM
     raise ChangeError(
-        f"{info.path}: {info.band_count} band(s) of {info.dtype}: neither an orthophoto (RGB), "
+        f"{info.path}: hverken ortofoto, indeksraster eller overflademodel; angiv --kind / "
+        f"{info.band_count} band(s) of {info.dtype}: neither an orthophoto (RGB), "
         "an index raster nor a DSM (one band); say which with --kind"
     )
 
@@ -69,7 +70,10 @@ def bands_to_read(info: RasterInfo, kind: ChangeKind) -> list[int]:
                 list(src.descriptions), [c.name for c in src.colorinterp], [None] * src.count, info.dtype
             )
     if not found.has(_COLOUR):
-        raise ChangeError(f"{info.path}: red, green and blue bands not identified ({found.source})")
+        raise ChangeError(
+            f"{info.path}: rød, grøn og blå kanal kan ikke findes / red, green and blue bands not identified "
+            f"({found.source})"
+        )
     return [found.bands[b] for b in _COLOUR]
 
 

@@ -23,6 +23,7 @@ import rasterio
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from core import i18n
 from core.atomic import atomic_write_text
 from pipeline.change.models import ChangeKind, ChangeResult, InputSummary, SeriesPoint
 
@@ -69,11 +70,10 @@ img{border:1px solid #ccc;margin:4px 12px 4px 0;max-width:560px}
 
 
 def number(value: float | None, digits: int = 2, *, danish: bool) -> str:
-    """``value`` with ``digits`` decimals, decimal comma in Danish; ``–`` for None/NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """``value`` to at most ``digits`` decimals as people read it (Babel: ``0,08`` in Danish), or ``–``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",") if danish else text.replace(",", " ")
+    return i18n.number(value, "da" if danish else "en", digits)
 
 
 def _png(fig: Figure) -> str:

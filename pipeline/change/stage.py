@@ -59,6 +59,7 @@ def _kind(before: RasterInfo, after: RasterInfo, given: ChangeKind | None) -> Ch
     kb, ka = detect_kind(before), detect_kind(after)
     if kb is not ka:
         raise ChangeError(
+            f"{before.path.name} og {after.path.name} er ikke samme slags data / "
             f"cannot compare {before.path.name} ({kb.value}) with {after.path.name} ({ka.value}); "
             "give two rasters of the same kind (or say which with --kind)"
         )
@@ -69,7 +70,8 @@ def _check_data(before: RasterInfo, after: RasterInfo, coarse: Coarse) -> None:
     for info, values in ((before, coarse.value_before), (after, coarse.value_after)):
         if not (values == values).any():  # all NaN
             raise RasterInputError(
-                f"{info.path}: no pixel with data in the overlap (all nodata); nothing to compare"
+                f"{info.path}: ingen pixel med data i det fælles område / "
+                "no pixel with data in the overlap (all nodata); nothing to compare"
             )
 
 
@@ -182,6 +184,7 @@ def _run(plan: _Plan, config: ChangeConfig) -> ChangeResult:
         sink.close()
         if found.overlap_px == 0:
             raise RasterInputError(
+                f"{b_info.path.name} og {a_info.path.name} har ingen pixel med data samme sted / "
                 f"{b_info.path.name} and {a_info.path.name} have no pixel with data in common"
             )
         inputs = _summary(b_info, kind, grid), _summary(a_info, kind, grid)

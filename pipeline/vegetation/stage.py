@@ -115,14 +115,16 @@ def _choose(info: RasterInfo, band_map: BandMap, wanted: tuple[str, ...]) -> lis
     have = ", ".join(f"{b.value}={n}" for b, n in sorted(band_map.bands.items(), key=lambda kv: kv[1]))
     if not specs:
         raise RasterInputError(
-            f"{info.path}: no vegetation index can be computed from its bands ({have or 'none identified'}); "
+            f"{info.path}: intet vegetationsindeks kan beregnes af dets bånd; angiv dem med --bands / "
+            f"no vegetation index can be computed from its bands ({have or 'none identified'}); "
             "name them with --bands (e.g. RGB, NRG, red=3,nir=4)"
         )
     for spec in specs:
         missing = [b.value for b in spec.bands if b not in band_map.bands]
         if missing:
             raise RasterInputError(
-                f"{info.path}: index {spec.name} needs band(s) {', '.join(missing)}; the raster has "
+                f"{info.path}: {spec.name} kræver bånd {', '.join(missing)}; angiv dem med --bands / "
+                f"index {spec.name} needs band(s) {', '.join(missing)}; the raster has "
                 f"{have or 'no identified band'} (from {band_map.source}); name them with --bands"
             )
     return specs
@@ -133,7 +135,9 @@ def _check_has_data(info: RasterInfo, src: rasterio.DatasetReader) -> None:
     scale = max(1, max(info.width, info.height) // 1024)
     shape = (max(1, info.height // scale), max(1, info.width // scale))
     if not src.dataset_mask(out_shape=shape).any() and not src.dataset_mask().any():
-        raise RasterInputError(f"{info.path}: every pixel is nodata (mask empty); nothing to compute")
+        raise RasterInputError(
+            f"{info.path}: alle pixler er uden data / every pixel is nodata (mask empty); nothing to compute"
+        )
 
 
 def vegetation_indices(ortho: Path, config: VegetationConfig) -> VegetationResult:
@@ -258,7 +262,8 @@ def _write_indices(plan: _Plan, config: VegetationConfig) -> list[IndexProduct]:
                 sinks[name].write(to_nodata(array), 1, window=window)
         if all(s.count == 0 for s in stats.values()):
             raise RasterInputError(
-                f"{info.path}: no pixel has valid values in the bands used; nothing written"
+                f"{info.path}: ingen pixel har gyldige værdier i de brugte bånd / "
+                "no pixel has valid values in the bands used; nothing written"
             )
         for sink in sinks.values():
             sink.close()

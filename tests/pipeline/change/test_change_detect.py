@@ -183,7 +183,9 @@ def test_rasters_that_do_not_overlap(tmp_path: Path) -> None:
 def test_an_all_nodata_raster(tmp_path: Path) -> None:
     a = _dsm(tmp_path / "a.tif", _terrain(100))
     empty = _dsm(tmp_path / "empty.tif", np.full((100, 100), -9999.0))
-    with pytest.raises(RasterInputError, match="empty.tif: no pixel with data in the overlap"):
+    with pytest.raises(
+        RasterInputError, match="empty.tif: ingen pixel med data .* / no pixel with data in the overlap"
+    ):
         detect_change(a, empty, ChangeConfig(out_dir=tmp_path / "out"))
 
 

@@ -92,12 +92,14 @@ def test_odm_br_orthophoto_png_with_world_file(data_dir: Path, tmp_path: Path) -
 
 def test_refusals_name_the_file_and_the_problem(tmp_path: Path, data_dir: Path) -> None:
     path, _ = _rgba(tmp_path / "ortho.tif", 64, 64)
-    with pytest.raises(RasterInputError, match=r"ortho.tif: index NDVI needs band\(s\) nir.*--bands"):
+    with pytest.raises(
+        RasterInputError, match=r"ortho.tif: NDVI kræver bånd nir.* / index NDVI needs band\(s\) nir"
+    ):
         vegetation_indices(path, VegetationConfig(out_dir=tmp_path, indices=("NDVI",)))
     empty = tmp_path / "empty.tif"
     with rasterio.open(path) as src, rasterio.open(empty, "w", **src.profile) as dst:
         dst.write(np.zeros((4, 64, 64), np.uint8))
-    with pytest.raises(RasterInputError, match="empty.tif: every pixel is nodata"):
+    with pytest.raises(RasterInputError, match="empty.tif: alle pixler er uden data / every pixel is nodata"):
         vegetation_indices(empty, VegetationConfig(out_dir=tmp_path / "e"))
     assert not (tmp_path / "e").exists() or not list((tmp_path / "e").iterdir())
     frame = data_dir / "brighton_beach" / "images" / "DJI_0018.JPG"
