@@ -9,9 +9,11 @@ Every text a person reads on a page, in a PDF or in an API error comes from
 
 Keys are dotted paths (``viewer.layers``); texts are ``str.format`` templates with
 named fields (``{n} kontrolpunkter``). Danish is the default; English is chosen with
-``?lang=en`` (:func:`lang_of`). Dates and numbers are formatted with Babel (CLDR
-locale data: ``3. dec. 2026`` and ``0,3`` in Danish, ``3 Dec 2026`` and ``0.3`` in
-English), never by hand.
+``?lang=en`` (:func:`lang_of`), or for the JSON API also by ``Accept-Language``
+(:func:`accept_language`). Dates, numbers and sizes are formatted with Babel (CLDR
+locale data: ``3. dec. 2026``, ``0,3`` and ``3,2 MB`` in Danish, ``3 Dec 2026``, ``0.3``
+and ``3.2 MB`` in English), never by hand; a field whose name ends in ``_bytes`` is shown
+as a size (:func:`size`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Literal
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from core.errors import CatalogueError
 
@@ -84,12 +87,18 @@ def text(key: str, lang: Lang, /, **params: object) -> str:
     entry = catalogue().get(key)
     if entry is None:
         raise CatalogueError(f"message {key!r} is not in {CATALOGUE}")
+    shown = {k: _shown(k, v, lang) for k, v in params.items()}
     try:
-        return entry[lang].format(**params)
+        return entry[lang].format(**shown)
     except (KeyError, IndexError, ValueError) as exc:
         raise CatalogueError(
             f"message {key!r} ({lang}) cannot be filled with {sorted(params)}: {exc}"
         ) from exc
+
+
+def _shown(name: str, value: object, lang: Lang) -> object:
+    """A template field as shown: a ``*_bytes`` count as a size, anything else as given."""
+    return size(value, lang) if name.endswith("_bytes") and isinstance(value, int) else value
 
 
 def both(key: str, /, **params: object) -> Entry:
@@ -106,6 +115,38 @@ def section(prefix: str, lang: Lang) -> dict[str, str]:
 def has(key: str) -> bool:
     """True when the catalogue holds ``key``."""
     return key in catalogue()
+
+
+def accept_language(query: str | None, header: str | None) -> Lang:
+    """The language of an API request: ``?lang=`` when given, else the best of ``Accept-Language``.
+
+    Example: ``Accept-Language: en-GB,en;q=0.9,da;q=0.8`` → English; ``da, en;q=0.5`` or none → Danish.
+    """
+    if query:
+        return lang_of(query)
+    ranked: list[tuple[float, int, Lang]] = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, rest = item.strip().partition(";")
+        quality = 1.0
+        if rest.strip().startswith("q="):
+            try:
+                quality = float(rest.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        code = tag.strip().lower()[:2]
+        if code in LANGS and quality > 0:
+            ranked.append((-quality, position, lang_of(code)))
+    return min(ranked)[2] if ranked else DEFAULT_LANG
+
+
+def size(value: int, lang: Lang) -> str:
+    """A byte count as people read it (decimal units): ``3,2 MB`` (da), ``3.2 MB`` (en), ``950 kB``."""
+    units = (("digital-gigabyte", 10**9), ("digital-megabyte", 10**6), ("digital-kilobyte", 10**3))
+    for unit, scale in units:
+        if abs(value) >= scale:
+            shown = format_unit(value / scale, unit, length="short", format="#,##0.#", locale=LOCALES[lang])
+            return str(shown)
+    return str(format_unit(value, "digital-byte", length="short", format="#,##0", locale=LOCALES[lang]))
 
 
 def day(value: date, lang: Lang) -> str:

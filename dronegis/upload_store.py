@@ -1,9 +1,20 @@
-"""Staging of uploaded flight files: safe names, resumable writes, safe zip extraction.
+"""Staging of uploaded flight files: upload sessions, atomic versions, a limit that holds under concurrency.
 
-The HTTP layer (:mod:`dronegis.api.uploads`) only parses requests; everything that
-touches the disk is here so that it can be tested without a server. Files arrive in
-``Workspace.upload_partial(flight)`` and move (rename) into ``Workspace.upload(flight)``
-once complete, so the ingest stage never sees half a file.
+The HTTP layer (:mod:`dronegis.api.uploads`) only parses requests; everything that touches
+the disk is here, testable without a server. Layout under ``Workspace.uploads/<flight>``:
+
+- ``files/`` — complete files only (the ingest stage's source folder);
+- ``partial/<id>.part`` + ``<id>.json`` — one upload session each (tus-style): bound to its
+  path, its declared length (when known) and its id, so two writers never share bytes;
+- ``versions/<id>/<path>`` — a file replaced explicitly by upload ``id`` (the old version kept);
+- ``index.json`` — every complete file with its sha256 and size, and the versions it replaced.
+
+A session becomes a file only when all its bytes are there (rename under the flight lock):
+identical to the stored file → nothing changes (``unchanged``); new → ``stored``; different
+→ ``conflict`` unless the session was opened with ``replace`` (then ``replaced``). The
+flight's limit counts what is stored, kept and *reserved*: a session reserves its declared
+length when it starts, or step by step as bytes arrive when no length was declared, under
+the flight lock — so parallel requests can never stage more than the limit together.
 """
 
 from __future__ import annotations
@@ -12,58 +23,30 @@ import contextlib
 import fcntl
 import os
 import re
-import shutil
-import stat
-import tempfile
-import zipfile
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
-from core.atomic import fsync_dir
-from core.errors import UploadConflict, UploadError, UploadTooLarge
+from core.atomic import atomic_write_text, fsync_dir
+from core.errors import UploadConflict, UploadError, UploadNotFound, UploadTooLarge
 from core.workspace import Workspace
+from dronegis.upload_models import (
+    Checker,
+    OldVersion,
+    Outcome,
+    StoredFile,
+    UploadIndex,
+    UploadSession,
+    UploadState,
+    now,
+    sha256_of,
+)
+from dronegis.upload_names import check_flight_id, safe_relative_path, short
+from flights.classify import classify
 
-FLIGHT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_DRIVE = re.compile(r"^[A-Za-z]:")
-MAX_NAME_LENGTH = 1024
-MAX_ZIP_ENTRIES = 100_000
-MAX_ZIP_RATIO = 200.0
-CHUNK = 1 << 20
-
-
-def check_flight_id(flight: str) -> str:
-    """Return ``flight`` if it is a safe id (letters, digits, ``_``/``-``, at most 64)."""
-    if not FLIGHT_ID.match(flight):
-        raise UploadError(f"flight id {flight!r} is not allowed: use letters, digits, '_' and '-' (max 64)")
-    return flight
-
-
-def safe_relative_path(name: str) -> PurePosixPath:
-    """A delivered file name as a safe relative POSIX path, or :class:`UploadError`.
-
-    Refuses absolute paths, drive letters, ``..`` components, control characters and
-    over-long names; backslashes count as separators (Windows tools).
-    """
-    if not name or len(name) > MAX_NAME_LENGTH or any(ord(ch) < 32 for ch in name):
-        raise UploadError(f"file name {name!r} is empty, too long or has control characters")
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or _DRIVE.match(posix):
-        raise UploadError(f"file name {name!r} is absolute")
-    parts = [p for p in posix.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts):
-        raise UploadError(f"file name {name!r} leaves the flight folder")
-    return PurePosixPath(*parts)
-
-
-@dataclass(frozen=True)
-class UploadState:
-    """How far a file's upload got."""
-
-    path: str
-    offset: int
-    complete: bool
-    total: int | None = None
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+RESERVE_STEP = 8 << 20
+"""Bytes reserved at a time by a session without a declared length."""
 
 
 class UploadArea:
@@ -72,210 +55,303 @@ class UploadArea:
     Args:
         workspace: the workspace.
         flight: flight id (checked).
-        limit: most bytes the flight may stage (complete + partial files).
+        limit: most bytes the flight may stage (files, kept versions and open sessions).
+        checker: a first look at each stored file (its kind and problems, kept in the index).
     """
 
-    def __init__(self, workspace: Workspace, flight: str, limit: int) -> None:
+    def __init__(self, workspace: Workspace, flight: str, limit: int, checker: Checker | None = None) -> None:
         self.flight = check_flight_id(flight)
+        self.checker = checker
         self.files = workspace.upload(flight)
         self.partial = workspace.upload_partial(flight)
+        self.versions = workspace.upload_versions(flight)
+        self.index_path = workspace.upload_index(flight)
         self.limit = limit
 
-    def used_bytes(self) -> int:
-        """Bytes staged so far."""
-        return sum(
-            p.stat().st_size
-            for d in (self.files, self.partial)
-            if d.exists()
-            for p in d.rglob("*")
-            if p.is_file()
+    # -- the flight lock and the index --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the flight's lock (index, reservations, renames into ``files/``). Never held across awaits."""
+        self.partial.mkdir(parents=True, exist_ok=True)
+        with open(self.partial / ".lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def index(self) -> UploadIndex:
+        """The index, reconciled with ``files/`` (a file without an entry is hashed; a lost file dropped)."""
+        index = (
+            UploadIndex.model_validate_json(self.index_path.read_bytes())
+            if self.index_path.is_file()
+            else UploadIndex()
         )
+        on_disk = set(self._walk_files())
+        if on_disk == set(index.files):
+            return index
+        files = {rel: entry for rel, entry in index.files.items() if rel in on_disk}
+        for rel in on_disk - set(files):
+            path = self.files / rel
+            files[rel] = StoredFile(
+                sha256=sha256_of(path), size=path.stat().st_size, kind=classify(path), stored_at=now()
+            )
+        return UploadIndex(files=dict(sorted(files.items())))
+
+    def _walk_files(self) -> Iterator[str]:
+        if self.files.is_dir():
+            for path in self.files.rglob("*"):
+                if path.is_file():
+                    yield path.relative_to(self.files).as_posix()
+
+    def save_index(self, index: UploadIndex) -> None:
+        """Write the index atomically (call under the lock)."""
+        self.index_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.index_path, index.model_dump_json(indent=1))
 
     def completed(self) -> list[str]:
         """Relative paths of the complete files, sorted."""
-        if not self.files.exists():
+        return sorted(self.index().files)
+
+    def sessions(self) -> list[UploadSession]:
+        """Every open upload session, oldest first."""
+        if not self.partial.is_dir():
             return []
-        return sorted(p.relative_to(self.files).as_posix() for p in self.files.rglob("*") if p.is_file())
+        found = []
+        for meta in self.partial.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                found.append(UploadSession.model_validate_json(meta.read_bytes()))
+        return sorted(found, key=lambda s: (s.created_at, s.id))
 
     def pending(self) -> list[str]:
         """Relative paths of unfinished uploads, sorted."""
-        if not self.partial.exists():
-            return []
-        return sorted(p.relative_to(self.partial).as_posix() for p in self.partial.rglob("*") if p.is_file())
+        return sorted({s.path for s in self.sessions() if not s.archive})
+
+    def used_bytes(self) -> int:
+        """Bytes counted against the limit: complete files, kept versions and every session's reservation."""
+        index = self.index()
+        stored = sum(f.size + sum(v.size for v in f.versions) for f in index.files.values())
+        return stored + sum(s.reserved for s in self.sessions())
+
+    def offset(self, session: UploadSession) -> int:
+        """Bytes of ``session`` stored so far."""
+        part = self.part_path(session.id)
+        return part.stat().st_size if part.is_file() else 0
 
     def state(self, name: str) -> UploadState:
-        """Where the upload of ``name`` stands (offset 0, incomplete, when never started)."""
-        rel = safe_relative_path(name)
-        done = self.files / rel
-        if done.is_file():
-            size = done.stat().st_size
-            return UploadState(rel.as_posix(), size, True, size)
-        part = self.partial / rel
-        return UploadState(rel.as_posix(), part.stat().st_size if part.is_file() else 0, False)
+        """Where the upload of ``name`` stands (the newest open session when it is not complete)."""
+        rel = safe_relative_path(name).as_posix()
+        stored = self.index().files.get(rel)
+        if stored is not None:
+            return UploadState(path=rel, offset=stored.size, complete=True, total=stored.size)
+        open_ = [s for s in self.sessions() if s.path == rel]
+        if not open_:
+            return UploadState(path=rel, offset=0, complete=False)
+        return UploadState(path=rel, offset=self.offset(open_[-1]), complete=False, total=open_[-1].length)
 
-    def open_part(self, name: str, *, start: int, total: int | None) -> PartWriter:
-        """A writer that appends to the partial file of ``name`` from byte ``start``.
+    # -- sessions -----------------------------------------------------------------------------
 
-        ``start`` must equal the stored offset (0 restarts a file that is not complete). The
-        partial file is locked while a request writes it: a resume that arrives while the
-        interrupted request is still flushing gets :class:`UploadConflict` and retries.
-        """
-        rel = safe_relative_path(name)
-        if (self.files / rel).exists():
-            raise UploadConflict(f"flight {self.flight}: {rel} was already uploaded completely")
-        part = self.partial / rel
-        part.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.fdopen(os.open(part, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise UploadConflict(f"flight {self.flight}: {rel} is being written by another request") from None
-        try:
-            self._check_resume(rel, os.fstat(handle.fileno()).st_size, start, total)
-        except UploadError:
-            if os.fstat(handle.fileno()).st_size == 0:
-                part.unlink(missing_ok=True)
-            handle.close()
-            raise
-        handle.truncate(start)
-        handle.seek(start)
-        return PartWriter(self, rel, handle, start, total)
-
-    def _check_resume(self, rel: PurePosixPath, offset: int, start: int, total: int | None) -> None:
-        if start not in (offset, 0):
-            raise UploadConflict(f"flight {self.flight}: {rel} resumes at byte {offset}, not {start}")
-        if total is None:
-            return
-        if total < start:
-            raise UploadError(f"flight {self.flight}: {rel} range starts at {start}, past its total {total}")
-        if self.used_bytes() - (offset - start) + (total - start) > self.limit:
-            raise UploadTooLarge(
-                f"flight {self.flight}: {rel} ({total} bytes) would exceed the upload limit "
-                f"of {self.limit} bytes"
+    def session(self, upload_id: str) -> UploadSession:
+        """The open session ``upload_id`` (:class:`UploadNotFound` when it is unknown or finished)."""
+        meta = self.meta_path(upload_id) if UPLOAD_ID.match(upload_id) else None
+        if meta is None or not meta.is_file():
+            raise UploadNotFound(
+                f"flight {self.flight}: no open upload {short(upload_id, 70)!r}",
+                key="upload.no_session",
+                params={"flight": self.flight},
             )
+        return UploadSession.model_validate_json(meta.read_bytes())
 
-    def finalize(self, rel: PurePosixPath) -> None:
-        """Move a complete partial file into the files folder (atomic rename)."""
+    def begin(
+        self,
+        name: str,
+        *,
+        length: int | None,
+        sha256: str | None = None,
+        replace: bool = False,
+        upload_id: str | None = None,
+        archive: bool = False,
+    ) -> UploadSession:
+        """Open a session for ``name`` (checked), reserving ``length`` bytes of the limit when declared."""
+        rel = safe_relative_path(name)
+        if upload_id is not None and not UPLOAD_ID.match(upload_id):
+            raise UploadError(
+                f"upload id {short(upload_id, 70)!r}: use 8-64 letters, digits, '_' or '-'",
+                key="upload.bad_id",
+            )
+        with self.locked():
+            if not archive:
+                self.check_path(rel)
+            if upload_id is not None and self.meta_path(upload_id).is_file():
+                raise UploadConflict(
+                    f"flight {self.flight}: upload id {upload_id} is taken",
+                    key="upload.id_taken",
+                    params={"file": rel.as_posix()},
+                )
+            reserved = self._room_for(rel.as_posix(), length or 0, 0)
+            session = UploadSession(
+                id=upload_id or uuid.uuid4().hex,
+                path=rel.as_posix(),
+                length=length,
+                sha256=sha256.lower() if sha256 else None,
+                replace=replace,
+                reserved=reserved,
+                archive=archive,
+                created_at=now(),
+            )
+            self.part_path(session.id).touch()
+            atomic_write_text(self.meta_path(session.id), session.model_dump_json())
+        return session
+
+    def reserve(self, session: UploadSession, needed: int) -> UploadSession:
+        """Hold at least ``needed`` bytes for ``session`` (:class:`UploadTooLarge` past the limit)."""
+        with self.locked():
+            current = self.session(session.id)
+            if needed <= current.reserved:
+                return current
+            reserved = self._room_for(current.path, needed, current.reserved, step=RESERVE_STEP)
+            current = current.model_copy(update={"reserved": reserved})
+            atomic_write_text(self.meta_path(current.id), current.model_dump_json())
+            return current
+
+    def _room_for(self, rel: str, needed: int, held: int, step: int = 0) -> int:
+        """Bytes to reserve for ``needed`` (up to ``step`` more when there is room); call under the lock."""
+        free = self.limit - (self.used_bytes() - held)
+        if needed > free:
+            raise UploadTooLarge(
+                f"flight {self.flight}: {rel} needs {needed} bytes, {max(free, 0)} of the limit of "
+                f"{self.limit} bytes are free",
+                key="upload.too_large",
+                params={"file": rel, "limit_bytes": self.limit, "free_bytes": max(free, 0)},
+            )
+        return needed + min(step, (free - needed) // 4)  # a little ahead, leaving room for others
+
+    def drop(self, session: UploadSession) -> None:
+        """Forget ``session`` and its bytes (a refused, cancelled or already-stored upload)."""
+        with self.locked():
+            self.meta_path(session.id).unlink(missing_ok=True)
+            self.part_path(session.id).unlink(missing_ok=True)
+
+    def commit(self, session: UploadSession) -> Outcome:
+        """Turn a complete session into a file (see the module doc for the outcomes); the session ends.
+
+        Raises:
+            UploadError: the bytes are fewer than declared, or their sha256 is not the declared one.
+            UploadConflict: the path is now a folder, or a folder of it is a file.
+        """
+        part = self.part_path(session.id)
+        size = part.stat().st_size
+        if session.length is not None and size != session.length:
+            raise UploadError(
+                f"flight {self.flight}: {session.path} has {size} of {session.length} bytes",
+                key="upload.short",
+                params={"file": session.path, "got_bytes": size, "total_bytes": session.length},
+            )
+        digest = sha256_of(part)
+        if session.sha256 is not None and digest != session.sha256:
+            self.drop(session)
+            raise UploadError(
+                f"flight {self.flight}: {session.path} has sha256 {digest}, declared {session.sha256}",
+                key="upload.checksum",
+                params={"file": session.path},
+            )
+        with self.locked():
+            try:
+                outcome = self._install(part, session.path, session.replace, session.id, digest)
+            finally:
+                self.meta_path(session.id).unlink(missing_ok=True)
+                part.unlink(missing_ok=True)
+        return self._look(session.path, digest, outcome)
+
+    def commit_file(self, staged: Path, name: str, *, replace: bool, upload_id: str) -> Outcome:
+        """Install a staged file (a zip entry) as ``name``, with the outcomes of :meth:`commit`."""
+        digest = sha256_of(staged)
+        with self.locked():
+            try:
+                outcome = self._install(staged, name, replace, upload_id, digest)
+            finally:
+                staged.unlink(missing_ok=True)
+        return self._look(name, digest, outcome)
+
+    def _look(self, name: str, digest: str, outcome: Outcome) -> Outcome:
+        """Record the checker's first look at a newly stored file (outside the lock while it reads)."""
+        if self.checker is None or outcome not in (Outcome.STORED, Outcome.REPLACED):
+            return outcome
+        path = self.files / name
+        kind, problems = self.checker(path, name, digest, path.stat().st_size)
+        with self.locked():
+            index = self.index()
+            entry = index.files.get(name)
+            if entry is not None and entry.sha256 == digest:
+                looked = entry.model_copy(update={"kind": kind, "problems": problems})
+                self.save_index(UploadIndex(files={**index.files, name: looked}))
+        return outcome
+
+    def _install(self, part: Path, name: str, replace: bool, upload_id: str, digest: str) -> Outcome:
+        """Move ``part`` into ``files/`` as ``name`` (call under the lock)."""
+        rel = PurePosixPath(name)
+        size = part.stat().st_size
+        self.check_path(rel)
+        index = self.index()
+        old = index.files.get(name)
+        if old is not None and old.sha256 == digest:
+            return Outcome.UNCHANGED
+        if old is not None and not replace:
+            return Outcome.CONFLICT
         target = self.files / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.partial / rel, target)
+        versions = old.versions if old is not None else ()
+        if old is not None:
+            kept = self.versions / upload_id / rel
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, kept)
+            fsync_dir(kept.parent)
+            versions += (
+                OldVersion(
+                    sha256=old.sha256,
+                    size=old.size,
+                    replaced_at=now(),
+                    kept_as=kept.relative_to(self.versions).as_posix(),
+                ),
+            )
+        os.replace(part, target)
         fsync_dir(target.parent)
+        stored = StoredFile(
+            sha256=digest, size=size, kind=classify(target), stored_at=now(), versions=versions
+        )
+        files = {**index.files, name: stored}
+        self.save_index(UploadIndex(files=dict(sorted(files.items()))))
+        return Outcome.REPLACED if old is not None else Outcome.STORED
 
-
-class PartWriter:
-    """Appends chunks to a partial file, enforcing the flight's limit as bytes arrive."""
-
-    def __init__(self, area: UploadArea, rel: PurePosixPath, handle: BinaryIO, start: int, total: int | None):
-        self.area, self.rel, self.handle, self.total = area, rel, handle, total
-        self.offset = start
-        self._room = area.limit - area.used_bytes()
-
-    def write(self, chunk: bytes) -> None:
-        """Append ``chunk`` (refused when the limit or the announced total would be passed)."""
-        if len(chunk) > self._room:
-            raise UploadTooLarge(
-                f"flight {self.area.flight}: {self.rel} exceeds the upload limit of {self.area.limit} bytes"
-            )
-        if self.total is not None and self.offset + len(chunk) > self.total:
-            raise UploadError(
-                f"flight {self.area.flight}: {self.rel} is longer than its announced {self.total} bytes"
-            )
-        self.handle.write(chunk)
-        self.offset += len(chunk)
-        self._room -= len(chunk)
-
-    def close(self, *, complete: bool) -> UploadState:
-        """Flush what arrived; move the file into place when ``complete``."""
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        if complete:
-            if self.total is not None and self.offset != self.total:
-                raise UploadError(
-                    f"flight {self.area.flight}: {self.rel} has {self.offset} of {self.total} bytes"
+    def check_path(self, rel: PurePosixPath) -> None:
+        """Refuse a path whose folder is a stored file, or that is a folder of stored files."""
+        for parent in rel.parents:
+            if parent != PurePosixPath(".") and (self.files / parent).is_file():
+                raise UploadConflict(
+                    f"flight {self.flight}: {short(rel.as_posix())} cannot be stored: {parent} is a file",
+                    key="upload.under_file",
+                    params={"file": rel.as_posix(), "parent": parent.as_posix()},
                 )
-            self.area.finalize(self.rel)
-        return UploadState(self.rel.as_posix(), self.offset, complete, self.total)
-
-    def discard(self) -> None:
-        """Drop the partial file (a refused upload)."""
-        self.handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            (self.area.partial / self.rel).unlink()
-
-
-# -- zip ------------------------------------------------------------------------------------
-
-
-def _check_zip_entries(
-    archive: zipfile.ZipFile, source: str, *, max_total: int, max_ratio: float
-) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    infos = archive.infolist()
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise UploadError(f"{source}: {len(infos)} entries, more than {MAX_ZIP_ENTRIES}")
-    entries, total = [], 0
-    for info in infos:
-        rel = safe_relative_path(info.filename)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise UploadError(f"{source}: {info.filename} is a symbolic link")
-        if info.flag_bits & 0x1:
-            raise UploadError(f"{source}: {info.filename} is encrypted")
-        if info.is_dir():
-            continue
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > CHUNK and ratio > max_ratio:
-            raise UploadError(
-                f"{source}: {info.filename} expands {ratio:.0f}x (limit {max_ratio:.0f}x): zip bomb"
+        if (self.files / rel).is_dir():
+            raise UploadConflict(
+                f"flight {self.flight}: {short(rel.as_posix())} is a folder of uploaded files",
+                key="upload.is_folder",
+                params={"file": rel.as_posix()},
             )
-        total += info.file_size
-        if total > max_total:
-            raise UploadTooLarge(f"{source}: expands to more than {max_total} bytes: zip bomb or too large")
-        entries.append((info, rel))
-    return entries
 
+    def gone(self, session: UploadSession) -> UploadNotFound:
+        """The error for a session that was cancelled or finished meanwhile."""
+        return UploadNotFound(
+            f"flight {self.flight}: upload {session.id} of {session.path} was cancelled or finished",
+            key="upload.no_session",
+            params={"flight": self.flight},
+        )
 
-def extract_zip(zip_path: Path, dest: Path, *, max_total: int, max_ratio: float = MAX_ZIP_RATIO) -> list[str]:
-    """Check every entry of a zip, then extract it into ``dest``; nothing is extracted when one is refused.
+    def part_path(self, upload_id: str) -> Path:
+        """The bytes of upload ``upload_id``."""
+        return self.partial / f"{upload_id}.part"
 
-    Refuses names that are absolute or leave ``dest`` (zip-slip), symbolic links,
-    encrypted entries, entries expanding more than ``max_ratio`` times, and archives
-    expanding past ``max_total`` — counted on the bytes actually decompressed, not
-    only on the sizes the headers declare.
-
-    Returns:
-        The relative paths extracted.
-    """
-    source = zip_path.name
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            entries = _check_zip_entries(archive, source, max_total=max_total, max_ratio=max_ratio)
-            staging = Path(tempfile.mkdtemp(prefix=".unzip-", dir=dest.parent))
-            try:
-                written = 0
-                for info, rel in entries:
-                    written = _extract_entry(archive, info, staging / rel, written, max_total, source)
-                for _info, rel in entries:
-                    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(staging / rel, dest / rel)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-    except zipfile.BadZipFile as exc:
-        raise UploadError(f"{source}: not a readable zip archive: {exc}") from exc
-    return [rel.as_posix() for _info, rel in entries]
-
-
-def _extract_entry(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, written: int, max_total: int, source: str
-) -> int:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(info) as src, open(target, "wb") as out:
-        while chunk := src.read(CHUNK):
-            written += len(chunk)
-            if written > max_total:
-                raise UploadTooLarge(f"{source}: expands to more than {max_total} bytes")
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    return written
+    def meta_path(self, upload_id: str) -> Path:
+        """The session record of upload ``upload_id``."""
+        return self.partial / f"{upload_id}.json"

@@ -158,6 +158,17 @@ def motion_blur_check(captures: Sequence[Capture]) -> CheckResult:
     )
 
 
+def _implausible(f: dict[str, float | bool], lo: float, hi: float) -> str | None:
+    """Why a thermal raster is implausible (mostly without values, constant, out of range), or None."""
+    if float(f["nan_share"]) > 0.5:
+        return f"{float(f['nan_share']):.0%} without a value"
+    if bool(f["constant"]):
+        return f"constant {float(f['min_c']):.1f} °C"
+    if not (lo <= float(f["min_c"]) and float(f["max_c"]) <= hi):
+        return f"{float(f['min_c']):.1f}…{float(f['max_c']):.1f} °C, outside {lo:g}…{hi:g} °C"
+    return None
+
+
 def thermal_frame_figures(values: np.ndarray) -> dict[str, float | bool]:
     """Range, NaN share and constancy of one thermal array (°C)."""
     arr = np.asarray(values, dtype=np.float64)
@@ -201,15 +212,19 @@ def thermal_check(
     for name, values in frames.items():
         f = thermal_frame_figures(values)
         figures[name] = f
-        out_of_range = not (lo <= float(f["min_c"]) and float(f["max_c"]) <= hi)
-        if bool(f["constant"]) or out_of_range or float(f["nan_share"]) > 0.5:
-            bad.append(name)
+        reason = _implausible(f, lo, hi)
+        if reason:
+            bad.append(f"{name} ({reason})")
         elif float(f["nan_share"]) > MAX_NAN_SHARE:
-            warn.append(name)
+            warn.append(f"{name} ({float(f['nan_share']):.0%} without a value)")
     status: Status = "fail" if bad else "warn" if warn or undecodable else "pass"
-    msg = f"{len(frames)} thermal rasters; implausible: {bad or 'none'}; many NaNs: {warn or 'none'}"
-    if undecodable:
-        msg += f"; undecodable: {', '.join(undecodable)}"
+    parts = [f"{len(bad)} implausible: {'; '.join(bad)}"] if bad else []
+    parts += [f"{len(warn)} with many pixels without a value: {'; '.join(warn)}"] if warn else []
+    parts += [f"{len(undecodable)} could not be decoded: {', '.join(undecodable)}"] if undecodable else []
+    if parts:
+        msg = f"{len(frames)} thermal rasters; " + "; ".join(parts)
+    else:
+        msg = f"{len(frames)} thermal rasters, all within {lo:g}…{hi:g} °C"
     return CheckResult(
         id="thermal.plausibility",
         title=title,

@@ -82,13 +82,20 @@ def read_report(path: Path) -> QAReport:
         raise QAError(f"QA report {path}: {exc}") from exc
 
 
-def _figure_text(value: object) -> str:
+def _figure_text(value: object, depth: int = 0) -> str:
+    """A figure as people read it: numbers rounded, lists and tables spelled out, never a Python repr."""
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, (list, tuple)) and len(value) > 8:
-        return f"[{len(value)} items]"
+    if value is None:
+        return "–"
+    if isinstance(value, (list, tuple)):
+        if len(value) > 8 or depth > 1:
+            return f"{len(value)} items"
+        return ", ".join(_figure_text(v, depth + 1) for v in value) or "–"
     if isinstance(value, dict):
-        return f"{{{len(value)} entries}}"
+        if len(value) > 4 or depth > 1:
+            return f"{len(value)} entries"
+        return "; ".join(f"{html.escape(str(k))}: {_figure_text(v, depth + 1)}" for k, v in value.items())
     return html.escape(str(value))
 
 

@@ -47,13 +47,10 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     "circles": frozenset(
         {
             "pipeline.mosaic_tasks <-> pipeline.thermal_raster",
-            "pipeline.process <-> pipeline.process_frames <-> pipeline.process_gcp",
         }
     ),
     "private_imports": frozenset(
         {
-            "pipeline/process_frames.py: pipeline.process._Run",
-            "pipeline/process_gcp.py: pipeline.process._Run",
         }
     ),
     "hidden_imports": frozenset(
@@ -62,8 +59,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/api/app.py: dronegis.service",
             "dronegis/api/app.py: webgis_export.render",
             "dronegis/api/app.py: webgis_export.service",
-            "dronegis/api/uploads.py: pyproj",
-            "dronegis/api/uploads.py: pyproj.exceptions",
             "dronegis/cli/demo.py: dronegis.api.app",
             "dronegis/cli/demo.py: dronegis.cli.ingest",
             "dronegis/cli/demo.py: dronegis.service",
@@ -85,10 +80,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/cli/ingest.py: flights.raster_time",
             "dronegis/cli/ingest.py: flights.scan",
             "dronegis/cli/ingest.py: tqdm",
-            "dronegis/cli/process.py: core.workspace",
-            "dronegis/cli/process.py: pipeline.executors",
-            "dronegis/cli/process.py: pipeline.process",
-            "dronegis/cli/process.py: pipeline.thermal",
             "dronegis/cli/publish.py: core.workspace",
             "dronegis/cli/publish.py: webgis_export.gates",
             "dronegis/cli/publish.py: webgis_export.publish",
@@ -113,10 +104,7 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/service.py: webgis_export.gates",
             "dronegis/service.py: webgis_export.models",
             "dronegis/service.py: webgis_export.publish",
-            "pipeline/executors.py: core.atomic",
             "pipeline/executors.py: multiprocessing",
-            "pipeline/executors.py: rasterio",
-            "pipeline/executors.py: rasterio.windows",
             "pipeline/frame_tasks.py: pipeline.operations",
             "pipeline/gcp.py: pipeline.gcp_warp",
             "pipeline/gcp.py: pyproj",
@@ -126,18 +114,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "pipeline/mosaic_tasks.py: rasterio",
             "pipeline/mosaic_tasks.py: rasterio.transform",
             "pipeline/mosaic_tasks.py: rasterio.warp",
-            "pipeline/process.py: flights.ingest",
-            "pipeline/process.py: pipeline.frame_tasks",
-            "pipeline/process.py: pipeline.orthophoto",
-            "pipeline/process.py: pipeline.process_frames",
-            "pipeline/process.py: pipeline.process_gcp",
-            "pipeline/process.py: pipeline.thermal_stage",
-            "pipeline/process_frames.py: pipeline",
-            "pipeline/process_frames.py: pipeline.georef.pose",
-            "pipeline/process_frames.py: pipeline.process",
-            "pipeline/process_frames.py: pipeline.thermal_raster",
-            "pipeline/process_frames.py: pipeline.thermal_stage",
-            "pipeline/process_gcp.py: pipeline.process_frames",
             "pipeline/rasters.py: pyproj.aoi",
             "pipeline/rasters.py: pyproj.database",
             "pipeline/thermal_frames.py: rasterio",
@@ -151,11 +127,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "pipeline/thermal_stage.py: pipeline.thermal_raster",
             "pipeline/thermal_tiff.py: rasterio",
             "pipeline/thermal_tiff.py: rasterio.errors",
-            "qa/inputs.py: core.errors",
-            "qa/inputs.py: flights.models",
-            "qa/inputs.py: pipeline.thermal_raster",
-            "qa/run.py: pipeline.thermal_stage",
-            "qa/run.py: qa.thermal_params",
             "webgis_export/publish.py: core.errors",
             "webgis_export/publish.py: qa.freshness",
             "webgis_export/render.py: pyproj",
@@ -163,13 +134,11 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "oversize_modules": frozenset(
         {
-            "pipeline/frames.py",
         }
     ),
     "long_functions": frozenset(
         {
             "dronegis/cli/ingest.py::run_ingest",
-            "dronegis/cli/process.py::process",
             "pipeline/gcp_warp.py::warp_with_fit",
             "webgis_export/layerbuild.py::layer_folder_build",
             "webgis_export/publish.py::publish",
@@ -182,7 +151,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/cli/buildings.py::buildings",
             "dronegis/cli/ingest.py::ingest",
             "dronegis/cli/ingest.py::run_ingest",
-            "dronegis/cli/process.py::process",
             "dronegis/cli/publish.py::publish",
             "dronegis/cli/qa.py::qa",
             "dronegis/cli/thermal.py::thermal",
@@ -192,8 +160,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "pipeline/orthophoto.py::_product",
             "pipeline/orthophoto.py::_warp_strip",
             "pipeline/orthophoto.py::reproject_to_cog",
-            "pipeline/process.py::process_flight",
-            "qa/catalog_freshness.py::_entry",
             "qa/run.py::run_qa",
             "webgis_export/layerbuild.py::layer_folder_build",
             "webgis_export/ogc/featureinfo.py::feature_info",

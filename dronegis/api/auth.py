@@ -2,7 +2,8 @@
 
 Tokens and roles (pilot, gis, viewer) come from ``Settings.tokens``; a token is
 presented as ``Authorization: Bearer <token>`` or as a ``token`` query parameter
-(for GIS clients that cannot send headers). Public layers need no token; internal
+(for GIS clients that cannot send headers: WMS, WMTS, tiles, COG, features; see
+:mod:`dronegis.api.roles` for the security schemes). Public layers need no token; internal
 layers are visible to every valid token and absent (not "forbidden") otherwise.
 A presented token that is not valid is answered 401, so a misconfigured client
 notices instead of silently seeing fewer layers.
@@ -10,11 +11,11 @@ notices instead of silently seeing fewer layers.
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from typing import NamedTuple
 
-from fastapi import Header, HTTPException, Query, Request, status
+from fastapi import HTTPException, Request, status
 
-from dronegis.api.roles import principal_for, settings_of
+from dronegis.api.roles import Bearer, QueryToken, bearer_header, principal_for, settings_of
 from dronegis.settings import Role
 
 
@@ -31,13 +32,10 @@ class Caller(NamedTuple):
         return self.role is not None
 
 
-def current_caller(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
-    token: Annotated[str | None, Query(description="API token for clients without headers")] = None,
-) -> Caller:
+def current_caller(request: Request, credentials: Bearer = None, token: QueryToken = None) -> Caller:
     """The caller's role (None when anonymous) and how the token came."""
-    presented = bool(token) or bool(authorization and authorization.lower().startswith("bearer "))
+    authorization = bearer_header(credentials)
+    presented = bool(token) or authorization is not None
     principal = principal_for(settings_of(request), authorization, token)
     if presented and principal is None:
         raise HTTPException(
@@ -46,10 +44,6 @@ def current_caller(
     return Caller(principal.role if principal else None, token, bool(token))
 
 
-def current_role(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
-    token: Annotated[str | None, Query(description="API token for clients without headers")] = None,
-) -> Role | None:
+def current_role(request: Request, credentials: Bearer = None, token: QueryToken = None) -> Role | None:
     """FastAPI dependency: the caller's role, or None for an anonymous caller."""
-    return current_caller(request, authorization, token).role
+    return current_caller(request, credentials, token).role

@@ -30,16 +30,24 @@ from core.errors import (
     JobError,
     LayerNotFound,
     QAError,
+    UploadConflict,
+    UploadError,
+    UploadNotFound,
+    UploadTooLarge,
     UsageError,
     UserInputError,
 )
-from core.i18n import Entry, both, lang_of
+from core.i18n import Entry, accept_language, both
 from webgis_export.ogc.exceptions import OgcError
 
 log = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[DroneGisError], int] = {
     LayerNotFound: 404,
+    UploadNotFound: 404,
+    UploadTooLarge: 413,
+    UploadConflict: 409,
+    UploadError: 400,
     UsageError: 400,
     IngestError: 422,
     QAError: 422,
@@ -77,7 +85,7 @@ async def _ogc_handler(request: Request, exc: Exception) -> Response:
 
 def people_messages(status: int, detail: str, exc: Exception | None = None) -> Entry:
     """The message for people in Danish and English: the error's own catalogue entry, else by status."""
-    if isinstance(exc, UserInputError):
+    if isinstance(exc, UserInputError | UploadError):
         return both(exc.key, **exc.params)
     if isinstance(exc, LayerNotFound):
         return both("error.layer_not_found")
@@ -85,7 +93,10 @@ def people_messages(status: int, detail: str, exc: Exception | None = None) -> E
 
 
 def _with_messages(request: Request, body: Mapping[str, object], messages: Entry) -> dict[str, object]:
-    return {**body, "message": messages[lang_of(request.query_params.get("lang"))], "messages": messages}
+    # the JSON API (/api/…) also honours Accept-Language; pages and map routes follow ?lang= only
+    header = request.headers.get("accept-language") if request.url.path.startswith("/api/") else None
+    lang = accept_language(request.query_params.get("lang"), header)
+    return {**body, "message": messages[lang], "messages": messages}
 
 
 async def _dronegis_handler(request: Request, exc: Exception) -> Response:

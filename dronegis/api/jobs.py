@@ -2,9 +2,9 @@
 
 - ``GET /api/jobs/{id}`` — one job (stage, status, done/total, error).
 - ``GET /api/flights`` — every flight with its latest job.
-- ``GET /api/flights/{id}`` — a flight, its jobs, products, layers and links to its pages.
 - ``GET /api/flights/{id}/events`` — ``text/event-stream`` of ``progress`` events until the job
-  stops (done, failed or waiting for approval).
+  stops (done, failed or waiting for approval). Browsers' EventSource cannot send headers, so this
+  route also takes ``?token=``; every other route of the JSON API takes the bearer header only.
 - ``POST /api/flights/{id}/approve`` — GIS role: publish a flight whose job waits, with a reason.
 - ``POST /api/flights/{id}/rerun`` — GIS role: rerun a flight from a stage.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -23,15 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import JobError, UsageError
 from core.workspace import Workspace
-from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
-from dronegis.upload_store import FLIGHT_ID
+from dronegis.api.roles import Principal, require_api_roles, require_roles, runner_of, settings_of
+from dronegis.upload_names import FLIGHT_ID
 from pipeline.catalog import Catalog, FlightRecord, JobRecord, JobStatus
 from pipeline.jobs import STAGES
 
 router = APIRouter(tags=["jobs"])
-Reader = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]
-Gis = Annotated[Principal, Depends(require_roles("gis"))]
+Reader = Annotated[Principal, Depends(require_api_roles("pilot", "gis", "viewer"))]
+Follower = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]
+Gis = Annotated[Principal, Depends(require_api_roles("gis"))]
 STOPPED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.WAITING_APPROVAL)
+_ABSOLUTE = re.compile(r"(?<![\w.])/(?:[^\s/:'\"]+/)+([^\s/:'\"]+)")
 
 
 class FlightStatus(BaseModel):
@@ -109,13 +112,12 @@ def list_flights(request: Request, who: Reader) -> list[FlightStatus]:
     return [flight_status(catalog, f.id) for f in catalog.flights()]
 
 
-@router.get("/api/flights/{flight}", response_model=FlightStatus)
-def get_flight(flight: str, request: Request, who: Reader) -> FlightStatus:
-    """A flight's status: latest job (stage, done/total, error), products, layers."""
-    return flight_status(_catalog(request), flight)
+def plain_error(error: str | None) -> str | None:
+    """A job error without server paths (each absolute path shown as its file name), for pilots."""
+    return _ABSOLUTE.sub(r"\1", error) if error else error
 
 
-def _event(job: JobRecord) -> str:
+def _event(job: JobRecord, technical: bool) -> str:
     payload = {
         "job": job.id,
         "flight": job.flight,
@@ -123,13 +125,15 @@ def _event(job: JobRecord) -> str:
         "status": job.status.value,
         "done": job.done,
         "total": job.total,
-        "error": job.error,
+        "error": job.error if technical else plain_error(job.error),
         "qa_status": job.qa_status,
     }
     return f"event: progress\nid: {job.id}-{job.updated_at.timestamp():.6f}\ndata: {json.dumps(payload)}\n\n"
 
 
-async def _events(catalog: Catalog, flight: str, interval: float, timeout: float) -> AsyncIterator[str]:
+async def _events(
+    catalog: Catalog, flight: str, interval: float, timeout: float, technical: bool
+) -> AsyncIterator[str]:
     last: tuple[Any, ...] | None = None
     deadline = time.monotonic() + timeout
     yield "retry: 2000\n\n"
@@ -139,7 +143,7 @@ async def _events(catalog: Catalog, flight: str, interval: float, timeout: float
             key = (job.id, job.stage, job.status, job.done, job.total, job.error)
             if key != last:
                 last = key
-                yield _event(job)
+                yield _event(job, technical)
             if job.status in STOPPED:
                 return
         else:
@@ -155,7 +159,7 @@ async def _events(catalog: Catalog, flight: str, interval: float, timeout: float
 def flight_events(
     flight: str,
     request: Request,
-    who: Reader,
+    who: Follower,
     interval: Annotated[float, Query(ge=0.05, le=10)] = 0.5,
     timeout: Annotated[float, Query(gt=0, le=86400)] = 3600,
 ) -> StreamingResponse:
@@ -163,7 +167,7 @@ def flight_events(
     catalog = _catalog(request)
     _flight(catalog, flight)
     return StreamingResponse(
-        _events(catalog, flight, interval, timeout),
+        _events(catalog, flight, interval, timeout, who.role == "gis"),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -27,10 +27,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from core.i18n import Lang, has, section, text
+from core.i18n import Lang, has, number, section, text
 from core.workspace import Workspace
 from dronegis.api import printing, viewer
-from dronegis.api.jobs import flight_status
+from dronegis.api.flights import files_view
+from dronegis.api.jobs import flight_status, plain_error
 from dronegis.api.roles import Principal, require_roles, settings_of
 from dronegis.api.templates import render, request_lang, url_in
 from pipeline.catalog import Catalog
@@ -90,6 +91,9 @@ def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
         "qa": {k: v for k, v in section("qa", lang).items() if "." not in k},
     }
     purpose = info.flight.purpose
+    technical = who.role == "gis"
+    files = files_view(request, flight, lang, technical=technical)
+    options = info.flight.meta.get("options") or {}
     return render(
         request,
         "flight.html",
@@ -100,13 +104,16 @@ def flight_page(flight: str, request: Request, who: Reader) -> HTMLResponse:
         job_status=job.status.value if job else text("page.no_job", lang),
         done=job.done if job else 0,
         total=max(job.total, 1) if job else 1,
-        error=(job.error or "") if job else "",
+        error=((job.error if technical else plain_error(job.error)) or "") if job else "",
         qa=(job.qa_status if job else None) or "not_run",
         qa_link=f"/flights/{quote(flight)}/qa?lang={lang}" + (f"&{token_q}" if token_q else ""),
         events=f"/api/flights/{quote(flight)}/events" + (f"?{token_q}" if token_q else ""),
         viewer_link=f"/viewer?lang={lang}" + (f"&{token_q}" if token_q else ""),
         products=info.products,
         layers=info.layers,
+        files=files,
+        conditions={k: number(v, lang, 2) for k, v in (options.get("conditions_measured") or {}).items()},
+        thermal={k: number(v, lang, 3) for k, v in (options.get("thermal") or {}).items()},
         label=lambda group, value: _label(lang, group, value),
         labels_json=json.dumps(labels, ensure_ascii=False).replace("</", "<\\/"),
     )

@@ -1,8 +1,13 @@
 """Who is calling: tokens and roles for the job and upload routers, and app-state accessors.
 
-Tokens come from ``Settings.tokens`` (bearer header, or a ``token`` query parameter for
-clients that cannot send headers). ``require_roles("pilot", "gis")`` is a FastAPI
-dependency factory: 401 without a valid token, 403 with a token of another role.
+Tokens come from ``Settings.tokens``. The JSON API (``/api/…``) takes them only as
+``Authorization: Bearer <token>`` (:func:`require_api_roles`): a token in a URL ends up in
+browser histories, proxies and logs. A ``token`` query parameter is accepted only where
+the client cannot send headers (:func:`require_roles`): browser pages, their server-sent
+events, and the GIS routes of :mod:`dronegis.api.auth` (WMS, WMTS, tiles, COG, features).
+Both ways are declared as security schemes in the OpenAPI document (``bearer`` and
+``token_query``). A dependency answers 401 without a valid token and 403 with a token of
+another role.
 """
 
 from __future__ import annotations
@@ -11,12 +16,30 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
-from fastapi import Header, HTTPException, Query, Request, status
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
 from dronegis.settings import Role, Settings
 
 if TYPE_CHECKING:
     from pipeline.jobs import JobRunner
+
+
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    auto_error=False,
+    description="API token as `Authorization: Bearer <token>` (the only way for the JSON API /api/…).",
+)
+QUERY_TOKEN = APIKeyQuery(
+    name="token",
+    scheme_name="token_query",
+    auto_error=False,
+    description="API token as `?token=<token>`, only for clients that cannot send headers: GIS clients "
+    "(WMS, WMTS, tiles, COG, features), browser pages and their server-sent events. Not accepted by the "
+    "JSON API. A token in a URL can end up in histories and proxy logs: prefer the header.",
+)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+QueryToken = Annotated[str | None, Security(QUERY_TOKEN)]
 
 
 class Principal(NamedTuple):
@@ -53,25 +76,44 @@ def principal_for(settings: Settings, authorization: str | None, token: str | No
     return None
 
 
-def require_roles(*roles: Role) -> Callable[..., Principal]:
-    """A dependency that admits callers holding one of ``roles``."""
+def bearer_header(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The ``Authorization`` header value of bearer ``credentials`` (None without them)."""
+    return f"Bearer {credentials.credentials}" if credentials else None
 
-    def dependency(
-        request: Request,
-        authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
-        token: Annotated[str | None, Query(description="API token (for clients without headers)")] = None,
-    ) -> Principal:
-        who = principal_for(settings_of(request), authorization, token)
-        if who is None:
+
+def _admit(who: Principal | None, roles: tuple[Role, ...]) -> Principal:
+    if who is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if who.role not in roles:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"role {who.role!r} may not do this; needs one of {roles}"
+        )
+    return who
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting callers holding one of ``roles`` by bearer header or ``?token=`` (browsers)."""
+
+    def dependency(request: Request, credentials: Bearer = None, token: QueryToken = None) -> Principal:
+        return _admit(principal_for(settings_of(request), bearer_header(credentials), token), roles)
+
+    return dependency
+
+
+def require_api_roles(*roles: Role) -> Callable[..., Principal]:
+    """A dependency of the JSON API: admits callers holding one of ``roles`` by the bearer header only."""
+
+    def dependency(request: Request, credentials: Bearer = None) -> Principal:
+        if credentials is None and request.query_params.get("token"):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                "a valid API token is required",
+                "the JSON API takes the token only as 'Authorization: Bearer <token>', not in the URL",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if who.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role {who.role!r} may not do this; needs one of {roles}"
-            )
-        return who
+        return _admit(principal_for(settings_of(request), bearer_header(credentials), None), roles)
 
     return dependency

@@ -1,393 +1,282 @@
-"""Pilot uploads over HTTP: create a flight, stream files (multipart, resumable PUT, or one zip), finish.
+"""Pilot uploads over HTTP: files one by one (resumable), many at once (multipart), or one zip.
 
-Endpoints (pilot or gis role):
+Endpoints (pilot or gis role, bearer token; the flight itself: :mod:`dronegis.api.flights`):
 
-- ``POST /api/flights`` — create a flight (id, purpose, title).
+- ``PUT /api/flights/{id}/files/{path}`` — one file as the raw body. With ``Content-Range: bytes a-b/n``
+  a big file goes up in pieces: the first piece (a = 0) opens an upload session bound to the path and
+  to n, answered with its ``Upload-Id``; later pieces send that ``Upload-Id`` header (a client may also
+  choose the id itself on the first piece, so that it survives a connection lost mid-request).
+  A piece at byte 0 restarts the session.
+- ``POST /api/flights/{id}/uploads`` — the same as a tus-style creation: ``{path, length, sha256?,
+  replace?}`` → ``201`` with ``Location`` and ``Upload-Id``; ``PATCH`` that location with
+  ``Upload-Offset`` and the bytes; ``HEAD`` tells the offset; ``DELETE`` cancels.
+- ``HEAD``/``GET /api/flights/{id}/files/{path}`` — the stored offset (``Upload-Offset``; of the
+  session named by an ``Upload-Id`` header, else of the file or its newest session).
 - ``POST /api/flights/{id}/files`` — multipart/form-data, one or many files, streamed to disk.
-- ``PUT /api/flights/{id}/files/{path}`` — one file as the raw body; with ``Content-Range: bytes a-b/n``
-  a big file goes up in pieces, and an interrupted upload continues from the stored offset.
-- ``HEAD``/``GET /api/flights/{id}/files/{path}`` — the stored offset (``Upload-Offset`` header).
-- ``POST /api/flights/{id}/zip`` — one zip as the raw body, streamed, checked, then extracted.
-- ``POST /api/flights/{id}/finish`` — queue the ingest job.
+- ``POST /api/flights/{id}/zip`` — one zip as the raw body; every entry is checked before anything is
+  unpacked (:mod:`dronegis.upload_zip`).
 
-Bodies are parsed while they arrive (python-multipart's streaming parser), never
-buffered whole in memory; the flight's byte limit (``Settings.max_upload_bytes``) is
-enforced as bytes arrive.
+A complete upload identical to the stored file is a no-op (200, ``unchanged``); a new file is stored
+(201); a changed file is refused (409) unless sent with ``?replace=true`` — then it replaces the old
+one, which is kept. Re-sending a whole folder therefore stores only what is new. Two writers never
+share bytes: each session has its own, and a session is written by one request at a time (a second
+gets 409). The flight's byte limit (``Settings.max_upload_bytes``) counts files, kept versions and
+every open session's reservation, so parallel requests cannot stage more than it together. Names are
+decoded from UTF-8 or Latin-1 and checked before anything is written (4xx otherwise).
 """
 
 from __future__ import annotations
 
-import re
-import tempfile
-import uuid
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from urllib.parse import unquote_to_bytes
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
-from python_multipart.multipart import MultipartParser, parse_options_header
+from fastapi import APIRouter, Header, Request, Response, status
 from starlette.requests import ClientDisconnect
 
-from core.errors import JobError, UploadConflict, UploadError, UploadTooLarge
-from core.workspace import Workspace
-from dronegis.api.flight_time import CAPTURED_HELP, time_options
-from dronegis.api.roles import Principal, require_roles, runner_of, settings_of
-from dronegis.upload_store import PartWriter, UploadArea, check_flight_id, extract_zip
-from flights.models import HeightDatums, HeightDeclaration, Purpose
-from pipeline.catalog import Catalog, JobStatus
+from core.errors import UploadConflict, UploadError, UploadNotFound
+from dronegis.api import flights, upload_bulk
+from dronegis.api.flight_models import Replace, UploadCreate, UploadStateOut
+from dronegis.api.flights import Uploader, area_of, content_length
+from dronegis.upload_models import Outcome, UploadSession
+from dronegis.upload_names import decode_name, safe_relative_path
+from dronegis.upload_store import UploadArea
+from dronegis.upload_writer import SessionWriter, open_writer
 
-router = APIRouter(prefix="/api/flights", tags=["uploads"])
-Uploader = Annotated[Principal, Depends(require_roles("pilot", "gis"))]
-_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-
-
-class FlightThermal(BaseModel):
-    """Thermal measurement parameters of a flight (pipeline.thermal.ThermalOverrides); unset: the file's."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    emissivity: float | None = Field(None, gt=0.0, le=1.0, description="emissivity (0–1]")
-    reflected_temp_c: float | None = Field(None, gt=-273.15, description="reflected apparent temperature, °C")
-    relative_humidity_pct: float | None = Field(None, ge=0.0, le=100.0, description="relative humidity, %")
-    atmospheric_temp_c: float | None = Field(None, gt=-273.15, description="air temperature, °C")
-    object_distance_m: float | None = Field(
-        None, ge=0.0, description="object distance for every frame, m (default: each frame's height)"
-    )
+files_router = APIRouter(prefix="/api/flights", tags=["uploads"])
+router = APIRouter()
+UploadId = Annotated[str | None, Header(alias="Upload-Id", description="the upload session to continue")]
 
 
-class FlightCreate(BaseModel):
-    """A new flight."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="flight id; generated when absent"
-    )
-    purpose: Purpose = Purpose.OTHER
-    title: str = Field("", max_length=200)
-    access: Literal["public", "internal"] = Field("internal", description="access of the published layers")
-    target_crs: str | None = Field(
-        None, max_length=64, pattern=r"^EPSG:\d{4,6}$", description="CRS of the products (default EPSG:25832)"
-    )
-    pyramids: bool = Field(
-        True, description="render static tile pyramids when publishing (else tiles come from the COG)"
-    )
-    thermal: FlightThermal | None = Field(
-        None, description="thermal measurement parameters replacing the images' values (thermal frames)"
-    )
-    camera_timezone: str | None = Field(
-        None,
-        max_length=64,
-        description="IANA zone of camera clocks for times stored without offset (default: the settings')",
-    )
-    captured: str | None = Field(None, max_length=40, description=CAPTURED_HELP)
-    height_datum: HeightDeclaration | HeightDatums | None = Field(None, description=HeightDatums.__doc__)
+def _request_name(request: Request, path: str) -> str:
+    """The file path of the URL; percent-encoded bytes that are not UTF-8 are read as Latin-1."""
+    if "\ufffd" not in path:
+        return path
+    raw: bytes = request.scope.get("raw_path") or b""
+    _, found, rest = raw.partition(b"/files/")
+    return decode_name(unquote_to_bytes(rest.decode("ascii", "replace"))) if found else path
 
 
-class FlightCreated(BaseModel):
-    """The created flight and where to upload."""
-
-    id: str
-    purpose: Purpose
-    status: str
-    files_url: str
-    finish_url: str
-
-
-class UploadStateOut(BaseModel):
-    """How far one file's upload got."""
-
-    path: str
-    offset: int
-    complete: bool
-    total: int | None = None
-
-
-class FilesOut(BaseModel):
-    """Files stored by one request, and everything the flight has so far."""
-
-    stored: list[str]
-    files: list[str]
-    bytes: int
-
-
-class FinishOut(BaseModel):
-    """The queued ingest job."""
-
-    flight: str
-    job: int
-    status: str
-    files: int
-
-
-def _status_for(exc: Exception) -> int:
-    if isinstance(exc, UploadTooLarge):
-        return status.HTTP_413_CONTENT_TOO_LARGE
-    if isinstance(exc, UploadConflict | JobError):
-        return status.HTTP_409_CONFLICT
-    return status.HTTP_400_BAD_REQUEST
-
-
-def _area(request: Request, flight: str, *, write: bool = False) -> UploadArea:
-    """The flight's upload area (404 for unknown flights; 409 for writes while its job runs)."""
-    settings = settings_of(request)
-    catalog = Catalog(Workspace.at(settings.workspace).catalog)
-    try:
-        check_flight_id(flight)
-        catalog.flight(flight)
-    except (UploadError, KeyError) as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flight {flight!r}") from exc
-    if write and catalog.jobs(flight, statuses=[JobStatus.QUEUED, JobStatus.RUNNING]):
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"flight {flight} is being processed; upload after its job stops"
-        )
-    return UploadArea(Workspace.at(settings.workspace), flight, settings.max_upload_bytes)
-
-
-def _flight_options(body: FlightCreate) -> dict[str, Any]:
-    """Stage options chosen when the flight was created (checked here, used by the job runner)."""
-    options: dict[str, Any] = {"access": body.access, "title": body.title, "pyramids": body.pyramids}
-    thermal = body.thermal.model_dump(exclude_none=True) if body.thermal is not None else {}
-    if thermal:
-        options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
-    if body.height_datum is not None:  # for ingest (the flight stores it for process)
-        options["height_datum"] = HeightDatums.of(body.height_datum).model_dump(exclude_none=True)
-    options.update(time_options(body.camera_timezone, body.captured))
-    if body.target_crs:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
-
-        try:
-            CRS.from_user_input(body.target_crs)
-        except CRSError as exc:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown CRS {body.target_crs!r}"
-            ) from exc
-        options["target_crs"] = body.target_crs
-    return options
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=FlightCreated)
-def create_flight(body: FlightCreate, request: Request, who: Uploader) -> FlightCreated:
-    """Create a flight to upload into."""
-    flight = body.id or f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    catalog = Catalog(Workspace.at(settings_of(request).workspace).catalog)
-    try:
-        catalog.flight(flight)
-    except KeyError:
-        pass
-    else:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight!r} exists")
-    catalog.upsert_flight(
-        flight,
-        purpose=body.purpose.value,
-        status="uploading",
-        meta={
-            "title": body.title,
-            "created_by": who.name,
-            "options": _flight_options(body),
-        },
-    )
-    base = f"/api/flights/{flight}"
-    return FlightCreated(
-        id=flight,
-        purpose=body.purpose,
-        status="uploading",
-        files_url=f"{base}/files",
-        finish_url=f"{base}/finish",
-    )
-
-
-class _MultipartSink:
-    """python-multipart callbacks that stream each file part into the upload area."""
-
-    def __init__(self, area: UploadArea) -> None:
-        self.area = area
-        self.stored: list[str] = []
-        self.writer: PartWriter | None = None
-        self._field, self._value = b"", b""
-        self._headers: dict[bytes, bytes] = {}
-        self.error: Exception | None = None
-
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._begin,
-            "on_header_field": self._hfield,
-            "on_header_value": self._hvalue,
-            "on_header_end": self._hend,
-            "on_headers_finished": self._headers_done,
-            "on_part_data": self._data,
-            "on_part_end": self._end,
-        }
-
-    def _begin(self) -> None:
-        self._headers, self.writer = {}, None
-
-    def _hfield(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
-
-    def _hvalue(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _hend(self) -> None:
-        self._headers[self._field.lower()] = self._value
-        self._field, self._value = b"", b""
-
-    def _headers_done(self) -> None:
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        filename = params.get(b"filename")
-        if filename is not None:
-            self.writer = self.area.open_part(filename.decode("utf-8", "replace"), start=0, total=None)
-
-    def _data(self, data: bytes, start: int, end: int) -> None:
-        if self.writer is not None:
-            self.writer.write(data[start:end])
-
-    def _end(self) -> None:
-        if self.writer is not None:
-            self.stored.append(self.writer.close(complete=True).path)
-            self.writer = None
-
-
-@router.post("/{flight}/files", response_model=FilesOut)
-async def upload_files(flight: str, request: Request, who: Uploader) -> FilesOut:
-    """Store the files of a multipart/form-data body (any field name; the part's filename is the path)."""
-    area = _area(request, flight, write=True)
-    content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected multipart/form-data with a boundary"
-        )
-    sink = _MultipartSink(area)
-    parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
-    try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-    except (UploadError, ValueError) as exc:
-        if sink.writer is not None:
-            sink.writer.discard()
-        raise HTTPException(_status_for(exc), str(exc)) from exc
-    except ClientDisconnect:
-        if sink.writer is not None:
-            sink.writer.discard()
-        return Response(status_code=status.HTTP_400_BAD_REQUEST)  # type: ignore[return-value]
-    if sink.writer is not None:
-        sink.writer.discard()
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "multipart body ended inside a file part")
-    return FilesOut(stored=sink.stored, files=area.completed(), bytes=area.used_bytes())
-
-
-def _parse_range(header: str | None) -> tuple[int, int | None, int | None]:
+def _parse_range(header: str | None, name: str) -> tuple[int, int | None, int | None]:
     """(start, end, total) from ``Content-Range: bytes a-b/n``; (0, None, None) without one."""
     if header is None:
         return 0, None, None
-    match = _RANGE.match(header.strip())
-    if not match:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Content-Range {header!r} is not 'bytes a-b/n'")
-    start, end, total = (int(g) for g in match.groups())
-    if end < start or end >= total:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Content-Range {header!r} is inconsistent")
+    parts = header.strip().removeprefix("bytes ").replace("/", "-").split("-")
+    try:
+        start, end, total = (int(p) for p in parts)
+    except ValueError:
+        start, end, total = -1, -1, -1
+    if not header.strip().startswith("bytes ") or start < 0 or end < start or end >= total:
+        raise UploadError(
+            f"{name}: Content-Range {header!r} is not a consistent 'bytes a-b/n'",
+            key="upload.bad_range",
+            params={"value": header[:60]},
+        )
     return start, end, total
 
 
-@router.put(
-    "/{flight}/files/{path:path}",
-    response_model=UploadStateOut,
-    responses={409: {"description": "resume offset differs (see Upload-Offset)"}},
-)
-async def put_file(
-    flight: str, path: str, request: Request, response: Response, who: Uploader
+def _session_for(
+    area: UploadArea, name: str, *, start: int, length: int | None, upload_id: str | None, replace: bool
+) -> UploadSession:
+    """The session a piece belongs to: the one named by ``upload_id``, or a new one at byte 0."""
+    if upload_id:
+        try:
+            session = area.session(upload_id)
+        except UploadNotFound:
+            if start != 0:
+                raise
+            return area.begin(name, length=length, replace=replace, upload_id=upload_id)
+        if session.path != safe_relative_path(name).as_posix() or length not in (None, session.length):
+            raise UploadConflict(
+                f"flight {area.flight}: upload {upload_id} is of {session.path} ({session.length} bytes)",
+                key="upload.id_taken",
+                params={"file": name},
+            )
+        return session
+    if start != 0:
+        raise UploadConflict(
+            f"flight {area.flight}: {name} resumes at byte {start}: send the Upload-Id of its upload",
+            key="upload.need_id",
+            params={"file": name},
+        )
+    return area.begin(name, length=length, replace=replace)
+
+
+async def _receive(
+    request: Request, response: Response, writer: SessionWriter, piece_end: int | None
 ) -> UploadStateOut:
-    """Store one file from the raw body, whole or as the ``Content-Range`` piece of a resumable upload."""
-    area = _area(request, flight, write=True)
-    start, end, total = _parse_range(request.headers.get("content-range"))
-    try:
-        writer = area.open_part(path, start=start, total=total)
-    except UploadError as exc:
-        headers = {}
-        if isinstance(exc, UploadConflict):
-            headers["Upload-Offset"] = str(area.state(path).offset)
-        raise HTTPException(_status_for(exc), str(exc), headers=headers) from exc
+    """Stream the body into ``writer``; complete the file when all its bytes are there."""
+    session = writer.session
     try:
         async for chunk in request.stream():
             writer.write(chunk)
-    except UploadError as exc:
+    except UploadError:
         writer.discard()
-        raise HTTPException(_status_for(exc), str(exc)) from exc
+        raise
     except ClientDisconnect:
-        writer.close(complete=False)  # keep what arrived: the client resumes from here
+        writer.close()  # keep what arrived: the client resumes from here
         return Response(status_code=status.HTTP_400_BAD_REQUEST)  # type: ignore[return-value]
-    expected_end = end + 1 if end is not None else None
-    if expected_end is not None and writer.offset != expected_end:
-        writer.close(complete=False)
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"{path}: body ended at byte {writer.offset}, Content-Range said {expected_end}",
+    if piece_end is not None and writer.offset != piece_end:
+        got = writer.close()
+        raise UploadError(
+            f"{session.path}: body ended at byte {got}, Content-Range said {piece_end}",
+            key="upload.short_body",
+            params={"file": session.path, "got_bytes": got},
         )
-    complete = total is None or writer.offset == total
-    try:
-        state = writer.close(complete=complete)
-    except UploadError as exc:
-        raise HTTPException(_status_for(exc), str(exc)) from exc
-    response.headers["Upload-Offset"] = str(state.offset)
-    response.status_code = status.HTTP_201_CREATED if complete else status.HTTP_200_OK
-    return UploadStateOut(path=state.path, offset=state.offset, complete=state.complete, total=state.total)
+    length = writer.session.length
+    outcome = None
+    if length is None or writer.offset == length:
+        outcome = writer.complete()
+        if outcome is Outcome.CONFLICT:
+            raise UploadConflict(
+                f"{session.path} was already uploaded with other content; send it with replace=true",
+                key="upload.changed",
+                params={"file": session.path},
+            )
+    else:
+        writer.close()
+    response.headers["Upload-Offset"] = str(writer.offset)
+    response.headers["Upload-Id"] = session.id
+    if outcome is None:
+        response.headers["Location"] = f"/api/flights/{writer.area.flight}/uploads/{session.id}"
+    created = outcome in (Outcome.STORED, Outcome.REPLACED)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return UploadStateOut(
+        path=session.path,
+        offset=writer.offset,
+        complete=outcome is not None,
+        total=length if length is not None else writer.offset,
+        outcome=outcome,
+        upload_id=None if outcome is not None else session.id,
+    )
 
 
-@router.api_route("/{flight}/files/{path:path}", methods=["GET", "HEAD"], response_model=UploadStateOut)
-def upload_state(
-    flight: str, path: str, request: Request, response: Response, who: Uploader
+@files_router.put(
+    "/{flight}/files/{path:path}",
+    response_model=UploadStateOut,
+    responses={
+        201: {"description": "stored (or replaced)"},
+        409: {"description": "changed content without replace, another writer, or a wrong offset"},
+    },
+)
+async def put_file(
+    flight: str,
+    path: str,
+    request: Request,
+    response: Response,
+    who: Uploader,
+    replace: Replace = False,
+    upload_id: UploadId = None,
+    content_range: Annotated[str | None, Header(description="bytes a-b/n for a piece")] = None,
 ) -> UploadStateOut:
-    """The stored offset of a file's upload (``Upload-Offset`` header); resume from there."""
-    area = _area(request, flight)
-    try:
-        state = area.state(path)
-    except UploadError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    """Store one file from the raw body, whole or as the ``Content-Range`` piece of a resumable upload."""
+    area = area_of(request, flight, write=True)
+    name = _request_name(request, path)
+    start, end, total = _parse_range(content_range, name)
+    length = total if content_range is not None else content_length(request)
+    session = _session_for(area, name, start=start, length=length, upload_id=upload_id, replace=replace)
+    writer = open_writer(area, session, start=start)
+    return await _receive(request, response, writer, None if end is None else end + 1)
+
+
+@files_router.api_route(
+    "/{flight}/files/{path:path}",
+    methods=["GET", "HEAD"],
+    response_model=UploadStateOut,
+    operation_id="upload_state",
+)
+def upload_state(
+    flight: str, path: str, request: Request, response: Response, who: Uploader, upload_id: UploadId = None
+) -> UploadStateOut:
+    """The stored offset of a file's upload (``Upload-Offset``); resume from there with its Upload-Id."""
+    area = area_of(request, flight)
+    name = _request_name(request, path)
+    if upload_id:
+        session = area.session(upload_id)
+        offset = area.offset(session)
+        response.headers["Upload-Offset"] = str(offset)
+        response.headers["Cache-Control"] = "no-store"
+        return UploadStateOut(
+            path=session.path, offset=offset, complete=False, total=session.length, upload_id=session.id
+        )
+    state = area.state(name)
     response.headers["Upload-Offset"] = str(state.offset)
+    response.headers["Cache-Control"] = "no-store"
     return UploadStateOut(path=state.path, offset=state.offset, complete=state.complete, total=state.total)
 
 
-@router.post("/{flight}/zip", response_model=FilesOut)
-async def upload_zip(flight: str, request: Request, who: Uploader) -> FilesOut:
-    """Store one zip from the raw body (streamed to a temporary file), check it, and extract it."""
-    area = _area(request, flight, write=True)
-    area.files.mkdir(parents=True, exist_ok=True)
-    room = area.limit - area.used_bytes()
-    with tempfile.NamedTemporaryFile(dir=area.files.parent, prefix=".zip-", suffix=".zip") as tmp:
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > room:
-                raise HTTPException(
-                    status.HTTP_413_CONTENT_TOO_LARGE,
-                    f"zip for flight {flight} exceeds the upload limit of {area.limit} bytes",
-                )
-            tmp.write(chunk)
-        tmp.flush()
-        try:
-            stored = extract_zip(Path(tmp.name), area.files, max_total=room - size)
-        except UploadError as exc:
-            raise HTTPException(_status_for(exc), str(exc)) from exc
-    return FilesOut(stored=stored, files=area.completed(), bytes=area.used_bytes())
+# -- tus-style sessions -----------------------------------------------------------------------------
 
 
-@router.post("/{flight}/finish", status_code=status.HTTP_202_ACCEPTED, response_model=FinishOut)
-def finish(flight: str, request: Request, who: Uploader) -> FinishOut:
-    """Close the upload and queue the ingest job (pending partial uploads refuse it)."""
-    area = _area(request, flight)
-    if area.pending():
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"flight {flight}: unfinished uploads {', '.join(area.pending()[:10])}"
-        )
-    files = area.completed()
-    if not files:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight}: nothing was uploaded")
-    try:
-        job = runner_of(request).submit(flight, from_stage="ingest", source=area.files)
-    except JobError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return FinishOut(flight=flight, job=job.id, status=job.status.value, files=len(files))
+@files_router.post("/{flight}/uploads", status_code=status.HTTP_201_CREATED, response_model=UploadStateOut)
+def create_upload(
+    flight: str, body: UploadCreate, request: Request, response: Response, who: Uploader
+) -> UploadStateOut:
+    """Open a resumable upload of ``path`` with its total ``length``: send the bytes with ``PATCH`` to
+    the ``Location`` (``Upload-Offset`` header), ask the offset with ``HEAD``."""
+    area = area_of(request, flight, write=True)
+    session = area.begin(body.path, length=body.length, sha256=body.sha256, replace=body.replace)
+    outcome = area.commit(session) if body.length == 0 else None
+    if outcome is Outcome.CONFLICT:
+        raise UploadConflict(f"{session.path} differs", key="upload.changed", params={"file": session.path})
+    response.headers["Upload-Offset"] = "0"
+    response.headers["Upload-Id"] = session.id
+    if outcome is None:
+        response.headers["Location"] = f"/api/flights/{flight}/uploads/{session.id}"
+    return UploadStateOut(
+        path=session.path,
+        offset=0,
+        complete=outcome is not None,
+        total=body.length,
+        outcome=outcome,
+        upload_id=None if outcome else session.id,
+    )
+
+
+@files_router.api_route(
+    "/{flight}/uploads/{upload_id}",
+    methods=["GET", "HEAD"],
+    response_model=UploadStateOut,
+    operation_id="upload_session_state",
+)
+def upload_session_state(
+    flight: str, upload_id: str, request: Request, response: Response, who: Uploader
+) -> UploadStateOut:
+    """The offset of an open upload (``Upload-Offset``, ``Upload-Length``)."""
+    area = area_of(request, flight)
+    session = area.session(upload_id)
+    offset = area.offset(session)
+    response.headers["Upload-Offset"] = str(offset)
+    if session.length is not None:
+        response.headers["Upload-Length"] = str(session.length)
+    response.headers["Cache-Control"] = "no-store"
+    return UploadStateOut(
+        path=session.path, offset=offset, complete=False, total=session.length, upload_id=upload_id
+    )
+
+
+@files_router.patch("/{flight}/uploads/{upload_id}", response_model=UploadStateOut)
+async def patch_upload(
+    flight: str,
+    upload_id: str,
+    request: Request,
+    response: Response,
+    who: Uploader,
+    upload_offset: Annotated[int, Header(alias="Upload-Offset", ge=0, description="where these bytes go")],
+) -> UploadStateOut:
+    """Append bytes at ``Upload-Offset`` (the stored offset, or 0 to restart); completes at the length."""
+    area = area_of(request, flight, write=True)
+    writer = open_writer(area, area.session(upload_id), start=upload_offset)
+    return await _receive(request, response, writer, None)
+
+
+@files_router.delete("/{flight}/uploads/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
+def cancel_upload(flight: str, upload_id: str, request: Request, who: Uploader) -> Response:
+    """Cancel an open upload (its bytes are dropped)."""
+    area = area_of(request, flight)
+    area.drop(area.session(upload_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router.include_router(flights.router)
+router.include_router(files_router)
+router.include_router(upload_bulk.router)

@@ -87,13 +87,17 @@ def upload_zip(client: httpx.Client, flight: str, paths: list[Path], root: Path)
     return stored
 
 
-def interrupted_put(base_url: str, flight: str, path: Path, cut: int) -> None:
-    """Start a PUT of the whole file but drop the connection after ``cut`` bytes of the body."""
+def interrupted_put(base_url: str, flight: str, path: Path, cut: int, upload_id: str) -> None:
+    """Start a PUT of the whole file but drop the connection after ``cut`` bytes of the body.
+
+    The client chose its ``upload_id`` itself, so it can resume although it never saw an answer.
+    """
     host, port = base_url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     size = path.stat().st_size
     conn.putrequest("PUT", f"/api/flights/{flight}/files/{path.name}")
     conn.putheader("Authorization", f"Bearer {PILOT}")
+    conn.putheader("Upload-Id", upload_id)
     conn.putheader("Content-Range", f"bytes 0-{size - 1}/{size}")
     conn.putheader("Content-Length", str(size))
     conn.endheaders()
@@ -101,13 +105,15 @@ def interrupted_put(base_url: str, flight: str, path: Path, cut: int) -> None:
     conn.sock.close()  # the pilot's laptop lost its network
 
 
-def resume_put(client: httpx.Client, flight: str, path: Path, chunk: int = 1 << 20) -> int:
-    """Ask for the stored offset (HEAD) and send the rest in ``chunk``-sized Content-Range pieces."""
+def resume_put(client: httpx.Client, flight: str, path: Path, upload_id: str, chunk: int = 1 << 20) -> int:
+    """Ask for the stored offset of ``upload_id`` (HEAD) and send the rest in Content-Range pieces."""
     url = f"/api/flights/{flight}/files/{path.name}"
+    headers = {**auth(PILOT), "Upload-Id": upload_id}
     deadline = time.monotonic() + 20
     offset = 0
     while time.monotonic() < deadline:  # the server notices the dropped connection asynchronously
-        offset = int(client.head(url, headers=auth(PILOT)).headers["Upload-Offset"])
+        head = client.head(url, headers=headers)
+        offset = int(head.headers.get("Upload-Offset", 0))
         if offset > 0:
             break
         time.sleep(0.1)
@@ -116,11 +122,11 @@ def resume_put(client: httpx.Client, flight: str, path: Path, chunk: int = 1 << 
     while offset < len(data):
         piece = data[offset : offset + chunk]
         rng = f"bytes {offset}-{offset + len(piece) - 1}/{len(data)}"
-        r = client.put(url, content=piece, headers={**auth(PILOT), "Content-Range": rng}, timeout=60)
+        r = client.put(url, content=piece, headers={**headers, "Content-Range": rng}, timeout=60)
         if r.status_code == 409:  # the interrupted request was still flushing: take the server's offset
             assert time.monotonic() < deadline + 60, r.text
             time.sleep(0.2)
-            offset = int(client.head(url, headers=auth(PILOT)).headers["Upload-Offset"])
+            offset = int(client.head(url, headers=headers).headers["Upload-Offset"])
             continue
         assert r.status_code in (200, 201), r.text
         offset = int(r.headers["Upload-Offset"])

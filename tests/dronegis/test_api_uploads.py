@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import io
 import json
-import stat
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from svc_helpers import GIS, PILOT, VIEWER, auth
+from test_upload_store import zip_bytes
 
-from core.errors import UploadConflict, UploadError, UploadTooLarge
+from core.errors import UploadError
 from core.workspace import Workspace
 from dronegis.settings import Settings
-from dronegis.upload_store import UploadArea, extract_zip, safe_relative_path
+from dronegis.upload_store import UploadArea
 
 
 def _create(client: TestClient, flight: str, purpose: str = "survey") -> None:
@@ -34,83 +32,6 @@ def _wait_job(client: TestClient, flight: str, statuses: set[str], token: str = 
     raise AssertionError(f"job of {flight} never reached {statuses}")
 
 
-def _zip(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buf.getvalue()
-
-
-# -- pure store ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "name", ["/etc/passwd", "../x.jpg", "a/../../x", "C:\\x.jpg", "a\\..\\..\\b", "", "a\x00b"]
-)
-def test_unsafe_names_refused(name: str) -> None:
-    with pytest.raises(UploadError):
-        safe_relative_path(name)
-
-
-def test_safe_names_normalised() -> None:
-    assert safe_relative_path("DCIM\\100MEDIA\\DJI_0001.JPG").as_posix() == "DCIM/100MEDIA/DJI_0001.JPG"
-    assert safe_relative_path("./a//b æø.jpg").as_posix() == "a/b æø.jpg"
-
-
-def test_zip_checks(tmp_path: Path) -> None:
-    dest = tmp_path / "files"
-    dest.mkdir()
-    cases = {
-        "slip": _zip({"ok.txt": b"1", "../../evil.txt": b"x"}),
-        "absolute": _zip({"/tmp/evil.txt": b"x"}),
-        "symlink": _zip({"ok.txt": b"1"}, symlink="link"),
-        "bomb": _zip({"zeros.bin": b"\0" * 20_000_000}),
-    }
-    for name, data in cases.items():
-        path = tmp_path / f"{name}.zip"
-        path.write_bytes(data)
-        with pytest.raises(UploadError):
-            extract_zip(path, dest, max_total=50_000_000)
-        assert list(dest.iterdir()) == [], name
-    big = tmp_path / "big.zip"
-    big.write_bytes(_zip({"a.bin": bytes(range(256)) * 400, "b.bin": bytes(range(256)) * 400}))
-    with pytest.raises(UploadTooLarge):
-        extract_zip(big, dest, max_total=150_000)
-    notzip = tmp_path / "no.zip"
-    notzip.write_bytes(b"PK\x03\x04 not really")
-    with pytest.raises(UploadError, match="not a readable zip"):
-        extract_zip(notzip, dest, max_total=10)
-    assert list(dest.iterdir()) == []
-
-
-def test_resume_offsets(tmp_path: Path) -> None:
-    area = UploadArea(Workspace.at(tmp_path), "f1", limit=1000)
-    w = area.open_part("a/b.bin", start=0, total=300)
-    w.write(b"x" * 120)
-    assert w.close(complete=False).offset == 120
-    assert area.state("a/b.bin").offset == 120 and area.pending() == ["a/b.bin"]
-    with pytest.raises(UploadConflict, match="resumes at byte 120"):
-        area.open_part("a/b.bin", start=200, total=300)
-    w = area.open_part("a/b.bin", start=120, total=300)
-    w.write(b"y" * 180)
-    assert w.close(complete=True).complete
-    assert (area.files / "a/b.bin").read_bytes() == b"x" * 120 + b"y" * 180
-    assert area.pending() == [] and area.completed() == ["a/b.bin"]
-    with pytest.raises(UploadTooLarge):
-        area.open_part("c.bin", start=0, total=800)
-    assert area.pending() == []  # a refused start leaves no empty partial file
-    writing = area.open_part("d.bin", start=0, total=10)
-    with pytest.raises(UploadConflict, match="being written by another request"):
-        area.open_part("d.bin", start=0, total=10)
-    writing.write(b"0123456789")
-    assert writing.close(complete=True).complete
-
-
 # -- HTTP ----------------------------------------------------------------------------------------
 
 
@@ -118,7 +39,9 @@ def test_roles(client: TestClient) -> None:
     assert client.post("/api/flights", json={"id": "f"}).status_code == 401
     assert client.post("/api/flights", json={"id": "f"}, headers=auth("wrong")).status_code == 401
     assert client.post("/api/flights", json={"id": "f"}, headers=auth(VIEWER)).status_code == 403
-    assert client.post("/api/flights", json={"id": "f"}, params={"token": PILOT}).status_code == 201
+    in_url = client.post("/api/flights", json={"id": "f"}, params={"token": PILOT})
+    assert in_url.status_code == 401 and "Authorization: Bearer" in in_url.json()["detail"]  # not in URLs
+    assert client.post("/api/flights", json={"id": "f"}, headers=auth(PILOT)).status_code == 201
     assert client.post("/api/flights", json={"id": "f"}, headers=auth(PILOT)).status_code == 409
     assert client.post("/api/flights", json={"id": "../x"}, headers=auth(PILOT)).status_code == 422
     generated = client.post("/api/flights", json={"purpose": "survey"}, headers=auth(PILOT)).json()
@@ -142,9 +65,23 @@ def test_multipart_upload_and_finish(client: TestClient, settings: Settings) -> 
     assert job["qa_status"] == "pass"
     received = (Workspace.at(settings.workspace).products("m1") / "received.txt").read_text()
     assert received.splitlines() == ["DCIM/DJI_0001.JPG", "gcp_list.txt"]
-    assert (
-        client.post("/api/flights/m1/finish", headers=auth(PILOT)).status_code == 202
-    )  # a rerun is a new job
+    again = client.post("/api/flights/m1/finish", headers=auth(PILOT))  # published: not rerun silently
+    assert again.status_code == 409 and "new_version=true" in again.json()["message"]
+    assert "publiceret" in again.json()["messages"]["da"]
+    english = client.post(
+        "/api/flights/m1/finish", headers={**auth(PILOT), "Accept-Language": "en-GB,en;q=0.9"}
+    )
+    assert english.json()["message"].startswith("Flight m1 is already published")
+    resent = client.post(
+        "/api/flights/m1/files",
+        files=[*files, ("files", ("late.txt", b"late", "text/plain"))],
+        headers=auth(PILOT),
+    )
+    assert resent.json()["stored"] == ["late.txt"] and resent.json()["unchanged"] == [f[1][0] for f in files]
+    new = client.post("/api/flights/m1/finish", params={"new_version": "true"}, headers=auth(PILOT))
+    assert new.status_code == 202 and new.json()["version"] == 2 and new.json()["files"] == 3
+    _wait_job(client, "m1", {"done"})
+    assert client.get("/api/flights/m1", headers=auth(PILOT)).json()["version"] == 2
 
 
 def test_multipart_refusals(client: TestClient, settings: Settings) -> None:
@@ -156,7 +93,7 @@ def test_multipart_refusals(client: TestClient, settings: Settings) -> None:
     r = client.post(
         "/api/flights/m2/files", content=b"x", headers={**auth(PILOT), "Content-Type": "text/plain"}
     )
-    assert r.status_code == 415
+    assert r.status_code == 400 and r.json()["message"] == "Send filerne som multipart/form-data."
     assert client.post("/api/flights/nope/files", files=slip, headers=auth(PILOT)).status_code == 404
     area = UploadArea(Workspace.at(settings.workspace), "m2", settings.max_upload_bytes)
     assert area.used_bytes() == 0 and area.pending() == []
@@ -168,52 +105,110 @@ def test_resumable_put(client: TestClient, settings: Settings) -> None:
     data = bytes(range(256)) * 40  # 10240 bytes
     url = "/api/flights/r1/files/DCIM/big.JPG"
     r = client.put(url, content=data[:4000], headers={**auth(PILOT), "Content-Range": "bytes 0-3999/10240"})
-    assert r.status_code == 200 and r.json() == {
-        "path": "DCIM/big.JPG",
-        "offset": 4000,
-        "complete": False,
-        "total": 10240,
-    }
+    assert r.status_code == 200 and r.json()["offset"] == 4000 and r.json()["complete"] is False
+    upload_id = r.headers["Upload-Id"]
+    assert r.headers["Location"] == f"/api/flights/r1/uploads/{upload_id}"
+    with_id = {**auth(PILOT), "Upload-Id": upload_id}
     # the connection drops after 1000 of the next 4000 bytes: the body is shorter than its range
     r = client.put(
-        url, content=data[4000:5000], headers={**auth(PILOT), "Content-Range": "bytes 4000-7999/10240"}
+        url, content=data[4000:5000], headers={**with_id, "Content-Range": "bytes 4000-7999/10240"}
     )
-    assert r.status_code == 400
-    head = client.head(url, headers=auth(PILOT))
+    assert r.status_code == 400 and "5" in r.json()["message"]
+    head = client.head(url, headers=with_id)
     assert head.status_code == 200 and head.headers["Upload-Offset"] == "5000"
-    r = client.put(
-        url, content=data[3000:], headers={**auth(PILOT), "Content-Range": "bytes 3000-10239/10240"}
-    )
-    assert r.status_code == 409 and r.headers["Upload-Offset"] == "5000"
-    assert client.post("/api/flights/r1/finish", headers=auth(PILOT)).status_code == 409  # still pending
-    r = client.put(
+    r = client.put(url, content=data[3000:], headers={**with_id, "Content-Range": "bytes 3000-10239/10240"})
+    assert r.status_code == 409 and "5000" in r.json()["detail"]
+    no_id = client.put(
         url, content=data[5000:], headers={**auth(PILOT), "Content-Range": "bytes 5000-10239/10240"}
     )
-    assert r.status_code == 201 and r.json()["complete"] is True
+    assert no_id.status_code == 409 and "Upload-Id" in no_id.json()["message"]
+    assert client.post("/api/flights/r1/finish", headers=auth(PILOT)).status_code == 409  # still pending
+    r = client.put(url, content=data[5000:], headers={**with_id, "Content-Range": "bytes 5000-10239/10240"})
+    assert r.status_code == 201 and r.json()["complete"] is True and r.json()["outcome"] == "stored"
     assert (Workspace.at(settings.workspace).upload("r1") / "DCIM" / "big.JPG").read_bytes() == data
     assert client.get(url, headers=auth(PILOT)).json()["complete"] is True
-    assert client.put(url, content=b"x", headers=auth(PILOT)).status_code == 409
+    same = client.put(url, content=data, headers=auth(PILOT))
+    assert same.status_code == 200 and same.json()["outcome"] == "unchanged"  # identical: a no-op
+    changed = client.put(url, content=b"x", headers=auth(PILOT))
+    assert changed.status_code == 409 and "replace=true" in changed.json()["message"]
+    replaced = client.put(url, content=b"x", params={"replace": "true"}, headers=auth(PILOT))
+    assert replaced.status_code == 201 and replaced.json()["outcome"] == "replaced"
+    [kept] = (Workspace.at(settings.workspace).upload_versions("r1")).rglob("big.JPG")
+    assert kept.read_bytes() == data  # the old version is kept
     whole = client.put("/api/flights/r1/files/small.txt", content=b"hello", headers=auth(PILOT))
     assert whole.status_code == 201 and whole.json()["offset"] == 5
     bad = client.put(url, content=b"x", headers={**auth(PILOT), "Content-Range": "bytes 9-1/2"})
     assert bad.status_code == 400
 
 
+def test_tus_style_sessions(client: TestClient, settings: Settings) -> None:
+    """create → PATCH at offsets → HEAD tells the offset → complete; a restart at 0; a cancel."""
+    _create(client, "t2")
+    data = bytes(range(256)) * 8
+    r = client.post(
+        "/api/flights/t2/uploads", json={"path": "a/b.bin", "length": len(data)}, headers=auth(PILOT)
+    )
+    assert r.status_code == 201 and r.headers["Upload-Offset"] == "0"
+    location = r.headers["Location"]
+    patch = {**auth(PILOT), "Content-Type": "application/offset+octet-stream"}
+    assert (
+        client.patch(location, content=data[:500], headers={**patch, "Upload-Offset": "0"}).status_code == 200
+    )
+    head = client.head(location, headers=auth(PILOT))
+    assert head.headers["Upload-Offset"] == "500" and head.headers["Upload-Length"] == str(len(data))
+    assert client.patch(location, content=b"x", headers={**patch, "Upload-Offset": "7"}).status_code == 409
+    again = client.patch(location, content=data[:100], headers={**patch, "Upload-Offset": "0"})  # restart
+    assert again.json()["offset"] == 100
+    done = client.patch(location, content=data[100:], headers={**patch, "Upload-Offset": "100"})
+    assert done.status_code == 201 and done.json()["outcome"] == "stored"
+    assert client.head(location, headers=auth(PILOT)).status_code == 404  # the session ended
+    assert (Workspace.at(settings.workspace).upload("t2") / "a" / "b.bin").read_bytes() == data
+    r = client.post("/api/flights/t2/uploads", json={"path": "c.bin", "length": 9}, headers=auth(PILOT))
+    assert client.delete(r.headers["Location"], headers=auth(PILOT)).status_code == 204
+    empty = client.post(
+        "/api/flights/t2/uploads", json={"path": "empty.txt", "length": 0}, headers=auth(PILOT)
+    )
+    assert empty.status_code == 201 and empty.json()["outcome"] == "stored"
+    sha = client.post(
+        "/api/flights/t2/uploads",
+        json={"path": "d.bin", "length": 3, "sha256": "0" * 64},
+        headers=auth(PILOT),
+    )
+    bad = client.patch(sha.headers["Location"], content=b"abc", headers={**patch, "Upload-Offset": "0"})
+    assert bad.status_code == 400 and "d.bin" in bad.json()["message"]
+    assert UploadArea(Workspace.at(settings.workspace), "t2", 1).pending() == []
+
+
 def test_zip_upload(client: TestClient, settings: Settings) -> None:
     _create(client, "z1")
-    good = _zip({"images/a.jpg": b"a" * 100, "gcp_list.txt": b"EPSG:25832\n"})
+    good = zip_bytes([("images/a.jpg", b"a" * 100), ("gcp_list.txt", b"EPSG:25832\n")])
     r = client.post(
         "/api/flights/z1/zip", content=good, headers={**auth(PILOT), "Content-Type": "application/zip"}
     )
     assert r.status_code == 200, r.text
     assert sorted(r.json()["stored"]) == ["gcp_list.txt", "images/a.jpg"]
-    for bad in (_zip({"../../x": b"1"}), _zip({"a": b"1"}, symlink="l"), _zip({"z": b"\0" * 20_000_000})):
+    again = client.post("/api/flights/z1/zip", content=good, headers=auth(PILOT))
+    assert again.status_code == 200 and sorted(again.json()["unchanged"]) == ["gcp_list.txt", "images/a.jpg"]
+    changed = zip_bytes([("images/a.jpg", b"b" * 100), ("images/new.jpg", b"n")])
+    r = client.post("/api/flights/z1/zip", content=changed, headers=auth(PILOT))
+    assert (
+        r.status_code == 409
+        and r.json()["conflicts"] == ["images/a.jpg"]
+        and r.json()["stored"] == ["images/new.jpg"]
+    )
+    bombs = (
+        zip_bytes([("../../x", b"1")]),
+        zip_bytes([("a", b"1")], symlink="l"),
+        zip_bytes([("z", b"\0" * 20_000_000)]),
+    )
+    for bad in bombs:
         r = client.post("/api/flights/z1/zip", content=bad, headers=auth(PILOT))
         assert r.status_code in (400, 413), r.text
     assert r.status_code == 400 and "zip bomb" in r.json()["detail"]
     assert sorted(UploadArea(Workspace.at(settings.workspace), "z1", 1).completed()) == [
         "gcp_list.txt",
         "images/a.jpg",
+        "images/new.jpg",
     ]
 
 
@@ -342,12 +337,15 @@ def test_thermal_parameters_at_creation_reach_the_products(settings: Settings, t
     thermal = [p for p in products if p.kind.value in ("thermal_frame", "thermal_mosaic")]
     assert {p.kind.value for p in thermal} == {"thermal_frame", "thermal_mosaic"}
     for product in thermal:
-        info = product.properties["thermal"]
-        assert isinstance(info, dict)
-        assert info["overrides"] == {"emissivity": 0.9, "reflected_temp_c": 4.5, "distance_from_height": True}
-        assert info["sources"]["emissivity"] == "override" and info["parameters"]["emissivity"] == 0.9
-        assert info["sources"]["reflected_temp_c"] == "override"
-        assert product.properties["emissivity"] == 0.9
+        info = product.thermal
+        assert info is not None and info.emissivity is not None and info.reflected_temp_c is not None
+        assert info.overrides.model_dump(exclude_none=True) == {
+            "emissivity": 0.9,
+            "reflected_temp_c": 4.5,
+            "distance_from_height": True,
+        }
+        assert info.emissivity.source == "override" and info.emissivity.value == 0.9
+        assert info.reflected_temp_c.source == "override"
 
 
 def test_ingest_stage_blur_threshold_from_settings(

@@ -48,8 +48,8 @@ def uploaded(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         images = data_dir / "brighton_beach" / "images"
         create(client, "brighton", "survey", target_crs=UTM15)  # Duluth, MN: refused in EPSG:25832
         upload_multipart(client, "brighton", [images / n for n in BRIGHTON[1:]], prefix="images/")
-        interrupted_put(svc.url, "brighton", images / BRIGHTON[0], cut=1_500_000)
-        resumed_at = resume_put(client, "brighton", images / BRIGHTON[0], chunk=1 << 20)
+        interrupted_put(svc.url, "brighton", images / BRIGHTON[0], cut=1_500_000, upload_id="e2e-resume-0001")
+        resumed_at = resume_put(client, "brighton", images / BRIGHTON[0], "e2e-resume-0001", chunk=1 << 20)
         create(client, "thermal", "building-inspection", target_crs="EPSG:32643")  # XT2: Kochi, India
         upload_multipart(client, "thermal", [data_dir / "thermal_parser" / "images" / n for n in THERMAL])
         create(client, "odm-br", "survey", target_crs="EPSG:32722")  # Brazil: far outside EPSG:25832

@@ -91,6 +91,23 @@ def test_thermal_plausibility() -> None:
     assert thermal_check({}).status == "skip"
 
 
+def test_thermal_plausibility_message_agrees_with_itself() -> None:
+    """Each implausible raster is named once, with its reason; no Python lists; a pass says what passed."""
+    good = np.random.default_rng(0).normal(5, 3, (40, 50))
+    mostly_empty = good.copy()
+    mostly_empty[:30] = np.nan  # 75 % NaN: implausible, not also "many NaNs: none"
+    result = thermal_check({"good": good, "empty": mostly_empty})
+    assert result.status == "fail"
+    assert result.message == "2 thermal rasters; 1 implausible: empty (75% without a value)"
+    assert "[" not in result.message and "none" not in result.message
+    assert thermal_check({"good": good}).message == "1 thermal rasters, all within -40…150 °C"
+    nans = good.copy()
+    nans[:5] = np.nan
+    warned = thermal_check({"nans": nans})
+    expected = "1 thermal rasters; 1 with many pixels without a value: nans (12% without a value)"
+    assert warned.message == expected
+
+
 def test_nodata_share(make_raster: Callable[..., Path]) -> None:
     data = np.ones((1, 16, 16), dtype="uint8")
     data[0, :8] = 0
