@@ -34,6 +34,7 @@ Reader = Annotated[Principal, Depends(require_api_roles("pilot", "gis", "viewer"
 Follower = Annotated[Principal, Depends(require_roles("pilot", "gis", "viewer"))]
 Gis = Annotated[Principal, Depends(require_api_roles("gis"))]
 STOPPED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.WAITING_APPROVAL)
+_INTERNAL_SIZE = re.compile(r"\s*\(~?\s*[\d.,]+\s*(?:[KMGTP]i?B|bytes)\)")
 _ABSOLUTE = re.compile(r"(?<![\w.])/(?:[^\s/:'\"]+/)+([^\s/:'\"]+)")
 
 
@@ -113,8 +114,12 @@ def list_flights(request: Request, who: Reader) -> list[FlightStatus]:
 
 
 def plain_error(error: str | None) -> str | None:
-    """A job error without server paths (each absolute path shown as its file name), for pilots."""
-    return _ABSOLUTE.sub(r"\1", error) if error else error
+    """A job error for pilots: each absolute path shown as its file name, internal sizes left out.
+
+    Example: ``/ws/products/f/thermal_mosaic.tif: … grid (~28,570,131.6 GiB) over …`` →
+    ``thermal_mosaic.tif: … grid over …``. The GIS team sees the error as it was recorded.
+    """
+    return _INTERNAL_SIZE.sub("", _ABSOLUTE.sub(r"\1", error)) if error else error
 
 
 def _event(job: JobRecord, technical: bool) -> str:

@@ -246,3 +246,20 @@ def test_conditions_reach_the_thermal_gate_as_the_cli_file_does(settings: Settin
     )
     assert by_id["conditions.wind"].status == "fail"  # 8 m/s > 5 m/s: the gate closes
     assert api.thermal_publication_blocked and "Wind" in (api.thermal_gate_reason or "")
+
+
+def test_pilots_see_job_errors_without_server_paths_or_internal_sizes(client: TestClient) -> None:
+    from dronegis.api.jobs import plain_error
+
+    raw = (
+        "process failed: ThermalError: /srv/ws/products/t/thermal_mosaic.tif: the 19 thermal frames span "
+        "15000 km × 9000 km, a 1500000 × 900000 px grid at 10 m (~28,570,131.6 GiB) over the limit"
+    )
+    assert plain_error(raw) == (
+        "process failed: ThermalError: thermal_mosaic.tif: the 19 thermal frames span "
+        "15000 km × 9000 km, a 1500000 × 900000 px grid at 10 m over the limit"
+    )
+    assert (
+        plain_error("ingest failed: ValueError: 3/4 frames at 1.5 m/s")
+        == "ingest failed: ValueError: 3/4 frames at 1.5 m/s"
+    )
