@@ -260,14 +260,13 @@ def republish(
     and drop ``removed`` (unpublished ids ignored), in one commit like :func:`publish` (remask, erasure).
     """
     with _staging(workspace) as stage:
-        current, current_vectors = load_layers(workspace), load_vector_layers(workspace)
-        new = rebuild(stage, current, current_vectors)
-        gone = {layer.id for layer in [*current, *current_vectors]} & set(removed)
-        replaced = {layer.id for layer in new} | gone
-        layers = [old for old in current if old.id not in replaced]
-        layers += [layer for layer in new if isinstance(layer, Layer)]
-        vectors = [old for old in current_vectors if old.id not in replaced]
-        vectors += [layer for layer in new if isinstance(layer, VectorLayer)]
+        rasters, vecs = load_layers(workspace), load_vector_layers(workspace)
+        new = rebuild(stage, rasters, vecs)
+        everything: list[Layer | VectorLayer] = [*rasters, *vecs]
+        gone = {layer.id for layer in everything} & set(removed)
+        out = {layer.id for layer in new} | gone
+        layers = [r for r in rasters if r.id not in out] + [n for n in new if isinstance(n, Layer)]
+        vectors = [v for v in vecs if v.id not in out] + [n for n in new if isinstance(n, VectorLayer)]
         if not new and not gone:
             return []
         _stage_stac(workspace, stage, layers, vectors)
@@ -284,7 +283,8 @@ def unpublish(workspace: Workspace, layer_id: str) -> Layer | VectorLayer:
     found: list[Layer | VectorLayer] = []
 
     def check(stage: Path, layers: list[Layer], vectors: list[VectorLayer]) -> list[Layer | VectorLayer]:
-        found.extend(layer for layer in [*layers, *vectors] if layer.id == layer_id)
+        published: list[Layer | VectorLayer] = [*layers, *vectors]
+        found.extend(layer for layer in published if layer.id == layer_id)
         if not found:
             raise LayerNotFound(f"no published layer {layer_id!r} in {workspace.publish}")
         return []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from core.i18n import text
+from core.i18n import LANGS, text
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.cli.retention import parse_now
@@ -48,7 +48,7 @@ def audit(workspace: Path | None, as_json: bool, since: str | None) -> None:
         "head": verdict.head,
         "problems": "; ".join(verdict.problems),
     }
-    for lang in ("da", "en"):
+    for lang in LANGS:
         echo_err(text(key, lang, **params))
     if not verdict.ok:
         sys.exit(1)

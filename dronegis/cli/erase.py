@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError
-from core.i18n import text
+from core.i18n import LANGS, text
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.records.erasure import erase as erase_flight
@@ -51,14 +51,14 @@ def erase(
             step=paused(lambda name: echo_err(f"erase {flight}: {name}"), step_pause),
         )
     except DroneGisError as exc:
-        for lang in ("da", "en"):
+        for lang in LANGS:
             echo_err(text("records.erase_refused", lang, flight=flight, why=str(exc)))
         sys.exit(1)
     if as_json:
         emit_json(record.model_dump(mode="json"))
         return
     where = record_path(ws, record.id)
-    for lang in ("da", "en"):
+    for lang in LANGS:
         echo_err(
             text(
                 "records.erased",

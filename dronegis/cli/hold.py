@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError
-from core.i18n import text
+from core.i18n import LANGS, text
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.records.holds import place_hold, release_hold
@@ -40,5 +40,5 @@ def hold(
         emit_json(record.model_dump(mode="json"))
         return
     key = "records.hold_released" if release else "records.hold_placed"
-    for lang in ("da", "en"):
+    for lang in LANGS:
         echo_err(text(key, lang, flight=flight, reason=reason))

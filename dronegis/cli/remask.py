@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError
-from core.i18n import text
+from core.i18n import LANGS, text
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.settings import Settings
@@ -29,7 +29,7 @@ def run_remask(settings: Settings, as_json: bool) -> None:
         emit_json([layer.model_dump(mode="json") for layer in layers])
     for layer in layers:
         echo_err(f"remasked {layer.id}")
-    for lang in ("da", "en"):
+    for lang in LANGS:
         echo_err(text("records.remasked", lang, count=len(layers)))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError
-from core.i18n import text
+from core.i18n import LANGS, text
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.records.policy import load_policy
@@ -75,7 +75,7 @@ def retention(
         return
     for item in items:
         click.echo(f"{'SLET ' if item.action == 'delete' else 'BEHOLD'} {item.path}  {item.why}")
-    for lang in ("da", "en"):
+    for lang in LANGS:
         echo_err(text("records.retention_summary", lang, **counts))
     if do_apply:
         for record in records:
