@@ -5,7 +5,9 @@ minLat,minLon,maxLat,maxLon; ``CRS:84`` lon/lat; ``EPSG:25832`` and ``EPSG:3857`
 easting/northing. GetFeatureInfo reads the COG's raw value at the clicked pixel and
 reports it with the layer's unit (°C for thermal layers), capture date and accuracy.
 GetMap and GetFeatureInfo honour ``TIME`` against each layer's capture time
-(:mod:`webgis_export.ogc.wms_time`).
+(:mod:`webgis_export.ogc.wms_time`). Published vector layers are WMS layers too: drawn with
+their simple style (:mod:`webgis_export.vectors.render`), and GetFeatureInfo on them returns
+the attributes of the features under the click.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from webgis_export.ogc.featureinfo import feature_info
 from webgis_export.ogc.wms_time import check_time
 from webgis_export.render import MIME_TYPES, Rendered, blank, composite, encode
 from webgis_export.service import LayerStore, bounds_in
+from webgis_export.vectors.models import VectorLayer
+from webgis_export.vectors.render import draw_layer, features_at, legend_png, over
+
+MapLayer = Layer | VectorLayer
+#: WMS CRS names as pyproj reads them in x/y order (CRS:84 and EPSG:4326 both lon/lat then).
+XY_NAMES = {"CRS:84": "EPSG:4326"}
 
 CRS_OBJECTS = {
     "EPSG:25832": CRS.from_epsg(25832),
@@ -43,7 +51,7 @@ def handle(
     if service is not None and service.upper() != "WMS":
         raise OgcError("InvalidParameterValue", f"SERVICE={service!r}, this endpoint serves WMS", "SERVICE")
     if request == "getcapabilities":
-        body = wms_capabilities(store.visible(internal), base_url, token)
+        body = wms_capabilities(store.visible(internal), base_url, token, store.vectors.visible(internal))
         return OgcResponse(body, "text/xml")
     if not request:
         raise OgcError("MissingParameterValue", "parameter REQUEST is required", "REQUEST")
@@ -90,17 +98,25 @@ def exception_image(params: Params, error: OgcError) -> OgcResponse:
     return OgcResponse(encode(image, fmt, transparent=transparent), f"image/{fmt}")  # type: ignore[arg-type]
 
 
-def _layers(params: Params, store: LayerStore, internal: bool, name: str = "LAYERS") -> list[Layer]:
+def _layers(params: Params, store: LayerStore, internal: bool, name: str = "LAYERS") -> list[MapLayer]:
     names = [n for n in params.require(name).split(",") if n]
     if not names:
         raise OgcError("MissingParameterValue", f"parameter {name} is empty", name)
+    return [_layer(store, n, internal, name) for n in names]
+
+
+def _layer(store: LayerStore, layer_id: str, internal: bool, locator: str) -> MapLayer:
+    """A raster or vector layer the caller may see."""
+    vector = store.vectors.find(layer_id, internal)
+    if vector is not None:
+        return vector
     try:
-        return [store.get(n, internal) for n in names]
+        return store.get(layer_id, internal)
     except LayerNotFound as exc:
-        raise OgcError("LayerNotDefined", f"{exc}", name) from None
+        raise OgcError("LayerNotDefined", f"{exc}", locator) from None
 
 
-def _styles(params: Params, layers: list[Layer]) -> None:
+def _styles(params: Params, layers: list[MapLayer]) -> None:
     styles = params.require("STYLES")
     names = styles.split(",") if styles else []
     if names and len(names) != len(layers) and not (len(names) == 1 and names[0] == ""):
@@ -176,6 +192,11 @@ def get_map(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
     for layer in layers:
         if not _overlaps(layer, bbox, crs_name):
             continue
+        if isinstance(layer, VectorLayer):
+            path = store.vectors.path(layer)
+            drawn = draw_layer(path, layer, bbox, XY_NAMES.get(crs_name, crs_name), (width, height))
+            image = over(image, drawn) if drawn is not None else image
+            continue
         rendered = store.render(layer, bbox, crs, width, height)
         if rendered is not None:
             image = composite(image, rendered)
@@ -183,7 +204,9 @@ def get_map(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
     return OgcResponse(body, f"image/{fmt}")
 
 
-def _overlaps(layer: Layer, bbox: tuple[float, float, float, float], crs_name: str) -> bool:
+def _overlaps(layer: MapLayer, bbox: tuple[float, float, float, float], crs_name: str) -> bool:
+    if layer.bounds is None:
+        return False
     code = "EPSG:4326" if crs_name == "CRS:84" else crs_name
     left, bottom, right, top = bounds_in(layer.crs, layer.bounds, code)
     return not (bbox[2] <= left or bbox[0] >= right or bbox[3] <= bottom or bbox[1] >= top)
@@ -204,19 +227,27 @@ def get_feature_info(params: Params, store: LayerStore, internal: bool) -> OgcRe
     x = left + (i + 0.5) * (right - left) / width
     y = top - (j + 0.5) * (top - bottom) / height
     info_format = params.get("INFO_FORMAT") or "text/plain"
-    return feature_info(store, queried, x, y, crs, crs_name, info_format, service="WMS")
+    count = params.integer("FEATURE_COUNT") if params.get("FEATURE_COUNT") else 1
+    pixel = max((right - left) / width, (top - bottom) / height)
+    xy_crs = XY_NAMES.get(crs_name, crs_name)
+    hits = [
+        (layer, *features_at(store.vectors.path(layer), layer, (x, y), xy_crs, pixel, count))
+        for layer in queried
+        if isinstance(layer, VectorLayer) and layer.bounds is not None
+    ]
+    rasters = [layer for layer in queried if isinstance(layer, Layer)]
+    return feature_info(store, rasters, x, y, crs, crs_name, info_format, service="WMS", vectors=hits)
 
 
 def get_legend_graphic(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
     """The legend PNG of LAYER (SLD GetLegendGraphic, as WMS clients call it)."""
     name = params.get("LAYER") or params.require("LAYERS").split(",")[0]
-    try:
-        layer = store.get(name, internal)
-    except LayerNotFound as exc:
-        raise OgcError("LayerNotDefined", str(exc), "LAYER") from None
+    layer = _layer(store, name, internal, "LAYER")
     fmt = params.get("FORMAT") or "image/png"
     if MIME_TYPES.get(fmt.lower()) != "png":
         raise OgcError("InvalidFormat", f"FORMAT={fmt!r}; legends are image/png", "FORMAT")
+    if isinstance(layer, VectorLayer):
+        return OgcResponse(legend_png(layer), "image/png")
     legend = store.workspace.publish / layer.legend if layer.legend else None
     body = legend.read_bytes() if legend is not None and legend.exists() else layer_legend_png(layer)
     return OgcResponse(body, "image/png")
