@@ -8,8 +8,10 @@ import pytest
 
 from core.workspace import Workspace
 from tests.webgis_export.published import NOW, make_flight
+from tests.webgis_export.vector_data import FLIGHT, vector_flight
 from webgis_export.models import Layer
 from webgis_export.publish import publish
+from webgis_export.vectors.models import VectorLayer
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +25,14 @@ def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple
         for layer in publish(ws, product.id, access=access, now=NOW, pyramid_processes=1):  # type: ignore[arg-type]
             layers[layer.kind.value] = layer
     return ws, layers
+
+
+@pytest.fixture(scope="session")
+def vectors_published(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> tuple[Workspace, dict[str, VectorLayer]]:
+    """A workspace with one flight's vector products published (buildings, hot spots, footprints; public)."""
+    ws = Workspace.at(tmp_path_factory.mktemp("vectors") / "ws")
+    vector_flight(ws, data_dir)
+    layers = publish(ws, FLIGHT, access="public", now=NOW, pyramid_processes=1)
+    return ws, {layer.kind.value: layer for layer in layers if isinstance(layer, VectorLayer)}
