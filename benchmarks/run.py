@@ -70,6 +70,7 @@ BENCHMARKS: dict[str, Bench] = {
     "volume": Bench("volume_bench.py", (), ("exactextract",), 3600),
     "georef": Bench("georef_frames_bench.py", ("3",), ("orthority",), 1800),
     "executors": Bench("service_executors_bench.py", ("--frames", "6"), (), 1800),
+    "features": Bench("features_bench.py", (), ("gdal",), 1800),
     "vegetation": Bench("vegetation_bench.py", (), (), 7200),
 }
 
