@@ -29,15 +29,19 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from core.errors import LayerNotFound
+from core.i18n import lang_of
 from core.localtime import local_text
 from dronegis.api.auth import Caller, current_caller
 from dronegis.api.roles import settings_of
+from webgis_export.layer_text import LayerText, describe_layers
+from webgis_export.legend import people_legend_png
 from webgis_export.models import Layer
 from webgis_export.ogc import wms, wmts
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
 from webgis_export.service import LayerStore
 from webgis_export.stac import COG_MEDIA_TYPE
 from webgis_export.stac_access import hidden_documents, without_hidden_links
+from webgis_export.vectors.models import VectorLayer
 
 router = APIRouter(tags=["ogc"])
 Who = Annotated[Caller, Depends(current_caller)]
@@ -154,8 +158,10 @@ def xyz_tile(request: Request, who: Who, layer: str, tms: str, z: int, x: int, y
     return _send(wmts.get_tile(store, tile, fmt))  # type: ignore[arg-type]
 
 
-def layer_summary(layer: Layer, root: str, now: datetime, token: str | None) -> dict[str, Any]:
-    """The JSON description of one layer for the layer list."""
+def layer_summary(
+    layer: Layer, root: str, now: datetime, token: str | None, display: LayerText | None = None
+) -> dict[str, Any]:
+    """The JSON description of one layer for the layer list (``display``: what people read)."""
     suffix = f"?token={token}" if token else ""
     captured = layer.capture_time
     age_days = None
@@ -177,6 +183,11 @@ def layer_summary(layer: Layer, root: str, now: datetime, token: str | None) -> 
         "freshness": layer.freshness,
         "qa_status": layer.qa_status,
         "accuracy": layer.accuracy,
+        "accuracy_evidence": layer.accuracy_evidence,
+        "qa_findings": [finding.model_dump() for finding in layer.qa_findings],
+        "approval": layer.approval.model_dump() if layer.approval else None,
+        "site": layer.site,
+        "locality": layer.locality,
         "gsd_m": layer.gsd_m,
         "height_datum": layer.height_datum.value,
         "unit": layer.style.unit,
@@ -191,16 +202,24 @@ def layer_summary(layer: Layer, root: str, now: datetime, token: str | None) -> 
             "stac": f"{root}/{layer.stac_item}{suffix}",
             "cog": f"{root}/layers/{layer.id}/cog.tif{suffix}",
         },
+        "display": display.model_dump() if display is not None else None,
     }
 
 
 @router.get("/layers", summary="Published layers visible to the caller")
-def layers(request: Request, who: Who) -> list[dict[str, Any]]:
-    """Id, title, kind, capture time, age, accuracy, access and links of every visible layer."""
+def layers(request: Request, who: Who, lang: str | None = None) -> list[dict[str, Any]]:
+    """Id, title, kind, capture time, age, accuracy, access and links of every visible layer.
+
+    ``display`` holds what people read, in Danish (default) or English (``lang=en``): a title
+    unique among the caller's layers (place, purpose, date), date flown and age, freshness now,
+    accuracy in words, height datum, this layer's QA status with its reasons, the approval.
+    """
     now = datetime.now(UTC)
     token = who.token if who.token_in_query else None
     root = base_url(request)
-    return [layer_summary(layer, root, now, token) for layer in store_of(request).visible(who.internal)]
+    visible = store_of(request).visible(who.internal)
+    texts = describe_layers(visible, lang_of(lang), now)
+    return [layer_summary(layer, root, now, token, texts[layer.id]) for layer in visible]
 
 
 @router.api_route(
@@ -217,10 +236,18 @@ def cog(request: Request, who: Who, layer: str) -> FileResponse:
 
 
 @router.get("/legend/{layer}.png", summary="Legend of a layer")
-def legend(request: Request, who: Who, layer: str) -> Response:
-    """The PNG legend, drawn from the same colormap and range as the tiles."""
+def legend(request: Request, who: Who, layer: str, lang: str | None = None) -> Response:
+    """The PNG legend, drawn from the same colormap and range as the tiles.
+
+    With ``lang`` (``da``/``en``) the colour bar is drawn for people: no title (the page
+    shows it), the quantity in that language (``Temperatur (°C)``).
+    """
     store = store_of(request)
     found = store.get(layer, who.internal)
+    if lang is not None:
+        drawn = people_legend_png(found, lang_of(lang))
+        if drawn is not None:
+            return Response(drawn, media_type="image/png")
     path = store.workspace.publish / found.legend if found.legend else None
     if path is None or not path.exists():
         raise LayerNotFound(f"layer {layer!r} has no legend")
@@ -239,7 +266,9 @@ def stac(request: Request, who: Who, path: str) -> Response:
     target = (root / path).resolve()
     if root not in target.parents and target != root or not target.is_file() or target.suffix != ".json":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no STAC document {path!r}")
-    hidden_layers = [layer.id for layer in store.layers() if layer.access == "internal" and not who.internal]
+    published: list[Layer | VectorLayer] = [*store.layers(), *store.vectors.layers()]
+    hidden_layers = [layer.id for layer in published if layer.access == "internal" and not who.internal]
+    hidden_layers += store.withheld_ids()  # other privacy zones, or a flight being erased
     hidden = hidden_documents(root, hidden_layers)
     if target in hidden:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no STAC document {path!r}")
