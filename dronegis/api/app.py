@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from dronegis import __version__
-from dronegis.api import jobs, ogc, pages, uploads
+from dronegis.api import features, jobs, ogc, pages, uploads
+from dronegis.api.caching import PrivateWhenAuthorized
 from dronegis.api.errors import install_error_handlers
+from dronegis.api.openapi import install_openapi
+from dronegis.api.records import install_records, publication_gate
 from dronegis.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
+    install_openapi(app)
     from dronegis.service import install_job_service  # the job service is heavy: import on use
 
     install_job_service(app, settings)
@@ -38,10 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def install_ogc(app: FastAPI, settings: Settings) -> None:
-    """Error handlers, the layer store and the OGC/map routes (WMS, WMTS, tiles, layers, STAC)."""
+    """Error handlers, the layer store and the OGC/map routes (WMS, WMTS, tiles, layers, STAC,
+    OGC API – Features, WFS), with private caching for token holders."""
     install_error_handlers(app)
     app.state.layer_store = _layer_store(settings)
     app.include_router(ogc.router)
+    app.include_router(features.router)
+    app.add_middleware(PrivateWhenAuthorized)
+    install_records(app, settings)
 
 
 def _layer_store(settings: Settings) -> LayerStore:
@@ -51,4 +59,4 @@ def _layer_store(settings: Settings) -> LayerStore:
     from webgis_export.service import LayerStore
 
     configure_gdal()
-    return LayerStore(Workspace.at(settings.workspace))
+    return LayerStore(Workspace.at(settings.workspace), publication_gate(settings))
