@@ -43,8 +43,8 @@ from webgis_export.gates import PublishGates, check_products
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
 from webgis_export.models import Access, Approval, Layer
 from webgis_export.privacy.apply import frame_access, privacy_run, write_stamp
-from webgis_export.privacy.features import mask_features
 from webgis_export.privacy.models import PrivacyConfig
+from webgis_export.privacy.vectors import apply_to_features
 from webgis_export.qa_findings import accuracy_extras, evidence_of, findings_of
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
 from webgis_export.vectors.build import is_vector, vector_layer_build
@@ -214,10 +214,10 @@ def publish(
                     folder,
                     access=access,
                     title=layer_title,
-                    qa={**qa, "overrides": passed[product.id]},
+                    qa={**qa, "overrides": {**passed[product.id], **frame_reasons}},
                     published_at=now,
                 )
-                vector, stamp = mask_features(vector, folder, run.zones)
+                vector, stamp = apply_to_features(vector, folder, workspace.root, run)
                 write_stamp(folder, stamp)
                 new_vectors.append(vector)
                 continue

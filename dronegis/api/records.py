@@ -1,5 +1,7 @@
 """Privacy records over HTTP, the access log on every read, and the privacy gate of the layer store.
 
+- ``GET|HEAD /layers/{layer}/thumbnails/{name}`` — a photo thumbnail of a photo-points layer, to
+  token holders (or anyone when single frames were made public with a recorded reason).
 - ``POST /api/flights/{flight}/erase`` — GIS role (bearer header): erase a flight from everything,
   with a reason; answers the erasure record (who, when, why, what, checksums). A rerun finishes an
   interrupted erasure. 409 under a legal hold or while a job of the flight runs; 404 when unknown.
@@ -15,19 +17,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import ErasureError, LegalHoldError
 from core.workspace import Workspace
+from dronegis.api.auth import Caller, current_caller
 from dronegis.api.roles import Principal, require_api_roles, settings_of
 from dronegis.records.access import AccessLog
 from dronegis.records.erasure import erase
 from dronegis.records.recorder import AccessRecorder, install_log_redaction
 from dronegis.settings import Settings
+from webgis_export.privacy.apply import PUBLIC_FRAMES
 from webgis_export.privacy.gate import PublicationGate
 
 router = APIRouter(tags=["records"])
 Gis = Annotated[Principal, Depends(require_api_roles("gis"))]
+Who = Annotated[Caller, Depends(current_caller)]
 
 
 class ErasureRequest(BaseModel):
@@ -51,8 +57,26 @@ def erase_flight(request: Request, flight: str, body: ErasureRequest, who: Gis) 
     except ErasureError as exc:
         code = status.HTTP_404_NOT_FOUND if "no flight" in str(exc) else status.HTTP_409_CONFLICT
         raise HTTPException(code, str(exc)) from None
-    request.app.state.layer_store.close()  # drop open datasets of removed COGs
     return record.model_dump(mode="json")
+
+
+@router.api_route(
+    "/layers/{layer}/thumbnails/{name}",
+    methods=["GET", "HEAD"],
+    summary="A photo thumbnail of a photo-points layer",
+    response_class=FileResponse,
+    responses={404: {"description": "no such thumbnail, or not for this caller"}},
+)
+def thumbnail(request: Request, who: Who, layer: str, name: str) -> FileResponse:
+    """A published thumbnail: token holders only, unless single frames were made public with a reason."""
+    store = request.app.state.layer_store
+    found = store.vectors.get(layer, who.internal)
+    folder = (store.workspace.published_layer(found.id) / "thumbnails").resolve()
+    target = (folder / name).resolve()
+    public = PUBLIC_FRAMES in found.overrides
+    if not (who.internal or public) or target.parent != folder or not target.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no thumbnail {name!r} of layer {layer!r}")
+    return FileResponse(target, media_type="image/jpeg")
 
 
 def publication_gate(settings: Settings) -> PublicationGate:

@@ -85,3 +85,73 @@ def test_points_in_zones_dropped_footprints_clipped_everywhere(tmp_path: Path) -
             timeout=30,
         ).json()
         assert sorted(f["properties"]["file"] for f in items["features"]) == ["DJI_0001.JPG", "DJI_0002.JPG"]
+
+
+def photo_flight(ws: Workspace, data_dir: Path) -> None:
+    """Two frames (real photo pixels) with COGs and thumbnails: one over the zone, one 40 m away."""
+    import cv2
+    import numpy as np
+    from affine import Affine
+
+    from pipeline.cog import write_cog_array
+
+    folder = ws.products(FLIGHT)
+    bgr = cv2.imread(str(data_dir / "brighton_beach" / "images" / "DJI_0018.JPG"))
+    small = cv2.resize(bgr, (400, 225), interpolation=cv2.INTER_AREA)
+    rows = []
+    for name, (x, y) in (("DJI_0001", (560010.0, 6215595.0)), ("DJI_0002", (560050.0, 6215560.0))):
+        rgb = np.moveaxis(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), -1, 0)
+        transform = Affine(0.05, 0, x, 0, -0.05, y)
+        write_cog_array(
+            rgb, folder / "frames" / f"{name}.tif", "ortho_jpeg", transform=transform, crs="EPSG:25832"
+        )
+        (folder / "thumbnails").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / "thumbnails" / f"{name}.jpg"), small)
+        rows.append({
+            "file": f"{name}.JPG", "clipped_rays": 0, "thumbnail": f"products/{FLIGHT}/thumbnails/{name}.jpg",
+            "cog": f"products/{FLIGHT}/frames/{name}.tif", "geometry": Point(x - 8, y + 3),
+        })  # fmt: skip
+    gpd.GeoDataFrame(rows, crs="EPSG:25832").to_file(folder / "photo_points.gpkg", layer="photo_points")
+    product = Product(
+        id=f"{FLIGHT}-photo-points", kind=ProductKind.PHOTO_POINTS, flight=FLIGHT, crs="EPSG:25832",
+        path=f"products/{FLIGHT}/photo_points.gpkg", vector=VectorInfo(layer="photo_points"),
+        time_start=CAPTURE, bounds=(560000.0, 6215540.0, 560070.0, 6215600.0),
+    )  # fmt: skip
+    ws.products_json(FLIGHT).write_text(json.dumps([product.model_dump(mode="json")]), encoding="utf-8")
+
+
+def test_thumbnails_of_frames_showing_a_zone_are_withheld_others_served_to_token_holders(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    ws = Workspace.at(tmp_path / "ws")
+    photo_flight(ws, data_dir)
+    zones = zone_file(tmp_path / "zones.geojson")
+    (layer,) = publish(ws, FLIGHT, access="public", now=NOW, privacy=PrivacyConfig(zones=zones))
+    points = pyogrio.read_dataframe(ws.publish / layer.gpkg).set_index("file")
+    assert points.loc["DJI_0001.JPG", "thumbnail"] is None  # its frame shows the zone: not published
+    shown = points.loc["DJI_0002.JPG", "thumbnail"]
+    assert shown == f"layers/{layer.id}/thumbnails/DJI_0002.jpg"
+    assert sorted(p.name for p in (ws.published_layer(layer.id) / "thumbnails").iterdir()) == ["DJI_0002.jpg"]
+    assert read_stamp(ws.published_layer(layer.id)).masked_features == 1
+    settings = Settings(
+        workspace=ws.root, tokens=(Token(token=TOKEN, role="gis", name="gis"),), privacy_zones=zones
+    )
+    original = (ws.products(FLIGHT) / "thumbnails" / "DJI_0002.jpg").read_bytes()
+    with live_server(create_app(settings)) as url:
+        address = f"{url}/{shown}"
+        assert httpx.get(address, timeout=30).status_code == 404  # frames are internal by default
+        answer = httpx.get(address, params={"token": TOKEN}, timeout=30)
+        assert answer.status_code == 200 and answer.content == original
+        assert (
+            httpx.get(f"{url}/layers/{layer.id}/thumbnails/DJI_0001.jpg", params={"token": TOKEN}).status_code
+            == 404
+        )
+    (entry,) = [json.loads(line) for line in ws.access_log.read_text(encoding="utf-8").splitlines()]
+    assert entry["body"]["action"] == "thumbnail" and entry["body"]["layers"] == [layer.id]
+    reason = "owner agreed"
+    (layer,) = publish(
+        ws, FLIGHT, access="public", now=NOW, privacy=PrivacyConfig(zones=zones, public_frames=reason)
+    )
+    assert layer.overrides["public_frames"] == reason
+    with live_server(create_app(settings)) as url:
+        assert httpx.get(f"{url}/{shown}", timeout=30).status_code == 200

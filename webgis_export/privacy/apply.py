@@ -53,6 +53,8 @@ def privacy_run(config: PrivacyConfig | None) -> PrivacyRun:
 
 def frame_access(kind: ProductKind, access: Access, run: PrivacyRun) -> tuple[Access, dict[str, str]]:
     """The access of a layer of ``kind`` and the overrides to record: frames stay internal unless chosen."""
+    if kind is ProductKind.PHOTO_POINTS and access == "public" and run.public_frames:
+        return access, {PUBLIC_FRAMES: run.public_frames}  # their thumbnails are frames too
     if kind not in FRAME_KINDS or access == "internal":
         return access, {}
     if run.public_frames:

@@ -14,13 +14,13 @@ import logging
 from pathlib import Path
 
 import pyogrio
+from pyproj import Transformer
 
 from core.atomic import TMP_SUFFIX
 from pipeline.models import ProductKind
 from webgis_export.privacy.models import PrivacyStamp
 from webgis_export.privacy.raster import stamp_for
 from webgis_export.privacy.zones import PrivacyZones
-from webgis_export.vectors.crs import reprojected_bounds
 from webgis_export.vectors.models import VectorLayer
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def mask_features(
         frame = frame[~frame.geometry.is_empty]
     else:
         frame = frame[~touched]
-    _rewrite(frame, path, layer.table, layer.geometry_type)
+    rewrite(frame, path, layer.table, layer.geometry_type)
     count = len(frame)
     bounds = tuple(float(v) for v in frame.total_bounds) if count else None
     updated = layer.model_copy(
@@ -66,7 +66,7 @@ def mask_features(
     return updated, stamp
 
 
-def _rewrite(frame: object, path: Path, table: str, geometry_type: str) -> None:
+def rewrite(frame: object, path: Path, table: str, geometry_type: str) -> None:
     """Replace the GeoPackage with ``frame`` (written beside it, then renamed)."""
     tmp = path.with_name(f".{path.stem}.privacy{TMP_SUFFIX}.gpkg")
     try:
@@ -80,8 +80,11 @@ def _rewrite(frame: object, path: Path, table: str, geometry_type: str) -> None:
 
 
 def _wgs84(bounds: tuple[float, ...] | None, crs: str) -> tuple[float, float, float, float] | None:
-    """West, south, east, north of ``bounds`` (in ``crs``), or None for an empty layer."""
+    """West, south, east, north of ``bounds`` (in ``crs``), or None for an empty layer (a point is fine)."""
     if bounds is None:
         return None
     minx, miny, maxx, maxy = bounds
-    return reprojected_bounds((minx, miny, maxx, maxy), crs, "EPSG:4326")
+    west, south, east, north = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
+        minx, miny, maxx, maxy, densify_pts=21
+    )
+    return west, south, east, north
