@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from demo_site import DemoSite, build_demo, demo_layers
+from demo_site import DemoSite, build_demo, demo_layers, demo_vectors
 from fastapi.testclient import TestClient
 from svc_helpers import TOKENS, Service, standin_stages
+from vector_site import VectorSite, build_vector_site, site_layers
 
 from dronegis.settings import Settings
 
@@ -34,4 +35,13 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
     root = tmp_path_factory.mktemp("demo-site") / "ws"
     workspace = build_demo(root)
     with Service(root, root.parent / "service.log") as service:
-        yield DemoSite(service, workspace, demo_layers(workspace))
+        yield DemoSite(service, workspace, demo_layers(workspace), demo_vectors(workspace))
+
+
+@pytest.fixture(scope="session")
+def vector_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[VectorSite]:
+    """One flight's vector products (hot spots internal) served by uvicorn on a random 127.0.0.1 port."""
+    root = tmp_path_factory.mktemp("vector-site") / "ws"
+    workspace = build_vector_site(root, data_dir)
+    with Service(root, root.parent / "service.log") as service:
+        yield VectorSite(service, workspace, site_layers(workspace))

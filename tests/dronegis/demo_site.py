@@ -2,8 +2,8 @@
 
 ``dronegis demo --no-serve`` runs every stage on the generated sample flight; two of its
 products are then published again as ``internal`` (the thermal mosaic, alone in its STAC
-collection, and one RGB frame, beside public ones), so access control is part of what the
-clients see.
+collection, one RGB frame beside public ones, and the photo points — a vector layer beside the
+public footprints), so access control is part of what the clients see.
 """
 
 from __future__ import annotations
@@ -23,8 +23,14 @@ from svc_helpers import GIS, REPO, Service
 from core.workspace import Workspace
 from webgis_export.models import Layer
 from webgis_export.publish import load_layers, publish
+from webgis_export.vectors.models import VectorLayer
+from webgis_export.vectors.store import load_vector_layers
 
-INTERNAL_PRODUCTS = ("skanderborg-demo-thermal-mosaic", "skanderborg-demo-frame-DJI_0006")
+INTERNAL_PRODUCTS = (
+    "skanderborg-demo-thermal-mosaic",
+    "skanderborg-demo-frame-DJI_0006",
+    "skanderborg-demo-photo-points",
+)
 THERMAL = "skanderborg-demo-thermal-mosaic"  # layer ids
 RGB = "skanderborg-demo-frame-dji_0001"
 TOKEN = GIS
@@ -37,6 +43,7 @@ class DemoSite:
     service: Service
     workspace: Workspace
     layers: dict[str, Layer]
+    vectors: dict[str, VectorLayer]
 
     @property
     def url(self) -> str:
@@ -99,5 +106,10 @@ def build_demo(root: Path) -> Workspace:
 
 
 def demo_layers(workspace: Workspace) -> dict[str, Layer]:
-    """The published layers by id."""
+    """The published raster layers by id."""
     return {layer.id: layer for layer in load_layers(workspace)}
+
+
+def demo_vectors(workspace: Workspace) -> dict[str, VectorLayer]:
+    """The published vector layers (footprints, photo points) by id."""
+    return {layer.id: layer for layer in load_vector_layers(workspace)}

@@ -17,6 +17,7 @@ import pytest
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("qgis_render.py")
+VECTOR_SCRIPT = Path(__file__).with_name("qgis_vectors.py")
 
 
 def qgis_env(home: Path) -> dict[str, str]:
@@ -58,6 +59,24 @@ def render_in_qgis(jobs: list[dict[str, Any]], out: Path, home: Path) -> dict[st
     request = {"out": str(out), "profile": str(home / "profile"), "jobs": jobs}
     done = subprocess.run(
         [SYSTEM_PYTHON, str(SCRIPT)],
+        input=json.dumps(request),
+        env=qgis_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"QGIS exited with {done.returncode}: {done.stderr[-3000:]}")
+    answer = json.loads(done.stdout)
+    return {result["name"]: result for result in answer["results"]}
+
+
+def vectors_in_qgis(jobs: list[dict[str, Any]], home: Path) -> dict[str, dict[str, Any]]:
+    """Load each vector job (OAPIF or WFS provider) in one QGIS process; results by name (qgis_vectors.py)."""
+    request = {"profile": str(home / "profile"), "jobs": jobs}
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(VECTOR_SCRIPT)],
         input=json.dumps(request),
         env=qgis_env(home),
         capture_output=True,

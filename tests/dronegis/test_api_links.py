@@ -1,4 +1,8 @@
-"""Every link of ``/layers`` and of the STAC catalog resolves; COGs are served with HTTP range requests."""
+"""Every link of ``/layers`` and of the STAC catalog resolves; COGs are served with HTTP range requests.
+
+The STAC catalog holds the vector layers too (the demo's footprints, and its photo points as an
+internal layer), with the GeoPackage and the OGC API items as assets.
+"""
 
 from __future__ import annotations
 
@@ -79,12 +83,14 @@ def test_every_link_resolves_for_anonymous_callers(demo_site: DemoSite) -> None:
         stac_links, documents = crawl_stac(client, demo_site)
     assert _broken(layer_links) == {} and _broken(stac_links) == {}
     public = {i for i, layer in demo_site.layers.items() if layer.access == "public"}
+    vectors = {i for i, layer in demo_site.vectors.items() if layer.access == "public"}
     items = {doc["id"] for doc in documents.values() if doc["type"] == "Feature"}
-    assert items == public and len(public) >= 8
+    assert items == public | vectors and len(public) >= 8 and vectors == {"skanderborg-demo-footprints"}
     collections = {doc["id"] for doc in documents.values() if doc["type"] == "Collection"}
-    assert collections == {"rgb_frame", "thermal_frame"}  # thermal_mosaic holds only an internal layer
+    # thermal_mosaic and photo_points hold only an internal layer each
+    assert collections == {"rgb_frame", "thermal_frame", "footprints"}
     assert len(layer_links) == 7 * len(public)  # legend, 2 XYZ, WMS, WMTS, STAC, COG
-    hidden = {i for i in demo_site.layers if i not in public}
+    hidden = {i for i in [*demo_site.layers, *demo_site.vectors] if i not in public | vectors}
     urls = [url for url, _ in layer_links] + list(stac_links)
     assert hidden and not any(h in url for h in hidden for url in urls)
 
@@ -93,7 +99,8 @@ def test_every_link_resolves_with_a_token(demo_site: DemoSite) -> None:
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         stac_links, documents = crawl_stac(client, demo_site)
     assert _broken(stac_links) == {}
-    assert {doc["id"] for doc in documents.values() if doc["type"] == "Feature"} == set(demo_site.layers)
+    features = {doc["id"] for doc in documents.values() if doc["type"] == "Feature"}
+    assert features == set(demo_site.layers) | set(demo_site.vectors)
     with httpx.Client(timeout=60) as client:  # the token in the query, as GIS clients send it
         layers = client.get(f"{demo_site.url}/layers", params={"token": TOKEN}).json()
         assert {layer["id"] for layer in layers} == set(demo_site.layers)
