@@ -1,4 +1,4 @@
-"""schemathesis over the feature routes (OGC API – Features, WFS, GeoPackages) of a site with real collections.
+"""schemathesis over the feature routes (OGC API – Features, WFS, GeoPackages) of a site with collections.
 
 Every generated request is sent as generated and again against a real collection (its
 ``collectionId``/``layer`` replaced), anonymously and with a GIS token: never a 5xx, and an
