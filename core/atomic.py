@@ -1,8 +1,10 @@
 """Atomic file writes: temporary name in the same folder, fsync, rename.
 
 A process killed at any moment leaves either the old file or the new one, never a
-half-written file. Leftover temporaries carry the ``.dronegis-tmp`` suffix so that a
-later run can sweep them.
+half-written file. Leftover temporaries carry the ``.dronegis-tmp`` marker (at the end of their
+name, or before a format suffix such as ``.gpkg``) so that a later run can sweep them.
+:func:`atomic_open` is for writers that take a file object; :func:`atomic_path` for writers that
+create a file by name (GDAL rasters, OGR vectors); :func:`scratch_path` for intermediate files.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -57,6 +60,66 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         raise
 
 
+SIDECARS = (".aux.xml", ".ovr", "-journal", "-wal")
+
+
+def _remove(tmp: Path) -> None:
+    """Remove a temporary and the sidecars GDAL or SQLite may leave beside it (:data:`SIDECARS`)."""
+    for leftover in (tmp, *(Path(f"{tmp}{end}") for end in SIDECARS)):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _temporary_name(path: Path, suffix: str) -> Path:
+    return path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}{suffix}"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for a writer that creates its file by name (GDAL, OGR).
+
+    When the block ends without error the file is fsynced and renamed to ``path``, and the folder
+    fsynced; on error (or when the writer wrote nothing) ``path`` is untouched. The temporary does not
+    exist when yielded; ``suffix`` ends its name for drivers that choose the format by extension
+    (``.gpkg``). The temporary and the sidecars a writer may leave (``.aux.xml``, ``.ovr``, SQLite
+    journals) are always removed.
+
+    Raises:
+        FileNotFoundError: the block ended without writing the temporary.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_name(path, suffix)
+    try:
+        yield tmp
+        os.chmod(tmp, FILE_MODE)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        _remove(tmp)
+
+
+@contextlib.contextmanager
+def scratch_path(near: Path, *, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``near`` (same disk) for an intermediate file, removed afterwards.
+
+    Like :func:`atomic_path` it does not exist when yielded, ``suffix`` ends its name, and leftovers
+    carry :data:`TMP_SUFFIX` so :func:`sweep_temporaries` removes what a killed run left.
+    """
+    near = Path(near)
+    near.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_name(near, f".scratch{suffix}")
+    try:
+        yield tmp
+    finally:
+        _remove(tmp)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_open(path, "wb") as handle:
@@ -79,7 +142,8 @@ def sweep_temporaries(folder: Path) -> int:
     """Remove temporaries left by killed runs below ``folder``; return how many."""
     count = 0
     if folder.exists():
-        for tmp in folder.rglob(f"*{TMP_SUFFIX}"):
+        found = {*folder.rglob(f"*{TMP_SUFFIX}"), *folder.rglob(f"*{TMP_SUFFIX}.*")}
+        for tmp in sorted(found):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
                 count += 1

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,7 +30,7 @@ from rasterio._err import CPLE_BaseError  # what GDAL errors surface as
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from core.atomic import TMP_SUFFIX, fsync_dir
+from core.atomic import TMP_SUFFIX, atomic_path, scratch_path
 from core.errors import RasterWriteError, UsageError
 from core.models import Frozen
 from pipeline.models import ProductKind
@@ -192,26 +190,6 @@ def resolve_profile(profile: str | CogProfile) -> CogProfile:
     return COG_PROFILES.get(profile) if isinstance(profile, str) else profile
 
 
-@contextlib.contextmanager
-def atomic_target(dst: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dst``; on success move it into place (fsynced)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=TMP_SUFFIX)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, dst)
-        fsync_dir(dst.parent)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}.ovr"), Path(f"{tmp}.aux.xml")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-
-
 def overview_factors(width: int, height: int, blocksize: int = 512) -> list[int]:
     """Powers of two until the smallest overview fits in one block (GDAL's OVERVIEWS=AUTO rule)."""
     factors: list[int] = []
@@ -262,7 +240,7 @@ def write_cog(
     options.setdefault("OVERVIEW_RESAMPLING", prof.overview_resampling.upper())
     options["NUM_THREADS"] = num_threads
     env = rasterio.Env(GDAL_CACHEMAX=cache_mb, GDAL_NUM_THREADS=num_threads, GDAL_TIFF_OVR_BLOCKSIZE=512)
-    with env, atomic_target(dst) as tmp:
+    with env, atomic_path(dst) as tmp:
         try:
             with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags, alpha_band=alpha_band) as source:
                 rasterio.shutil.copy(source, tmp, driver="COG", **options)
@@ -303,18 +281,12 @@ def write_cog_array(
         "driver": "GTiff", "width": width, "height": height, "count": count, "dtype": dtype, "crs": crs,
         "transform": transform, "nodata": value, "tiled": True, "blockxsize": 512, "blockysize": 512,
     }  # fmt: skip
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.array.", suffix=TMP_SUFFIX)
-    os.close(fd)
-    try:
+    with scratch_path(dst, suffix=".tif") as name:
         with rasterio.open(name, "w", **meta) as scratch:
             scratch.write(data.astype(dtype, copy=False))
             if prof.mask and count in (2, 4):
                 scratch.colorinterp = [*scratch.colorinterp[:-1], ColorInterp.alpha]
         return write_cog(name, dst, prof, tags=tags, cache_mb=cache_mb)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
 
 
 @contextlib.contextmanager

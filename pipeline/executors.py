@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
+import rasterio
+from rasterio.windows import Window
 
+from core.atomic import atomic_path
 from core.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -263,9 +266,6 @@ class WindowTask:
 
     def __call__(self, window: tuple[int, int, int, int]) -> np.ndarray:
         """Read ``window`` and transform it."""
-        import rasterio
-        from rasterio.windows import Window
-
         with rasterio.open(self.src) as dataset:
             data = dataset.read(window=Window(*window))
         return self.fn(data)
@@ -295,11 +295,6 @@ def map_windows(
     Returns:
         The number of windows computed.
     """
-    import rasterio
-    from rasterio.windows import Window
-
-    from core.atomic import TMP_SUFFIX, fsync_dir
-
     with rasterio.open(src) as dataset:
         out_profile = {
             **dataset.profile,
@@ -312,15 +307,7 @@ def map_windows(
         }
         windows = list(windows or block_windows(dataset.width, dataset.height, block))
     results = executor.map(WindowTask(os.fspath(src), fn), windows)
-    target = Path(dst)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}{TMP_SUFFIX}")
-    try:
-        with rasterio.open(tmp, "w", **out_profile) as out:
-            for window, data in zip(windows, results, strict=True):
-                out.write(data, window=Window(*window))
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(Path(dst), suffix=".tif") as tmp, rasterio.open(tmp, "w", **out_profile) as out:
+        for window, data in zip(windows, results, strict=True):
+            out.write(data, window=Window(*window))
     return len(windows)

@@ -12,12 +12,10 @@ become float32 °C COGs (``thermal_f32``) from the per-frame °C raster of the t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from rasterio.windows import Window, from_bounds
 from shapely import wkt
 from shapely.geometry import Point
 
-from core.atomic import TMP_SUFFIX, atomic_write_bytes
+from core.atomic import atomic_path, atomic_write_bytes, scratch_path
 from core.errors import GeoreferenceError
 from flights.models import Capture, FileKind
 from pipeline.cog import write_cog
@@ -313,17 +311,6 @@ def read_image(path: Path) -> NDArray[Any]:
     return data
 
 
-@contextlib.contextmanager
-def _scratch(dst: Path) -> Iterator[Path]:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.stem}.scratch{TMP_SUFFIX}")
-    try:
-        yield tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def write_frame_cog(
     bands: NDArray[Any],
     valid: NDArray[np.bool_],
@@ -343,7 +330,7 @@ def write_frame_cog(
         rgb = bands[:3] if bands.shape[0] >= 3 else np.repeat(bands[:1], 3, axis=0)
         data = np.concatenate([rgb.astype(np.uint8), (valid * 255).astype(np.uint8)[None]])
         profile = {"count": 4, "dtype": "uint8", "nodata": None}
-    with _scratch(dst) as tmp:
+    with scratch_path(dst, suffix=".tif") as tmp:
         with rasterio.open(
             tmp,
             "w",
@@ -404,16 +391,8 @@ def write_layers(records: Sequence[FrameRecord], footprints: Path, photo_points:
 
 
 def _write_gpkg(frame: Any, dst: Path, layer: str) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.stem}.tmp.gpkg")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
+    with atomic_path(dst, suffix=".gpkg") as tmp:
         frame.to_file(tmp, driver="GPKG", layer=layer)
-        os.replace(tmp, dst)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def is_thermal(capture: Capture) -> bool:

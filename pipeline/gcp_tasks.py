@@ -16,6 +16,7 @@ from pathlib import Path
 
 import rasterio
 
+from core.atomic import scratch_path
 from core.errors import DroneGisError, GeoreferenceError, ThermalError
 from core.models import Frozen
 from core.workspace import Workspace
@@ -109,13 +110,10 @@ def _warp(task: GcpTask) -> tuple[Product, tuple[str, ...]]:
         raise GeoreferenceError(f"{task.relpath}: {'; '.join(mislabelled)} (mislabelled observation?)")
     checks = check_residuals(fit, pairs)
     dst = ws.frame_cog(task.flight, f"{Path(task.relpath).with_suffix('')}_gcp.tif")
-    scratch = dst.with_name(f".{dst.stem}.scratch.dronegis-tmp")
-    try:
+    with scratch_path(dst, suffix=".tif") as scratch:
         warped = warp_with_fit(src, scratch, fit)
         profile = "thermal_f32" if thermal else "ortho_jpeg"
         write_cog(scratch, dst, profile, tags={"DRONEGIS_GCP_FIT": f"polynomial order {order}"})
-    finally:
-        scratch.unlink(missing_ok=True)
     product = Product(
         id=task.product_id,
         flight=task.flight,

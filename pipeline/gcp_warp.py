@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -15,7 +14,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
-from core.atomic import TMP_SUFFIX
+from core.atomic import atomic_path
 from core.errors import GeoreferenceError
 from pipeline.models import GcpFit
 
@@ -97,11 +96,9 @@ def warp_with_fit(
         "nodata": None if with_alpha else (np.nan if data.dtype.kind == "f" else 0),
     }
     dst_path = Path(str(dst))
-    dst_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst_path.with_name(f".{dst_path.name}{TMP_SUFFIX}")
     interp = _RESAMPLING[resampling]
     cols_x = minx + (np.arange(out_w) + 0.5) * res
-    with rasterio.open(tmp, "w", **profile) as out:
+    with atomic_path(dst_path, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as out:
         for r0 in range(0, out_h, block_rows):
             n = min(block_rows, out_h - r0)
             ys = maxy - (np.arange(r0, r0 + n) + 0.5) * res
@@ -117,7 +114,6 @@ def warp_with_fit(
             out.write(block, window=Window(0, r0, out_w, n))
         if with_alpha:
             out.colorinterp = _color_interp(data.shape[0])
-    os.replace(tmp, dst_path)
     return WarpResult(str(dst_path), (minx, maxy - out_h * res, minx + out_w * res, maxy), res, out_w, out_h)
 
 

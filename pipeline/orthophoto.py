@@ -20,11 +20,9 @@ moves pixels (e.g. a Helmert ITRF step) is warped like any other.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,7 +37,7 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 
-from core.atomic import TMP_SUFFIX
+from core.atomic import scratch_path
 from core.errors import UsageError
 from pipeline.cog import CogProfile, overview_factors, profile_for, resolve_profile, write_cog
 from pipeline.geodesy.decision import HeightPlan, datum_tags, plan_heights
@@ -139,7 +137,7 @@ def reproject_to_cog(
     if identity and not _needs_pixels(info, prof, heights):
         write_cog(info.path, dst, prof, crs=out_crs, tags=tags, cache_mb=cache_mb)
     else:
-        with _scratch_tif(dst) as scratch:
+        with scratch_path(dst, suffix=".tif") as scratch:
             _materialise(info, scratch, target_crs, operation, warp_resampling, prof, heights, identity)
             with rasterio.open(scratch) as done:
                 alpha = done.count if prof.mask else None
@@ -171,20 +169,6 @@ def _tags(
         "DRONEGIS_COG_PROFILE": prof.name,
     }
     return tags | (datum_tags(heights.datum) if heights is not None else {})
-
-
-@contextlib.contextmanager
-def _scratch_tif(dst: Path) -> Iterator[Path]:
-    """A scratch GeoTIFF path beside ``dst`` (same disk), removed afterwards."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.scratch.", suffix=f".tif{TMP_SUFFIX}")
-    os.close(fd)
-    try:
-        yield Path(name)
-    finally:
-        for leftover in (Path(name), Path(f"{name}.aux.xml"), Path(f"{name}.ovr")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
 
 
 def target_grid(info: RasterInfo, target_crs: str, operation: Operation) -> _Grid:

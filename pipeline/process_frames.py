@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from pyproj import Transformer
 
+import pipeline.frames
 from core.errors import DroneGisError, ThermalError
-from flights.models import Capture
+from flights.models import Capture, FileKind
 from pipeline.executors import map_progress
-from pipeline.frame_tasks import FrameResult, FrameTask, dem_sampler, georeference_frame, rtk_height
+from pipeline.frame_tasks import (
+    FrameResult,
+    FrameTask,
+    dem_sampler,
+    frame_transformer,
+    georeference_frame,
+    rtk_height,
+)
 from pipeline.frames import DemSampler, is_thermal, write_layers
+from pipeline.georef.pose import GroundHeights, frame_pose
 from pipeline.models import (
     GcpGeoref,
     MosaicGeoref,
@@ -33,15 +44,30 @@ from pipeline.models import (
 from pipeline.products import bounds_of
 from pipeline.products import product_id as make_product_id
 from pipeline.rasters import outside_target_area
-
-if TYPE_CHECKING:
-    from pipeline.process import _Run
+from pipeline.run import ProcessRun, StageOutput
+from pipeline.thermal_raster import distance_from_capture, thermal_mosaic
+from pipeline.thermal_stage import load_overrides, merge_thermal, product_thermal
 
 logger = logging.getLogger(__name__)
 DEM_MARGIN_M = 1000.0
 
 
-def _dem_bounds(run: _Run, captures: list[Capture], transformer: Any) -> tuple[float, ...] | None:
+def frame_inputs(run: ProcessRun) -> list[Capture]:
+    """Usable frames with a position, in capture order."""
+    kinds = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME)
+    return [c for c in run.flight.captures if c.kind in kinds and c.usable and c.position is not None]
+
+
+def frame_operation(run: ProcessRun) -> tuple[Transformer, str]:
+    """WGS 84 -> target CRS for camera positions, and its label.
+
+    ``--transformation`` names an operation from the *rasters'* CRS, so frames always use
+    PROJ's best operation from EPSG:4326 (recorded with every frame product).
+    """
+    return frame_transformer(run.target_crs)
+
+
+def _dem_bounds(run: ProcessRun, captures: list[Capture], transformer: Any) -> tuple[float, ...] | None:
     """The area of the DEM a run samples: every frame's camera position plus a margin."""
     if run.dem is None or not captures:
         return None
@@ -50,7 +76,7 @@ def _dem_bounds(run: _Run, captures: list[Capture], transformer: Any) -> tuple[f
     return (min(xs) - DEM_MARGIN_M, min(ys) - DEM_MARGIN_M, max(xs) + DEM_MARGIN_M, max(ys) + DEM_MARGIN_M)
 
 
-def _dem_for(run: _Run, captures: list[Capture], transformer: Any) -> DemSampler | None:
+def _dem_for(run: ProcessRun, captures: list[Capture], transformer: Any) -> DemSampler | None:
     bounds = _dem_bounds(run, captures, transformer)
     if run.dem is None or bounds is None:
         return None
@@ -67,7 +93,7 @@ def _takeoff(dem: DemSampler | None, captures: list[Capture], transformer: Any) 
     return z if math.isfinite(z) else None
 
 
-def thermal_distances(run: _Run) -> dict[str, float | None]:
+def thermal_distances(run: ProcessRun) -> dict[str, float | None]:
     """With a DEM: each thermal frame's object distance from its height above the DEM.
 
     The height follows the frames' height rule (relative altitude plus the DEM difference
@@ -75,10 +101,6 @@ def thermal_distances(run: _Run) -> dict[str, float | None]:
     :func:`~pipeline.thermal_raster.distance_from_capture` (slant distance; None for shallow
     views). Without a DEM (or a pose) the thermal stage uses the relative altitude.
     """
-    from pipeline.georef.pose import GroundHeights, frame_pose
-    from pipeline.process import frame_inputs, frame_operation
-    from pipeline.thermal_raster import distance_from_capture
-
     captures = frame_inputs(run)
     if run.dem is None or not any(is_thermal(c) for c in captures):
         return {}
@@ -103,24 +125,22 @@ def thermal_distances(run: _Run) -> dict[str, float | None]:
     return out
 
 
-def _check_thermal_source(run: _Run, capture: Capture) -> None:
+def _check_thermal_source(run: ProcessRun, capture: Capture) -> None:
     """The frame's °C raster must have been written by the thermal stage (with the flight's parameters)."""
     dst = run.workspace.thermal_frame(run.flight.id, capture.path)
     if run.thermal is None or capture.path not in run.thermal.written or not dst.exists():
         raise ThermalError(f"{capture.path}: the thermal stage wrote no °C raster ({dst})")
 
 
-def thermal_frame_info(run: _Run, capture: Capture) -> ProductThermal | None:
+def thermal_frame_info(run: ProcessRun, capture: Capture) -> ProductThermal | None:
     """How the frame's °C values were made (:func:`pipeline.thermal_stage.product_thermal`)."""
-    from pipeline.thermal_stage import product_thermal
-
     if run.thermal is None or capture.path not in run.thermal.measurements:
         return None
     raster = run.rel(run.workspace.thermal_frame(run.flight.id, capture.path))
     return product_thermal([run.thermal.measurements[capture.path]], run.thermal.overrides, raster=raster)
 
 
-def _frame_signature(run: _Run, capture: Capture, kind: ProductKind) -> str | None:
+def _frame_signature(run: ProcessRun, capture: Capture, kind: ProductKind) -> str | None:
     """The frame product's signature; for thermal frames it includes the °C raster's.
 
     ``None``: a thermal frame whose conversion failed (already reported by the thermal stage).
@@ -134,24 +154,20 @@ def _frame_signature(run: _Run, capture: Capture, kind: ProductKind) -> str | No
     return run.signature(capture.sha256, kind.value, raster)
 
 
-def frames_stage(run: _Run) -> None:
+def frames_stage(run: ProcessRun) -> StageOutput:
     """Footprint, COG and thumbnail of every usable frame: one task per frame to redo, on ``run.executor``.
 
     Frames whose signature is unchanged are kept; each other one becomes a
     :class:`~pipeline.frame_tasks.FrameTask`. The results come back in capture order, so the
     products and the skipped list do not depend on the executor.
     """
-    from pipeline.process import frame_inputs, frame_operation
-
     captures = frame_inputs(run)
     if not captures:
-        return
+        return StageOutput()
     transformer, _ = frame_operation(run)
     bounds = _dem_bounds(run, captures, transformer)
     takeoff = _takeoff(_dem_for(run, captures, transformer), captures, transformer)
-    outcomes: list[Product | str | FrameTask | None] = []
-    for capture in captures:
-        outcomes.append(_plan_frame(run, capture, bounds, takeoff))
+    outcomes = [_plan_frame(run, capture, bounds, takeoff) for capture in captures]
     tasks = [o for o in outcomes if isinstance(o, FrameTask)]
     done_before = len(captures) - len(tasks)
     if run.progress is not None and done_before:
@@ -162,14 +178,17 @@ def frames_stage(run: _Run) -> None:
             run.progress(done_before + done, len(captures))
 
     results = iter(map_progress(run.executor, georeference_frame, tasks, progress))
+    products: list[Product] = []
+    skipped: list[Skipped] = []
     for capture, outcome in zip(captures, outcomes, strict=True):
         if isinstance(outcome, FrameTask):
             outcome = _collect(next(results))
         if isinstance(outcome, Product):
-            run.products[outcome.id] = outcome
+            products.append(outcome)
         elif isinstance(outcome, str):
             logger.error("%s: not georeferenced: %s", capture.path, outcome)
-            run.skipped.append({"file": capture.path, "reason": outcome})
+            skipped.append(Skipped(file=capture.path, reason=outcome))
+    return StageOutput(tuple(products), tuple(skipped))
 
 
 def _collect(result: FrameResult) -> Product | str:
@@ -179,11 +198,9 @@ def _collect(result: FrameResult) -> Product | str:
 
 
 def _plan_frame(
-    run: _Run, capture: Capture, bounds: tuple[float, ...] | None, takeoff: float | None
+    run: ProcessRun, capture: Capture, bounds: tuple[float, ...] | None, takeoff: float | None
 ) -> Product | str | FrameTask | None:
     """What to do with one frame: keep its product, skip it (None, or an error), or a task."""
-    from pipeline import frames
-
     kind = ProductKind.THERMAL_FRAME if is_thermal(capture) else ProductKind.RGB_FRAME
     if capture.position is not None:
         far = outside_target_area([(capture.position.lon, capture.position.lat)], run.target_crs)
@@ -217,24 +234,21 @@ def _plan_frame(
         dem_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]) if bounds else None,
         takeoff_z=takeoff,
         max_range=run.max_range,
-        max_px=frames.MAX_FRAME_PX,
+        max_px=pipeline.frames.MAX_FRAME_PX,
         thermal=thermal,
     )
 
 
-def mosaic_stage(run: _Run) -> None:
+def mosaic_stage(run: ProcessRun, products: Mapping[str, Product]) -> StageOutput:
     """The °C mosaic of the georeferenced thermal frames (nearest-to-nadir, pipeline.thermal_raster)."""
-    frames = _mosaic_frames(run)
+    frames = _mosaic_frames(products)
     if not frames:
-        return
-    product_id = make_product_id(run.flight.id, "thermal-mosaic")
+        return StageOutput()
+    pid = make_product_id(run.flight.id, "thermal-mosaic")
     signature = run.signature(*[p.signature for p in frames])
-    old = run.reusable(product_id, signature, "mosaic")
+    old = run.reusable(pid, signature, "mosaic")
     if old is not None:
-        run.products[product_id] = old
-        return
-    from pipeline.thermal_raster import thermal_mosaic
-
+        return StageOutput((old,))
     dst = thermal_mosaic(
         [run.workspace.root / p.path for p in frames],
         run.workspace.thermal_mosaic(run.flight.id),
@@ -242,8 +256,8 @@ def mosaic_stage(run: _Run) -> None:
         executor=run.executor,  # one task per 1024 px window of the mosaic
     )
     times = [p.time_start for p in frames if p.time_start is not None]
-    run.products[product_id] = Product(
-        id=product_id,
+    mosaic = Product(
+        id=pid,
         flight=run.flight.id,
         kind=ProductKind.THERMAL_MOSAIC,
         path=run.rel(dst),
@@ -260,12 +274,13 @@ def mosaic_stage(run: _Run) -> None:
         thermal=_mosaic_thermal(run, frames),
         view=_mosaic_view(frames),
     )
+    return StageOutput((mosaic,))
 
 
-def _mosaic_frames(run: _Run) -> list[Product]:
+def _mosaic_frames(products: Mapping[str, Product]) -> list[Product]:
     """One georeferenced °C product per thermal frame: the GCP-warped one when there is one."""
     best: dict[tuple[str, ...], Product] = {}
-    for p in sorted(run.products.values(), key=lambda p: p.id):
+    for p in sorted(products.values(), key=lambda p: p.id):
         if p.kind != ProductKind.THERMAL_FRAME:
             continue
         if p.source_files not in best or isinstance(p.georef, GcpGeoref):
@@ -273,10 +288,8 @@ def _mosaic_frames(run: _Run) -> list[Product]:
     return sorted(best.values(), key=lambda p: p.id)
 
 
-def _mosaic_thermal(run: _Run, frames: list[Product]) -> ProductThermal | None:
+def _mosaic_thermal(run: ProcessRun, frames: list[Product]) -> ProductThermal | None:
     """The measurement parameters of the mosaic's frames (each value, or its range)."""
-    from pipeline.thermal_stage import load_overrides, merge_thermal
-
     thermal = run.thermal
     overrides = thermal.overrides if thermal else load_overrides(run.workspace, run.flight.id)
     used = [p.thermal for p in frames if p.thermal is not None]
@@ -289,14 +302,11 @@ def _mosaic_view(frames: list[Product]) -> View | None:
     return View(instruments=tuple(instruments)) if instruments else None
 
 
-def layers_stage(run: _Run) -> None:
-    """Footprints and photo-points GeoPackages from the frame products."""
-    frames = sorted(
-        (p for p in run.products.values() if isinstance(p.georef, PoseGeoref)),
-        key=lambda p: p.id,
-    )
+def layers_stage(run: ProcessRun, products: Mapping[str, Product], skipped: Sequence[Skipped]) -> StageOutput:
+    """Footprints and photo-points GeoPackages from the frame products (``skipped``: frames without one)."""
+    frames = sorted((p for p in products.values() if isinstance(p.georef, PoseGeoref)), key=lambda p: p.id)
     if not frames:
-        return
+        return StageOutput()
     records = [p.georef.record for p in frames if isinstance(p.georef, PoseGeoref)]
     footprints = run.workspace.footprints_gpkg(run.flight.id)
     points = run.workspace.photo_points_gpkg(run.flight.id)
@@ -310,25 +320,24 @@ def layers_stage(run: _Run) -> None:
         "source_files": tuple(f for p in frames for f in p.source_files),
         "transformation": frames[0].transformation,
     }
-    skipped = tuple(Skipped(file=s["file"], reason=s["reason"]) for s in run.skipped)
-    box = bounds_of(frames) or (0.0, 0.0, 0.0, 0.0)
-    footprints_id = make_product_id(run.flight.id, "footprints")
-    run.products[footprints_id] = Product(
-        id=footprints_id,
-        kind=ProductKind.FOOTPRINTS,
-        path=run.rel(footprints),
-        bounds=box,
-        vector=VectorInfo(layer="footprints", count=len(records), skipped=skipped),
-        **common,
-    )
     xs = [r.camera_east for r in records]
     ys = [r.camera_north for r in records]
-    points_id = make_product_id(run.flight.id, "photo-points")
-    run.products[points_id] = Product(
-        id=points_id,
-        kind=ProductKind.PHOTO_POINTS,
-        path=run.rel(points),
-        bounds=(min(xs), min(ys), max(xs), max(ys)),
-        vector=VectorInfo(layer="photo_points", count=len(records), skipped=skipped),
-        **common,
+    layers = (
+        Product(
+            id=make_product_id(run.flight.id, "footprints"),
+            kind=ProductKind.FOOTPRINTS,
+            path=run.rel(footprints),
+            bounds=bounds_of(frames) or (0.0, 0.0, 0.0, 0.0),
+            vector=VectorInfo(layer="footprints", count=len(records), skipped=tuple(skipped)),
+            **common,
+        ),
+        Product(
+            id=make_product_id(run.flight.id, "photo-points"),
+            kind=ProductKind.PHOTO_POINTS,
+            path=run.rel(points),
+            bounds=(min(xs), min(ys), max(xs), max(ys)),
+            vector=VectorInfo(layer="photo_points", count=len(records), skipped=tuple(skipped)),
+            **common,
+        ),
     )
+    return StageOutput(layers)

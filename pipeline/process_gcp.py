@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pyproj import Transformer
 
@@ -34,17 +33,16 @@ from flights.control_sets import delivered_sources, merge_sources
 from flights.models import Capture, ControlPoint, FileKind
 from pipeline.gcp import MIN_POINTS, pairs_for_image
 from pipeline.gcp_tasks import GcpResult, GcpTask, warp_gcp_frame
-from pipeline.models import Product
+from pipeline.models import Product, Skipped
+from pipeline.process_frames import thermal_frame_info
 from pipeline.products import product_id as make_product_id
 from pipeline.rasters import outside_target_area
-
-if TYPE_CHECKING:
-    from pipeline.process import _Run
+from pipeline.run import ProcessRun, StageOutput
 
 logger = logging.getLogger(__name__)
 
 
-def _control_points(run: _Run) -> list[ControlPoint]:
+def _control_points(run: ProcessRun) -> list[ControlPoint]:
     """The flight's targets with observations, one per target across all control files."""
     merged = merge_sources(delivered_sources(run.flight.control))
     for conflict in merged.conflicts:
@@ -54,38 +52,47 @@ def _control_points(run: _Run) -> list[ControlPoint]:
     return [p for p in merged.points if p.observations]
 
 
-def _frames_by_name(run: _Run) -> dict[str, Capture]:
+def _frames_by_name(run: ProcessRun) -> dict[str, Capture]:
     out: dict[str, Capture] = {}
     for capture in run.flight.captures:
         out.setdefault(Path(capture.path).name.lower(), capture)
     return out
 
 
-def gcp_stage(run: _Run) -> None:
+def gcp_stage(run: ProcessRun) -> StageOutput:
     """Warp every frame with enough GCP observations (see the module docstring)."""
     points = _control_points(run)
     if not points:
-        return
+        return StageOutput()
     frames = _frames_by_name(run)
     images = sorted({o.image for p in points for o in p.observations if o.image.lower() in frames})
     planned: list[Product | GcpTask] = []
+    skipped: list[Skipped] = []
     for image in images:
         outcome = _plan_frame(run, points, image, frames[image.lower()])
-        if outcome is not None:
+        if isinstance(outcome, Skipped):
+            skipped.append(outcome)
+        elif outcome is not None:
             planned.append(outcome)
     tasks = [o for o in planned if isinstance(o, GcpTask)]
     results = iter(run.executor.map(warp_gcp_frame, tasks))
+    products: list[Product] = []
     for outcome in planned:
         if isinstance(outcome, GcpTask):
-            _collect(run, outcome, next(results))
+            collected = _collect(outcome, next(results))
+            if isinstance(collected, Skipped):
+                skipped.append(collected)
+            else:
+                products.append(collected)
         else:
-            run.products[outcome.id] = outcome
+            products.append(outcome)
+    return StageOutput(tuple(products), tuple(skipped))
 
 
 def _plan_frame(
-    run: _Run, points: list[ControlPoint], image: str, capture: Capture
-) -> Product | GcpTask | None:
-    """What to do with one observed frame: nothing (None), keep its product, or a task."""
+    run: ProcessRun, points: list[ControlPoint], image: str, capture: Capture
+) -> Product | GcpTask | Skipped | None:
+    """What to do with one observed frame: nothing (None), skip it, keep its product, or a task."""
     pairs = pairs_for_image(points, image, target_crs=run.target_crs)
     if sum(p.role != "check" for p in pairs) < MIN_POINTS[1]:
         logger.info("%s: fewer than 3 GCPs, no GCP fit", image)
@@ -94,8 +101,7 @@ def _plan_frame(
     far = outside_target_area([to_lonlat.transform(p.x, p.y) for p in pairs], run.target_crs)
     if far is not None:
         logger.error("%s: no GCP fit: its control points %s", image, far)
-        run.skipped.append({"file": capture.path, "reason": f"GCP fit: control points {far}"})
-        return None
+        return Skipped(file=capture.path, reason=f"GCP fit: control points {far}")
     product_id = make_product_id(run.flight.id, "gcpframe", capture.path)
     thermal = capture.kind == FileKind.THERMAL_FRAME
     raster = run.thermal.signatures.get(capture.path) if thermal and run.thermal else None
@@ -106,8 +112,6 @@ def _plan_frame(
     old = run.reusable(product_id, signature, "gcp")
     if old is not None:
         return old
-    from pipeline.process_frames import thermal_frame_info
-
     return GcpTask(
         root=str(run.workspace.root),
         flight=run.flight.id,
@@ -121,13 +125,12 @@ def _plan_frame(
     )
 
 
-def _collect(run: _Run, task: GcpTask, result: GcpResult) -> None:
-    """Record one task's product (and log its fit warnings), or the reason it has none."""
+def _collect(task: GcpTask, result: GcpResult) -> Product | Skipped:
+    """One task's product (its fit warnings logged), or the reason it has none."""
     if result.product is None:
         reason = result.error or "no product"
         logger.error("%s: GCP fit failed: %s", Path(task.relpath).name, reason)
-        run.skipped.append({"file": task.relpath, "reason": f"GCP fit: {reason}"})
-        return
+        return Skipped(file=task.relpath, reason=f"GCP fit: {reason}")
     for note in result.warnings:
         logger.warning("%s: %s", task.relpath, note)
-    run.products[result.product.id] = result.product
+    return result.product

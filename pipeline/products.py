@@ -22,10 +22,12 @@ from pipeline.models import Product
 
 
 def product_id(flight: str, label: str, source: str | None = None) -> str:
-    """The id of a product: ``<flight>-<label>``, and the source file's path when it has one.
+    """The id of a product: ``<flight>-<label>``, and its source when it has one.
 
-    The path loses its suffix and ``/`` becomes ``-`` (``odm/dsm.tif`` -> ``<flight>-dsm-odm-dsm``), so
-    two delivered files with one name in different folders get different ids.
+    The source loses its suffix and ``/`` becomes ``-``: a frame is named by its path in the flight
+    folder (``100MEDIA/DJI_0001.JPG`` -> ``<flight>-frame-100MEDIA-DJI_0001``, so cards with the same
+    file names do not collide); a delivered raster by its file name (``odm_dem/dsm.tif`` ->
+    ``<flight>-dsm-dsm``, ODM's layout), a second one of that name being refused by the stage.
     """
     if source is None:
         return f"{flight}-{label}"

@@ -28,7 +28,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -187,27 +186,3 @@ def commit_frames(staged: Sequence[StagedFrame]) -> None:
         raise
     for folder in sorted({frame.dst.parent for frame in staged}):
         fsync_dir(folder)
-
-
-def atomic_raster(dst: Path, write: Any) -> Path:
-    """Run ``write(tmp)`` on a temporary file beside ``dst``, then fsync and rename it.
-
-    ``write`` creates the raster at ``tmp`` (GDAL writes by name, so :func:`core.atomic.atomic_open`
-    does not fit). A failure removes the temporary and leaves ``dst`` untouched.
-    """
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=TMP_SUFFIX)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        tmp.chmod(0o644)
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
-        fsync_dir(dst.parent)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return dst

@@ -21,18 +21,17 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core.atomic import TMP_SUFFIX
+from core.atomic import atomic_path, scratch_path
 from core.errors import ThermalError, UsageError
 from flights.flir import is_flir, read_flir
 from flights.models import Capture
 from pipeline.executors import Executor
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
-from pipeline.thermal_frames import NODATA, TAG_PREFIX, atomic_raster, frame_tags, write_thermal_frame
+from pipeline.thermal_frames import NODATA, TAG_PREFIX, frame_tags, write_thermal_frame
 from pipeline.thermal_tiff import TIFF_PROFILES, CelsiusFrame, quiet_rasterio, read_radiometric_tiff
 
 __all__ = [
@@ -176,16 +175,9 @@ def thermal_mosaic(
         f"{TAG_PREFIX}UNITS": "°C",
         f"{TAG_PREFIX}SOURCE_FRAMES": json.dumps([Path(p).name for p in frames]),
     }
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.blocks.", suffix=TMP_SUFFIX)
-    os.close(fd)
-    blocks = Path(name)
-    try:
+    with scratch_path(Path(dst), suffix=".tif") as blocks:
         _write_blocks(executor or SerialExecutor(), tasks, blocks, grid, target_crs, tags)
-        return _write_cog(blocks, dst, tags)
-    finally:
-        blocks.unlink(missing_ok=True)
+        return _write_cog(blocks, Path(dst), tags)
 
 
 def _write_blocks(
@@ -289,16 +281,14 @@ def _write_cog(src: Path, dst: Path, tags: dict[str, str]) -> Path:
     from rio_cogeo.cogeo import cog_translate
     from rio_cogeo.profiles import cog_profiles
 
-    def write(tmp: Path) -> None:
-        with rasterio.open(src) as ds:
-            cog_translate(
-                ds,
-                str(tmp),
-                cog_profiles.get("deflate"),  # type: ignore[no-untyped-call]
-                nodata=NODATA,
-                add_mask=False,
-                quiet=True,
-                additional_cog_metadata=tags,
-            )
-
-    return atomic_raster(dst, write)
+    with atomic_path(dst, suffix=".tif") as tmp, rasterio.open(src) as ds:
+        cog_translate(
+            ds,
+            str(tmp),
+            cog_profiles.get("deflate"),  # type: ignore[no-untyped-call]
+            nodata=NODATA,
+            add_mask=False,
+            quiet=True,
+            additional_cog_metadata=tags,
+        )
+    return dst

@@ -16,16 +16,20 @@ import json
 import sys
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
+from pydantic import Field
 
 from core.errors import DroneGisError, UsageError
+from core.models import Frozen
+from core.workspace import Workspace
 from dronegis.cli.heights import render_decisions
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for, thermal_options
-
-if TYPE_CHECKING:
-    from pipeline.thermal import ThermalOverrides
+from pipeline.executors import executor_for
+from pipeline.models import Product, ThermalOverrides
+from pipeline.process import process_flight
+from pipeline.run import ProcessConfig
 
 STAGE_CHOICES = ("georeference", "rasters", "thermal", "frames", "gcp", "mosaic", "layers")
 # --thermal-params keys (CLI spelling, "-" or "_") -> ThermalOverrides fields; the fields work too.
@@ -118,64 +122,113 @@ def process(
     recompute its thermal products; without them the stored ones are reused.
     Exit code 0 when products were written, 1 when the flight is unusable, 2 for usage errors.
     """
-    from core.workspace import Workspace
-    from pipeline.executors import executor_for
-    from pipeline.process import dump, process_flight
+    request = ProcessRequest(
+        flight=flight,
+        workspace=workspace,
+        as_json=as_json,
+        dem=dem,
+        target_crs=target_crs,
+        transformation=transformation,
+        grids=grids,
+        from_stage=from_stage,
+        max_range=max_range,
+        thermal={
+            key: value
+            for key, value in (
+                ("emissivity", emissivity),
+                ("reflected_temp", reflected_temp),
+                ("humidity", humidity),
+                ("air_temp", air_temp),
+                ("distance", distance),
+            )
+            if value is not None
+        },
+        scheduler=scheduler,
+        workers=workers,
+        thermal_params=thermal_params,
+    )
+    sys.exit(run_process(request))
 
-    given = {
-        "emissivity": emissivity,
-        "reflected_temp": reflected_temp,
-        "humidity": humidity,
-        "air_temp": air_temp,
-        "distance": distance,
-    }
-    overrides = thermal_overrides(thermal_params, {k: v for k, v in given.items() if v is not None})
 
-    settings = settings_for(workspace)
-    ws = Workspace.at(settings.workspace)
+class ProcessRequest(Frozen):
+    """Everything ``dronegis process`` was asked: the flight and its options (the thermal ones as given)."""
+
+    flight: str
+    workspace: Path | None = None
+    as_json: bool = False
+    dem: Path | None = None
+    target_crs: str | None = None
+    transformation: str | None = None
+    grids: Path | None = None
+    from_stage: str | None = None
+    max_range: float = 500.0
+    thermal: dict[str, float] = Field(default_factory=dict, description="option name -> value")
+    scheduler: str | None = None
+    workers: int = 1
+    thermal_params: Path | None = None
+
+
+def run_process(request: ProcessRequest) -> int:
+    """Process the flight as asked and print the products; the exit code (0 written, 1 unusable).
+
+    Raises:
+        click.UsageError: a bad option value, thermal parameter or stage.
+    """
+    overrides = thermal_overrides(request.thermal_params, request.thermal)
+    settings = settings_for(request.workspace)
+    config = ProcessConfig(
+        dem=request.dem,
+        target_crs=request.target_crs or settings.target_crs,
+        transformation=request.transformation,
+        grids=request.grids or settings.proj_grids,
+        from_stage=request.from_stage,
+        max_range=request.max_range,
+        thermal_overrides=overrides,
+    )
 
     def progress(done: int, total: int) -> None:
         echo_err(f"frames {done}/{total}")
 
     try:
-        executor = executor_for(scheduler or settings.dask_scheduler, workers=workers)
+        executor = executor_for(request.scheduler or settings.dask_scheduler, workers=request.workers)
     except DroneGisError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
         products = process_flight(
-            ws,
-            flight,
-            dem=dem,
-            target_crs=target_crs or settings.target_crs,
-            transformation=transformation,
-            grids=grids or settings.proj_grids,
-            from_stage=from_stage,
-            progress=progress,
-            max_range=max_range,
-            thermal_overrides=overrides,
-            executor=executor,
+            Workspace.at(settings.workspace), request.flight, config, progress=progress, executor=executor
         )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
     except DroneGisError as exc:
         echo_err(f"error: {exc}")
-        if as_json:
-            emit_json({"flight": flight, "ok": False, "error": str(exc), "products": []})
-        sys.exit(1)
+        if request.as_json:
+            emit_json({"flight": request.flight, "ok": False, "error": str(exc), "products": []})
+        return 1
     finally:
         executor.close()
-    if as_json:
-        emit_json({"flight": flight, "ok": bool(products), "products": dump(products)})
-    else:
-        for p in products:
-            gsd = f" GSD {p.gsd_m * 100:.1f} cm" if p.gsd_m else ""
-            click.echo(f"{p.kind.value:15s} {p.path}{gsd}")
-        footprints = next((p for p in products if p.kind.value == "footprints" and p.vector), None)
-        for s in footprints.vector.skipped if footprints and footprints.vector else ():
-            click.echo(f"skipped        {s.file}: {s.reason}")
-        for line in render_decisions([(p.path, p.datum) for p in products if p.datum is not None]):
-            click.echo(line)
-    sys.exit(0 if products else 1)
+    _report(request, products)
+    return 0 if products else 1
+
+
+def _report(request: ProcessRequest, products: tuple[Product, ...]) -> None:
+    """Print the products (JSON, or one line each with the skipped frames and height decisions)."""
+    if request.as_json:
+        emit_json(
+            {
+                "flight": request.flight,
+                "ok": bool(products),
+                "products": [p.model_dump(mode="json") for p in products],
+            }
+        )
+        return
+    for p in products:
+        gsd = f" GSD {p.gsd_m * 100:.1f} cm" if p.gsd_m else ""
+        click.echo(f"{p.kind.value:15s} {p.path}{gsd}")
+    footprints = next((p for p in products if p.kind.value == "footprints" and p.vector), None)
+    for s in footprints.vector.skipped if footprints and footprints.vector else ():
+        click.echo(f"skipped        {s.file}: {s.reason}")
+    for line in render_decisions([(p.path, p.datum) for p in products if p.datum is not None]):
+        click.echo(line)
 
 
 def thermal_overrides(params_file: Path | None, options: dict[str, float]) -> ThermalOverrides | None:
@@ -186,8 +239,6 @@ def thermal_overrides(params_file: Path | None, options: dict[str, float]) -> Th
     Raises:
         click.UsageError: unreadable file, unknown key, or a value out of range.
     """
-    from pipeline.thermal import ThermalOverrides
-
     values: dict[str, Any] = _read_params(params_file) if params_file is not None else {}
     values.update({THERMAL_KEYS[k]: v for k, v in options.items()})
     if not values:
@@ -201,8 +252,6 @@ def thermal_overrides(params_file: Path | None, options: dict[str, float]) -> Th
 
 def _read_params(path: Path) -> dict[str, Any]:
     """Keys of a TOML/JSON parameters file, as ThermalOverrides field names."""
-    from pipeline.thermal import ThermalOverrides
-
     text = path.read_text(encoding="utf-8")
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 
-from core.atomic import atomic_write_text
+from core.atomic import atomic_path, atomic_write_text
 from pipeline.change.detect import Area
 from pipeline.change.models import ChangeArea, ChangeKind, ChangeResult, Grid
-from pipeline.cog import atomic_target
 
 LAYER = "change_areas"
 SIGN_TEXT = {1: ("tilvækst", "gain"), -1: ("tab", "loss")}
@@ -53,10 +51,7 @@ def write_polygons(dst: Path, areas: Sequence[Area], reported: Sequence[ChangeAr
         geometry=[a.geometry for a in ordered],
         crs=grid.crs,
     )
-    with atomic_target(dst) as tmp, warnings.catch_warnings():
-        # the temporary name does not end in .gpkg; GDAL says so, the final name does
-        warnings.filterwarnings("ignore", message=".*extension.*", category=RuntimeWarning)
-        tmp.unlink()
+    with atomic_path(dst, suffix=".gpkg") as tmp:
         frame.to_file(tmp, driver="GPKG", layer=LAYER, engine="pyogrio", promote_to_multi=True)
     return dst
 

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import geopandas as gpd
 
-from core.atomic import atomic_write_text
-from pipeline.cog import atomic_target
+from core.atomic import atomic_path, atomic_write_text
 
 Cell = str | int | float | None
 
@@ -96,10 +94,7 @@ def attribute_table(columns: Sequence[Column], items: Sequence[Any]) -> dict[str
 
 def write_gpkg(dst: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
     """Write each GeoDataFrame as a layer of the GeoPackage ``dst``, atomically (all layers or none)."""
-    with atomic_target(dst) as tmp, warnings.catch_warnings():
-        # the temporary name does not end in .gpkg; GDAL says so, and the final name does
-        warnings.filterwarnings("ignore", message=".*(extension|file extension).*", category=RuntimeWarning)
-        tmp.unlink()
+    with atomic_path(dst, suffix=".gpkg") as tmp:
         for number, (name, frame) in enumerate(layers.items()):
             frame.to_file(tmp, driver="GPKG", layer=name, mode="w" if number == 0 else "a", engine="pyogrio")
     return dst

@@ -16,12 +16,14 @@ from rasterio.transform import from_origin
 from core.errors import GeoreferenceError
 from core.workspace import Workspace
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 from flights.models import Purpose
 from flights.raster_time import declared_capture
 from pipeline.models import ProductKind
 from pipeline.orthophoto import reproject_to_cog
 from pipeline.process import load_products, process_flight
 from pipeline.rasters import outside_target_area
+from pipeline.run import ProcessConfig
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -61,14 +63,16 @@ def _ingest(ws: Workspace, folder: Path, flight: str, captured: str | None = Non
     zone = ZoneInfo("America/Chicago")
     ingest_folder(
         folder,
-        archive_dir=ws.archive(flight),
-        quarantine_dir=ws.quarantine(flight),
-        flight_id=flight,
-        purpose=Purpose.SURVEY,
-        now=NOW,
-        flight_json=ws.flight_json(flight),
-        camera_timezone=zone,
-        captured=declared_capture(captured, ZoneInfo("Europe/Copenhagen"), NOW) if captured else None,
+        IngestConfig(
+            archive_dir=ws.archive(flight),
+            quarantine_dir=ws.quarantine(flight),
+            flight_id=flight,
+            purpose=Purpose.SURVEY,
+            now=NOW,
+            flight_json=ws.flight_json(flight),
+            camera_timezone=zone,
+            captured=declared_capture(captured, ZoneInfo("Europe/Copenhagen"), NOW) if captured else None,
+        ),
     )
 
 
@@ -83,7 +87,7 @@ def test_duluth_frames_refused_in_epsg_25832(
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, folder, "duluth")
     with caplog.at_level(logging.ERROR), pytest.raises(GeoreferenceError, match="no product; 2 input") as err:
-        process_flight(ws, "duluth", target_crs="EPSG:25832")
+        process_flight(ws, "duluth", ProcessConfig(target_crs="EPSG:25832"))
     assert "EPSG:32615" in str(err.value) and load_products(ws, "duluth") == []
     refused = [r.getMessage() for r in caplog.records if "area of use" in r.getMessage()]
     assert len(refused) == 2 and all("EPSG:32615" in m and "lon -91.99" in m for m in refused)

@@ -28,6 +28,7 @@ from core.workspace import Workspace
 from flights.sample import make_sample_flight
 from pipeline.executors import SerialExecutor
 from pipeline.process import load_products, process_flight
+from pipeline.run import ProcessConfig
 from pipeline.thermal import ThermalOverrides
 from tests.samples import ingest_into
 
@@ -103,7 +104,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     _delivered_rasters(folder)
     ws = Workspace.at(root / "ws")
     ingest_into(ws, folder, FLIGHT)
-    process_flight(ws, FLIGHT, thermal_overrides=ThermalOverrides(**DEMO_THERMAL), executor=SerialExecutor())
+    process_flight(
+        ws,
+        FLIGHT,
+        ProcessConfig(thermal_overrides=ThermalOverrides(**DEMO_THERMAL)),
+        executor=SerialExecutor(),
+    )
     return ws
 
 

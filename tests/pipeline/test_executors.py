@@ -12,6 +12,7 @@ import rasterio
 
 from core.workspace import Workspace
 from flights.ingest import load_flight
+from flights.ingest_config import IngestConfig
 from pipeline.executors import (
     DaskExecutor,
     LocalExecutor,
@@ -24,6 +25,7 @@ from pipeline.executors import (
 )
 from pipeline.models import GcpGeoref, ProductKind
 from pipeline.process import load_products, process_flight
+from pipeline.run import ProcessConfig
 from pipeline.thermal import ThermalOverrides
 
 
@@ -150,12 +152,14 @@ def _ingested_sample(root: Path, source: Path) -> Workspace:
     ws = Workspace.at(root)
     ingest_folder(
         source,
-        archive_dir=ws.archive("s"),
-        quarantine_dir=ws.quarantine("s"),
-        flight_id="s",
-        now=datetime(2026, 11, 28, tzinfo=UTC),
-        workers=1,
-        flight_json=ws.flight_json("s"),
+        IngestConfig(
+            archive_dir=ws.archive("s"),
+            quarantine_dir=ws.quarantine("s"),
+            flight_id="s",
+            now=datetime(2026, 11, 28, tzinfo=UTC),
+            workers=1,
+            flight_json=ws.flight_json("s"),
+        ),
     )
     return ws
 
@@ -171,7 +175,7 @@ def test_process_flight_frames_as_dask_tasks_identical_to_local(cluster: object,
     overrides = ThermalOverrides(emissivity=0.95, reflected_temp_c=5.0)
     local = _ingested_sample(tmp_path / "local", tmp_path / "sample")
     remote = _ingested_sample(tmp_path / "dask", tmp_path / "sample")
-    local_products = process_flight(local, "s", thermal_overrides=overrides)
+    local_products = process_flight(local, "s", ProcessConfig(thermal_overrides=overrides))
     seen: list[tuple[int, int]] = []
     with Client(cluster) as client:  # type: ignore[no-untyped-call]
         executor = DaskExecutor(client)
@@ -179,7 +183,7 @@ def test_process_flight_frames_as_dask_tasks_identical_to_local(cluster: object,
             dask_products = process_flight(
                 remote,
                 "s",
-                thermal_overrides=overrides,
+                ProcessConfig(thermal_overrides=overrides),
                 executor=executor,
                 progress=lambda d, t: seen.append((d, t)),
             )

@@ -22,6 +22,7 @@ from pipeline.cog import validate_cog
 from pipeline.executors import SerialExecutor
 from pipeline.models import GcpGeoref, HeightDatum, PoseGeoref, ProductKind
 from pipeline.process import load_products, process_flight
+from pipeline.run import ProcessConfig
 from tests.samples import ingest_into as _ingest
 
 UTM15 = "EPSG:32615"  # brighton_beach is near Duluth, MN
@@ -44,7 +45,7 @@ def brighton(tmp_path: Path, data_dir: Path) -> Iterator[Workspace]:
 
 
 def test_frames_footprints_and_products_json(brighton: Workspace) -> None:
-    products = process_flight(brighton, "bb", target_crs=UTM15)
+    products = process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15))
     kinds = sorted(p.kind.value for p in products)
     assert kinds == ["footprints", "photo_points", "rgb_frame", "rgb_frame"]
     assert [p.model_dump(mode="json") for p in products] == json.loads(
@@ -72,18 +73,18 @@ def test_frames_footprints_and_products_json(brighton: Workspace) -> None:
 
 
 def test_rerun_skips_and_from_forces(brighton: Workspace) -> None:
-    first = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15)}
+    first = {p.id: p for p in process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15))}
     cog = brighton.root / next(p.path for p in first.values() if p.kind == ProductKind.RGB_FRAME)
     stamp = cog.stat().st_mtime_ns
-    process_flight(brighton, "bb", target_crs=UTM15)
+    process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15))
     assert cog.stat().st_mtime_ns == stamp
-    process_flight(brighton, "bb", target_crs=UTM15, from_stage="layers")
+    process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15, from_stage="layers"))
     assert cog.stat().st_mtime_ns == stamp
-    process_flight(brighton, "bb", target_crs=UTM15, from_stage="frames")
+    process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15, from_stage="frames"))
     assert cog.stat().st_mtime_ns != stamp
     assert {p.id for p in load_products(brighton, "bb")} == set(first)
     with pytest.raises(UsageError, match="unknown stage"):
-        process_flight(brighton, "bb", target_crs=UTM15, from_stage="nonsense")
+        process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15, from_stage="nonsense"))
 
 
 def test_dem_ground(brighton: Workspace, tmp_path: Path) -> None:
@@ -101,8 +102,8 @@ def test_dem_ground(brighton: Workspace, tmp_path: Path) -> None:
         nodata=-9999.0,
     ) as dst:
         dst.write(np.full((1, 200, 200), 190.0, dtype=np.float32))
-    plane = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15)}
-    on_dem = {p.id: p for p in process_flight(brighton, "bb", target_crs=UTM15, dem=dem)}
+    plane = {p.id: p for p in process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15))}
+    on_dem = {p.id: p for p in process_flight(brighton, "bb", ProcessConfig(target_crs=UTM15, dem=dem))}
     frame_id = next(k for k, p in on_dem.items() if p.kind == ProductKind.RGB_FRAME)
     georef = on_dem[frame_id].georef
     assert isinstance(georef, PoseGeoref) and georef.ground == "dem"
@@ -181,7 +182,7 @@ def test_thermal_frame_becomes_celsius_cog_and_mosaic(tmp_path: Path, data_dir: 
     shutil.copy(data_dir / "thermal_parser" / "images" / "DJI_H20T.jpg", folder / "DJI_H20T.jpg")
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, folder, "t1")
-    products = {p.kind: p for p in process_flight(ws, "t1", target_crs="EPSG:32617")}
+    products = {p.kind: p for p in process_flight(ws, "t1", ProcessConfig(target_crs="EPSG:32617"))}
     assert set(products) == {
         ProductKind.THERMAL_FRAME,
         ProductKind.THERMAL_MOSAIC,
@@ -251,7 +252,7 @@ def test_gcp_stage_refuses_mislabelled_copr_frame(tmp_path: Path, data_dir: Path
     shutil.copy(data_dir / "odm_data_copr" / "gcp_list.txt", folder / "gcp_list.txt")
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, folder, "c1")
-    products = process_flight(ws, "c1", target_crs="EPSG:32611")
+    products = process_flight(ws, "c1", ProcessConfig(target_crs="EPSG:32611"))
     assert not [p for p in products if isinstance(p.georef, GcpGeoref)]
 
 
@@ -290,7 +291,7 @@ def test_gcp_stage_runs_one_task_per_frame_on_the_executor(tmp_path: Path, data_
     executor.calls.clear()
     process_flight(there, "g1", executor=executor)
     assert "warp_gcp_frame" not in executor.calls  # unchanged: the product is kept, no task
-    process_flight(there, "g1", executor=executor, from_stage="gcp")
+    process_flight(there, "g1", ProcessConfig(from_stage="gcp"), executor=executor)
     assert executor.calls.count("warp_gcp_frame") == 1
 
 

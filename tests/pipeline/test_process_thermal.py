@@ -28,6 +28,7 @@ from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import project_to_image
 from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind
 from pipeline.process import load_products, process_flight
+from pipeline.run import ProcessConfig
 from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
 from pipeline.thermal_raster import distance_from_capture
 from pipeline.thermal_tiff import quiet_rasterio
@@ -110,7 +111,7 @@ def _check_georeferenced_values(ws: Workspace, flight: str, frame: Product, expe
 
 def test_overridden_parameters_reach_frame_cog_mosaic_and_products_json(xt: Workspace) -> None:
     overrides = ThermalOverrides(emissivity=0.9, relative_humidity_pct=70.0, reflected_temp_c=10.0)
-    products = _by_kind(process_flight(xt, "xt", target_crs=CRS, thermal_overrides=overrides))
+    products = _by_kind(process_flight(xt, "xt", ProcessConfig(target_crs=CRS, thermal_overrides=overrides)))
     # The XT2 frame looks at the horizon (gimbal pitch 0): unusable at ingest, never converted.
     assert not xt.thermal_frame("xt", "DJI_XT2.jpg").exists()
     frame = products[ProductKind.THERMAL_FRAME]
@@ -149,7 +150,9 @@ def test_overridden_parameters_reach_frame_cog_mosaic_and_products_json(xt: Work
 
 def test_unchanged_reruns_skip_and_new_emissivity_recomputes(xt: Workspace) -> None:
     first = _by_kind(
-        process_flight(xt, "xt", target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
+        process_flight(
+            xt, "xt", ProcessConfig(target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
+        )
     )
     paths = [
         xt.thermal_frame("xt", "DJI_XTR.jpg"),
@@ -158,14 +161,16 @@ def test_unchanged_reruns_skip_and_new_emissivity_recomputes(xt: Workspace) -> N
     ]
     stamps = [p.stat().st_mtime_ns for p in paths]
 
-    again = _by_kind(process_flight(xt, "xt", target_crs=CRS))  # stored overrides reused
+    again = _by_kind(process_flight(xt, "xt", ProcessConfig(target_crs=CRS)))  # stored overrides reused
     assert [p.stat().st_mtime_ns for p in paths] == stamps
     assert _value(again[ProductKind.THERMAL_FRAME], "emissivity") == 0.95
-    process_flight(xt, "xt", target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
+    process_flight(
+        xt, "xt", ProcessConfig(target_crs=CRS, thermal_overrides=ThermalOverrides(emissivity=0.95))
+    )
     assert [p.stat().st_mtime_ns for p in paths] == stamps  # same values given again: still up to date
 
     low = ThermalOverrides(emissivity=0.7)
-    changed = _by_kind(process_flight(xt, "xt", target_crs=CRS, thermal_overrides=low))
+    changed = _by_kind(process_flight(xt, "xt", ProcessConfig(target_crs=CRS, thermal_overrides=low)))
     assert all(p.stat().st_mtime_ns != s for p, s in zip(paths, stamps, strict=True))
     frame = changed[ProductKind.THERMAL_FRAME]
     assert _value(frame, "emissivity") == 0.7
@@ -176,10 +181,10 @@ def test_unchanged_reruns_skip_and_new_emissivity_recomputes(xt: Workspace) -> N
     _check_georeferenced_values(xt, "xt", frame, expected)
 
     stamps = [p.stat().st_mtime_ns for p in paths]
-    process_flight(xt, "xt", target_crs=CRS, from_stage="thermal")
+    process_flight(xt, "xt", ProcessConfig(target_crs=CRS, from_stage="thermal"))
     assert all(p.stat().st_mtime_ns != s for p, s in zip(paths, stamps, strict=True))
     stamps = [p.stat().st_mtime_ns for p in paths]
-    process_flight(xt, "xt", target_crs=CRS, from_stage="mosaic")
+    process_flight(xt, "xt", ProcessConfig(target_crs=CRS, from_stage="mosaic"))
     after = [p.stat().st_mtime_ns for p in paths]
     assert after[:2] == stamps[:2] and after[2] != stamps[2]  # only the mosaic is rewritten
 
@@ -189,7 +194,7 @@ def test_failed_conversion_is_reported_not_guessed(xt: Workspace) -> None:
     archived = xt.archived_file("xt", "DJI_XTR.jpg")
     archived.chmod(0o644)
     archived.write_bytes(archived.read_bytes()[:5000])  # FLIR segments cut off
-    products = process_flight(xt, "xt", target_crs=CRS)
+    products = process_flight(xt, "xt", ProcessConfig(target_crs=CRS))
     assert not [p for p in products if p.kind in (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)]
     assert not xt.thermal_frame("xt", "DJI_XTR.jpg").exists()
     record = json.loads(xt.thermal_record("xt").read_text())
@@ -250,7 +255,7 @@ def test_sample_flight_thermal_frame(tmp_path: Path) -> None:
     make_sample_flight(tmp_path / "sample")
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, tmp_path / "sample", "s")
-    products = process_flight(ws, "s", thermal_overrides=ThermalOverrides(emissivity=0.97))
+    products = process_flight(ws, "s", ProcessConfig(thermal_overrides=ThermalOverrides(emissivity=0.97)))
     (frame,) = [p for p in products if p.kind == ProductKind.THERMAL_FRAME]
     thermal = frame.thermal
     assert thermal is not None and thermal.object_distance_m is not None and thermal.emissivity is not None
@@ -292,7 +297,7 @@ def test_gcp_fit_warps_the_celsius_raster(tmp_path: Path, data_dir: Path) -> Non
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, folder, "g")
     overrides = ThermalOverrides(emissivity=0.92)
-    products = process_flight(ws, "g", target_crs=CRS, thermal_overrides=overrides)
+    products = process_flight(ws, "g", ProcessConfig(target_crs=CRS, thermal_overrides=overrides))
     (warped,) = [p for p in products if isinstance(p.georef, GcpGeoref)]
     assert warped.kind == ProductKind.THERMAL_FRAME and warped.units == "°C"
     assert warped.thermal is not None and warped.thermal.emissivity is not None
@@ -329,7 +334,7 @@ def test_distance_from_height_above_the_dem(tmp_path: Path) -> None:
         crs="EPSG:25832", transform=from_origin(left, top, 1.0, 1.0),
     ) as dst:  # fmt: skip
         dst.write(np.tile(GROUND_Z + 0.2 * (east - ORIGIN_E), (size, 1)).astype(np.float32)[None])
-    products = process_flight(ws, "s", dem=dem)
+    products = process_flight(ws, "s", ProcessConfig(dem=dem))
     (frame,) = [p for p in products if p.kind == ProductKind.THERMAL_FRAME]
     used = frame.thermal.object_distance_m if frame.thermal else None
     assert used is not None and used.source == "frame"

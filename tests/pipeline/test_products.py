@@ -74,5 +74,5 @@ def test_missing_key_and_broken_file(tmp_path: Path) -> None:
 def test_one_id_rule() -> None:
     assert product_id("f", "thermal-mosaic") == "f-thermal-mosaic"
     assert product_id("f", "frame", "DJI_0001.JPG") == "f-frame-DJI_0001"
-    assert product_id("f", "dsm", "odm/dsm.tif") == "f-dsm-odm-dsm"  # folders kept: no collision with dsm.tif
-    assert product_id("f", "dsm", "dsm.tif") != product_id("f", "dsm", "odm/dsm.tif")
+    assert product_id("f", "frame", "100MEDIA/DJI_0001.JPG") == "f-frame-100MEDIA-DJI_0001"
+    assert product_id("f", "dsm", "dsm.tif") == "f-dsm-dsm"  # a delivered raster: its file name

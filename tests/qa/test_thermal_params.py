@@ -130,22 +130,28 @@ def test_report_html_shows_the_parameter_table() -> None:
 def test_sample_flight_override_emissivity_reaches_the_report(tmp_path: Path) -> None:
     """flights.sample -> ingest -> process_flight(emissivity override) -> run_qa: report.json and HTML."""
     from flights.ingest import ingest_folder
+    from flights.ingest_config import IngestConfig
     from flights.sample import make_sample_flight
     from pipeline.process import process_flight
+    from pipeline.run import ProcessConfig
     from qa.run import run_qa
 
     workspace = Workspace.at(tmp_path / "ws")
     make_sample_flight(tmp_path / "sample")
     ingest_folder(
         tmp_path / "sample",
-        archive_dir=workspace.archive("S"),
-        quarantine_dir=workspace.quarantine("S"),
-        flight_id="S",
-        purpose=Purpose.BUILDING_INSPECTION,
-        now=NOW,
-        flight_json=workspace.flight_json("S"),
+        IngestConfig(
+            archive_dir=workspace.archive("S"),
+            quarantine_dir=workspace.quarantine("S"),
+            flight_id="S",
+            purpose=Purpose.BUILDING_INSPECTION,
+            now=NOW,
+            flight_json=workspace.flight_json("S"),
+        ),
     )
-    products = process_flight(workspace, "S", thermal_overrides=ThermalOverrides(emissivity=0.93))
+    products = process_flight(
+        workspace, "S", ProcessConfig(thermal_overrides=ThermalOverrides(emissivity=0.93))
+    )
     thermal = [p for p in products if p.kind in (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)]
     sources = [p.thermal.values()["emissivity"].source for p in thermal if p.thermal]
     assert len(sources) == len(thermal) > 0 and set(sources) == {"override"}

@@ -1,0 +1,145 @@
+"""One run of the ``process`` stage, as every sub-stage sees it: what was asked, what exists, where work runs.
+
+:class:`ProcessConfig` is what a caller chooses (the CLI's options, the service's job options);
+:class:`ProcessRun` adds the flight, the products of the previous run, the executor and, once the
+thermal sub-stage has run, its result. Both are frozen: a sub-stage reads the run and returns a
+:class:`StageOutput` (its products and the inputs it had to skip); :func:`pipeline.process.process_flight`
+collects the outputs in a fixed order and alone writes ``products.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic import Field
+
+from core.errors import UsageError
+from core.models import Frozen
+from core.workspace import Workspace
+from flights.models import Flight
+from pipeline.executors import Executor, SerialExecutor
+from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
+from pipeline.models import Product, Skipped, ThermalOverrides
+from pipeline.thermal_stage import ThermalStageResult
+
+STAGES: tuple[str, ...] = ("rasters", "thermal", "frames", "gcp", "mosaic", "layers")
+ALIASES = {"georeference": "rasters", "process": "rasters"}
+#: Part of every product signature: a new version recomputes every product.
+VERSION = "1"
+Progress = Callable[[int, int], None]
+
+
+def resolve_stage(from_stage: str | None) -> frozenset[str]:
+    """The sub-stages forced by ``--from`` (none: rerun only what is out of date).
+
+    Raises:
+        UsageError: unknown stage name.
+    """
+    if from_stage is None:
+        return frozenset()
+    name = ALIASES.get(from_stage, from_stage)
+    if name not in STAGES:
+        raise UsageError(
+            f"unknown stage {from_stage!r}; expected one of {', '.join(STAGES)} (or georeference)"
+        )
+    return frozenset(STAGES[STAGES.index(name) :])
+
+
+class ProcessConfig(Frozen):
+    """What a caller of the ``process`` stage chooses.
+
+    Attributes:
+        target_crs: CRS of every product.
+        transformation: PROJ operation from the delivered rasters' CRS to ``target_crs``.
+        grids: folder with the DVR90 PROJ grids.
+        dem: ground for single frames (any CRS); None: a plane at take-off elevation.
+        from_stage: force this sub-stage and every later one (:data:`STAGES`).
+        max_range: horizontal metres at which rays at/above the horizon are clipped.
+        thermal_overrides: the flight's measurement parameters (stored in
+            ``Workspace.thermal_overrides``); None reuses the stored ones.
+    """
+
+    target_crs: str = "EPSG:25832"
+    transformation: str | None = None
+    grids: Path | None = None
+    dem: Path | None = None
+    from_stage: str | None = None
+    max_range: float = Field(DEFAULT_MAX_RANGE_M, gt=0)
+    thermal_overrides: ThermalOverrides | None = None
+
+
+class StageOutput(NamedTuple):
+    """What one sub-stage produced (in its fixed order) and the inputs it skipped, with the reason."""
+
+    products: tuple[Product, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """The run every sub-stage reads (frozen: sub-stages return what they made).
+
+    Attributes:
+        workspace: the workspace holding the ingested flight.
+        flight: the ingested flight.
+        config: what the caller chose.
+        previous: the products of the previous run, by id (reused when their signature holds).
+        executor: where per-frame and per-window tasks run.
+        progress: called with (done, total) per frame.
+        thermal: the thermal sub-stage's result, once it has run.
+    """
+
+    workspace: Workspace
+    flight: Flight
+    config: ProcessConfig
+    previous: Mapping[str, Product] = field(default_factory=dict)
+    executor: Executor = field(default_factory=SerialExecutor)
+    progress: Progress | None = None
+    thermal: ThermalStageResult | None = None
+
+    @property
+    def forced(self) -> frozenset[str]:
+        """The sub-stages to redo whatever their signatures say."""
+        return resolve_stage(self.config.from_stage)
+
+    @property
+    def target_crs(self) -> str:
+        """CRS of every product."""
+        return self.config.target_crs
+
+    @property
+    def dem(self) -> Path | None:
+        """The ground model for single frames, as an absolute path."""
+        return Path(self.config.dem).resolve() if self.config.dem else None
+
+    @property
+    def grids(self) -> Path | None:
+        """Folder of the DVR90 PROJ grids."""
+        return self.config.grids
+
+    @property
+    def max_range(self) -> float:
+        """Horizontal metres at which rays at or above the horizon are clipped."""
+        return self.config.max_range
+
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the workspace root (as products record it)."""
+        return path.resolve().relative_to(self.workspace.root).as_posix()
+
+    def signature(self, *parts: object) -> str:
+        """What a product depends on: the run's options, :data:`VERSION` and ``parts``."""
+        options = [VERSION, self.target_crs, self.config.transformation, str(self.dem), self.max_range]
+        text = json.dumps([*options, *parts], default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def reusable(self, product_id: str, signature: str, stage: str) -> Product | None:
+        """The previous run's product when its signature holds, its file exists and ``stage`` is not forced."""
+        old = self.previous.get(product_id)
+        if stage in self.forced or old is None or old.signature != signature:
+            return None
+        return old if (self.workspace.root / old.path).exists() else None
