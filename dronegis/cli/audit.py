@@ -12,7 +12,7 @@ from core.i18n import LANGS, text
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.cli.retention import parse_now
-from dronegis.records.access import AccessLog, verify
+from dronegis.records.access import AccessLog, unaccounted_redactions, verify
 
 
 @click.command()
@@ -26,6 +26,9 @@ def audit(workspace: Path | None, as_json: bool, since: str | None) -> None:
     ws = Workspace.at(settings_for(workspace).workspace)
     log = AccessLog(ws.access_log)
     verdict = verify(log)
+    hidden = unaccounted_redactions(log, ws.erasures)
+    if hidden:
+        verdict = verdict.model_copy(update={"ok": False, "problems": (*verdict.problems, *hidden)})
     start = parse_now(since) if since else None
     entries = [line for line in log.lines() if start is None or _at(line) >= start]
     if as_json:

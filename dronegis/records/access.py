@@ -188,3 +188,19 @@ def verify(log: AccessLog) -> Verdict:
             problems.append(f"line {count}: hash does not match seq, prev and body_sha256")
         prev = str(line.get("hash"))
     return Verdict(ok=not problems, count=count, head=prev, redacted=redacted, problems=tuple(problems))
+
+
+def unaccounted_redactions(log: AccessLog, erasures: Path) -> list[str]:
+    """Redacted lines no erasure record accounts for (a redaction marker is no licence to hide a line)."""
+    listed: dict[str, set[int]] = {}
+    for path in erasures.glob("*.json") if erasures.exists() else []:
+        if path.name.endswith(".journal.json"):
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        listed[f"erasure {doc.get('id')}"] = {int(n) for n in doc.get("access_log_redacted", [])}
+    problems = []
+    for line in log.lines():
+        marker = line.get("body", {}).get("redacted")
+        if marker is not None and int(line.get("seq", 0)) not in listed.get(str(marker), set()):
+            problems.append(f"line {line.get('seq')}: redacted as {marker!r}, but no erasure record lists it")
+    return problems

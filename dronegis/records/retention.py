@@ -58,6 +58,11 @@ def candidates(
         path = workspace.archived_file(flight, str(entry.get("path")))
         if entry.get("status") == "archived" and path.is_file():
             yield ("raw_frames" if entry.get("path") in captures else "raw_files"), path, entry.get("sha256")
+    uploads = workspace.upload(flight)  # the uploaded copies of the delivery, kept after ingest
+    if uploads.exists():
+        for path in sorted(p for p in uploads.rglob("*") if p.is_file()):
+            rel = path.relative_to(uploads).as_posix()
+            yield ("raw_frames" if rel in captures else "raw_files"), path, None
     for category, root in (
         ("quarantine", workspace.quarantine(flight)),
         ("products", workspace.products(flight)),
