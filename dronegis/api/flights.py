@@ -43,7 +43,7 @@ from dronegis.api.flight_models import (
     FlightView,
 )
 from dronegis.api.flight_time import time_options
-from dronegis.api.jobs import flight_status, plain_error
+from dronegis.api.jobs import flight_status, plain_error, plain_record
 from dronegis.api.roles import Principal, require_api_roles, runner_of, settings_of
 from dronegis.flight_files import (
     duplicate_notices,
@@ -211,7 +211,7 @@ def flight_view(request: Request, flight: str, *, technical: bool) -> FlightView
     if latest is not None and latest.status == JobStatus.FAILED:
         message = _job_message(latest.stage, lang)
     return FlightView(
-        flight=record,
+        flight=record if technical else plain_record(record),
         job=latest,
         jobs=jobs,
         products=info.products,

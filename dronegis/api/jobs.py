@@ -108,9 +108,28 @@ def get_job(job_id: int, request: Request, who: Reader) -> JobRecord:
 
 @router.get("/api/flights", response_model=list[FlightStatus])
 def list_flights(request: Request, who: Reader) -> list[FlightStatus]:
-    """Every flight with its latest job."""
+    """Every flight with its latest job (server paths and job internals only for the GIS team)."""
     catalog = _catalog(request)
-    return [flight_status(catalog, f.id) for f in catalog.flights()]
+    found = [flight_status(catalog, f.id) for f in catalog.flights()]
+    if who.role == "gis":
+        return found
+    return [
+        s.model_copy(
+            update={
+                "flight": plain_record(s.flight),
+                "job": s.job.model_copy(update={"error": plain_error(s.job.error)}) if s.job else None,
+                "jobs": [j.model_copy(update={"error": plain_error(j.error)}) for j in s.jobs],
+            }
+        )
+        for s in found
+    ]
+
+
+def plain_record(record: FlightRecord) -> FlightRecord:
+    """A flight record without server paths (its source folder, option values naming files), for pilots."""
+    options = record.meta.get("options") or {}
+    shown = {k: v for k, v in options.items() if not (isinstance(v, str) and v.startswith("/"))}
+    return record.model_copy(update={"source": None, "meta": {**record.meta, "options": shown}})
 
 
 def plain_error(error: str | None) -> str | None:

@@ -178,6 +178,10 @@ def test_files_after_ingest(journey: dict[str, Any]) -> None:
     assert en["DJI_0030.MP4"]["status_text"] == "archived, not processed"
     assert da["DJI_0019.JPG"]["status"] == "archived" and da["DJI_0018.JPG"]["status"] == "archived"
     assert journey["after_da"]["version"] == 1
+    workspace = str(journey["service"].workspace)
+    assert workspace not in json.dumps(journey["after_da"]) and workspace not in json.dumps(
+        journey["after_en"]
+    )
     assert any(p["code"] == "outside_municipality" for p in journey["after_da"]["flight_problems"])
 
 
