@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from webgis_export.ogc.feature_texts import LABELS, Lang, flown, kind_name
+from webgis_export.ogc.feature_texts import Lang, flown, kind_name, labels
 from webgis_export.vectors.models import VectorLayer
 
 MAX_COLUMNS = 12
@@ -89,19 +89,13 @@ _PAGES = {
 <h2>{{ t.attributes }}</h2>
 <table>{% for k, v in rows %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
 <p><a href="{{ back }}">{{ t.back }}</a></p>{% endblock %}""",
-    "error": """{% extends "base" %}{% block body %}<p>{{ code }}: {{ message }}</p>{% endblock %}""",
 }
 _ENV.loader = jinja2.DictLoader({"base": _BASE, **_PAGES})
 
 
-def texts(lang: Lang) -> dict[str, str]:
-    """Every label in ``lang`` (templates fill ``{fields}`` themselves)."""
-    return {key: pair[0 if lang == "da" else 1] for key, pair in LABELS.items()}
-
-
 def page(name: str, lang: Lang, context: dict[str, Any]) -> bytes:
     """Render page ``name`` with ``context`` (which holds ``title``, ``base``, ``home``, ``switch``)."""
-    return _ENV.get_template(name).render(lang=lang, t=texts(lang), **context).encode()
+    return _ENV.get_template(name).render(lang=lang, t=labels(lang), **context).encode()
 
 
 def collection_rows(docs: Sequence[dict[str, Any]], lang: Lang) -> list[dict[str, Any]]:
@@ -117,7 +111,7 @@ def collection_rows(docs: Sequence[dict[str, Any]], lang: Lang) -> list[dict[str
                 "flight": doc["dronegis:flight"],
                 "flown": (doc["extent"]["temporal"]["interval"][0][0] or "–").replace("T", " "),
                 "count": doc["dronegis:feature_count"],
-                "qa": doc["dronegis:qa_status"] or texts(lang)["not_run"],
+                "qa": doc["dronegis:qa_status"] or labels(lang)["not_run"],
                 "internal": doc["dronegis:access"] == "internal",
             }
         )
@@ -126,7 +120,7 @@ def collection_rows(docs: Sequence[dict[str, Any]], lang: Lang) -> list[dict[str
 
 def collection_facts(layer: VectorLayer, doc: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
     """The facts table of one collection."""
-    t = texts(lang)
+    t = labels(lang)
     extent = doc["extent"].get("spatial", {}).get("bbox", [["–"]])[0]
     return [
         (t["kind"], kind_name(layer.kind.value, lang)),
