@@ -360,7 +360,8 @@ def test_ingest_stage_blur_threshold_from_settings(
     seen: list[float | None] = []
 
     def fake_ingest(**kwargs: object) -> Flight:
-        seen.append(kwargs["blur_threshold"])  # type: ignore[arg-type]
+        config = kwargs.get("config")  # flights.ingest_config.IngestConfig, or the keywords it replaces
+        seen.append(config.blur_threshold if config is not None else kwargs["blur_threshold"])  # type: ignore[attr-defined,arg-type]
         raise UploadError("stop here")
 
     monkeypatch.setattr(flights.ingest, "ingest_folder", fake_ingest)
