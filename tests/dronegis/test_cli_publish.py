@@ -27,6 +27,8 @@ def test_publish_and_unpublish_commands(tmp_path: Path, data_dir: Path) -> None:
             "public",
             "--title",
             "Terræn",
+            "--site",
+            "Amager Fælled",
             "--no-pyramids",
             "--json",
             "--allow-outside-area",
@@ -37,6 +39,7 @@ def test_publish_and_unpublish_commands(tmp_path: Path, data_dir: Path) -> None:
     [layer] = json.loads(result.stdout)
     assert layer["id"] == "cli-dtm" and layer["title"] == "Terræn" and layer["access"] == "public"
     assert layer["overrides"] == {"outside_area": REASON}
+    assert layer["site"] == "Amager Fælled" and layer["locality"] is None  # Copenhagen: no district of ours
     assert (ws.layers_json).exists() and (ws.published_layer("cli-dtm") / "cog.tif").exists()
 
     result = runner.invoke(cli, ["unpublish", "cli-dtm", "--workspace", str(ws.root), "--json"])

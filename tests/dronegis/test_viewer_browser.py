@@ -135,7 +135,8 @@ def test_viewer_shows_layer_and_reads_celsius(service: Service, page: object) ->
     item = p.locator("#layers li[data-layer]")  # type: ignore[attr-defined]
     assert item.count() == 1
     text = item.first.inner_text()
-    assert "Roof thermography" in text and "flown on 2026-01-20" in text and "ago" in text
+    assert text.startswith("Termografi, ") and "20. jan. 2026" in text  # purpose, place, date (Danish)
+    assert "præcision ikke målt" in text  # QA ran without check points: never "passed"
     assert p.locator("#layer-thermal-roof-thermal_mosaic").is_checked()  # type: ignore[attr-defined]
     p.wait_for_selector("body[data-loaded]", timeout=30_000)  # type: ignore[attr-defined]
     assert p.locator("#legend img").count() == 1  # type: ignore[attr-defined]
@@ -145,9 +146,9 @@ def test_viewer_shows_layer_and_reads_celsius(service: Service, page: object) ->
     p.mouse.click(box["x"] + px, box["y"] + py)  # type: ignore[attr-defined]
     p.wait_for_selector("body[data-info]", timeout=30_000)  # type: ignore[attr-defined]
     shown = p.locator("#info .value").first.inner_text()  # type: ignore[attr-defined]
-    match = re.fullmatch(r"(-?\d+\.\d+) °C", shown)
+    match = re.fullmatch(r"(-?\d+,\d) °C", shown)  # Danish decimal comma, 0.1 °C
     assert match, shown
-    assert float(match.group(1)) == pytest.approx(_value_at(*coord), abs=0.051)
+    assert float(match.group(1).replace(",", ".")) == pytest.approx(_value_at(*coord), abs=0.051 + 0.05)
     ARTIFACTS.mkdir(exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "viewer_thermal_view1.png"))  # type: ignore[attr-defined]
     # the WebMercator view shows the same layer
@@ -165,11 +166,14 @@ def test_flight_status_page_follows_events(service: Service, page: object) -> No
     p.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
     p.goto(f"{service.url}/flights/thermal-roof?token={VIEWER}", wait_until="load")  # type: ignore[attr-defined]
     p.wait_for_function("document.getElementById('count').textContent === '1/1'", timeout=30_000)  # type: ignore[attr-defined]
-    assert p.locator("#status").inner_text() == "done"  # type: ignore[attr-defined]
-    assert p.locator("#qa").inner_text() == "warn"  # type: ignore[attr-defined]
+    assert p.get_attribute("html", "lang") == "da"  # type: ignore[attr-defined]
+    assert p.locator("#status").inner_text() == "færdig"  # type: ignore[attr-defined]
+    assert p.get_attribute("#status", "data-value") == "done"  # type: ignore[attr-defined]
+    assert p.locator("#qa").inner_text() == "bestået med forbehold"  # type: ignore[attr-defined]
+    assert p.get_attribute("#qa", "data-value") == "warn"  # type: ignore[attr-defined]
     assert "thermal-roof-thermal_mosaic" in p.content()  # type: ignore[attr-defined]
-    href = p.get_attribute("text=QA report", "href")  # type: ignore[attr-defined]
-    assert href == f"/flights/thermal-roof/qa?token={VIEWER}"
+    href = p.get_attribute("text=QA-rapport", "href")  # type: ignore[attr-defined]
+    assert href == f"/flights/thermal-roof/qa?lang=da&token={VIEWER}"
     assert errors == []
 
 
