@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dronegis.api.roles import principal_for
@@ -112,10 +113,14 @@ class AccessRecorder:
 
         await self.app(scope, receive, watch)
         if status and status[0] < 400:
-            try:
-                self.record(scope, status[0])
-            except Exception:  # the log must never break a response already sent; it is reported
-                log.exception("access log: cannot record %s", scope.get("path"))
+            await anyio.to_thread.run_sync(self.safely_record, scope, status[0])
+
+    def safely_record(self, scope: Scope, status: int) -> None:
+        """:meth:`record`, reporting (never raising) a failure: the response is already sent."""
+        try:
+            self.record(scope, status)
+        except Exception:
+            log.exception("access log: cannot record %s", scope.get("path"))
 
     def record(self, scope: Scope, status: int) -> None:
         """Append the request to the log when it read an internal layer, a frame or a download."""
