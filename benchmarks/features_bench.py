@@ -29,6 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    REPO,
     WORK,
     add_json_option,
     command_version,
@@ -200,7 +201,8 @@ def main() -> None:
     notes = [
         f"ogr2ogr start-up (same command, 0 rows): p50 {startup:.0f} ms; its process is started per page, "
         "as a client script would; the last column takes that start-up away.",
-        f"Published copy: {published} ({published.stat().st_size / 2**20:.1f} MiB, R-tree index).",
+        f"Published copy: {published.relative_to(REPO)} "
+        f"({published.stat().st_size / 2**20:.1f} MiB, R-tree index).",
     ]
     print(json.dumps(results, indent=1))
     write_result(
