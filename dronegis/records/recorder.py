@@ -100,7 +100,11 @@ class AccessRecorder:
         self.log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on; record it once its status is known."""
+        """Pass the request on; record a successful read before its last byte is sent.
+
+        So no client holds a complete answer whose read is not in the log (the append runs in a
+        worker thread: the event loop is not blocked).
+        """
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
@@ -109,11 +113,12 @@ class AccessRecorder:
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(int(message["status"]))
+            last = message["type"] == "http.response.body" and not message.get("more_body", False)
+            if last and status and status[0] < 400:
+                await anyio.to_thread.run_sync(self.safely_record, scope, status[0])
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status and status[0] < 400:
-            await anyio.to_thread.run_sync(self.safely_record, scope, status[0])
 
     def safely_record(self, scope: Scope, status: int) -> None:
         """:meth:`record`, reporting (never raising) a failure: the response is already sent."""
