@@ -169,11 +169,13 @@ import resource, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 if __name__ == "__main__":
     src, ws = Path(sys.argv[1]), Path(sys.argv[2])
     t = time.perf_counter()
     now = datetime.now(UTC)
-    f = ingest_folder(src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="b", now=now)
+    config = IngestConfig(archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="b", now=now)
+    f = ingest_folder(src, config)
     print(len(f.entries), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)
 """
 

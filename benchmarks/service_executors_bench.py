@@ -48,18 +48,21 @@ def _hashes(ws: object, flight: str) -> dict[str, str]:
 def _run(name: str, source: Path, make_executor: Callable[[], object]) -> tuple[float, object]:
     from core.workspace import Workspace
     from flights.ingest import ingest_folder
+    from flights.ingest_config import IngestConfig
     from pipeline.process import process_flight
 
     ws = Workspace.at(WORK / name)
     shutil.rmtree(ws.root, ignore_errors=True)
     ingest_folder(
         source,
-        archive_dir=ws.archive("b"),
-        quarantine_dir=ws.quarantine("b"),
-        flight_id="b",
-        now=datetime(2026, 11, 28, tzinfo=UTC),
-        workers=1,
-        flight_json=ws.flight_json("b"),
+        IngestConfig(
+            archive_dir=ws.archive("b"),
+            quarantine_dir=ws.quarantine("b"),
+            flight_id="b",
+            now=datetime(2026, 11, 28, tzinfo=UTC),
+            workers=1,
+            flight_json=ws.flight_json("b"),
+        ),
     )
     start = time.perf_counter()
     executor = make_executor()

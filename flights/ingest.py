@@ -34,11 +34,10 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
 from shapely.geometry import mapping
-from shapely.geometry.base import BaseGeometry
 
 from core.atomic import atomic_write_text
 from core.errors import UsageError
@@ -47,8 +46,9 @@ from flights.aoi import load_area, load_municipality
 from flights.archive import Archive
 from flights.capture_time import camera_zone
 from flights.checks import FLIGHT, CheckContext
+from flights.ingest_config import IngestConfig
 from flights.ingest_files import Analysed, analyse, unread_entry
-from flights.ingest_lock import DEFAULT_LOCK_TIMEOUT, flight_lock
+from flights.ingest_lock import flight_lock
 from flights.models import (
     ArchiveEntry,
     Capture,
@@ -59,7 +59,6 @@ from flights.models import (
     Flight,
     HeightDatums,
     Problem,
-    Purpose,
     Severity,
 )
 from flights.quality import DEFAULT_BLUR_THRESHOLD, iter_assess
@@ -69,28 +68,10 @@ from flights.summary import FlightSummary, summarize
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-__all__ = ["FlightSummary", "ingest_folder", "load_flight", "summarize"]
+__all__ = ["FlightSummary", "IngestConfig", "ingest_folder", "load_flight", "summarize"]
 
 
-def ingest_folder(
-    source: Path,
-    *,
-    archive_dir: Path,
-    quarantine_dir: Path,
-    flight_id: str,
-    purpose: Purpose = Purpose.OTHER,
-    aoi: Path | BaseGeometry | None = None,
-    municipality: Path | BaseGeometry | None = None,
-    blur_threshold: float | None = None,
-    now: datetime,
-    workers: int = 2,
-    progress: Progress | None = None,
-    flight_json: Path | None = None,
-    camera_timezone: str | tzinfo | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    captured: DeclaredCapture | None = None,
-    height_datum: HeightDatums | None = None,
-) -> Flight:
+def ingest_folder(source: Path, config: IngestConfig, *, progress: Progress | None = None) -> Flight:
     """Ingest one flight folder into its archive and quarantine and return the Flight manifest.
 
     The source folder is only read. Rerunning on the same folder adds nothing (and says so
@@ -98,27 +79,8 @@ def ingest_folder(
 
     Args:
         source: the delivered folder (a copy of the SD card).
-        archive_dir: ``archive/<flight>`` of the workspace.
-        quarantine_dir: ``quarantine/<flight>`` of the workspace.
-        flight_id: id of the flight (also written to the manifest).
-        purpose: why the flight was flown (mapping purposes get the gimbal rules).
-        aoi: AOI file (GeoJSON/GeoPackage, any CRS) or an EPSG:4326 geometry.
-        municipality: municipality file (Skanderborg selected by KOMKODE 0746) or geometry.
-        blur_threshold: variance of the Laplacian below which a frame is blurry
-            (default ``flights.quality.DEFAULT_BLUR_THRESHOLD``).
-        now: the clock (injected) for ``time_in_future`` and ``ingested_at``.
-        workers: threads for copying/reading and processes for the quality pass.
+        config: where the flight goes, what was declared with it and the rules' settings.
         progress: called with (done, total) as files are processed.
-        flight_json: where to write the Flight JSON as well (atomically), if given.
-        camera_timezone: IANA zone (or tzinfo) assumed for capture times that carry no offset
-            (``time_source`` ``exif+assumed:<zone>``); default Europe/Copenhagen.
-        lock_timeout: seconds to wait while another process ingests the same flight
-            (:mod:`flights.ingest_lock`).
-        captured: the delivery's declared capture date (``--captured``,
-            :func:`flights.raster_time.declared_capture`): dates rasters that carry none and
-            have no dated frames; None keeps the declaration of a previous ingest.
-        height_datum: the declared vertical datum of delivered DSMs/DTMs, stored in the
-            Flight for ``process``; None keeps the declaration of a previous ingest.
 
     Raises:
         IngestError: the folder is not a directory; AreaError for a bad AOI/municipality file;
@@ -126,23 +88,17 @@ def ingest_folder(
             the flight after ``lock_timeout``; UsageError when the archive or quarantine folder
             lies inside the source folder or ``camera_timezone`` is not an IANA zone.
     """
-    ctx = _context(purpose, now, blur_threshold, aoi, municipality)
-    declared = captured if captured is not None else _captured_before(flight_json)
+    ctx = _context(config)
+    declared = config.captured if config.captured is not None else _captured_before(config.flight_json)
     ctx = dataclasses.replace(ctx, captured=declared)
-    zone = camera_zone(camera_timezone) if isinstance(camera_timezone, str) else camera_timezone
-    _check_outside(Path(source), Path(archive_dir), Path(quarantine_dir))
-    with flight_lock(Path(archive_dir), flight_id, timeout=lock_timeout):
-        return _ingest_locked(
-            Path(source),
-            Archive(Path(archive_dir), Path(quarantine_dir)),
-            flight_id,
-            ctx,
-            zone,
-            workers=workers,
-            progress=progress,
-            flight_json=flight_json,
-            height_datum=height_datum if height_datum is not None else _declared_before(flight_json),
-        )
+    tz = config.camera_timezone
+    zone = camera_zone(tz) if isinstance(tz, str) else tz
+    archive_dir, quarantine_dir = Path(config.archive_dir), Path(config.quarantine_dir)
+    _check_outside(Path(source), archive_dir, quarantine_dir)
+    if config.height_datum is None:
+        config = config.model_copy(update={"height_datum": _declared_before(config.flight_json)})
+    with flight_lock(archive_dir, config.flight_id, timeout=config.lock_timeout):
+        return _ingest_locked(Path(source), config, ctx, zone, progress)
 
 
 def _declared_before(flight_json: Path | None) -> HeightDatums:
@@ -160,19 +116,11 @@ def _captured_before(flight_json: Path | None) -> DeclaredCapture | None:
 
 
 def _ingest_locked(
-    source: Path,
-    archive: Archive,
-    flight_id: str,
-    ctx: CheckContext,
-    zone: tzinfo | None,
-    *,
-    workers: int,
-    progress: Progress | None,
-    flight_json: Path | None,
-    height_datum: HeightDatums,
+    source: Path, config: IngestConfig, ctx: CheckContext, zone: tzinfo | None, progress: Progress | None
 ) -> Flight:
     """Stages 1–6 of :func:`ingest_folder`, under the flight's ingest lock."""
-    purpose, now = ctx.purpose, ctx.now
+    purpose, now, flight_id, workers = ctx.purpose, ctx.now, config.flight_id, config.workers
+    archive = Archive(Path(config.archive_dir), Path(config.quarantine_dir))
     archive.open()
     previous = archive.load_manifest()
     scan = scan_folder(source)
@@ -208,30 +156,25 @@ def _ingest_locked(
         problems=tuple(flight_problems),
         entries=tuple(sorted(entries, key=lambda e: e.path)),
         captured=ctx.captured,
-        height_datum=height_datum,
+        height_datum=config.height_datum if config.height_datum is not None else HeightDatums(),
     )
     archive.write_manifest(flight_id=flight_id, source=flight.source, entries=list(flight.entries), now=now)
-    if flight_json is not None:
-        atomic_write_text(flight_json, flight.model_dump_json(indent=1) + "\n")
-        os.chmod(flight_json, 0o644)
+    if config.flight_json is not None:
+        atomic_write_text(config.flight_json, flight.model_dump_json(indent=1) + "\n")
+        os.chmod(config.flight_json, 0o644)
     logger.info("ingested %s: %d captures, %d other files", flight_id, len(captures), len(files))
     return flight
 
 
-def _context(
-    purpose: Purpose,
-    now: datetime,
-    blur_threshold: float | None,
-    aoi: Path | BaseGeometry | None,
-    municipality: Path | BaseGeometry | None,
-) -> CheckContext:
+def _context(config: IngestConfig) -> CheckContext:
     """The rule context: areas loaded (EPSG:4326), the default blur threshold filled in."""
+    aoi, town, blur = config.aoi, config.municipality, config.blur_threshold
     return CheckContext(
-        purpose=purpose,
-        now=now,
-        blur_threshold=DEFAULT_BLUR_THRESHOLD if blur_threshold is None else blur_threshold,
+        purpose=config.purpose,
+        now=config.now,
+        blur_threshold=DEFAULT_BLUR_THRESHOLD if blur is None else blur,
         aoi=load_area(aoi) if isinstance(aoi, Path) else aoi,
-        municipality=load_municipality(municipality) if isinstance(municipality, Path) else municipality,
+        municipality=load_municipality(town) if isinstance(town, Path) else town,
     )
 
 

@@ -30,14 +30,17 @@ def ingest_into(ws: Workspace, folder: Path, flight: str) -> None:
     from datetime import UTC, datetime
 
     from flights.ingest import ingest_folder
+    from flights.ingest_config import IngestConfig
 
     ingest_folder(
         folder,
-        archive_dir=ws.archive(flight),
-        quarantine_dir=ws.quarantine(flight),
-        flight_id=flight,
-        now=datetime(2026, 11, 28, tzinfo=UTC),
-        flight_json=ws.flight_json(flight),
+        IngestConfig(
+            archive_dir=ws.archive(flight),
+            quarantine_dir=ws.quarantine(flight),
+            flight_id=flight,
+            now=datetime(2026, 11, 28, tzinfo=UTC),
+            flight_json=ws.flight_json(flight),
+        ),
     )
 
 

@@ -12,9 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from pydantic import Field
+from tqdm import tqdm
 
 from core.errors import AreaError, DroneGisError, UsageError
 from core.localtime import local, local_date, local_text
+from core.models import Frozen
+from core.workspace import Workspace
 from dronegis.cli.heights import (
     decisions,
     decisions_json,
@@ -23,9 +27,15 @@ from dronegis.cli.heights import (
     render_decisions,
 )
 from dronegis.cli.options import common_options, emit_json, settings_for
+from dronegis.settings import Settings
+from flights.aoi import load_municipality
+from flights.capture_time import camera_zone
+from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 from flights.models import HeightDatums, Purpose, Severity
-from flights.scan import ScannedFile
-from flights.summary import FlightSummary
+from flights.raster_time import declared_capture
+from flights.scan import ScannedFile, scan_folder
+from flights.summary import FlightSummary, summarize
 
 PROGRESS_MIN_FILES = 20
 FLIGHT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
@@ -101,94 +111,106 @@ def ingest(
     Exit code 0 when the flight holds something usable, 1 when nothing usable was found,
     2 for usage errors.
     """
-    summary = run_ingest(
-        folder,
+    request = IngestRequest(
+        folder=folder,
         workspace=workspace,
+        as_json=as_json,
         purpose=Purpose(purpose),
         aoi=aoi,
         municipality=municipality,
         municipality_code=municipality_code,
         blur_threshold=blur_threshold,
         flight_id=flight_id,
-        workers=workers,
         camera_timezone=camera_timezone,
         height_datum=parse_height_datum(height_datum),
         captured=captured,
+        workers=workers,
     )
+    summary = run_ingest(request)
     settings = settings_for(workspace)
     heights = decisions(settings.workspace, summary.flight_id, settings.proj_grids, settings.target_crs)
-    if as_json:
+    if request.as_json:
         emit_json({**summary.model_dump(mode="json"), "heights": decisions_json(heights)})
     else:
         click.echo("\n".join([render_summary(summary), *render_decisions(heights)]))
     sys.exit(0 if summary.usable else 1)
 
 
-def run_ingest(
-    folder: Path,
-    *,
-    workspace: Path | None,
-    purpose: Purpose = Purpose.OTHER,
-    aoi: Path | None = None,
-    municipality: Path | None = None,
-    municipality_code: str | None = None,
-    blur_threshold: float | None = None,
-    flight_id: str | None = None,
-    workers: int = 2,
-    now: datetime | None = None,
-    camera_timezone: str | None = None,
-    height_datum: HeightDatums | None = None,
-    captured: str | None = None,
-) -> FlightSummary:
-    """Ingest ``folder`` into the workspace and return the summary (shared by ``ingest`` and ``demo``)."""
-    from core.workspace import Workspace
-    from flights.aoi import load_municipality
-    from flights.capture_time import camera_zone
-    from flights.ingest import ingest_folder, summarize
-    from flights.raster_time import declared_capture
-    from flights.scan import scan_folder
+class IngestRequest(Frozen):
+    """The options of ``dronegis ingest`` (also what ``dronegis demo`` asks for); None: the settings'."""
 
-    settings = settings_for(workspace)
-    ws = Workspace.at(settings.workspace)
-    fid = flight_id or default_flight_id(folder, scan_folder(folder).files)
-    if not FLIGHT_ID.match(fid):
-        raise click.BadParameter(f"{fid!r}: use letters, digits, '.', '_' and '-'", param_hint="--flight-id")
+    folder: Path
+    workspace: Path | None = None
+    as_json: bool = False
+    purpose: Purpose = Purpose.OTHER
+    aoi: Path | None = None
+    municipality: Path | None = None
+    municipality_code: str | None = None
+    blur_threshold: float | None = None
+    flight_id: str | None = None
+    camera_timezone: str | None = None
+    height_datum: HeightDatums | None = None
+    captured: str | None = None
+    workers: int = 2
+    now: datetime | None = Field(None, description="the clock (injected by tests and the demo)")
+
+
+def run_ingest(request: IngestRequest) -> FlightSummary:
+    """Ingest the requested folder into the workspace and return the summary (``ingest`` and ``demo``).
+
+    Raises:
+        click.BadParameter: a bad flight id, camera time zone or declared capture date.
+        click.UsageError: a bad AOI or municipality file, an archive inside the folder.
+        click.ClickException: any other ingest error.
+    """
+    settings = settings_for(request.workspace)
+    config = _ingest_config(request, settings)
     try:
-        zone = camera_zone(camera_timezone or settings.camera_timezone)
-    except UsageError as exc:
-        raise click.BadParameter(str(exc), param_hint="--camera-timezone") from exc
-    try:
-        declared = declared_capture(captured, zone, now or datetime.now(UTC)) if captured else None
-    except UsageError as exc:
-        raise click.BadParameter(str(exc), param_hint="--captured") from exc
-    try:
-        town = load_municipality(
-            municipality or settings.municipality, municipality_code or settings.municipality_code
-        )
         with _progress_bar() as progress:
-            flight = ingest_folder(
-                folder,
-                archive_dir=ws.archive(fid),
-                quarantine_dir=ws.quarantine(fid),
-                flight_id=fid,
-                purpose=purpose,
-                aoi=aoi,
-                municipality=town,
-                blur_threshold=blur_threshold if blur_threshold is not None else settings.blur_threshold,
-                now=now or datetime.now(UTC),
-                workers=workers,
-                progress=progress,
-                flight_json=ws.flight_json(fid),
-                camera_timezone=zone,
-                lock_timeout=settings.ingest_lock_timeout,
-                height_datum=height_datum,
-                captured=declared,
-            )
+            flight = ingest_folder(request.folder, config, progress=progress)
     except (AreaError, UsageError) as exc:
         raise click.UsageError(str(exc)) from exc
     except DroneGisError as exc:
         raise click.ClickException(str(exc)) from exc
     return summarize(flight)
+
+
+def _ingest_config(request: IngestRequest, settings: Settings) -> IngestConfig:
+    """The library's config for a request: flight id, zone, declaration and areas resolved."""
+    folder, now = request.folder, request.now or datetime.now(UTC)
+    fid = request.flight_id or default_flight_id(folder, scan_folder(folder).files)
+    if not FLIGHT_ID.match(fid):
+        raise click.BadParameter(f"{fid!r}: use letters, digits, '.', '_' and '-'", param_hint="--flight-id")
+    try:
+        zone = camera_zone(request.camera_timezone or settings.camera_timezone)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--camera-timezone") from exc
+    try:
+        declared = declared_capture(request.captured, zone, now) if request.captured else None
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--captured") from exc
+    try:
+        town = load_municipality(
+            request.municipality or settings.municipality,
+            request.municipality_code or settings.municipality_code,
+        )
+    except AreaError as exc:
+        raise click.UsageError(str(exc)) from exc
+    blur = request.blur_threshold
+    return IngestConfig.for_workspace(
+        Workspace.at(settings.workspace),
+        fid,
+        now,
+        purpose=request.purpose,
+        aoi=request.aoi,
+        municipality=town,
+        blur_threshold=blur if blur is not None else settings.blur_threshold,
+        workers=request.workers,
+        camera_timezone=zone,
+        lock_timeout=settings.ingest_lock_timeout,
+        height_datum=request.height_datum,
+        captured=declared,
+    )
 
 
 def default_flight_id(folder: Path, files: list[ScannedFile]) -> str:
@@ -203,8 +225,6 @@ def default_flight_id(folder: Path, files: list[ScannedFile]) -> str:
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     """A tqdm bar on stderr, shown once a folder has at least ``PROGRESS_MIN_FILES`` entries."""
-    from tqdm import tqdm
-
     bar: tqdm | None = None
     lock = threading.Lock()
 

@@ -19,6 +19,7 @@ from core.errors import ArchiveError
 from flights import hashcopy
 from flights.archive import Archive
 from flights.hashcopy import copy_hashed, hash_file
+from flights.ingest_config import IngestConfig
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -159,9 +160,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 src, ws = Path(sys.argv[1]), Path(sys.argv[2])
-ingest_folder(src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="k",
-              now=datetime(2026, 1, 1, tzinfo=UTC), workers=2)
+config = IngestConfig(archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="k",
+                      now=datetime(2026, 1, 1, tzinfo=UTC), workers=2)
+ingest_folder(src, config)
 """
 
 
@@ -203,7 +206,7 @@ def test_killed_run_leaves_no_partial_file_and_the_next_run_completes(tmp_path: 
     from flights.ingest import ingest_folder
 
     flight = ingest_folder(
-        src, archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="k", now=NOW, workers=2
+        src, IngestConfig(archive_dir=ws / "a", quarantine_dir=ws / "q", flight_id="k", now=NOW, workers=2)
     )
     assert {e.path: e.sha256 for e in flight.entries} == expected
     assert all(e.status == "archived" for e in flight.entries)
@@ -237,7 +240,10 @@ def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
     monkeypatch.setattr(os, "write", full)
     monkeypatch.setattr(os, "copy_file_range", full_range)
     with pytest.raises(ArchiveError, match="No space left"):
-        ingest_folder(src, archive_dir=tmp_path / "a", quarantine_dir=tmp_path / "q", flight_id="f", now=NOW)
+        ingest_folder(
+            src,
+            IngestConfig(archive_dir=tmp_path / "a", quarantine_dir=tmp_path / "q", flight_id="f", now=NOW),
+        )
     monkeypatch.undo()
     assert not (tmp_path / "q" / "a.JPG.reason.txt").exists()
     assert not list((tmp_path / "a").rglob("*.JPG"))

@@ -14,6 +14,7 @@ import pytest
 from core.errors import UsageError
 from flights.capture_time import camera_zone
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 FRAME = "DJI_0018.JPG"
@@ -63,7 +64,10 @@ def test_camera_zone_accepts_iana_names_and_refuses_others() -> None:
 
 def _capture_time(folder: Path, out: Path, **kw: object) -> tuple[datetime | None, str]:
     flight = ingest_folder(
-        folder, archive_dir=out / "a", quarantine_dir=out / "q", flight_id="tz", now=NOW, workers=1, **kw
+        folder,
+        IngestConfig(
+            archive_dir=out / "a", quarantine_dir=out / "q", flight_id="tz", now=NOW, workers=1, **kw
+        ),
     )
     (capture,) = flight.captures
     return capture.time_utc, capture.time_source
@@ -88,15 +92,18 @@ def test_zone_does_not_override_a_recorded_offset(tmp_path: Path) -> None:
     folder = tmp_path / "sample"
     make_sample_flight(folder)
     default = ingest_folder(
-        folder, archive_dir=tmp_path / "a1", quarantine_dir=tmp_path / "q1", flight_id="s", now=NOW
+        folder,
+        IngestConfig(archive_dir=tmp_path / "a1", quarantine_dir=tmp_path / "q1", flight_id="s", now=NOW),
     )
     chicago = ingest_folder(
         folder,
-        archive_dir=tmp_path / "a2",
-        quarantine_dir=tmp_path / "q2",
-        flight_id="s",
-        now=NOW,
-        camera_timezone="America/Chicago",
+        IngestConfig(
+            archive_dir=tmp_path / "a2",
+            quarantine_dir=tmp_path / "q2",
+            flight_id="s",
+            now=NOW,
+            camera_timezone="America/Chicago",
+        ),
     )
     before = {c.path: (c.time_utc, c.time_source) for c in default.captures}
     after = {c.path: (c.time_utc, c.time_source) for c in chicago.captures}

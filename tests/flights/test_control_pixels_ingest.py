@@ -15,6 +15,7 @@ import pytest
 
 from core.workspace import Workspace
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 from flights.models import Flight, Purpose
 from flights.sample import make_sample_flight
 from pipeline.gcp import pairs_for_image
@@ -25,12 +26,14 @@ NOW = datetime(2025, 7, 1, tzinfo=UTC)
 def _ingest(folder: Path, ws: Workspace) -> Flight:
     return ingest_folder(
         folder,
-        archive_dir=ws.archive("p"),
-        quarantine_dir=ws.quarantine("p"),
-        flight_id="p",
-        purpose=Purpose.SURVEY,
-        now=NOW,
-        flight_json=ws.flight_json("p"),
+        IngestConfig(
+            archive_dir=ws.archive("p"),
+            quarantine_dir=ws.quarantine("p"),
+            flight_id="p",
+            purpose=Purpose.SURVEY,
+            now=NOW,
+            flight_json=ws.flight_json("p"),
+        ),
     )
 
 

@@ -7,12 +7,14 @@ import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ingest_badinput import SPECIAL, build_bad_flight
 
 from core.atomic import TMP_SUFFIX
-from flights.ingest import ingest_folder, load_flight, summarize
+from flights.ingest import Progress, ingest_folder, load_flight, summarize
+from flights.ingest_config import IngestConfig
 from flights.models import FileKind, Flight, Purpose
 from flights.sample import make_sample_flight
 
@@ -36,15 +38,10 @@ def tree_state(root: Path) -> dict[str, tuple[str, int, int]]:
     return state
 
 
-def run(source: Path, ws: Path, **kw: object) -> Flight:
-    return ingest_folder(
-        source,
-        archive_dir=ws / "archive" / "f",
-        quarantine_dir=ws / "quarantine" / "f",
-        flight_id="f",
-        now=NOW,
-        **kw,  # type: ignore[arg-type]
-    )
+def run(source: Path, ws: Path, progress: Progress | None = None, **kw: Any) -> Flight:
+    root = ws / "archive" / "f", ws / "quarantine" / "f"
+    config = IngestConfig(archive_dir=root[0], quarantine_dir=root[1], flight_id="f", now=NOW, **kw)
+    return ingest_folder(source, config, progress=progress)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import pytest
 from core.atomic import TMP_SUFFIX
 from core.errors import ArchiveError
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 from flights.ingest_lock import flight_lock, lock_path
 from flights.sample import make_sample_flight
 
@@ -63,7 +64,9 @@ def test_lock_file_lies_beside_the_archive_not_in_it(sample: Path, tmp_path: Pat
                 pass  # pragma: no cover - never entered
     with flight_lock(archive, "f", timeout=0):
         pass  # released on exit: taken again at once
-    ingest_folder(sample, archive_dir=archive, quarantine_dir=tmp_path / "q" / "f", flight_id="f", now=NOW)
+    ingest_folder(
+        sample, IngestConfig(archive_dir=archive, quarantine_dir=tmp_path / "q" / "f", flight_id="f", now=NOW)
+    )
     assert "f.lock" not in source_files(archive)
     entries = json.loads((archive / "manifest.json").read_text())["entries"]
     assert all("lock" not in e["path"] for e in entries)
@@ -74,11 +77,13 @@ def test_busy_flight_fails_after_the_timeout(sample: Path, tmp_path: Path) -> No
     with held(archive), pytest.raises(ArchiveError, match=f"flight busy {WAITING}") as err:
         ingest_folder(
             sample,
-            archive_dir=archive,
-            quarantine_dir=tmp_path / "q",
-            flight_id="busy",
-            now=NOW,
-            lock_timeout=0.3,
+            IngestConfig(
+                archive_dir=archive,
+                quarantine_dir=tmp_path / "q",
+                flight_id="busy",
+                now=NOW,
+                lock_timeout=0.3,
+            ),
         )
     assert str(lock_path(archive)) in str(err.value)
     assert not (archive / "manifest.json").exists()
@@ -111,7 +116,7 @@ def test_waiting_ingest_says_so_and_completes_after_release(sample: Path, tmp_pa
     try:
         assert release.wait(BOUND)
         flight = ingest_folder(
-            sample, archive_dir=archive, quarantine_dir=tmp_path / "q", flight_id="f", now=NOW
+            sample, IngestConfig(archive_dir=archive, quarantine_dir=tmp_path / "q", flight_id="f", now=NOW)
         )
     finally:
         logger.removeHandler(signal)

@@ -16,6 +16,7 @@ from rasterio.transform import from_origin
 from core.workspace import Workspace
 from flights.aoi import DEFAULT_MUNICIPALITY, load_municipality
 from flights.ingest import ingest_folder, load_flight
+from flights.ingest_config import IngestConfig
 from flights.models import Purpose
 from flights.raster_time import declared_capture
 
@@ -50,13 +51,15 @@ def test_duluth_frames_flagged_outside_at_ingest(tmp_path: Path, data_dir: Path)
     ws = Workspace.at(tmp_path / "ws")
     flight = ingest_folder(
         data_dir / "brighton_beach" / "images",
-        archive_dir=ws.archive("duluth"),
-        quarantine_dir=ws.quarantine("duluth"),
-        flight_id="duluth",
-        purpose=Purpose.SURVEY,
-        municipality=load_municipality(),
-        camera_timezone="America/Chicago",
-        now=NOW,
+        IngestConfig(
+            archive_dir=ws.archive("duluth"),
+            quarantine_dir=ws.quarantine("duluth"),
+            flight_id="duluth",
+            purpose=Purpose.SURVEY,
+            municipality=load_municipality(),
+            camera_timezone="America/Chicago",
+            now=NOW,
+        ),
     )
     assert len(flight.captures) == 18
     assert all(any(p.code == "outside_municipality" for p in c.problems) for c in flight.captures)
@@ -88,13 +91,15 @@ def test_rasters_outside_and_undated_at_ingest_and_the_declared_date(tmp_path: P
     def ingest(captured: str | None) -> None:
         ingest_folder(
             folder,
-            archive_dir=ws.archive("r"),
-            quarantine_dir=ws.quarantine("r"),
-            flight_id="r",
-            municipality=load_municipality(),
-            now=NOW,
-            flight_json=ws.flight_json("r"),
-            captured=declared_capture(captured, ZoneInfo("Europe/Copenhagen"), NOW) if captured else None,
+            IngestConfig(
+                archive_dir=ws.archive("r"),
+                quarantine_dir=ws.quarantine("r"),
+                flight_id="r",
+                municipality=load_municipality(),
+                now=NOW,
+                flight_json=ws.flight_json("r"),
+                captured=declared_capture(captured, ZoneInfo("Europe/Copenhagen"), NOW) if captured else None,
+            ),
         )
 
     ingest(None)

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from core.workspace import Workspace
 from dronegis.cli.main import cli
 from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 from flights.models import Purpose
 from qa.checkpoints import checkpoints_check, gather_checkpoints
 from qa.inputs import load_flight
@@ -32,12 +33,14 @@ def odm_br(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspac
     ws = Workspace.at(tmp_path_factory.mktemp("odm_br") / "ws")
     ingest_folder(
         data_dir / "odm_br",
-        archive_dir=ws.archive("odm-br"),
-        quarantine_dir=ws.quarantine("odm-br"),
-        flight_id="odm-br",
-        purpose=Purpose.SURVEY,
-        now=NOW,
-        flight_json=ws.flight_json("odm-br"),
+        IngestConfig(
+            archive_dir=ws.archive("odm-br"),
+            quarantine_dir=ws.quarantine("odm-br"),
+            flight_id="odm-br",
+            purpose=Purpose.SURVEY,
+            now=NOW,
+            flight_json=ws.flight_json("odm-br"),
+        ),
     )
     return ws
 

@@ -15,6 +15,7 @@ from rasterio.transform import from_origin
 
 from core.errors import QAError
 from core.workspace import Workspace
+from flights.ingest_config import IngestConfig
 from flights.models import Capture, FileKind, Flight, ImageQuality, Position, Purpose
 from pipeline.models import GcpFit, GcpGeoref, PointResidual, Product, ProductKind
 from qa.catalog_freshness import catalog_freshness
@@ -229,12 +230,14 @@ def test_run_qa_on_the_ingested_sample_flight(workspace: Workspace, tmp_path: Pa
     make_sample_flight(folder)
     ingest_folder(
         folder,
-        archive_dir=workspace.archive("S1"),
-        quarantine_dir=workspace.quarantine("S1"),
-        flight_id="S1",
-        purpose=Purpose.BUILDING_INSPECTION,
-        now=NOW,
-        flight_json=workspace.flight_json("S1"),
+        IngestConfig(
+            archive_dir=workspace.archive("S1"),
+            quarantine_dir=workspace.quarantine("S1"),
+            flight_id="S1",
+            purpose=Purpose.BUILDING_INSPECTION,
+            now=NOW,
+            flight_json=workspace.flight_json("S1"),
+        ),
     )
     report = run_qa(workspace, "S1", checkpoints=None, rules=None, conditions=None, now=NOW)
     assert report.check("precision").status == "skip"  # nothing processed yet
@@ -376,12 +379,14 @@ def test_sample_flight_ingest_process_qa(workspace: Workspace, tmp_path: Path) -
     make_sample_flight(tmp_path / "sample")
     ingest_folder(
         tmp_path / "sample",
-        archive_dir=workspace.archive("S"),
-        quarantine_dir=workspace.quarantine("S"),
-        flight_id="S",
-        purpose=Purpose.SURVEY,
-        now=NOW,
-        flight_json=workspace.flight_json("S"),
+        IngestConfig(
+            archive_dir=workspace.archive("S"),
+            quarantine_dir=workspace.quarantine("S"),
+            flight_id="S",
+            purpose=Purpose.SURVEY,
+            now=NOW,
+            flight_json=workspace.flight_json("S"),
+        ),
     )
     products = process_flight(workspace, "S")
     report = run_qa(workspace, "S", checkpoints=None, rules=None, conditions=None, now=NOW)

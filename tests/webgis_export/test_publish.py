@@ -328,6 +328,7 @@ def test_publish_sample_flight_thermal_mosaic_in_process(tmp_path: Path) -> None
     import numpy as np
 
     from flights.ingest import ingest_folder
+    from flights.ingest_config import IngestConfig
     from flights.models import Purpose
     from flights.sample import make_sample_flight
     from pipeline.models import ProductKind
@@ -337,12 +338,14 @@ def test_publish_sample_flight_thermal_mosaic_in_process(tmp_path: Path) -> None
     make_sample_flight(tmp_path / "sample")
     ingest_folder(
         tmp_path / "sample",
-        archive_dir=ws.archive("S"),
-        quarantine_dir=ws.quarantine("S"),
-        flight_id="S",
-        purpose=Purpose.SURVEY,
-        now=NOW,
-        flight_json=ws.flight_json("S"),
+        IngestConfig(
+            archive_dir=ws.archive("S"),
+            quarantine_dir=ws.quarantine("S"),
+            flight_id="S",
+            purpose=Purpose.SURVEY,
+            now=NOW,
+            flight_json=ws.flight_json("S"),
+        ),
     )
     mosaic = next(p for p in process_flight(ws, "S") if p.kind == ProductKind.THERMAL_MOSAIC)
     with rasterio.open(ws.root / mosaic.path) as src:
