@@ -17,8 +17,10 @@ from core.workspace import Workspace
 from flights.aoi import DEFAULT_MUNICIPALITY
 from pipeline.models import Product, ProductKind, VectorInfo
 from pipeline.products import read_products
+from qa.models import CheckResult, QAReport
 from tests.webgis_export.vector_data import CAPTURE, FLIGHT, vector_flight
 from webgis_export.gates import PublishGates
+from webgis_export.ogc.oapif import Links, collection
 from webgis_export.publish import load_layers, publish, unpublish
 from webgis_export.vectors.models import VectorLayer
 from webgis_export.vectors.store import load_vector_layers
@@ -170,3 +172,24 @@ def test_the_area_gate_holds_vectors_outside_the_municipality(tmp_path: Path, da
     gates = PublishGates(area=DEFAULT_MUNICIPALITY, allow_outside="test of the gate")
     (layer,) = publish(ws, f"{FLIGHT}-buildings", now=NOW, gates=gates)
     assert layer.overrides == {"outside_area": "test of the gate"}
+
+
+def test_qa_status_and_its_reasons_travel_with_the_collection(tmp_path: Path, data_dir: Path) -> None:
+    ws = Workspace.at(tmp_path / "ws")
+    vector_flight(ws, data_dir)
+    overlap = CheckResult(id="coverage.overlap", title="Overlap", status="warn", message="overlap 55 %")
+    report = QAReport(flight=FLIGHT, created=NOW, status="warn", checks=(overlap,))
+    ws.qa_report_json(FLIGHT).parent.mkdir(parents=True, exist_ok=True)
+    ws.qa_report_json(FLIGHT).write_text(report.model_dump_json(), encoding="utf-8")
+    (layer,) = publish(ws, f"{FLIGHT}-footprints", now=NOW)
+    assert isinstance(layer, VectorLayer) and layer.qa_status == "warn"
+    assert [(f.check, f.status, f.message) for f in layer.qa_findings] == [
+        ("coverage.overlap", "warn", "overlap 55 %")
+    ]
+    doc = collection(layer, Links("http://x", None, "da"), "da")
+    assert (
+        doc["dronegis:qa_status"] == "warn" and doc["dronegis:qa_findings"][0]["check"] == "coverage.overlap"
+    )
+    assert "QA warn" in doc["description"] and "Billedomrids fra flyvning" in doc["description"]
+    item = json.loads((ws.publish / layer.stac_item).read_text(encoding="utf-8"))
+    assert item["properties"]["dronegis:qa_status"] == "warn"

@@ -130,6 +130,8 @@ def collection(layer: VectorLayer, links: Links, lang: Lang) -> dict[str, Any]:
         "dronegis:feature_count": layer.feature_count,
         "dronegis:geometry_type": layer.geometry_type,
         "dronegis:qa_status": layer.qa_status,
+        "dronegis:qa_findings": [finding.model_dump() for finding in layer.qa_findings],
+        "dronegis:accuracy_evidence": layer.accuracy_evidence,
         "dronegis:freshness": layer.freshness,
         "dronegis:accuracy": dict(layer.accuracy),
         "dronegis:capture_time_source": layer.capture_time_source,

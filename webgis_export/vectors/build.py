@@ -28,7 +28,7 @@ from pyproj import CRS
 
 from core.errors import ExportError
 from pipeline.models import Product, ProductKind
-from webgis_export.models import Access
+from webgis_export.models import Access, QAFinding
 from webgis_export.vectors.columns import TIME_NAMES, field_infos, typed, utc_naive
 from webgis_export.vectors.crs import reproject, reprojected_bounds
 from webgis_export.vectors.models import FieldInfo, VectorLayer, VectorStyle
@@ -148,8 +148,8 @@ def vector_layer_build(
 ) -> VectorLayer:
     """Copy the product's layer into ``folder`` (= ``publish/layers/<id>`` in staging); the VectorLayer.
 
-    ``qa`` carries ``status``, ``freshness``, ``accuracy``, ``override`` and ``overrides`` as for
-    raster layers (:func:`webgis_export.publish.qa_summary`).
+    ``qa`` carries ``status``, ``findings``, ``freshness``, ``accuracy``, ``evidence``, ``override``
+    and ``overrides`` as for raster layers (:func:`webgis_export.publish.qa_summary`).
 
     Raises:
         ExportError: unreadable file, unknown layer, no CRS, a time column that is not ISO times.
@@ -228,6 +228,8 @@ def _qa_fields(qa: dict[str, object]) -> dict[str, Any]:
     overrides = qa.get("overrides")
     return {
         "qa_status": _text(qa.get("status")),
+        "qa_findings": tuple(f for f in _items(qa.get("findings")) if isinstance(f, QAFinding)),
+        "accuracy_evidence": _text(qa.get("evidence")),
         "freshness": _text(qa.get("freshness")),
         "qa_override": _text(qa.get("override")),
         "accuracy": {str(k): float(v) for k, v in accuracy.items() if isinstance(v, int | float)}
@@ -235,6 +237,10 @@ def _qa_fields(qa: dict[str, object]) -> dict[str, Any]:
         else {},
         "overrides": {str(k): str(v) for k, v in overrides.items()} if isinstance(overrides, dict) else {},
     }
+
+
+def _items(value: object) -> tuple[object, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else ()
 
 
 def _text(value: object) -> str | None:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from core.models import Frozen
 from pipeline.models import ProductKind
-from webgis_export.models import Access, Bounds
+from webgis_export.models import Access, Bounds, QAFinding
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
@@ -98,9 +98,11 @@ class VectorLayer(Frozen):
     captured_before: datetime | None = None
     overrides: dict[str, str] = Field(default_factory=dict)
     qa_status: str | None = None
+    qa_findings: tuple[QAFinding, ...] = Field((), description="the checks behind a QA warn or fail")
     freshness: str | None = None
     qa_override: str | None = None
     accuracy: dict[str, float] = Field(default_factory=dict)
+    accuracy_evidence: str | None = Field(None, description="measured, estimated, unknown or not measured")
     style: VectorStyle = VectorStyle()
     stac_item: str = Field(description="STAC item path relative to the publish root")
     published_at: datetime
