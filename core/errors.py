@@ -197,6 +197,39 @@ class UploadNotFound(UploadError, KeyError):
         return str(self.args[0]) if self.args else "upload not found"
 
 
+class OperationNotSupported(DroneGisError):
+    """A service is asked for an operation or format it does not offer (OGC ``OperationNotSupported``)."""
+
+
+HTTP_STATUS: dict[type[DroneGisError], int] = {
+    LayerNotFound: 404,
+    UploadNotFound: 404,
+    UploadTooLarge: 413,
+    UploadConflict: 409,
+    UploadError: 400,
+    UsageError: 400,
+    OperationNotSupported: 501,
+    IngestError: 422,
+    QAError: 422,
+    ExportError: 409,
+    JobError: 409,
+    GeocoderError: 502,
+    DroneGisError: 500,
+}
+"""The one error -> HTTP status map (titiler's ``DEFAULT_STATUS_CODES``), read by :func:`http_status`.
+
+The JSON API answers every error with it; the OGC services answer with their own exception
+documents and the status of the branch their exception code stands for
+(:mod:`webgis_export.ogc.exceptions`).
+"""
+
+
+def http_status(error: DroneGisError | type[DroneGisError]) -> int:
+    """The HTTP status of an error (or error class): its most specific class in :data:`HTTP_STATUS`."""
+    cls = error if isinstance(error, type) else type(error)
+    return next((HTTP_STATUS[c] for c in cls.__mro__ if c in HTTP_STATUS), 500)
+
+
 class DroneGisWarning(UserWarning):
     """Root of the warnings dronegis emits."""
 

@@ -1,4 +1,4 @@
-"""One map from dronegis exceptions to HTTP statuses, and the handlers that apply it.
+"""The handlers that answer errors, with the one error -> status map (:data:`core.errors.HTTP_STATUS`).
 
 OGC endpoints raise :class:`webgis_export.ogc.exceptions.OgcError`, which is answered
 with the service's own exception document (WMS ServiceExceptionReport or OWS
@@ -22,40 +22,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import (
-    DroneGisError,
-    ExportError,
-    GeocoderError,
-    IngestError,
-    JobError,
-    LayerNotFound,
-    QAError,
-    UploadConflict,
-    UploadError,
-    UploadNotFound,
-    UploadTooLarge,
-    UsageError,
-    UserInputError,
-)
+from core.errors import DroneGisError, LayerNotFound, UploadError, UserInputError, http_status
 from core.i18n import Entry, accept_language, both
 from webgis_export.ogc.exceptions import OgcError
 
 log = logging.getLogger(__name__)
 
-STATUS_CODES: dict[type[DroneGisError], int] = {
-    LayerNotFound: 404,
-    UploadNotFound: 404,
-    UploadTooLarge: 413,
-    UploadConflict: 409,
-    UploadError: 400,
-    UsageError: 400,
-    IngestError: 422,
-    QAError: 422,
-    ExportError: 409,
-    JobError: 409,
-    GeocoderError: 502,
-    DroneGisError: 500,
-}
 MESSAGE_FOR_STATUS = {
     400: "error.bad_request",
     401: "error.unauthorized",
@@ -67,14 +39,6 @@ MESSAGE_FOR_STATUS = {
     502: "error.upstream",
     503: "error.unavailable",
 }
-
-
-def status_for(exc: DroneGisError) -> int:
-    """The HTTP status of ``exc``: its most specific class in :data:`STATUS_CODES`."""
-    for cls in type(exc).__mro__:
-        if cls in STATUS_CODES:
-            return STATUS_CODES[cls]
-    return 500
 
 
 async def _ogc_handler(request: Request, exc: Exception) -> Response:
@@ -101,7 +65,7 @@ def _with_messages(request: Request, body: Mapping[str, object], messages: Entry
 
 async def _dronegis_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DroneGisError)
-    status = status_for(exc)
+    status = http_status(exc)
     if status >= 500 and status != 502:
         log.exception("unhandled dronegis error on %s", request.url.path, exc_info=exc)
     body = {"detail": str(exc), "error": type(exc).__name__}

@@ -19,26 +19,24 @@ import json
 from typing import Literal, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
-from core.errors import ExportError
+from core.errors import (
+    DroneGisError,
+    ExportError,
+    LayerNotFound,
+    OperationNotSupported,
+    UsageError,
+    http_status,
+)
 
 Service = Literal["WMS", "WMTS", "WFS", "OAPIF"]
 
-HTTP_STATUS = {
-    "MissingParameterValue": 400,
-    "InvalidParameterValue": 400,
-    "OperationNotSupported": 501,
-    "TileOutOfRange": 400,
-    "VersionNegotiationFailed": 400,
-    "InvalidFormat": 400,
-    "InvalidCRS": 400,
-    "LayerNotDefined": 404,
-    "StyleNotDefined": 400,
-    "InvalidPoint": 400,
-    "LayerNotQueryable": 400,
-    "InvalidDimensionValue": 400,
-    "MissingDimensionValue": 400,
-    "NotFound": 404,
-    "NoApplicableCode": 500,
+#: The branch of the error tree an OGC exception code stands for; its HTTP status is that branch's in
+#: the one map, :data:`core.errors.HTTP_STATUS`. Every other code is a client error (UsageError, 400).
+CODE_ERRORS: dict[str, type[DroneGisError]] = {
+    "LayerNotDefined": LayerNotFound,
+    "NotFound": LayerNotFound,
+    "OperationNotSupported": OperationNotSupported,
+    "NoApplicableCode": DroneGisError,
 }
 WMS_EXCEPTION_TYPE = "text/xml"
 WMTS_EXCEPTION_TYPE = "application/xml"
@@ -66,14 +64,14 @@ class OgcError(ExportError):
 
     @property
     def status(self) -> int:
-        """The HTTP status: OWS Common's table for WMTS; 400 for WMS client errors.
+        """The HTTP status: the error tree's (OWS Common's table) for WMTS, WFS and OGC API; 400 for WMS.
 
         WMS 1.3.0 does not define HTTP statuses. 400 is what owslib (and GDAL) turn
         into a service exception carrying the report's text.
         """
         if self.service == "WMS":
             return 500 if self.code == "NoApplicableCode" else 400
-        return HTTP_STATUS.get(self.code, 400)
+        return http_status(CODE_ERRORS.get(self.code, UsageError))
 
     def response(self) -> OgcResponse:
         """The exception document of the service that raised it."""
