@@ -419,6 +419,25 @@ def error_classes() -> set[str]:
     return found
 
 
+def errors_imported_elsewhere() -> set[str]:
+    """``path: module.Name`` for every name of :mod:`core.errors` imported from another module.
+
+    Every floor takes the error tree from ``core.errors`` itself; no module passes it on.
+    """
+    tree = modules()["core.errors"].tree
+    names = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    found: set[str] = set()
+    for module in modules().values():
+        for use in imports(module):
+            if isinstance(use.node, ast.ImportFrom) and _base(module, use.node) != "core.errors":
+                found.update(
+                    f"{module.rel}: {_base(module, use.node)}.{alias.name}"
+                    for alias in use.node.names
+                    if alias.name in names
+                )
+    return found
+
+
 def upward_imports() -> set[str]:
     """``module -> target`` for every import (at any depth) of a higher floor."""
     found: set[str] = set()
@@ -446,6 +465,7 @@ def report(verbose: bool) -> str:
         f"functions over {MAX_PARAMETERS} parameters": long_parameter_lists(),
         "upward imports": upward_imports(),
         "error classes outside core/errors.py": error_classes(),
+        "error classes imported from another module than core.errors": errors_imported_elsewhere(),
     }
     out: list[str] = []
     for title, found in rules.items():
