@@ -80,7 +80,10 @@ class LayerStore:
     def layers(self) -> list[Layer]:
         """Every published layer, in publication order."""
         self._reload()
-        return [layer for layer in self._layers.values() if self._allowed(layer)]
+        if self.gate is None:
+            return list(self._layers.values())
+        snapshot = self.gate.snapshot()
+        return [layer for layer in self._layers.values() if snapshot.allows(layer)]
 
     def _allowed(self, layer: Layer) -> bool:
         """False when the privacy gate withholds the layer (other zones, flight being erased)."""
@@ -91,7 +94,8 @@ class LayerStore:
         if self.gate is None:
             return []
         self._reload()
-        rasters = [layer.id for layer in self._layers.values() if not self._allowed(layer)]
+        snapshot = self.gate.snapshot()
+        rasters = [layer.id for layer in self._layers.values() if not snapshot.allows(layer)]
         vectors = self.vectors.withheld_ids() if isinstance(self.vectors, GatedVectorStore) else []
         return rasters + vectors
 

@@ -89,13 +89,15 @@ def test_layers_in_capabilities_and_owslib_map(uploaded: dict[str, Any]) -> None
     from owslib.wmts import WebMapTileService
 
     svc: Service = uploaded["service"]
-    listed = httpx.get(f"{svc.url}/layers").json()
+    listed = httpx.get(f"{svc.url}/layers", params={"token": GIS}).json()
+    anonymous = httpx.get(f"{svc.url}/layers").json()  # single frames are internal by default (issue 16)
+    assert anonymous and not [layer for layer in anonymous if layer["kind"] in ("rgb_frame", "thermal_frame")]
     by_flight = {
         flight: [layer for layer in listed if layer["flight"] == flight] for flight in uploaded["jobs"]
     }
     assert all(by_flight.values()), by_flight
-    wms = WebMapService(f"{svc.url}/wms", version="1.3.0")
-    wmts = WebMapTileService(f"{svc.url}/wmts/1.0.0/WMTSCapabilities.xml")
+    wms = WebMapService(f"{svc.url}/wms?token={GIS}", version="1.3.0")
+    wmts = WebMapTileService(f"{svc.url}/wmts/1.0.0/WMTSCapabilities.xml?token={GIS}")
     for layers in by_flight.values():
         for layer in layers:
             assert layer["id"] in wms.contents and layer["id"] in wmts.contents

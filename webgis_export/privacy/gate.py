@@ -12,7 +12,8 @@ A layer is withheld (answered exactly like an unknown layer: 404, absent from ca
   published.
 
 Checks are cheap: the zones file and the erasure folder are re-read only when their stat changes,
-a layer's stamp only when its ``privacy.json`` changes.
+a layer's stamp once per publication (``layers.json`` and ``collections.json`` change with every
+one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core.workspace import Workspace
 from webgis_export.privacy.models import STAMP_NAME, PrivacyStamp
@@ -89,31 +90,59 @@ class PublicationGate:
                 self._erasures = (mtime, flights_under_erasure(self.workspace))
             return self._erasures[1]
 
-    def stamp(self, layer: Published) -> PrivacyStamp:
-        """The layer's privacy stamp (re-read when its ``privacy.json`` changes)."""
-        path = self.workspace.published_layer(layer.id) / STAMP_NAME
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return PrivacyStamp()  # published before privacy: no zones applied
-        key = (layer.id, stat.st_ino, stat.st_mtime_ns)
+    def version(self) -> tuple[int, int]:
+        """The publication's version: every (re)publication rewrites both lists."""
+        stamps = []
+        for path in (self.workspace.layers_json, self.workspace.collections_json):
+            try:
+                stamps.append(path.stat().st_mtime_ns)
+            except FileNotFoundError:
+                stamps.append(0)
+        return stamps[0], stamps[1]
+
+    def snapshot(self) -> Snapshot:
+        """The state to judge layers by now: erasures, zones and publication version, read once."""
+        current, error = self.zones.current()
+        return Snapshot(self, self.erasing(), current, error, self.version())
+
+    def stamp(self, layer: Published, version: tuple[int, int]) -> PrivacyStamp:
+        """The layer's privacy stamp (read once per publication version)."""
+        key = (layer.id, *version)
         with self._lock:
             found = self._stamps.get(key)
         if found is None:
-            found = read_stamp(path.parent)
+            found = read_stamp(self.workspace.published_layer(layer.id))
             with self._lock:
+                if len(self._stamps) > 10_000:
+                    self._stamps.clear()
                 self._stamps[key] = found
         return found
 
     def withheld(self, layer: Published) -> str | None:
         """Why the layer is withheld now, or None when it may be served."""
-        if layer.flight in self.erasing():
+        return self.snapshot().withheld(layer)
+
+    def allows(self, layer: Published) -> bool:
+        """True when the layer may be served."""
+        return self.withheld(layer) is None
+
+
+class Snapshot(NamedTuple):
+    """The gate's state at one moment, to judge many layers with a few stats."""
+
+    gate: PublicationGate
+    erasing: frozenset[str]
+    zones: str | None
+    error: str | None
+    version: tuple[int, int]
+
+    def withheld(self, layer: Published) -> str | None:
+        """Why the layer is withheld, or None when it may be served."""
+        if layer.flight in self.erasing:
             return f"flight {layer.flight} is being erased"
-        current, error = self.zones.current()
-        if error is not None:
-            return error
-        applied = self.stamp(layer).zones
-        if applied != current:
+        if self.error is not None:
+            return self.error
+        if self.gate.stamp(layer, self.version).zones != self.zones:
             return f"layer {layer.id} was published under other privacy zones; run dronegis publish --remask"
         return None
 
@@ -131,7 +160,8 @@ class GatedVectorStore(VectorStore):
 
     def layers(self) -> list[VectorLayer]:
         """Every published vector layer the gate lets through."""
-        return [layer for layer in super().layers() if self.gate.allows(layer)]
+        snapshot = self.gate.snapshot()
+        return [layer for layer in super().layers() if snapshot.allows(layer)]
 
     def find(self, layer_id: str, internal: bool) -> VectorLayer | None:
         """The visible layer ``layer_id``, or None (also when withheld)."""
@@ -142,4 +172,5 @@ class GatedVectorStore(VectorStore):
 
     def withheld_ids(self) -> list[str]:
         """Ids of published vector layers the gate withholds."""
-        return [layer.id for layer in super().layers() if not self.gate.allows(layer)]
+        snapshot = self.gate.snapshot()
+        return [layer.id for layer in super().layers() if not snapshot.allows(layer)]
