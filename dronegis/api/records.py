@@ -44,7 +44,11 @@ class ErasureRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=2000, description="the request and its case number")
 
 
-@router.post("/api/flights/{flight}/erase", summary="Erase a flight from everything (GIS role)")
+@router.post(
+    "/api/flights/{flight}/erase",
+    summary="Erase a flight from everything (GIS role)",
+    responses={404: {"description": "no such flight"}, 409: {"description": "legal hold, or a job runs"}},
+)
 def erase_flight(request: Request, flight: str, body: ErasureRequest, who: Gis) -> dict[str, Any]:
     """Remove the flight from archive, products, QA, publications, catalog and caches; the erasure record."""
     workspace = Workspace.at(settings_of(request).workspace)
@@ -55,7 +59,8 @@ def erase_flight(request: Request, flight: str, body: ErasureRequest, who: Gis) 
     except LegalHoldError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ErasureError as exc:
-        code = status.HTTP_404_NOT_FOUND if "no flight" in str(exc) else status.HTTP_409_CONFLICT
+        unknown = "no flight" in str(exc) or "no flight id" in str(exc)
+        code = status.HTTP_404_NOT_FOUND if unknown else status.HTTP_409_CONFLICT
         raise HTTPException(code, str(exc)) from None
     return record.model_dump(mode="json")
 

@@ -32,7 +32,7 @@ from core.errors import ErasureError, LegalHoldError
 from core.workspace import Workspace
 from dronegis.records.access import AccessLog
 from dronegis.records.holds import is_held, read_hold
-from dronegis.records.inventory import flight_doc, known_flights, published
+from dronegis.records.inventory import check_flight_id, flight_doc, known_flights, published
 from dronegis.records.models import ErasureJournal, ErasurePlan, ErasureRecord, FileRecord
 from dronegis.records.retention import history
 from flights.hashcopy import hash_file
@@ -121,6 +121,7 @@ def begin(workspace: Workspace, flight: str, *, reason: str, by: str, now: datet
         LegalHoldError: the flight is under legal hold.
         ErasureError: nothing is known of the flight, or one of its jobs is running.
     """
+    check_flight_id(flight)
     held = is_held(workspace, flight)
     if held is not None:
         raise LegalHoldError(
@@ -164,6 +165,7 @@ def erase(
         LegalHoldError, ErasureError: see :func:`begin` (nothing is changed).
     """
     tell = step or (lambda name: None)
+    check_flight_id(flight)
     journal = pending(workspace, flight) or begin(workspace, flight, reason=reason, by=by, now=now)
     tell("journal")
     layers = set(journal.plan.layers) | {

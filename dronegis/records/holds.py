@@ -7,6 +7,7 @@ from datetime import datetime
 from core.atomic import atomic_write_text
 from core.errors import LegalHoldError
 from core.workspace import Workspace
+from dronegis.records.inventory import check_flight_id
 from dronegis.records.models import HoldEvent, LegalHold
 
 
@@ -26,7 +27,7 @@ def is_held(workspace: Workspace, flight: str) -> str | None:
 
 def place_hold(workspace: Workspace, flight: str, *, reason: str, by: str, now: datetime) -> LegalHold:
     """Place (or renew) a legal hold on ``flight``."""
-    old = read_hold(workspace, flight)
+    old = read_hold(workspace, check_flight_id(flight))
     event = HoldEvent(action="hold", reason=reason, by=by, at=now)
     hold = LegalHold(flight=flight, active=True, reason=reason, events=(*(old.events if old else ()), event))
     atomic_write_text(workspace.hold(flight), hold.model_dump_json(indent=2) + "\n")
@@ -39,7 +40,7 @@ def release_hold(workspace: Workspace, flight: str, *, reason: str, by: str, now
     Raises:
         LegalHoldError: the flight has no active hold.
     """
-    old = read_hold(workspace, flight)
+    old = read_hold(workspace, check_flight_id(flight))
     if old is None or not old.active:
         raise LegalHoldError(
             f"flight {flight!r} has no active legal hold to release ({workspace.hold(flight)})"

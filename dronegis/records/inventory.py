@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.errors import ErasureError
 from core.workspace import Workspace
+from dronegis.upload_names import FLIGHT_ID
 
 
 def read_json(path: Path) -> Any:
@@ -62,3 +64,14 @@ def known_flights(workspace: Workspace) -> set[str]:
             names |= {p.name for p in root.iterdir() if p.is_dir()}
     names |= {str(d.get("flight")) for d in published(workspace) if d.get("flight")}
     return names
+
+
+def check_flight_id(flight: str) -> str:
+    """``flight`` when it is a flight id (letters, digits, ``-``, ``_``; never a path such as ``..``).
+
+    Raises:
+        ErasureError: it is not one (nothing is looked up under it).
+    """
+    if not FLIGHT_ID.match(flight):
+        raise ErasureError(f"{flight!r} is no flight id (letters, digits, '-' and '_', at most 64)")
+    return flight
