@@ -11,7 +11,7 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
   Thermal frames are rendered from the thermal stage's °C rasters with the same camera and
   pose code as RGB frames; their products record the measurement parameters used.
 - ``gcp``: frames observed by at least three GCPs -> polynomial fit (residuals, LOO RMSE,
-  check points) and a COG warped with it (``pipeline.process_gcp``).
+  check points) and a COG warped with it (``pipeline.gcp.stage``).
 - ``mosaic``: the nearest-to-nadir °C mosaic of the georeferenced thermal frames.
 - ``layers``: the footprints and photo-points GeoPackages.
 
@@ -23,7 +23,7 @@ rasters, the thermal frame COGs and the mosaic);
 Where the work runs: the ``thermal``, ``frames`` and ``gcp`` sub-stages fan out one task per
 frame on an :class:`~pipeline.executors.Executor` (this process, a local process pool, or a Dask
 cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal_stage.convert_thermal_frame`,
-:mod:`pipeline.gcp_tasks`);
+:mod:`pipeline.gcp.tasks`);
 this process collects the results and is the only writer of ``products.json``, the thermal
 record, the mosaic and the layers. The products are the same whichever executor ran them.
 """
@@ -42,11 +42,11 @@ from flights.ingest import load_flight
 from flights.models import FileKind
 from flights.raster_time import raster_capture
 from pipeline.executors import Executor, SerialExecutor
+from pipeline.gcp.stage import gcp_stage
 from pipeline.geodesy.decision import DECLARATIONS
 from pipeline.models import Product, ProductKind, Skipped
 from pipeline.orthophoto import reproject_to_cog
 from pipeline.process_frames import frames_stage, layers_stage, mosaic_stage, thermal_distances
-from pipeline.process_gcp import gcp_stage
 from pipeline.products import load_products, product_id, write_products
 from pipeline.rasters import OUTSIDE_AREA
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage

@@ -5,7 +5,7 @@ Accuracy evidence of one raster product, best first:
 - ``measured``: independent check points were measured on the product (``qa.accuracy_checks``).
 - ``estimated``: the product comes from a GCP fit with redundancy; its leave-one-out RMSE (each
   GCP predicted by a fit without it) estimates the accuracy at the GCPs.
-- ``unknown``: a GCP fit with exactly the minimum number of GCPs (``pipeline.gcp.minimum_points``)
+- ``unknown``: a GCP fit with exactly the minimum number of GCPs (``pipeline.gcp.fit.minimum_points``)
   or no leave-one-out figure: its residuals are zero by construction and say nothing.
 - ``not measured``: no check point on the product and no GCP fit. An RTK fix, however good, places
   the cameras; it is reported but does not measure the product.
@@ -21,7 +21,7 @@ import statistics
 from collections.abc import Collection
 
 from flights.models import FileKind, Flight
-from pipeline.gcp import minimum_points
+from pipeline.gcp.fit import minimum_points
 from pipeline.models import Accuracy, Evidence, GcpFit, GcpGeoref, Product
 from qa import image_quality
 from qa.inputs import RASTER_KINDS

@@ -81,7 +81,7 @@ class Accuracy(Frozen):
 
         Args:
             gcps: GCPs in the fit.
-            minimum: GCPs the fit's method needs (``pipeline.gcp.minimum_points``).
+            minimum: GCPs the fit's method needs (``pipeline.gcp.fit.minimum_points``).
             loo_rmse_r: the fit's leave-one-out radial RMSE (None: too few GCPs to leave one out).
         """
         if loo_rmse_r is None or gcps <= minimum:

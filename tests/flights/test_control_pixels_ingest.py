@@ -18,7 +18,7 @@ from flights.ingest import ingest_folder
 from flights.ingest_config import IngestConfig
 from flights.models import Flight, Purpose
 from flights.sample import make_sample_flight
-from pipeline.gcp import pairs_for_image
+from pipeline.gcp.fit import pairs_for_image
 
 NOW = datetime(2025, 7, 1, tzinfo=UTC)
 

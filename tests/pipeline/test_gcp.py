@@ -16,7 +16,8 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from core.errors import GeoreferenceError
 from flights.control import read_control_file
-from pipeline.gcp import GcpPair, check_residuals, fit_gcps, pairs_for_image, warp_with_fit
+from pipeline.gcp.fit import GcpPair, check_residuals, fit_gcps, pairs_for_image
+from pipeline.gcp.warp import warp_with_fit
 
 GDALWARP = shutil.which("gdalwarp")
 

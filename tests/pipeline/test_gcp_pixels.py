@@ -22,7 +22,9 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from flights.control import read_control_file
 from flights.pixels import to_gdal
-from pipeline.gcp import GcpFit, fit_gcps, pairs_for_image, warp_with_fit
+from pipeline.gcp.fit import fit_gcps, pairs_for_image
+from pipeline.gcp.warp import warp_with_fit
+from pipeline.models import GcpFit
 
 WIDTH, HEIGHT = 64, 48
 MARK = (20, 13)  # (col, row) of the marked pixel, i.e. its centre in control-file pixels

@@ -298,8 +298,8 @@ def test_gcp_stage_runs_one_task_per_frame_on_the_executor(tmp_path: Path, data_
 def test_gcp_task_failure_is_a_result_not_an_exception(tmp_path: Path, data_dir: Path) -> None:
     """A task whose frame is missing returns the reason; the parent would record it as skipped."""
     from flights.ingest import load_flight
-    from pipeline.gcp import GcpPair
-    from pipeline.gcp_tasks import GcpTask, warp_gcp_frame
+    from pipeline.gcp.fit import GcpPair
+    from pipeline.gcp.tasks import GcpTask, warp_gcp_frame
 
     ws = Workspace.at(tmp_path / "ws")
     _ingest(ws, _kite_delivery(tmp_path, data_dir), "g1")

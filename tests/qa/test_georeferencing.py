@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from flights.models import Flight, Purpose
-from pipeline.gcp import GcpPair, fit_gcps
+from pipeline.gcp.fit import GcpPair, fit_gcps
 from pipeline.models import Accuracy, GcpGeoref, Product, ProductKind
 from qa.georeferencing import fit_evidence, georeferencing_check
 

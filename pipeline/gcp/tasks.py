@@ -23,9 +23,10 @@ from core.workspace import Workspace
 from flights.models import Capture, FileKind
 from pipeline.cog import write_cog
 from pipeline.frames import frame_view
-from pipeline.gcp import MIN_POINTS, GcpPair, check_residuals, fit_gcps
-from pipeline.gcp_warp import warp_with_fit
+from pipeline.gcp.fit import MIN_POINTS, GcpPair, check_residuals, fit_gcps
+from pipeline.gcp.warp import warp_with_fit
 from pipeline.models import Accuracy, GcpGeoref, Product, ProductKind, ProductThermal
+from pipeline.thermal_tiff import quiet_rasterio
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,6 @@ def _thermal_source(ws: Workspace, task: GcpTask) -> tuple[Path, list[GcpPair]]:
 
     Pairs are in GDAL's corner-based pixel space, so scaling them is a plain product.
     """
-    from pipeline.thermal_tiff import quiet_rasterio
-
     capture, pairs = task.capture, list(task.pairs)
     src = ws.thermal_frame(task.flight, task.relpath)
     if not src.exists():

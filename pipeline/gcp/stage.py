@@ -16,8 +16,8 @@ its size differs from the delivered image's) into a float32 °C COG that records
 measurement parameters like the directly georeferenced thermal frames.
 
 Where the work runs: this process decides which frames qualify and which products are
-reusable; every frame to (re)warp becomes a :class:`~pipeline.gcp_tasks.GcpTask` run by
-:func:`~pipeline.gcp_tasks.warp_gcp_frame` on ``run.executor`` (one task per frame). The
+reusable; every frame to (re)warp becomes a :class:`~pipeline.gcp.tasks.GcpTask` run by
+:func:`~pipeline.gcp.tasks.warp_gcp_frame` on ``run.executor`` (one task per frame). The
 results are collected in the order the frames were planned, so the products do not depend on
 the executor; this process alone writes ``products.json``.
 """
@@ -31,8 +31,8 @@ from pyproj import Transformer
 
 from flights.control_sets import delivered_sources, merge_sources
 from flights.models import Capture, ControlPoint, FileKind
-from pipeline.gcp import MIN_POINTS, pairs_for_image
-from pipeline.gcp_tasks import GcpResult, GcpTask, warp_gcp_frame
+from pipeline.gcp.fit import MIN_POINTS, pairs_for_image
+from pipeline.gcp.tasks import GcpResult, GcpTask, warp_gcp_frame
 from pipeline.models import Product, Skipped
 from pipeline.process_frames import thermal_frame_info
 from pipeline.products import product_id as make_product_id

@@ -1,11 +1,12 @@
-"""GCP fits from pixel to map coordinates, their residuals, and warping a raster with a fit.
+"""GCP fits from pixel to map coordinates and their residuals (pure math, no file I/O).
 
 Methods (REFERENCE §3.2, §3.3):
 
 - ``polynomial`` of order 1, 2 or 3 exactly as GDAL's ``gdal_crs.cpp`` does it: least squares
   on coordinates centred on their means, terms 1, x, y, x², xy, y², x³, x²y, xy², y³, at least
   3, 6 or 10 points. Like GDAL, the map->pixel direction is a separate least-squares fit (not
-  the inverse of the forward polynomial); ``warp_with_fit`` samples through it, as gdalwarp does.
+  the inverse of the forward polynomial); :func:`pipeline.gcp.warp.warp_with_fit` samples through
+  it, as gdalwarp does.
 - ``affine``: order 1, also available as a rasterio ``Affine`` geotransform.
 - ``homography`` (planar scenes): ``cv2.findHomography`` with method 0 (least squares) or RANSAC.
 
@@ -23,19 +24,17 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from pyproj import Transformer
 
 from core.errors import GeoreferenceError
 from flights.models import ControlPoint
 from flights.pixels import to_gdal
 from pipeline.models.fit import GcpFit, Method, PointResidual, polynomial_terms
-
-if TYPE_CHECKING:
-    from pipeline.gcp_warp import WarpResult
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +235,6 @@ def pairs_for_image(
     pixel space. Image names compare case-insensitively (ODM files mix ``.JPG`` and ``.jpg``);
     several observations of one point on the image (merged files) give one pair at their mean.
     """
-    from pyproj import Transformer
-
     pairs = []
     for point in points:
         seen = [o for o in point.observations if o.image.lower() == image.lower()]
@@ -249,10 +246,3 @@ def pairs_for_image(
         col, row = to_gdal(float(np.mean([o.col for o in seen])), float(np.mean([o.row for o in seen])))
         pairs.append(GcpPair(point.name, col, row, float(x), float(y), point.role))
     return pairs
-
-
-def warp_with_fit(src: str | object, dst: str | object, fit: GcpFit, **options: Any) -> WarpResult:
-    """Warp an image with a fit into a north-up GeoTIFF (see :func:`pipeline.gcp_warp.warp_with_fit`)."""
-    from pipeline.gcp_warp import warp_with_fit as _warp
-
-    return _warp(src, dst, fit, **options)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import rasterio
+from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 from rasterio.windows import Window
@@ -79,22 +80,10 @@ def warp_with_fit(
     out_w, out_h = int(math.ceil((maxx - minx) / res - 1e-9)), int(math.ceil((maxy - miny) / res - 1e-9))
     if out_w <= 0 or out_h <= 0 or out_w * out_h > 40000**2:
         raise GeoreferenceError(f"{dst}: output grid {out_w}x{out_h} at {res} is empty or too large")
-    transform = from_origin(minx, maxy, res, res)
     with_alpha = data.dtype == np.uint8
-    profile = {
-        "driver": "GTiff",
-        "width": out_w,
-        "height": out_h,
-        "count": data.shape[0] + int(with_alpha),
-        "dtype": data.dtype.name,
-        "crs": out_crs,
-        "transform": transform,
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "compress": "deflate",
-        "nodata": None if with_alpha else (np.nan if data.dtype.kind == "f" else 0),
-    }
+    profile = _profile(data, (out_w, out_h), out_crs, from_origin(minx, maxy, res, res))
+    nodata = profile["nodata"]
+    fill = float(nodata) if isinstance(nodata, float | int) else 0.0
     dst_path = Path(str(dst))
     interp = _RESAMPLING[resampling]
     cols_x = minx + (np.arange(out_w) + 0.5) * res
@@ -106,7 +95,6 @@ def warp_with_fit(
             pc, pr = fit.to_pixel(gx, gy)
             map_x, map_y = (pc - 0.5).astype(np.float32), (pr - 0.5).astype(np.float32)
             valid = (pc >= 0) & (pc <= width) & (pr >= 0) & (pr <= height)
-            fill = float(profile["nodata"]) if profile["nodata"] is not None else 0.0
             bands = [cv2.remap(band, map_x, map_y, interp, borderMode=cv2.BORDER_REPLICATE) for band in data]
             block = np.stack([np.where(valid, b, fill).astype(data.dtype) for b in bands])
             if with_alpha:
@@ -117,9 +105,26 @@ def warp_with_fit(
     return WarpResult(str(dst_path), (minx, maxy - out_h * res, minx + out_w * res, maxy), res, out_w, out_h)
 
 
-def _color_interp(bands: int) -> list[object]:
-    from rasterio.enums import ColorInterp
+def _profile(data: np.ndarray, size: tuple[int, int], crs: str, transform: object) -> dict[str, object]:
+    """The output GeoTIFF: the source's bands (plus alpha for 8-bit imagery, else a NaN/0 nodata)."""
+    with_alpha = data.dtype == np.uint8
+    return {
+        "driver": "GTiff",
+        "width": size[0],
+        "height": size[1],
+        "count": data.shape[0] + int(with_alpha),
+        "dtype": data.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "nodata": None if with_alpha else (np.nan if data.dtype.kind == "f" else 0),
+    }
 
+
+def _color_interp(bands: int) -> list[object]:
     base = (
         [ColorInterp.red, ColorInterp.green, ColorInterp.blue] if bands >= 3 else [ColorInterp.gray] * bands
     )
