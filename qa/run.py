@@ -7,13 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 from core.errors import QAError
+from core.models import Frozen
 from core.workspace import Workspace
 from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
 from flights.models import FileKind, Flight, Purpose
 from flights.quality import DEFAULT_BLUR_THRESHOLD
 from pipeline.models import Accuracy, Product, ProductKind
 from pipeline.products import load_products
-from pipeline.thermal_stage import load_record
+from pipeline.thermal.stage import load_record
 from qa import coverage, image_quality, inputs, plots
 from qa.accuracy_checks import accuracy_checks
 from qa.conditions import evaluate_conditions, gate, load_conditions
@@ -34,39 +35,47 @@ def _is_thermal_flight(flight: Flight, products: list[Product]) -> bool:
     )
 
 
+class QAConfig(Frozen):
+    """The inputs of one QA run besides the workspace, the flight and the clock.
+
+    Attributes:
+        checkpoints: Extra check-point file (any format ``flights.control`` reads); its targets
+            and the delivered ones count once (``qa.checkpoints``).
+        rules: Freshness rules TOML (None: REFERENCE.md §6).
+        conditions: Thermography conditions TOML/JSON (logged values + thresholds).
+        override_thermal_gate: Reason of a person overriding a failed thermal gate.
+        municipality: Municipality boundary (GeoJSON/GPKG) for the frames- and products-outside
+            checks; None: Skanderborg's boundary shipped with the package.
+        municipality_code: KOMKODE selecting one municipality of a national file (None: 0746 =
+            Skanderborg).
+        blur_threshold: Variance-of-Laplacian threshold for blurry frames.
+    """
+
+    checkpoints: Path | None = None
+    rules: Path | None = None
+    conditions: Path | None = None
+    override_thermal_gate: str | None = None
+    municipality: Path | None = None
+    municipality_code: str | None = None
+    blur_threshold: float = DEFAULT_BLUR_THRESHOLD
+
+
 def run_qa(
-    workspace: Workspace,
-    flight_id: str,
-    *,
-    checkpoints: Path | None = None,
-    rules: Path | None = None,
-    conditions: Path | None = None,
-    now: datetime,
-    override_thermal_gate: str | None = None,
-    municipality: Path | None = None,
-    municipality_code: str | None = None,
-    blur_threshold: float = DEFAULT_BLUR_THRESHOLD,
+    workspace: Workspace, flight_id: str, *, now: datetime, config: QAConfig | None = None
 ) -> QAReport:
     """Run every QA check of a flight and write qa/<flight>/report.json and report.html.
 
     Args:
         workspace: The workspace holding the ingested flight and its products.
         flight_id: Flight id.
-        checkpoints: Extra check-point file (any format ``flights.control`` reads); its targets
-            and the delivered ones count once (``qa.checkpoints``).
-        rules: Freshness rules TOML.
-        conditions: Thermography conditions TOML/JSON (logged values + thresholds).
         now: The injected clock.
-        override_thermal_gate: Reason of a person overriding a failed thermal gate.
-        municipality: Municipality boundary (GeoJSON/GPKG) for the frames- and products-outside
-            checks; None: Skanderborg's boundary shipped with the package.
-        municipality_code: KOMKODE selecting one municipality of a national file (default 0746 =
-            Skanderborg).
-        blur_threshold: Variance-of-Laplacian threshold for blurry frames.
+        config: Check points, rules, conditions, override and area (default: none of them).
 
     Raises:
         QAError: when the flight is unknown or an input file is malformed.
     """
+    config = config or QAConfig()
+    checkpoints, override_thermal_gate = config.checkpoints, config.override_thermal_gate
     flight = inputs.load_flight(workspace, flight_id)
     products = load_products(workspace, flight_id)
     images: dict[str, bytes] = {}
@@ -74,15 +83,16 @@ def run_qa(
     statements: dict[str, Accuracy] = {}
     checks = accuracy_checks(workspace, flight, products, checkpoints, figures, images, statements)
     checks.extend(datum_check(p) for p in products if p.kind in (ProductKind.DSM, ProductKind.DTM))
-    checks.extend(_image_quality(workspace, flight, products, blur_threshold, images))
-    checks.extend(_coverage(workspace, flight, products, (municipality, municipality_code), images))
-    fresh_checks, statuses = freshness_checks(products, now, rules)
+    checks.extend(_image_quality(workspace, flight, products, config.blur_threshold, images))
+    area = (config.municipality, config.municipality_code)
+    checks.extend(_coverage(workspace, flight, products, area, images))
+    fresh_checks, statuses = freshness_checks(products, now, config.rules)
     checks.extend(fresh_checks)
     if statuses:
         images["freshness"] = plots.freshness_timeline(statuses, now)
     thermal_gate = None
     if _is_thermal_flight(flight, products):
-        cfile = load_conditions(conditions)
+        cfile = load_conditions(config.conditions)
         span = flight.time_span
         lat, lon = inputs.flight_centre(flight)
         cond = evaluate_conditions(cfile.measured, span[0] if span else None, lat, lon, cfile.config)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from core.errors import DroneGisError
+from core.models import Frozen
+from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
-
-if TYPE_CHECKING:
-    from qa.models import QAReport
+from qa.models import QAReport
+from qa.run import QAConfig, run_qa
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -83,33 +83,48 @@ def qa(
 
     Exit code 0 when no check failed, 1 when QA failed, 2 for usage errors.
     """
-    from core.workspace import Workspace
-    from qa.run import run_qa
-
-    settings = settings_for(workspace)
-    now = parse_now(now_text)
-    ws = Workspace.at(settings.workspace)
-    try:
-        report = run_qa(
-            ws,
-            flight,
+    request = QARequest(
+        flight=flight,
+        workspace=workspace,
+        as_json=as_json,
+        now_text=now_text,
+        config=QAConfig(
             checkpoints=checkpoints,
             rules=rules,
             conditions=conditions,
-            now=now,
             override_thermal_gate=override,
-            municipality=municipality or settings.municipality,
-            municipality_code=municipality_code or settings.municipality_code,
-        )
+            municipality=municipality,
+            municipality_code=municipality_code,
+        ),
+    )
+    settings = settings_for(request.workspace)
+    now = parse_now(request.now_text)
+    ws = Workspace.at(settings.workspace)
+    area = {
+        "municipality": request.config.municipality or settings.municipality,
+        "municipality_code": request.config.municipality_code or settings.municipality_code,
+    }
+    try:
+        report = run_qa(ws, flight, now=now, config=request.config.model_copy(update=area))
     except DroneGisError as exc:
         raise click.ClickException(str(exc)) from exc
-    if as_json:
+    if request.as_json:
         emit_json(report.model_dump(mode="json"))
     else:
         _echo_summary(report, flight)
         click.echo(f"report: {ws.qa_report_html(flight)}")
     echo_err(f"wrote {ws.qa_report_json(flight)}")
     sys.exit(1 if report.status == "fail" else 0)
+
+
+class QARequest(Frozen):
+    """The options of ``dronegis qa``: the flight, where, how to answer, and the QA inputs."""
+
+    flight: str
+    workspace: Path | None = None
+    as_json: bool = False
+    now_text: str | None = None
+    config: QAConfig = QAConfig()
 
 
 def _echo_summary(report: QAReport, flight: str) -> None:

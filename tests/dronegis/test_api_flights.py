@@ -201,7 +201,7 @@ def test_conditions_reach_the_thermal_gate_as_the_cli_file_does(settings: Settin
     from dronegis.service import STAGE_FUNCTIONS
     from flights.sample import make_sample_flight
     from qa.report import read_report
-    from qa.run import run_qa
+    from qa.run import QAConfig, run_qa
 
     make_sample_flight(tmp_path / "sample")
     app = create_app(settings)
@@ -237,7 +237,9 @@ def test_conditions_reach_the_thermal_gate_as_the_cli_file_does(settings: Settin
     )
     from datetime import UTC, datetime
 
-    cli = run_qa(workspace, "th1", conditions=cli_file, now=datetime(2026, 1, 15, 12, tzinfo=UTC))
+    cli = run_qa(
+        workspace, "th1", now=datetime(2026, 1, 15, 12, tzinfo=UTC), config=QAConfig(conditions=cli_file)
+    )
     by_id = {c.id: c for c in api.checks if c.id.startswith("conditions.")}
     assert by_id == {c.id: c for c in cli.checks if c.id.startswith("conditions.")}
     assert (

@@ -35,7 +35,7 @@ def test_frames_outside_by_position_before_any_product(workspace: Workspace) -> 
         for i in (18, 19)
     )  # fmt: skip
     _write(workspace, Flight(id="duluth", source="/x", ingested_at=NOW, captures=caps), [])
-    report = run_qa(workspace, "duluth", checkpoints=None, rules=None, conditions=None, now=NOW)
+    report = run_qa(workspace, "duluth", now=NOW)
     check = report.check("coverage.outside_municipality")
     assert check.status == "fail" and check.figures["entirely_outside"] == ["DJI_0018.JPG", "DJI_0019.JPG"]
     assert report.status == "fail"  # the service publishes only a pass by itself
@@ -67,7 +67,7 @@ def test_products_outside_the_municipality(workspace: Workspace, tmp_path: Path)
             )  # fmt: skip
         )
     _write(workspace, Flight(id="P", source="/x", ingested_at=NOW), products)
-    report = run_qa(workspace, "P", checkpoints=None, rules=None, conditions=None, now=NOW)
+    report = run_qa(workspace, "P", now=NOW)
     check = report.check("coverage.products_outside_municipality")
     assert check.status == "fail"
     assert check.figures["entirely_outside"] == ["P-far"] and check.figures["outside"] == ["P-far", "P-edge"]

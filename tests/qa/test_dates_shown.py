@@ -79,7 +79,7 @@ def test_undated_product_warns_in_qa_and_is_unknown_in_the_catalog(workspace: Wo
     entries = {e.id: e for e in catalog_freshness(workspace, NOW)}
     assert entries["F-undated"].status == "unknown" and entries["F-undated"].stale_on is None
     assert "capture date unknown" in entries["F-undated"].message
-    report = run_qa(workspace, "F", checkpoints=None, rules=None, conditions=None, now=NOW)
+    report = run_qa(workspace, "F", now=NOW)
     html = render_html(report, {})  # Danish by default
     assert "Lavet 2025-10-01 14:00:00 CEST" in html  # 12:00 UTC
     assert "Created 2025-10-01 14:00:00 CEST" in render_html(report, {}, "en")

@@ -21,7 +21,7 @@ from pipeline.models import GcpFit, GcpGeoref, PointResidual, Product, ProductKi
 from qa.catalog_freshness import catalog_freshness
 from qa.measure import pixel_to_world
 from qa.report import read_report
-from qa.run import run_qa
+from qa.run import QAConfig, run_qa
 
 T = from_origin(560000.0, 6215500.0, 0.5, 0.5)
 CAPTURED = datetime(2025, 1, 14, 21, 30, tzinfo=UTC)  # a January night near Skanderborg
@@ -146,7 +146,7 @@ def build_workspace(
 
 def test_run_qa_writes_json_and_html(workspace: Workspace) -> None:
     chk = build_workspace(workspace)
-    report = run_qa(workspace, "F1", checkpoints=chk, rules=None, conditions=None, now=NOW)
+    report = run_qa(workspace, "F1", now=NOW, config=QAConfig(checkpoints=chk))
     assert workspace.qa_report_json("F1").exists() and workspace.qa_report_html("F1").exists()
     assert read_report(workspace.qa_report_json("F1")).model_dump(mode="json") == report.model_dump(
         mode="json"
@@ -177,16 +177,17 @@ def test_conditions_and_override(workspace: Workspace, tmp_path: Path) -> None:
     cond.write_text(
         "[measured]\nair_temp_c = 1\nindoor_temp_c = 21\nwind_m_s = 8\nhours_since_precipitation = 48\n"
     )
-    blocked = run_qa(workspace, "F1", checkpoints=chk, rules=None, conditions=cond, now=NOW)
+    blocked = run_qa(workspace, "F1", now=NOW, config=QAConfig(checkpoints=chk, conditions=cond))
     assert blocked.thermal_gate_failed and "Wind" in (blocked.thermal_gate_reason or "")
     opened = run_qa(
         workspace,
         "F1",
-        checkpoints=chk,
-        rules=None,
-        conditions=cond,
         now=NOW,
-        override_thermal_gate="gusts only at roof level; approved by GIS team",
+        config=QAConfig(
+            checkpoints=chk,
+            conditions=cond,
+            override_thermal_gate="gusts only at roof level; approved by GIS team",
+        ),
     )
     assert opened.thermal_gate_failed and not opened.thermal_publication_blocked
     assert opened.thermal_gate_override == "gusts only at roof level; approved by GIS team"
@@ -194,7 +195,7 @@ def test_conditions_and_override(workspace: Workspace, tmp_path: Path) -> None:
 
 def test_unknown_flight(workspace: Workspace) -> None:
     with pytest.raises(QAError, match="not found"):
-        run_qa(workspace, "nope", checkpoints=None, rules=None, conditions=None, now=NOW)
+        run_qa(workspace, "nope", now=NOW)
 
 
 def test_catalog_freshness_products_and_published(workspace: Workspace) -> None:
@@ -239,7 +240,7 @@ def test_run_qa_on_the_ingested_sample_flight(workspace: Workspace, tmp_path: Pa
             flight_json=workspace.flight_json("S1"),
         ),
     )
-    report = run_qa(workspace, "S1", checkpoints=None, rules=None, conditions=None, now=NOW)
+    report = run_qa(workspace, "S1", now=NOW)
     assert report.check("precision").status == "skip"  # nothing processed yet
     assert report.check("image.blur").status == "pass"
     assert report.check("image.black").status == "pass"
@@ -353,12 +354,11 @@ def test_coverage_from_a_footprints_file_aoi_and_the_real_municipality(
     report = run_qa(
         workspace,
         "F1",
-        rules=None,
-        conditions=None,
-        checkpoints=None,
         now=NOW,
-        municipality=data_dir / "dagi_neogeografen" / "geojson" / "kommuner.geojson",
-        municipality_code="0746",
+        config=QAConfig(
+            municipality=data_dir / "dagi_neogeografen" / "geojson" / "kommuner.geojson",
+            municipality_code="0746",
+        ),
     )
     aoi_check = report.check("coverage.aoi")
     assert aoi_check.figures["outside_aoi"] == ["far.JPG"]
@@ -389,7 +389,7 @@ def test_sample_flight_ingest_process_qa(workspace: Workspace, tmp_path: Path) -
         ),
     )
     products = process_flight(workspace, "S")
-    report = run_qa(workspace, "S", checkpoints=None, rules=None, conditions=None, now=NOW)
+    report = run_qa(workspace, "S", now=NOW)
     assert report.check("checkpoints").figures["unique"] == 8
     geo = report.check("georeferencing")
     assert geo.figures["rtk_fix_ratio"] == 1.0

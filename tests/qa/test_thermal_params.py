@@ -11,9 +11,8 @@ import pytest
 
 from core.workspace import Workspace
 from flights.models import Purpose
-from pipeline.models import Product, ProductKind
-from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_stage import product_thermal
+from pipeline.models import Product, ProductKind, ThermalOverrides
+from pipeline.thermal.parameters import product_thermal
 from qa.models import QAReport
 from qa.report import build_report, render_html
 from qa.thermal_params import thermal_parameters_check
@@ -155,7 +154,7 @@ def test_sample_flight_override_emissivity_reaches_the_report(tmp_path: Path) ->
     thermal = [p for p in products if p.kind in (ProductKind.THERMAL_FRAME, ProductKind.THERMAL_MOSAIC)]
     sources = [p.thermal.values()["emissivity"].source for p in thermal if p.thermal]
     assert len(sources) == len(thermal) > 0 and set(sources) == {"override"}
-    run_qa(workspace, "S", checkpoints=None, rules=None, conditions=None, now=NOW)
+    run_qa(workspace, "S", now=NOW)
     doc = json.loads((workspace.qa("S") / "report.json").read_text(encoding="utf-8"))
     check = next(c for c in doc["checks"] if c["id"] == "thermal.parameters")
     assert check["status"] in ("pass", "warn")
