@@ -7,12 +7,12 @@ image; 1.5.11's ``process_image`` downloads a DJI SDK first and fails offline):
 1. ``dronegis thermal FILE...`` on ``--frames`` R-JPEGs (the nine FLIR samples cycled,
    distinct files), process start-up and the °C GeoTIFF writes included, against the
    peer on the same samples;
-2. the process stage's thermal sub-stage (``pipeline.thermal_stage.thermal_stage`` on an
+2. the process stage's thermal sub-stage (``pipeline.thermal.stage.thermal_stage`` on an
    ingested flight of ``--frames`` Zenmuse XT R frames — copies of one file with a few
    bytes appended after its end, so that ingest sees distinct files), with the default
    threads and with one thread, against the peer on the same frame;
 3. the conversion alone (read + °C in memory), as before;
-4. the frame writer's compression, measured for the choice in ``pipeline.thermal_frames``:
+4. the frame writer's compression, measured for the choice in ``pipeline.thermal.frames``:
    CPU per frame, size and exactness of each candidate on the nine samples.
 
 DJI: our ``dronegis[dji]`` adapter against dji-thermal-cli's ``measure()`` and its
@@ -70,7 +70,7 @@ COMPRESSIONS: dict[str, dict[str, Any]] = {
 def ours_flir(path: Path) -> np.ndarray:
     """Read + °C in memory (the conversion alone)."""
     from flights.flir import read_flir
-    from pipeline.thermal import MeasurementParameters, raw_to_celsius
+    from pipeline.thermal.radiometry import MeasurementParameters, raw_to_celsius
 
     image = read_flir(path)
     return raw_to_celsius(image.raw, MeasurementParameters.from_thermal(image.params))
@@ -136,7 +136,7 @@ def time_cli(files: list[Path], out: Path, uncompressed: bool = False) -> float:
     """
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    cli = [*CLI[:2], f"import pipeline.thermal_frames as t; t.FRAME_COMPRESSION.clear(); {CLI[2]}"]
+    cli = [*CLI[:2], f"import pipeline.thermal.frames as t; t.FRAME_COMPRESSION.clear(); {CLI[2]}"]
     cmd = [*(cli if uncompressed else CLI), "thermal", *map(str, files), "--out", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
     return time.perf_counter() - start
@@ -145,8 +145,8 @@ def time_cli(files: list[Path], out: Path, uncompressed: bool = False) -> float:
 def time_stage(ws: Any, flight: Any, threads: int | None, uncompressed: bool = False) -> tuple[float, int]:
     """Wall seconds of the thermal stage (the process stage's call) and the frames written."""
     from pipeline.executors import ThreadExecutor
-    from pipeline.thermal_frames import FRAME_COMPRESSION
-    from pipeline.thermal_stage import thermal_stage
+    from pipeline.thermal.frames import FRAME_COMPRESSION
+    from pipeline.thermal.stage import thermal_stage
 
     chosen = dict(FRAME_COMPRESSION)
     if uncompressed:
@@ -255,8 +255,8 @@ def bench_dji(passes: int) -> tuple[dict[str, Any], list[list[Any]]]:
     """DJI in process (embedded parameters, emissivity 0.95) and on the command line."""
     import dji_thermal_cli as dtc
 
-    from pipeline.thermal import ThermalOverrides
-    from pipeline.thermal_dji import read_dji
+    from pipeline.models import ThermalOverrides
+    from pipeline.thermal.dji import read_dji
 
     root = DATA / "thermal_parser/images"
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".jpg"

@@ -4,7 +4,7 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
 
 - ``rasters``: delivered orthophotos, DSMs and DTMs -> COGs (``pipeline.orthophoto``).
 - ``thermal``: every usable thermal frame -> float32 °C raster with the flight's measurement
-  parameters (``pipeline.thermal_stage``; overrides stored per flight, reused on reruns). The
+  parameters (``pipeline.thermal.stage``; overrides stored per flight, reused on reruns). The
   object distance defaults to the frame's height above ground: above the DEM when ``dem`` is
   given, else the relative altitude.
 - ``frames``: every usable RGB and thermal frame -> footprint + georeferenced COG + thumbnail.
@@ -22,7 +22,7 @@ rasters, the thermal frame COGs and the mosaic);
 
 Where the work runs: the ``thermal``, ``frames`` and ``gcp`` sub-stages fan out one task per
 frame on an :class:`~pipeline.executors.Executor` (this process, a local process pool, or a Dask
-cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal_stage.convert_thermal_frame`,
+cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal.stage.convert_thermal_frame`,
 :mod:`pipeline.gcp.tasks`);
 this process collects the results and is the only writer of ``products.json``, the thermal
 record, the mosaic and the layers. The products are the same whichever executor ran them.
@@ -45,12 +45,13 @@ from pipeline.executors import Executor, SerialExecutor
 from pipeline.gcp.stage import gcp_stage
 from pipeline.geodesy.decision import DECLARATIONS
 from pipeline.models import Product, ProductKind, Skipped
+from pipeline.mosaic.stage import mosaic_stage
 from pipeline.orthophoto import reproject_to_cog
-from pipeline.process_frames import frames_stage, layers_stage, mosaic_stage, thermal_distances
+from pipeline.process_frames import frames_stage, layers_stage, thermal_distances
 from pipeline.products import load_products, product_id, write_products
 from pipeline.rasters import OUTSIDE_AREA
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage
-from pipeline.thermal_stage import thermal_stage
+from pipeline.thermal.stage import thermal_stage
 
 logger = logging.getLogger(__name__)
 

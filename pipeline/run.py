@@ -25,7 +25,7 @@ from flights.models import Flight
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, Skipped, ThermalOverrides
-from pipeline.thermal_stage import ThermalStageResult
+from pipeline.thermal.stage import ThermalStageResult
 
 STAGES: tuple[str, ...] = ("rasters", "thermal", "frames", "gcp", "mosaic", "layers")
 ALIASES = {"georeference": "rasters", "process": "rasters"}
@@ -138,7 +138,7 @@ class ProcessRun:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def reusable(self, product_id: str, signature: str, stage: str) -> Product | None:
-        """The previous run's product when its signature holds, its file exists and ``stage`` is not forced."""
+        """The previous run's product when its signature holds, its file exists and ``stage`` is unforced."""
         old = self.previous.get(product_id)
         if stage in self.forced or old is None or old.signature != signature:
             return None

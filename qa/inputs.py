@@ -18,7 +18,7 @@ from core.workspace import Workspace
 from flights.checks import valid_position
 from flights.models import FileKind, Flight
 from pipeline.models import Product, ProductKind
-from pipeline.thermal_raster import convert_frame
+from pipeline.thermal.convert import convert_frame
 
 logger = logging.getLogger(__name__)
 

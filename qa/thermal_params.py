@@ -21,7 +21,7 @@ from typing import Any
 from flights.models import Purpose
 from pipeline.models import Product, ProductKind
 from pipeline.models.thermal import PARAMETERS, UNITS
-from pipeline.thermal_stage import used_parameters
+from pipeline.thermal.parameters import used_parameters
 from qa.models import CheckResult, Status
 
 CHECK_ID = "thermal.parameters"

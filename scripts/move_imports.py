@@ -45,6 +45,40 @@ MOVES: dict[str, dict[str, Move]] = {
         "pipeline.gcp_tasks": {"*": "pipeline.gcp.tasks"},
         "pipeline.process_gcp": {"*": "pipeline.gcp.stage"},
     },
+    "thermal": {
+        "pipeline.thermal": {
+            "*": "pipeline.thermal.radiometry",
+            "ThermalOverrides": "pipeline.models",
+            "KELVIN": "pipeline.models.thermal",
+            "OVERRIDABLE": "pipeline.models.thermal",
+        },
+        "pipeline.thermal_dji": {"*": "pipeline.thermal.dji"},
+        "pipeline.thermal_tiff": {"*": "pipeline.thermal.tiff"},
+        "pipeline.thermal_frames": {"*": "pipeline.thermal.frames"},
+        "pipeline.thermal_raster": {
+            "*": "pipeline.thermal.convert",
+            "thermal_mosaic": "pipeline.mosaic.build",
+            "BLEND": "pipeline.mosaic.build",
+            "MAX_MOSAIC_SIDE_PX": "pipeline.mosaic.build",
+            "MOSAIC_BYTES_PER_PX": "pipeline.mosaic.build",
+            "MOSAIC_BLOCK_PX": "pipeline.mosaic.build",
+            "MOSAIC_BATCH_WINDOWS": "pipeline.mosaic.build",
+            "NODATA": "pipeline.thermal.frames",
+            "TAG_PREFIX": "pipeline.thermal.frames",
+            "frame_tags": "pipeline.thermal.frames",
+            "write_thermal_frame": "pipeline.thermal.frames",
+            "TIFF_PROFILES": "pipeline.thermal.tiff",
+            "CelsiusFrame": "pipeline.thermal.tiff",
+            "read_radiometric_tiff": "pipeline.thermal.tiff",
+        },
+        "pipeline.thermal_stage": {
+            "*": "pipeline.thermal.stage",
+            "used_parameters": "pipeline.thermal.parameters",
+            "product_thermal": "pipeline.thermal.parameters",
+            "merge_thermal": "pipeline.thermal.parameters",
+        },
+        "pipeline.mosaic_tasks": {"*": "pipeline.mosaic.tasks"},
+    },
 }
 
 

@@ -26,7 +26,7 @@ Replace = Annotated[
 
 
 class FlightThermal(BaseModel):
-    """Thermal measurement parameters of a flight (pipeline.thermal.ThermalOverrides); unset: the file's."""
+    """Thermal measurement parameters of a flight (pipeline.models.ThermalOverrides); unset: the file's."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -173,7 +173,7 @@ def _flight_options(body: FlightCreate) -> dict[str, Any]:
         options["site"] = body.site.strip()
     thermal = body.thermal.model_dump(exclude_none=True) if body.thermal is not None else {}
     if thermal:
-        options["thermal"] = thermal  # pipeline.thermal.ThermalOverrides fields, for the process stage
+        options["thermal"] = thermal  # pipeline.models.ThermalOverrides fields, for the process stage
     conditions = body.conditions.model_dump(exclude_none=True) if body.conditions is not None else {}
     if conditions:
         options["conditions_measured"] = conditions  # qa.conditions.Measured, for the QA stage

@@ -26,7 +26,7 @@ from pipeline.frames import frame_view
 from pipeline.gcp.fit import MIN_POINTS, GcpPair, check_residuals, fit_gcps
 from pipeline.gcp.warp import warp_with_fit
 from pipeline.models import Accuracy, GcpGeoref, Product, ProductKind, ProductThermal
-from pipeline.thermal_tiff import quiet_rasterio
+from pipeline.thermal.tiff import quiet_rasterio
 
 log = logging.getLogger(__name__)
 

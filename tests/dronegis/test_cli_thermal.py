@@ -46,7 +46,7 @@ def test_converts_flir_and_dji_with_overrides(data_dir: Path, tmp_path: Path) ->
     assert flir["measurement"]["emissivity"] == 0.9 and flir["measurement"]["object_distance_m"] == 20.0
     assert flir["measurement"]["atmospheric_temp_c"] == 8.0
     assert flir["measurement"]["sources"]["relative_humidity_pct"] == "override"
-    assert dji["measurement"]["distance"] == 20.0 and dji["measurement"]["reflection"] == 5.0
+    assert dji["measurement"]["object_distance_m"] == 20.0 and dji["measurement"]["reflected_temp_c"] == 5.0
     with pytest.warns(NotGeoreferencedWarning), rasterio.open(flir["output"]) as src:
         data = src.read(1)
         tags = src.tags()

@@ -27,9 +27,9 @@ from rasterio.transform import from_origin
 from core.workspace import Workspace
 from flights.sample import make_sample_flight
 from pipeline.executors import SerialExecutor
+from pipeline.models import ThermalOverrides
 from pipeline.process import load_products, process_flight
 from pipeline.run import ProcessConfig
-from pipeline.thermal import ThermalOverrides
 from tests.samples import ingest_into
 
 FLIGHT = "demo"

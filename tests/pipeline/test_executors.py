@@ -23,10 +23,9 @@ from pipeline.executors import (
     map_progress,
     map_windows,
 )
-from pipeline.models import GcpGeoref, ProductKind
+from pipeline.models import GcpGeoref, ProductKind, ThermalOverrides
 from pipeline.process import load_products, process_flight
 from pipeline.run import ProcessConfig
-from pipeline.thermal import ThermalOverrides
 
 
 def _sha(path: Path) -> str:

@@ -12,8 +12,9 @@ from rasterio.transform import from_origin
 
 from core.errors import UsageError
 from pipeline.executors import DaskExecutor, LocalExecutor, SerialExecutor, block_windows
-from pipeline.mosaic_tasks import MosaicFrame, mosaic_window, plan_windows
-from pipeline.thermal_raster import thermal_mosaic, write_thermal_frame
+from pipeline.mosaic.build import thermal_mosaic
+from pipeline.mosaic.tasks import MosaicFrame, mosaic_window, plan_windows
+from pipeline.thermal.frames import write_thermal_frame
 
 
 def _sha(path: Path) -> str:

@@ -2,7 +2,7 @@
 
 Real Zenmuse XT R / XT2 R-JPEGs (FLIR core, EXIF GPS, DJI XMP pose) and the synthetic
 sample flight go through ingest -> process_flight (or ``dronegis process``); the °C
-values are checked against :func:`pipeline.thermal.raw_to_celsius` of the file's raw
+values are checked against :func:`pipeline.thermal.radiometry.raw_to_celsius` of the file's raw
 counts with the overridden parameters, also through the georeferencing.
 """
 
@@ -26,12 +26,12 @@ from pipeline.cog import validate_cog
 from pipeline.frames import locate_frame
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import project_to_image
-from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind
+from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind, ThermalOverrides
 from pipeline.process import load_products, process_flight
 from pipeline.run import ProcessConfig
-from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
-from pipeline.thermal_raster import distance_from_capture
-from pipeline.thermal_tiff import quiet_rasterio
+from pipeline.thermal.convert import distance_from_capture
+from pipeline.thermal.radiometry import MeasurementParameters, raw_to_celsius
+from pipeline.thermal.tiff import quiet_rasterio
 from tests.samples import ingest_into as _ingest
 
 CRS = "EPSG:31983"  # SIRGAS 2000 / UTM 23S: the XT R frame was shot in Minas Gerais

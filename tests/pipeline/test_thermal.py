@@ -13,13 +13,8 @@ import pytest
 from core.errors import ThermalError
 from flights.flir import read_flir
 from flights.models import ThermalParameters
-from pipeline.thermal import (
-    DEFAULTS,
-    MeasurementParameters,
-    ThermalOverrides,
-    celsius_to_raw,
-    raw_to_celsius,
-)
+from pipeline.models import ThermalOverrides
+from pipeline.thermal.radiometry import DEFAULTS, MeasurementParameters, celsius_to_raw, raw_to_celsius
 from tests.samples import FLIR_RADIOMETRIC as FLIR_SAMPLES
 
 THERMIMAGE = ThermalParameters(

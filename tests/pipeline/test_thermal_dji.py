@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from core.errors import DecoderUnavailable, ThermalError
-from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_dji import SDK_NAMES, read_dji, read_dji_metadata
+from pipeline.models import ThermalOverrides
+from pipeline.thermal.dji import SDK_NAMES, read_dji, read_dji_metadata
 
 DJI_SAMPLES = [
     "thermal_parser/images/DJI_H20T.jpg",
@@ -148,7 +148,7 @@ def test_without_the_extra_the_message_says_how_to_install(
     monkeypatch.setitem(sys.modules, "dji_thermal_cli", None)
     with pytest.raises(DecoderUnavailable, match=r"DJI_0001_R\.JPG: .*pip install 'dronegis\[dji\]'"):
         read_dji(data_dir / "thermal_parser/images/M3T/DJI_0001_R.JPG")
-    from pipeline.thermal_dji import dji_available
+    from pipeline.thermal.dji import dji_available
 
     assert not dji_available()
 

@@ -16,14 +16,14 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from dronegis.cli.main import cli
 from pipeline.executors import ThreadExecutor
-from pipeline.thermal_frames import (
+from pipeline.thermal.convert import convert_frame
+from pipeline.thermal.frames import (
     FRAME_COMPRESSION,
     commit_frames,
     run_frames,
     stage_thermal_frame,
     write_thermal_frame,
 )
-from pipeline.thermal_raster import convert_frame
 from tests.samples import FLIR_RADIOMETRIC
 
 
@@ -93,7 +93,7 @@ def test_staged_frames_appear_only_when_committed(tmp_path: Path, monkeypatch: p
     def full_disk(paths: list[Path]) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pipeline.thermal_frames.make_durable", full_disk)
+    monkeypatch.setattr("pipeline.thermal.frames.make_durable", full_disk)
     failing = [stage_thermal_frame(frames[0], tmp_path / "fail" / "a.tif")]
     with pytest.raises(OSError, match="No space left"):
         commit_frames(failing)

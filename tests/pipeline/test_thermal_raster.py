@@ -18,16 +18,12 @@ from rasterio.transform import from_origin
 from core.errors import ThermalError
 from flights.flir import read_flir
 from flights.models import Attitude, Capture, FileKind, Position
-from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
-from pipeline.thermal_raster import (
-    BLEND,
-    TIFF_PROFILES,
-    convert_frame,
-    distance_from_capture,
-    read_radiometric_tiff,
-    thermal_mosaic,
-    write_thermal_frame,
-)
+from pipeline.models import ThermalOverrides
+from pipeline.mosaic.build import BLEND, thermal_mosaic
+from pipeline.thermal.convert import convert_frame, distance_from_capture
+from pipeline.thermal.frames import write_thermal_frame
+from pipeline.thermal.radiometry import MeasurementParameters, raw_to_celsius
+from pipeline.thermal.tiff import TIFF_PROFILES, read_radiometric_tiff
 
 
 @contextmanager

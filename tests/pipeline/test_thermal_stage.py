@@ -16,15 +16,9 @@ from rasterio.errors import NotGeoreferencedWarning
 from core.workspace import Workspace
 from flights.models import Attitude, Capture, FileKind, Flight, Position
 from pipeline.executors import ThreadExecutor
-from pipeline.models import ThermalValue
-from pipeline.thermal import ThermalOverrides
-from pipeline.thermal_stage import (
-    load_overrides,
-    merge_thermal,
-    product_thermal,
-    thermal_stage,
-    used_parameters,
-)
+from pipeline.models import ThermalOverrides, ThermalValue
+from pipeline.thermal.parameters import merge_thermal, product_thermal, used_parameters
+from pipeline.thermal.stage import load_overrides, thermal_stage
 
 FILES = {
     "ir/DJI_XT2.jpg": "thermal_parser/images/DJI_XT2.jpg",

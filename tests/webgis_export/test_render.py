@@ -98,7 +98,7 @@ def test_read_point_reports_celsius_and_nodata(thermal_cog: Path) -> None:
 
 
 def _nan_thermal(size: int = 256) -> np.ndarray:
-    """°C field whose nodata is NaN (as pipeline.thermal_raster writes it), with a NaN corner and stripe."""
+    """°C field whose nodata is NaN (as pipeline.thermal.convert writes it), with a NaN corner and stripe."""
     field = thermal_field(size)
     field[field == -9999.0] = np.nan
     field[0, 100:110, :] = np.nan

@@ -1,18 +1,11 @@
-"""Thermal frames to °C rasters: conversion dispatch, per-frame GeoTIFFs, the flight mosaic.
+"""The flight's °C mosaic: georeferenced thermal frames blended nearest-to-nadir into one COG.
 
-- :func:`convert_frame` turns any supported thermal file into float32 °C: FLIR R-JPEG
-  or FFF (pure Python + the radiometric model), DJI R-JPEG (optional ``dronegis[dji]``
-  adapter), float32 °C TIFFs and 16-bit TIFFs with a declared scale/offset profile
-  (REFERENCE.md §4.4; :data:`TIFF_PROFILES`, in :mod:`pipeline.thermal_tiff`).
-- :func:`write_thermal_frame` (in :mod:`pipeline.thermal_frames`) writes one float32
-  °C GeoTIFF per frame, atomically, nodata NaN, with the frame's tags; lossless ZSTD.
-- :func:`thermal_mosaic` builds a COG from georeferenced °C frames. Blend:
-  **nearest-to-nadir** — each output pixel takes the value of the frame whose nadir
-  point (the camera GPS position from the frame's tags, else the frame centre) is
-  closest, among frames with data there. Values are resampled with nearest neighbour
-  and never scaled, blended or colour-balanced. The grid is computed window by window
-  as tasks on an :class:`~pipeline.executors.Executor` (:mod:`pipeline.mosaic_tasks`)
-  and written by the calling process; the bytes do not depend on the executor.
+Blend: **nearest-to-nadir** — each output pixel takes the value of the frame whose nadir
+point (the camera GPS position from the frame's tags, else the frame centre) is closest,
+among frames with data there. Values are resampled with nearest neighbour and never scaled,
+blended or colour-balanced. The grid is computed window by window as tasks on an
+:class:`~pipeline.executors.Executor` (:mod:`pipeline.mosaic.tasks`) and written by the calling
+process; the bytes do not depend on the executor.
 """
 
 from __future__ import annotations
@@ -25,28 +18,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import rasterio
+from rasterio.transform import from_origin
+from rasterio.warp import calculate_default_transform, transform_bounds
+from rasterio.windows import Window
+
 from core.atomic import atomic_path, scratch_path
 from core.errors import ThermalError, UsageError
-from flights.flir import is_flir, read_flir
-from flights.models import Capture
-from pipeline.executors import Executor
-from pipeline.thermal import MeasurementParameters, ThermalOverrides, raw_to_celsius
-from pipeline.thermal_frames import NODATA, TAG_PREFIX, frame_tags, write_thermal_frame
-from pipeline.thermal_tiff import TIFF_PROFILES, CelsiusFrame, quiet_rasterio, read_radiometric_tiff
-
-__all__ = [
-    "BLEND",
-    "NODATA",
-    "TAG_PREFIX",
-    "TIFF_PROFILES",
-    "CelsiusFrame",
-    "convert_frame",
-    "distance_from_capture",
-    "frame_tags",
-    "read_radiometric_tiff",
-    "thermal_mosaic",
-    "write_thermal_frame",
-]
+from pipeline.executors import Executor, SerialExecutor, block_windows
+from pipeline.mosaic.tasks import MosaicFrame, frame_window, mosaic_window, plan_windows
+from pipeline.thermal.frames import NODATA, TAG_PREFIX
+from pipeline.thermal.tiff import quiet_rasterio
 
 log = logging.getLogger(__name__)
 
@@ -55,72 +37,6 @@ MAX_MOSAIC_SIDE_PX = 100_000
 MOSAIC_BYTES_PER_PX = 4  # the float32 grid (written block by block, never held whole)
 MOSAIC_BLOCK_PX = 1024
 MOSAIC_BATCH_WINDOWS = 16  # blocks in flight at once: the parent's memory bound
-
-
-def convert_frame(
-    path: Path,
-    overrides: ThermalOverrides | None = None,
-    *,
-    frame_distance_m: float | None = None,
-    tiff_profile: str | None = None,
-) -> CelsiusFrame:
-    """Any supported thermal file to °C.
-
-    Args:
-        path: FLIR R-JPEG / FFF, DJI R-JPEG, or radiometric TIFF.
-        overrides: per-flight or user measurement parameters (not applicable to TIFFs,
-            whose temperatures were fixed at export; they are then recorded as ignored).
-        frame_distance_m: the frame's distance to the object (height above ground).
-        tiff_profile: name in :data:`TIFF_PROFILES` for 16-bit TIFFs.
-
-    Raises:
-        ThermalError: unreadable or unsupported file (message names it).
-        DecoderUnavailable: a DJI file without the ``dronegis[dji]`` extra.
-    """
-    overrides = overrides or ThermalOverrides()
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4)
-    except OSError as exc:
-        raise ThermalError(f"{path}: cannot read: {exc}") from exc
-    if head[:2] in (b"II", b"MM"):
-        return read_radiometric_tiff(path, tiff_profile, overrides)
-    data = path.read_bytes()
-    if is_flir(data):
-        image = read_flir(data, name=str(path))
-        params = MeasurementParameters.from_thermal(
-            image.params, overrides, frame_distance_m=frame_distance_m
-        )
-        record = {"format": "flir-fff", "decoder": "dronegis", **params.model_dump()}
-        return CelsiusFrame(raw_to_celsius(image.raw, params), record)
-    if head[:2] == b"\xff\xd8":
-        from pipeline.thermal_dji import read_dji
-
-        dji = read_dji(path, overrides, frame_distance_m=frame_distance_m)
-        record = {"format": "dji-rjpeg", "decoder": f"dji-thermal-cli/{dji.plugin}", **dji.parameters}
-        return CelsiusFrame(dji.celsius, {**record, "sources": dji.sources})
-    raise ThermalError(f"{path}: not a thermal image dronegis can read (starts with {head!r})")
-
-
-def distance_from_capture(capture: Capture, *, min_pitch_deg: float = 20.0) -> float | None:
-    """The object distance of a frame from its height above take-off and gimbal pitch.
-
-    Nadir: the height; oblique: the slant distance to the image centre,
-    ``height / sin(-pitch)``. ``None`` (keep the file's value) without a positive
-    relative altitude, or when the camera looks less than ``min_pitch_deg`` below the
-    horizon (façade shots: the distance to the wall is not known). The relative
-    altitude is above the take-off point, so this assumes flat ground.
-    """
-    height = capture.position.relative_altitude_m if capture.position is not None else None
-    if height is None or height <= 0:
-        return None
-    pitch = capture.attitude.gimbal_pitch
-    if pitch is None:
-        return height
-    if -pitch < min_pitch_deg:
-        return None
-    return height / math.sin(math.radians(min(-pitch, 90.0)))
 
 
 def thermal_mosaic(
@@ -135,7 +51,7 @@ def thermal_mosaic(
     """A COG of georeferenced °C frames, blended nearest-to-nadir (module docstring).
 
     The output pixel size is the finest frame resolution in ``target_crs``. The grid is
-    computed block by block as tasks on ``executor`` (:mod:`pipeline.mosaic_tasks`: each
+    computed block by block as tasks on ``executor`` (:mod:`pipeline.mosaic.tasks`: each
     task opens only the frames overlapping its block); this process writes the blocks,
     so memory is bounded by a batch of blocks, not by the grid. The result does not
     depend on the executor nor on ``block``.
@@ -154,9 +70,6 @@ def thermal_mosaic(
         ThermalError: no frames, a frame without CRS, or an output grid larger than
             ``max_side_px`` on a side (naming the extreme frames and the would-be size).
     """
-    from pipeline.executors import SerialExecutor, block_windows
-    from pipeline.mosaic_tasks import MosaicFrame, frame_window, plan_windows
-
     if not frames:
         raise ThermalError(f"{dst}: no frames for the thermal mosaic")
     if block < 16 or block % 16:
@@ -184,11 +97,6 @@ def _write_blocks(
     executor: Executor, tasks: Sequence[Any], path: Path, grid: _Grid, crs: str, tags: dict[str, str]
 ) -> None:
     """Compute the window tasks a batch at a time and write each block into a tiled GeoTIFF."""
-    import rasterio
-    from rasterio.windows import Window
-
-    from pipeline.mosaic_tasks import mosaic_window
-
     profile = {
         "driver": "GTiff",
         "width": grid.width,
@@ -249,10 +157,6 @@ class _Grid(NamedTuple):
 
 
 def _mosaic_grid(frames: Sequence[Path], target_crs: str) -> _Grid:
-    import rasterio
-    from rasterio.transform import from_origin
-    from rasterio.warp import calculate_default_transform, transform_bounds
-
     bounds, resolution = [], math.inf
     for path in frames:
         with rasterio.open(path) as src:
@@ -277,8 +181,7 @@ def _write_cog(src: Path, dst: Path, tags: dict[str, str]) -> Path:
     rio-cogeo keeps its working copy in memory up to ~120 M px (~0.5 GB of float32)
     and in a temporary file beside ``dst`` above that.
     """
-    import rasterio
-    from rio_cogeo.cogeo import cog_translate
+    from rio_cogeo.cogeo import cog_translate  # lazy: rio-cogeo costs 0.6 s to import
     from rio_cogeo.profiles import cog_profiles
 
     with atomic_path(dst, suffix=".tif") as tmp, rasterio.open(src) as ds:

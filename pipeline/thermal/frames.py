@@ -32,13 +32,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import rasterio
 
 from core.atomic import FILE_MODE, TMP_SUFFIX, fsync_dir
 from core.errors import UsageError
 from flights.hashcopy import make_durable
 from flights.models import Capture
 from pipeline.executors import Executor, SerialExecutor, ThreadExecutor, map_progress
-from pipeline.thermal_tiff import quiet_rasterio
+from pipeline.thermal.tiff import quiet_rasterio
 
 NODATA = float("nan")
 TAG_PREFIX = "DRONEGIS_"
@@ -129,8 +130,6 @@ def stage_thermal_frame(
     It is neither flushed nor renamed: :func:`commit_frames` does that for many frames at
     once. On failure the temporary file is removed and the error raised.
     """
-    import rasterio
-
     celsius = np.asarray(celsius, dtype=np.float32)
     if celsius.ndim != 2:
         raise UsageError(f"{dst}: a thermal frame must be 2-D, got shape {celsius.shape}")

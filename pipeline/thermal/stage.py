@@ -1,12 +1,12 @@
 """The thermal stage: every thermal frame of an ingested flight to a °C GeoTIFF in the workspace.
 
-Per-flight measurement parameters (:class:`~pipeline.thermal.ThermalOverrides`) replace
+Per-flight measurement parameters (:class:`~pipeline.models.ThermalOverrides`) replace
 the values stored in the images; they are kept in ``Workspace.thermal_overrides`` so a
 rerun (and the ``process`` stage, which renders thermal frames from these rasters) uses
 the same values. ``Workspace.thermal_record`` lists, per frame, the parameters actually
 used and where each came from (file, override, frame height, default), for products and
 the QA report. Each frame's object distance defaults to its height above take-off
-(:func:`~pipeline.thermal_raster.distance_from_capture`), or the distances the caller
+(:func:`~pipeline.thermal.convert.distance_from_capture`), or the distances the caller
 computed (the ``process`` stage's heights above a DEM).
 
 By default the stage rewrites every frame (``dronegis thermal --flight``): a FLIR frame
@@ -17,12 +17,12 @@ raster are unchanged since the last run; the signatures are kept in the record t
 
 Each frame to convert is one task (:func:`convert_thermal_frame` of a :class:`ThermalTask`)
 on the caller's executor — a local pool or a Dask worker, or by default threads of this
-process (:func:`~pipeline.thermal_frames.run_frames`); the task writes only its frame's
+process (:func:`~pipeline.thermal.frames.run_frames`); the task writes only its frame's
 raster with the writer of ``dronegis thermal``, and this process writes the overrides and
 the record. On this machine (threads, a local pool) the tasks stage their rasters and this
-process makes them durable together (:func:`~pipeline.thermal_frames.commit_frames`: one
+process makes them durable together (:func:`~pipeline.thermal.frames.commit_frames`: one
 flush, one fsync per folder); a task on a Dask worker, maybe on another machine, makes its
-own raster durable (:func:`~pipeline.thermal_frames.write_thermal_frame`).
+own raster durable (:func:`~pipeline.thermal.frames.write_thermal_frame`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind, Flight
 from pipeline.executors import Executor
-from pipeline.models.thermal import PARAMETERS, ProductThermal, ThermalOverrides, ThermalValue
-from pipeline.thermal_frames import (
+from pipeline.models.thermal import ThermalOverrides
+from pipeline.thermal.convert import convert_frame, distance_from_capture
+from pipeline.thermal.frames import (
     StagedFrame,
     commit_frames,
     run_frames,
@@ -65,7 +66,7 @@ class ThermalTask(Frozen):
         overrides: the flight's measurement parameters.
         distance_m: the frame's object distance (None: the file's value).
         stage_only: write the raster to a temporary file for the caller to commit
-            (:func:`~pipeline.thermal_frames.commit_frames`) instead of in place.
+            (:func:`~pipeline.thermal.frames.commit_frames`) instead of in place.
     """
 
     root: str
@@ -91,8 +92,6 @@ class ThermalFrameResult(Frozen):
 
 def convert_thermal_frame(task: ThermalTask) -> ThermalFrameResult:
     """Convert one thermal frame to its °C GeoTIFF (``Workspace.thermal_frame``); a failure is returned."""
-    from pipeline.thermal_raster import convert_frame
-
     workspace = Workspace.at(task.root)
     src = workspace.archived_file(task.flight, task.relpath)
     dst = workspace.thermal_frame(task.flight, task.relpath)
@@ -179,8 +178,6 @@ def thermal_stage(
     Returns:
         What was written and what failed; a failed frame does not stop the others.
     """
-    from pipeline.thermal_raster import distance_from_capture
-
     if overrides is None:
         overrides = load_overrides(workspace, flight.id)
     else:
@@ -256,70 +253,3 @@ def _collect(
             result.measurements[capture.path] = outcome.measurement
         result.written[capture.path] = workspace.thermal_frame(flight, capture.path)
         result.signatures[capture.path] = signatures[capture.path]
-
-
-def used_parameters(measurement: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
-    """The measurement parameters of one frame record (:data:`~pipeline.models.thermal.PARAMETERS`), and
-    the source of each.
-
-    Sources are ``file``, ``override``, ``frame`` (height above ground), ``default``, and for DJI
-    frames also ``rangefinder`` or ``unsupported``. Radiometric TIFFs carry none.
-    """
-    given = measurement.get("sources")
-    sources = given if isinstance(given, Mapping) else {}
-    values: dict[str, float] = {}
-    used: dict[str, str] = {}
-    for name in PARAMETERS:
-        value = measurement.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            values[name] = float(value)
-            used[name] = str(sources.get(name, "file"))
-    return values, used
-
-
-def _decoder(measurement: Mapping[str, Any]) -> str:
-    return f"{measurement.get('format')} ({measurement.get('decoder', 'dronegis')})"
-
-
-def product_thermal(
-    measurements: Sequence[Mapping[str, Any]], overrides: ThermalOverrides, *, raster: str | None = None
-) -> ProductThermal:
-    """How a thermal product's °C values were made, from the records of its frames.
-
-    Each parameter is its value, or its range when the frames differ, with every source seen.
-    """
-    per_frame = [used_parameters(m) for m in measurements]
-    values: dict[str, ThermalValue] = {}
-    for name in PARAMETERS:
-        seen = [v[name] for v, _ in per_frame if name in v]
-        if seen:
-            source = ", ".join(sorted({s[name] for _, s in per_frame if name in s}))
-            values[name] = ThermalValue(min=min(seen), max=max(seen), source=source)
-    return ProductThermal.model_validate(
-        {
-            **values,
-            "overrides": overrides,
-            "formats": tuple(sorted({_decoder(m) for m in measurements})),
-            "frames": max(1, len(measurements)),
-            "raster": raster,
-        }
-    )
-
-
-def merge_thermal(parts: Sequence[ProductThermal], overrides: ThermalOverrides) -> ProductThermal:
-    """The parameters of a product made of several thermal products (a mosaic of frames)."""
-    values: dict[str, ThermalValue] = {}
-    for name in PARAMETERS:
-        seen = [v for v in (getattr(p, name) for p in parts) if v is not None]
-        if seen:
-            sources = {s for v in seen for s in v.source.split(", ")}
-            low, high = min(v.min for v in seen), max(v.max for v in seen)
-            values[name] = ThermalValue(min=low, max=high, source=", ".join(sorted(sources)))
-    return ProductThermal.model_validate(
-        {
-            **values,
-            "overrides": overrides,
-            "formats": tuple(sorted({f for p in parts for f in p.formats})),
-            "frames": sum(p.frames for p in parts),
-        }
-    )

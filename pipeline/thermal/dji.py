@@ -25,7 +25,7 @@ import numpy as np
 
 from core.errors import DecoderUnavailable, ThermalError
 from flights.models import ThermalParameters
-from pipeline.thermal import ThermalOverrides
+from pipeline.models import ThermalOverrides
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 
 from core.errors import ThermalError
-from pipeline.thermal import ThermalOverrides
+from pipeline.models import ThermalOverrides
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,6 @@ def read_radiometric_tiff(
         ThermalError: 16-bit without a profile, unknown profile, other data types, or a
             float TIFF without profile whose median is implausible as °C (kelvin?).
     """
-    import rasterio
-
     with quiet_rasterio(), rasterio.open(path) as src:
         data = src.read(1, masked=True)
     is_float = np.issubdtype(data.dtype, np.floating)
@@ -101,8 +101,6 @@ def read_radiometric_tiff(
 @contextmanager
 def quiet_rasterio() -> Iterator[None]:
     """Silence NotGeoreferencedWarning for frames that are in pixel space on purpose."""
-    from rasterio.errors import NotGeoreferencedWarning
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         yield

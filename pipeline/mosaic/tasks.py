@@ -1,6 +1,6 @@
 """The thermal mosaic as window tasks: every output block is computed on its own, anywhere.
 
-:func:`pipeline.thermal_raster.thermal_mosaic` cuts the output grid into blocks and
+:func:`pipeline.mosaic.build.thermal_mosaic` cuts the output grid into blocks and
 hands one :class:`MosaicWindow` per block to an executor (this process, a local pool or
 a Dask cluster); :func:`mosaic_window` opens the few frames that overlap the block,
 warps them and blends them nearest-to-nadir, and returns the block. The process that
@@ -22,8 +22,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import rasterio
+from rasterio.transform import Affine
+from rasterio.warp import Resampling, reproject
+from rasterio.warp import transform as warp_transform
 
-from pipeline.thermal_raster import TAG_PREFIX
+from pipeline.thermal.frames import TAG_PREFIX
 
 __all__ = ["MosaicFrame", "MosaicWindow", "frame_window", "mosaic_window", "plan_windows"]
 
@@ -83,8 +87,6 @@ def plan_windows(
 
 def mosaic_window(task: MosaicWindow) -> np.ndarray:
     """The float32 °C block of one window: nearest-to-nadir over its frames, NaN where none."""
-    from rasterio.transform import Affine
-
     col0, row0, width, height = task.window
     t = Affine(*task.transform)
     best = np.full((height, width), np.inf)
@@ -108,10 +110,6 @@ def _warp_frame(
     frame: MosaicFrame, grid_transform: Any, target_crs: str
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """The frame resampled (nearest) into its whole window of the output grid, and its nadir point."""
-    import rasterio
-    from rasterio.transform import Affine
-    from rasterio.warp import Resampling, reproject
-
     (row0, row1), (col0, col1) = frame.rows, frame.cols
     window_transform = grid_transform @ Affine.translation(col0, row0)
     warped = np.full((row1 - row0, col1 - col0), np.nan, dtype=np.float32)
@@ -129,8 +127,6 @@ def _warp_frame(
 
 def _nadir(src: Any, target_crs: str) -> tuple[float, float]:
     """The camera's ground point: GPS tags when present, else the raster centre."""
-    from rasterio.warp import transform as warp_transform
-
     tags = src.tags()
     lat, lon = tags.get(f"{TAG_PREFIX}GPS_LAT"), tags.get(f"{TAG_PREFIX}GPS_LON")
     if lat is not None and lon is not None:

@@ -25,8 +25,7 @@ from pydantic import Field
 from core.errors import ThermalError
 from core.models import Frozen
 from flights.models import ThermalParameters
-from pipeline.models.thermal import KELVIN, OVERRIDABLE
-from pipeline.models.thermal import ThermalOverrides as ThermalOverrides  # re-exported
+from pipeline.models.thermal import KELVIN, OVERRIDABLE, ThermalOverrides
 
 log = logging.getLogger(__name__)
 
