@@ -1,6 +1,7 @@
 """PNG plots for QA reports (matplotlib, Agg canvas, no global pyplot state).
 
-Every function returns PNG bytes, so the report can inline them as base64.
+Every function returns PNG bytes, so the report can inline them as base64. matplotlib is imported
+when the first figure is drawn (about 0.7 s), so importing :mod:`qa` stays cheap.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import date2num
-from matplotlib.figure import Figure
 from shapely.geometry.base import BaseGeometry
 
 from core.localtime import local_date
@@ -23,16 +21,28 @@ from qa.precision import PointError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 _COLOURS = {"fresh": "#2e7d32", "warn": "#f9a825", "stale": "#c62828"}
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A new figure on its own Agg canvas (no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _num(day: object) -> float:
+    from matplotlib.dates import date2num
+
     return float(date2num(day))  # type: ignore[no-untyped-call]  # matplotlib.dates.date2num is unannotated
 
 
 def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return buffer.getvalue()
@@ -53,7 +63,7 @@ def footprints_plot(
     municipality: BaseGeometry | None = None,
 ) -> bytes:
     """Frame footprints over the AOI (and the municipality boundary when it is near)."""
-    fig = Figure(figsize=(6, 5))
+    fig = _figure(6, 5)
     ax = fig.add_subplot()
     for geom in footprints.values():
         _outline(ax, geom, color="#1565c0", lw=0.6, alpha=0.7)
@@ -80,7 +90,7 @@ def error_vectors_plot(
     points: Sequence[tuple[float, float, PointError]], title: str = "check-point errors"
 ) -> bytes:
     """Arrows from each surveyed position along its horizontal error (scaled for visibility)."""
-    fig = Figure(figsize=(6, 5))
+    fig = _figure(6, 5)
     ax = fig.add_subplot()
     if points:
         xs = np.array([p[0] for p in points])
@@ -111,7 +121,7 @@ def error_vectors_plot(
 
 def error_histogram(errors: Sequence[PointError], title: str = "horizontal error") -> bytes:
     """Histogram of horizontal (and vertical, when measured) errors in metres."""
-    fig = Figure(figsize=(6, 3.5))
+    fig = _figure(6, 3.5)
     ax = fig.add_subplot()
     dh = [e.dh for e in errors]
     dz = [e.dz for e in errors if e.dz is not None]
@@ -127,7 +137,7 @@ def error_histogram(errors: Sequence[PointError], title: str = "horizontal error
 
 def overlap_plot(omap: OverlapMap) -> bytes:
     """Frames per cell."""
-    fig = Figure(figsize=(6, 5))
+    fig = _figure(6, 5)
     ax = fig.add_subplot()
     h, w = omap.counts.shape
     t = omap.transform
@@ -142,7 +152,7 @@ def overlap_plot(omap: OverlapMap) -> bytes:
 
 def thermal_histogram(frames: Mapping[str, np.ndarray]) -> bytes:
     """Distribution of temperatures over every thermal raster."""
-    fig = Figure(figsize=(6, 3.5))
+    fig = _figure(6, 3.5)
     ax = fig.add_subplot()
     for name, values in list(frames.items())[:8]:
         finite = np.asarray(values, dtype=np.float64)
@@ -158,7 +168,7 @@ def thermal_histogram(frames: Mapping[str, np.ndarray]) -> bytes:
 
 def freshness_timeline(statuses: Mapping[str, FreshnessStatus], now: datetime) -> bytes:
     """One bar per layer from capture to the day it turns stale, coloured by status."""
-    fig = Figure(figsize=(7, 0.6 + 0.35 * max(len(statuses), 1)))
+    fig = _figure(7, 0.6 + 0.35 * max(len(statuses), 1))
     ax = fig.add_subplot()
     for i, (name, s) in enumerate(statuses.items()):
         start = local_date(s.captured)  # calendar days in Copenhagen, as the rules count them
