@@ -22,7 +22,9 @@ from rasterio.transform import from_origin
 
 from flights.exif import read_capture
 from flights.models import FileKind
-from pipeline.frames import frame_grid, locate_frame, read_image, render_frame, write_frame_cog
+from pipeline.frames.locate import locate_frame
+from pipeline.frames.render import frame_grid, read_image, render_frame
+from pipeline.frames.write import write_frame_cog
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.rotation import R_GIMBAL_FROM_CAMERA
 

@@ -22,7 +22,7 @@ rasters, the thermal frame COGs and the mosaic);
 
 Where the work runs: the ``thermal``, ``frames`` and ``gcp`` sub-stages fan out one task per
 frame on an :class:`~pipeline.executors.Executor` (this process, a local process pool, or a Dask
-cluster: :mod:`pipeline.frame_tasks`, :func:`pipeline.thermal.stage.convert_thermal_frame`,
+cluster: :mod:`pipeline.frames.tasks`, :func:`pipeline.thermal.stage.convert_thermal_frame`,
 :mod:`pipeline.gcp.tasks`);
 this process collects the results and is the only writer of ``products.json``, the thermal
 record, the mosaic and the layers. The products are the same whichever executor ran them.
@@ -42,12 +42,13 @@ from flights.ingest import load_flight
 from flights.models import FileKind
 from flights.raster_time import raster_capture
 from pipeline.executors import Executor, SerialExecutor
+from pipeline.frames.stage import frames_stage, thermal_distances
 from pipeline.gcp.stage import gcp_stage
 from pipeline.geodesy.decision import DECLARATIONS
+from pipeline.layers.stage import layers_stage
 from pipeline.models import Product, ProductKind, Skipped
 from pipeline.mosaic.stage import mosaic_stage
 from pipeline.orthophoto import reproject_to_cog
-from pipeline.process_frames import frames_stage, layers_stage, thermal_distances
 from pipeline.products import load_products, product_id, write_products
 from pipeline.rasters import OUTSIDE_AREA
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage

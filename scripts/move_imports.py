@@ -79,6 +79,24 @@ MOVES: dict[str, dict[str, Move]] = {
         },
         "pipeline.mosaic_tasks": {"*": "pipeline.mosaic.tasks"},
     },
+    "frames": {
+        "pipeline.frames": {
+            "*": "pipeline.frames.render",
+            "DemSampler": "pipeline.frames.dem",
+            "frame_record": "pipeline.frames.locate",
+            "frame_view": "pipeline.frames.locate",
+            "locate_frame": "pipeline.frames.locate",
+            "is_thermal": "pipeline.frames.locate",
+            "NADIR_TOLERANCE_DEG": "pipeline.frames.locate",
+            "write_frame_cog": "pipeline.frames.write",
+            "write_thumbnail": "pipeline.frames.write",
+            "THUMBNAIL_PX": "pipeline.frames.write",
+            "write_layers": "pipeline.layers.gpkg",
+            "FrameRecord": "pipeline.models",
+        },
+        "pipeline.frame_tasks": {"*": "pipeline.frames.tasks"},
+        "pipeline.process_frames": {"*": "pipeline.frames.stage", "layers_stage": "pipeline.layers.stage"},
+    },
 }
 
 

@@ -31,10 +31,10 @@ from pyproj import Transformer
 
 from flights.control_sets import delivered_sources, merge_sources
 from flights.models import Capture, ControlPoint, FileKind
+from pipeline.frames.stage import thermal_frame_info
 from pipeline.gcp.fit import MIN_POINTS, pairs_for_image
 from pipeline.gcp.tasks import GcpResult, GcpTask, warp_gcp_frame
 from pipeline.models import Product, Skipped
-from pipeline.process_frames import thermal_frame_info
 from pipeline.products import product_id as make_product_id
 from pipeline.rasters import outside_target_area
 from pipeline.run import ProcessRun, StageOutput

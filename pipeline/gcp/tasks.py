@@ -22,7 +22,7 @@ from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind
 from pipeline.cog import write_cog
-from pipeline.frames import frame_view
+from pipeline.frames.locate import frame_view
 from pipeline.gcp.fit import MIN_POINTS, GcpPair, check_residuals, fit_gcps
 from pipeline.gcp.warp import warp_with_fit
 from pipeline.models import Accuracy, GcpGeoref, Product, ProductKind, ProductThermal

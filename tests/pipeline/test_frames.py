@@ -14,22 +14,16 @@ from rasterio.transform import from_origin
 
 from flights.models import Attitude, CameraInfo, Capture, FileKind, ImageQuality, Position
 from pipeline.cog import validate_cog
-from pipeline.frames import (
-    DemSampler,
-    frame_grid,
-    frame_record,
-    frame_view,
-    locate_frame,
-    render_frame,
-    write_frame_cog,
-    write_layers,
-    write_thumbnail,
-)
+from pipeline.frames.dem import DemSampler
+from pipeline.frames.locate import frame_record, frame_view, locate_frame
+from pipeline.frames.render import frame_grid, render_frame
+from pipeline.frames.write import write_frame_cog, write_thumbnail
 from pipeline.georef.camera import PinholeCamera
 from pipeline.georef.footprint import FramePose, frame_footprint
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import CameraPosition, project_to_image
 from pipeline.georef.rotation import CameraAttitude, GridFactors
+from pipeline.layers.gpkg import write_layers
 
 CAM = PinholeCamera(400, 300, 400.0, 400.0, 200.0, 150.0)
 CRS = "EPSG:25832"
@@ -84,7 +78,7 @@ def test_dem_sampler_any_crs(make_raster: Callable[..., Path]) -> None:
 def test_render_samples_the_projected_pixel(monkeypatch: pytest.MonkeyPatch, approximate: bool) -> None:
     """Every rendered pixel holds the image position its ground point projects to: exactly, or
     within the approximate transformer's tolerance (coarse lattice + bilinear, like gdalwarp -et)."""
-    from pipeline import frames
+    from pipeline.frames import render as frames
 
     if not approximate:
         monkeypatch.setattr(frames, "_approximate_maps", lambda *args: None)
@@ -225,7 +219,7 @@ def test_brighton_frame_render_matches_orthority(tmp_path: Path, data_dir: Path)
     from orthority.param_io import _rpy_to_opk
 
     from flights.exif import read_capture
-    from pipeline.frames import read_image
+    from pipeline.frames.render import read_image
     from pipeline.georef.rotation import R_GIMBAL_FROM_CAMERA
 
     crs = "EPSG:32615"

@@ -17,9 +17,9 @@ from rasterio.transform import from_origin
 
 from core.errors import IngestError, UsageError
 from core.workspace import Workspace
-from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
 from pipeline.executors import SerialExecutor
+from pipeline.frames import render as frames_module
 from pipeline.models import GcpGeoref, HeightDatum, PoseGeoref, ProductKind
 from pipeline.process import load_products, process_flight
 from pipeline.run import ProcessConfig

@@ -21,9 +21,9 @@ from core.workspace import Workspace
 from flights.flir import read_flir
 from flights.ingest import load_flight
 from flights.models import Capture
-from pipeline import frames as frames_module
 from pipeline.cog import validate_cog
-from pipeline.frames import locate_frame
+from pipeline.frames import render as frames_module
+from pipeline.frames.locate import locate_frame
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import project_to_image
 from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind, ThermalOverrides

@@ -23,19 +23,13 @@ from core.errors import DroneGisError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture
-from pipeline.frames import (
-    DemSampler,
-    frame_grid,
-    frame_record,
-    frame_view,
-    locate_frame,
-    read_image,
-    render_frame,
-    write_frame_cog,
-    write_thumbnail,
-)
+from pipeline.frames.dem import DemSampler
+from pipeline.frames.locate import frame_record, frame_view, locate_frame
+from pipeline.frames.render import frame_grid, read_image, render_frame
+from pipeline.frames.write import write_frame_cog, write_thumbnail
 from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
 from pipeline.models import HeightDatum, PoseGeoref, Product, ProductKind, ProductThermal
+from pipeline.operations import choose_operation
 
 log = logging.getLogger(__name__)
 PLANE_RULE = "relative-altitude-over-takeoff-plane"
@@ -58,7 +52,7 @@ class FrameTask(Frozen):
         dem_bounds: the area of the DEM the parent sampled (same for every frame of a run).
         takeoff_z: DEM height of the take-off point.
         max_range: horizontal metres at which rays are clipped.
-        max_px: largest output side (the parent's ``pipeline.frames.MAX_FRAME_PX``).
+        max_px: largest output side (the parent's ``pipeline.frames.render.MAX_FRAME_PX``).
         thermal: how the °C values were made (thermal frames).
     """
 
@@ -90,8 +84,6 @@ class FrameResult(Frozen):
 @functools.lru_cache(maxsize=4)
 def frame_transformer(target_crs: str) -> tuple[Transformer, str]:
     """WGS 84 -> ``target_crs`` for camera positions (PROJ's best operation), and its label."""
-    from pipeline.operations import choose_operation
-
     op = choose_operation("EPSG:4326", target_crs)
     return op.transformer, op.label
 

@@ -1,26 +1,28 @@
-"""Sub-stages ``frames``, ``mosaic`` and ``layers`` of :mod:`pipeline.process`.
+"""The ``frames`` sub-stage of ``process``: every usable frame georeferenced by its pose.
 
-The ``frames`` sub-stage fans its frames out on the run's executor, one task per frame
-(:func:`pipeline.frame_tasks.georeference_frame`); this process decides what to redo,
-collects the products in capture order and writes everything shared (``products.json``,
-the mosaic, the layers).
+It fans its frames out on the run's executor, one task per frame
+(:func:`pipeline.frames.tasks.georeference_frame`); this process decides what to redo and
+collects the products in capture order. It also gives the thermal stage each thermal frame's
+object distance above a DEM (:func:`thermal_distances`) and the gcp stage a frame's °C record
+(:func:`thermal_frame_info`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from pyproj import Transformer
 
-import pipeline.frames
 from core.errors import DroneGisError, ThermalError
 from flights.models import Capture, FileKind
 from pipeline.executors import map_progress
-from pipeline.frame_tasks import (
+from pipeline.frames import render
+from pipeline.frames.dem import DemSampler
+from pipeline.frames.locate import is_thermal
+from pipeline.frames.tasks import (
     FrameResult,
     FrameTask,
     dem_sampler,
@@ -28,17 +30,13 @@ from pipeline.frame_tasks import (
     georeference_frame,
     rtk_height,
 )
-from pipeline.frames import DemSampler, is_thermal, write_layers
 from pipeline.georef.pose import GroundHeights, frame_pose
 from pipeline.models import (
-    PoseGeoref,
     Product,
     ProductKind,
     ProductThermal,
     Skipped,
-    VectorInfo,
 )
-from pipeline.products import bounds_of
 from pipeline.products import product_id as make_product_id
 from pipeline.rasters import outside_target_area
 from pipeline.run import ProcessRun, StageOutput
@@ -155,7 +153,7 @@ def frames_stage(run: ProcessRun) -> StageOutput:
     """Footprint, COG and thumbnail of every usable frame: one task per frame to redo, on ``run.executor``.
 
     Frames whose signature is unchanged are kept; each other one becomes a
-    :class:`~pipeline.frame_tasks.FrameTask`. The results come back in capture order, so the
+    :class:`~pipeline.frames.tasks.FrameTask`. The results come back in capture order, so the
     products and the skipped list do not depend on the executor.
     """
     captures = frame_inputs(run)
@@ -231,47 +229,6 @@ def _plan_frame(
         dem_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]) if bounds else None,
         takeoff_z=takeoff,
         max_range=run.max_range,
-        max_px=pipeline.frames.MAX_FRAME_PX,
+        max_px=render.MAX_FRAME_PX,  # read at call time: tests make it small
         thermal=thermal,
     )
-
-
-def layers_stage(run: ProcessRun, products: Mapping[str, Product], skipped: Sequence[Skipped]) -> StageOutput:
-    """Footprints and photo-points GeoPackages from the frame products (``skipped``: frames without one)."""
-    frames = sorted((p for p in products.values() if isinstance(p.georef, PoseGeoref)), key=lambda p: p.id)
-    if not frames:
-        return StageOutput()
-    records = [p.georef.record for p in frames if isinstance(p.georef, PoseGeoref)]
-    footprints = run.workspace.footprints_gpkg(run.flight.id)
-    points = run.workspace.photo_points_gpkg(run.flight.id)
-    write_layers(records, footprints, points, run.target_crs)
-    times = [p.time_start for p in frames if p.time_start is not None]
-    common = {
-        "flight": run.flight.id,
-        "crs": run.target_crs,
-        "time_start": min(times, default=None),
-        "time_end": max(times, default=None),
-        "source_files": tuple(f for p in frames for f in p.source_files),
-        "transformation": frames[0].transformation,
-    }
-    xs = [r.camera_east for r in records]
-    ys = [r.camera_north for r in records]
-    layers = (
-        Product(
-            id=make_product_id(run.flight.id, "footprints"),
-            kind=ProductKind.FOOTPRINTS,
-            path=run.rel(footprints),
-            bounds=bounds_of(frames) or (0.0, 0.0, 0.0, 0.0),
-            vector=VectorInfo(layer="footprints", count=len(records), skipped=tuple(skipped)),
-            **common,
-        ),
-        Product(
-            id=make_product_id(run.flight.id, "photo-points"),
-            kind=ProductKind.PHOTO_POINTS,
-            path=run.rel(points),
-            bounds=(min(xs), min(ys), max(xs), max(ys)),
-            vector=VectorInfo(layer="photo_points", count=len(records), skipped=tuple(skipped)),
-            **common,
-        ),
-    )
-    return StageOutput(layers)
