@@ -3,7 +3,7 @@
 Side by side in one run (issue 3, "Speed"):
   * GDAL CLI chain (Debian gdal-bin): ``gdalwarp -multi -wo NUM_THREADS=ALL_CPUS -t_srs EPSG:25832``
     then ``gdal_translate -of COG -co COMPRESS=JPEG -co QUALITY=85 -co NUM_THREADS=ALL_CPUS``;
-  * ``pipeline.orthophoto.reproject_to_cog`` with PROJ's default operation (identity shortcut:
+  * ``pipeline.rasters.reproject.reproject_to_cog`` with PROJ's default operation (identity shortcut:
     the null datum step moves no pixel by more than 0.01 px, so the raster is relabelled);
   * ``reproject_to_cog`` forced to warp (``identity_tolerance_px=0``).
 Each is run in a child process under ``/usr/bin/time`` (wall time, peak RSS); runs are
@@ -36,10 +36,10 @@ QUALITY = "85"
 OURS = """
 import sys
 from pathlib import Path
-from pipeline.orthophoto import reproject_to_cog
+from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
 from pipeline.models import ProductKind
-p = reproject_to_cog(Path(sys.argv[1]), Path(sys.argv[2]), kind=ProductKind.ORTHOPHOTO,
-                     identity_tolerance_px=float(sys.argv[3]))
+config = ReprojectConfig(kind=ProductKind.ORTHOPHOTO, identity_tolerance_px=float(sys.argv[3]))
+p = reproject_to_cog(Path(sys.argv[1]), Path(sys.argv[2]), config)
 print(getattr(p.georef, "warp", None), "|", p.transformation, file=sys.stderr)
 """
 
@@ -117,7 +117,7 @@ def main() -> None:
             f"run {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s {v[-1][1]} MB" for k, v in runs.items()),
             flush=True,
         )
-    from pipeline.cog import validate_cog
+    from pipeline.rasters.cog import validate_cog
 
     base = statistics.median(w for w, _ in runs["gdal"])
     print(f"\n| variant | wall s (median of {args.runs}) | runs | peak RSS MB (max) | ratio to GDAL chain |")

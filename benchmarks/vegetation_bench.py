@@ -199,7 +199,7 @@ def main() -> None:
 
 def _report(args: argparse.Namespace, runs: dict[str, list[tuple[float, int]]], cogs: dict[str, Path],
             change_line: str) -> None:  # fmt: skip
-    from pipeline.cog import validate_cog
+    from pipeline.rasters.cog import validate_cog
 
     labels = {"ours": "ours: `vegetation_indices` (windowed)",
               "whole": "plain rasterio + numpy, whole raster",

@@ -2,7 +2,7 @@
 
 Named sub-stages, in order (``from_stage`` forces one and everything after it):
 
-- ``rasters``: delivered orthophotos, DSMs and DTMs -> COGs (``pipeline.orthophoto``).
+- ``rasters``: delivered orthophotos, DSMs and DTMs -> COGs (``pipeline.rasters.reproject``).
 - ``thermal``: every usable thermal frame -> float32 °C raster with the flight's measurement
   parameters (``pipeline.thermal.stage``; overrides stored per flight, reused on reruns). The
   object distance defaults to the frame's height above ground: above the DEM when ``dem`` is
@@ -31,12 +31,11 @@ record, the mosaic and the layers. The products are the same whichever executor 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from core.errors import DroneGisError, GeoreferenceError, IngestError, UsageError
+from core.errors import GeoreferenceError, IngestError, UsageError
 from core.workspace import Workspace
 from flights.ingest import load_flight
 from flights.models import FileKind
@@ -44,23 +43,16 @@ from flights.raster_time import raster_capture
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.frames.stage import frames_stage, thermal_distances
 from pipeline.gcp.stage import gcp_stage
-from pipeline.geodesy.decision import DECLARATIONS
 from pipeline.layers.stage import layers_stage
-from pipeline.models import Product, ProductKind, Skipped
+from pipeline.models import Product, Skipped
 from pipeline.mosaic.stage import mosaic_stage
-from pipeline.orthophoto import reproject_to_cog
-from pipeline.products import load_products, product_id, write_products
-from pipeline.rasters import OUTSIDE_AREA
+from pipeline.products import load_products, write_products
+from pipeline.rasters.area import OUTSIDE_AREA
+from pipeline.rasters.stage import RASTER_KINDS, rasters_stage
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage
 from pipeline.thermal.stage import thermal_stage
 
 logger = logging.getLogger(__name__)
-
-RASTER_KINDS = {
-    FileKind.ORTHOPHOTO: ProductKind.ORTHOPHOTO,
-    FileKind.DSM: ProductKind.DSM,
-    FileKind.DTM: ProductKind.DTM,
-}
 
 
 def process_flight(
@@ -130,57 +122,6 @@ def process_flight(
         )
     logger.info("processed %s: %d products", flight_id, len(products))
     return tuple(products.values())
-
-
-def rasters_stage(run: ProcessRun) -> StageOutput:
-    """Sub-stage ``rasters``: every delivered orthophoto, DSM and DTM as a COG in the target CRS."""
-    products: list[Product] = []
-    skipped: list[Skipped] = []
-    for delivered in run.flight.files:
-        kind = RASTER_KINDS.get(delivered.kind)
-        if kind is None:
-            continue
-        pid = product_id(run.flight.id, kind.value, Path(delivered.path).name)  # ODM: odm_dem/dsm.tif
-        if any(p.id == pid for p in products):
-            name = Path(delivered.path).name
-            reason = f"another delivered {kind.value} has the file name {name}: product id {pid} is taken"
-            logger.error("%s: %s", delivered.path, reason)
-            skipped.append(Skipped(file=delivered.path, reason=reason))
-            continue
-        declared = run.flight.height_datum.for_kind(delivered.kind)
-        signature = run.signature(delivered.sha256, str(run.grids), declared)
-        old = run.reusable(pid, signature, "rasters")
-        if old is not None:
-            products.append(old)
-            continue
-        src = run.workspace.archived_file(run.flight.id, delivered.path)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                product = reproject_to_cog(
-                    src,
-                    run.workspace.raster_cog(run.flight.id, delivered.path),
-                    kind=kind,
-                    target_crs=run.target_crs,
-                    transformation=run.config.transformation,
-                    grids=run.grids,
-                    flight=run.flight.id,
-                    product_id=pid,
-                    workspace_root=run.workspace.root,
-                    src_crs=delivered.crs,
-                    declared_datum=DECLARATIONS[declared] if declared else None,
-                )
-            except DroneGisError as exc:
-                logger.error("%s: %s", delivered.path, exc)
-                skipped.append(Skipped(file=delivered.path, reason=str(exc)))
-                continue
-        notes = tuple(str(w.message) for w in caught if issubclass(w.category, UserWarning))
-        products.append(
-            product.model_copy(
-                update={"signature": signature, "warnings": notes, "source_files": (delivered.path,)}
-            )
-        )
-    return StageOutput(tuple(products), tuple(skipped))
 
 
 def date_products(run: ProcessRun, products: dict[str, Product]) -> dict[str, Product]:

@@ -97,6 +97,25 @@ MOVES: dict[str, dict[str, Move]] = {
         "pipeline.frame_tasks": {"*": "pipeline.frames.tasks"},
         "pipeline.process_frames": {"*": "pipeline.frames.stage", "layers_stage": "pipeline.layers.stage"},
     },
+    "rasters": {
+        "pipeline.cog": {"*": "pipeline.rasters.cog"},
+        "pipeline.rasters": {
+            "*": "pipeline.rasters.inputs",
+            "OUTSIDE_AREA": "pipeline.rasters.area",
+            "AREA_MARGIN_DEG": "pipeline.rasters.area",
+            "outside_target_area": "pipeline.rasters.area",
+            "crs_name": "pipeline.rasters.area",
+        },
+        "pipeline.operations": {"*": "pipeline.rasters.operations"},
+        "pipeline.orthophoto": {
+            "*": "pipeline.rasters.reproject",
+            "target_grid": "pipeline.rasters.warp",
+            "STRIP_ROWS": "pipeline.rasters.warp",
+            "WARP_MEM_MB": "pipeline.rasters.warp",
+            "WARP_WORKERS": "pipeline.rasters.warp",
+            "WARP_THREADS": "pipeline.rasters.warp",
+        },
+    },
 }
 
 

@@ -16,8 +16,8 @@ import rasterio
 from rasterio.warp import transform_bounds
 
 from core.errors import ExportError
-from pipeline.cog import profile_for, validate_cog, write_cog
 from pipeline.models import Product, ProductKind, ProductThermal
+from pipeline.rasters.cog import profile_for, validate_cog, write_cog
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Access, Approval, Layer, QAFinding, Style
 from webgis_export.places import locality_of

@@ -38,7 +38,7 @@ from pipeline.change.coregister import (
 from pipeline.change.grid import GridReader
 from pipeline.change.inputs import full_scale, gray, value
 from pipeline.change.models import Alignment, AlignSettings, ChangeKind, Grid
-from pipeline.rasters import RasterInfo
+from pipeline.rasters.inputs import RasterInfo
 
 log = logging.getLogger(__name__)
 

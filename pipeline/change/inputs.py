@@ -20,7 +20,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from core.errors import ChangeError
 from pipeline.change.models import ChangeKind
-from pipeline.rasters import RasterInfo
+from pipeline.rasters.inputs import RasterInfo
 from pipeline.vegetation import Band, compute_index, identify_bands
 
 _INDEX_NAME = re.compile(

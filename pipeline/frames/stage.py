@@ -38,7 +38,7 @@ from pipeline.models import (
     Skipped,
 )
 from pipeline.products import product_id as make_product_id
-from pipeline.rasters import outside_target_area
+from pipeline.rasters.area import outside_target_area
 from pipeline.run import ProcessRun, StageOutput
 from pipeline.thermal.convert import distance_from_capture
 from pipeline.thermal.parameters import product_thermal

@@ -29,7 +29,7 @@ from pipeline.frames.render import frame_grid, read_image, render_frame
 from pipeline.frames.write import write_frame_cog, write_thumbnail
 from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
 from pipeline.models import HeightDatum, PoseGeoref, Product, ProductKind, ProductThermal
-from pipeline.operations import choose_operation
+from pipeline.rasters.operations import choose_operation
 
 log = logging.getLogger(__name__)
 PLANE_RULE = "relative-altitude-over-takeoff-plane"

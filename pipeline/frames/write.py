@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 
 from core.atomic import atomic_write_bytes, scratch_path
 from core.errors import GeoreferenceError
-from pipeline.cog import write_cog
 from pipeline.frames.render import read_image
+from pipeline.rasters.cog import write_cog
 
 THUMBNAIL_PX = 256
 

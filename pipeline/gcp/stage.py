@@ -36,7 +36,7 @@ from pipeline.gcp.fit import MIN_POINTS, pairs_for_image
 from pipeline.gcp.tasks import GcpResult, GcpTask, warp_gcp_frame
 from pipeline.models import Product, Skipped
 from pipeline.products import product_id as make_product_id
-from pipeline.rasters import outside_target_area
+from pipeline.rasters.area import outside_target_area
 from pipeline.run import ProcessRun, StageOutput
 
 logger = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from core.errors import DroneGisError, GeoreferenceError, ThermalError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind
-from pipeline.cog import write_cog
 from pipeline.frames.locate import frame_view
 from pipeline.gcp.fit import MIN_POINTS, GcpPair, check_residuals, fit_gcps
 from pipeline.gcp.warp import warp_with_fit
 from pipeline.models import Accuracy, GcpGeoref, Product, ProductKind, ProductThermal
+from pipeline.rasters.cog import write_cog
 from pipeline.thermal.tiff import quiet_rasterio
 
 log = logging.getLogger(__name__)

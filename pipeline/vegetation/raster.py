@@ -2,7 +2,7 @@
 
 Index and change rasters are computed block by block: a window of the input is read, turned
 into float32 values and written into a tiled scratch GeoTIFF beside the product; the scratch is
-then converted by :func:`pipeline.cog.write_cog` (overviews built outside the COG driver, memory
+then converted by :func:`pipeline.rasters.cog.write_cog` (overviews built outside the COG driver, memory
 bounded by its GDAL cache). Memory therefore depends on the window size, not the raster size.
 
 Float products share :data:`FLOAT_PROFILE`: float32, nodata −9999, DEFLATE (level 1) with the
@@ -31,7 +31,7 @@ from rasterio.windows import Window
 from core.atomic import TMP_SUFFIX
 from flights.exif import DEFAULT_LOCAL_TZ
 from flights.raster_time import CREATION, raster_time
-from pipeline.cog import CogProfile, write_cog
+from pipeline.rasters.cog import CogProfile, write_cog
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -26,7 +26,7 @@ from rasterio.windows import Window
 
 from core.errors import RasterInputError
 from core.models import Frozen
-from pipeline.rasters import RasterInfo, open_raster
+from pipeline.rasters.inputs import RasterInfo, open_raster
 from pipeline.vegetation.bands import BandMap, identify_bands, parse_band_spec
 from pipeline.vegetation.indices import INDICES, Band, IndexSpec, compute_index, index_spec
 from pipeline.vegetation.raster import (

@@ -2,7 +2,7 @@
 
 Polygons are measured one window at a time; each window's DSM − base is written into a
 tiled scratch GeoTIFF covering all polygons (cells outside every polygon stay nodata),
-which :func:`pipeline.cog.write_cog` turns into the COG. Where polygons overlap, the
+which :func:`pipeline.rasters.cog.write_cog` turns into the COG. Where polygons overlap, the
 later one's cells win. The colours are a diverging map centred on 0: red above the base
 (cut), blue below it (fill), symmetric about zero so equal colours mean equal depths.
 """
@@ -27,7 +27,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from core.atomic import TMP_SUFFIX, atomic_write_bytes
-from pipeline.cog import COG_PROFILES, CogProfile, write_cog
+from pipeline.rasters.cog import COG_PROFILES, CogProfile, write_cog
 
 NODATA = -9999.0
 COLORMAP = "RdBu_r"

@@ -51,7 +51,7 @@ def test_png_world_file_and_prj_gives_the_crs(data_dir: Path, tmp_path: Path, pr
 
 def test_pipeline_reads_the_same_prj(data_dir: Path, tmp_path: Path) -> None:
     # one .prj reader for ingest and pipeline: an EPSG code text works in both
-    from pipeline.rasters import open_raster
+    from pipeline.rasters.inputs import open_raster
 
     png = _png_with_world(data_dir, tmp_path)
     (tmp_path / "ortho.prj").write_text("EPSG:32722", encoding="utf-8")

@@ -20,9 +20,9 @@ from flights.ingest_config import IngestConfig
 from flights.models import Purpose
 from flights.raster_time import declared_capture
 from pipeline.models import ProductKind
-from pipeline.orthophoto import reproject_to_cog
 from pipeline.process import load_products, process_flight
-from pipeline.rasters import outside_target_area
+from pipeline.rasters.area import outside_target_area
+from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
 from pipeline.run import ProcessConfig
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -48,13 +48,19 @@ def test_orthophoto_in_a_far_away_crs_is_refused(
     tmp_path: Path, data_dir: Path, relpath: str, crs: str | None, hint: str
 ) -> None:
     with pytest.raises(GeoreferenceError, match="outside the area of use") as caught:
-        reproject_to_cog(data_dir / relpath, tmp_path / "out.tif", kind=ProductKind.ORTHOPHOTO, src_crs=crs)
+        reproject_to_cog(
+            data_dir / relpath,
+            tmp_path / "out.tif",
+            ReprojectConfig(kind=ProductKind.ORTHOPHOTO, src_crs=crs),
+        )
     message = str(caught.value)
     assert relpath.split("/")[-1] in message and "EPSG:25832" in message and hint in message
     assert not (tmp_path / "out.tif").exists()
     # the same raster in a CRS made for its place goes through
     product = reproject_to_cog(
-        data_dir / relpath, tmp_path / "ok.tif", kind=ProductKind.ORTHOPHOTO, src_crs=crs, target_crs=hint
+        data_dir / relpath,
+        tmp_path / "ok.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, src_crs=crs, target_crs=hint),
     )
     assert product.crs == hint
 
@@ -127,3 +133,14 @@ def test_products_are_dated_from_the_file_else_the_declaration_else_unknown(tmp_
     assert ortho.time_end == datetime(2025, 6, 12, 21, 59, 59, tzinfo=UTC)
     assert ortho.capture_time_source == "declared: --captured 2025-06-12"
     assert ortho.captured_before is None
+
+
+def test_two_delivered_rasters_with_one_file_name_keep_the_first_and_name_the_second(tmp_path: Path) -> None:
+    """A delivered raster is named by its file name (ODM: odm_orthophoto/odm_orthophoto.tif); a second
+    one of that name in another folder is refused by name instead of silently replacing the first."""
+    ws = Workspace.at(tmp_path / "ws")
+    _ortho(tmp_path / "two" / "a" / "odm_orthophoto.tif")
+    _ortho(tmp_path / "two" / "b" / "odm_orthophoto.tif")
+    _ingest(ws, tmp_path / "two", "two", captured="2025-06-12")
+    [ortho] = process_flight(ws, "two")
+    assert ortho.id == "two-orthophoto-odm_orthophoto" and ortho.source_files == ("a/odm_orthophoto.tif",)

@@ -1,4 +1,4 @@
-"""COG profiles, writing and validation (pipeline.cog)."""
+"""COG profiles, writing and validation (pipeline.rasters.cog)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 from core.errors import UsageError
-from pipeline import cog
-from pipeline.cog import COG_PROFILES, CogProfile, overview_factors, validate_cog, write_cog, write_cog_array
+from pipeline.rasters import cog
+from pipeline.rasters.cog import (
+    COG_PROFILES,
+    CogProfile,
+    overview_factors,
+    validate_cog,
+    write_cog,
+    write_cog_array,
+)
 
 FIXTURES = Path("rio_cogeo_fixtures/tests/fixtures")
 

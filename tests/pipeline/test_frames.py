@@ -13,7 +13,6 @@ import rasterio
 from rasterio.transform import from_origin
 
 from flights.models import Attitude, CameraInfo, Capture, FileKind, ImageQuality, Position
-from pipeline.cog import validate_cog
 from pipeline.frames.dem import DemSampler
 from pipeline.frames.locate import frame_record, frame_view, locate_frame
 from pipeline.frames.render import frame_grid, render_frame
@@ -24,6 +23,7 @@ from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import CameraPosition, project_to_image
 from pipeline.georef.rotation import CameraAttitude, GridFactors
 from pipeline.layers.gpkg import write_layers
+from pipeline.rasters.cog import validate_cog
 
 CAM = PinholeCamera(400, 300, 400.0, 400.0, 200.0, 150.0)
 CRS = "EPSG:25832"

@@ -21,7 +21,7 @@ import rasterio
 from core.errors import EllipsoidalHeightWarning, HeightDatumWarning
 from pipeline.geodesy.decision import GeoidTest, decide, file_vertical, plan_heights
 from pipeline.models import DatumSource, HeightDatum, ProductKind
-from pipeline.orthophoto import reproject_to_cog
+from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
 from tests.samples import ellipsoidal_copy
 
 MALSTROEM = Path("dk_malstroem/tests/data/dtm.tif")
@@ -76,8 +76,11 @@ def test_three_deliveries_equal_the_dvr90_dtm(
     dst = tmp_path / f"{case}.tif"
     with warnings.catch_warnings():
         warnings.simplefilter("error", HeightDatumWarning)
-        product = reproject_to_cog(deliveries[case], dst, kind=ProductKind.DTM, grids=data_dir / "proj_grids",
-                                   declared_datum=declared)  # fmt: skip
+        product = reproject_to_cog(
+            deliveries[case],
+            dst,
+            ReprojectConfig(kind=ProductKind.DTM, grids=data_dir / "proj_grids", declared_datum=declared),
+        )
     assert product.datum is not None
     assert product.height_datum is HeightDatum.DVR90 and product.datum.source is source
     assert _max_difference(dst, data_dir / MALSTROEM) < 0.01
@@ -95,21 +98,26 @@ def test_undeclared_without_grids_is_unknown(deliveries: dict[str, Path], tmp_pa
     """No grid: no geoid test; a plain EPSG:25832 DTM is unknown, unchanged, never labelled DVR90."""
     for case in ("plain", "ellipsoidal"):
         dst = tmp_path / f"{case}.tif"
-        product = reproject_to_cog(deliveries[case], dst, kind=ProductKind.DTM)
+        product = reproject_to_cog(deliveries[case], dst, ReprojectConfig(kind=ProductKind.DTM))
         assert product.datum is not None and product.height_datum is HeightDatum.UNKNOWN
         assert product.datum.source is DatumSource.DEFAULT and product.datum.geoid_n_m is None
         assert _max_difference(dst, deliveries[case]) == 0.0
         with rasterio.open(dst) as cog:
             assert cog.crs.to_epsg() == 25832 and cog.tags()["DRONEGIS_HEIGHT_DATUM"] == "unknown"
     with pytest.warns(EllipsoidalHeightWarning, match="heights stay ellipsoidal"):
-        declared = reproject_to_cog(deliveries["ellipsoidal"], tmp_path / "e.tif", kind=ProductKind.DTM,
-                                    declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
+        declared = reproject_to_cog(
+            deliveries["ellipsoidal"],
+            tmp_path / "e.tif",
+            ReprojectConfig(kind=ProductKind.DTM, declared_datum=HeightDatum.ELLIPSOIDAL),
+        )
     assert declared.height_datum is HeightDatum.ELLIPSOIDAL and declared.datum is not None
     assert declared.datum.vertical_crs == "EPSG:4937" and declared.datum.crs == "EPSG:25832"
 
 
 def test_file_crs_decides_without_grids(deliveries: dict[str, Path], tmp_path: Path) -> None:
-    product = reproject_to_cog(deliveries["epsg7416"], tmp_path / "d.tif", kind=ProductKind.DTM)
+    product = reproject_to_cog(
+        deliveries["epsg7416"], tmp_path / "d.tif", ReprojectConfig(kind=ProductKind.DTM)
+    )
     assert product.height_datum is HeightDatum.DVR90 and product.datum is not None
     assert product.datum.source is DatumSource.FILE_CRS and product.datum.geoid_n_m is None
 
@@ -120,7 +128,7 @@ def test_ellipsoidal_undeclared_is_unknown_not_shifted(
     """Ellipsoidal heights (all above N − 5 m) prove nothing: unknown, unconverted."""
     dst = tmp_path / "e.tif"
     product = reproject_to_cog(
-        deliveries["ellipsoidal"], dst, kind=ProductKind.DTM, grids=data_dir / "proj_grids"
+        deliveries["ellipsoidal"], dst, ReprojectConfig(kind=ProductKind.DTM, grids=data_dir / "proj_grids")
     )
     assert product.height_datum is HeightDatum.UNKNOWN and product.datum is not None
     assert product.datum.share_below_geoid == 0.0 and product.datum.source is DatumSource.DEFAULT
@@ -134,9 +142,13 @@ def test_declared_ellipsoidal_below_the_geoid_warns(
     src = tmp_path / "dsm.tif"
     src.write_bytes(deliveries["plain"].read_bytes())
     with pytest.warns(HeightDatumWarning) as caught:
-        product = reproject_to_cog(src, tmp_path / "out.tif", kind=ProductKind.DSM,
-                                   grids=data_dir / "proj_grids",
-                                   declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
+        product = reproject_to_cog(
+            src,
+            tmp_path / "out.tif",
+            ReprojectConfig(
+                kind=ProductKind.DSM, grids=data_dir / "proj_grids", declared_datum=HeightDatum.ELLIPSOIDAL
+            ),
+        )
     (message,) = [str(w.message) for w in caught if w.category is HeightDatumWarning]
     assert (
         str(src) in message

@@ -1,4 +1,4 @@
-"""Orthophotos, DSMs and DTMs to COGs in the target CRS (pipeline.orthophoto).
+"""Orthophotos, DSMs and DTMs to COGs in the target CRS (pipeline.rasters.reproject).
 
 Pixels and georeferencing are compared with a ``gdalwarp`` (Debian gdal-bin) of the
 same input onto the same grid.
@@ -16,10 +16,10 @@ import rasterio
 from rasterio.transform import from_origin
 
 from core.errors import EllipsoidalHeightWarning, GeoreferenceError, UsageError
-from pipeline.cog import COG_PROFILES, CogProfile, validate_cog
 from pipeline.geodesy.dvr90 import dvr90_transformer, geoid_offsets
 from pipeline.models import DeliveredGeoref, HeightDatum, Product, ProductKind
-from pipeline.orthophoto import reproject_to_cog
+from pipeline.rasters.cog import COG_PROFILES, CogProfile, validate_cog
+from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
 
 WEBODM = Path("webodm_fixtures/app/fixtures/orthophoto.tif")
 DSM = Path("opengeos_data/elevation/dsm.tif")
@@ -72,8 +72,11 @@ def assert_valid_everywhere(path: Path) -> None:
 
 def test_webodm_rgba_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / WEBODM
-    product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:3857",
-                               profile=lossless())  # fmt: skip
+    product = reproject_to_cog(
+        src,
+        tmp_path / "o.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:3857", profile=lossless()),
+    )
     assert_valid_everywhere(tmp_path / "o.tif")
     ref = gdalwarp_like(src, tmp_path / "o.tif", tmp_path / "ref.tif", "-r", "bilinear")
     with rasterio.open(tmp_path / "o.tif") as ours, rasterio.open(ref) as theirs:
@@ -92,7 +95,9 @@ def test_webodm_rgba_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
 
 def test_webodm_jpeg_alpha_becomes_mask(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / WEBODM
-    product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:3857")
+    product = reproject_to_cog(
+        src, tmp_path / "o.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:3857")
+    )
     assert_valid_everywhere(tmp_path / "o.tif")
     ref = gdalwarp_like(src, tmp_path / "o.tif", tmp_path / "ref.tif", "-r", "bilinear")
     with rasterio.open(tmp_path / "o.tif") as ours, rasterio.open(ref) as theirs:
@@ -110,8 +115,11 @@ def test_webodm_jpeg_alpha_becomes_mask(data_dir: Path, tmp_path: Path) -> None:
 
 def test_dsm_nodata_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / DSM
-    product = reproject_to_cog(src, tmp_path / "dsm.tif", kind=ProductKind.DSM, target_crs="EPSG:5070",
-                               declared_datum=HeightDatum.UNKNOWN)  # fmt: skip
+    product = reproject_to_cog(
+        src,
+        tmp_path / "dsm.tif",
+        ReprojectConfig(kind=ProductKind.DSM, target_crs="EPSG:5070", declared_datum=HeightDatum.UNKNOWN),
+    )
     assert_valid_everywhere(tmp_path / "dsm.tif")
     ref = gdalwarp_like(
         src, tmp_path / "dsm.tif", tmp_path / "ref.tif", "-r", "bilinear", "-dstnodata", "-9999"
@@ -133,8 +141,11 @@ def test_dsm_nodata_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
 
 def test_classes_nearest_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / CLASSES
-    reproject_to_cog(src, tmp_path / "c.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:32633",
-                     profile="classes")  # fmt: skip
+    reproject_to_cog(
+        src,
+        tmp_path / "c.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:32633", profile="classes"),
+    )
     assert_valid_everywhere(tmp_path / "c.tif")
     ref = gdalwarp_like(src, tmp_path / "c.tif", tmp_path / "ref.tif", "-r", "near")
     with rasterio.open(tmp_path / "c.tif") as ours, rasterio.open(ref) as theirs, rasterio.open(src) as orig:
@@ -149,7 +160,9 @@ def test_utm32_wgs84_to_etrs89_is_an_honest_identity(
 ) -> None:
     src = make_raster("r32632.tif", width=600, height=500, count=3, crs="EPSG:32632",
                       transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
-    product = reproject_to_cog(src, tmp_path / "o.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
+    product = reproject_to_cog(
+        src, tmp_path / "o.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, profile=lossless())
+    )
     assert _delivered(product).warp == "identity (relabel, no resampling)"
     assert _delivered(product).max_shift_px < 0.01
     assert "ETRS89 to WGS 84 (1)" in (product.transformation or "")
@@ -176,8 +189,11 @@ def product_transform(path: Path) -> rasterio.Affine:
 def test_forced_warp_equals_identity(make_raster: Callable[..., Path], tmp_path: Path) -> None:
     src = make_raster("r32632.tif", width=300, height=200, count=3, crs="EPSG:32632",
                       transform=from_origin(560000, 6215500, 0.05, 0.05))  # fmt: skip
-    warped = reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless(),
-                              identity_tolerance_px=0.0)  # fmt: skip
+    warped = reproject_to_cog(
+        src,
+        tmp_path / "w.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, profile=lossless(), identity_tolerance_px=0.0),
+    )
     assert _delivered(warped).warp == "warped"
     with rasterio.open(tmp_path / "w.tif") as out, rasterio.open(src) as orig:
         assert (out.width, out.height) == (300, 200)
@@ -187,34 +203,46 @@ def test_forced_warp_equals_identity(make_raster: Callable[..., Path], tmp_path:
 
 def test_user_transformation_is_used_and_recorded(make_raster: Callable[..., Path], tmp_path: Path) -> None:
     src = make_raster("a.tif", width=64, height=64, count=3)
-    shifted = reproject_to_cog(src, tmp_path / "s.tif", kind=ProductKind.ORTHOPHOTO,
-                               transformation="+proj=affine +xoff=10 +yoff=-5")  # fmt: skip
+    shifted = reproject_to_cog(
+        src,
+        tmp_path / "s.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, transformation="+proj=affine +xoff=10 +yoff=-5"),
+    )
     assert _delivered(shifted).warp == "warped"
     assert "proj=affine xoff=10 yoff=-5" in (shifted.transformation or "")
     assert shifted.bounds[0] == pytest.approx(560010.0, abs=0.01)
     assert shifted.bounds[3] == pytest.approx(6215495.0, abs=0.01)
     src32632 = make_raster("b.tif", width=64, height=64, count=3, crs="EPSG:32632")
     chosen = reproject_to_cog(
-        src32632, tmp_path / "c.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1149"
+        src32632, tmp_path / "c.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1149")
     )
     assert "ETRS89 to WGS 84 (1)" in (chosen.transformation or "")
     with pytest.raises(UsageError, match="EPSG:1234 is not among PROJ's operations"):
         reproject_to_cog(
-            src32632, tmp_path / "d.tif", kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1234"
+            src32632,
+            tmp_path / "d.tif",
+            ReprojectConfig(kind=ProductKind.ORTHOPHOTO, transformation="EPSG:1234"),
         )
     with pytest.raises(UsageError, match="not a valid PROJ pipeline"):
         reproject_to_cog(
-            src32632, tmp_path / "e.tif", kind=ProductKind.ORTHOPHOTO, transformation="+proj=nonsense"
+            src32632,
+            tmp_path / "e.tif",
+            ReprojectConfig(kind=ProductKind.ORTHOPHOTO, transformation="+proj=nonsense"),
         )
 
 
 def test_world_file_png_needs_crs(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / BR_PNG
     with pytest.raises(GeoreferenceError, match="no CRS"):
-        reproject_to_cog(src, tmp_path / "br.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982")
+        reproject_to_cog(
+            src, tmp_path / "br.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982")
+        )
     assert not (tmp_path / "br.tif").exists()
-    product = reproject_to_cog(src, tmp_path / "br.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982",
-                               src_crs="EPSG:32722")  # fmt: skip
+    product = reproject_to_cog(
+        src,
+        tmp_path / "br.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:31982", src_crs="EPSG:32722"),
+    )
     assert_valid_everywhere(tmp_path / "br.tif")
     assert _delivered(product).source_crs == "EPSG:32722"
     assert "SIRGAS 2000 to WGS 84" in (product.transformation or "")
@@ -225,7 +253,7 @@ def test_world_file_png_needs_crs(data_dir: Path, tmp_path: Path) -> None:
 
 def test_outside_target_crs_fails(data_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(GeoreferenceError, match="far outside the area of use of the target"):
-        reproject_to_cog(data_dir / WEBODM, tmp_path / "x.tif", kind=ProductKind.ORTHOPHOTO)
+        reproject_to_cog(data_dir / WEBODM, tmp_path / "x.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO))
 
 
 def _dsm(make_raster: Callable[..., Path]) -> Path:
@@ -236,9 +264,13 @@ def _dsm(make_raster: Callable[..., Path]) -> Path:
 
 
 def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Path, tmp_path: Path) -> None:
-    product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM,
-                               grids=data_dir / "proj_grids",
-                               declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
+    product = reproject_to_cog(
+        _dsm(make_raster),
+        tmp_path / "d.tif",
+        ReprojectConfig(
+            kind=ProductKind.DSM, grids=data_dir / "proj_grids", declared_datum=HeightDatum.ELLIPSOIDAL
+        ),
+    )
     assert product.height_datum is HeightDatum.DVR90
     assert "dk_sdfi_dvr90" in str(product.datum.conversion if product.datum else None)
     with rasterio.open(tmp_path / "d.tif") as out:
@@ -260,8 +292,11 @@ def test_dsm_to_dvr90_with_grids(make_raster: Callable[..., Path], data_dir: Pat
 
 def test_dsm_without_grids_is_labelled_ellipsoidal(make_raster: Callable[..., Path], tmp_path: Path) -> None:
     with pytest.warns(EllipsoidalHeightWarning):
-        product = reproject_to_cog(_dsm(make_raster), tmp_path / "d.tif", kind=ProductKind.DSM,
-                                   declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
+        product = reproject_to_cog(
+            _dsm(make_raster),
+            tmp_path / "d.tif",
+            ReprojectConfig(kind=ProductKind.DSM, declared_datum=HeightDatum.ELLIPSOIDAL),
+        )
     assert product.height_datum is HeightDatum.ELLIPSOIDAL
     with rasterio.open(tmp_path / "d.tif") as out:
         assert float(out.read(1, masked=True).max()) == 100.0
@@ -271,9 +306,17 @@ def test_dsm_without_grids_is_labelled_ellipsoidal(make_raster: Callable[..., Pa
 def test_danish_dtm_already_dvr90(data_dir: Path, tmp_path: Path, workspace: object) -> None:
     root = tmp_path / "ws"
     dst = root / "products" / "f1" / "dtm.tif"
-    product = reproject_to_cog(data_dir / MALSTROEM, dst, kind=ProductKind.DTM, grids=data_dir / "proj_grids",
-                               declared_datum=HeightDatum.DVR90, flight="f1",
-                               workspace_root=root)  # fmt: skip
+    product = reproject_to_cog(
+        data_dir / MALSTROEM,
+        dst,
+        ReprojectConfig(
+            kind=ProductKind.DTM,
+            grids=data_dir / "proj_grids",
+            declared_datum=HeightDatum.DVR90,
+            flight="f1",
+            workspace_root=root,
+        ),
+    )
     assert product.height_datum is HeightDatum.DVR90
     assert product.path == "products/f1/dtm.tif" and product.id == "f1-dtm" and product.flight == "f1"
     with rasterio.open(dst) as out, rasterio.open(data_dir / MALSTROEM) as orig:
@@ -286,7 +329,7 @@ def test_rgb_nodata_becomes_mask(make_raster: Callable[..., Path], tmp_path: Pat
     data = np.full((3, 64, 64), 120, dtype="uint8")
     data[:, :16, :] = 0
     src = make_raster("n.tif", width=64, height=64, count=3, nodata=0, data=data)
-    reproject_to_cog(src, tmp_path / "n_cog.tif", kind=ProductKind.ORTHOPHOTO)
+    reproject_to_cog(src, tmp_path / "n_cog.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO))
     with rasterio.open(tmp_path / "n_cog.tif") as out:
         mask = out.dataset_mask()
         assert out.count == 3 and out.nodata is None
@@ -296,8 +339,11 @@ def test_rgb_nodata_becomes_mask(make_raster: Callable[..., Path], tmp_path: Pat
 def test_geographic_target_axis_order_matches_gdalwarp(data_dir: Path, tmp_path: Path) -> None:
     """EPSG:4326 is lat/lon in the EPSG database; GDAL gets the operation in that order."""
     src = data_dir / "rio_cogeo_fixtures/tests/fixtures/image_rgb.tif"
-    product = reproject_to_cog(src, tmp_path / "g.tif", kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:4326",
-                               profile=lossless())  # fmt: skip
+    product = reproject_to_cog(
+        src,
+        tmp_path / "g.tif",
+        ReprojectConfig(kind=ProductKind.ORTHOPHOTO, target_crs="EPSG:4326", profile=lossless()),
+    )
     transform, width, height = gdal_default_grid(src, tmp_path / "ref.tif", "EPSG:4326", "-r", "bilinear")
     with rasterio.open(tmp_path / "g.tif") as ours, rasterio.open(tmp_path / "ref.tif") as theirs:
         assert (ours.width, ours.height) == (width, height)
@@ -311,7 +357,9 @@ def test_geographic_target_axis_order_matches_gdalwarp(data_dir: Path, tmp_path:
 def test_geographic_source_matches_gdalwarp(make_raster: Callable[..., Path], tmp_path: Path) -> None:
     src = make_raster("ll.tif", width=300, height=200, count=3, crs="EPSG:4258",
                       transform=from_origin(9.93, 56.04, 0.00002, 0.00001))  # fmt: skip
-    product = reproject_to_cog(src, tmp_path / "u.tif", kind=ProductKind.ORTHOPHOTO, profile=lossless())
+    product = reproject_to_cog(
+        src, tmp_path / "u.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, profile=lossless())
+    )
     assert _delivered(product).warp == "warped"
     transform, width, height = gdal_default_grid(src, tmp_path / "ref.tif", "EPSG:25832", "-r", "bilinear")
     with rasterio.open(tmp_path / "u.tif") as ours:
@@ -323,12 +371,14 @@ def test_geographic_source_matches_gdalwarp(make_raster: Callable[..., Path], tm
 def test_bad_options_fail_clearly(make_raster: Callable[..., Path], tmp_path: Path) -> None:
     src16 = make_raster("u16.tif", count=3, dtype="uint16")
     with pytest.raises(UsageError, match="u16.tif: uint16 imagery does not fit the 8-bit profile ortho_jpeg"):
-        reproject_to_cog(src16, tmp_path / "x.tif", kind=ProductKind.ORTHOPHOTO)
+        reproject_to_cog(src16, tmp_path / "x.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO))
     src = make_raster("u8.tif", count=3)
     with pytest.raises(UsageError, match="unknown resampling 'smooth'"):
-        reproject_to_cog(src, tmp_path / "y.tif", kind=ProductKind.ORTHOPHOTO, resampling="smooth")
+        reproject_to_cog(
+            src, tmp_path / "y.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, resampling="smooth")
+        )
     with pytest.raises(UsageError, match="unknown COG profile 'png'"):
-        reproject_to_cog(src, tmp_path / "z.tif", kind=ProductKind.ORTHOPHOTO, profile="png")
+        reproject_to_cog(src, tmp_path / "z.tif", ReprojectConfig(kind=ProductKind.ORTHOPHOTO, profile="png"))
     assert not list(tmp_path.glob("*.tif.*")), "no scratch left behind"
 
 
@@ -339,16 +389,19 @@ def test_dvr90_lattice_equals_exact_per_pixel(
     data = np.full((1, 300, 400), 50.0, dtype="float32")
     src = make_raster("wide.tif", width=400, height=300, dtype="float32", nodata=-9999.0, data=data,
                       transform=from_origin(556000, 6215500, 10.0, 10.0))  # fmt: skip
-    reproject_to_cog(src, tmp_path / "w.tif", kind=ProductKind.DSM, grids=data_dir / "proj_grids",
-                     declared_datum=HeightDatum.ELLIPSOIDAL)  # fmt: skip
+    reproject_to_cog(
+        src,
+        tmp_path / "w.tif",
+        ReprojectConfig(
+            kind=ProductKind.DSM, grids=data_dir / "proj_grids", declared_datum=HeightDatum.ELLIPSOIDAL
+        ),
+    )
     transformer = dvr90_transformer("EPSG:25832", data_dir / "proj_grids")
     assert transformer is not None
     with rasterio.open(tmp_path / "w.tif") as out:
         band = out.read(1).astype(np.float64)
     cols, rows = np.meshgrid(np.arange(400) + 0.5, np.arange(300) + 0.5)
-    exact = 50.0 + geoid_offsets(
-        transformer, 556000 + 10.0 * cols.ravel(), 6215500 - 10.0 * rows.ravel()
-    )
+    exact = 50.0 + geoid_offsets(transformer, 556000 + 10.0 * cols.ravel(), 6215500 - 10.0 * rows.ravel())
     assert np.ptp(exact) > 0.01, "the test area must show geoid variation"
     assert np.abs(band.ravel() - exact).max() < 0.001
 
@@ -360,7 +413,7 @@ def test_thermal_mosaic_and_atomic_replace(make_raster: Callable[..., Path], tmp
                       crs="EPSG:32632")  # fmt: skip
     dst = tmp_path / "out" / "thermal_cog.tif"
     for _ in range(2):  # the second run replaces the first atomically
-        product = reproject_to_cog(src, dst, kind=ProductKind.THERMAL_MOSAIC, flight="f2")
+        product = reproject_to_cog(src, dst, ReprojectConfig(kind=ProductKind.THERMAL_MOSAIC, flight="f2"))
     assert product.units == "°C" and _delivered(product).cog_profile == "thermal_f32"
     assert product.height_datum is HeightDatum.NOT_APPLICABLE and product.id == "f2-thermal_mosaic"
     with rasterio.open(dst) as out:

@@ -17,11 +17,11 @@ from rasterio.transform import from_origin
 
 from core.errors import IngestError, UsageError
 from core.workspace import Workspace
-from pipeline.cog import validate_cog
 from pipeline.executors import SerialExecutor
 from pipeline.frames import render as frames_module
 from pipeline.models import GcpGeoref, HeightDatum, PoseGeoref, ProductKind
 from pipeline.process import load_products, process_flight
+from pipeline.rasters.cog import validate_cog
 from pipeline.run import ProcessConfig
 from tests.samples import ingest_into as _ingest
 

@@ -21,13 +21,13 @@ from core.workspace import Workspace
 from flights.flir import read_flir
 from flights.ingest import load_flight
 from flights.models import Capture
-from pipeline.cog import validate_cog
 from pipeline.frames import render as frames_module
 from pipeline.frames.locate import locate_frame
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import project_to_image
 from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind, ThermalOverrides
 from pipeline.process import load_products, process_flight
+from pipeline.rasters.cog import validate_cog
 from pipeline.run import ProcessConfig
 from pipeline.thermal.convert import distance_from_capture
 from pipeline.thermal.radiometry import MeasurementParameters, raw_to_celsius

@@ -93,7 +93,7 @@ def photo_flight(ws: Workspace, data_dir: Path) -> None:
     import numpy as np
     from affine import Affine
 
-    from pipeline.cog import write_cog_array
+    from pipeline.rasters.cog import write_cog_array
 
     folder = ws.products(FLIGHT)
     bgr = cv2.imread(str(data_dir / "brighton_beach" / "images" / "DJI_0018.JPG"))

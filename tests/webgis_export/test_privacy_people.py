@@ -17,8 +17,8 @@ import rasterio
 from affine import Affine
 
 from core.workspace import Workspace
-from pipeline.cog import write_cog_array
 from pipeline.models import Product, ProductKind
+from pipeline.rasters.cog import write_cog_array
 from tests.webgis_export.published import CAPTURE, NOW
 from webgis_export.privacy.models import PrivacyConfig
 from webgis_export.privacy.people import DETECTOR, blur_boxes, detect_people

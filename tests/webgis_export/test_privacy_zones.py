@@ -26,8 +26,8 @@ from core.errors import LayerNotFound
 from core.workspace import Workspace
 from dronegis.api.app import create_app
 from dronegis.settings import Settings, Token
-from pipeline.cog import write_cog_array
 from pipeline.models import Product, ProductKind
+from pipeline.rasters.cog import write_cog_array
 from tests.webgis_export.published import CAPTURE, NOW, live_server
 from webgis_export.privacy.gate import PublicationGate, read_stamp
 from webgis_export.privacy.models import PrivacyConfig

@@ -19,7 +19,7 @@ from rasterio.crs import CRS
 from rio_tiler.io import Reader
 
 from pipeline.models import HeightDatum, ProductKind
-from pipeline.orthophoto import reproject_to_cog
+from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
 from webgis_export.layerbuild import layer_folder_build
 from webgis_export.render import read_point, read_tile
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
@@ -33,8 +33,11 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def dvr90_layer(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     """The real Danish DTM processed with the grids (geoid test: DVR90) and built as a layer."""
     root = tmp_path_factory.mktemp("pub")
-    product = reproject_to_cog(data_dir / MALSTROEM, root / "dtm.tif", kind=ProductKind.DTM,
-                               grids=data_dir / "proj_grids", flight="h1")  # fmt: skip
+    product = reproject_to_cog(
+        data_dir / MALSTROEM,
+        root / "dtm.tif",
+        ReprojectConfig(kind=ProductKind.DTM, grids=data_dir / "proj_grids", flight="h1"),
+    )
     assert product.height_datum is HeightDatum.DVR90
     layer = layer_folder_build(product, root / "dtm.tif", root / "layers" / "h1-dtm", access="internal",
                                title=None, qa={}, published_at=NOW, pyramids=False)  # fmt: skip

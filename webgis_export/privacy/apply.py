@@ -15,8 +15,8 @@ from pydantic import ConfigDict
 
 from core.atomic import atomic_write_text
 from core.models import Frozen
-from pipeline.cog import profile_for
 from pipeline.models import ProductKind
+from pipeline.rasters.cog import profile_for
 from webgis_export.models import Access
 from webgis_export.privacy.models import STAMP_NAME, PrivacyConfig, PrivacyStamp
 from webgis_export.privacy.people import blur_people_in_cog

@@ -29,7 +29,7 @@ import rasterio
 
 from core.atomic import TMP_SUFFIX
 from core.errors import PrivacyZoneError
-from pipeline.cog import write_cog
+from pipeline.rasters.cog import write_cog
 from webgis_export.privacy.models import PrivacyStamp
 from webgis_export.privacy.raster import MASKED_IMAGERY
 

@@ -30,7 +30,7 @@ from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
 from core.atomic import TMP_SUFFIX
-from pipeline.cog import COG_PROFILES, CogProfile, write_cog
+from pipeline.rasters.cog import COG_PROFILES, CogProfile, write_cog
 from webgis_export.privacy.models import PrivacyStamp
 from webgis_export.privacy.zones import PrivacyZones
 

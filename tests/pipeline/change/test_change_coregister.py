@@ -17,7 +17,7 @@ from pipeline.change.coregister import PatchShift, ecc_motion, fit_motion, motio
 from pipeline.change.grid import common_grid
 from pipeline.change.inputs import bands_to_read
 from pipeline.change.models import Alignment, AlignSettings, ChangeKind
-from pipeline.rasters import open_raster
+from pipeline.rasters.inputs import open_raster
 
 CRS = "EPSG:32722"
 

@@ -16,7 +16,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from core.errors import ChangeError, CoregistrationError, NoOverlapError, RasterInputError
 from pipeline.change import AlignSettings, ChangeConfig, ChangeKind, detect_change, read_result
-from pipeline.cog import validate_cog
+from pipeline.rasters.cog import validate_cog
 
 CRS = "EPSG:32722"
 RES = 0.1156592985332547

@@ -12,7 +12,7 @@ from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 from core.errors import GeoreferenceError, RasterInputError
-from pipeline.cog import validate_cog
+from pipeline.rasters.cog import validate_cog
 from pipeline.vegetation import Band, Calibration, VegetationConfig, compute_index, vegetation_indices
 from pipeline.vegetation.raster import NODATA
 

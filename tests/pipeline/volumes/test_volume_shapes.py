@@ -13,7 +13,7 @@ import pytest
 import rasterio
 from volume_site import CELL, SHAPES, TILT, Site, write_raster
 
-from pipeline.cog import validate_cog
+from pipeline.rasters.cog import validate_cog
 from pipeline.volumes import BaseMethod, VerticalError, VolumeConfig, VolumeRun, VolumeStatus, run_volumes
 
 

@@ -18,29 +18,20 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import pyproj
 import rasterio
-from pyproj._crs import AreaOfUse
-from pyproj.transformer import Transformer
-from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
 import flights.rasters
-from core.errors import GeoreferenceError, UsageError
+from core.errors import GeoreferenceError
 from pipeline.models import ProductKind
+from pipeline.rasters.area import crs_name, crs_string, near_area, outside_target_area, to_lonlat
 
 log = logging.getLogger(__name__)
-
-WORLD_FILE_SUFFIXES = {".jpg": ".jgw", ".jpeg": ".jgw", ".png": ".pgw", ".tif": ".tfw", ".tiff": ".tfw"}
-#: How far outside the CRS's area of use (degrees) a raster centre may lie.
-AREA_MARGIN_DEG = 5.0
-#: Marks the refusals of :func:`outside_target_area` in messages.
-OUTSIDE_AREA = "far outside the area of use of the target"
 
 
 class RasterInfo(NamedTuple):
@@ -64,20 +55,6 @@ class RasterInfo(NamedTuple):
     def resolution(self) -> tuple[float, float]:
         """Pixel size (x, y) in CRS units, positive."""
         return abs(self.transform.a), abs(self.transform.e)
-
-
-def crs_string(crs: CRS | pyproj.CRS | str) -> str:
-    """``EPSG:nnnn`` when the CRS has an EPSG code, else its WKT.
-
-    Raises:
-        UsageError: the CRS cannot be parsed.
-    """
-    try:
-        parsed = pyproj.CRS.from_user_input(crs.to_wkt() if isinstance(crs, CRS) else crs)
-    except pyproj.exceptions.CRSError as exc:
-        raise UsageError(f"unknown CRS {crs!r}: {exc}") from exc
-    code = parsed.to_epsg()
-    return f"EPSG:{code}" if code else parsed.to_wkt()
 
 
 def read_prj(path: Path) -> str | None:
@@ -127,10 +104,10 @@ def open_raster(path: Path, *, crs: str | None = None) -> RasterInfo:
     except rasterio.errors.RasterioError as exc:
         raise GeoreferenceError(f"{path}: cannot open as a raster: {exc}") from exc
     if not georeferenced:
-        world = [w.name for w in _world_files(path) if w.exists()]
-        if world:
+        world = flights.rasters.world_file_for(path)
+        if world is not None:
             raise GeoreferenceError(
-                f"{path}: world file {world[0]} was rejected (zero pixel size or unreadable numbers)"
+                f"{path}: world file {world.name} was rejected (zero pixel size or unreadable numbers)"
             )
         raise GeoreferenceError(f"{path}: no geotransform (neither GeoTIFF tags nor a world file)")
     check_pixel_size(path, transform)
@@ -157,13 +134,6 @@ def open_raster(path: Path, *, crs: str | None = None) -> RasterInfo:
         kind,
         bounds,
     )
-
-
-def _world_files(path: Path) -> list[Path]:
-    """Candidate world files GDAL looks for beside ``path``."""
-    suffix = path.suffix.lower()
-    names = [WORLD_FILE_SUFFIXES.get(suffix, ".wld"), ".wld", suffix + "w"]
-    return [path.with_suffix(n) for n in dict.fromkeys(names)]
 
 
 def check_pixel_size(path: Path, transform: Affine) -> None:
@@ -201,12 +171,12 @@ def check_plausible(path: Path, crs: str, bounds: tuple[float, float, float, flo
                 f"{path}: bounds {bounds} look like degrees but {crs_name(parsed)} is projected "
                 "(in metres); give the right CRS with --crs"
             )
-        lon, lat = _to_lonlat(parsed, cx, cy)
+        lon, lat = to_lonlat(parsed, cx, cy)
     area = parsed.area_of_use
-    if area is None or _near(area, lon, lat):
+    if area is None or near_area(area, lon, lat):
         return
-    swapped = _to_lonlat(parsed, cy, cx) if not parsed.is_geographic else (cy, cx)
-    if _near(area, *swapped):
+    swapped = to_lonlat(parsed, cy, cx) if not parsed.is_geographic else (cy, cx)
+    if near_area(area, *swapped):
         raise GeoreferenceError(
             f"{path}: centre ({cx:.6g}, {cy:.6g}) is outside {crs_name(parsed)} but fits with x and y "
             "swapped: the axes are in the wrong order (lat/lon or northing/easting)"
@@ -233,53 +203,10 @@ def check_target_area(info: RasterInfo, target_crs: str) -> None:
         + [(left, y) for y in ys]
         + [(right, y) for y in ys]
     )
-    points = edge if source.is_geographic else [_to_lonlat(source, x, y) for x, y in edge]
+    points = edge if source.is_geographic else [to_lonlat(source, x, y) for x, y in edge]
     problem = outside_target_area(points, target_crs)
     if problem is not None:
         raise GeoreferenceError(f"{info.path}: {problem}")
-
-
-def outside_target_area(lonlat: Sequence[tuple[float, float]], target_crs: str) -> str | None:
-    """Why positions (longitude, latitude) cannot be mapped in ``target_crs``, or None when they can.
-
-    Every position must lie within the CRS's area of use (pyproj ``area_of_use``) widened by
-    :data:`AREA_MARGIN_DEG` (Danish practice maps Bornholm, 15° E, in EPSG:25832 although its
-    area of use ends at 12° E). Far outside, a transverse Mercator grid is distorted beyond use:
-    a flight at Duluth, USA (92° W) lands at E −4.7e6, N 11.1e6 in EPSG:25832.
-
-    Raises:
-        UsageError: ``target_crs`` cannot be parsed.
-    """
-    target = pyproj.CRS.from_user_input(crs_string(target_crs))
-    area = target.area_of_use
-    far = [(lon, lat) for lon, lat in lonlat if area is not None and not _near(area, lon, lat)]
-    if area is None or not far:
-        return None
-    lon, lat = far[0]
-    code = target.to_epsg()
-    return (
-        f"ligger uden for anvendelsesområdet for {f'EPSG:{code}' if code else target.name} / lies at lon "
-        f"{lon:.4g}, lat {lat:.4g}, {OUTSIDE_AREA} {crs_name(target)} (lon "
-        f"{area.west:g}…{area.east:g}, lat {area.south:g}…{area.north:g}, ±{AREA_MARGIN_DEG:g}°): refused; "
-        f"choose a target CRS for that place{_utm_hint(lon, lat)}"
-    )
-
-
-def _utm_hint(lon: float, lat: float) -> str:
-    """`` (e.g. EPSG:32615, WGS 84 / UTM zone 15N)``: the UTM CRS of a position, for messages."""
-    from pyproj.aoi import AreaOfInterest
-    from pyproj.database import query_utm_crs_info
-
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        return ""
-    found = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
-    return f" (e.g. {found[0].auth_name}:{found[0].code}, {found[0].name})" if found else ""
-
-
-def crs_name(crs: pyproj.CRS) -> str:
-    """``name (EPSG:nnnn)`` for messages."""
-    code = crs.to_epsg()
-    return f"{crs.name} (EPSG:{code})" if code else crs.name
 
 
 def _check_geographic(path: Path, crs: str, cx: float, cy: float) -> None:
@@ -293,20 +220,3 @@ def _check_geographic(path: Path, crs: str, cx: float, cy: float) -> None:
             f"{path}: centre ({cx:.6g}, {cy:.6g}) looks like metres but {crs} is geographic (degrees); "
             "give the right CRS with --crs"
         )
-
-
-def _to_lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
-    to_geo = Transformer.from_crs(crs, crs.geodetic_crs or "EPSG:4326", always_xy=True)
-    lon, lat = to_geo.transform(x, y, errcheck=False)
-    return float(lon), float(lat)
-
-
-def _near(area: AreaOfUse, lon: float, lat: float) -> bool:
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        return False
-    west, east = area.west, area.east
-    if east < west:  # crosses the antimeridian
-        east += 360
-        lon = lon + 360 if lon < west else lon
-    m = AREA_MARGIN_DEG
-    return west - m <= lon <= east + m and area.south - m <= lat <= area.north + m

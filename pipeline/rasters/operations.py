@@ -25,7 +25,7 @@ from pyproj.transformer import Transformer, TransformerGroup
 from core.errors import UsageError
 
 if TYPE_CHECKING:
-    from pipeline.rasters import RasterInfo
+    from pipeline.rasters.inputs import RasterInfo
 
 log = logging.getLogger(__name__)
 
