@@ -116,6 +116,10 @@ MOVES: dict[str, dict[str, Move]] = {
             "WARP_THREADS": "pipeline.rasters.warp",
         },
     },
+    "frontdoor": {
+        "pipeline.jobs": {"*": "dronegis.jobs"},
+        "pipeline.catalog": {"*": "dronegis.catalog"},
+    },
 }
 
 

@@ -64,7 +64,7 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/cli/demo.py: dronegis.settings",
             "dronegis/cli/demo.py: flights.models",
             "dronegis/cli/demo.py: flights.sample",
-            "dronegis/cli/demo.py: pipeline.catalog",
+            "dronegis/cli/demo.py: dronegis.catalog",
             "dronegis/cli/demo.py: secrets",
             "dronegis/cli/demo.py: uvicorn",
             "dronegis/cli/freshness.py: core.workspace",
@@ -95,7 +95,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/service.py: webgis_export.models",
             "dronegis/service.py: webgis_export.publish",
             "pipeline/executors.py: multiprocessing",
-            "pipeline/jobs.py: fcntl",
             "webgis_export/publish.py: core.errors",
             "webgis_export/publish.py: qa.freshness",
             "webgis_export/render.py: pyproj",
@@ -125,7 +124,7 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "error_classes": frozenset(
         {
-            "pipeline/catalog.py::UnknownRecord",
+            "dronegis/catalog.py::UnknownRecord",
             "webgis_export/ogc/exceptions.py::OgcError",
         }
     ),

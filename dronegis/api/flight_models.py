@@ -8,10 +8,10 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dronegis.api.flight_time import CAPTURED_HELP
+from dronegis.catalog import FlightRecord, JobRecord
 from dronegis.flight_files import FileOut, FlightNotice, ProblemOut
 from dronegis.upload_models import Outcome
 from flights.models import PURPOSE_ALIASES, HeightDatums, HeightDeclaration, Purpose
-from pipeline.catalog import FlightRecord, JobRecord
 
 PURPOSE_HELP = (
     "why the flight was flown: "

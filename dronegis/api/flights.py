@@ -45,6 +45,7 @@ from dronegis.api.flight_models import (
 from dronegis.api.flight_time import time_options
 from dronegis.api.jobs import flight_status, plain_error, plain_record
 from dronegis.api.roles import Principal, require_api_roles, runner_of, settings_of
+from dronegis.catalog import Catalog, FlightRecord, JobStatus
 from dronegis.flight_files import (
     duplicate_notices,
     file_report,
@@ -58,7 +59,6 @@ from dronegis.upload_names import check_flight_id
 from dronegis.upload_store import UploadArea
 from flights.ingest import load_flight
 from flights.models import Flight, HeightDatums, Purpose
-from pipeline.catalog import Catalog, FlightRecord, JobStatus
 
 router = APIRouter(prefix="/api/flights", tags=["flights"])
 Uploader = Annotated[Principal, Depends(require_api_roles("pilot", "gis"))]

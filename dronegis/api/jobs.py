@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import JobError, UsageError
 from core.workspace import Workspace
 from dronegis.api.roles import Principal, require_api_roles, require_roles, runner_of, settings_of
+from dronegis.catalog import Catalog, FlightRecord, JobRecord, JobStatus
+from dronegis.jobs import STAGES
 from dronegis.upload_names import FLIGHT_ID
-from pipeline.catalog import Catalog, FlightRecord, JobRecord, JobStatus
-from pipeline.jobs import STAGES
 
 router = APIRouter(tags=["jobs"])
 Reader = Annotated[Principal, Depends(require_api_roles("pilot", "gis", "viewer"))]

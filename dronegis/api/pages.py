@@ -34,7 +34,7 @@ from dronegis.api.flights import files_view
 from dronegis.api.jobs import flight_status, plain_error
 from dronegis.api.roles import Principal, require_roles, settings_of
 from dronegis.api.templates import render, request_lang, url_in
-from pipeline.catalog import Catalog
+from dronegis.catalog import Catalog
 from qa.report import read_report, render_html
 
 router = APIRouter(tags=["pages"])

@@ -22,7 +22,7 @@ from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBear
 from dronegis.settings import Role, Settings
 
 if TYPE_CHECKING:
-    from pipeline.jobs import JobRunner
+    from dronegis.jobs import JobRunner
 
 
 BEARER = HTTPBearer(

@@ -114,8 +114,8 @@ DEMO_PUBLIC_FRAMES = "demo run: generated sample flight; its synthetic frames sh
 
 def step_pipeline(ctx: DemoContext) -> StepResult:
     """Run process → qa → publish through the job runner (the service's code path), as one job."""
+    from dronegis.catalog import JobStatus
     from dronegis.service import build_runner
-    from pipeline.catalog import JobStatus
 
     settings = settings_for(ctx.workspace.root).model_copy(update={"dask_scheduler": ctx.scheduler})
     conditions = ctx.workspace.root / "demo-conditions.toml"

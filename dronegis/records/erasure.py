@@ -30,6 +30,7 @@ from pathlib import Path
 from core.atomic import atomic_write_text
 from core.errors import ErasureError, LegalHoldError
 from core.workspace import Workspace
+from dronegis.catalog import Catalog, JobStatus, UnknownRecord
 from dronegis.records.access import AccessLog
 from dronegis.records.holds import is_held, read_hold
 from dronegis.records.inventory import check_flight_id, flight_doc, known_flights, published
@@ -37,7 +38,6 @@ from dronegis.records.models import ErasureJournal, ErasurePlan, ErasureRecord, 
 from dronegis.records.retention import history
 from flights.hashcopy import hash_file
 from flights.ingest_lock import lock_path
-from pipeline.catalog import Catalog, JobStatus, UnknownRecord
 from webgis_export.privacy.gate import JOURNAL_SUFFIX
 from webgis_export.publish import republish
 

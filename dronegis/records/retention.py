@@ -22,6 +22,7 @@ from typing import Any
 from core.atomic import atomic_write_text
 from core.i18n import both
 from core.workspace import Workspace
+from dronegis.catalog import ACTIVE_STATUSES, Catalog
 from dronegis.records.access import AccessLog
 from dronegis.records.holds import is_held
 from dronegis.records.inventory import (
@@ -36,7 +37,6 @@ from dronegis.records.models import RetentionItem, RetentionRun
 from dronegis.records.policy import Policy, term_end
 from flights.archive import MANIFEST
 from flights.hashcopy import hash_file
-from pipeline.catalog import ACTIVE_STATUSES, Catalog
 
 log = logging.getLogger(__name__)
 

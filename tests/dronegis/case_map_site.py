@@ -18,7 +18,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from core.workspace import Workspace
-from pipeline.catalog import Catalog
+from dronegis.catalog import Catalog
 from pipeline.models import Product, ProductKind
 from qa.models import CheckResult
 from qa.report import build_report, write_report

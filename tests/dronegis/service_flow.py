@@ -17,7 +17,7 @@ import rasterio
 from svc_helpers import GIS, PILOT, auth
 
 from core.workspace import Workspace
-from pipeline.catalog import Catalog
+from dronegis.catalog import Catalog
 
 BRIGHTON = ("DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG")  # a subset of the 18 frames, for time
 # The DJI thermal frame with GPS and pose (XT2; XTR and XTS were shot on other continents, so they are

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from core.atomic import atomic_write_text
+from dronegis.jobs import STAGES, JobContext, Progress, StageResult
 from dronegis.settings import Token
-from pipeline.jobs import STAGES, JobContext, Progress, StageResult
 
 PILOT, GIS, VIEWER = "pilot-token", "gis-token", "viewer-token"
 TOKENS = (

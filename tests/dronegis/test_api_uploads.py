@@ -258,7 +258,7 @@ def test_failure_reason_is_shown(settings: Settings) -> None:
     from svc_helpers import standin_stages
 
     from dronegis.api.app import create_app
-    from pipeline.jobs import JobContext, Progress, StageResult
+    from dronegis.jobs import JobContext, Progress, StageResult
 
     def broken(ctx: JobContext, progress: Progress) -> StageResult:
         raise ValueError(f"no usable frame in flight {ctx.flight}")
@@ -282,7 +282,7 @@ def test_no_uploads_while_the_job_runs(settings: Settings) -> None:
     from svc_helpers import standin_stages
 
     from dronegis.api.app import create_app
-    from pipeline.jobs import JobContext, Progress, StageResult
+    from dronegis.jobs import JobContext, Progress, StageResult
 
     release = threading.Event()
 
@@ -353,9 +353,9 @@ def test_ingest_stage_blur_threshold_from_settings(
 ) -> None:
     """The settings' blur threshold reaches ingest; without one, ingest's own default applies (None)."""
     import flights.ingest
+    from dronegis.jobs import JobContext
     from dronegis.service import ingest_stage, runner_options
     from flights.models import Flight
-    from pipeline.jobs import JobContext
 
     seen: list[float | None] = []
 

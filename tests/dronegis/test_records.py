@@ -18,9 +18,9 @@ from records_site import FLIGHT, GIS_TOKEN, build_demo, cli, copy_site, files_na
 from svc_helpers import REPO
 
 from core.workspace import Workspace
+from dronegis.catalog import Catalog
 from dronegis.records.access import AccessLog, verify
 from dronegis.records.inventory import flight_doc, flown_at, product_paths, published
-from pipeline.catalog import Catalog
 from webgis_export.privacy.gate import PublicationGate
 from webgis_export.publish import load_layers, publish
 from webgis_export.service import LayerStore

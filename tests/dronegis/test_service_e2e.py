@@ -31,7 +31,7 @@ from service_flow import (
 )
 from svc_helpers import GIS, VIEWER, Service, auth
 
-from pipeline.catalog import JobStatus
+from dronegis.catalog import JobStatus
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 UTM15 = "EPSG:32615"  # brighton_beach lies near Duluth, MN: far outside EPSG:25832's area of use
@@ -196,9 +196,9 @@ def test_local_and_dask_runs_give_identical_products(data_dir: Path, tmp_path: P
     """The real stages through the job runner: local process pool vs a dask.distributed LocalCluster."""
     distributed = pytest.importorskip("distributed")
     from core.workspace import Workspace
+    from dronegis.jobs import JobRunner
     from dronegis.service import STAGE_FUNCTIONS
     from pipeline.executors import DaskExecutor, LocalExecutor
-    from pipeline.jobs import JobRunner
 
     source = tmp_path / "delivery"
     source.mkdir()

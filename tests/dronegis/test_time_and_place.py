@@ -147,8 +147,8 @@ def test_duluth_flagged_refused_and_published_only_with_a_reason(duluth: Path, t
 @pytest.mark.slow
 def test_service_holds_duluth_for_approval(duluth: Path, tmp_path: Path) -> None:
     """The real stages through the job runner: QA (given the boundary) flags it; no auto-publication."""
+    from dronegis.catalog import JobStatus
     from dronegis.service import build_runner
-    from pipeline.catalog import JobStatus
     from qa.report import read_report
 
     settings = Settings(workspace=tmp_path / "ws")

@@ -17,7 +17,7 @@ from rasterio.transform import from_origin
 from svc_helpers import REPO, VIEWER, Service
 
 from core.workspace import Workspace
-from pipeline.catalog import Catalog
+from dronegis.catalog import Catalog
 from pipeline.models import Product, ProductKind
 from webgis_export.tms import get_tms
 

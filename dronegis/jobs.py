@@ -1,4 +1,4 @@
-"""The job runner: named stages ingest → process → qa → publish, resumable, one writer.
+"""The job runner of the front door: named stages ingest → process → qa → publish, resumable, one writer.
 
 A job is one run of a flight through the stages, from ``from_stage`` on. The stage
 functions are injected (a mapping of stage name to callable), so this module knows
@@ -14,6 +14,7 @@ listed as automatic goes on to ``publish``; otherwise the job waits for an appro
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
@@ -27,8 +28,8 @@ from typing import IO, Any, NamedTuple, Protocol
 
 from core.errors import JobError, UsageError
 from core.workspace import Workspace
+from dronegis.catalog import ACTIVE_STATUSES, Catalog, JobRecord, JobStatus
 from flights.models import Purpose
-from pipeline.catalog import ACTIVE_STATUSES, Catalog, JobRecord, JobStatus
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.models import Product
 
@@ -327,8 +328,6 @@ class JobRunner:
         return True
 
     def _take_lock(self) -> bool:
-        import fcntl
-
         self.workspace.root.mkdir(parents=True, exist_ok=True)
         handle = open(self.workspace.job_lock, "a+b")  # noqa: SIM115 - held until stop()
         try:

@@ -9,8 +9,8 @@ import pytest
 from core.atomic import atomic_write_text
 from core.errors import JobError, UsageError
 from core.workspace import Workspace
-from pipeline.catalog import JobStatus
-from pipeline.jobs import (
+from dronegis.catalog import JobStatus
+from dronegis.jobs import (
     PUBLICATION_POLICY,
     STAGES,
     Decision,

@@ -7,7 +7,7 @@ import pytest
 
 from core.errors import JobError
 from core.workspace import Workspace
-from pipeline.catalog import Catalog, JobStatus, UnknownRecord
+from dronegis.catalog import Catalog, JobStatus, UnknownRecord
 from pipeline.models import Product, ProductKind
 
 

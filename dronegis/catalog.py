@@ -5,8 +5,9 @@ same process); everyone else opens it read-only. WAL mode lets readers go on whi
 the writer commits. Each operation opens its own short-lived connection, so the
 catalog is safe to use from several threads of the writing process.
 
-Layers are stored as JSON documents: their model lives on a higher floor
-(:mod:`webgis_export`), which this module may not import.
+Layers are stored as JSON documents, as publication (:mod:`webgis_export`) wrote them. The catalog
+and the job runner (:mod:`dronegis.jobs`) belong to the front door: only the service and the CLI use
+them, so they live on its floor.
 """
 
 from __future__ import annotations
