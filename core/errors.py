@@ -32,6 +32,10 @@ class ControlFileError(IngestError, ValueError):
     """A GCP, check-point, geo.txt or MRK file is malformed."""
 
 
+class FlightFileError(IngestError, ValueError):
+    """A flight's JSON (``flights/<id>.json``) is missing or does not hold a Flight."""
+
+
 class RasterError(MetadataError):
     """A delivered raster has no usable georeference or impossible dimensions."""
 

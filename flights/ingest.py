@@ -28,7 +28,6 @@ pilot's originals; their error problems make ``Capture.usable`` false.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import threading
@@ -40,7 +39,7 @@ from pathlib import Path, PurePosixPath
 from shapely.geometry import mapping
 
 from core.atomic import atomic_write_text
-from core.errors import UsageError
+from core.errors import FlightFileError, UsageError
 from flights import checks
 from flights.aoi import load_area, load_municipality
 from flights.archive import Archive
@@ -210,8 +209,17 @@ def _check_outside(source: Path, *targets: Path) -> None:
 
 
 def load_flight(path: Path) -> Flight:
-    """Read a Flight JSON written by :func:`ingest_folder`."""
-    return Flight.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    """Read a Flight JSON written by :func:`ingest_folder` (the one reader of it).
+
+    Raises:
+        FlightFileError: the file does not exist (the flight was not ingested) or is malformed.
+    """
+    try:
+        return Flight.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FlightFileError(f"flight file {path} not found (run dronegis ingest)") from None
+    except ValueError as exc:
+        raise FlightFileError(f"flight file {path} is malformed: {exc}") from exc
 
 
 class _Counter:

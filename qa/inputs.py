@@ -13,9 +13,10 @@ from shapely import ops
 from shapely.geometry import Point, box, shape
 from shapely.geometry.base import BaseGeometry
 
-from core.errors import DroneGisError, QAError
+from core.errors import DroneGisError, FlightFileError, QAError
 from core.workspace import Workspace
 from flights.checks import valid_position
+from flights.ingest import load_flight as read_flight
 from flights.models import FileKind, Flight
 from pipeline.models import Product, ProductKind
 from pipeline.thermal.convert import convert_frame
@@ -42,13 +43,10 @@ def load_flight(workspace: Workspace, flight_id: str) -> Flight:
     Raises:
         QAError: when the flight was not ingested into this workspace.
     """
-    path = workspace.flight_json(flight_id)
     try:
-        return Flight.model_validate_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise QAError(f"flight {flight_id!r} not found: {path} does not exist (run dronegis ingest)") from exc
-    except ValueError as exc:
-        raise QAError(f"flight file {path} is malformed: {exc}") from exc
+        return read_flight(workspace.flight_json(flight_id))
+    except FlightFileError as exc:
+        raise QAError(f"flight {flight_id!r}: {exc}") from exc
 
 
 def json_items(path: Path, key: str) -> list[object]:

@@ -13,6 +13,7 @@ import pytest
 from ingest_badinput import SPECIAL, build_bad_flight
 
 from core.atomic import TMP_SUFFIX
+from core.errors import FlightFileError
 from flights.ingest import Progress, ingest_folder, load_flight, summarize
 from flights.ingest_config import IngestConfig
 from flights.models import FileKind, Flight, Purpose
@@ -320,3 +321,12 @@ def test_nadir_gsd_from_sensor_width(
     )
     assert nadir_gsd_m(calibrated) == pytest.approx(nadir_gsd_m(c))
     assert nadir_gsd_m(c.model_copy(update={"position": Position(lat=56, lon=9.9)})) is None
+
+
+def test_the_flight_reader_names_the_file(tmp_path: Path) -> None:
+    missing, broken = tmp_path / "f1.json", tmp_path / "f2.json"
+    broken.write_text('{"id": "f2", "captures": "not a list"}', encoding="utf-8")
+    with pytest.raises(FlightFileError, match=r"f1\.json not found \(run dronegis ingest\)"):
+        load_flight(missing)
+    with pytest.raises(FlightFileError, match=r"(?s)f2\.json is malformed: .*captures"):
+        load_flight(broken)
