@@ -5,3 +5,20 @@
 - ``decision``: which datum a delivered DSM/DTM is in (file CRS, declaration, geoid test,
   default unknown) and what its heights become (:class:`~pipeline.models.Datum`).
 """
+
+from pipeline.geodesy.decision import DECLARATIONS, HeightPlan, datum_tags, decide, geoid_test, plan_heights
+from pipeline.geodesy.dvr90 import convert_heights, dvr90_transformer, geoid_heights, register_grids, to_dvr90
+
+__all__ = [
+    "DECLARATIONS",
+    "HeightPlan",
+    "convert_heights",
+    "datum_tags",
+    "decide",
+    "dvr90_transformer",
+    "geoid_heights",
+    "geoid_test",
+    "plan_heights",
+    "register_grids",
+    "to_dvr90",
+]
