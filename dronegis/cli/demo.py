@@ -7,6 +7,7 @@ Later stages add a step function to ``STEPS``; nothing else needs to change.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +16,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import click
+import uvicorn
 
 from core.workspace import Workspace
+from dronegis.api.app import create_app
+from dronegis.catalog import JobStatus
+from dronegis.cli.ingest import IngestRequest, render_summary, run_ingest
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
+from dronegis.service import build_runner
+from dronegis.settings import Token
+from flights.models import Purpose
+from flights.sample import SampleTruth, make_sample_flight
 
 DEMO_FLIGHT_ID = "skanderborg-demo"
 HEATING_MONTHS = (10, 11, 12, 1, 2, 3, 4)
@@ -76,8 +85,6 @@ Step = Callable[[DemoContext], StepResult]
 
 def step_sample(ctx: DemoContext) -> StepResult:
     """Generate the sample flight (kept when it already exists, so a rerun re-ingests the same files)."""
-    from flights.sample import SampleTruth, make_sample_flight
-
     folder = ctx.workspace.sample_flight()
     truth_file = folder / "truth.json"
     if truth_file.exists():
@@ -94,9 +101,6 @@ def step_sample(ctx: DemoContext) -> StepResult:
 
 def step_ingest(ctx: DemoContext) -> StepResult:
     """Ingest the sample flight and show the pilot summary."""
-    from dronegis.cli.ingest import IngestRequest, render_summary, run_ingest
-    from flights.models import Purpose
-
     request = IngestRequest(
         folder=ctx.workspace.sample_flight(),
         workspace=ctx.workspace.root,
@@ -114,9 +118,6 @@ DEMO_PUBLIC_FRAMES = "demo run: generated sample flight; its synthetic frames sh
 
 def step_pipeline(ctx: DemoContext) -> StepResult:
     """Run process → qa → publish through the job runner (the service's code path), as one job."""
-    from dronegis.catalog import JobStatus
-    from dronegis.service import build_runner
-
     settings = settings_for(ctx.workspace.root).model_copy(update={"dask_scheduler": ctx.scheduler})
     conditions = ctx.workspace.root / "demo-conditions.toml"
     conditions.write_text(DEMO_CONDITIONS, encoding="utf-8")
@@ -194,13 +195,6 @@ def run_demo(
 
 def serve_demo(workspace: Workspace, host: str, port: int, flight: str) -> None:
     """Serve the demo workspace (viewer, WMS/WMTS, job API) until interrupted, printing the URLs."""
-    import secrets
-
-    import uvicorn
-
-    from dronegis.api.app import create_app
-    from dronegis.settings import Token
-
     settings = settings_for(workspace.root)
     if not settings.tokens:
         settings = settings.model_copy(

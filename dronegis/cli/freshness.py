@@ -10,8 +10,10 @@ import click
 
 from core.errors import DroneGisError
 from core.localtime import local_date
+from core.workspace import Workspace
 from dronegis.cli.options import common_options, emit_json, settings_for
 from dronegis.cli.qa import parse_now
+from qa.catalog_freshness import catalog_freshness
 
 if TYPE_CHECKING:
     from qa.catalog_freshness import LayerFreshness
@@ -31,9 +33,6 @@ def freshness(workspace: Path | None, as_json: bool, rules: Path | None, now_tex
 
     Exit code 0 when nothing is stale, 1 when some layer is stale, 2 for usage errors.
     """
-    from core.workspace import Workspace
-    from qa.catalog_freshness import catalog_freshness
-
     now = parse_now(now_text)
     try:
         entries = catalog_freshness(Workspace.at(settings_for(workspace).workspace), now, rules)

@@ -7,7 +7,10 @@ from typing import Any
 
 import click
 
+from core.workspace import Workspace
+from flights.ingest import load_flight
 from flights.models import HeightDatums
+from pipeline.geodesy.decision import delivered_datums
 from pipeline.models import Datum
 
 CHOICES = ("dvr90", "ellipsoidal", "unknown")
@@ -50,10 +53,6 @@ def decisions(
     workspace: Path, flight_id: str, grids: Path | None, target_crs: str
 ) -> list[tuple[str, Datum]]:
     """The datum decision of each delivered DSM/DTM of an ingested flight (what ``process`` will decide)."""
-    from core.workspace import Workspace
-    from flights.ingest import load_flight
-    from pipeline.geodesy.decision import delivered_datums
-
     ws = Workspace.at(workspace)
     flight = load_flight(ws.flight_json(flight_id))
     return delivered_datums(ws, flight, target_crs=target_crs, grids=grids)

@@ -8,9 +8,13 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError, LayerNotFound
+from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.cli.remask import run_remask
+from webgis_export.gates import PublishGates
 from webgis_export.privacy.models import PrivacyConfig
+from webgis_export.publish import publish as do_publish
+from webgis_export.publish import unpublish as do_unpublish
 
 
 @click.command()
@@ -90,10 +94,6 @@ def publish(
     publication is refused (unknown target, blocked thermal layer, a product without capture
     date or outside the municipality, invalid COG/STAC).
     """
-    from core.workspace import Workspace
-    from webgis_export.gates import PublishGates
-    from webgis_export.publish import publish as do_publish
-
     settings = settings_for(workspace)
     if remask or not target:
         if not remask:
@@ -139,9 +139,6 @@ def publish(
 @common_options
 def unpublish(layer: str, workspace: Path | None, as_json: bool) -> None:
     """Remove the published layer LAYER (COG, tiles, STAC item). Exit code 1 when unknown."""
-    from core.workspace import Workspace
-    from webgis_export.publish import unpublish as do_unpublish
-
     ws = Workspace.at(settings_for(workspace).workspace)
     try:
         gone = do_unpublish(ws, layer)

@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 import click
+import uvicorn
 
+from dronegis.api.app import create_app
 from dronegis.cli.options import settings_for, workspace_option
 
 
@@ -29,10 +31,6 @@ from dronegis.cli.options import settings_for, workspace_option
 )
 def serve(workspace: Path | None, host: str, port: int, workers: int, scheduler: str | None) -> None:
     """Serve the workspace over HTTP until interrupted."""
-    import uvicorn
-
-    from dronegis.api.app import create_app
-
     settings = settings_for(workspace)
     if scheduler:
         settings = settings.model_copy(update={"dask_scheduler": scheduler})

@@ -18,8 +18,15 @@ import click
 import numpy as np
 
 from core.errors import DroneGisError
+from core.workspace import Workspace
 from dronegis.cli.options import echo_err, emit_json, settings_for, thermal_options, workspace_option
+from flights.exif import read_capture
+from flights.ingest import load_flight
 from flights.models import Capture, FileKind
+from pipeline.models import ThermalOverrides
+from pipeline.thermal.convert import convert_frame, distance_from_capture
+from pipeline.thermal.frames import commit_frames, run_frames, stage_thermal_frame
+from pipeline.thermal.stage import thermal_stage
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +69,6 @@ def thermal(
     measurement parameters (none given: the stored ones are reused). Exit 1 if any
     file failed.
     """
-    from pipeline.models import ThermalOverrides
-
     if bool(files) == bool(flight):
         raise click.UsageError("give either FILE... or --flight ID")
 
@@ -81,7 +86,6 @@ def thermal(
         given = None if overrides.is_empty() else overrides
         _run_flight(flight, settings_for(workspace).workspace, given, as_json)
         return
-    from pipeline.thermal.frames import commit_frames, run_frames
 
     convert = functools.partial(_convert_one, overrides=overrides, tiff_profile=tiff_profile, out_dir=out_dir)
     results = run_frames(convert, files)  # files in parallel on threads; results in order
@@ -104,9 +108,6 @@ def thermal(
 
 def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: Path) -> dict[str, Any]:
     """Convert one file and stage its GeoTIFF (``staged``: the caller commits it); a failure is reported."""
-    from pipeline.thermal.convert import convert_frame, distance_from_capture
-    from pipeline.thermal.frames import stage_thermal_frame
-
     capture = _capture(path)
     distance = distance_from_capture(capture) if capture is not None else None
     try:
@@ -134,8 +135,6 @@ def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: 
 def _capture(path: Path) -> Capture | None:
     """Time, GPS and pose of the source (ingest's reader); None if it has none."""
     try:
-        from flights.exif import read_capture
-
         data = path.read_bytes()
         return read_capture(
             path,
@@ -150,9 +149,6 @@ def _capture(path: Path) -> Capture | None:
 
 
 def _run_flight(flight_id: str, root: Path, overrides: Any, as_json: bool) -> None:
-    from core.workspace import Workspace
-    from flights.ingest import load_flight
-    from pipeline.thermal.stage import thermal_stage
 
     ws = Workspace.at(root)
     flight_json = ws.flight_json(flight_id)
