@@ -147,6 +147,13 @@ class JobError(DroneGisError):
     """A background job failed."""
 
 
+class UnknownRecord(JobError, KeyError):
+    """The catalog has no flight or job with that id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown record"
+
+
 class PrivacyZoneError(ExportError, ValueError):
     """The privacy zones (``DRONEGIS_PRIVACY_ZONES``) cannot be read or applied: publication stops."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import Field
 
-from core.errors import JobError
+from core.errors import JobError, UnknownRecord
 from core.models import Frozen
 from pipeline.models import Product
 
@@ -121,13 +121,6 @@ class JobRecord(Frozen):
     updated_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
-
-
-class UnknownRecord(JobError, KeyError):
-    """The catalog has no flight or job with that id."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown record"
 
 
 def _now() -> str:

@@ -88,7 +88,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "error_classes": frozenset(
         {
-            "dronegis/catalog.py::UnknownRecord",
             "webgis_export/ogc/exceptions.py::OgcError",
         }
     ),

@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 
 from core.atomic import atomic_write_text
-from core.errors import ErasureError, LegalHoldError
+from core.errors import ErasureError, LegalHoldError, UnknownRecord
 from core.workspace import Workspace
-from dronegis.catalog import Catalog, JobStatus, UnknownRecord
+from dronegis.catalog import Catalog, JobStatus
 from dronegis.records.access import AccessLog
 from dronegis.records.holds import is_held, read_hold
 from dronegis.records.inventory import check_flight_id, flight_doc, known_flights, published

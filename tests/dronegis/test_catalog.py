@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import JobError
+from core.errors import JobError, UnknownRecord
 from core.workspace import Workspace
-from dronegis.catalog import Catalog, JobStatus, UnknownRecord
+from dronegis.catalog import Catalog, JobStatus
 from pipeline.models import Product, ProductKind
 
 
