@@ -78,9 +78,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
         {
             "dronegis/api/ogc.py::wmts_rest_info",
             "dronegis/api/ogc.py::wmts_rest_tile",
-            "dronegis/cli/buildings.py::buildings",
-            "dronegis/cli/publish.py::publish",
-            "dronegis/cli/thermal.py::thermal",
             "webgis_export/layerbuild.py::layer_folder_build",
             "webgis_export/ogc/featureinfo.py::feature_info",
             "webgis_export/publish.py::publish",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError
+from core.models import Frozen
 from dronegis.cli.options import echo_err, emit_json, json_option
 from pipeline.buildings import BuildingsConfig, BuildingsReport, FlightConditions, buildings_stage
 from pipeline.buildings.outputs import report_json
@@ -55,27 +56,38 @@ def buildings(
     exports) in any CRS. Writes buildings.gpkg (layers buildings and hot_spots, EPSG:25832),
     buildings.json and cards/ into --out.
     """
-    flight = FlightConditions(
-        date_flown=date_flown.date() if date_flown else None, air_temp_c=air_temp, view_angle_deg=view_angle
-    )
-    config = BuildingsConfig(
-        footprints=footprints,
-        thermal=thermal,
-        out_dir=out_dir,
-        rgb=rgb,
-        id_field=id_field,
-        layer=layer,
-        flight=flight,
-        cards=cards,
+    request = BuildingsRequest(
+        as_json=as_json,
+        config=BuildingsConfig(
+            footprints=footprints,
+            thermal=thermal,
+            out_dir=out_dir,
+            rgb=rgb,
+            id_field=id_field,
+            layer=layer,
+            flight=FlightConditions(
+                date_flown=date_flown.date() if date_flown else None,
+                air_temp_c=air_temp,
+                view_angle_deg=view_angle,
+            ),
+            cards=cards,
+        ),
     )
     try:
-        report = buildings_stage(config)
+        report = buildings_stage(request.config)
     except DroneGisError as exc:
         raise click.ClickException(str(exc)) from exc
-    if as_json:
+    if request.as_json:
         emit_json(report_json(report))
         return
     print_summary(report)
+
+
+class BuildingsRequest(Frozen):
+    """The options of ``dronegis buildings``: the stage's config and how to answer."""
+
+    config: BuildingsConfig
+    as_json: bool = False
 
 
 def print_summary(report: BuildingsReport, top: int = 10) -> None:

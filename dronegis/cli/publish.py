@@ -8,13 +8,17 @@ from pathlib import Path
 import click
 
 from core.errors import DroneGisError, LayerNotFound
+from core.models import Frozen
 from core.workspace import Workspace
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.cli.remask import run_remask
+from dronegis.settings import Settings
 from webgis_export.gates import PublishGates
+from webgis_export.models import Layer
 from webgis_export.privacy.models import PrivacyConfig
 from webgis_export.publish import publish as do_publish
 from webgis_export.publish import unpublish as do_unpublish
+from webgis_export.vectors.models import VectorLayer
 
 
 @click.command()
@@ -94,44 +98,82 @@ def publish(
     publication is refused (unknown target, blocked thermal layer, a product without capture
     date or outside the municipality, invalid COG/STAC).
     """
-    settings = settings_for(workspace)
-    if remask or not target:
-        if not remask:
-            raise click.UsageError("give a flight or product id, or --remask")
-        run_remask(settings, as_json)
-        return
-    ws = Workspace.at(settings.workspace)
-    gates = PublishGates(
-        area=settings.municipality,
-        area_code=settings.municipality_code,
+    request = PublishRequest(
+        target=target,
+        workspace=workspace,
+        as_json=as_json,
+        remask=remask,
+        public_frames=public_frames,
+        detect_people=detect_people,
+        access=access,
+        title=title,
+        site=site,
+        override=override,
+        no_pyramids=no_pyramids,
         allow_undated=allow_undated,
         allow_outside=allow_outside,
     )
+    settings = settings_for(request.workspace)
+    if request.remask or not request.target:
+        if not request.remask:
+            raise click.UsageError("give a flight or product id, or --remask")
+        run_remask(settings, request.as_json)
+        return
     try:
-        layers = do_publish(
-            ws,
-            target,
-            access="public" if access == "public" else "internal",
-            title=title,
-            override_gate=override,
-            pyramids=not no_pyramids,
-            gates=gates,
-            site=site,
-            privacy=PrivacyConfig(
-                zones=settings.privacy_zones,
-                detect_people=detect_people or settings.privacy_detect_people,
-                public_frames=public_frames,
-            ),
-        )
+        layers = _publish(request, request.target, settings)
     except DroneGisError as exc:
-        echo_err(f"publish {target}: {exc}")
+        echo_err(f"publish {request.target}: {exc}")
         sys.exit(1)
-    if as_json:
+    if request.as_json:
         emit_json([layer.model_dump(mode="json") for layer in layers])
     for layer in layers:
         echo_err(
             f"published {layer.id} ({layer.kind.value}, {layer.access}, QA {layer.qa_status or 'not run'})"
         )
+
+
+class PublishRequest(Frozen):
+    """The options of ``dronegis publish`` (see the command's help)."""
+
+    target: str | None
+    workspace: Path | None = None
+    as_json: bool = False
+    remask: bool = False
+    public_frames: str | None = None
+    detect_people: bool = False
+    access: str = "internal"
+    title: str | None = None
+    site: str | None = None
+    override: str | None = None
+    no_pyramids: bool = False
+    allow_undated: str | None = None
+    allow_outside: str | None = None
+
+
+def _publish(request: PublishRequest, target: str, settings: Settings) -> list[Layer | VectorLayer]:
+    """Publish ``target`` with the request's gates, overrides and privacy on top of the settings."""
+    gates = PublishGates(
+        area=settings.municipality,
+        area_code=settings.municipality_code,
+        allow_undated=request.allow_undated,
+        allow_outside=request.allow_outside,
+    )
+    privacy = PrivacyConfig(
+        zones=settings.privacy_zones,
+        detect_people=request.detect_people or settings.privacy_detect_people,
+        public_frames=request.public_frames,
+    )
+    return do_publish(
+        Workspace.at(settings.workspace),
+        target,
+        access="public" if request.access == "public" else "internal",
+        title=request.title,
+        override_gate=request.override,
+        pyramids=not request.no_pyramids,
+        gates=gates,
+        site=request.site,
+        privacy=privacy,
+    )
 
 
 @click.command()

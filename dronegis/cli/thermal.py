@@ -18,6 +18,7 @@ import click
 import numpy as np
 
 from core.errors import DroneGisError
+from core.models import Frozen
 from core.workspace import Workspace
 from dronegis.cli.options import echo_err, emit_json, settings_for, thermal_options, workspace_option
 from flights.exif import read_capture
@@ -69,26 +70,69 @@ def thermal(
     measurement parameters (none given: the stored ones are reused). Exit 1 if any
     file failed.
     """
-    if bool(files) == bool(flight):
+    request = ThermalRequest(
+        files=files,
+        flight=flight,
+        workspace=workspace,
+        emissivity=emissivity,
+        reflected_temp=reflected_temp,
+        humidity=humidity,
+        distance=distance,
+        air_temp=air_temp,
+        tiff_profile=tiff_profile,
+        out_dir=out_dir,
+        as_json=as_json,
+    )
+    if bool(request.files) == bool(request.flight):
         raise click.UsageError("give either FILE... or --flight ID")
-
-    try:
-        overrides = ThermalOverrides(
-            emissivity=emissivity,
-            reflected_temp_c=reflected_temp,
-            relative_humidity_pct=humidity,
-            object_distance_m=distance,
-            atmospheric_temp_c=air_temp,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    if flight is not None:
+    overrides = request.overrides()
+    if request.flight is not None:
         given = None if overrides.is_empty() else overrides
-        _run_flight(flight, settings_for(workspace).workspace, given, as_json)
+        _run_flight(request.flight, settings_for(request.workspace).workspace, given, request.as_json)
         return
+    _convert_files(request, overrides)
 
-    convert = functools.partial(_convert_one, overrides=overrides, tiff_profile=tiff_profile, out_dir=out_dir)
-    results = run_frames(convert, files)  # files in parallel on threads; results in order
+
+class ThermalRequest(Frozen):
+    """The options of ``dronegis thermal`` (see the command's help)."""
+
+    files: tuple[Path, ...] = ()
+    flight: str | None = None
+    workspace: Path | None = None
+    emissivity: float | None = None
+    reflected_temp: float | None = None
+    humidity: float | None = None
+    distance: float | None = None
+    air_temp: float | None = None
+    tiff_profile: str | None = None
+    out_dir: Path
+    as_json: bool = False
+
+    def overrides(self) -> ThermalOverrides:
+        """The measurement parameters given on the command line.
+
+        Raises:
+            click.UsageError: a value is out of range.
+        """
+        try:
+            return ThermalOverrides(
+                emissivity=self.emissivity,
+                reflected_temp_c=self.reflected_temp,
+                relative_humidity_pct=self.humidity,
+                object_distance_m=self.distance,
+                atmospheric_temp_c=self.air_temp,
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+
+
+def _convert_files(request: ThermalRequest, overrides: ThermalOverrides) -> None:
+    """Convert the files given on the command line; exit 1 when any failed."""
+    out_dir, as_json = request.out_dir, request.as_json
+    convert = functools.partial(
+        _convert_one, overrides=overrides, tiff_profile=request.tiff_profile, out_dir=out_dir
+    )
+    results = run_frames(convert, request.files)  # files in parallel on threads; results in order
     try:
         commit_frames([r.pop("staged") for r in results if "staged" in r])  # one flush for every file
     except OSError as exc:
