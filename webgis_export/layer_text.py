@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -22,14 +22,12 @@ from core.errors import QAError
 from core.i18n import Lang, day, has, length, text
 from core.localtime import local, local_date
 from core.models import Frozen
-from pipeline.models import HeightDatum, ProductKind
+from pipeline.models import Evidence, HeightDatum, ProductKind
 from qa.freshness import evaluate
 from qa.texts import check_title
 from webgis_export.models import Layer, QAFinding
 from webgis_export.places import locality_of
 
-NSSDA_H95 = 1.7308  # × RMSE_r (REFERENCE.md §1.4)
-NSSDA_V95 = 1.9600  # × RMSE_z
 FEW_POINTS = 20  # below ASPRS 2014's minimum the figure is called uncertain
 KNOWN_ACCURACY = frozenset({"measured", "estimated"})
 QAState = Literal["pass", "warn", "fail", "not_run", "unmeasured"]
@@ -168,37 +166,73 @@ def freshness_text(layer: Layer, now: datetime, lang: Lang) -> tuple[str, str]:
     return state.status, text(key, lang, label=label, day=day(state.stale_on, lang))
 
 
+#: The figures of an accuracy statement in the order, and with the labels, a one-line summary uses.
+ACCURACY_LABELS = (
+    ("rmse_h_m", "RMSE_H", " m"),
+    ("rmse_v_m", "RMSE_V", " m"),
+    ("nssda_h95_m", "NSSDA 95 % H", " m"),
+    ("nssda_v95_m", "NSSDA 95 % V", " m"),
+    ("ce90_m", "CE90", " m"),
+    ("le90_m", "LE90", " m"),
+    ("n", "n", ""),
+    ("n_z", "n_z", ""),
+)
+
+
+def accuracy_line(figures: Mapping[str, object]) -> str:
+    """An accuracy statement (:meth:`pipeline.models.Accuracy.figures`) on one line, for OGC clients.
+
+    ``RMSE_H 0.042 m, NSSDA 95 % H 0.073 m, CE90 0.064 m, n 12, class met, check_points (measured);
+    fewer than 30 check points``.
+    """
+    parts = [
+        f"{label} {value:.3g}{unit}" if unit else f"{label} {value}"
+        for key, label, unit in ACCURACY_LABELS
+        if isinstance(value := figures.get(key), int | float) and not isinstance(value, bool) and value
+    ]
+    met = figures.get("class_met")
+    if isinstance(met, bool):
+        parts.append("class met" if met else "class not met")
+    line = ", ".join([*parts, f"{figures.get('source')} ({figures.get('evidence')})"])
+    warnings = figures.get("warnings")
+    return line + (
+        "; " + "; ".join(str(w) for w in warnings) if isinstance(warnings, list | tuple) and warnings else ""
+    )
+
+
 def accuracy_text(layer: Layer, lang: Lang) -> AccuracyText:
     """Accuracy in words: measured at check points, estimated from a GCP fit, or not measured."""
     acc = layer.accuracy
-    points = int(acc["checkpoints"]) if "checkpoints" in acc else None
-    h95 = acc.get("nssda_h95_m") or (NSSDA_H95 * acc["rmse_h_m"] if "rmse_h_m" in acc else None)
-    v95 = acc.get("nssda_v95_m") or (NSSDA_V95 * acc["rmse_v_m"] if "rmse_v_m" in acc else None)
-    evidence = layer.accuracy_evidence or ("measured" if points and (h95 or v95) else "not measured")
-    if evidence == "measured" and points and (h95 is not None or v95 is not None):
-        if h95 is not None:
-            key = "accuracy.measured_one" if points == 1 else "accuracy.measured"
-            words = text(key, lang, h95=length(h95, lang), n=points)
-            if v95 is not None:
-                words += "; " + text("accuracy.vertical", lang, v95=length(v95, lang))
-        else:
-            words = text("accuracy.vertical_only", lang, v95=length(v95 or 0.0, lang), n=points)
-        caution = text("accuracy.few_points", lang) if points < FEW_POINTS else None
-        return AccuracyText(
-            known=True,
-            evidence="measured",
-            text=words,
-            horizontal_95_m=h95,
-            vertical_95_m=v95,
-            points=points,
-            caution=caution,
-        )
-    loo, gcps = acc.get("gcp_loo_rmse_m"), acc.get("gcp_count")
-    if evidence == "estimated" and loo is not None:
-        estimate = NSSDA_H95 * loo
-        words = text("accuracy.estimated", lang, h95=length(estimate, lang), n=int(gcps or 0))
-        return AccuracyText(known=True, evidence="estimated", text=words, horizontal_95_m=estimate)
+    evidence = layer.accuracy_evidence or (acc.evidence.value if acc is not None else "not measured")
+    if acc is not None and evidence == "measured" and acc.evidence is Evidence.MEASURED:
+        points, h95, v95 = acc.n or acc.n_z, acc.nssda_h95_m, acc.nssda_v95_m
+        if points and (h95 is not None or v95 is not None):
+            return _measured(points, h95, v95, lang)
+    if acc is not None and evidence == "estimated" and acc.evidence is Evidence.ESTIMATED and acc.nssda_h95_m:
+        words = text("accuracy.estimated", lang, h95=length(acc.nssda_h95_m, lang), n=acc.n)
+        return AccuracyText(known=True, evidence="estimated", text=words, horizontal_95_m=acc.nssda_h95_m)
     return AccuracyText(known=False, evidence=evidence, text=text("accuracy.not_measured", lang))
+
+
+def _measured(points: int, h95: float | None, v95: float | None, lang: Lang) -> AccuracyText:
+    """A measured accuracy in words: horizontal (and vertical) 95 % figures over ``points`` check points."""
+    if h95 is not None:
+        key = "accuracy.measured_one" if points == 1 else "accuracy.measured"
+        words = text(key, lang, h95=length(h95, lang), n=points)
+        if v95 is not None:
+            words += "; " + text("accuracy.vertical", lang, v95=length(v95, lang))
+    else:
+        words = text("accuracy.vertical_only", lang, v95=length(v95 or 0.0, lang), n=points)
+    caution = text("accuracy.few_points", lang) if points < FEW_POINTS else None
+    return AccuracyText(
+        known=True,
+        evidence="measured",
+        text=words,
+        horizontal_95_m=h95,
+        vertical_95_m=v95,
+        points=points,
+        caution=caution,
+    )
 
 
 def qa_text(layer: Layer, accuracy: AccuracyText, lang: Lang) -> QAText:

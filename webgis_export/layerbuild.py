@@ -16,7 +16,7 @@ import rasterio
 from rasterio.warp import transform_bounds
 
 from core.errors import ExportError
-from pipeline.models import Product, ProductKind, ProductThermal
+from pipeline.models import Accuracy, Product, ProductKind, ProductThermal
 from pipeline.rasters.cog import profile_for, validate_cog, write_cog
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Access, Approval, Layer, QAFinding, Style
@@ -143,7 +143,7 @@ def layer_folder_build(
         qa_status=_text(qa.get("status")),
         freshness=_text(qa.get("freshness")),
         qa_override=_text(qa.get("override")),
-        accuracy=_accuracy(qa.get("accuracy")),
+        accuracy=accuracy if isinstance(accuracy := qa.get("accuracy"), Accuracy) else None,
         accuracy_evidence=_text(qa.get("evidence")),
         qa_findings=tuple(f for f in _items(qa.get("findings")) if isinstance(f, QAFinding)),
         approval=qa.get("approval") if isinstance(qa.get("approval"), Approval) else None,
@@ -188,12 +188,6 @@ def _text(value: object) -> str | None:
 
 def _items(value: object) -> tuple[object, ...]:
     return tuple(value) if isinstance(value, list | tuple) else ()
-
-
-def _accuracy(value: object) -> dict[str, float]:
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
 def thermal_summary(thermal: ProductThermal | None) -> dict[str, float | str]:

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from core.models import Frozen
-from pipeline.models import Datum, HeightDatum, ProductKind
+from pipeline.models import Accuracy, Datum, HeightDatum, ProductKind
 from webgis_export.privacy.models import PrivacyStamp
 
 Access = Literal["public", "internal"]
@@ -93,9 +93,10 @@ class Layer(Frozen):
     qa_override: str | None = Field(
         None, description="recorded reason for publishing despite a failed QA gate"
     )
-    accuracy: dict[str, float] = Field(
-        default_factory=dict,
-        description="rmse_h_m, rmse_v_m, nssda_h95_m, nssda_v95_m, ce90_m, checkpoints, gcp_loo_rmse_m…",
+    accuracy: Accuracy | None = Field(
+        None,
+        description="the product's accuracy statement: measured by QA at check points, else the GCP fit's "
+        "estimate (RMSE_H/V, NSSDA 95 %, CE90/LE90, n, class met, source, warnings); None: not measured",
     )
     accuracy_evidence: str | None = Field(
         None, description="QA's accuracy evidence: measured, estimated, unknown or not measured"

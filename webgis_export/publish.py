@@ -45,7 +45,7 @@ from webgis_export.models import Access, Approval, Layer
 from webgis_export.privacy.apply import frame_access, privacy_run, write_stamp
 from webgis_export.privacy.models import PrivacyConfig
 from webgis_export.privacy.vectors import apply_to_features
-from webgis_export.qa_findings import accuracy_extras, evidence_of, findings_of
+from webgis_export.qa_findings import accuracy_of, evidence_of, findings_of
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
 from webgis_export.vectors.build import is_vector, vector_layer_build
 from webgis_export.vectors.models import VectorLayer
@@ -102,23 +102,12 @@ def load_qa(workspace: Workspace, flight: str) -> QAReport | None:
 
 
 def qa_summary(product: Product, report: QAReport | None, now: datetime) -> dict[str, object]:
-    """QA status, accuracy figures of this product and freshness at ``now``."""
+    """QA status, the accuracy statement of this product (:func:`accuracy_of`) and freshness at ``now``."""
     from core.errors import QAError
     from qa.freshness import evaluate
 
     summary: dict[str, object] = {"status": report.status if report else None}
-    accuracy: dict[str, float] = {}
-    if report is not None:
-        prefix = f"precision.{product.id}."
-        for key, value in report.figures.items():
-            if key.startswith(prefix) and isinstance(value, int | float) and not isinstance(value, bool):
-                accuracy[key[len(prefix) :]] = float(value)
-    stated = product.accuracy  # the product's own estimate (a GCP fit); QA's measured figures win
-    if stated is not None:
-        estimate = stated.model_dump(include={"rmse_h_m", "nssda_h95_m", "ce90_m"}, exclude_none=True)
-        accuracy = {**estimate, **accuracy}
-    accuracy.update(accuracy_extras(product, report))
-    summary["accuracy"] = accuracy
+    summary["accuracy"] = accuracy_of(product, report)
     summary["evidence"] = evidence_of(product, report)[0]
     summary["findings"] = findings_of(product, report)
     captured = product.time_start or product.time_end

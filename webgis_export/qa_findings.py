@@ -10,7 +10,7 @@ evidence of ``qa.georeferencing`` for this product.
 
 from __future__ import annotations
 
-from pipeline.models import Product
+from pipeline.models import Accuracy, Product
 from qa.models import CheckResult, QAReport
 from webgis_export.models import QAFinding
 
@@ -18,7 +18,6 @@ PRODUCT_FAMILIES = frozenset({"precision", "freshness", "datum"})
 THERMAL_FAMILIES = frozenset({"conditions", "thermal"})
 THERMAL_KINDS = frozenset({"thermal_frame", "thermal_mosaic"})
 WEAK_EVIDENCE = frozenset({"unknown", "not measured"})
-ACCURACY_FIGURES = {"nssda_h95": "nssda_h95_m", "nssda_v95": "nssda_v95_m", "le90": "le90_m"}
 
 
 def _concerns(check: CheckResult, product: Product) -> bool:
@@ -78,29 +77,12 @@ def findings_of(product: Product, report: QAReport | None) -> tuple[QAFinding, .
     return tuple(found)
 
 
-def accuracy_extras(product: Product, report: QAReport | None) -> dict[str, float]:
-    """Figures the headline figures lack: NSSDA 95 % and LE90 measured by QA, the GCP leave-one-out estimate.
+def accuracy_of(product: Product, report: QAReport | None) -> Accuracy | None:
+    """The accuracy statement a layer of ``product`` carries: measured, else estimated, else none.
 
-    QA's typed statement (``QAReport.accuracy``) comes first; reports written before it existed are
-    read from their ``precision.<product>`` check. The product's own estimate
-    (``Product.accuracy``, a redundant GCP fit) gives ``gcp_loo_rmse_m`` and ``gcp_count``.
+    QA's statement from independent check points (``QAReport.accuracy``) wins; without one, the
+    product's own (``Product.accuracy``: a GCP fit's leave-one-out estimate, or ``unknown`` for a fit
+    without redundancy); without either, ``None`` — the accuracy was not measured.
     """
-    out: dict[str, float] = {}
     measured = report.accuracy.get(product.id) if report is not None else None
-    if measured is not None:
-        for name in ("nssda_h95_m", "nssda_v95_m", "le90_m"):
-            value = getattr(measured, name)
-            if value is not None:
-                out[name] = float(value)
-    elif report is not None:
-        check = next((c for c in report.checks if c.id == f"precision.{product.id}"), None)
-        if check is not None and check.status != "skip":
-            for key, name in ACCURACY_FIGURES.items():
-                value = check.figures.get(key)
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    out[name] = float(value)
-    estimate = product.accuracy
-    if estimate is not None and estimate.evidence == "estimated" and estimate.rmse_h_m is not None:
-        out["gcp_loo_rmse_m"] = float(estimate.rmse_h_m)
-        out["gcp_count"] = float(estimate.n)
-    return out
+    return measured or product.accuracy

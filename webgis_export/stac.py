@@ -145,8 +145,8 @@ def _custom_properties(layer: Layer) -> dict[str, Any]:
         props["dronegis:capture_date"] = "unknown"
     if layer.overrides:
         props["dronegis:overrides"] = dict(layer.overrides)
-    if layer.accuracy:
-        props["dronegis:accuracy"] = dict(layer.accuracy)
+    if layer.accuracy is not None:
+        props["dronegis:accuracy"] = layer.accuracy.figures()
     if layer.thermal:
         props["dronegis:thermal"] = dict(layer.thermal)
     if layer.style.unit:

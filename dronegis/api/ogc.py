@@ -182,7 +182,7 @@ def layer_summary(
         "age_days": age_days,
         "freshness": layer.freshness,
         "qa_status": layer.qa_status,
-        "accuracy": layer.accuracy,
+        "accuracy": layer.accuracy.figures() if layer.accuracy is not None else None,
         "accuracy_evidence": layer.accuracy_evidence,
         "qa_findings": [finding.model_dump() for finding in layer.qa_findings],
         "approval": layer.approval.model_dump() if layer.approval else None,

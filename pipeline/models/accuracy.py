@@ -75,6 +75,14 @@ class Accuracy(Frozen):
         tested = [m for m in (self.horizontal_class_met, self.vertical_class_met) if m is not None]
         return all(tested) if tested else None
 
+    def figures(self) -> dict[str, object]:
+        """The statement as readers show it (layers, STAC, GetFeatureInfo, the viewer): every known figure
+        with ``class_met``, the source, the evidence and the warnings; unknown figures are left out."""
+        shown = self.model_dump(mode="json", exclude_none=True)
+        if self.class_met is not None:
+            shown["class_met"] = self.class_met
+        return shown
+
     @classmethod
     def from_fit(cls, gcps: int, minimum: int, loo_rmse_r: float | None) -> Accuracy:
         """What a GCP fit states: its leave-one-out estimate, or ``unknown`` without redundancy.

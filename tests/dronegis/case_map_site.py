@@ -19,7 +19,7 @@ from rasterio.transform import from_origin
 
 from core.workspace import Workspace
 from dronegis.catalog import Catalog
-from pipeline.models import Product, ProductKind
+from pipeline.models import Accuracy, AccuracySource, Evidence, Product, ProductKind
 from qa.models import CheckResult
 from qa.report import build_report, write_report
 from webgis_export.models import Approval
@@ -83,8 +83,10 @@ def _product(ws: Workspace, flight: str, kind: ProductKind, when: datetime, data
     return product
 
 
-def _qa(ws: Workspace, flight: str, checks: list[CheckResult], figures: dict[str, object]) -> None:
-    report = build_report(flight, checks, created=NOW, figures=figures)
+def _qa(
+    ws: Workspace, flight: str, checks: list[CheckResult], accuracy: dict[str, Accuracy] | None = None
+) -> None:
+    report = build_report(flight, checks, created=NOW).model_copy(update={"accuracy": accuracy or {}})
     write_report(report, ws.qa(flight))
 
 
@@ -107,7 +109,7 @@ def build_site(root: Path) -> Workspace:
         ok = CheckResult(
             id="conditions.wind", title="Wind speed", status="pass", message="wind 2 m/s (limit 5 m/s)"
         )
-        _qa(ws, flight, [ok], {})
+        _qa(ws, flight, [ok])
         publish(ws, flight, access="public", site=SITE, pyramids=False, now=NOW)
         _record(ws, flight, product, "pass")
     rng = np.random.default_rng(7)
@@ -120,8 +122,11 @@ def build_site(root: Path) -> Workspace:
         message="RMSE_H 0.021 m ≤ 0.5 m; 31 check points",
         figures={"nssda_h95": 0.021 * 1.7308, "n": 31},
     )
-    figures = {f"precision.{ortho.id}.rmse_h_m": 0.021, f"precision.{ortho.id}.checkpoints": 31}
-    _qa(ws, "ortho-int", [precision], figures)
+    measured = Accuracy(
+        source=AccuracySource.CHECK_POINTS, evidence=Evidence.MEASURED, n=31, rmse_h_m=0.021,
+        nssda_h95_m=0.021 * 1.7308, ce90_m=0.021 * 1.5175,
+    )  # fmt: skip
+    _qa(ws, "ortho-int", [precision], {ortho.id: measured})
     approval = Approval(by="gustav", reason="kontrolleret af GIS-teamet")
     publish(ws, "ortho-int", access="internal", pyramids=False, now=NOW, approval=approval)
     _record(ws, "ortho-int", ortho, "pass")

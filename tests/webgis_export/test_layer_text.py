@@ -8,11 +8,12 @@ import pytest
 from layer_factory import RY_WGS84, make_layer
 
 from pipeline.models import Accuracy, AccuracySource, Evidence, HeightDatum, Product, ProductKind
+from pipeline.models.accuracy import NSSDA_H95
 from qa.models import CheckResult, QAReport
-from webgis_export.layer_text import NSSDA_H95, accuracy_text, areas, describe_layers, unique_titles
+from webgis_export.layer_text import accuracy_line, accuracy_text, areas, describe_layers, unique_titles
 from webgis_export.models import Approval, QAFinding
 from webgis_export.places import locality_of, postal_districts
-from webgis_export.qa_findings import accuracy_extras, evidence_of, findings_of
+from webgis_export.qa_findings import accuracy_of, evidence_of, findings_of
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -51,33 +52,47 @@ def test_titles_of_two_flights_always_differ() -> None:
     }
 
 
+def _measured(n: int = 0, n_z: int = 0, **figures: float) -> Accuracy:
+    return Accuracy(source=AccuracySource.CHECK_POINTS, evidence=Evidence.MEASURED, n=n, n_z=n_z, **figures)
+
+
 def test_measured_accuracy_in_words_and_numbers() -> None:
     rmse = 0.14 / NSSDA_H95  # REFERENCE.md §1.4: NSSDA 95 % = 1.7308 × RMSE_r
     layer = make_layer(
-        "a", "f", kind=ProductKind.ORTHOPHOTO, accuracy={"rmse_h_m": rmse, "checkpoints": 18.0}
+        "a",
+        "f",
+        kind=ProductKind.ORTHOPHOTO,
+        accuracy=_measured(18, rmse_h_m=rmse, nssda_h95_m=NSSDA_H95 * rmse),
     )
     words = accuracy_text(layer, "da")
     assert words.known and words.text == "±14 cm (95 %), målt mod 18 kontrolpunkter"
     assert words.horizontal_95_m == pytest.approx(0.14) and words.caution is not None  # 18 < 20 points
-    qa_nssda = make_layer("b", "f", accuracy={"nssda_h95_m": 0.052, "rmse_h_m": 0.01, "checkpoints": 31.0})
+    qa_nssda = make_layer("b", "f", accuracy=_measured(31, nssda_h95_m=0.052, rmse_h_m=0.01))
     assert accuracy_text(qa_nssda, "en").text == "±5.2 cm (95 %), measured against 31 check points"
     assert accuracy_text(qa_nssda, "en").caution is None
     estimated = make_layer(
-        "c", "f", accuracy={"gcp_loo_rmse_m": 0.05, "gcp_count": 6.0}, accuracy_evidence="estimated"
+        "c",
+        "f",
+        accuracy=Accuracy.from_fit(gcps=6, minimum=3, loo_rmse_r=0.05),
+        accuracy_evidence="estimated",
     )
     assert accuracy_text(estimated, "da").text.startswith("ca. ±8,7 cm (95 %), anslået fra 6 GCP'er")
-    dsm = make_layer("d", "f", kind=ProductKind.DSM, accuracy={"rmse_v_m": 0.05, "checkpoints": 12.0})
+    dsm = make_layer(
+        "d", "f", kind=ProductKind.DSM, accuracy=_measured(n_z=12, rmse_v_m=0.05, nssda_v95_m=0.098)
+    )
     assert accuracy_text(dsm, "da").text == "højde ±9,8 cm (95 %), målt mod 12 kontrolpunkter"
 
 
 def test_a_layer_without_measured_accuracy_is_never_passed() -> None:
-    unmeasured = make_layer("a", "f", qa_status="pass", accuracy={}, accuracy_evidence="not measured")
+    unmeasured = make_layer("a", "f", qa_status="pass", accuracy=None, accuracy_evidence="not measured")
     shown = describe_layers([unmeasured], "en", NOW)["a"]
     assert shown.accuracy.text == "accuracy not measured" and not shown.accuracy.known
     assert shown.qa.status == "unmeasured" and "pass" not in shown.qa.label.lower()
     danish = describe_layers([unmeasured], "da", NOW)["a"]
     assert danish.qa.label.startswith("præcision ikke målt") and "bestået" not in danish.qa.label
-    measured = make_layer("b", "f", qa_status="pass", accuracy={"rmse_h_m": 0.02, "checkpoints": 30.0})
+    measured = make_layer(
+        "b", "f", qa_status="pass", accuracy=_measured(30, rmse_h_m=0.02, nssda_h95_m=0.035)
+    )
     assert describe_layers([measured], "da", NOW)["b"].qa.status == "pass"
 
 
@@ -173,18 +188,21 @@ def test_findings_of_a_report_concern_the_product() -> None:
     assert [f.check for f in findings_of(mosaic, report)] == ["conditions.wind", "coverage.overlap"]
 
 
-def test_typed_accuracy_statements_reach_the_layer_figures() -> None:
-    """QA's measured statement (QAReport.accuracy) and a product's GCP estimate (Product.accuracy)."""
-    measured = Accuracy(source=AccuracySource.CHECK_POINTS, evidence=Evidence.MEASURED, n=31, rmse_h_m=0.03,
-                        nssda_h95_m=0.0519, nssda_v95_m=0.081)  # fmt: skip
+def test_the_layer_carries_qas_statement_else_the_products_estimate() -> None:
+    """QA's measured statement (QAReport.accuracy) wins over a product's GCP estimate (Product.accuracy)."""
+    measured = _measured(31, rmse_h_m=0.03, nssda_h95_m=0.0519, nssda_v95_m=0.081)
     report = QAReport(flight="f", created=NOW, status="pass", accuracy={"f-ortho": measured})
     ortho = Product(id="f-ortho", flight="f", kind=ProductKind.ORTHOPHOTO, path="x.tif", crs="EPSG:25832",
                     bounds=(0, 0, 1, 1))  # fmt: skip
-    assert accuracy_extras(ortho, report) == {"nssda_h95_m": 0.0519, "nssda_v95_m": 0.081}
+    assert accuracy_of(ortho, report) == measured
     assert evidence_of(ortho, report) == ("measured", None)
-    fitted = ortho.model_copy(update={"accuracy": Accuracy.from_fit(gcps=6, minimum=3, loo_rmse_r=0.05)})
-    extras = accuracy_extras(fitted, QAReport(flight="f", created=NOW, status="pass"))
-    assert extras == {"gcp_loo_rmse_m": 0.05, "gcp_count": 6.0}
-    layer = make_layer("e", "f", accuracy={"rmse_h_m": 0.05, **extras}, accuracy_evidence="estimated")
+    estimate = Accuracy.from_fit(gcps=6, minimum=3, loo_rmse_r=0.05)
+    fitted = ortho.model_copy(update={"accuracy": estimate})
+    assert accuracy_of(fitted, report) == measured  # measured wins
+    assert accuracy_of(fitted, QAReport(flight="f", created=NOW, status="pass")) == estimate
+    assert accuracy_of(ortho, None) is None  # not measured
+    layer = make_layer("e", "f", accuracy=estimate, accuracy_evidence="estimated")
     assert accuracy_text(layer, "en").text.startswith("about ±8.7 cm (95 %), estimated from 6 GCPs")
-
+    assert accuracy_line(measured.figures()) == (
+        "RMSE_H 0.03 m, NSSDA 95 % H 0.0519 m, NSSDA 95 % V 0.081 m, n 31, check_points (measured)"
+    )

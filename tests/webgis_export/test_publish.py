@@ -13,6 +13,7 @@ from rio_cogeo.cogeo import cog_validate
 
 from core.errors import ExportError, LayerNotFound
 from core.workspace import Workspace
+from pipeline.models import Accuracy, AccuracySource, Evidence
 from qa.models import QAReport
 from tests.webgis_export.published import CAPTURE, NOW, make_flight
 from webgis_export import layerbuild
@@ -148,12 +149,19 @@ def _thermal_flight(tmp_path: Path, data_dir: Path) -> tuple[Workspace, str]:
     return ws, next(p.id for p in products if p.kind.value == "thermal_mosaic")
 
 
+MEASURED = Accuracy(
+    source=AccuracySource.CHECK_POINTS, evidence=Evidence.MEASURED, n=12, rmse_h_m=0.042, nssda_h95_m=0.0727,
+    ce90_m=0.0637, horizontal_class_m=0.25, horizontal_class_met=True, warnings=("12 check points < 30",),
+)  # fmt: skip
+
+
 def _write_qa(ws: Workspace, flight: str, *, blocked: bool) -> None:
     report = QAReport(
         flight=flight,
         created=NOW,
         status="warn",
         figures={"precision.night-orthophoto.rmse_h_m": 0.042, "precision.night-orthophoto.checkpoints": 12},
+        accuracy={"night-orthophoto": MEASURED},
         thermal_gate_failed=blocked,
         thermal_gate_reason="wind 9 m/s above 5 m/s" if blocked else None,
         thermal_publication_blocked=blocked,
@@ -181,7 +189,12 @@ def test_qa_accuracy_travels_with_the_layer(tmp_path: Path, data_dir: Path) -> N
     ws, _ = _thermal_flight(tmp_path, data_dir)
     _write_qa(ws, "night", blocked=False)
     [layer] = publish(ws, "night-orthophoto", now=NOW, pyramids=False, title="Natfoto")
-    assert layer.accuracy == {"rmse_h_m": 0.042, "checkpoints": 12.0}
+    assert layer.accuracy == MEASURED and layer.accuracy.class_met is True
+    item = json.loads((ws.publish / layer.stac_item).read_text())
+    assert item["properties"]["dronegis:accuracy"] == {
+        **MEASURED.model_dump(mode="json", exclude_none=True),
+        "class_met": True,
+    }
     assert layer.title == "Natfoto" and layer.qa_status == "warn"
 
 

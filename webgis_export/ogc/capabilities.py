@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from webgis_export.layer_text import accuracy_line
 from webgis_export.models import Layer
 from webgis_export.ogc.wms_time import dimension_default, dimension_extent
 from webgis_export.ogc.xmltree import WMS_NS, XLINK, Element, document, href, num, serialise, sub
@@ -180,8 +181,8 @@ def layer_abstract(layer: Layer) -> str:
     if when:
         parts.append(f"flown {when}")
     parts.append(f"GSD {layer.gsd_m:.3f} m")
-    if layer.accuracy:
-        parts.append("accuracy " + ", ".join(f"{k}={v:g}" for k, v in sorted(layer.accuracy.items())))
+    if layer.accuracy is not None:
+        parts.append(f"accuracy {accuracy_line(layer.accuracy.figures())}")
     if layer.qa_status:
         parts.append(f"QA {layer.qa_status}")
     if layer.style.unit:

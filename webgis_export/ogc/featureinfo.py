@@ -19,6 +19,7 @@ import shapely
 from rasterio.crs import CRS
 
 from core.localtime import local_text
+from webgis_export.layer_text import accuracy_line
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import INFO_FORMATS
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Service
@@ -44,7 +45,7 @@ def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
     when = layer.capture_time
     props["captured"] = when.isoformat() if when else None
     props["captured_local"] = local_text(when) if when else None  # what people read: Copenhagen time
-    props["accuracy"] = dict(layer.accuracy)
+    props["accuracy"] = layer.accuracy.figures() if layer.accuracy is not None else {}
     props["qa_status"] = layer.qa_status
     props["height_datum"] = layer.height_datum.value
     if layer.thermal:
@@ -62,7 +63,7 @@ def vector_info(layer: VectorLayer, page: FeaturePage) -> list[dict[str, object]
         "captured": when.isoformat() if when else None,
         "captured_local": local_text(when) if when else None,
         "qa_status": layer.qa_status,
-        "accuracy": dict(layer.accuracy),
+        "accuracy": layer.accuracy.figures() if layer.accuracy is not None else {},
     }
     attributes = property_rows(layer.fields, page.columns, page.returned)
     return [
@@ -144,8 +145,10 @@ def _describe(props: dict[str, object]) -> list[tuple[str, str]]:
     else:
         rows.append(("values", ", ".join("no data" if v is None else f"{v:g}" for v in props["values"])))  # type: ignore[attr-defined]
     rows.append(("captured", str(props.get("captured_local") or "unknown")))
-    accuracy = props.get("accuracy") or {}
-    rows.append(("accuracy", ", ".join(f"{k}={v:g}" for k, v in sorted(accuracy.items())) or "not measured"))  # type: ignore[attr-defined]
+    accuracy = props.get("accuracy")
+    rows.append(
+        ("accuracy", accuracy_line(accuracy) if isinstance(accuracy, dict) and accuracy else "not measured")
+    )
     rows.append(("QA", str(props.get("qa_status") or "not run")))
     rows.append(("height datum", str(props.get("height_datum"))))
     return rows

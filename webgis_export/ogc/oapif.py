@@ -133,7 +133,7 @@ def collection(layer: VectorLayer, links: Links, lang: Lang) -> dict[str, Any]:
         "dronegis:qa_findings": [finding.model_dump() for finding in layer.qa_findings],
         "dronegis:accuracy_evidence": layer.accuracy_evidence,
         "dronegis:freshness": layer.freshness,
-        "dronegis:accuracy": dict(layer.accuracy),
+        "dronegis:accuracy": layer.accuracy.figures() if layer.accuracy is not None else {},
         "dronegis:capture_time_source": layer.capture_time_source,
         "dronegis:published_at": _iso(layer.published_at),
     }

@@ -6,9 +6,11 @@ spots, change areas, volumes, roof planes, check points). Its layer is
 ``Product.vector.layer``, or the GeoPackage's only layer. Nothing else is needed for an
 analysis to be published: write the GeoPackage, list the Product.
 
-The published copy (``publish/layers/<id>/features.gpkg``) is in EPSG:25832 (the storage CRS,
-reprojected when the product is not), keeps the product's features in their order (feature ids
-1…n) and attributes, with an R-tree spatial index, and stores per-feature times (a text column
+The published copy (``publish/layers/<id>/features.gpkg``) is in the product's CRS — the
+flight's target CRS, EPSG:25832 unless a flight was processed in another (a frame far from
+Denmark cannot be projected to UTM 32N) — reprojected from the file's CRS when they differ. It
+keeps the product's features in their order (feature ids 1…n) and attributes, with an R-tree
+spatial index, and stores per-feature times (a text column
 ``time`` holding ISO times, as the footprints have) as UTC datetimes. The services read only
 this copy, so a reprocessed flight changes nothing until it is published again.
 """
@@ -25,9 +27,10 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from core.errors import ExportError
-from pipeline.models import Product, ProductKind
+from pipeline.models import Accuracy, Product, ProductKind
 from webgis_export.models import Access, QAFinding
 from webgis_export.vectors.columns import TIME_NAMES, field_infos, typed, utc_naive
 from webgis_export.vectors.crs import reproject, reprojected_bounds
@@ -36,7 +39,7 @@ from webgis_export.vectors.models import FieldInfo, VectorLayer, VectorStyle
 log = logging.getLogger(__name__)
 
 FEATURES_NAME = "features.gpkg"
-STORAGE_CRS = "EPSG:25832"
+STORAGE_CRS = "EPSG:25832"  # the storage CRS of a product whose own CRS has no EPSG code
 GEOPACKAGE_SUFFIXES = frozenset({".gpkg"})
 HEAT_CLASSES = {"A": "#1a9850cc", "B": "#91cf60cc", "C": "#fee08bcc", "D": "#fc8d59cc", "E": "#d73027cc"}
 STYLES: dict[ProductKind, VectorStyle] = {
@@ -100,7 +103,7 @@ class Copied(NamedTuple):
 
 
 def copy_layer(product: Product, source: Path, folder: Path) -> Copied:
-    """The product's layer copied to ``folder/features.gpkg`` in the storage CRS, times as datetimes.
+    """The product's layer copied to ``folder/features.gpkg`` in :func:`storage_crs`, times as datetimes.
 
     Raises:
         ExportError: unreadable file, unknown layer, no CRS, a time column that is not ISO times.
@@ -114,7 +117,8 @@ def copy_layer(product: Product, source: Path, folder: Path) -> Copied:
         ) from None
     if meta["crs"] is None:
         raise ExportError(f"vector product {product.id}: layer {table!r} of {source} has no CRS")
-    geometries = reproject(shapely.from_wkb(wkb), _crs_name(source, table, meta["crs"]), STORAGE_CRS)
+    storage = storage_crs(product)
+    geometries = reproject(shapely.from_wkb(wkb), _crs_name(source, table, meta["crs"]), storage)
     infos, columns = _with_times(product, source, field_infos(meta), list(columns))
     pairs = [typed(info, column) for info, column in zip(infos, columns, strict=True)]
     folder.mkdir(parents=True, exist_ok=True)
@@ -127,7 +131,7 @@ def copy_layer(product: Product, source: Path, folder: Path) -> Copied:
         layer=table,
         driver="GPKG",
         geometry_type=meta["geometry_type"],
-        crs=STORAGE_CRS,
+        crs=storage,
         encoding="UTF-8",
     )
     count = len(geometries)
@@ -165,13 +169,13 @@ def vector_layer_build(
         product_id=product.id,
         gpkg=f"layers/{layer_id}/{FEATURES_NAME}",
         table=copied.table,
-        crs=STORAGE_CRS,
+        crs=storage_crs(product),
         geometry_type=copied.geometry_type,
         feature_count=copied.feature_count,
         fields=infos,
         time_field=next((i.name for i in infos if i.type == "datetime" and i.name in TIME_NAMES), None),
         bounds=bounds,
-        bounds_wgs84=reprojected_bounds(bounds, STORAGE_CRS, "EPSG:4326") if bounds else None,
+        bounds_wgs84=reprojected_bounds(bounds, storage_crs(product), "EPSG:4326") if bounds else None,
         time_start=product.time_start,
         time_end=product.time_end,
         capture_time_source=product.capture_time_source,
@@ -181,6 +185,15 @@ def vector_layer_build(
         published_at=published_at,
         **_qa_fields(qa),
     )
+
+
+def storage_crs(product: Product) -> str:
+    """The CRS a vector product is published in: its own (``EPSG:n``), else :data:`STORAGE_CRS`."""
+    try:
+        authority = CRS.from_user_input(product.crs).to_authority()
+    except CRSError:
+        return STORAGE_CRS
+    return f"{authority[0]}:{authority[1]}" if authority else STORAGE_CRS
 
 
 def _box(values: np.ndarray) -> tuple[float, float, float, float]:
@@ -232,9 +245,7 @@ def _qa_fields(qa: dict[str, object]) -> dict[str, Any]:
         "accuracy_evidence": _text(qa.get("evidence")),
         "freshness": _text(qa.get("freshness")),
         "qa_override": _text(qa.get("override")),
-        "accuracy": {str(k): float(v) for k, v in accuracy.items() if isinstance(v, int | float)}
-        if isinstance(accuracy, dict)
-        else {},
+        "accuracy": accuracy if isinstance(accuracy, Accuracy) else None,
         "overrides": {str(k): str(v) for k, v in overrides.items()} if isinstance(overrides, dict) else {},
     }
 

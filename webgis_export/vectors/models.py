@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 from pydantic import Field
 
 from core.models import Frozen
-from pipeline.models import ProductKind
+from pipeline.models import Accuracy, ProductKind
 from webgis_export.models import Access, Bounds, QAFinding
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
@@ -101,7 +101,7 @@ class VectorLayer(Frozen):
     qa_findings: tuple[QAFinding, ...] = Field((), description="the checks behind a QA warn or fail")
     freshness: str | None = None
     qa_override: str | None = None
-    accuracy: dict[str, float] = Field(default_factory=dict)
+    accuracy: Accuracy | None = Field(None, description="the product's accuracy statement (as raster layers)")
     accuracy_evidence: str | None = Field(None, description="measured, estimated, unknown or not measured")
     style: VectorStyle = VectorStyle()
     stac_item: str = Field(description="STAC item path relative to the publish root")

@@ -88,6 +88,6 @@ def _properties(layer: VectorLayer) -> dict[str, Any]:
         props["dronegis:qa_override"] = layer.qa_override
     if layer.overrides:
         props["dronegis:overrides"] = dict(layer.overrides)
-    if layer.accuracy:
-        props["dronegis:accuracy"] = dict(layer.accuracy)
+    if layer.accuracy is not None:
+        props["dronegis:accuracy"] = layer.accuracy.figures()
     return props
