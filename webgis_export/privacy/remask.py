@@ -145,7 +145,7 @@ def _vector(
         "status": layer.qa_status,
         "freshness": layer.freshness,
         "override": layer.qa_override,
-        "accuracy": dict(layer.accuracy),
+        "accuracy": layer.accuracy,
         "overrides": dict(layer.overrides),
     }
     built = vector_layer_build(
