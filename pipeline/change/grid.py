@@ -28,7 +28,8 @@ from rasterio.windows import Window
 
 from core.errors import NoOverlapError
 from pipeline.change.models import Grid
-from pipeline.rasters.inputs import RasterInfo, crs_string
+from pipeline.rasters.area import crs_string
+from pipeline.rasters.inputs import RasterInfo
 
 #: From this decimation on, a coarse grid is read with source offsets rounded to whole pixels.
 COARSE_K = 4

@@ -47,7 +47,8 @@ from pipeline.change.outputs import change_areas, write_polygons, write_summary
 from pipeline.change.report import write_report
 from pipeline.change.scan import ScanSettings, scan
 from pipeline.change.stats import area_statistics, pair_series
-from pipeline.rasters.inputs import RasterInfo, check_target_area, crs_string, open_raster
+from pipeline.rasters.area import crs_string
+from pipeline.rasters.inputs import RasterInfo, check_target_area, open_raster
 from pipeline.vegetation.raster import capture_time, finish_cog, float_scratch, time_tags
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,8 @@ from pipeline.change.models import (
     Grid,
     SeriesPoint,
 )
-from pipeline.rasters.inputs import RasterInfo, crs_string
+from pipeline.rasters.area import crs_string
+from pipeline.rasters.inputs import RasterInfo
 from pipeline.vegetation import VegetationConfig, vegetation_indices
 from pipeline.zonal import PolygonLayer, ZonalStats, read_polygons, zonal_stats
 

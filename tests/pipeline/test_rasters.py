@@ -13,7 +13,8 @@ from rasterio.transform import Affine, from_origin
 
 from core.errors import GeoreferenceError, UsageError
 from pipeline.models import ProductKind
-from pipeline.rasters.inputs import check_target_area, crs_string, detect_kind, open_raster, read_prj
+from pipeline.rasters.area import crs_string
+from pipeline.rasters.inputs import check_target_area, detect_kind, open_raster, read_prj
 
 BR_PNG = Path("odm_br/odm_extra_gcp_br_ckeck.png")
 
