@@ -31,7 +31,7 @@ WORK = BENCH_WORK / "service_executors"
 
 
 def _hashes(ws: object, flight: str) -> dict[str, str]:
-    from pipeline.process import load_products
+    from pipeline.products import load_products
 
     out = {}
     for product in load_products(ws, flight):  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from dronegis.api.app import create_app
 from dronegis.service import STAGE_FUNCTIONS
 from dronegis.settings import Settings
 from flights.ingest import load_flight
-from pipeline.process import load_products
+from pipeline.products import load_products
 from tests.samples import ellipsoidal_copy
 
 MALSTROEM = Path("dk_malstroem/tests/data/dtm.tif")

@@ -314,7 +314,7 @@ def test_thermal_parameters_at_creation_reach_the_products(settings: Settings, t
     from dronegis.api.app import create_app
     from dronegis.service import STAGE_FUNCTIONS
     from flights.sample import make_sample_flight
-    from pipeline.process import load_products
+    from pipeline.products import load_products
 
     make_sample_flight(tmp_path / "sample")
     app = create_app(settings)

@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from core.workspace import Workspace
 from dronegis.cli.main import cli
 from flights.ingest import load_flight
-from pipeline.process import load_products
+from pipeline.products import load_products
 from tests.samples import ellipsoidal_copy
 
 MALSTROEM = Path("dk_malstroem/tests/data/dtm.tif")

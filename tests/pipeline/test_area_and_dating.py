@@ -20,7 +20,8 @@ from flights.ingest_config import IngestConfig
 from flights.models import Purpose
 from flights.raster_time import declared_capture
 from pipeline.models import ProductKind
-from pipeline.process import load_products, process_flight
+from pipeline.process import process_flight
+from pipeline.products import load_products
 from pipeline.rasters.area import outside_target_area
 from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
 from pipeline.run import ProcessConfig

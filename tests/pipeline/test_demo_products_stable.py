@@ -28,7 +28,8 @@ from core.workspace import Workspace
 from flights.sample import make_sample_flight
 from pipeline.executors import SerialExecutor
 from pipeline.models import ThermalOverrides
-from pipeline.process import load_products, process_flight
+from pipeline.process import process_flight
+from pipeline.products import load_products
 from pipeline.run import ProcessConfig
 from tests.samples import ingest_into
 

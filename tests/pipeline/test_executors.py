@@ -24,7 +24,8 @@ from pipeline.executors import (
     map_windows,
 )
 from pipeline.models import GcpGeoref, ProductKind, ThermalOverrides
-from pipeline.process import load_products, process_flight
+from pipeline.process import process_flight
+from pipeline.products import load_products
 from pipeline.run import ProcessConfig
 
 

@@ -20,7 +20,8 @@ from core.workspace import Workspace
 from pipeline.executors import SerialExecutor
 from pipeline.frames import render as frames_module
 from pipeline.models import GcpGeoref, HeightDatum, PoseGeoref, ProductKind
-from pipeline.process import load_products, process_flight
+from pipeline.process import process_flight
+from pipeline.products import load_products
 from pipeline.rasters.cog import validate_cog
 from pipeline.run import ProcessConfig
 from tests.samples import ingest_into as _ingest

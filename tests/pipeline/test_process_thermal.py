@@ -26,7 +26,8 @@ from pipeline.frames.locate import locate_frame
 from pipeline.georef.pose import transformer_to
 from pipeline.georef.raycast import project_to_image
 from pipeline.models import GcpGeoref, PoseGeoref, Product, ProductKind, ThermalOverrides
-from pipeline.process import load_products, process_flight
+from pipeline.process import process_flight
+from pipeline.products import load_products
 from pipeline.rasters.cog import validate_cog
 from pipeline.run import ProcessConfig
 from pipeline.thermal.convert import distance_from_capture
