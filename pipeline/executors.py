@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -91,8 +92,6 @@ class LocalExecutor:
 
     def _ensure_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
-            import multiprocessing
-
             context = multiprocessing.get_context("spawn")
             self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
         return self._pool

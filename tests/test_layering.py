@@ -58,7 +58,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
             "dronegis/api/app.py: dronegis.service",
             "dronegis/api/app.py: webgis_export.render",
             "dronegis/api/app.py: webgis_export.service",
-            "pipeline/executors.py: multiprocessing",
             "webgis_export/publish.py: core.errors",
             "webgis_export/publish.py: qa.freshness",
             "webgis_export/render.py: pyproj",
