@@ -193,3 +193,24 @@ def test_qa_status_and_its_reasons_travel_with_the_collection(tmp_path: Path, da
     assert "QA warn" in doc["description"] and "Billedomrids fra flyvning" in doc["description"]
     item = json.loads((ws.publish / layer.stac_item).read_text(encoding="utf-8"))
     assert item["properties"]["dronegis:qa_status"] == "warn"
+
+
+def test_a_product_in_another_crs_is_published_in_it(tmp_path: Path) -> None:
+    """A flight processed in UTM 43N (Kochi, where EPSG:25832 cannot project) keeps its CRS."""
+    ws = Workspace.at(tmp_path / "ws")
+    frames = gpd.GeoDataFrame(
+        {"n": [1, 2]}, geometry=[shapely.box(0, 0, 40, 30), shapely.box(50, 0, 90, 30)], crs=32643
+    )
+    frames = frames.set_geometry(frames.translate(755_000, 1_105_000))
+    product = _product(ws, "frames", frames, layer="frames").model_copy(update={"crs": "EPSG:32643"})
+    ws.products_json("f").write_text(json.dumps([product.model_dump(mode="json")]), encoding="utf-8")
+    (layer,) = publish(ws, product.id, now=NOW)
+    assert isinstance(layer, VectorLayer) and layer.crs == "EPSG:32643"
+    copy = gpd.read_file(ws.publish / layer.gpkg)
+    assert (
+        copy.crs.to_epsg() == 32643
+        and shapely.equals_exact(copy.geometry.values, frames.geometry.values, 1e-6).all()
+    )
+    west, south, east, north = frames.to_crs(4326).total_bounds
+    assert layer.bounds_wgs84 == pytest.approx((west, south, east, north), abs=1e-7) and 75 < west < 79
+    assert collection(layer, Links("http://x", None, "en"), "en")["storageCrs"].endswith("/32643")
