@@ -80,13 +80,18 @@ def roots_of(workspace: Workspace, flight: str) -> list[Path]:
         workspace.hold(flight),
         workspace.retention_record(flight),
     ]
+    # siblings the stages keep beside a flight's folders (<flight>.lock, .staging, .reasons …): a flight
+    # id holds no dot, so "<flight>." names no other flight
+    for parent in {path.parent for path in candidates if path.parent != workspace.records}:
+        if parent.is_dir():
+            candidates += [p for p in parent.iterdir() if p.name.startswith(f"{flight}.")]
     source = _source_inside(workspace, flight)
     if source is not None:
         candidates.append(source)
     candidates += [
         workspace.published_layer(str(d["id"])) for d in published(workspace) if d.get("flight") == flight
     ]
-    return [p for p in candidates if p.exists() or p.is_symlink()]
+    return sorted({p for p in candidates if p.exists() or p.is_symlink()})
 
 
 def _source_inside(workspace: Workspace, flight: str) -> Path | None:
