@@ -214,3 +214,16 @@ def test_a_product_in_another_crs_is_published_in_it(tmp_path: Path) -> None:
     west, south, east, north = frames.to_crs(4326).total_bounds
     assert layer.bounds_wgs84 == pytest.approx((west, south, east, north), abs=1e-7) and 75 < west < 79
     assert collection(layer, Links("http://x", None, "en"), "en")["storageCrs"].endswith("/32643")
+
+
+def test_a_single_photo_point_passes_the_area_gate(tmp_path: Path) -> None:
+    """One frame, one photo point: a layer whose extent is a point (the e2e thermal flight has one)."""
+    ws = Workspace.at(tmp_path / "ws")
+    point = gpd.GeoDataFrame(
+        {"image": ["DJI_0001.JPG"]}, geometry=[shapely.Point(560010, 6215590)], crs=25832
+    )
+    product = _product(ws, "points", point, layer="points")
+    (layer,) = publish(ws, product.id, now=NOW, gates=PublishGates(area=DEFAULT_MUNICIPALITY))
+    assert isinstance(layer, VectorLayer) and layer.bounds == (560010.0, 6215590.0, 560010.0, 6215590.0)
+    lon, lat = Transformer.from_crs(25832, 4326, always_xy=True).transform(560010, 6215590)
+    assert layer.bounds_wgs84 == pytest.approx((lon, lat, lon, lat), abs=1e-9)

@@ -33,7 +33,7 @@ from core.errors import ExportError
 from pipeline.models import Accuracy, Product, ProductKind
 from webgis_export.models import Access, QAFinding
 from webgis_export.vectors.columns import TIME_NAMES, field_infos, typed, utc_naive
-from webgis_export.vectors.crs import reproject, reprojected_bounds
+from webgis_export.vectors.crs import box_in, reproject, reprojected_bounds
 from webgis_export.vectors.models import FieldInfo, VectorLayer, VectorStyle
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,13 @@ def source_table(product: Product, path: Path) -> str:
 
 
 def vector_footprint(path: Path, table: str) -> shapely.Geometry | None:
-    """The layer's bounding box in EPSG:4326 (densified), or ``None`` when it holds no feature."""
+    """The layer's bounding box in EPSG:4326 (densified; its corners when it is a point or a line),
+    or ``None`` when it holds no feature."""
     info = pyogrio.read_info(path, layer=table)
     if not info["features"] or info["crs"] is None:
         return None
     crs = _crs_name(path, table, info["crs"])
-    return shapely.box(*reprojected_bounds(tuple(info["total_bounds"]), crs, "EPSG:4326"))
+    return box_in(_box(np.asarray(info["total_bounds"])), crs, "EPSG:4326")
 
 
 class Copied(NamedTuple):

@@ -97,7 +97,14 @@ def reproject(geometries: np.ndarray, source: str, target: str) -> np.ndarray:
 
 
 def box_in(bounds: tuple[float, float, float, float], source: str, target: str) -> shapely.Geometry:
-    """The rectangle ``bounds`` (x/y order in ``source``) as a densified polygon in ``target``."""
+    """The rectangle ``bounds`` (x/y order in ``source``) as a densified polygon in ``target``.
+
+    A degenerate rectangle (one point, or points on one line: a layer of a single photo point) is
+    its two corners, as a multipoint, in ``target``.
+    """
+    if bounds[0] == bounds[2] or bounds[1] == bounds[3]:
+        corners = shapely.multipoints([(bounds[0], bounds[1]), (bounds[2], bounds[3])])
+        return corners if source == target else reproject(np.array([corners]), source, target)[0]
     rectangle = shapely.box(*bounds)
     if source == target:
         return rectangle
