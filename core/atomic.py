@@ -19,8 +19,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
+from core.names import fit_name
+
 TMP_SUFFIX = ".dronegis-tmp"
 FILE_MODE = 0o644
+#: Bytes of the target's name kept in a temporary's name (any name length works).
+TMP_NAME_BYTES = 64
 
 
 def fsync_dir(folder: Path) -> None:
@@ -33,19 +37,32 @@ def fsync_dir(folder: Path) -> None:
 
 
 @overload
-def atomic_open(path: Path, mode: Literal["wb"] = ...) -> AbstractContextManager[IO[bytes]]: ...
+def atomic_open(
+    path: Path, mode: Literal["wb"] = ..., *, tmp_dir: Path | None = ...
+) -> AbstractContextManager[IO[bytes]]: ...
 @overload
-def atomic_open(path: Path, mode: Literal["w"]) -> AbstractContextManager[IO[str]]: ...
+def atomic_open(
+    path: Path, mode: Literal["w"], *, tmp_dir: Path | None = ...
+) -> AbstractContextManager[IO[str]]: ...
 @overload
-def atomic_open(path: Path, mode: str) -> AbstractContextManager[IO[Any]]: ...
+def atomic_open(
+    path: Path, mode: str, *, tmp_dir: Path | None = ...
+) -> AbstractContextManager[IO[Any]]: ...
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; on success fsync and rename it into place."""
+def atomic_open(path: Path, mode: str = "wb", *, tmp_dir: Path | None = None) -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success fsync and rename it into place.
+
+    ``tmp_dir`` holds the temporary instead (same file system): for folders whose every name
+    belongs to someone else (the archive of delivered files), where no temporary may appear.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    folder = path.parent if tmp_dir is None else Path(tmp_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = f".{fit_name(path.name, TMP_NAME_BYTES)}."
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=TMP_SUFFIX)
     os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600; products are shared with the service and GIS users
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
@@ -71,7 +88,8 @@ def _remove(tmp: Path) -> None:
 
 
 def _temporary_name(path: Path, suffix: str) -> Path:
-    return path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}{suffix}"
+    name = fit_name(path.name, TMP_NAME_BYTES)
+    return path.parent / f".{name}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}{suffix}"
 
 
 @contextlib.contextmanager
@@ -120,15 +138,15 @@ def scratch_path(near: Path, *, suffix: str = "") -> Iterator[Path]:
         _remove(tmp)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_open(path, "wb") as handle:
+def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (the temporary in ``tmp_dir``, see :func:`atomic_open`)."""
+    with atomic_open(path, "wb", tmp_dir=tmp_dir) as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, *, tmp_dir: Path | None = None) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (the temporary in ``tmp_dir``)."""
+    atomic_write_bytes(path, text.encode("utf-8"), tmp_dir=tmp_dir)
 
 
 def atomic_copy(src: Path, dst: Path, *, buffer_size: int = 1 << 20) -> None:

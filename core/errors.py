@@ -28,6 +28,14 @@ class ImageDecodeError(IngestError, ValueError):
     """The pixels of a frame cannot be decoded (for the image-quality pass)."""
 
 
+class ImplausibleImageError(MetadataError):
+    """A frame's header announces more pixels than a camera frame has (a decoder bomb); never decoded."""
+
+
+class FileChangedError(IngestError):
+    """A delivered file changed (grew, shrank, was rewritten) while it was being copied."""
+
+
 class ControlFileError(IngestError, ValueError):
     """A GCP, check-point, geo.txt or MRK file is malformed."""
 

@@ -3,7 +3,7 @@
 No other module builds workspace file names (ODM's ``ODM_Tree`` idea). Layout::
 
     archive/<flight>/...            originals, read-only, manifest.json + flight.json
-    quarantine/<flight>/...         unusable files, each with <name>.reason.txt
+    quarantine/<flight>/...         unusable files (their reasons in quarantine/<flight>.reasons/)
     products/<flight>/...           COGs, footprints, products.json
     qa/<flight>/report.{json,html}
     publish/                        COGs, STAC, tiles, capabilities, layers.json
@@ -14,7 +14,9 @@ No other module builds workspace file names (ODM's ``ODM_Tree`` idea). Layout::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from core.names import fit_name, fit_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,11 @@ class Workspace:
         return self.root / "flights" / f"{flight}.json"
 
     def archived_file(self, flight: str, relpath: str) -> Path:
-        """The archived (read-only) copy of one delivered file, by its path in the flight folder."""
-        return self.archive(flight) / relpath
+        """The archived (read-only) copy of one delivered file, by its path in the flight folder.
+
+        Names too long for the file system are stored shortened (:func:`core.names.fit_path`).
+        """
+        return self.archive(flight) / fit_path(relpath)
 
     def sample_flight(self) -> Path:
         """Folder of the generated sample flight used by ``dronegis demo``."""
@@ -67,8 +72,7 @@ class Workspace:
 
     def thermal_frame(self, flight: str, relpath: str) -> Path:
         """The float32 °C GeoTIFF of one thermal frame (``relpath`` in the flight folder)."""
-        rel = Path(relpath)
-        return self.products(flight) / "thermal" / rel.parent / f"{rel.stem}_celsius.tif"
+        return self.products(flight) / "thermal" / _derived(relpath, "_celsius.tif")
 
     def thermal_mosaic(self, flight: str) -> Path:
         """The nearest-to-nadir °C mosaic COG of a flight."""
@@ -84,18 +88,15 @@ class Workspace:
 
     def raster_cog(self, flight: str, relpath: str) -> Path:
         """The target-CRS COG of a delivered orthophoto/DSM/DTM (``relpath`` in the flight folder)."""
-        rel = Path(relpath)
-        return self.products(flight) / "rasters" / rel.parent / f"{rel.stem}.tif"
+        return self.products(flight) / "rasters" / _derived(relpath, ".tif")
 
     def frame_cog(self, flight: str, relpath: str) -> Path:
         """The georeferenced COG of one single frame (RGB, or °C for thermal frames)."""
-        rel = Path(relpath)
-        return self.products(flight) / "frames" / rel.parent / f"{rel.stem}.tif"
+        return self.products(flight) / "frames" / _derived(relpath, ".tif")
 
     def thumbnail(self, flight: str, relpath: str) -> Path:
         """The JPEG thumbnail of one frame (photo-points layer)."""
-        rel = Path(relpath)
-        return self.products(flight) / "thumbnails" / rel.parent / f"{rel.stem}.jpg"
+        return self.products(flight) / "thumbnails" / _derived(relpath, ".jpg")
 
     def footprints_gpkg(self, flight: str) -> Path:
         """GeoPackage of the frame footprints of a flight (layer ``footprints``)."""
@@ -199,3 +200,10 @@ class Workspace:
         """Ids of every ingested flight, sorted."""
         folder = self.root / "flights"
         return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
+
+
+def _derived(relpath: str, ending: str) -> str:
+    """``<folder>/<stem><ending>`` of a delivered file, every part within the file system's limit."""
+    rel = PurePosixPath(relpath)
+    name = fit_name(f"{rel.stem}{ending}")
+    return name if str(rel.parent) == "." else f"{fit_path(str(rel.parent))}/{name}"

@@ -1,20 +1,29 @@
 """The immutable archive of a flight and its quarantine.
 
 Every delivered file ends in exactly one of two places: the archive (a byte-identical,
-read-only copy whose sha256 is in ``manifest.json``) or the quarantine (the copy plus
-``<name>.reason.txt``; for entries that could not be read at all, only the reason file).
+read-only copy whose sha256 is in ``manifest.json``) or the quarantine (the copy, and a reason
+file; for entries that could not be read at all, only the reason file).
 
-Copies are staged under a temporary name (``*.dronegis-tmp``), copied by the kernel and hashed
-from what was written (:func:`flights.hashcopy.copy_hashed`), fsynced and renamed into place, so
-a run killed at any moment leaves no half-written file. :meth:`Archive.open` sweeps the temporaries a
-killed run left, and files already in place are recognised by their sha256, so the
-next run completes the job without copying anything twice. The source is only read.
+The archive and quarantine folders hold delivered names only (and ``manifest.json``), so no
+name of ours can meet a delivered one (a delivered ``X.JPG.reason.txt`` or
+``flightlog.dronegis-tmp`` is a file like any other): copies are staged in the sibling folder
+``<flight>.staging/`` and the reasons live in ``<flight>.reasons/``, one file per entry named by
+the sha256 of its path (any name length works; the file starts with the path). A name longer
+than the file system holds after escaping is stored shortened (:func:`core.names.fit_path`).
+
+Copies are copied by the kernel and hashed from what was written
+(:func:`flights.hashcopy.copy_hashed`), fsynced and renamed into place, so a run killed at any
+moment leaves no half-written file. :meth:`Archive.open` empties the staging folder a killed run
+left, and files already in place are recognised by their sha256, so the next run completes the
+job without copying anything twice. A source that changes while it is copied is noticed
+(:attr:`Staged.changed`). The source is only read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -26,14 +35,26 @@ from typing import Literal, NamedTuple
 
 from core.atomic import TMP_SUFFIX, atomic_write_text, fsync_dir, sweep_temporaries
 from core.errors import ArchiveError
+from core.names import fit_path, printable
 from flights.hashcopy import copy_hashed, hash_file, make_durable
 from flights.models import ArchiveEntry
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-REASON_SUFFIX = ".reason.txt"
+STAGING_SUFFIX = ".staging"
+REASONS_SUFFIX = ".reasons"
 READ_ONLY = 0o444
+
+
+def staging_dir(archive_root: Path) -> Path:
+    """Where copies of a flight are staged before they are committed (beside its archive)."""
+    return archive_root.with_name(archive_root.name + STAGING_SUFFIX)
+
+
+def reasons_dir(quarantine_root: Path) -> Path:
+    """Where the reason files of a flight's quarantine live (beside it)."""
+    return quarantine_root.with_name(quarantine_root.name + REASONS_SUFFIX)
 
 
 class Staged(NamedTuple):
@@ -43,6 +64,8 @@ class Staged(NamedTuple):
     relpath: str
     sha256: str
     size: int
+    changed: str | None = None
+    """How the source changed while it was copied (None: it did not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +80,47 @@ class Archive:
         """``manifest.json`` of the archive."""
         return self.root / MANIFEST
 
+    @property
+    def staging(self) -> Path:
+        """The staging folder (:func:`staging_dir`)."""
+        return staging_dir(self.root)
+
+    @property
+    def reasons(self) -> Path:
+        """The reasons folder (:func:`reasons_dir`)."""
+        return reasons_dir(self.quarantine_root)
+
     def open(self) -> int:
-        """Create the folders and sweep temporaries of killed runs; return how many were swept."""
+        """Create the folders and remove what killed runs left staged; return how many files.
+
+        Only the staging folder and the reasons' temporaries are swept: the archive and the
+        quarantine hold delivered names, whatever they look like.
+        """
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.quarantine_root.mkdir(parents=True, exist_ok=True)
+            for folder in (self.root, self.quarantine_root, self.staging, self.reasons):
+                folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ArchiveError(f"cannot create archive folder {self.root}: {exc}") from exc
-        swept = sweep_temporaries(self.root) + sweep_temporaries(self.quarantine_root)
+        swept = sweep_temporaries(self.reasons)
+        for leftover in self.staging.iterdir():
+            leftover.unlink()
+            swept += 1
         if swept:
             logger.info("swept %d temporaries left by an interrupted run in %s", swept, self.root)
         return swept
 
     def archived_path(self, relpath: str) -> Path:
         """Where the archived copy of ``relpath`` lives."""
-        return self.root / relpath
+        return self.root / fit_path(relpath)
 
     def quarantined_path(self, relpath: str) -> Path:
         """Where the quarantined copy of ``relpath`` lives."""
-        return self.quarantine_root / relpath
+        return self.quarantine_root / fit_path(relpath)
 
     def reason_path(self, relpath: str) -> Path:
-        """The reason file of a quarantined entry."""
-        return self.quarantine_root / f"{relpath}{REASON_SUFFIX}"
+        """The reason file of a quarantined entry (named by the sha256 of its path)."""
+        key = hashlib.sha256(printable(relpath).encode("utf-8")).hexdigest()[:32]
+        return self.reasons / f"{key}.txt"
 
     def load_manifest(self) -> dict[str, ArchiveEntry]:
         """Entries of a previous run, by relative path (empty when there is none)."""
@@ -96,6 +137,8 @@ class Archive:
         """The entry already in place for ``relpath`` (from the manifest or a killed run's rename)."""
         entry = previous.get(relpath)
         if entry is not None and self._in_place(entry):
+            if entry.status == "quarantined" and not self.reason_path(relpath).is_file():
+                self._write_reason(relpath, entry.reason or "quarantined by an earlier run")
             return entry
         path = self.archived_path(relpath)
         if path.is_file() and not path.is_symlink():
@@ -109,21 +152,22 @@ class Archive:
         return None
 
     def stage(self, src: Path, relpath: str) -> Staged:
-        """Copy ``src`` beside its archive place under a temporary name, hashing it.
+        """Copy ``src`` into the staging folder, hashing it, and tell whether it changed meanwhile.
 
         Raises:
             OSError: when the source cannot be read or the copy cannot be written.
         """
-        final = self.archived_path(relpath)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".dg-{uuid.uuid4().hex}{TMP_SUFFIX}"  # short: any name length works
+        self.staging.mkdir(parents=True, exist_ok=True)
+        tmp = self.staging / f"{uuid.uuid4().hex}{TMP_SUFFIX}"
         try:
+            before = os.stat(src)
             sha, size = copy_hashed(src, tmp)
+            after = os.stat(src)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
-        return Staged(tmp, relpath, sha, size)
+        return Staged(tmp, relpath, sha, size, _change(before, after, size))
 
     def commit(self, staged: Staged, *, reason: str | None = None) -> ArchiveEntry:
         """Commit one staged copy (see :meth:`commit_all`)."""
@@ -184,7 +228,8 @@ class Archive:
             "written_at": now.isoformat(),
             "entries": [e.model_dump(mode="json") for e in sorted(entries, key=lambda e: e.path)],
         }
-        atomic_write_text(self.manifest_path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        atomic_write_text(self.manifest_path, text, tmp_dir=self.staging)
         os.chmod(self.manifest_path, READ_ONLY)
         for folder in (self.root, self.quarantine_root):
             fsync_dir(folder)
@@ -192,15 +237,29 @@ class Archive:
     def _in_place(self, entry: ArchiveEntry) -> bool:
         if entry.status == "archived":
             return self.archived_path(entry.path).is_file()
-        copy_ok = not entry.sha256 or self.quarantined_path(entry.path).is_file()
-        return copy_ok and self.reason_path(entry.path).is_file()
+        return not entry.sha256 or self.quarantined_path(entry.path).is_file()
 
     def _write_reason(self, relpath: str, reason: str) -> None:
-        atomic_write_text(self.reason_path(relpath), reason.rstrip() + "\n")
+        """The reason file: the entry's path on the first line, the reason after it."""
+        text = f"{printable(relpath)}\n{printable(reason).rstrip()}\n"
+        atomic_write_text(self.reason_path(relpath), text)
 
     def _read_reason(self, relpath: str) -> str | None:
         path = self.reason_path(relpath)
-        return path.read_text(encoding="utf-8").strip() if path.exists() else None
+        if not path.exists():
+            return None
+        return path.read_text(encoding="utf-8").partition("\n")[2].strip() or None
+
+
+def _change(before: os.stat_result, after: os.stat_result, copied: int) -> str | None:
+    """How a source changed between two stats around its copy (None: it did not)."""
+    if (before.st_ino, before.st_size, before.st_mtime_ns) == (after.st_ino, after.st_size, after.st_mtime_ns):
+        if copied == before.st_size and before.st_ctime_ns == after.st_ctime_ns:
+            return None
+    return (
+        f"changed during copy: {before.st_size} bytes when the copy began, {after.st_size} when it ended, "
+        f"{copied} copied"
+    )
 
 
 def _move(tmp: Path, target: Path) -> None:

@@ -37,7 +37,8 @@ control_pixel_outside    warning   pixel observations off their image (frame siz
 Ingest adds file-level codes before these rules run: ``empty_file``, ``unreadable``,
 ``not_an_image``, ``metadata_error``, ``undecodable``, ``raster_error``, ``control_error``, ``symlink_loop``,
 ``symlink_outside``, ``symlink_broken``, ``symlink_inside``, ``name_not_utf8``, ``reserved_name``,
-``archive_conflict``.
+``archive_conflict``, ``implausible_size`` (a header announcing more pixels than a camera frame has:
+never decoded), ``changed_during_copy``, and the flight-level ``kept_from_earlier``.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from core.errors import MetadataError, ThermalError
+from core.errors import ImplausibleImageError, MetadataError, ThermalError
 from flights.capture_time import (
     DATETIME_ORIGINAL,
     GPS_DATE,
@@ -61,6 +61,10 @@ log = logging.getLogger(__name__)
 DEFAULT_LOCAL_TZ: tzinfo = ZoneInfo("Europe/Copenhagen")
 #: A frame wider or taller than this is not a camera frame (and not decodable safely).
 MAX_FRAME_SIDE = 100_000
+#: More pixels than this (200 MPix; the largest survey cameras have 150) is not a camera frame:
+#: a header claiming it is refused before any decode (a 146 kB JPEG claiming 60 000 x 60 000
+#: pixels would cost 10 GiB to decode).
+MAX_FRAME_PIXELS = 200_000_000
 
 # Tag ids (EXIF 2.32 / TIFF 6).
 MAKE, MODEL, WIDTH, HEIGHT, XMP_TAG = 0x010F, 0x0110, 0x0100, 0x0101, 0x02BC
@@ -186,7 +190,8 @@ def read_capture(
     raw = read_raw(path, check_eoi=check_eoi)
     for side in (raw.width, raw.height):
         if side is not None and not 0 < side <= MAX_FRAME_SIDE:
-            raise MetadataError(f"{path}: absurd image size {raw.width}x{raw.height} pixels")
+            raise ImplausibleImageError(f"{path}: absurd image size {raw.width}x{raw.height} pixels")
+    check_frame_size(raw.width or 0, raw.height or 0, path)
     if raw.xmp:
         check_numbers(raw.xmp, path)
     fff = read_fff_capture(path) if raw.flir else None
@@ -206,6 +211,19 @@ def read_capture(
         camera=_camera(path, raw, fff),
         thermal=_thermal(path, raw, kind),
     )
+
+
+def check_frame_size(width: int, height: int, path: Path | str) -> None:
+    """Refuse a frame whose header announces more than ``MAX_FRAME_PIXELS`` pixels.
+
+    Raises:
+        ImplausibleImageError: it does (the frame is never decoded).
+    """
+    if width * height > MAX_FRAME_PIXELS:
+        raise ImplausibleImageError(
+            f"{path}: the header announces {width}x{height} pixels ({width * height / 1e6:,.0f} MPix), "
+            f"more than a camera frame has (limit {MAX_FRAME_PIXELS / 1e6:.0f} MPix); not decoded"
+        )
 
 
 def _position(path: Path, raw: RawMetadata, rtk: Rtk, fff: FffCapture | None) -> Position | None:

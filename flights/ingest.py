@@ -4,7 +4,10 @@ The stages of :func:`ingest_folder`, all under the flight's exclusive ingest loc
 (:mod:`flights.ingest_lock`: a second ingest of the same flight waits for the first):
 
 1. sweep temporaries of a killed run, load the previous manifest (re-ingest);
-2. walk the folder (never following symlinks);
+2. walk the folder (never following symlinks); files an earlier ingest archived or quarantined
+   that the folder no longer holds stay where they are and in the manifest (archived ones are
+   read again from the archive, so their captures stay in the Flight; flight info
+   ``kept_from_earlier``), as do files a killed run committed before writing its manifest;
 3. per file, in a thread pool: copy it to a staged temporary while hashing it (or, when
    the same path is already in place, only hash the source), classify it and read its
    metadata (frames: ``flights.exif``; rasters: ``flights.rasters``; control files:
@@ -40,13 +43,14 @@ from shapely.geometry import mapping
 
 from core.atomic import atomic_write_text
 from core.errors import FlightFileError, UsageError
+from core.names import fit_path, printable
 from flights import checks
 from flights.aoi import load_area, load_municipality
-from flights.archive import Archive
+from flights.archive import MANIFEST, Archive
 from flights.capture_time import camera_zone
 from flights.checks import FLIGHT, CheckContext
 from flights.ingest_config import IngestConfig
-from flights.ingest_files import Analysed, analyse, unread_entry
+from flights.ingest_files import Analysed, analyse, conflict_of, unread_entry
 from flights.ingest_lock import flight_lock
 from flights.models import (
     ArchiveEntry,
@@ -61,7 +65,7 @@ from flights.models import (
     Severity,
 )
 from flights.quality import DEFAULT_BLUR_THRESHOLD, iter_assess
-from flights.scan import Skipped, scan_folder
+from flights.scan import ScannedFile, Skipped, scan_folder
 from flights.summary import FlightSummary, summarize
 
 logger = logging.getLogger(__name__)
@@ -123,14 +127,18 @@ def _ingest_locked(
     archive.open()
     previous = archive.load_manifest()
     scan = scan_folder(source)
-    done = _Counter(progress, len(scan.files) + len(scan.skipped))
+    again, kept = _earlier(archive, scan.files, scan.skipped, previous)
+    todo = scan.files + again
+    done = _Counter(progress, len(todo) + len(scan.skipped))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous, zone)), scan.files))
+        analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous, zone)), todo))
     _assess_quality(analysed, workers, done)
     extra = _cross_file_problems(analysed)
     decisions = [(a, _quarantine_reason(a, extra.get(a.file.relpath, []))) for a in analysed]
     entries = _commit(archive, decisions, scan.skipped, previous, done)
+    listed = {e.path for e in entries}
+    entries += [e for e in kept if e.path not in listed]
     captures, files, control = _assemble(decisions, extra, entries)
     observed = frozenset(
         PurePosixPath(o.image).name.lower() for c in control for p in c.points for o in p.observations
@@ -142,10 +150,11 @@ def _ingest_locked(
     files = checks.check_rasters(files, captures, ctx)
     flight_problems = [s.problem for s in scan.skipped]
     flight_problems += checks.mixed_cameras(captures) + _reingest_note(analysed, scan.skipped, previous)
+    flight_problems += _kept_note(again, kept, scan.files, source)
     flight_problems += checks.outside_summary(captures, files)
     flight = Flight(
         id=flight_id,
-        source=str(Path(source).resolve()),
+        source=printable(str(Path(source).resolve())),
         purpose=purpose,
         ingested_at=now,
         captures=tuple(captures),
@@ -307,10 +316,63 @@ def _assess_quality(analysed: list[Analysed], workers: int, done: _Counter) -> N
         done.tick(None)
         rel = a.file.relpath
         if isinstance(result, Exception):
-            msg = f"{rel}: the pixels cannot be decoded: {result}"
+            msg = printable(f"{rel}: the pixels cannot be decoded: {result}")
             a.error = Problem(code="undecodable", severity=Severity.ERROR, file=rel, message=msg)
         else:
             a.capture = a.capture.model_copy(update={"quality": result}) if a.capture else None
+
+
+def _earlier(
+    archive: Archive, files: list[ScannedFile], skipped: list[Skipped], previous: dict[str, ArchiveEntry]
+) -> tuple[list[ScannedFile], list[ArchiveEntry]]:
+    """What an earlier ingest left in place that the folder no longer holds.
+
+    Returns the archived copies to read again (from the archive) and the quarantine entries to
+    keep as they are. Files in the archive or quarantine that no manifest lists (a run killed
+    after committing them) count too; entries whose copy is gone are dropped.
+    """
+    seen = {f.relpath for f in files} | {s.relpath for s in skipped}
+    again: list[ScannedFile] = []
+    kept: list[ArchiveEntry] = []
+    for entry in previous.values():
+        if entry.path in seen or archive.existing(entry.path, previous) is None:
+            continue
+        if entry.status == "archived":
+            again.append(_in_archive(archive, entry.path))
+        else:
+            kept.append(entry)
+    stored = {fit_path(p) for p in seen | set(previous)}  # names in the archive (long ones shortened)
+    again += [f for f in scan_folder(archive.root).files if f.relpath not in stored | {MANIFEST}]
+    for found in scan_folder(archive.quarantine_root).files:
+        orphan = archive.existing(found.relpath, {}) if found.relpath not in stored else None
+        if orphan is not None:
+            kept.append(orphan)
+    return again, kept
+
+
+def _in_archive(archive: Archive, relpath: str) -> ScannedFile:
+    """The archived copy of ``relpath`` as a file to read."""
+    path = archive.archived_path(relpath)
+    st = path.stat()
+    return ScannedFile(path, relpath, st.st_size, st.st_mtime)
+
+
+def _kept_note(
+    again: list[ScannedFile], kept: list[ArchiveEntry], files: list[ScannedFile], source: Path
+) -> list[Problem]:
+    """``kept_from_earlier`` when files of an earlier ingest are no longer in the folder.
+
+    The quarantined new version of a file still delivered (``<name>.conflict-<sha>``) is not one.
+    """
+    seen = {f.relpath for f in files}
+    count = len(again) + sum(1 for e in kept if conflict_of(e.path) not in seen)
+    if not count:
+        return []
+    msg = (
+        f"{count} files archived or quarantined by an earlier ingest of this flight are no longer in "
+        f"{printable(str(source))}; they stay in the archive and in its manifest"
+    )
+    return [Problem(code="kept_from_earlier", severity=Severity.INFO, file=FLIGHT, message=msg)]
 
 
 def _reingest_note(

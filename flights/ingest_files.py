@@ -1,18 +1,23 @@
 """Per-file work of ingest: stage (copy + hash) one file, classify it and read what it is.
 
 Everything a single file can go wrong with becomes a file-level ``Problem`` here
-(``empty_file``, ``unreadable``, ``not_an_image``, ``metadata_error``, ``raster_error``,
-``control_error``, ``archive_conflict``); nothing raises, so the rest of the flight goes on.
+(``empty_file``, ``unreadable``, ``not_an_image``, ``metadata_error``, ``implausible_size``,
+``raster_error``, ``control_error``, ``archive_conflict``, ``changed_during_copy``); nothing
+raises, so the rest of the flight goes on. A file that changes while it is copied is copied again
+(``COPY_ATTEMPTS`` in all); still changing, its last copy is quarantined. Messages hold no raw
+bytes of a name that is not UTF-8 (:func:`core.names.printable`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
-from core.errors import ArchiveError, ControlFileError, MetadataError
+from core.errors import ArchiveError, ControlFileError, ImplausibleImageError, MetadataError
+from core.names import printable
 from flights.archive import MANIFEST, Archive, Staged
 from flights.classify import classify
 from flights.control import read_control_file
@@ -28,6 +33,9 @@ FRAME_KINDS = (FileKind.RGB_FRAME, FileKind.THERMAL_FRAME, FileKind.MULTISPECTRA
 RASTER_KINDS = (FileKind.ORTHOPHOTO, FileKind.DSM, FileKind.DTM)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng"})
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: Copies of a file that keeps changing before its last copy is quarantined.
+COPY_ATTEMPTS = 3
+_CONFLICT = re.compile(r"(.+)\.conflict-[0-9a-f]{12}", re.DOTALL)
 
 
 @dataclass
@@ -91,8 +99,7 @@ def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]
     rel = result.file.relpath
     prior = archive.existing(rel, previous)
     if prior is None:
-        result.staged = archive.stage(result.file.path, rel)
-        result.sha256, result.size = result.staged.sha256, result.staged.size
+        _copy(result, archive, rel)
         return
     result.sha256, result.size = hash_file(result.file.path)
     if not prior.sha256 or prior.sha256 == result.sha256:
@@ -100,11 +107,11 @@ def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]
         return
     # Changed since it was archived: the archived copy is never overwritten; the new bytes go to
     # the quarantine under a name carrying their hash, so nothing delivered is lost.
-    alt = f"{rel}.conflict-{result.sha256[:12]}"
+    alt = conflict_name(rel, result.sha256)
     result.superseded = prior
     result.previous = archive.existing(alt, previous)
-    if result.previous is None:
-        result.staged = archive.stage(result.file.path, alt)
+    if result.previous is None and _copy(result, archive, alt):
+        return
     msg = (
         f"{rel} differs from the copy already {prior.status} for this flight "
         f"(sha256 {result.sha256[:12]}… vs {prior.sha256[:12]}…); the archive is never overwritten: "
@@ -112,6 +119,39 @@ def _stage(result: Analysed, archive: Archive, previous: dict[str, ArchiveEntry]
         "ingest a new delivery under a new --flight-id"
     )
     result.error = _problem("archive_conflict", Severity.ERROR, rel, msg)
+
+
+def conflict_name(relpath: str, sha256: str) -> str:
+    """The path a changed re-delivery of ``relpath`` is quarantined under."""
+    return f"{relpath}.conflict-{sha256[:12]}"
+
+
+def conflict_of(relpath: str) -> str | None:
+    """The delivered path a conflict copy (:func:`conflict_name`) stands for, else None."""
+    found = _CONFLICT.fullmatch(relpath)
+    return found.group(1) if found else None
+
+
+def _copy(result: Analysed, archive: Archive, relpath: str) -> bool:
+    """Stage a copy of the file under ``relpath``; True when it kept changing (then an error is set)."""
+    for _ in range(COPY_ATTEMPTS):
+        staged = archive.stage(result.file.path, relpath)
+        result.staged, result.sha256, result.size = staged, staged.sha256, staged.size
+        if staged.changed is None:
+            return False
+        logger.info("%s %s; copying it again", printable(result.file.relpath), staged.changed)
+        archive.discard(staged)
+    result.staged = archive.stage(result.file.path, relpath)
+    result.sha256, result.size = result.staged.sha256, result.staged.size
+    if result.staged.changed is None:
+        return False
+    rel = result.file.relpath
+    msg = (
+        f"{rel} {result.staged.changed} (after {COPY_ATTEMPTS + 1} copies); the last copy is kept in "
+        "quarantine: deliver the file again once it is complete"
+    )
+    result.error = _problem("changed_during_copy", Severity.ERROR, rel, msg)
+    return True
 
 
 def _read(result: Analysed, local_tz: tzinfo | None = None) -> None:
@@ -139,6 +179,8 @@ def _read(result: Analysed, local_tz: tzinfo | None = None) -> None:
             _probe_image(result)
     except ControlFileError as exc:
         result.error = _problem("control_error", Severity.ERROR, rel, _named(rel, exc))
+    except ImplausibleImageError as exc:
+        result.error = _problem("implausible_size", Severity.ERROR, rel, _named(rel, exc))
     except MetadataError as exc:
         code = "raster_error" if result.kind in RASTER_KINDS else "metadata_error"
         result.error = _problem(code, Severity.ERROR, rel, _named(rel, exc))
@@ -165,17 +207,17 @@ def _probe_image(result: Analysed) -> None:
 
 def unread_entry(archive: Archive, skipped: Skipped, previous: dict[str, ArchiveEntry]) -> ArchiveEntry:
     """The quarantine entry of an entry whose bytes are not read (symlink, FIFO, unlistable folder)."""
-    prior = previous.get(skipped.relpath)
-    if prior is not None and prior.status == "quarantined" and archive.reason_path(prior.path).is_file():
+    prior = archive.existing(skipped.relpath, previous) if skipped.relpath in previous else None
+    if prior is not None and prior.status == "quarantined" and not prior.sha256:
         return prior
     reason = f"{skipped.problem.code}: {skipped.problem.message}"
     return archive.quarantine_unread(skipped.relpath, reason)
 
 
 def _named(rel: str, exc: Exception) -> str:
-    text = str(exc)
+    text = printable(str(exc))
     return text if rel in text or Path(rel).name in text else f"{rel}: {text}"
 
 
 def _problem(code: str, severity: Severity, file: str, message: str) -> Problem:
-    return Problem(code=code, severity=severity, file=file, message=message)
+    return Problem(code=code, severity=severity, file=file, message=printable(message))

@@ -4,7 +4,10 @@ JPEGs are decoded at half resolution by libjpeg's DCT scaling
 (``cv2.IMREAD_REDUCED_GRAYSCALE_2``), so a 12 MP frame costs about as much as a
 3 MP one; frames under 1600 px on the long side are decoded at full size. Blur is
 the variance of the Laplacian (``CV_32F`` + ``meanStdDev``, STACK.md §4), which is
-scale-dependent: the thresholds below hold for this decode only. A 1/4 decode was
+scale-dependent: the thresholds below hold for this decode only. The file is read by Python and
+decoded from memory (``cv2.imdecode``): OpenCV never sees its name, which may be any bytes the
+file system holds (a Latin-1 name given to ``cv2.imread`` as a str crashes the decoder). Ingest
+only assesses frames whose header passed the pixel cap (:data:`flights.exif.MAX_FRAME_PIXELS`). A 1/4 decode was
 tried and rejected: it separates the agung POOR_SHARPNESS frame (61) from the soft
 but usable odm_data_copr kite frames (102) by a factor of only 1.7, the 1/2 decode
 by 2.9 (8.1 against 23.1; brighton_beach frames score 1259 and more).
@@ -42,6 +45,7 @@ import cv2
 import numpy as np
 
 from core.errors import ImageDecodeError
+from core.names import printable
 from flights.models import ImageQuality
 
 log = logging.getLogger(__name__)
@@ -65,12 +69,14 @@ def assess(path: Path) -> ImageQuality:
     Raises:
         ImageDecodeError: OpenCV cannot decode the file.
     """
+    data = np.fromfile(path, np.uint8)
     with _quiet_decoder(path):
-        grey = cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_2)
+        grey = cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_2)
         if grey is not None and max(grey.shape) * 2 < REDUCE_FROM:
-            grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            grey = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    del data
     if grey is None or grey.size == 0:
-        raise ImageDecodeError(f"{path}: OpenCV cannot decode the image")
+        raise ImageDecodeError(f"{printable(str(path))}: OpenCV cannot decode the image")
     if grey.dtype != np.uint8:  # 16-bit TIFF: scale to 8 bits for comparable figures
         lo, hi = float(grey.min()), float(grey.max())
         grey = ((grey.astype(np.float32) - lo) * (255.0 / max(hi - lo, 1e-9))).astype(np.uint8)
@@ -131,7 +137,7 @@ def _assess_safe(path: Path) -> ImageQuality | Exception:
     except ImageDecodeError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - a worker must hand every failure back
-        return ImageDecodeError(f"{path}: {type(exc).__name__}: {exc}")
+        return ImageDecodeError(printable(f"{path}: {type(exc).__name__}: {exc}"))
 
 
 def _init_worker() -> None:
@@ -181,8 +187,8 @@ def _alone(path: Path, run: Callable[[Path], ImageQuality | Exception]) -> Image
     try:
         return list(_pooled([path], 1, 1, run))[0]
     except BrokenProcessPool:
-        log.warning("%s: the image decoder process died on this frame", path)
-        return ImageDecodeError(f"{path}: the image decoder process died on this frame")
+        log.warning("%s: the image decoder process died on this frame", printable(str(path)))
+        return ImageDecodeError(f"{printable(str(path))}: the image decoder process died on this frame")
 
 
 def _pooled(

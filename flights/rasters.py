@@ -5,13 +5,18 @@ its ``.prj``; :func:`read_prj` reads it (ESRI or OGC WKT, PROJ JSON, or an autho
 code such as ``EPSG:32722`` or ``32722``) and is the one ``.prj`` reader of the project
 (``pipeline.rasters`` calls it). A raster is refused (``RasterError``) when it has no
 georeference, a world file with a zero, NaN or infinite pixel size, or dimensions no
-drone product can have; the caller quarantines it.
+drone product can have; the caller quarantines it. A file whose name is not UTF-8 (which GDAL
+cannot be given as a str) is opened through a Python opener under its escaped name
+(:func:`gdal_name`), so every name the file system holds is read.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import re
+from collections.abc import Callable
 from datetime import UTC, tzinfo
 from pathlib import Path, PurePosixPath
 
@@ -23,12 +28,32 @@ from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
 
 from core.errors import GeoreferenceError, RasterError
+from core.names import printable
 from flights.models import DeliveredFile, FileKind, Problem, Severity
 from flights.raster_time import raster_time
 
 logger = logging.getLogger(__name__)
 
 MAX_PIXELS = 100_000 * 100_000
+_ESCAPED = re.compile(rb"\\x([0-9a-f]{2})")
+Opener = Callable[[str, str], object]
+
+
+def gdal_name(path: Path) -> tuple[str, Opener | None]:
+    """The name to give GDAL for ``path``, and the opener to give rasterio (None: not needed).
+
+    A path that is not UTF-8 is named by its escaped text (``\\xNN``); the opener turns that
+    name, and the sidecar names GDAL derives from it (``.aux.xml``, ``.tfw``), back into the
+    file system's bytes.
+    """
+    text = os.fspath(path)
+    shown = printable(text)
+    return (text, None) if shown == text else (shown, _bytes_opener)
+
+
+def _bytes_opener(name: str, mode: str = "rb") -> object:
+    raw = _ESCAPED.sub(lambda m: bytes([int(m.group(1), 16)]), name.encode("utf-8"))
+    return open(raw if os.path.lexists(raw) else name, mode)  # noqa: SIM115 - rasterio closes it
 WORLD_FILE_SUFFIXES = {
     ".tif": (".tfw", ".tifw", ".wld"),
     ".tiff": (".tfw", ".tiffw", ".wld"),
@@ -121,7 +146,8 @@ def read_raster(
     if world is not None:
         read_world_file(world, str(PurePosixPath(relpath).with_name(world.name)))
     try:
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path) as ds:
+        name, opener = gdal_name(path)
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(name, opener=opener) as ds:
             width, height, crs = ds.width, ds.height, ds.crs
             georeferenced = not ds.transform.is_identity or bool(ds.gcps[0])
             bounds = tuple(ds.bounds)

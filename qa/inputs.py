@@ -146,7 +146,7 @@ def thermal_frame_values(
     values: dict[str, np.ndarray] = {}
     failed: dict[str, str] = {}
     for capture in flight.frames(FileKind.THERMAL_FRAME)[:limit]:
-        path = workspace.archive(flight.id) / capture.path
+        path = workspace.archived_file(flight.id, capture.path)
         if not capture.usable or not path.exists():
             continue
         height = capture.position.relative_altitude_m if capture.position else None

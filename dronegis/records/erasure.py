@@ -36,6 +36,7 @@ from dronegis.records.holds import is_held, read_hold
 from dronegis.records.inventory import check_flight_id, flight_doc, known_flights, published
 from dronegis.records.models import ErasureJournal, ErasurePlan, ErasureRecord, FileRecord
 from dronegis.records.retention import history
+from flights.archive import reasons_dir, staging_dir
 from flights.hashcopy import hash_file
 from flights.ingest_lock import lock_path
 from webgis_export.privacy.gate import JOURNAL_SUFFIX
@@ -72,7 +73,9 @@ def roots_of(workspace: Workspace, flight: str) -> list[Path]:
     candidates = [
         workspace.archive(flight),
         lock_path(workspace.archive(flight)),
+        staging_dir(workspace.archive(flight)),
         workspace.quarantine(flight),
+        reasons_dir(workspace.quarantine(flight)),
         workspace.products(flight),
         workspace.qa(flight),
         workspace.flight_json(flight),

@@ -61,7 +61,7 @@ def known_flights(workspace: Workspace) -> set[str]:
     for folder in ("archive", "products", "qa", "quarantine"):
         root = workspace.root / folder
         if root.exists():
-            names |= {p.name for p in root.iterdir() if p.is_dir()}
+            names |= {p.name for p in root.iterdir() if p.is_dir() and FLIGHT_ID.match(p.name)}
     names |= {str(d.get("flight")) for d in published(workspace) if d.get("flight")}
     return names
 

@@ -35,7 +35,7 @@ from dronegis.records.inventory import (
 )
 from dronegis.records.models import RetentionItem, RetentionRun
 from dronegis.records.policy import Policy, term_end
-from flights.archive import MANIFEST
+from flights.archive import MANIFEST, reasons_dir
 from flights.hashcopy import hash_file
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def candidates(
             yield ("raw_frames" if rel in captures else "raw_files"), path, None
     for category, root in (
         ("quarantine", workspace.quarantine(flight)),
+        ("quarantine", reasons_dir(workspace.quarantine(flight))),
         ("products", workspace.products(flight)),
         ("qa_reports", workspace.qa(flight)),
     ):

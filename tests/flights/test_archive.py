@@ -97,7 +97,8 @@ def test_commit_with_reason_quarantines_beside_a_reason_file(tmp_path: Path) -> 
     entry = archive.commit(archive.stage(src, "bad.JPG"), reason="metadata_error: bad.JPG is broken")
     assert entry.status == "quarantined"
     assert archive.quarantined_path("bad.JPG").read_bytes() == b"broken"
-    assert archive.reason_path("bad.JPG").read_text().strip() == "metadata_error: bad.JPG is broken"
+    assert archive.reason_path("bad.JPG").read_text() == "bad.JPG\nmetadata_error: bad.JPG is broken\n"
+    assert archive.reason_path("bad.JPG").parent == tmp_path / "ws" / "quarantine" / "f1.reasons"
     assert not archive.archived_path("bad.JPG").exists()
 
 
@@ -118,17 +119,20 @@ def test_quarantine_unread_writes_only_a_reason(tmp_path: Path) -> None:
     archive = _archive(tmp_path)
     entry = archive.quarantine_unread("links/loop", "symlink_loop: links/loop is a symlink loop")
     assert entry.sha256 == "" and entry.size == 0 and entry.status == "quarantined"
-    assert archive.reason_path("links/loop").read_text().startswith("symlink_loop")
+    assert archive.reason_path("links/loop").read_text().startswith("links/loop\nsymlink_loop")
     assert not archive.quarantined_path("links/loop").exists()
 
 
 def test_open_sweeps_temporaries_of_a_killed_run(tmp_path: Path) -> None:
     archive = _archive(tmp_path)
+    (archive.staging / f"0123abcd{TMP_SUFFIX}").write_bytes(b"half")
+    (archive.reasons / f".0123.txt.99{TMP_SUFFIX}").write_bytes(b"half")
     (archive.root / "sub").mkdir()
-    (archive.root / "sub" / f".x.JPG.1234{TMP_SUFFIX}").write_bytes(b"half")
-    (archive.quarantine_root / f".y.reason.txt.99{TMP_SUFFIX}").write_bytes(b"half")
+    delivered = archive.root / "sub" / f".x.JPG.1234{TMP_SUFFIX}"  # a delivered name: never swept
+    delivered.write_bytes(b"pilot's")
     assert archive.open() == 2
-    assert not list(archive.root.parent.parent.rglob(f"*{TMP_SUFFIX}"))
+    assert delivered.read_bytes() == b"pilot's"
+    assert not list(archive.staging.iterdir()) and not list(archive.reasons.iterdir())
 
 
 def test_existing_recognises_a_rename_without_manifest(tmp_path: Path) -> None:
@@ -191,7 +195,7 @@ def test_killed_run_leaves_no_partial_file_and_the_next_run_completes(tmp_path: 
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(src), str(ws)], env=env)
     try:
         if moment == "first_temporary":
-            _wait_for(lambda: (ws / "a").exists() and any((ws / "a").glob(f"*{TMP_SUFFIX}")))
+            _wait_for(lambda: (ws / "a.staging").exists() and any((ws / "a.staging").glob(f"*{TMP_SUFFIX}")))
         else:
             _wait_for(lambda: (ws / "a").exists() and any(p.suffix == ".bin" for p in (ws / "a").iterdir()))
         proc.send_signal(signal.SIGKILL)
@@ -245,5 +249,5 @@ def test_a_full_disk_stops_the_ingest_instead_of_quarantining(
             IngestConfig(archive_dir=tmp_path / "a", quarantine_dir=tmp_path / "q", flight_id="f", now=NOW),
         )
     monkeypatch.undo()
-    assert not (tmp_path / "q" / "a.JPG.reason.txt").exists()
+    assert not Archive(tmp_path / "a", tmp_path / "q").reason_path("a.JPG").exists()
     assert not list((tmp_path / "a").rglob("*.JPG"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.workspace import Workspace
+from flights.archive import Archive
 from flights.ingest import ingest_folder
 from flights.ingest_config import IngestConfig
 from flights.models import Flight, Purpose
@@ -98,7 +99,7 @@ def test_absurd_pixel_quarantines_the_file(
     flight = _ingest(_delivery(sample, tmp_path, {"gcp_list_extra.txt": extra}), workspace)
     entry = next(e for e in flight.entries if e.path == "gcp_list_extra.txt")
     assert entry.status == "quarantined"
-    reason = (workspace.quarantine("p") / "gcp_list_extra.txt.reason.txt").read_text()
+    reason = Archive(workspace.archive("p"), workspace.quarantine("p")).reason_path("gcp_list_extra.txt").read_text()
     assert "gcp_list_extra.txt line 2: pixel x" in reason and value in reason.lower()
     assert "gcp_list.txt" in {c.path for c in flight.control}  # the rest of the flight goes on
     assert sum(c.usable for c in flight.captures) == 7

@@ -14,6 +14,7 @@ from ingest_badinput import SPECIAL, build_bad_flight
 
 from core.atomic import TMP_SUFFIX
 from core.errors import FlightFileError
+from flights.archive import Archive
 from flights.ingest import Progress, ingest_folder, load_flight, summarize
 from flights.ingest_config import IngestConfig
 from flights.models import FileKind, Flight, Purpose
@@ -161,11 +162,12 @@ def test_bad_input_is_quarantined_and_the_rest_goes_on(
 
 def _exactly_one_place(src: Path, ws: Path, flight: Flight) -> None:
     archive, quarantine = ws / "archive" / "f", ws / "quarantine" / "f"
+    reasons = Archive(archive, quarantine)
     for entry in flight.entries:
         in_archive = (
             archive / entry.path
         ).is_file() and entry.path != "manifest.json"  # ours, not the pilot's
-        in_quarantine = (quarantine / (entry.path + ".reason.txt")).is_file()
+        in_quarantine = reasons.reason_path(entry.path).is_file()
         assert in_archive != in_quarantine, entry.path
         if entry.status == "quarantined" and entry.sha256:
             data = (quarantine / entry.path).read_bytes()
@@ -192,7 +194,8 @@ def test_unreadable_regular_file(sample: Path, tmp_path: Path, monkeypatch: pyte
     assert "Permission denied" in s.problems["DJI_0004.JPG"][0].message
     entry = next(e for e in flight.entries if e.path == "DJI_0004.JPG")
     assert entry.status == "quarantined" and entry.sha256 == ""
-    assert (tmp_path / "ws" / "quarantine" / "f" / "DJI_0004.JPG.reason.txt").is_file()
+    archive = Archive(tmp_path / "ws" / "archive" / "f", tmp_path / "ws" / "quarantine" / "f")
+    assert archive.reason_path("DJI_0004.JPG").read_text().startswith("DJI_0004.JPG\nunreadable: ")
     assert s.usable_frames == 6
 
 
