@@ -352,7 +352,7 @@ def test_ingest_stage_blur_threshold_from_settings(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The settings' blur threshold reaches ingest; without one, ingest's own default applies (None)."""
-    import flights.ingest
+    import dronegis.service
     from dronegis.jobs import JobContext
     from dronegis.service import ingest_stage, runner_options
     from flights.models import Flight
@@ -364,11 +364,13 @@ def test_ingest_stage_blur_threshold_from_settings(
         seen.append(config.blur_threshold if config is not None else kwargs["blur_threshold"])  # type: ignore[attr-defined,arg-type]
         raise UploadError("stop here")
 
-    monkeypatch.setattr(flights.ingest, "ingest_folder", fake_ingest)
+    monkeypatch.setattr(dronegis.service, "ingest_folder", fake_ingest)
     assert runner_options(settings)["blur_threshold"] == 15.0 == Settings().blur_threshold
     ws = Workspace.at(settings.workspace)
+    delivery = tmp_path / "delivery"
+    delivery.mkdir()
     for options in (runner_options(settings), {}, {"blur_threshold": 22}):
-        ctx = JobContext(workspace=ws, flight="b", job_id=1, source=tmp_path, options=options)
+        ctx = JobContext(workspace=ws, flight="b", job_id=1, source=delivery, options=options)
         with pytest.raises(UploadError):
             ingest_stage(ctx, lambda done, total: None)
     assert seen == [15.0, None, 22.0]
