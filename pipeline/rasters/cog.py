@@ -227,7 +227,7 @@ def write_cog(
         alpha_band: 1-based band to treat as alpha (becomes the mask under JPEG), for
             inputs whose alpha is not labelled as such (e.g. to keep overview building fast).
         num_threads: GDAL NUM_THREADS for compression and overviews.
-        cache_mb: GDAL_CACHEMAX for this call; bounds the memory used.
+        cache_mb: GDAL block cache for this call, MB; bounds the memory used.
 
     Returns:
         ``dst``.
@@ -239,7 +239,10 @@ def write_cog(
     options = dict(prof.creation_options)
     options.setdefault("OVERVIEW_RESAMPLING", prof.overview_resampling.upper())
     options["NUM_THREADS"] = num_threads
-    env = rasterio.Env(GDAL_CACHEMAX=cache_mb, GDAL_NUM_THREADS=num_threads, GDAL_TIFF_OVR_BLOCKSIZE=512)
+    # an int GDAL_CACHEMAX is bytes to rasterio (GDALSetCacheMax64): 256 alone was a 256-byte cache
+    env = rasterio.Env(
+        GDAL_CACHEMAX=cache_mb << 20, GDAL_NUM_THREADS=num_threads, GDAL_TIFF_OVR_BLOCKSIZE=512
+    )
     with env, atomic_path(dst) as tmp:
         try:
             with _scratch_vrt(Path(str(src)), tmp, prof, crs=crs, tags=tags, alpha_band=alpha_band) as source:

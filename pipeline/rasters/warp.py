@@ -102,7 +102,7 @@ def materialise(plan: WarpPlan, out: Path) -> None:
     }  # fmt: skip
     strips = _Strips(grid, nodata, colour, imagery)
     with (
-        rasterio.Env(GDAL_CACHEMAX=128),
+        rasterio.Env(GDAL_CACHEMAX=128 << 20),  # bytes (an int goes to GDALSetCacheMax64)
         rasterio.open(info.path) as ds,
         rasterio.open(out, "w", **profile) as sink,
     ):

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
+from rasterio._env import get_gdal_config
 from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
@@ -122,6 +124,23 @@ def test_write_cog_float_nodata(make_raster: Callable[..., Path], tmp_path: Path
         assert band.mask[:50].all() and float(band.mean()) == pytest.approx(21.5)
         overview = out.read(1, out_shape=(350, 300), masked=True)
         assert float(overview.max()) == pytest.approx(21.5)
+
+
+def test_write_cog_block_cache_is_megabytes(
+    make_raster: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cache_mb reaches GDAL as MB: an int GDAL_CACHEMAX is bytes to rasterio (GDALSetCacheMax64)."""
+    seen: list[int] = []
+    copy = rasterio.shutil.copy
+
+    def spy(*args: object, **kwargs: object) -> None:
+        seen.append(int(get_gdal_config("GDAL_CACHEMAX")))
+        copy(*args, **kwargs)
+
+    monkeypatch.setattr(rasterio.shutil, "copy", spy)
+    src = make_raster("c.tif", width=64, height=64, dtype="float32", nodata=-9999.0)
+    write_cog(src, tmp_path / "c_cog.tif", "thermal_f32", cache_mb=64)
+    assert seen and set(seen) == {64 << 20}
 
 
 def test_profile_object_accepted(make_raster: Callable[..., Path], tmp_path: Path) -> None:
