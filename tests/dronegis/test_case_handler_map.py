@@ -13,31 +13,19 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from case_map_site import SITE, THERMAL, build_site, celsius_at
+from chromium import chromium
 from pypdf import PdfReader
 from svc_helpers import REPO, VIEWER, Service, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "case-handler-map"
 AXE = REPO / "viewer" / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
@@ -61,23 +49,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} missing: scripts/setup.sh installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1280, "height": 800},
-            accept_downloads=True,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    viewport = {"width": 1280, "height": 800}
+    with chromium(tmp_path / "chromium-profile", viewport=viewport, accept_downloads=True) as context:
+        yield context
 
 
 def _open(context: Any, url: str) -> tuple[Any, list[str]]:

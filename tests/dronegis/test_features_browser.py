@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import chromium
 from vector_site import BUILDINGS, VectorSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} missing: scripts/setup.sh installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-            ],
-            viewport={"width": 1200, "height": 900},
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with chromium(tmp_path / "chromium-profile", viewport={"width": 1200, "height": 900}) as context:
+        yield context.new_page()
 
 
 def test_items_page_shows_the_features_on_a_wms_map(vector_site: VectorSite, page: Any) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from chromium import chromium
 from PIL import Image
 from svc_helpers import GIS, PILOT, VIEWER, Service, auth
 
@@ -26,7 +27,6 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 FLIGHT = "duluth"
 UTM15 = "EPSG:32615"  # brighton_beach lies near Duluth, MN: outside EPSG:25832's area of use
 CONDITIONS = {"air_temp_c": 4.0, "indoor_temp_c": 21.0, "wind_m_s": 3.0, "humidity_pct": 80.0}
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _folder(data_dir: Path, folder: Path) -> dict[str, Path]:
@@ -213,27 +213,8 @@ def test_openapi_validates_over_http(journey: dict[str, Any]) -> None:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} missing: scripts/setup.sh installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-            ],
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with chromium(tmp_path / "chromium-profile") as context:
+        yield context.new_page()
 
 
 @pytest.mark.browser

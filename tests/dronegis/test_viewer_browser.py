@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 import rasterio
+from chromium import chromium
 from rasterio.transform import from_origin
 from svc_helpers import REPO, VIEWER, Service
 
@@ -22,7 +22,6 @@ from pipeline.models import Product, ProductKind
 from webgis_export.tms import get_tms
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 ORIGIN = (560000.0, 6215500.0)
 PIXEL = 0.2
@@ -94,31 +93,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[object]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} missing: scripts/setup.sh installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-            viewport={"width": 1200, "height": 800},
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with chromium(tmp_path / "chromium-profile", viewport={"width": 1200, "height": 800}) as context:
+        yield context.new_page()
 
 
 def _value_at(x: float, y: float) -> float:
