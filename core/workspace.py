@@ -106,6 +106,11 @@ class Workspace:
         """GeoPackage of the camera positions of a flight (layer ``photo_points``)."""
         return self.products(flight) / "photo_points.gpkg"
 
+    def buildings(self, flight: str) -> Path:
+        """Folder of the buildings analysis of a flight: ``buildings.gpkg`` (layers ``buildings``,
+        ``hot_spots``), ``buildings.json`` and ``cards/<key>.html``."""
+        return self.products(flight) / "buildings"
+
     def qa(self, flight: str) -> Path:
         """Folder of the QA report of a flight."""
         return self.root / "qa" / flight

@@ -14,6 +14,8 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
   check points) and a COG warped with it (``pipeline.gcp.stage``).
 - ``mosaic``: the nearest-to-nadir °C mosaic of the georeferenced thermal frames.
 - ``layers``: the footprints and photo-points GeoPackages.
+- ``buildings``: with footprints configured, heat loss per building over the flight's thermal
+  products (``pipeline.buildings.flight``): the buildings and hot-spots GeoPackage layers.
 
 Reruns skip products whose inputs and options have not changed (``Product.signature``; for
 thermal products it includes the measurement overrides, so new overrides recompute the thermal
@@ -40,6 +42,7 @@ from core.workspace import Workspace
 from flights.ingest import load_flight
 from flights.models import FileKind
 from flights.raster_time import raster_capture
+from pipeline.buildings.flight import flight_buildings_stage
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.frames.stage import frames_stage, thermal_distances
 from pipeline.gcp.stage import gcp_stage
@@ -113,6 +116,7 @@ def process_flight(
     collect(gcp_stage(run))
     collect(mosaic_stage(run, products), save=False)
     collect(layers_stage(run, products, tuple(skipped)), save=False)
+    collect(flight_buildings_stage(run, products), save=False)
     products = date_products(run, products)
     write_products(workspace, flight_id, products.values())
     refused = [s for s in skipped if OUTSIDE_AREA in s.reason]

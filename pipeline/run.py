@@ -27,7 +27,7 @@ from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, Skipped, ThermalOverrides
 from pipeline.thermal.stage import ThermalStageResult
 
-STAGES: tuple[str, ...] = ("rasters", "thermal", "frames", "gcp", "mosaic", "layers")
+STAGES: tuple[str, ...] = ("rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings")
 ALIASES = {"georeference": "rasters", "process": "rasters"}
 #: Part of every product signature: a new version recomputes every product.
 VERSION = "1"
@@ -62,6 +62,11 @@ class ProcessConfig(Frozen):
         max_range: horizontal metres at which rays at/above the horizon are clipped.
         thermal_overrides: the flight's measurement parameters (stored in
             ``Workspace.thermal_overrides``); None reuses the stored ones.
+        footprints: building footprints (any vector file and CRS) for the ``buildings``
+            sub-stage; None: no building analysis.
+        footprints_id_field: the footprints' id attribute (None: found among the usual names).
+        air_temp_c: air temperature logged during the flight (°C), for the buildings' excess
+            over air; None: the flight's thermal parameters' atmospheric temperature, if any.
     """
 
     target_crs: str = "EPSG:25832"
@@ -71,6 +76,9 @@ class ProcessConfig(Frozen):
     from_stage: str | None = None
     max_range: float = Field(DEFAULT_MAX_RANGE_M, gt=0)
     thermal_overrides: ThermalOverrides | None = None
+    footprints: Path | None = None
+    footprints_id_field: str | None = None
+    air_temp_c: float | None = None
 
 
 class StageOutput(NamedTuple):

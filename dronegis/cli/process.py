@@ -31,7 +31,7 @@ from pipeline.models import Product, ThermalOverrides
 from pipeline.process import process_flight
 from pipeline.run import ProcessConfig
 
-STAGE_CHOICES = ("georeference", "rasters", "thermal", "frames", "gcp", "mosaic", "layers")
+STAGE_CHOICES = ("georeference", "rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings")
 # --thermal-params keys (CLI spelling, "-" or "_") -> ThermalOverrides fields; the fields work too.
 THERMAL_KEYS = {
     "emissivity": "emissivity",

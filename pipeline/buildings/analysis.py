@@ -109,6 +109,8 @@ def building_from(
         problems=feature.problems,
         geometry=to_output(feature.geometry) if feature.geometry is not None else None,
         histogram=histogram_of(values, config.score.histogram_bin_k),
+        thermal=config.thermal,
+        view_angle_deg=config.flight.view_angle_deg,
     )
 
 

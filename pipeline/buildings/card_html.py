@@ -93,7 +93,7 @@ def section(b: Building, report: BuildingsReport, images: dict[str, str], lang: 
             f"≥ {rule.min_excess_k:g} K, ≥ {rule.min_area_m2:g} m², {rule.connectivity}-connectivity",
         ),
         ("classes A–E", " / ".join(f"{v:g}" for v in score.class_limits_k) + " K"),
-        ("thermal", config.thermal.name),
+        ("thermal", (b.thermal or config.thermal).name),
         ("footprints", config.footprints.name),
     ]
     how = HOW_TO_READ[lang].format(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -112,33 +113,42 @@ def histogram_figure(building: Building, min_excess: float) -> Figure | None:
 
 
 def write_cards(report: BuildingsReport, folder: Path) -> dict[str, str]:
-    """Write every building's card and the index; return card paths relative to the output folder."""
+    """Write every building's card and the index; return card paths relative to the output folder.
+
+    Each thermal crop comes from the raster the roof was measured on (``Building.thermal``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     config = report.config
     cards: dict[str, str] = {}
-    with rasterio.open(config.thermal) as thermal:
-        to_thermal = reprojector(CRS.from_user_input(config.output_crs), thermal.crs)
-        rgb = rasterio.open(config.rgb) if config.rgb else None
-        try:
-            to_rgb = reprojector(CRS.from_user_input(config.output_crs), rgb.crs) if rgb else None
-            for b in report.buildings:
-                name = card_name(b.key)
-                images: dict[str, str] = {}
-                figures = {
-                    "thermal": crop_figure(thermal, b, to_thermal, True) if b.geometry is not None else None,
-                    "rgb": crop_figure(rgb, b, to_rgb, False)
-                    if rgb and to_rgb and b.geometry is not None
-                    else None,
-                    "histogram": histogram_figure(b, config.hot_spots.min_excess_k),
-                }
-                for kind, fig in figures.items():
-                    if fig is not None:
-                        save(fig, folder / f"{name}_{kind}.png")
-                        images[kind] = f"{name}_{kind}.png"
-                atomic_write_text(folder / f"{name}.html", card_page(b, report, images))
-                cards[b.key] = f"{folder.name}/{name}.html"
-        finally:
-            if rgb is not None:
-                rgb.close()
+    output_crs = CRS.from_user_input(config.output_crs)
+    with ExitStack() as stack:
+        thermals: dict[Path, tuple[DatasetReader, Callable[[BaseGeometry], BaseGeometry]]] = {}
+
+        def thermal_of(b: Building) -> tuple[DatasetReader, Callable[[BaseGeometry], BaseGeometry]]:
+            path = b.thermal or config.thermal
+            if path not in thermals:
+                dataset = stack.enter_context(rasterio.open(path))
+                thermals[path] = (dataset, reprojector(output_crs, dataset.crs))
+            return thermals[path]
+
+        rgb = stack.enter_context(rasterio.open(config.rgb)) if config.rgb else None
+        to_rgb = reprojector(output_crs, rgb.crs) if rgb else None
+        for b in report.buildings:
+            name = card_name(b.key)
+            images: dict[str, str] = {}
+            thermal, to_thermal = thermal_of(b)
+            figures = {
+                "thermal": crop_figure(thermal, b, to_thermal, True) if b.geometry is not None else None,
+                "rgb": crop_figure(rgb, b, to_rgb, False)
+                if rgb and to_rgb and b.geometry is not None
+                else None,
+                "histogram": histogram_figure(b, config.hot_spots.min_excess_k),
+            }
+            for kind, fig in figures.items():
+                if fig is not None:
+                    save(fig, folder / f"{name}_{kind}.png")
+                    images[kind] = f"{name}_{kind}.png"
+            atomic_write_text(folder / f"{name}.html", card_page(b, report, images))
+            cards[b.key] = f"{folder.name}/{name}.html"
     atomic_write_text(folder / "index.html", index_page(report, cards))
     return cards

@@ -141,6 +141,10 @@ class Building(Frozen):
     """Footprint in the output CRS (None when the feature had no usable polygon)."""
     histogram: tuple[float, float, tuple[int, ...]] | None = None
     """(first bin start °C, bin width K, counts) of the roof's valid cells."""
+    thermal: Path | None = None
+    """The °C raster the roof was measured on (of several views: the nearest-to-nadir one covering it)."""
+    view_angle_deg: float | None = None
+    """Off-nadir angle of that view, when known."""
 
 
 class BuildingsReport(Frozen):

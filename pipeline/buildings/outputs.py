@@ -56,6 +56,8 @@ def building_record(b: Building, card: str | None) -> dict[str, Any]:
         "hot_spot_count": len(b.hot_spots),
         "hot_spot_area_m2": rounded(sum(h.area_m2 for h in b.hot_spots)),
         "problems": "; ".join(p.message for p in b.problems),
+        "view_angle_deg": rounded(b.view_angle_deg, 1),
+        "thermal_source": b.thermal.name if b.thermal else None,
         "card": card,
     }
 

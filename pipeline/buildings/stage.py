@@ -8,6 +8,7 @@ a frozen :class:`BuildingsReport` out).
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import rasterio
 from pyproj import CRS
@@ -16,7 +17,7 @@ from core.errors import PolygonLayerError
 from pipeline.buildings.analysis import USE_FIELDS, analyse, find_field
 from pipeline.buildings.cards import write_cards
 from pipeline.buildings.materials import MATERIAL_FIELDS
-from pipeline.buildings.models import BuildingsConfig, BuildingsReport
+from pipeline.buildings.models import Building, BuildingsConfig, BuildingsReport
 from pipeline.buildings.outputs import write_geopackage, write_json
 from pipeline.buildings.raster import check_celsius
 from pipeline.buildings.score import scored
@@ -31,8 +32,18 @@ JSON_NAME = "buildings.json"
 CARDS_DIR = "cards"
 
 
-def buildings_stage(config: BuildingsConfig) -> BuildingsReport:
-    """Analyse every footprint over the thermal raster and write the outputs into ``config.out_dir``.
+class Measured(NamedTuple):
+    """The unscored buildings of one or more °C rasters, and what the report says of the inputs."""
+
+    buildings: list[Building]
+    raster_crs: str
+    cell_size_m: float
+    use_field: str | None
+    material_field: str | None
+
+
+def measure(config: BuildingsConfig) -> Measured:
+    """Every footprint over ``config.thermal`` (statistics, hot spots, reliability; no score yet).
 
     Raises:
         RasterInputError: the raster is not a single-band °C raster (RGB, 8-bit, kelvin …).
@@ -50,13 +61,34 @@ def buildings_stage(config: BuildingsConfig) -> BuildingsReport:
             raise PolygonLayerError(f"footprints {config.footprints} hold no usable polygon")
         buildings = analyse(dataset, layer, config)
         cell_size = abs(dataset.transform.a * dataset.transform.e) ** 0.5
+    return Measured(
+        buildings,
+        crs_text(raster_crs),
+        cell_size,
+        find_field(layer, USE_FIELDS),
+        find_field(layer, MATERIAL_FIELDS),
+    )
+
+
+def buildings_stage(config: BuildingsConfig) -> BuildingsReport:
+    """Analyse every footprint over the thermal raster and write the outputs into ``config.out_dir``.
+
+    Raises:
+        RasterInputError: the raster is not a single-band °C raster (RGB, 8-bit, kelvin …).
+        PolygonLayerError: the footprints cannot be read or hold no usable polygon.
+    """
+    return write_report(config, measure(config))
+
+
+def write_report(config: BuildingsConfig, measured: Measured) -> BuildingsReport:
+    """Score and rank the measured buildings; write the GeoPackage, the JSON and the cards."""
     report = BuildingsReport(
         config=config,
-        raster_crs=crs_text(raster_crs),
-        cell_size_m=cell_size,
-        use_field=find_field(layer, USE_FIELDS),
-        material_field=find_field(layer, MATERIAL_FIELDS),
-        buildings=tuple(scored(buildings, config.flight.air_temp_c, config.score)),
+        raster_crs=measured.raster_crs,
+        cell_size_m=measured.cell_size_m,
+        use_field=measured.use_field,
+        material_field=measured.material_field,
+        buildings=tuple(scored(measured.buildings, config.flight.air_temp_c, config.score)),
     )
     out = config.out_dir
     if config.cards:
