@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     basemap: Basemap | None = Field(None, description="background map of the viewer (default: offline)")
     geocoder: Geocoder | None = Field(None, description="address/place search (default: coordinates only)")
     max_upload_bytes: int = 20 * 1024**3
+    footprints: Path | None = Field(
+        None,
+        description="building footprints (GeoDanmark BYGNING / BBR export; any OGR format and CRS): "
+        "process analyses heat loss per building over every thermal flight",
+    )
+    footprints_id_field: str | None = Field(None, description="the footprints' building id attribute")
     privacy_zones: Path | None = Field(
         None,
         description="polygon file (any OGR format and CRS) of privacy zones masked out of every publication",

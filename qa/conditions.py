@@ -93,6 +93,19 @@ def load_conditions(path: Path | None) -> ConditionsFile:
         raise QAError(f"conditions file {path}: {exc}") from exc
 
 
+def logged_air_temp(*paths: Path | None) -> float | None:
+    """The air temperature logged in the first of ``paths`` that exists (None: none logged one).
+
+    The process stage's buildings analysis takes it for the excess over air (``dronegis process
+    --conditions``, the service's ``conditions`` file, or ``qa/<flight>/conditions.json``).
+
+    Raises:
+        QAError: when that file cannot be read or holds unknown keys.
+    """
+    found = next((Path(p) for p in paths if p is not None and Path(p).exists()), None)
+    return load_conditions(found).measured.air_temp_c if found is not None else None
+
+
 def _rule(
     rule: str, title: str, ok: bool | None, config: ConditionsConfig, figures: dict[str, object], message: str
 ) -> CheckResult:

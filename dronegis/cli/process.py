@@ -8,6 +8,11 @@ the file) become the flight's stored overrides; without any, the stored ones are
 ``--scheduler ADDRESS`` (or ``DRONEGIS_DASK_SCHEDULER``) runs the frames as tasks on a Dask
 cluster (workers must see the workspace at the same path); ``--workers N`` uses a local
 pool of N processes; the default processes the frames here. The products are the same.
+
+``--footprints FILE`` (or ``DRONEGIS_FOOTPRINTS``) adds the ``buildings`` sub-stage: heat loss per
+building over the flight's thermal mosaic or frames (``pipeline.buildings.flight``), with
+``--id-field`` naming the building id and the air temperature from ``--conditions FILE``, the
+conditions logged over the API, or ``--air-temp``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 import click
 from pydantic import Field
 
-from core.errors import DroneGisError, UsageError
+from core.errors import DroneGisError, QAError, UsageError
 from core.models import Frozen
 from core.workspace import Workspace
 from dronegis.cli.heights import render_decisions
@@ -30,6 +35,7 @@ from pipeline.executors import executor_for
 from pipeline.models import Product, ThermalOverrides
 from pipeline.process import process_flight
 from pipeline.run import ProcessConfig
+from qa.conditions import logged_air_temp
 
 STAGE_CHOICES = ("georeference", "rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings")
 # --thermal-params keys (CLI spelling, "-" or "_") -> ThermalOverrides fields; the fields work too.
@@ -97,6 +103,23 @@ THERMAL_KEYS = {
     default=None,
     help="TOML or JSON file with the flight's thermal parameters (keys as the options above).",
 )
+@click.option(
+    "--footprints",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Building footprints (any vector file and CRS): heat loss per building over the thermal "
+    "products (default: $DRONEGIS_FOOTPRINTS).",
+)
+@click.option(
+    "--id-field", default=None, help="Footprint attribute holding the building id (default: found)."
+)
+@click.option(
+    "--conditions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Logged thermography conditions (TOML/JSON, as dronegis qa --conditions): the air "
+    "temperature for the buildings (default: the ones logged over the API, else --air-temp).",
+)
 def process(
     flight: str,
     workspace: Path | None,
@@ -115,6 +138,9 @@ def process(
     scheduler: str | None,
     workers: int,
     thermal_params: Path | None,
+    footprints: Path | None,
+    id_field: str | None,
+    conditions: Path | None,
 ) -> None:
     """Georeference FLIGHT: orthophotos/DSMs to COGs, single frames to footprints and COGs.
 
@@ -146,6 +172,9 @@ def process(
         scheduler=scheduler,
         workers=workers,
         thermal_params=thermal_params,
+        footprints=footprints,
+        id_field=id_field,
+        conditions=conditions,
     )
     sys.exit(run_process(request))
 
@@ -166,6 +195,9 @@ class ProcessRequest(Frozen):
     scheduler: str | None = None
     workers: int = 1
     thermal_params: Path | None = None
+    footprints: Path | None = None
+    id_field: str | None = None
+    conditions: Path | None = None
 
 
 def run_process(request: ProcessRequest) -> int:
@@ -176,6 +208,11 @@ def run_process(request: ProcessRequest) -> int:
     """
     overrides = thermal_overrides(request.thermal_params, request.thermal)
     settings = settings_for(request.workspace)
+    workspace = Workspace.at(settings.workspace)
+    try:
+        air_temp = logged_air_temp(request.conditions, workspace.qa_conditions(request.flight))
+    except QAError as exc:
+        raise click.UsageError(str(exc)) from exc
     config = ProcessConfig(
         dem=request.dem,
         target_crs=request.target_crs or settings.target_crs,
@@ -184,6 +221,9 @@ def run_process(request: ProcessRequest) -> int:
         from_stage=request.from_stage,
         max_range=request.max_range,
         thermal_overrides=overrides,
+        footprints=request.footprints or settings.footprints,
+        footprints_id_field=request.id_field or settings.footprints_id_field,
+        air_temp_c=air_temp,
     )
 
     def progress(done: int, total: int) -> None:
@@ -194,9 +234,7 @@ def run_process(request: ProcessRequest) -> int:
     except DroneGisError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        products = process_flight(
-            Workspace.at(settings.workspace), request.flight, config, progress=progress, executor=executor
-        )
+        products = process_flight(workspace, request.flight, config, progress=progress, executor=executor)
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
     except DroneGisError as exc:
@@ -224,6 +262,9 @@ def _report(request: ProcessRequest, products: tuple[Product, ...]) -> None:
     for p in products:
         gsd = f" GSD {p.gsd_m * 100:.1f} cm" if p.gsd_m else ""
         click.echo(f"{p.kind.value:15s} {p.path}{gsd}")
+    for p in products:
+        if p.kind.value in ("buildings", "hot_spots") and p.vector is not None:
+            click.echo(f"{p.kind.value:15s} {p.vector.count} features (layer {p.vector.layer})")
     footprints = next((p for p in products if p.kind.value == "footprints" and p.vector), None)
     for s in footprints.vector.skipped if footprints and footprints.vector else ():
         click.echo(f"skipped        {s.file}: {s.reason}")
