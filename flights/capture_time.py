@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 DATETIME_ORIGINAL, OFFSET_TIME, OFFSET_TIME_ORIGINAL, SUBSEC_ORIGINAL = 0x9003, 0x9010, 0x9011, 0x9291
 GPS_TIME, GPS_DATE = 7, 0x1D
+#: How ``Capture.time_source`` starts when the recorded time is not a usable date.
+IMPLAUSIBLE = "implausible: "
 
 _DT = re.compile(
     r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+\-]\d{2}:?\d{2})?$"
@@ -66,10 +68,24 @@ def offset_assumed(time_source: str) -> bool:
 def capture_time(
     exif: Ifd, gps: Ifd, xmp: XmpValues, path: Path, local_tz: tzinfo, fff: FffCapture | None = None
 ) -> tuple[datetime | None, str]:
-    """UTC capture time and where it came from (see the module docstring for the order)."""
+    """UTC capture time and where it came from (see the module docstring for the order).
+
+    A date that is not one (month 13) or that UTC cannot hold (year 9999 west of Greenwich, year 1 east
+    of it) is a metadata problem, not a broken file: the time is ``None`` and the source reads
+    ``implausible: <tag> '<value>': <why>`` (``flights.checks`` reports it as ``time_implausible``).
+    """
+    try:
+        return _capture_time(exif, gps, xmp, local_tz, fff)
+    except (MetadataError, OverflowError) as exc:
+        return None, f"{IMPLAUSIBLE}{exc}"
+
+
+def _capture_time(
+    exif: Ifd, gps: Ifd, xmp: XmpValues, local_tz: tzinfo, fff: FffCapture | None
+) -> tuple[datetime | None, str]:
     utc_x = xmp.get("drone-dji:UTCAtExposure")
     if utc_x:
-        return _parse_dt(utc_x, path, "XMP UTCAtExposure", UTC), "xmp:UTCAtExposure"
+        return _parse_dt(utc_x, "XMP UTCAtExposure", UTC), "xmp:UTCAtExposure"
     dto = _str(exif.get(DATETIME_ORIGINAL))
     if dto and dto.strip(" :0"):
         sub = _str(exif.get(SUBSEC_ORIGINAL))
@@ -77,18 +93,18 @@ def capture_time(
         for tag, name in ((OFFSET_TIME_ORIGINAL, "OffsetTimeOriginal"), (OFFSET_TIME, "OffsetTime")):
             off = _str(exif.get(tag))
             if off and _OFFSET.match(off.strip()):
-                return _parse_dt(stamp, path, "DateTimeOriginal", _tz(off.strip())), f"exif+{name}"
-    gps_time = _gps_time(gps, path)
+                return _parse_dt(stamp, "DateTimeOriginal", _tz(off.strip())), f"exif+{name}"
+    gps_time = _gps_time(gps)
     if gps_time is not None:
         return gps_time, "exif:GPSDateStamp+GPSTimeStamp"
     if fff is not None and fff.time_utc is not None and fff.offset_known:
         return fff.time_utc, "flir:DateTimeOriginal+offset"
     sf = xmp.get("sensefly:UTCTime")
     if sf:
-        return _parse_dt(sf, path, "XMP sensefly:UTCTime", UTC), "xmp:sensefly:UTCTime"
+        return _parse_dt(sf, "XMP sensefly:UTCTime", UTC), "xmp:sensefly:UTCTime"
     zone = getattr(local_tz, "key", None) or str(local_tz)
     if dto and dto.strip(" :0"):
-        return _parse_dt(stamp, path, "DateTimeOriginal", local_tz), f"exif+assumed:{zone}"
+        return _parse_dt(stamp, "DateTimeOriginal", local_tz), f"exif+assumed:{zone}"
     if fff is not None and fff.local_time is not None:
         return fff.local_time.replace(tzinfo=local_tz).astimezone(UTC), f"flir+assumed:{zone}"
     return None, "none"
@@ -101,10 +117,10 @@ def _tz(offset: str) -> timezone:
     return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
 
 
-def _parse_dt(text: str, path: Path, what: str, tz: tzinfo) -> datetime:
+def _parse_dt(text: str, what: str, tz: tzinfo) -> datetime:
     m = _DT.match(text.strip())
     if not m:
-        raise MetadataError(f"{path}: {what} {text!r} is not a date and time")
+        raise MetadataError(f"{what} {text!r} is not a date and time")
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
     frac = m.group(7)
     micro = round(float(frac) * 1_000_000) if frac else 0
@@ -112,12 +128,12 @@ def _parse_dt(text: str, path: Path, what: str, tz: tzinfo) -> datetime:
         tz = UTC if m.group(8) == "Z" else _tz(m.group(8))
     try:
         local = datetime(y, mo, d, h, mi, s, tzinfo=tz) + timedelta(microseconds=micro)
-    except ValueError as exc:
-        raise MetadataError(f"{path}: {what} {text!r}: {exc}") from None
-    return local.astimezone(UTC)
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise MetadataError(f"{what} {text!r}: {exc}") from None
 
 
-def _gps_time(gps: Ifd, path: Path) -> datetime | None:
+def _gps_time(gps: Ifd) -> datetime | None:
     date, hms = _str(gps.get(GPS_DATE)), gps.get(GPS_TIME)
     if not date or not isinstance(hms, tuple) or len(hms) != 3 or not all(math.isfinite(v) for v in hms):
         return None
@@ -126,9 +142,9 @@ def _gps_time(gps: Ifd, path: Path) -> datetime | None:
         return None
     try:
         day = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=UTC)
-    except ValueError as exc:
-        raise MetadataError(f"{path}: GPSDateStamp {date!r}: {exc}") from None
-    return day + timedelta(hours=hms[0], minutes=hms[1], seconds=hms[2])
+        return day + timedelta(hours=hms[0], minutes=hms[1], seconds=hms[2])
+    except (ValueError, OverflowError) as exc:
+        raise MetadataError(f"GPSDateStamp {date!r} GPSTimeStamp {hms!r}: {exc}") from None
 
 
 def _str(value: object) -> str | None:

@@ -23,6 +23,8 @@ raster_undated           warning   a delivered raster without capture date: none
                                    unknown" and are not published until a date is declared)
 rtk_not_fixed            warning   RtkFlag present and not 50
 time_missing             warning   no capture time
+time_implausible         warning   a recorded time that is no date, or that UTC cannot hold (year 9999 west of
+                                   Greenwich): the frame is kept without a time
 time_in_future           warning   capture time after ``now`` (14 h slack when the offset is unknown)
 duplicate_content        warning   a frame with the sha256 of an earlier frame (the later one is quarantined)
 duplicate_name           warning   a frame with the same file name in another folder, different content
@@ -53,6 +55,7 @@ from pathlib import PurePosixPath
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from flights.capture_time import IMPLAUSIBLE
 from flights.models import (
     Capture,
     ControlFile,
@@ -156,6 +159,10 @@ def _gimbal(capture: Capture, ctx: CheckContext) -> list[Problem]:
 
 def _time(capture: Capture, ctx: CheckContext) -> list[Problem]:
     f, t = capture.path, capture.time_utc
+    if t is None and capture.time_source.startswith(IMPLAUSIBLE):
+        why = capture.time_source.removeprefix(IMPLAUSIBLE)
+        msg = f"{f} has an implausible capture time ({why}); it is not used"
+        return [problem("time_implausible", Severity.WARNING, f, msg)]
     if t is None:
         return [problem("time_missing", Severity.WARNING, f, f"{f} has no capture time")]
     source = capture.time_source.lower()

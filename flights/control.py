@@ -75,7 +75,10 @@ def read_control_file(path: Path, relpath: str, *, role: Role | None = None) -> 
     if not lines:
         raise ControlFileError(f"{relpath}: no data lines")
     if _looks_like_csv_header(lines[0].text):
-        parsed = _parse_csv(text, relpath)
+        try:
+            parsed = _parse_csv(text, relpath)
+        except csv.Error as exc:
+            raise ControlFileError(f"{relpath}: not a readable CSV ({exc})") from exc
     else:
         parsed = _parse_with_header(lines, relpath)
     return _apply_roles(parsed, relpath, role)

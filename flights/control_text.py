@@ -23,7 +23,7 @@ class Line(NamedTuple):
 
 
 def read_text(path: Path, relpath: str) -> str:
-    """A control file's text: UTF-8 (with or without BOM), else Latin-1.
+    """A control file's text: UTF-8 (with or without BOM), else Latin-1, with every line end made ``\n``.
 
     Raises:
         ControlFileError: the file cannot be read.
@@ -33,9 +33,11 @@ def read_text(path: Path, relpath: str) -> str:
     except OSError as exc:
         raise ControlFileError(f"{relpath}: cannot read control file ({exc})") from exc
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        text = raw.decode("latin-1")
+    # old Mac tools and some GNSS exports end lines with a bare CR
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def meaningful_lines(text: str) -> Iterator[Line]:

@@ -251,10 +251,12 @@ def test_xmp_malformed_number(tmp_path: Path, key: str) -> None:
         _read(make_jpeg(tmp_path / "n.jpg", exif=exif_bytes(IFD0, EXIF), xmp=xmp))
 
 
-def test_malformed_date(tmp_path: Path) -> None:
+def test_malformed_date_is_a_metadata_problem_not_a_broken_file(tmp_path: Path) -> None:
     path = make_jpeg(tmp_path / "d.jpg", exif=exif_bytes(IFD0, {0x9003: "2024:13:45 99:00:00"}))
-    with pytest.raises(MetadataError, match=r"d\.jpg: DateTimeOriginal"):
-        _read(path)
+    capture = _read(path)
+    assert capture.time_utc is None
+    why = "month must be in 1..12"
+    assert capture.time_source == f"implausible: DateTimeOriginal '2024:13:45 99:00:00': {why}"
 
 
 def _tiff(path: Path, width: int, height: int) -> Path:
