@@ -98,6 +98,8 @@ def kind_key(kind: ProductKind) -> str:
 def purpose_label(layer: Layer, lang: Lang) -> str:
     """``Termografi``; single frames add their frame (``Enkeltbillede DJI_0002, tilpasset til GCP'er``)."""
     label = text(f"kind.{kind_key(layer.kind)}", lang)
+    if layer.kind is ProductKind.VEGETATION_INDEX:
+        return f"{label} {layer.style.title}"  # the index: Vegetationsindeks ExG
     if layer.kind not in (ProductKind.RGB_FRAME, ProductKind.THERMAL_FRAME):
         return label
     rest = layer.product_id.removeprefix(f"{layer.flight}-")

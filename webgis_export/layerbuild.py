@@ -18,6 +18,7 @@ from rasterio.warp import transform_bounds
 from core.errors import ExportError
 from pipeline.models import Accuracy, Product, ProductKind, ProductThermal
 from pipeline.rasters.cog import profile_for, validate_cog, write_cog
+from webgis_export.analysis_style import ANALYSIS_KINDS, analysis_style
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Access, Approval, Layer, QAFinding, Style
 from webgis_export.places import locality_of
@@ -72,11 +73,13 @@ def sample_range(cog: Path) -> tuple[float, float]:
 
 
 def default_style(product: Product, cog: Path) -> Style:
-    """RGB pass-through for imagery; a colormap over the 2–98 % range otherwise."""
+    """RGB pass-through for imagery; analysis rasters diverging around 0; else a colormap over 2–98 %."""
     with rasterio.open(cog) as src:
         imagery = src.count >= 3 and src.dtypes[0] == "uint8"
     if imagery and product.kind not in COLORMAPS:
         return Style(title="RGB")
+    if product.kind in ANALYSIS_KINDS:
+        return analysis_style(product, cog, sample_range(cog))
     cmap, unit = COLORMAPS.get(product.kind, ("viridis", product.units or ""))
     vmin, vmax = sample_range(cog)
     return Style(colormap=cmap, vmin=round(vmin, 2), vmax=round(vmax, 2), unit=product.units or unit or None)

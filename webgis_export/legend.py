@@ -69,8 +69,9 @@ def legend_png(style: Style, title: str, label: str | None = None) -> bytes:
 
 
 def layer_legend_png(layer: Layer) -> bytes:
-    """The legend of a published layer (°C for thermal, metres for heights)."""
-    label = style_defaults(layer.is_thermal, layer.style.unit)
+    """The legend of a published layer (°C for thermal, metres for heights; analyses labelled in Danish)."""
+    analysis = layer.kind.value in ("vegetation_index", "change_map", "cut_fill")
+    label = legend_label(layer, "da") if analysis else style_defaults(layer.is_thermal, layer.style.unit)
     return legend_png(layer.style, layer.title, label)
 
 
@@ -81,6 +82,12 @@ def legend_label(layer: Layer, lang: Lang) -> str:
         return text("legend.temperature", lang)
     if layer.kind.value in ("dsm", "dtm") and unit:
         return text("legend.height", lang, unit=unit)
+    if layer.kind.value == "vegetation_index":
+        return text("legend.index", lang)
+    if layer.kind.value == "change_map":
+        return text("legend.height_change", lang, unit=unit) if unit else text("legend.index_change", lang)
+    if layer.kind.value == "cut_fill":
+        return text("legend.cut_fill", lang, unit=unit or "m")
     return text("legend.value", lang, unit=unit) if unit else text("legend.value_plain", lang)
 
 

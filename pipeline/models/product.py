@@ -37,6 +37,12 @@ class ProductKind(StrEnum):
     VOLUMES = "volumes"
     ROOF_PLANES = "roof_planes"
     CHECK_POINTS = "check_points"
+    # Float32 rasters of the analyses (COG profile ``analysis_f32``/``cutfill_f32``, nodata −9999):
+    # an index of an orthophoto (unitless, documented range per index), AFTER − BEFORE of two flights
+    # (index units or metres), and DSM − base of the volume polygons (metres, + cut / − fill).
+    VEGETATION_INDEX = "vegetation_index"
+    CHANGE_MAP = "change_map"
+    CUT_FILL = "cut_fill"
 
 
 class HeightDatum(StrEnum):

@@ -102,6 +102,28 @@ _DEFAULTS: dict[str, CogProfile] = {
             units="°C",
         ),
         _profile(
+            "analysis_f32",
+            "Analysis values (vegetation index, change): float32, nodata -9999, DEFLATE, float predictor",
+            # DEFLATE level 1: on float32 indices level 6 saved < 1 % for 1.4x the time (10k ExG: 297 vs
+            # 295 MB, 22 vs 16 s); ZSTD would be faster still but not every desktop GIS reads it
+            {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "LEVEL": "1"},
+            warp_resampling="bilinear",
+            overview_resampling="average",
+            dtype="float32",
+            nodata=-9999.0,
+        ),
+        _profile(
+            "cutfill_f32",
+            "DSM − base in metres (+ cut, − fill): float32, ZSTD level 1 with the floating-point "
+            "predictor (same size as DEFLATE here, 2.4× less CPU to write)",
+            {"COMPRESS": "ZSTD", "LEVEL": "1", "PREDICTOR": "YES"},
+            warp_resampling="bilinear",
+            overview_resampling="average",
+            dtype="float32",
+            nodata=-9999.0,
+            units="m",
+        ),
+        _profile(
             "classes",
             "Class or label rasters: lossless, nearest everywhere",
             {"COMPRESS": "DEFLATE", "PREDICTOR": "YES"},
@@ -153,6 +175,9 @@ PROFILE_FOR_KIND: Mapping[ProductKind, str] = MappingProxyType(
         ProductKind.DTM: "dsm_f32",
         ProductKind.THERMAL_FRAME: "thermal_f32",
         ProductKind.THERMAL_MOSAIC: "thermal_f32",
+        ProductKind.VEGETATION_INDEX: "analysis_f32",
+        ProductKind.CHANGE_MAP: "analysis_f32",
+        ProductKind.CUT_FILL: "cutfill_f32",
     }
 )
 

@@ -31,7 +31,7 @@ from rasterio.windows import Window
 from core.atomic import TMP_SUFFIX
 from flights.exif import DEFAULT_LOCAL_TZ
 from flights.raster_time import CREATION, raster_time
-from pipeline.rasters.cog import CogProfile, write_cog
+from pipeline.rasters.cog import COG_PROFILES, CogProfile, write_cog
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,18 +43,7 @@ WINDOW = 1024
 WORKERS = 2
 TIME_START_TAG, TIME_END_TAG = "DRONEGIS_TIME_START", "DRONEGIS_TIME_END"
 
-FLOAT_PROFILE = CogProfile(
-    name="analysis_f32",
-    description="Analysis values (index, change): float32, nodata -9999, DEFLATE, floating-point predictor",
-    # DEFLATE level 1: on float32 indices level 6 saved < 1 % for 1.4x the time (10k ExG: 297 vs 295 MB,
-    # 22 vs 16 s); ZSTD would be faster still but not every desktop GIS reads it
-    creation_options={"BLOCKSIZE": "512", "BIGTIFF": "IF_SAFER", "COMPRESS": "DEFLATE", "PREDICTOR": "YES",
-                      "LEVEL": "1"},
-    warp_resampling="bilinear",
-    overview_resampling="average",
-    dtype="float32",
-    nodata=NODATA,
-)  # fmt: skip
+FLOAT_PROFILE: CogProfile = COG_PROFILES.get("analysis_f32")  # VEGETATION_INDEX and CHANGE_MAP
 
 
 def blocks(width: int, height: int, size: int = WINDOW) -> list[Window]:

@@ -32,20 +32,7 @@ from pipeline.rasters.cog import COG_PROFILES, CogProfile, write_cog
 NODATA = -9999.0
 COLORMAP = "RdBu_r"
 """matplotlib's red-blue map, reversed: negative (fill) blue, positive (cut) red."""
-CUTFILL_PROFILE: CogProfile = COG_PROFILES.get("dsm_f32").model_copy(
-    update={
-        "name": "cutfill_f32",
-        "description": "DSM − base in metres (+ cut, − fill): float32, ZSTD level 1 with the floating-point "
-        "predictor (same size as DEFLATE here, 2.4× less CPU to write)",
-        "creation_options": {
-            "BLOCKSIZE": "512",
-            "BIGTIFF": "IF_SAFER",
-            "COMPRESS": "ZSTD",
-            "LEVEL": "1",
-            "PREDICTOR": "YES",
-        },
-    }
-)
+CUTFILL_PROFILE: CogProfile = COG_PROFILES.get("cutfill_f32")  # the CUT_FILL kind's profile
 
 
 def legend_range(p98s: list[float]) -> float:

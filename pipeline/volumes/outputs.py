@@ -35,6 +35,13 @@ def _base(name: str) -> Callable[[PolygonVolume], Cell]:
     return lambda p: None if p.base is None else getattr(p.base, name)
 
 
+def _balance(net_m3: float | None) -> str | None:
+    """``cut`` when more is above the base than below (net > 0), ``fill`` when less, ``balanced`` at 0."""
+    if net_m3 is None:
+        return None
+    return "cut" if net_m3 > 0 else "fill" if net_m3 < 0 else "balanced"
+
+
 def _field(name: str) -> Callable[[PolygonVolume], Cell]:
     return lambda p: getattr(p, name)
 
@@ -46,6 +53,7 @@ VOLUME_COLUMNS: tuple[Column, ...] = (
     Column("Afgravning (m³)", "cut_m3", _field("cut_m3"), 2),
     Column("Opfyldning (m³)", "fill_m3", _field("fill_m3"), 2),
     Column("Netto (m³)", "net_m3", _field("net_m3"), 2),
+    Column("Balance", "balance", lambda p: _balance(p.net_m3)),
     Column("Usikkerhed 95 % (m³)", "uncertainty95_m3", _uncertainty("total95_m3"), 2),
     Column("Usikkerhed 1σ (m³)", "uncertainty_m3", _uncertainty("total_m3"), 2),
     Column("heraf bias (m³)", "uncertainty_bias_m3", _uncertainty("bias_m3"), 2),

@@ -15,11 +15,13 @@ from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 from core.errors import UsageError
+from pipeline.models import ProductKind
 from pipeline.rasters import cog
 from pipeline.rasters.cog import (
     COG_PROFILES,
     CogProfile,
     overview_factors,
+    profile_for,
     validate_cog,
     write_cog,
     write_cog_array,
@@ -35,12 +37,17 @@ def gdalinfo(path: Path) -> str:
 
 
 def test_registry_names_and_copies() -> None:
-    assert COG_PROFILES.names == ("classes", "dsm_f32", "ortho_jpeg", "ortho_webp", "thermal_f32")
+    assert COG_PROFILES.names == (
+        "analysis_f32", "classes", "cutfill_f32", "dsm_f32", "ortho_jpeg", "ortho_webp", "thermal_f32"
+    )
     first = COG_PROFILES.get("ortho_jpeg")
     first.creation_options["QUALITY"] = "10"
     assert COG_PROFILES.get("ortho_jpeg").creation_options["QUALITY"] == "85"
     assert COG_PROFILES.get("dsm_f32").overview_resampling == "average"
     assert COG_PROFILES.get("classes").warp_resampling == "nearest"
+    for kind, name in ((ProductKind.VEGETATION_INDEX, "analysis_f32"), (ProductKind.CUT_FILL, "cutfill_f32")):
+        profile = COG_PROFILES.get(profile_for(kind))
+        assert profile.name == name and profile.dtype == "float32" and profile.nodata == -9999.0
 
 
 def test_registry_unknown_and_register() -> None:

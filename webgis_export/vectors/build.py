@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 FEATURES_NAME = "features.gpkg"
 STORAGE_CRS = "EPSG:25832"  # the storage CRS of a product whose own CRS has no EPSG code
 GEOPACKAGE_SUFFIXES = frozenset({".gpkg"})
+CHANGE_CLASSES = {"gain": "#1a9850aa", "loss": "#d73027aa"}
+BALANCE_CLASSES = {"cut": "#b2182baa", "fill": "#2166acaa", "balanced": "#f7f7f7aa"}
 HEAT_CLASSES = {"A": "#1a9850cc", "B": "#91cf60cc", "C": "#fee08bcc", "D": "#fc8d59cc", "E": "#d73027cc"}
 STYLES: dict[ProductKind, VectorStyle] = {
     ProductKind.FOOTPRINTS: VectorStyle(title="Footprints", stroke="#1f5fbf", fill="#1f5fbf26"),
@@ -49,8 +51,14 @@ STYLES: dict[ProductKind, VectorStyle] = {
         title="Heat class", stroke="#333333", fill="#99999966", class_field="heat_class", classes=HEAT_CLASSES
     ),
     ProductKind.HOT_SPOTS: VectorStyle(title="Hot spots", stroke="#b10026", fill="#fd8d3c99"),
-    ProductKind.CHANGE_AREAS: VectorStyle(title="Change", stroke="#7b3294", fill="#c2a5cf66"),
-    ProductKind.VOLUMES: VectorStyle(title="Volumes", stroke="#8c510a", fill="#dfc27d66"),
+    # change areas by direction (field ``change``: gain/loss), volumes by balance (``balance``: cut/fill);
+    # the colours of the change and cut/fill rasters (webgis_export.analysis_style)
+    ProductKind.CHANGE_AREAS: VectorStyle(
+        title="Change", stroke="#4d4d4d", fill="#c2a5cf66", class_field="change", classes=CHANGE_CLASSES
+    ),
+    ProductKind.VOLUMES: VectorStyle(
+        title="Volumes", stroke="#4d4d4d", fill="#dfc27d66", class_field="balance", classes=BALANCE_CLASSES
+    ),
     ProductKind.ROOF_PLANES: VectorStyle(title="Roof planes", stroke="#01665e", fill="#80cdc166"),
     ProductKind.CHECK_POINTS: VectorStyle(title="Check points", stroke="#000000", fill="#ffff33ff", width=1),
 }
