@@ -14,7 +14,8 @@ findings and hot spots measured on them) unless the caller overrides it.
 Vector products (a GeoPackage layer: footprints, photo points, the analyses' results) are
 published in the same call, under the same gates and with the same access, title rules, QA
 facts and STAC catalog, as :class:`webgis_export.vectors.models.VectorLayer` entries of
-``publish/collections.json`` (:mod:`webgis_export.vectors.build`).
+``publish/collections.json`` (:mod:`webgis_export.vectors.build`); a layer naming a card per
+feature (the buildings) takes its cards along (:mod:`webgis_export.vectors.cards`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from webgis_export.privacy.vectors import apply_to_features
 from webgis_export.qa_findings import accuracy_of, evidence_of, findings_of
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
 from webgis_export.vectors.build import is_vector, vector_layer_build
+from webgis_export.vectors.cards import copy_cards
+from webgis_export.vectors.legend import vector_title
 from webgis_export.vectors.models import VectorLayer
 from webgis_export.vectors.stac import vector_item
 from webgis_export.vectors.store import load_vector_layers
@@ -202,10 +205,11 @@ def publish(
                     workspace.root / product.path,
                     folder,
                     access=access,
-                    title=layer_title,
+                    title=layer_title or vector_title(product),
                     qa={**qa, "overrides": {**passed[product.id], **frame_reasons}},
                     published_at=now,
                 )
+                copy_cards(workspace.root / product.path, folder, vector.fields)
                 vector, stamp = apply_to_features(vector, folder, workspace.root, run)
                 write_stamp(folder, stamp)
                 new_vectors.append(vector)

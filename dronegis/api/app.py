@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from dronegis import __version__
-from dronegis.api import features, jobs, ogc, pages, uploads
+from dronegis.api import cards, features, jobs, ogc, pages, uploads
 from dronegis.api.caching import PrivateWhenAuthorized
 from dronegis.api.errors import install_error_handlers
 from dronegis.api.openapi import install_openapi
@@ -48,6 +48,7 @@ def install_ogc(app: FastAPI, settings: Settings) -> None:
     app.state.layer_store = _layer_store(settings)
     app.include_router(ogc.router)
     app.include_router(features.router)
+    app.include_router(cards.router)
     app.add_middleware(PrivateWhenAuthorized)
     install_records(app, settings)
 

@@ -24,11 +24,14 @@ from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import INFO_FORMATS
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Service
 from webgis_export.service import LayerStore
+from webgis_export.vectors.cards import CARD_FIELD, card_url, has_cards
 from webgis_export.vectors.columns import rows as property_rows
 from webgis_export.vectors.models import VectorLayer
 from webgis_export.vectors.query import FeaturePage
 
 VectorHits = Sequence[tuple[VectorLayer, FeaturePage, np.ndarray]]
+Links = tuple[str, str | None]
+"""The service's base URL and the caller's query token (links in the answer)."""
 
 
 def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
@@ -53,8 +56,12 @@ def layer_info(layer: Layer, values: list[float | None]) -> dict[str, object]:
     return props
 
 
-def vector_info(layer: VectorLayer, page: FeaturePage) -> list[dict[str, object]]:
-    """The properties reported for each feature of a vector layer under the click."""
+def vector_info(layer: VectorLayer, page: FeaturePage, links: Links = ("", None)) -> list[dict[str, object]]:
+    """The properties reported for each feature of a vector layer under the click.
+
+    A feature naming a card (``card``: the buildings) also gets ``card_url``, where the service
+    answers it (``links``: the service's base URL and the caller's query token).
+    """
     when = layer.capture_time
     context: dict[str, object] = {
         "layer": layer.id,
@@ -66,10 +73,12 @@ def vector_info(layer: VectorLayer, page: FeaturePage) -> list[dict[str, object]
         "accuracy": layer.accuracy.figures() if layer.accuracy is not None else {},
     }
     attributes = property_rows(layer.fields, page.columns, page.returned)
-    return [
-        {**context, "feature_id": fid, "attributes": values}
-        for fid, values in zip(page.fids.tolist(), attributes, strict=True)
-    ]
+    found: list[dict[str, object]] = []
+    for fid, values in zip(page.fids.tolist(), attributes, strict=True):
+        props = {**context, "feature_id": fid, "attributes": values}
+        url = card_url(layer, values.get(CARD_FIELD), *links) if has_cards(layer.fields) else None
+        found.append({**props, "card_url": url} if url else props)
+    return found
 
 
 def _round(value: float | None) -> float | None:
@@ -87,8 +96,10 @@ def feature_info(
     *,
     service: Service,
     vectors: VectorHits = (),
+    links: Links = ("", None),
 ) -> OgcResponse:
-    """Values of ``layers`` at (x, y) (x/y order in ``crs``) and the ``vectors``' features there."""
+    """Values of ``layers`` at (x, y) (x/y order in ``crs``) and the ``vectors``' features there
+    (``links``: base URL and query token for the features' card URLs)."""
     fmt = info_format.lower().split(";")[0].strip()
     if fmt not in INFO_FORMATS:
         locator = "INFO_FORMAT" if service == "WMS" else "InfoFormat"
@@ -99,8 +110,11 @@ def feature_info(
             service,
         )
     features = [layer_info(layer, store.point(layer, x, y, crs)) for layer in layers]
-    found = [(props, geometry) for layer, page, geometries in vectors
-             for props, geometry in zip(vector_info(layer, page), geometries, strict=True)]  # fmt: skip
+    found = [
+        (props, geometry)
+        for layer, page, geometries in vectors
+        for props, geometry in zip(vector_info(layer, page, links), geometries, strict=True)
+    ]
     features += [props for props, _ in found]
     if fmt == "application/json":
         point = {"type": "Point", "coordinates": [x, y]}
@@ -135,6 +149,8 @@ def _describe(props: dict[str, object]) -> list[tuple[str, str]]:
         rows.extend((name, "–" if value is None else str(value)) for name, value in attributes.items())
         rows.append(("captured", str(props.get("captured_local") or "unknown")))
         rows.append(("QA", str(props.get("qa_status") or "not run")))
+        if props.get("card_url"):
+            rows.append(("card", str(props["card_url"])))
         return rows
     if "temperature_c" in props:
         temp = props["temperature_c"]

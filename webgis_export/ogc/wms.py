@@ -19,6 +19,7 @@ import numpy as np
 from rasterio.crs import CRS
 
 from core.errors import LayerNotFound
+from core.i18n import Lang
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities
@@ -27,8 +28,9 @@ from webgis_export.ogc.featureinfo import feature_info
 from webgis_export.ogc.wms_time import check_time
 from webgis_export.render import MIME_TYPES, Rendered, blank, composite, encode
 from webgis_export.service import LayerStore, bounds_in
+from webgis_export.vectors.legend import vector_legend_png
 from webgis_export.vectors.models import VectorLayer
-from webgis_export.vectors.render import draw_layer, features_at, legend_png, over
+from webgis_export.vectors.render import draw_layer, features_at, over
 
 MapLayer = Layer | VectorLayer
 #: WMS CRS names as pyproj reads them in x/y order (CRS:84 and EPSG:4326 both lon/lat then).
@@ -70,6 +72,8 @@ def handle(
         raise OgcError(
             "InvalidParameterValue", f"VERSION={version!r}; this server speaks WMS 1.3.0", "VERSION"
         )
+    if handler is get_feature_info:
+        return get_feature_info(params, store, internal, base_url=base_url, token=token)
     if handler is get_map:
         try:
             return get_map(params, store, internal)
@@ -212,8 +216,14 @@ def _overlaps(layer: MapLayer, bbox: tuple[float, float, float, float], crs_name
     return not (bbox[2] <= left or bbox[0] >= right or bbox[3] <= bottom or bbox[1] >= top)
 
 
-def get_feature_info(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
-    """Values under pixel (I, J) of the map described by the GetMap parameters."""
+def get_feature_info(
+    params: Params, store: LayerStore, internal: bool, *, base_url: str = "", token: str | None = None
+) -> OgcResponse:
+    """Values under pixel (I, J) of the map described by the GetMap parameters.
+
+    A feature naming a card (a building) answers its ``card_url`` under ``base_url`` (with the
+    caller's query ``token``, which internal layers need).
+    """
     _layers(params, store, internal)
     queried = _layers(params, store, internal, "QUERY_LAYERS")
     for layer in queried:
@@ -236,7 +246,9 @@ def get_feature_info(params: Params, store: LayerStore, internal: bool) -> OgcRe
         if isinstance(layer, VectorLayer) and layer.bounds is not None
     ]
     rasters = [layer for layer in queried if isinstance(layer, Layer)]
-    return feature_info(store, rasters, x, y, crs, crs_name, info_format, service="WMS", vectors=hits)
+    return feature_info(
+        store, rasters, x, y, crs, crs_name, info_format, service="WMS", vectors=hits, links=(base_url, token)
+    )
 
 
 def get_legend_graphic(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
@@ -247,7 +259,8 @@ def get_legend_graphic(params: Params, store: LayerStore, internal: bool) -> Ogc
     if MIME_TYPES.get(fmt.lower()) != "png":
         raise OgcError("InvalidFormat", f"FORMAT={fmt!r}; legends are image/png", "FORMAT")
     if isinstance(layer, VectorLayer):
-        return OgcResponse(legend_png(layer), "image/png")
+        lang: Lang = "en" if (params.get("LANGUAGE") or "").lower() in ("en", "eng") else "da"
+        return OgcResponse(vector_legend_png(layer, lang), "image/png")
     legend = store.workspace.publish / layer.legend if layer.legend else None
     body = legend.read_bytes() if legend is not None and legend.exists() else layer_legend_png(layer)
     return OgcResponse(body, "image/png")

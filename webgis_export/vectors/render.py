@@ -123,30 +123,3 @@ def features_at(
     (centre,) = reproject(np.array([shapely.Point(x, y)]), crs, layer.crs)
     page = near(path, layer, centre, tolerance, count)
     return page, reproject(page.geometries, layer.crs, crs)
-
-
-def legend_png(layer: VectorLayer) -> bytes:
-    """A small PNG legend: the style's symbol, one row per class when the style has classes."""
-    style = layer.style
-    entries = [(str(value), fill) for value, fill in style.classes.items()] or [
-        (style.title, style.fill or style.stroke)
-    ]
-    row = 22
-    canvas = np.zeros((row * len(entries) + 8, 160, 4), np.uint8)
-    symbol = "point" if "Point" in layer.geometry_type else "polygon"
-    for number, (text, fill) in enumerate(entries):
-        top = 4 + number * row
-        rgba, stroke = colour(fill), colour(style.stroke)
-        if symbol == "point":
-            cv2.circle(canvas, (14, top + 9), 6, rgba, -1, cv2.LINE_AA)
-            cv2.circle(canvas, (14, top + 9), 6, stroke, 1, cv2.LINE_AA)
-        else:
-            cv2.rectangle(canvas, (4, top + 2), (24, top + 16), rgba, -1)
-            cv2.rectangle(canvas, (4, top + 2), (24, top + 16), stroke, 1)
-        cv2.putText(
-            canvas, text[:18], (32, top + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0, 255), 1, cv2.LINE_AA
-        )
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGBA2BGRA))
-    if not ok:
-        raise ValueError(f"cannot encode the legend of {layer.id}")
-    return encoded.tobytes()
