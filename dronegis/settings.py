@@ -71,6 +71,18 @@ class Geocoder(BaseModel):
     limit: int = Field(6, ge=1, le=20, description="addresses and places asked for, each")
 
 
+class ServerLimits(BaseModel):
+    """The server's read deadlines and caps (environment: ``DRONEGIS_SERVER__<FIELD>``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    header_timeout_s: float = Field(10.0, gt=0, description="seconds for a request line and its headers")
+    body_idle_timeout_s: float = Field(60.0, gt=0, description="seconds of silence tolerated inside a body")
+    keep_alive_s: int = Field(5, ge=1, description="seconds an idle keep-alive connection stays open")
+    max_connections: int = Field(512, ge=1, description="open connections; above it new ones get 503")
+    max_header_bytes: int = Field(64 * 1024, ge=1024, description="request line + headers (h11)")
+
+
 class Settings(BaseSettings):
     """Every knob of dronegis. Environment: ``DRONEGIS_<FIELD>``."""
 
@@ -106,6 +118,9 @@ class Settings(BaseSettings):
     basemap: Basemap | None = Field(None, description="background map of the viewer (default: offline)")
     geocoder: Geocoder | None = Field(None, description="address/place search (default: coordinates only)")
     max_upload_bytes: int = 20 * 1024**3
+    server: ServerLimits = Field(
+        default_factory=ServerLimits, description="read deadlines and connection cap of dronegis serve"
+    )
     footprints: Path | None = Field(
         None,
         description="building footprints (GeoDanmark BYGNING / BBR export; any OGR format and CRS): "

@@ -24,6 +24,7 @@ from dronegis.catalog import JobStatus
 from dronegis.cli.ingest import IngestRequest, render_summary, run_ingest
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for
 from dronegis.service import build_runner
+from dronegis.serving import uvicorn_options
 from dronegis.settings import Token
 from flights.models import Purpose
 from flights.sample import SampleTruth, make_sample_flight
@@ -207,7 +208,9 @@ def serve_demo(workspace: Workspace, host: str, port: int, flight: str) -> None:
     click.echo(f"QA report:    {base}/flights/{flight}/qa?token={token}")
     click.echo(f"WMS:          {base}/wms?SERVICE=WMS&REQUEST=GetCapabilities")
     click.echo("press Ctrl+C to stop")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", **uvicorn_options(settings.server)
+    )
 
 
 @click.command()

@@ -10,6 +10,7 @@ import uvicorn
 
 from dronegis.api.app import create_app
 from dronegis.cli.options import settings_for, workspace_option
+from dronegis.serving import GuardedH11Protocol, uvicorn_options
 
 
 @click.command()
@@ -36,10 +37,19 @@ def serve(workspace: Path | None, host: str, port: int, workers: int, scheduler:
         settings = settings.model_copy(update={"dask_scheduler": scheduler})
         os.environ["DRONEGIS_DASK_SCHEDULER"] = scheduler  # for worker processes
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", **uvicorn_options(settings.server)
+        )
         return
     if workspace is not None:  # worker processes build their settings from the environment
         os.environ["DRONEGIS_WORKSPACE"] = str(workspace)
+    options = {**uvicorn_options(settings.server), "http": GuardedH11Protocol}  # workers import it: picklable
     uvicorn.run(
-        "dronegis.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "dronegis.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        **options,
     )
