@@ -16,6 +16,11 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
 - ``layers``: the footprints and photo-points GeoPackages.
 - ``buildings``: with footprints configured, heat loss per building over the flight's thermal
   products (``pipeline.buildings.flight``): the buildings and hot-spots GeoPackage layers.
+- ``vegetation``: a nature-monitoring flight's orthophotos -> index COGs (``pipeline.vegetation.flight``).
+- ``change``: a nature flight's orthophoto against the latest earlier flight of the workspace
+  covering it -> co-registered change map and change areas (``pipeline.change.flight``).
+- ``volumes``: with volume polygons configured, cut/fill raster and volume polygons on each DSM
+  (``pipeline.volumes.flight``).
 
 Reruns skip products whose inputs and options have not changed (``Product.signature``; for
 thermal products it includes the measurement overrides, so new overrides recompute the thermal
@@ -43,6 +48,7 @@ from flights.ingest import load_flight
 from flights.models import FileKind
 from flights.raster_time import raster_capture
 from pipeline.buildings.flight import flight_buildings_stage
+from pipeline.change.flight import change_stage
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.frames.stage import frames_stage, thermal_distances
 from pipeline.gcp.stage import gcp_stage
@@ -54,6 +60,8 @@ from pipeline.rasters.area import OUTSIDE_AREA
 from pipeline.rasters.stage import RASTER_KINDS, rasters_stage
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage
 from pipeline.thermal.stage import thermal_stage
+from pipeline.vegetation.flight import vegetation_stage
+from pipeline.volumes.flight import volumes_stage
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +125,9 @@ def process_flight(
     collect(mosaic_stage(run, products), save=False)
     collect(layers_stage(run, products, tuple(skipped)), save=False)
     collect(flight_buildings_stage(run, products), save=False)
+    collect(vegetation_stage(run, products), save=False)
+    collect(change_stage(run, products), save=False)
+    collect(volumes_stage(run, products), save=False)
     products = date_products(run, products)
     write_products(workspace, flight_id, products.values())
     refused = [s for s in skipped if OUTSIDE_AREA in s.reason]

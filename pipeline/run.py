@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import Field
 
@@ -27,7 +27,9 @@ from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, Skipped, ThermalOverrides
 from pipeline.thermal.stage import ThermalStageResult
 
-STAGES: tuple[str, ...] = ("rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings")
+STAGES: tuple[str, ...] = (
+    "rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings", "vegetation", "change", "volumes"
+)
 ALIASES = {"georeference": "rasters", "process": "rasters"}
 #: Part of every product signature: a new version recomputes every product.
 VERSION = "1"
@@ -67,6 +69,15 @@ class ProcessConfig(Frozen):
         footprints_id_field: the footprints' id attribute (None: found among the usual names).
         air_temp_c: air temperature logged during the flight (°C), for the buildings' excess
             over air; None: the flight's thermal parameters' atmospheric temperature, if any.
+        volume_polygons: polygons (any vector file and CRS) whose cut/fill the ``volumes``
+            sub-stage measures on each DSM of the flight; None: no volumes.
+        volume_base: the base of the volumes (plane fitted along the boundary, lowest, average,
+            or ``surface``: the raster ``volume_base_dem``).
+        volume_base_dem: base surface raster (a DTM, an earlier DSM) for ``volume_base=surface``.
+        volume_rmse_v_m: the DSM's vertical RMSE (the CLI reads the flight's QA report: ASPRS
+            RMSE_V); None: unknown, and the volumes say so.
+        volume_bias_v_m: its systematic part (QA mean error); the random part is the rest.
+        volume_error_source: where the two figures come from (named in the volume records).
     """
 
     target_crs: str = "EPSG:25832"
@@ -79,6 +90,12 @@ class ProcessConfig(Frozen):
     footprints: Path | None = None
     footprints_id_field: str | None = None
     air_temp_c: float | None = None
+    volume_polygons: Path | None = None
+    volume_base: Literal["plane", "lowest", "average", "surface"] = "plane"
+    volume_base_dem: Path | None = None
+    volume_rmse_v_m: float | None = Field(None, ge=0)
+    volume_bias_v_m: float = 0.0
+    volume_error_source: str | None = None
 
 
 class StageOutput(NamedTuple):
