@@ -19,6 +19,7 @@ from pathlib import Path
 import rasterio
 
 from core.errors import ExportError
+from core.i18n import text
 from pipeline.models import Product, ProductKind
 from webgis_export.models import Style
 
@@ -69,3 +70,13 @@ def analysis_style(product: Product, cog: Path, sampled: tuple[float, float]) ->
     end = _float_tag(tags, "DRONEGIS_VMAX", cog)
     colormap = tags.get("DRONEGIS_COLORMAP", CUT_FILL_COLORMAP)
     return Style(title="cut/fill", colormap=colormap, vmin=-end, vmax=end, unit="m")
+
+
+def analysis_title(product: Product, style: Style) -> str | None:
+    """Danish / English default title of an analysis layer (``Vegetationsindeks ExG / Vegetation index
+    ExG — <flight>``); None for other kinds."""
+    if product.kind not in ANALYSIS_KINDS:
+        return None
+    what = f" {style.title}" if product.kind is ProductKind.VEGETATION_INDEX else ""
+    names = [f"{text(f'kind.{product.kind.value}', lang)}{what}" for lang in ("da", "en")]
+    return f"{names[0]} / {names[1]} — {product.flight}"

@@ -18,7 +18,7 @@ from rasterio.warp import transform_bounds
 from core.errors import ExportError
 from pipeline.models import Accuracy, Product, ProductKind, ProductThermal
 from pipeline.rasters.cog import profile_for, validate_cog, write_cog
-from webgis_export.analysis_style import ANALYSIS_KINDS, analysis_style
+from webgis_export.analysis_style import ANALYSIS_KINDS, analysis_style, analysis_title
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Access, Approval, Layer, QAFinding, Style
 from webgis_export.places import locality_of
@@ -128,7 +128,9 @@ def layer_folder_build(
     view = product.view
     layer = Layer(
         id=layer_id,
-        title=title or f"{product.kind.value.replace('_', ' ')} {product.flight}",
+        title=title
+        or analysis_title(product, style)
+        or f"{product.kind.value.replace('_', ' ')} {product.flight}",
         kind=product.kind,
         access=access,
         flight=product.flight,

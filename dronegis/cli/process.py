@@ -31,13 +31,15 @@ from core.models import Frozen
 from core.workspace import Workspace
 from dronegis.cli.heights import render_decisions
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for, thermal_options
+from dronegis.cli.volume import error_from_report
 from pipeline.executors import executor_for
 from pipeline.models import Product, ThermalOverrides
 from pipeline.process import process_flight
-from pipeline.run import ProcessConfig
+from pipeline.run import STAGES, ProcessConfig
+from pipeline.volumes import BaseMethod
 from qa.conditions import logged_air_temp
 
-STAGE_CHOICES = ("georeference", "rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings")
+STAGE_CHOICES = ("georeference", *STAGES)
 # --thermal-params keys (CLI spelling, "-" or "_") -> ThermalOverrides fields; the fields work too.
 THERMAL_KEYS = {
     "emissivity": "emissivity",
@@ -120,6 +122,26 @@ THERMAL_KEYS = {
     help="Logged thermography conditions (TOML/JSON, as dronegis qa --conditions): the air "
     "temperature for the buildings (default: the ones logged over the API, else --air-temp).",
 )
+@click.option(
+    "--volume-polygons",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Polygons (any vector file and CRS) whose cut/fill is measured on each DSM of the flight; "
+    "the uncertainty takes RMSE_V of the flight's QA report when there is one.",
+)
+@click.option(
+    "--volume-base",
+    type=click.Choice([m.value for m in BaseMethod]),
+    default=BaseMethod.PLANE.value,
+    show_default=True,
+    help="Base of the volumes (surface: the raster --volume-base-dem).",
+)
+@click.option(
+    "--volume-base-dem",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Base surface raster (DTM or an earlier DSM) for --volume-base surface.",
+)
 def process(
     flight: str,
     workspace: Path | None,
@@ -141,6 +163,9 @@ def process(
     footprints: Path | None,
     id_field: str | None,
     conditions: Path | None,
+    volume_polygons: Path | None,
+    volume_base: str,
+    volume_base_dem: Path | None,
 ) -> None:
     """Georeference FLIGHT: orthophotos/DSMs to COGs, single frames to footprints and COGs.
 
@@ -175,6 +200,9 @@ def process(
         footprints=footprints,
         id_field=id_field,
         conditions=conditions,
+        volume_polygons=volume_polygons,
+        volume_base=volume_base,
+        volume_base_dem=volume_base_dem,
     )
     sys.exit(run_process(request))
 
@@ -198,6 +226,9 @@ class ProcessRequest(Frozen):
     footprints: Path | None = None
     id_field: str | None = None
     conditions: Path | None = None
+    volume_polygons: Path | None = None
+    volume_base: str = "plane"
+    volume_base_dem: Path | None = None
 
 
 def run_process(request: ProcessRequest) -> int:
@@ -224,6 +255,7 @@ def run_process(request: ProcessRequest) -> int:
         footprints=request.footprints or settings.footprints,
         footprints_id_field=request.id_field or settings.footprints_id_field,
         air_temp_c=air_temp,
+        **volume_options(request, workspace),
     )
 
     def progress(done: int, total: int) -> None:
@@ -270,6 +302,39 @@ def _report(request: ProcessRequest, products: tuple[Product, ...]) -> None:
         click.echo(f"skipped        {s.file}: {s.reason}")
     for line in render_decisions([(p.path, p.datum) for p in products if p.datum is not None]):
         click.echo(line)
+
+
+def volume_options(request: ProcessRequest, workspace: Workspace) -> dict[str, Any]:
+    """The volumes sub-stage's ProcessConfig fields: polygons, base and the DSM's vertical error
+    from the flight's QA report (ASPRS RMSE_V, bias = mean error); without one it stays unknown.
+
+    Raises:
+        click.UsageError: ``--volume-base surface`` without ``--volume-base-dem``.
+    """
+    if request.volume_polygons is None:
+        return {}
+    if request.volume_base == BaseMethod.SURFACE.value and request.volume_base_dem is None:
+        raise click.UsageError("--volume-base surface needs --volume-base-dem FILE")
+    options: dict[str, Any] = {
+        "volume_polygons": request.volume_polygons.resolve(),
+        "volume_base": request.volume_base,
+        "volume_base_dem": request.volume_base_dem,
+    }
+    report = workspace.qa_report_json(request.flight)
+    if not report.exists():
+        echo_err(f"volumes: no QA report {report}; the DSM's vertical accuracy is unknown")
+        return options
+    try:
+        error = error_from_report(report, None, None)
+    except click.BadParameter as exc:
+        echo_err(f"volumes: {exc.message}; the DSM's vertical accuracy is taken as unknown")
+        return options
+    return {
+        **options,
+        "volume_rmse_v_m": error.rmse_m,
+        "volume_bias_v_m": error.bias_m,
+        "volume_error_source": error.source,
+    }
 
 
 def thermal_overrides(params_file: Path | None, options: dict[str, float]) -> ThermalOverrides | None:

@@ -11,6 +11,7 @@ delivering the Danish malstroem DTM with a pile as its DSM gets the same volumes
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sys
@@ -23,8 +24,10 @@ import numpy as np
 import pyogrio
 import pytest
 import rasterio
+from click.testing import CliRunner
 
 from core.workspace import Workspace
+from dronegis.cli.main import cli
 from flights.ingest import ingest_folder
 from flights.ingest_config import IngestConfig
 from flights.models import Purpose
@@ -217,3 +220,17 @@ def test_volumes_without_dsm_are_skipped(nature: dict[str, Path], survey: dict[s
     ws = Workspace.at(nature["ws"])
     products = process_flight(ws, "may", ProcessConfig(target_crs=CRS, volume_polygons=survey["polygons"]))
     assert not [p for p in products if p.kind in (ProductKind.VOLUMES, ProductKind.CUT_FILL)]
+
+
+def test_cli_process_volume_polygons_without_qa_report(survey: dict[str, Path]) -> None:
+    """``dronegis process --volume-polygons``: volumes appear; no QA report -> accuracy unknown, said so."""
+    runner = CliRunner()
+    polygons = str(survey["polygons"])
+    args = ["process", "pile", "--workspace", str(survey["ws"]), "--json", "--volume-polygons", polygons]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "vertical accuracy is unknown" in result.stderr
+    kinds = {p["kind"] for p in json.loads(result.stdout)["products"]}
+    assert {"cut_fill", "volumes"} <= kinds
+    bad = runner.invoke(cli, [*args, "--volume-base", "surface"])
+    assert bad.exit_code == 2 and "--volume-base-dem" in bad.output

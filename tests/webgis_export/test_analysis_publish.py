@@ -1,0 +1,71 @@
+"""Publication of the analysis products of ``process`` (issues 13, 14) over a running service.
+
+The two nature flights of tests/pipeline/test_process_analyses.py (the real odm_br orthophoto,
+the later one shifted with a planted change) are published: the index rasters and the change map
+as WMS layers with their diverging styles, legends and capture time (TIME), the change areas as an
+OGC API collection and a WMS layer drawn by class; the STAC items validate.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.workspace import Workspace
+from dronegis.api.app import create_app
+from dronegis.settings import Settings
+from pipeline.models import ProductKind
+from tests.pipeline.test_process_analyses import nature  # noqa: F401 -- the module fixture
+from tests.webgis_export.published import live_server
+from webgis_export.publish import load_layers, publish
+from webgis_export.stac import validate_tree
+from webgis_export.vectors.store import load_vector_layers
+
+
+@pytest.fixture(scope="module")
+def published(nature: dict[str, Path]) -> Workspace:  # noqa: F811
+    ws = Workspace.at(nature["ws"])
+    publish(ws, "june", access="public", pyramids=False)
+    return ws
+
+
+def test_index_change_and_areas_are_served(published: Workspace) -> None:
+    layers = {layer.kind: layer for layer in load_layers(published)}
+    index = next(layer for layer in load_layers(published) if layer.kind is ProductKind.VEGETATION_INDEX)
+    assert index.style.colormap == "RdYlGn" and (index.style.vmin, index.style.vmax) == (-0.5, 0.5)
+    change = layers[ProductKind.CHANGE_MAP]
+    assert change.style.vmin == -change.style.vmax and change.time_start == index.time_start
+    assert validate_tree(published.published_stac / "catalog.json") > 0
+    with live_server(create_app(Settings(workspace=published.root))) as url:
+        asked = {"SERVICE": "WMS", "REQUEST": "GetCapabilities"}
+        caps = httpx.get(f"{url}/wms", params=asked, timeout=30).text
+        assert index.id in caps and 'name="time"' in caps
+        assert "Vegetationsindeks ExG / Vegetation index ExG" in caps
+        west, south, east, north = index.bounds_wgs84
+        when = index.time_start.strftime("%Y-%m-%d") if index.time_start else ""
+        for layer_id in (index.id, change.id):
+            answer = httpx.get(f"{url}/wms", params={
+                "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": layer_id, "STYLES": "",
+                "CRS": "CRS:84", "BBOX": f"{west},{south},{east},{north}", "WIDTH": 256, "HEIGHT": 256,
+                "FORMAT": "image/png", "TRANSPARENT": "TRUE", "TIME": when,
+            }, timeout=60)  # fmt: skip
+            assert answer.status_code == 200, answer.text
+            image = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA"))
+            assert image[..., 3].any() and len(np.unique(image[..., :3].reshape(-1, 3), axis=0)) > 20
+        legend = httpx.get(f"{url}/wms", params={
+            "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic", "LAYER": index.id,
+            "FORMAT": "image/png",
+        }, timeout=30)  # fmt: skip
+        assert legend.status_code == 200 and legend.content.startswith(b"\x89PNG")
+        areas = next(c for c in load_vector_layers(published) if c.kind is ProductKind.CHANGE_AREAS)
+        address = f"{url}/ogcapi/collections/{areas.id}/items"
+        items = httpx.get(address, params={"f": "json"}, timeout=30).json()
+        values = {f["properties"]["change"] for f in items["features"]}
+        assert items["features"] and values <= {"gain", "loss"}
+        assert all(f["properties"]["area_m2"] > 0 for f in items["features"])
+
