@@ -56,7 +56,6 @@ from flights.models import (
     ArchiveEntry,
     Capture,
     ControlFile,
-    DeclaredCapture,
     DeliveredFile,
     FileKind,
     Flight,
@@ -92,30 +91,26 @@ def ingest_folder(source: Path, config: IngestConfig, *, progress: Progress | No
             lies inside the source folder or ``camera_timezone`` is not an IANA zone.
     """
     ctx = _context(config)
-    declared = config.captured if config.captured is not None else _captured_before(config.flight_json)
+    before = _declared_before(config.flight_json)
+    declared = config.captured if config.captured is not None or before is None else before.captured
     ctx = dataclasses.replace(ctx, captured=declared)
     tz = config.camera_timezone
     zone = camera_zone(tz) if isinstance(tz, str) else tz
     archive_dir, quarantine_dir = Path(config.archive_dir), Path(config.quarantine_dir)
     _check_outside(Path(source), archive_dir, quarantine_dir)
     if config.height_datum is None:
-        config = config.model_copy(update={"height_datum": _declared_before(config.flight_json)})
+        config = config.model_copy(update={"height_datum": before.height_datum if before else HeightDatums()})
+    if config.site is None and before is not None:
+        config = config.model_copy(update={"site": before.site})
     with flight_lock(archive_dir, config.flight_id, timeout=config.lock_timeout):
         return _ingest_locked(Path(source), config, ctx, zone, progress)
 
 
-def _declared_before(flight_json: Path | None) -> HeightDatums:
-    """The height-datum declaration of a previous ingest of the flight (none when there was none)."""
-    if flight_json is None or not Path(flight_json).exists():
-        return HeightDatums()
-    return load_flight(Path(flight_json)).height_datum
-
-
-def _captured_before(flight_json: Path | None) -> DeclaredCapture | None:
-    """The capture date declared at a previous ingest of the flight (``--captured``), if any."""
+def _declared_before(flight_json: Path | None) -> Flight | None:
+    """The Flight of a previous ingest, whose declarations (datum, capture date, site) a re-ingest keeps."""
     if flight_json is None or not Path(flight_json).exists():
         return None
-    return load_flight(Path(flight_json)).captured
+    return load_flight(Path(flight_json))
 
 
 def _ingest_locked(
@@ -165,6 +160,7 @@ def _ingest_locked(
         entries=tuple(sorted(entries, key=lambda e: e.path)),
         captured=ctx.captured,
         height_datum=config.height_datum if config.height_datum is not None else HeightDatums(),
+        site=config.site,
     )
     archive.write_manifest(flight_id=flight_id, source=flight.source, entries=list(flight.entries), now=now)
     if config.flight_json is not None:

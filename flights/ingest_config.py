@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
 from core.models import Frozen
@@ -39,6 +39,8 @@ class IngestConfig(Frozen):
             have no dated frames; None keeps the declaration of a previous ingest.
         height_datum: the declared vertical datum of delivered DSMs/DTMs, stored in the Flight
             for ``process``; None keeps the declaration of a previous ingest.
+        site: the site name a person gave (``Skanderborg Rådhus``), the place in the layers'
+            titles; None keeps the name of a previous ingest.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -57,6 +59,7 @@ class IngestConfig(Frozen):
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     captured: DeclaredCapture | None = None
     height_datum: HeightDatums | None = None
+    site: str | None = Field(None, max_length=120)
 
     @classmethod
     def for_workspace(

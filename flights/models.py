@@ -341,6 +341,9 @@ class Flight(Frozen):
         None, description="capture date declared for the delivery (--captured); dates undated rasters"
     )
     height_datum: HeightDatums = Field(HeightDatums(), description="declared datum of delivered DSMs/DTMs")
+    site: str | None = Field(
+        None, max_length=120, description="site name a person gave (Skanderborg Rådhus): the layers' place"
+    )
 
     def frames(self, kind: FileKind | None = None) -> tuple[Capture, ...]:
         """Captures, optionally of one kind."""

@@ -20,6 +20,8 @@ from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
 from core.models import Frozen
+from core.workspace import Workspace
+from flights.ingest import load_flight
 
 POSTAL_DISTRICTS = Path(__file__).with_name("data") / "postnumre_0746.geojson"
 POSTAL_SOURCE = "DAGI postnumre, Geodatastyrelsen & Danske Kommuner (FOT 2014, 1:500 000)"
@@ -72,3 +74,9 @@ def locality_of(bounds_wgs84: tuple[float, float, float, float]) -> str | None:
     if best is None or best.geometry.intersection(footprint).area <= 0.0:
         return None
     return best.label
+
+
+def site_given_at_ingest(workspace: Workspace, flight: str) -> str | None:
+    """The site name given when the flight was ingested (``dronegis ingest --site``), if any."""
+    path = workspace.flight_json(flight)
+    return load_flight(path).site if path.exists() else None

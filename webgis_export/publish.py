@@ -43,6 +43,7 @@ from qa.models import QAReport
 from webgis_export.gates import PublishGates, check_products
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
 from webgis_export.models import Access, Approval, Layer
+from webgis_export.places import site_given_at_ingest
 from webgis_export.privacy.apply import frame_access, privacy_run, write_stamp
 from webgis_export.privacy.models import PrivacyConfig
 from webgis_export.privacy.vectors import apply_to_features
@@ -169,7 +170,8 @@ def publish(
         pyramid_processes: Worker processes for the pyramids (default: all cores).
         gates: The capture-date and area gates and their override reasons
             (:mod:`webgis_export.gates`); default: undated products are refused, no area check.
-        site: Site name a person gave (``Skanderborg Rådhus``); the layers' place in titles.
+        site: Site name a person gave (``Skanderborg Rådhus``); the layers' place in titles
+            (default: the name given at ingest, ``dronegis ingest --site``).
         approval: The GIS team's approval to publish (who, why), recorded on every layer.
         privacy: Privacy zones masked out of every layer, the people detector, and the recorded
             choice to publish single frames as public (:mod:`webgis_export.privacy`; frames are
@@ -186,6 +188,7 @@ def publish(
     now = now or datetime.now(UTC)
     products = resolve_products(workspace, target)
     reports = {p.flight: load_qa(workspace, p.flight) for p in products}
+    sites = {flight: site or site_given_at_ingest(workspace, flight) for flight in reports}
     overrides = {p.id: check_thermal_gate(p, reports[p.flight], override_gate) for p in products}
     passed = check_products(products, workspace.root, gates or PublishGates())
     run = privacy_run(privacy)
@@ -225,7 +228,7 @@ def publish(
                         **qa_summary(product, reports[product.flight], now),
                         "override": overrides[product.id],
                         "overrides": {**passed[product.id], **frame_reasons},
-                        "site": site,
+                        "site": sites[product.flight],
                         "approval": approval,
                     },
                     published_at=now,

@@ -26,13 +26,13 @@ from dronegis.cli.heights import (
     parse_height_datum,
     render_decisions,
 )
-from dronegis.cli.options import common_options, emit_json, settings_for
+from dronegis.cli.options import PurposeType, common_options, emit_json, settings_for
 from dronegis.settings import Settings
 from flights.aoi import load_municipality
 from flights.capture_time import camera_zone
 from flights.ingest import ingest_folder
 from flights.ingest_config import IngestConfig
-from flights.models import HeightDatums, Purpose, Severity
+from flights.models import PURPOSE_ALIASES, HeightDatums, Purpose, Severity
 from flights.raster_time import declared_capture
 from flights.scan import ScannedFile, scan_folder
 from flights.summary import FlightSummary, summarize
@@ -48,10 +48,17 @@ SEVERITY_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "warn ", Severity.IN
 @common_options
 @click.option(
     "--purpose",
-    type=click.Choice([p.value for p in Purpose]),
+    type=PurposeType(),
     default=Purpose.OTHER.value,
     show_default=True,
-    help="Why the flight was flown (mapping purposes get the gimbal-at-horizon rule).",
+    help="Why the flight was flown (mapping purposes get the gimbal-at-horizon rule): "
+    f"{', '.join(p.value for p in Purpose)} or a Danish name ({', '.join(sorted(PURPOSE_ALIASES))}).",
+)
+@click.option(
+    "--site",
+    default=None,
+    metavar="NAME",
+    help="Site name, e.g. 'Skanderborg Rådhus': the place in the layers' titles (kept for re-ingests).",
 )
 @click.option(
     "--aoi", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="AOI (GeoJSON/GPKG, any CRS)."
@@ -95,7 +102,8 @@ def ingest(
     folder: Path,
     workspace: Path | None,
     as_json: bool,
-    purpose: str,
+    purpose: Purpose,
+    site: str | None,
     aoi: Path | None,
     municipality: Path | None,
     municipality_code: str | None,
@@ -115,7 +123,8 @@ def ingest(
         folder=folder,
         workspace=workspace,
         as_json=as_json,
-        purpose=Purpose(purpose),
+        purpose=purpose,
+        site=site.strip() or None if site is not None else None,
         aoi=aoi,
         municipality=municipality,
         municipality_code=municipality_code,
@@ -143,6 +152,7 @@ class IngestRequest(Frozen):
     workspace: Path | None = None
     as_json: bool = False
     purpose: Purpose = Purpose.OTHER
+    site: str | None = Field(None, max_length=120)
     aoi: Path | None = None
     municipality: Path | None = None
     municipality_code: str | None = None
@@ -210,6 +220,7 @@ def _ingest_config(request: IngestRequest, settings: Settings) -> IngestConfig:
         lock_timeout=settings.ingest_lock_timeout,
         height_datum=request.height_datum,
         captured=declared,
+        site=request.site,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from dronegis.settings import Settings
+from flights.models import PURPOSE_ALIASES, Purpose
 
 workspace_option = click.option(
     "--workspace",
@@ -71,3 +72,19 @@ def verbosity_to_level(verbose: int, quiet: int) -> int:
 def echo_err(message: str) -> None:
     """Progress and human notes go to stderr so that stdout stays machine-readable."""
     click.echo(message, file=sys.stderr)
+
+
+class PurposeType(click.ParamType[Purpose]):
+    """A purpose by its identifier or its Danish name (``naturovervågning``), as :class:`Purpose` reads it."""
+
+    name = "purpose"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Purpose:
+        """The purpose ``value`` names; a usage error listing the accepted names otherwise."""
+        if isinstance(value, Purpose):
+            return value
+        try:
+            return Purpose(str(value))
+        except ValueError:
+            names = [p.value for p in Purpose] + sorted(PURPOSE_ALIASES)
+            self.fail(f"{value!r} is not a purpose; use one of {', '.join(names)}", param, ctx)

@@ -188,3 +188,19 @@ def test_bad_camera_timezone_exits_2(
     assert result.exit_code == 2
     assert "Mars/Olympus" in result.stderr and "--camera-timezone" in result.stderr
     assert not (tmp_path / "ws" / "archive").exists()
+
+
+def test_danish_purposes_and_the_site_given_at_ingest(sample: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    args = ("ingest", str(sample), "-w", str(ws), "--flight-id", "f5", "--json")
+    result = invoke(*args, "--purpose", "Naturovervågning", "--site", " Skanderborg Rådhus ")
+    assert result.exit_code == 0, result.output
+    flight = json.loads((ws / "flights" / "f5.json").read_text(encoding="utf-8"))
+    assert (flight["purpose"], flight["site"]) == ("nature-monitoring", "Skanderborg Rådhus")
+    assert invoke(*args, "--purpose", "opmåling").exit_code == 0  # a re-ingest keeps the site
+    flight = json.loads((ws / "flights" / "f5.json").read_text(encoding="utf-8"))
+    assert (flight["purpose"], flight["site"]) == ("survey", "Skanderborg Rådhus")
+    wrong = invoke("ingest", str(sample), "-w", str(ws), "--purpose", "fotografering")
+    assert wrong.exit_code == 2
+    assert "'fotografering' is not a purpose; use one of building-inspection" in wrong.output
+    assert "naturovervågning" in wrong.output

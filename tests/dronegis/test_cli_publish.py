@@ -7,7 +7,10 @@ from click.testing import CliRunner
 
 from core.workspace import Workspace
 from dronegis.cli.main import cli
+from flights.sample import make_sample_flight
 from tests.webgis_export.published import make_flight
+from webgis_export.layer_text import base_title
+from webgis_export.models import Layer
 
 REASON = "test: malstroem's DTM lies near Copenhagen, outside Skanderborg"
 
@@ -67,3 +70,21 @@ def test_publish_bad_access_is_usage_error(tmp_path: Path) -> None:
 def test_serve_help() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "127.0.0.1" in result.output
+
+
+def test_the_site_given_at_ingest_names_the_published_layers(tmp_path: Path, data_dir: Path) -> None:
+    sample = tmp_path / "delivery"
+    make_sample_flight(sample)
+    ws = Workspace.at(tmp_path / "ws")
+    runner = CliRunner()
+    ingest = ["ingest", str(sample), "-w", str(ws.root), "--flight-id", "cli", "--site", "Skanderborg Rådhus"]
+    assert runner.invoke(cli, [*ingest, "--purpose", "bygningsinspektion"]).exit_code == 0
+    make_flight(ws, data_dir, flight="cli")
+    args = ["publish", "cli-dtm", "--workspace", str(ws.root), "--no-pyramids", "--json"]
+    result = runner.invoke(cli, [*args, "--allow-outside-area", REASON])
+    assert result.exit_code == 0, result.output
+    [layer] = json.loads(result.stdout)
+    assert layer["site"] == "Skanderborg Rådhus"
+    assert base_title(Layer.model_validate(layer), "da").split(", ")[1] == "Skanderborg Rådhus"
+    result = runner.invoke(cli, [*args, "--allow-outside-area", REASON, "--site", "Amager Fælled"])
+    assert json.loads(result.stdout)[0]["site"] == "Amager Fælled"  # a name given at publication wins
