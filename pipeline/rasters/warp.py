@@ -3,8 +3,9 @@
 :func:`materialise` writes the target grid of a :class:`WarpPlan` to a tiled, uncompressed scratch
 GeoTIFF: each strip is warped with :func:`rasterio.warp.reproject` (reading only the source region
 it needs) - bilinear 8-bit imagery (orthophotos) in 512 x 2048 windows by :mod:`pipeline.rasters.remap`
-(OpenCV over a coordinate map within gdalwarp's 0.125 px error; several times faster); :data:`WARP_WORKERS` strips are warped at once in threads and written in order, so
-memory is bounded by a few strips and :data:`WARP_MEM_MB` whatever the raster size. Imagery gets an
+(OpenCV over a coordinate map within gdalwarp's 0.125 px error; several times faster);
+:data:`WARP_WORKERS` strips are warped at once in threads and written in order, so memory is bounded
+by a few strips and :data:`WARP_MEM_MB` whatever the raster size. Imagery gets an
 alpha band (from the source alpha, nodata or the warp footprint); other data keeps nodata; heights
 to convert to DVR90 are converted strip by strip.
 """
