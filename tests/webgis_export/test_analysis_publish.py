@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from owslib.wms import WebMapService
 from PIL import Image
 
 from core.workspace import Workspace
@@ -30,13 +31,18 @@ from webgis_export.vectors.store import load_vector_layers
 @pytest.fixture(scope="module")
 def published(nature: dict[str, Path]) -> Workspace:  # noqa: F811
     ws = Workspace.at(nature["ws"])
+    publish(ws, "may", access="public", pyramids=False)
     publish(ws, "june", access="public", pyramids=False)
     return ws
 
 
 def test_index_change_and_areas_are_served(published: Workspace) -> None:
-    layers = {layer.kind: layer for layer in load_layers(published)}
-    index = next(layer for layer in load_layers(published) if layer.kind is ProductKind.VEGETATION_INDEX)
+    layers = {layer.kind: layer for layer in load_layers(published) if layer.flight == "june"}
+    index = next(
+        layer
+        for layer in load_layers(published)
+        if layer.kind is ProductKind.VEGETATION_INDEX and layer.flight == "june"
+    )
     assert index.style.colormap == "RdYlGn" and (index.style.vmin, index.style.vmax) == (-0.5, 0.5)
     change = layers[ProductKind.CHANGE_MAP]
     assert change.style.vmin == -change.style.vmax and change.time_start == index.time_start
@@ -69,3 +75,43 @@ def test_index_change_and_areas_are_served(published: Workspace) -> None:
         assert items["features"] and values <= {"gain", "loss"}
         assert all(f["properties"]["area_m2"] > 0 for f in items["features"])
 
+
+
+def _png(url: str, **params: str) -> np.ndarray:
+    base = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "STYLES": "", "CRS": "CRS:84",
+            "WIDTH": "200", "HEIGHT": "120", "FORMAT": "image/png", "TRANSPARENT": "TRUE"}  # fmt: skip
+    answer = httpx.get(f"{url}/wms", params={**base, **params}, timeout=60)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png", answer.text
+    return np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA"))
+
+
+def test_index_time_series_picks_the_flight_by_time(published: Workspace) -> None:
+    """ExG of the place flown in May and June: one series layer, TIME selects the flight (owslib reads it)."""
+    exg = {
+        layer.flight: layer
+        for layer in load_layers(published)
+        if layer.kind is ProductKind.VEGETATION_INDEX and layer.style.title == "ExG"
+    }
+    series_id = f"{exg['may'].id}-series"
+    with live_server(create_app(Settings(workspace=published.root))) as url:
+        wms = WebMapService(f"{url}/wms", version="1.3.0", timeout=60)
+        series = wms[series_id]
+        assert "tidsserie" in series.title and "time series" in series.title
+        assert len(series.timepositions) == 2 and series.defaulttimeposition == series.timepositions[-1]
+        west, south, east, north = exg["june"].bounds_wgs84
+        box = f"{west},{south},{east},{north}"
+        for flight, day in (("may", "2026-05-10"), ("june", "2026-06-20")):
+            chosen = _png(url, LAYERS=series_id, BBOX=box, TIME=day)
+            np.testing.assert_array_equal(chosen, _png(url, LAYERS=exg[flight].id, BBOX=box))
+        assert not np.array_equal(_png(url, LAYERS=series_id, BBOX=box, TIME="2026-05-10"),
+                                  _png(url, LAYERS=series_id, BBOX=box))  # fmt: skip
+        refused = httpx.get(f"{url}/wms", params={
+            "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": series_id, "STYLES": "",
+            "CRS": "CRS:84", "BBOX": box, "WIDTH": "10", "HEIGHT": "10", "FORMAT": "image/png",
+            "TIME": "2026-05-11",
+        }, timeout=30)  # fmt: skip
+        assert "InvalidDimensionValue" in refused.text
+        legend = httpx.get(f"{url}/wms", params={
+            "SERVICE": "WMS", "REQUEST": "GetLegendGraphic", "LAYER": series_id, "FORMAT": "image/png",
+        }, timeout=30)  # fmt: skip
+        assert legend.status_code == 200 and legend.content.startswith(b"\x89PNG")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from webgis_export.layer_text import accuracy_line
 from webgis_export.models import Layer
+from webgis_export.ogc.wms_series import Series, dimension_values, series_layer, series_of
 from webgis_export.ogc.wms_time import dimension_default, dimension_extent
 from webgis_export.ogc.xmltree import WMS_NS, XLINK, Element, document, href, num, serialise, sub
 from webgis_export.service import bounds_in
@@ -91,6 +92,8 @@ def wms_capabilities(
         _geographic_box(top, q, union)
     for layer in layers:
         _wms_layer(top, q, layer, base_url, token)
+    for series in series_of(layers):
+        _wms_series_layer(top, q, series, base_url, token)
     for vector in vectors:
         _wms_vector_layer(top, q, vector, base_url, token)
     return serialise(root)
@@ -118,6 +121,20 @@ def _wms_layer(parent: Element, q: str, layer: Layer, base_url: str, token: str 
     legend = sub(style, f"{q}LegendURL", width="160", height="320")
     sub(legend, f"{q}Format", "image/png")
     href(legend, f"{q}OnlineResource", with_token(f"{base_url}/legend/{layer.id}.png", token))
+
+
+def _wms_series_layer(parent: Element, q: str, series: Series, base_url: str, token: str | None) -> None:
+    """An index over the flights of one place: the members' capture times as the time Dimension's
+    values (default the latest); its legend is GetLegendGraphic (:mod:`webgis_export.ogc.wms_series`)."""
+    _wms_layer(parent, q, series_layer(series), base_url, token)
+    node = parent[-1]
+    dimension = node.find(f"{q}Dimension")
+    if dimension is not None:
+        dimension.text = dimension_values(series)
+        dimension.set("default", str(dimension_default(series.latest)))
+    url = f"{base_url}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&FORMAT=image/png"
+    for resource in node.iter(f"{q}OnlineResource"):
+        resource.set(f"{{{XLINK}}}href", with_token(f"{url}&LAYER={series.id}", token))
 
 
 def _wms_vector_layer(parent: Element, q: str, layer: VectorLayer, base_url: str, token: str | None) -> None:

@@ -25,6 +25,7 @@ from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
 from webgis_export.ogc.featureinfo import feature_info
+from webgis_export.ogc.wms_series import find_series, pick
 from webgis_export.ogc.wms_time import check_time
 from webgis_export.render import MIME_TYPES, Rendered, blank, composite, encode
 from webgis_export.service import LayerStore, bounds_in
@@ -106,14 +107,19 @@ def _layers(params: Params, store: LayerStore, internal: bool, name: str = "LAYE
     names = [n for n in params.require(name).split(",") if n]
     if not names:
         raise OgcError("MissingParameterValue", f"parameter {name} is empty", name)
-    return [_layer(store, n, internal, name) for n in names]
+    return [_layer(store, n, internal, name, params.get("TIME")) for n in names]
 
 
-def _layer(store: LayerStore, layer_id: str, internal: bool, locator: str) -> MapLayer:
-    """A raster or vector layer the caller may see."""
+def _layer(
+    store: LayerStore, layer_id: str, internal: bool, locator: str, time: str | None = None
+) -> MapLayer:
+    """A raster or vector layer the caller may see (of a series: the flight ``time`` selects)."""
     vector = store.vectors.find(layer_id, internal)
     if vector is not None:
         return vector
+    series = find_series(store.visible(internal), layer_id)
+    if series is not None:
+        return pick(series, time)
     try:
         return store.get(layer_id, internal)
     except LayerNotFound as exc:
