@@ -9,11 +9,14 @@ OGC API collection and a WMS layer drawn by class; the STAC items validate.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from jsonschema import Draft7Validator
+from owslib.ogcapi.features import Features
 from owslib.wms import WebMapService
 from PIL import Image
 
@@ -21,7 +24,9 @@ from core.workspace import Workspace
 from dronegis.api.app import create_app
 from dronegis.settings import Settings
 from pipeline.models import ProductKind
-from tests.pipeline.test_process_analyses import nature  # noqa: F401 -- the module fixture
+from pipeline.process import process_flight
+from pipeline.run import ProcessConfig
+from tests.pipeline.test_process_analyses import nature, survey  # noqa: F401 -- the module fixtures
 from tests.webgis_export.published import live_server
 from webgis_export.publish import load_layers, publish
 from webgis_export.stac import validate_tree
@@ -115,3 +120,55 @@ def test_index_time_series_picks_the_flight_by_time(published: Workspace) -> Non
             "SERVICE": "WMS", "REQUEST": "GetLegendGraphic", "LAYER": series_id, "FORMAT": "image/png",
         }, timeout=30)  # fmt: skip
         assert legend.status_code == 200 and legend.content.startswith(b"\x89PNG")
+
+
+@pytest.fixture(scope="module")
+def volumes_published(survey: dict[str, Path]) -> Workspace:  # noqa: F811
+    ws = Workspace.at(survey["ws"])
+    process_flight(ws, "pile", ProcessConfig(volume_polygons=survey["polygons"], volume_rmse_v_m=0.05))
+    publish(ws, "pile", access="public", pyramids=False)
+    return ws
+
+
+def test_volumes_and_cut_fill_are_served(volumes_published: Workspace) -> None:
+    ws = volumes_published
+    cutfill = next(layer for layer in load_layers(ws) if layer.kind is ProductKind.CUT_FILL)
+    assert cutfill.style.colormap == "RdBu_r" and cutfill.style.vmin == -cutfill.style.vmax
+    assert cutfill.style.unit == "m" and cutfill.title.startswith("Afgravning og opfyldning / Cut and fill")
+    volumes = next(c for c in load_vector_layers(ws) if c.kind is ProductKind.VOLUMES)
+    with live_server(create_app(Settings(workspace=ws.root))) as url:
+        api = Features(f"{url}/ogcapi")
+        items = api.collection_items(volumes.id, limit=10)
+        (feature,) = items["features"]
+        props = feature["properties"]
+        assert props["id"] == "bunke" and props["balance"] == "cut" and props["net_m3"] > 0
+        assert props["uncertainty95_m3"] > 0 and props["status"] == "ok"
+        west, south, east, north = cutfill.bounds_wgs84
+        box = f"{west},{south},{east},{north}"
+        image = _png(url, LAYERS=f"{cutfill.id},{volumes.id}", STYLES=",", BBOX=box)
+        assert image[..., 3].any()
+        legend = httpx.get(f"{url}/wms", params={
+            "SERVICE": "WMS", "REQUEST": "GetLegendGraphic", "LAYER": volumes.id, "FORMAT": "image/png",
+        }, timeout=30)  # fmt: skip
+        assert legend.status_code == 200 and legend.content.startswith(b"\x89PNG")
+
+
+def test_stac_items_of_the_analyses_validate(
+    published: Workspace, volumes_published: Workspace, data_dir: Path
+) -> None:
+    """Core schemas (pystac's, offline) and the projection extension's schema from the shared data."""
+    projection = json.loads((data_dir / "stac-extensions/projection/v2.0.0/schema.json").read_text())
+    kinds = ("vegetation_index", "change_map", "change_areas", "cut_fill", "volumes")
+    seen = set()
+    for ws in (published, volumes_published):
+        assert validate_tree(ws.published_stac / "catalog.json") > 0
+        for kind in kinds:
+            for path in sorted((ws.published_stac / kind).rglob("*.json")):
+                item = json.loads(path.read_text())
+                if item.get("type") != "Feature":
+                    continue
+                seen.add(kind)
+                assert item["properties"]["datetime"] or item["properties"]["start_datetime"]
+                if any("projection" in e for e in item.get("stac_extensions", ())):
+                    assert [e.message for e in Draft7Validator(projection).iter_errors(item)] == []
+    assert seen == set(kinds)
