@@ -61,7 +61,14 @@ def base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def _send(answer: OgcResponse) -> Response:
+def _send(answer: OgcResponse, request: Request | None = None) -> Response:
+    """The answer; ``304 Not Modified`` when the client's ``If-None-Match`` names its ``ETag``."""
+    tag = (answer.headers or {}).get("ETag")
+    if request is not None and tag is not None and answer.status == 200:
+        asked = {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}
+        if tag in asked or "*" in asked:
+            kept = {k: v for k, v in (answer.headers or {}).items() if k in ("ETag", "Cache-Control")}
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=kept)
     return Response(
         answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
     )
@@ -95,7 +102,7 @@ def wmts_endpoint(request: Request, who: Who) -> Response:
         base_url=base_url(request),
         token=who.token if who.token_in_query else None,
     )
-    return _send(answer)
+    return _send(answer, request)
 
 
 @router.get("/wmts/1.0.0/WMTSCapabilities.xml", summary="WMTS 1.0.0 capabilities (RESTful)")
@@ -114,7 +121,7 @@ def wmts_rest_tile(
     """One tile by its RESTful address."""
     fmt = wmts.tile_format(ext)
     tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
-    return _send(wmts.get_tile(store_of(request), tile, fmt))
+    return _send(wmts.get_tile(store_of(request), tile, fmt), request)
 
 
 @router.get(
@@ -155,7 +162,7 @@ def xyz_tile(request: Request, who: Who, layer: str, tms: str, z: int, x: int, y
     except OgcError as exc:
         code = status.HTTP_404_NOT_FOUND if exc.locator in ("Layer", "TileRow", "TileCol") else 400
         raise HTTPException(code, exc.message) from None
-    return _send(wmts.get_tile(store, tile, fmt))  # type: ignore[arg-type]
+    return _send(wmts.get_tile(store, tile, fmt), request)  # type: ignore[arg-type]
 
 
 def layer_summary(

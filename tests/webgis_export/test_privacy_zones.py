@@ -268,3 +268,48 @@ def test_frames_are_internal_unless_made_public_with_a_reason(tmp_path: Path, da
     item = json.loads((ws.publish / layer.stac_item).read_text(encoding="utf-8"))
     assert item["properties"]["dronegis:overrides"]["public_frames"] == reason
     assert item["properties"]["dronegis:access"] == "public"
+
+
+@pytest.mark.network
+def test_a_remask_makes_every_client_fetch_the_masked_tiles_again(tmp_path: Path, data_dir: Path) -> None:
+    """Tiles are cached but revalidated (no-cache + ETag of the publication): a remask changes the ETag."""
+    ws = Workspace.at(tmp_path / "ws")
+    make_product(ws, data_dir)
+    (layer,) = publish(ws, FLIGHT, access="public", now=NOW, pyramid_processes=1, privacy=PrivacyConfig())
+    matrix = get_tms("View1").matrix(15)
+    span = matrix.cellSize * matrix.tileWidth
+    x, y = ZONE_25832[0]
+    col, row = int((x - matrix.pointOfOrigin[0]) // span), int((matrix.pointOfOrigin[1] - y) // span)
+    path = f"/tiles/{layer.id}/View1/15/{col}/{row}.jpg"
+    with live_server(create_app(settings(ws, None))) as url:
+        first = httpx.get(url + path, timeout=60)
+        assert first.status_code == 200 and first.headers["cache-control"] == "public, no-cache"
+        old = first.headers["etag"]
+        again = httpx.get(url + path, headers={"If-None-Match": old}, timeout=60)
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == old
+    zones = zone_file(tmp_path / "zones.geojson")
+    remask(ws, PrivacyConfig(zones=zones), now=NOW.replace(year=NOW.year + 1))
+    with live_server(create_app(settings(ws, zones))) as url:
+        after = httpx.get(url + path, headers={"If-None-Match": old}, timeout=60)
+        assert (
+            after.status_code == 200 and after.headers["etag"] != old
+        )  # the cached unmasked tile is replaced
+        assert after.content != first.content
+        kvp = {
+            "SERVICE": "WMTS",
+            "REQUEST": "GetTile",
+            "VERSION": "1.0.0",
+            "LAYER": layer.id,
+            "STYLE": "default",
+        }
+        kvp |= {
+            "TILEMATRIXSET": "View1",
+            "TILEMATRIX": 15,
+            "TILEROW": row,
+            "TILECOL": col,
+            "FORMAT": "image/jpeg",
+        }
+        same = httpx.get(
+            f"{url}/wmts", params=kvp, headers={"If-None-Match": after.headers["etag"]}, timeout=60
+        )
+        assert same.status_code == 304

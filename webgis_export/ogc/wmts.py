@@ -4,10 +4,16 @@ Tiles come from the layer's static pyramid when it has that tile, and are
 rendered from the COG otherwise. Inside the pyramid's levels a missing tile
 means "no data there" and is answered as a transparent tile (PNG) without
 touching the COG.
+
+Tiles may be cached, but are revalidated before each use (``Cache-Control: public, no-cache``)
+against an ``ETag`` naming the layer's publication (its id, publication time and privacy zones):
+after a re-publication or a privacy re-mask no client or proxy shows a tile of the old version
+(issue 16), and an unchanged tile costs a ``304 Not Modified``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -20,7 +26,7 @@ from webgis_export.render import MIME_TYPES, ImageFormat, blank, encode
 from webgis_export.service import LayerStore
 from webgis_export.tms import get_tms, max_zoom, parse_matrix_id, supported_tms
 
-CACHE_CONTROL = {"Cache-Control": "public, max-age=3600"}
+CACHE_CONTROL = "public, no-cache"
 
 
 class TileRequest(NamedTuple):
@@ -128,18 +134,26 @@ def empty_tile(fmt: ImageFormat, size: int = 256) -> bytes:
     return encode(blank(size, size), fmt)
 
 
+def tile_version(layer: Layer, fmt: ImageFormat) -> str:
+    """The ETag of a layer's tiles: changes whenever the layer is published again or re-masked."""
+    zones = layer.privacy.zones if layer.privacy is not None else None
+    key = f"{layer.id}|{layer.published_at.isoformat()}|{zones}|{fmt}"
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:20] + '"'
+
+
 def get_tile(store: LayerStore, tile: TileRequest, fmt: ImageFormat) -> OgcResponse:
     """One tile: static when the pyramid has it, rendered from the COG otherwise."""
     layer, tms_id, z, row, col = tile
     media = f"image/{fmt}"
+    cache = {"Cache-Control": CACHE_CONTROL, "ETag": tile_version(layer, fmt)}
     static = store.static_tile(layer, tms_id, z, row, col, fmt)
     if static is not None:
-        return OgcResponse(static.read_bytes(), media, 200, {**CACHE_CONTROL, "X-Tile-Source": "pyramid"})
+        return OgcResponse(static.read_bytes(), media, 200, {**cache, "X-Tile-Source": "pyramid"})
     if store.in_pyramid(layer, tms_id, z, fmt):
-        return OgcResponse(empty_tile(fmt), media, 200, {**CACHE_CONTROL, "X-Tile-Source": "empty"})
+        return OgcResponse(empty_tile(fmt), media, 200, {**cache, "X-Tile-Source": "empty"})
     rendered = store.render_tile(layer, tms_id, z, row, col)
     body = empty_tile(fmt) if rendered is None else encode(rendered, fmt)
-    return OgcResponse(body, media, 200, {**CACHE_CONTROL, "X-Tile-Source": "cog"})
+    return OgcResponse(body, media, 200, {**cache, "X-Tile-Source": "cog"})
 
 
 def get_feature_info(store: LayerStore, tile: TileRequest, i: str, j: str, info_format: str) -> OgcResponse:
