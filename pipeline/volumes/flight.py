@@ -99,7 +99,9 @@ def _measure(run: ProcessRun, dsm: Product, polygons: Path) -> list[Product]:
 
 
 def _records(run: ProcessRun, prefix: str, dsm: Product, result: VolumeRun) -> list[Product]:
-    notes = (*result.notes, *(f"{p.id}: {'; '.join(p.problems)}" for p in result.polygons if p.problems))
+    stated = dict.fromkeys(n for p in result.polygons if p.uncertainty for n in p.uncertainty.notes)
+    problems = (f"{p.id}: {'; '.join(p.problems)}" for p in result.polygons if p.problems)
+    notes = (*result.notes, *stated, *problems)  # e.g. "DSM vertical accuracy not given … taken as 0"
     gpkg = Path(result.outputs["gpkg"])
     vector = Product(
         id=f"{prefix}polygons",

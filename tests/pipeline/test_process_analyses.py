@@ -41,6 +41,7 @@ from pipeline.run import ProcessConfig
 from pipeline.vegetation.stage import VegetationConfig, vegetation_indices
 from pipeline.volumes.models import VerticalError, VolumeConfig
 from pipeline.volumes.stage import run_volumes
+from qa.models import CheckResult, QAReport
 
 sys.path.insert(0, str(Path(__file__).parent / "change"))
 from change_pairs import shifted, write_rgba  # noqa: E402
@@ -214,6 +215,7 @@ def test_volumes_stage_equals_dronegis_volume(survey: dict[str, Path], tmp_path:
     (volumes,) = [p for p in unknown if p.kind is ProductKind.VOLUMES]
     table = pyogrio.read_dataframe(ws.root / volumes.path, layer="volumes")
     assert table["net_m3"][0] == pytest.approx(ours["net_m3"][0])
+    assert any("vertical accuracy not given" in w for w in volumes.warnings)
 
 
 def test_volumes_without_dsm_are_skipped(nature: dict[str, Path], survey: dict[str, Path]) -> None:
@@ -234,3 +236,32 @@ def test_cli_process_volume_polygons_without_qa_report(survey: dict[str, Path]) 
     assert {"cut_fill", "volumes"} <= kinds
     bad = runner.invoke(cli, [*args, "--volume-base", "surface"])
     assert bad.exit_code == 2 and "--volume-base-dem" in bad.output
+
+
+def test_cli_process_volumes_take_rmse_v_from_the_qa_report(survey: dict[str, Path]) -> None:
+    """The flight's QA report (vertical check: ASPRS RMSE_V 0.08 m, mean error 0.03 m) sets the DSM error."""
+    ws = Workspace.at(survey["ws"])
+    report = QAReport(
+        flight="pile", created=NOW, status="pass",
+        checks=(CheckResult(id="precision.dsm", title="DSM", status="pass",
+                            figures={"rmse_z": 0.08, "asprs_rmse_v": 0.08, "mean_z": 0.03, "n": 12}),),
+    )  # fmt: skip
+    ws.qa_report_json("pile").parent.mkdir(parents=True, exist_ok=True)
+    ws.qa_report_json("pile").write_text(report.model_dump_json(), encoding="utf-8")
+    try:
+        polygons = str(survey["polygons"])
+        args = ["process", "pile", "--workspace", str(ws.root), "--json", "--volume-polygons", polygons]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        (volumes,) = [p for p in json.loads(result.stdout)["products"] if p["kind"] == "volumes"]
+        dsm = next(p for p in load_products(ws, "pile") if p.kind is ProductKind.DSM)
+        error = VerticalError.from_rmse(0.08, bias_m=0.03, source="QA report")
+        config = VolumeConfig(dsm=ws.root / dsm.path, polygons=survey["polygons"], dsm_error=error)
+        direct = run_volumes(config)
+        ours = pyogrio.read_dataframe(ws.root / volumes["path"], layer="volumes")
+        figures = direct.polygons[0].uncertainty
+        assert figures is not None and figures.random_m3 > 0  # σ = √(0.08² − 0.03²); the plane base cancels β
+        assert ours["uncertainty_random_m3"][0] == pytest.approx(figures.random_m3, abs=0.005)
+        assert ours["uncertainty95_m3"][0] == pytest.approx(figures.total95_m3, abs=0.005)
+    finally:
+        ws.qa_report_json("pile").unlink()
