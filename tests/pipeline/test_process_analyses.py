@@ -265,3 +265,23 @@ def test_cli_process_volumes_take_rmse_v_from_the_qa_report(survey: dict[str, Pa
         assert ours["uncertainty95_m3"][0] == pytest.approx(figures.total95_m3, abs=0.005)
     finally:
         ws.qa_report_json("pile").unlink()
+
+
+def test_change_that_cannot_be_matched_is_skipped(
+    nature: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Same place, unrelated content (the orthophoto turned upside down): the match fails, with the reason."""
+    folder = tmp_path / "turned" / "odm_orthophoto"
+    folder.mkdir(parents=True)
+    with rasterio.open(nature["before"]) as src:
+        data, transform = src.read(), src.transform
+    turned = data[:, ::-1, ::-1].copy()
+    write_rgba(folder / "odm_orthophoto.tif", turned[:3], turned[3], transform)
+    ws = Workspace.at(nature["ws"])
+    ingest(ws, tmp_path / "turned", "turned", Purpose.NATURE_MONITORING, "2026-08-01")
+    with caplog.at_level(logging.WARNING):
+        products = process_flight(ws, "turned", ProcessConfig(target_crs=CRS))
+    assert not [p for p in products if p.kind in (ProductKind.CHANGE_MAP, ProductKind.CHANGE_AREAS)]
+    reasons = [r.getMessage() for r in caplog.records if "change against" in r.getMessage()]
+    assert reasons and "june" in reasons[0] and "match" in reasons[0].lower(), reasons
+    shutil.rmtree(ws.products("turned"))
