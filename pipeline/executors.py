@@ -22,12 +22,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import cv2
 import numpy as np
 import rasterio
 from rasterio.windows import Window
 
 from core.atomic import atomic_path
-from core.errors import JobError
+from core.errors import DroneGisError, JobError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SCHEDULER_ENV = "DRONEGIS_DASK_SCHEDULER"
+#: What a failing unit of work (one frame, one GCP fit) may raise and is reported as its reason: our
+#: errors, I/O, and what numpy, OpenCV and GDAL raise on hostile input (a non-converging SVD, an
+#: OpenCV assertion, an allocation that cannot be made), so that the rest of the flight goes on.
+UNIT_FAILURES: tuple[type[Exception], ...] = (
+    DroneGisError,
+    OSError,
+    ValueError,
+    ArithmeticError,
+    MemoryError,
+    cv2.error,
+)
 
 
 class Executor(Protocol):

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 
+from flights.exif import check_frame_size
 from pipeline.georef.camera import PinholeCamera
 from pipeline.georef.footprint import Footprint, FramePose
 from pipeline.georef.raycast import project_to_image
@@ -140,9 +141,16 @@ def _approximate_maps(
 
 
 def read_image(path: Path) -> NDArray[Any]:
-    """All bands of an image file (JPEG, TIFF, PNG), georeferenced or not."""
+    """All bands of an image file (JPEG, TIFF, PNG), georeferenced or not.
+
+    Raises:
+        ImplausibleImageError: its header announces more pixels than a camera frame has (a frame
+            archived before ingest checked that): refused before any decode, the rest of the
+            flight goes on.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(path) as src:
+            check_frame_size(src.width, src.height, path)
             data: NDArray[Any] = src.read()
     return data

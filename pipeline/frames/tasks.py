@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from pyproj import Transformer
 
-from core.errors import DroneGisError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture
+from pipeline.executors import UNIT_FAILURES
 from pipeline.frames.dem import DemSampler
 from pipeline.frames.locate import frame_record, frame_view, locate_frame
 from pipeline.frames.render import frame_grid, read_image, render_frame
@@ -120,7 +120,7 @@ def georeference_frame(task: FrameTask) -> FrameResult:
     """Locate, render and write one frame (COG + thumbnail); failures come back as the result's error."""
     try:
         product = _georeference(task)
-    except (DroneGisError, OSError) as exc:
+    except UNIT_FAILURES as exc:  # one frame: reported with its reason, the rest of the flight goes on
         return FrameResult(relpath=task.relpath, error=str(exc))
     return FrameResult(relpath=task.relpath, product=product)
 

@@ -99,9 +99,16 @@ def fit_gcps(
     """Fit a pixel->map transform to the GCPs of ``pairs`` (check points are left out).
 
     Raises:
-        GeoreferenceError: too few GCPs for the method/order, or degenerate geometry.
+        GeoreferenceError: a GCP coordinate that is not finite or beyond 1e9, too few GCPs for the
+            method/order, or degenerate geometry.
     """
     gcps = [p for p in pairs if p.role != "check"]
+    broken = [p for p in gcps if not all(math.isfinite(v) and abs(v) < 1e9 for v in p[1:5])]
+    if broken:
+        p = broken[0]
+        raise GeoreferenceError(
+            f"GCP {p.name}: pixel ({p.col}, {p.row}) or map ({p.x}, {p.y}) is not a plausible finite number"
+        )
     order = 1 if method == "affine" else (0 if method == "homography" else order)
     need = minimum_points(method, order)
     if need is None:

@@ -17,10 +17,11 @@ from pathlib import Path
 import rasterio
 
 from core.atomic import scratch_path
-from core.errors import DroneGisError, GeoreferenceError, ThermalError
+from core.errors import GeoreferenceError, ThermalError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Capture, FileKind
+from pipeline.executors import UNIT_FAILURES
 from pipeline.frames.locate import frame_view
 from pipeline.gcp.fit import MIN_POINTS, GcpPair, check_residuals, fit_gcps
 from pipeline.gcp.warp import warp_with_fit
@@ -70,7 +71,7 @@ def warp_gcp_frame(task: GcpTask) -> GcpResult:
     """Fit, warp and write one frame; failures come back as the result's error."""
     try:
         product, notes = _warp(task)
-    except (DroneGisError, OSError) as exc:
+    except UNIT_FAILURES as exc:  # one frame: reported with its reason, the rest of the flight goes on
         return GcpResult(relpath=task.relpath, error=str(exc))
     return GcpResult(relpath=task.relpath, product=product, warnings=notes)
 
