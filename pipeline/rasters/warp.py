@@ -13,6 +13,7 @@ to convert to DVR90 are converted strip by strip.
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -132,14 +133,42 @@ def _strips(
         for row in range(0, grid.height, rows)
         for col in range(0, grid.width, cols)
     ]
-    results: Iterator[np.ndarray]
-    with ThreadPoolExecutor(max_workers=1 if plan.identity else WARP_WORKERS) as pool:
-        if plan.identity:
-            results = (_read_strip(ds, plan.info, window, strips) for window in windows_)
-        else:
-            warp = partial(_warp_strip_from, plan, strips)
-            results = _in_order(pool, warp, windows_, WARP_WORKERS)  # parallel, written in order
-        yield from zip(windows_, results, strict=True)
+    if plan.identity:
+        yield from zip(
+            windows_, (_read_strip(ds, plan.info, window, strips) for window in windows_), strict=True
+        )
+        return
+    # the pool is shut down (its threads joined) before the handles close
+    with _Handles(plan.info.path) as handles, ThreadPoolExecutor(max_workers=WARP_WORKERS) as pool:
+        warp = partial(_warp_strip_from, plan, strips, handles)  # in parallel, yielded in order
+        yield from zip(windows_, _in_order(pool, warp, windows_, WARP_WORKERS), strict=True)
+
+
+class _Handles:
+    """A dataset handle per worker thread (an open costs ~10 ms, too much per window); closed at exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.local = threading.local()
+        self.opened: list[rasterio.io.DatasetReader] = []
+        self.lock = threading.Lock()
+
+    def get(self) -> rasterio.io.DatasetReader:
+        """This thread's handle."""
+        ds: rasterio.io.DatasetReader | None = getattr(self.local, "ds", None)
+        if ds is None:
+            ds = self.local.ds = rasterio.open(self.path)
+            with self.lock:
+                self.opened.append(ds)
+        return ds
+
+    def __enter__(self) -> _Handles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            for ds in self.opened:
+                ds.close()
 
 
 def _in_order(
@@ -188,10 +217,9 @@ def _read_strip(
     return np.asarray(np.concatenate([data, alpha[None]]))
 
 
-def _warp_strip_from(plan: WarpPlan, strips: _Strips, window: Window) -> np.ndarray:
-    """:func:`_warp_strip` on a dataset handle of its own (one per worker thread)."""
-    with rasterio.open(plan.info.path) as ds:
-        return _warp_strip(ds, plan, strips, window)
+def _warp_strip_from(plan: WarpPlan, strips: _Strips, handles: _Handles, window: Window) -> np.ndarray:
+    """:func:`_warp_strip` on the worker thread's own dataset handle."""
+    return _warp_strip(handles.get(), plan, strips, window)
 
 
 def _warp_strip(ds: rasterio.io.DatasetReader, plan: WarpPlan, strips: _Strips, window: Window) -> np.ndarray:
