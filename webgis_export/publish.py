@@ -23,7 +23,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import re
 import shutil
 import tempfile
 import uuid
@@ -38,9 +37,10 @@ from core.atomic import atomic_write_text
 from core.errors import ExportError, LayerNotFound
 from core.workspace import Workspace
 from pipeline.models import Product
-from pipeline.products import read_products
+from pipeline.products import load_products, read_products
 from qa.models import QAReport
 from webgis_export.gates import PublishGates, check_products
+from webgis_export.layer_ids import layer_id_for, unique_layer_ids
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
 from webgis_export.models import Access, Approval, Layer
 from webgis_export.places import site_given_at_ingest
@@ -67,11 +67,6 @@ def load_layers(workspace: Workspace) -> list[Layer]:
     if not path.exists():
         return []
     return [Layer.model_validate(doc) for doc in json.loads(path.read_text(encoding="utf-8"))]
-
-
-def layer_id_for(product: Product) -> str:
-    """URL-safe layer id of a product (its id, lower-case, ``[a-z0-9_-]``)."""
-    return re.sub(r"[^a-z0-9_-]+", "-", product.id.lower()).strip("-")
 
 
 def resolve_products(workspace: Workspace, target: str) -> list[Product]:
@@ -188,6 +183,8 @@ def publish(
     now = now or datetime.now(UTC)
     products = resolve_products(workspace, target)
     reports = {p.flight: load_qa(workspace, p.flight) for p in products}
+    ids = {k: v for flight in reports for k, v in unique_layer_ids(load_products(workspace, flight)).items()}
+    ids = {p.id: ids.get(p.id) or layer_id_for(p) for p in products}
     sites = {flight: site or site_given_at_ingest(workspace, flight) for flight in reports}
     overrides = {p.id: check_thermal_gate(p, reports[p.flight], override_gate) for p in products}
     passed = check_products(products, workspace.root, gates or PublishGates())
@@ -202,7 +199,7 @@ def publish(
             layer_access, frame_reasons = frame_access(product.kind, access, run)
             if is_vector(product):
                 qa = {**qa_summary(product, reports[product.flight], now), "override": overrides[product.id]}
-                folder = stage / "layers" / layer_id_for(product)
+                folder = stage / "layers" / ids[product.id]
                 vector = vector_layer_build(
                     product,
                     workspace.root / product.path,
@@ -221,7 +218,7 @@ def publish(
                 layer_folder_build(
                     product,
                     workspace.root / product.path,
-                    stage / "layers" / layer_id_for(product),
+                    stage / "layers" / ids[product.id],
                     access=layer_access,
                     title=layer_title,
                     qa={
