@@ -125,12 +125,10 @@ def create_flight(body: FlightCreate, request: Request, who: Uploader) -> Flight
     """Create a flight to upload into (conditions and thermal parameters may be given now or later)."""
     flight = body.id or f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
     catalog = catalog_of(request)
-    try:
-        catalog.flight(flight)
-    except KeyError:
-        pass
-    else:
-        raise UploadConflict(f"flight {flight!r} exists", key="flight.exists", params={"flight": flight})
+    known = [r.id for r in catalog.flights()] + Workspace.at(settings_of(request).workspace).flights()
+    same = next((f for f in known if f.lower() == flight.lower()), None)  # ids are case-insensitive
+    if same is not None:
+        raise UploadConflict(f"flight {same!r} exists", key="flight.exists", params={"flight": same})
     options = _with_conditions_file(request, flight, _flight_options(body))
     catalog.upsert_flight(
         flight,

@@ -191,6 +191,13 @@ def _ingest_config(request: IngestRequest, settings: Settings) -> IngestConfig:
     fid = request.flight_id or default_flight_id(folder, scan_folder(folder).files)
     if not FLIGHT_ID.match(fid):
         raise click.BadParameter(f"{fid!r}: use letters, digits, '.', '_' and '-'", param_hint="--flight-id")
+    twin = next(
+        (f for f in Workspace.at(settings.workspace).flights() if f != fid and f.lower() == fid.lower()), None
+    )
+    if twin is not None:  # one flight in URLs, layer ids and case-insensitive file systems
+        raise click.BadParameter(
+            f"{fid!r}: flight {twin!r} exists (ids differ only in case)", param_hint="--flight-id"
+        )
     try:
         zone = camera_zone(request.camera_timezone or settings.camera_timezone)
     except UsageError as exc:

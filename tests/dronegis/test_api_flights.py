@@ -265,3 +265,11 @@ def test_pilots_see_job_errors_without_server_paths_or_internal_sizes(client: Te
         plain_error("ingest failed: ValueError: 3/4 frames at 1.5 m/s")
         == "ingest failed: ValueError: 3/4 frames at 1.5 m/s"
     )
+
+
+def test_flight_ids_are_unique_case_insensitively(client: TestClient) -> None:
+    _create(client, "Rundflyvning-1")
+    again = client.post("/api/flights", json={"id": "rundflyvning-1"}, headers=auth(PILOT))
+    assert again.status_code == 409
+    assert "Rundflyvning-1" in again.json()["messages"]["da"], again.json()
+    assert client.post("/api/flights", json={"id": "rundflyvning-2"}, headers=auth(PILOT)).status_code == 201

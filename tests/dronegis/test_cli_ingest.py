@@ -204,3 +204,12 @@ def test_danish_purposes_and_the_site_given_at_ingest(sample: Path, tmp_path: Pa
     assert wrong.exit_code == 2
     assert "'fotografering' is not a purpose; use one of building-inspection" in wrong.output
     assert "naturovervågning" in wrong.output
+
+
+def test_a_flight_id_differing_only_in_case_is_refused(sample: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert invoke("ingest", str(sample), "-w", str(ws), "--flight-id", "Sø-1").exit_code == 2  # not ASCII
+    assert invoke("ingest", str(sample), "-w", str(ws), "--flight-id", "Tag-1").exit_code == 0
+    twin = invoke("ingest", str(sample), "-w", str(ws), "--flight-id", "tag-1")
+    assert twin.exit_code == 2 and "flight 'Tag-1' exists (ids differ only in case)" in twin.output
+    assert invoke("ingest", str(sample), "-w", str(ws), "--flight-id", "Tag-1").exit_code == 0  # a re-ingest
