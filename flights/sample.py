@@ -46,6 +46,8 @@ WIDTH, HEIGHT_PX = 800, 600
 FOCAL_PX = 700.0
 PIXEL_PITCH_MM = 0.008
 START = datetime(2025, 6, 12, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))
+#: Synthetic building footprints over the sample's thermal frame (flights/data/README.md).
+SAMPLE_FOOTPRINTS = Path(__file__).with_name("data") / "sample_buildings.geojson"
 GRID_STEP_E, GRID_STEP_N = 25.0, 20.0
 GROUND_CELL = 0.1
 GROUND_HALF = 120.0

@@ -74,6 +74,8 @@ KIND_TO_RULE: dict[str, str] = {
     "thermal_frame": "thermal",
     "thermal_mosaic": "thermal",
     "thermal": "thermal",
+    "buildings": "thermal",  # heat loss per building: as old as the thermal flight it was measured on
+    "hot_spots": "thermal",
     "rgb_frame": "oblique",
     "oblique": "oblique",
     "facade": "oblique",

@@ -27,7 +27,7 @@ from dronegis.service import build_runner
 from dronegis.serving import uvicorn_options
 from dronegis.settings import Token
 from flights.models import Purpose
-from flights.sample import SampleTruth, make_sample_flight
+from flights.sample import SAMPLE_FOOTPRINTS, SampleTruth, make_sample_flight
 
 DEMO_FLIGHT_ID = "skanderborg-demo"
 HEATING_MONTHS = (10, 11, 12, 1, 2, 3, 4)
@@ -118,8 +118,14 @@ DEMO_PUBLIC_FRAMES = "demo run: generated sample flight; its synthetic frames sh
 
 
 def step_pipeline(ctx: DemoContext) -> StepResult:
-    """Run process → qa → publish through the job runner (the service's code path), as one job."""
-    settings = settings_for(ctx.workspace.root).model_copy(update={"dask_scheduler": ctx.scheduler})
+    """Run process → qa → publish through the job runner (the service's code path), as one job.
+
+    The sample's synthetic building footprints (``flights/data/sample_buildings.geojson``) make
+    the process stage rank its buildings by heat loss; they are published with their cards.
+    """
+    settings = settings_for(ctx.workspace.root).model_copy(
+        update={"dask_scheduler": ctx.scheduler, "footprints": SAMPLE_FOOTPRINTS}  # the buildings analysis
+    )
     conditions = ctx.workspace.root / "demo-conditions.toml"
     conditions.write_text(DEMO_CONDITIONS, encoding="utf-8")
     options = {

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,13 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     assert pipeline["products"] and pipeline["layers"]
     assert (ws / "qa" / doc["flight"] / "report.html").is_file()
     assert (ws / "publish" / "layers.json").is_file()
+    # the sample's synthetic footprints: buildings ranked over its thermal frame, published with cards
+    flight = doc["flight"]
+    assert {f"{flight}-buildings", f"{flight}-hot-spots"} <= set(pipeline["products"])
+    buildings = gpd.read_file(ws / "publish" / "layers" / f"{flight}-buildings" / "features.gpkg")
+    first = buildings.sort_values("rank").iloc[0]
+    assert (first["id"], first["heat_class"]) == ("demo-1", "E")  # the warm roof of the thermal frame
+    assert (ws / "publish" / "layers" / f"{flight}-buildings" / first["card"]).is_file()
     again = _demo("--no-serve", "--json", workspace=ws)  # rerunnable on the same workspace
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(again.stdout)["steps"]["pipeline"]["layers"] == pipeline["layers"]

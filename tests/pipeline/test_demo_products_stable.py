@@ -6,7 +6,10 @@ through ingest -> process with the demo's thermal parameters. Every product is h
 pixels with their mask, dtype, shape, transform and CRS (COGs, the °C grids of the thermal stage,
 thumbnails), the features of every GeoPackage (sorted; geometry WKB and attributes), and the
 product records without their kind-specific extras. The hashes were recorded on the tree before
-the rework; a move that changes one byte of a product fails here.
+the rework; a move that changes one byte of a product fails here. The sample's synthetic building
+footprints (``flights.sample.SAMPLE_FOOTPRINTS``, as ``dronegis demo`` gives them) added the
+buildings sub-stage's GeoPackage and its two records (hashed apart, so the earlier records' hash
+stayed as recorded); no earlier hash changed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 
 from core.workspace import Workspace
-from flights.sample import make_sample_flight
+from flights.sample import SAMPLE_FOOTPRINTS, make_sample_flight
 from pipeline.executors import SerialExecutor
 from pipeline.models import ThermalOverrides
 from pipeline.process import process_flight
@@ -45,8 +48,11 @@ RECORD_FIELDS = (
     "height_datum", "datum", "transformation", "units",
 )  # fmt: skip
 
+ANALYSES = ("buildings", "hot_spots")  # added with the sample's footprints (issue 12), hashed apart
 EXPECTED: dict[str, str] = {
     "products.json records": "6551afe82134e3b325d82fbbdd227c908a473c1d5daad683f07aa902e922770b",
+    "products.json analysis records": "9a3688cdda47ecf3f2537bb4cd38404809465904c8a8bc71072fa21c4c328ebf",
+    "buildings/buildings.gpkg": "6eab7197460d6fd4fea07e6d721dd705d6298192a70092c14b4b16bd9b35e89e",
     "footprints.gpkg": "89562c6a50bc98be77cc01923486ebd06063273f453c49e31001c481fbccd290",
     "frames/DJI_0001.tif": "148bd00c61f6f9f98a2bfdf683a7c8b0f144c6ffaf2a9ca53c238661a87dc862",
     "frames/DJI_0002.tif": "93a035107a9bcc7e03a4aa72ce0f6c95180dd2863bd85a0682542dc7f2a04823",
@@ -108,7 +114,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     process_flight(
         ws,
         FLIGHT,
-        ProcessConfig(thermal_overrides=ThermalOverrides(**DEMO_THERMAL)),
+        ProcessConfig(thermal_overrides=ThermalOverrides(**DEMO_THERMAL), footprints=SAMPLE_FOOTPRINTS),
         executor=SerialExecutor(),
     )
     return ws
@@ -139,8 +145,11 @@ def _vector_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record_hash(ws: Workspace) -> str:
-    products = sorted(load_products(ws, FLIGHT), key=lambda p: p.id)
+def _record_hash(ws: Workspace, analyses: bool) -> str:
+    """The records of the analyses' products (buildings), or of all the others."""
+    products = sorted(
+        (p for p in load_products(ws, FLIGHT) if (p.kind.value in ANALYSES) == analyses), key=lambda p: p.id
+    )
     records = [p.model_dump(mode="json", include=set(RECORD_FIELDS)) for p in products]
     return hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
 
@@ -148,7 +157,10 @@ def _record_hash(ws: Workspace) -> str:
 def product_hashes(ws: Workspace) -> dict[str, str]:
     """Relative path -> hash of every raster and vector file under the flight's products, and the records."""
     folder = ws.products(FLIGHT)
-    out = {"products.json records": _record_hash(ws)}
+    out = {
+        "products.json records": _record_hash(ws, analyses=False),
+        "products.json analysis records": _record_hash(ws, analyses=True),
+    }
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if path.suffix in (".tif", ".jpg"):
@@ -167,6 +179,7 @@ def test_every_kind_of_product_is_covered(demo: Workspace) -> None:
     kinds = {p.kind.value for p in load_products(demo, FLIGHT)}
     assert kinds == {
         "orthophoto", "dsm", "rgb_frame", "thermal_frame", "thermal_mosaic", "footprints", "photo_points",
+        "buildings", "hot_spots",
     }  # fmt: skip
     assert datetime(2025, 6, 12, tzinfo=UTC) < min(
         p.time_start for p in load_products(demo, FLIGHT) if p.time_start
