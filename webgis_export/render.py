@@ -28,6 +28,7 @@ from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 
 from webgis_export.models import Style
+from webgis_export.resample import sampler
 
 log = logging.getLogger(__name__)
 
@@ -244,31 +245,6 @@ def composite(below: Rendered, above: Rendered) -> Rendered:
     return Rendered(rgb, np.maximum(below.alpha, above.alpha))
 
 
-@lru_cache(maxsize=16)
-def _lattice_index(size: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Lower node index and fraction for each of ``size`` output pixel centres.
-
-    Node k sits on output pixel k·(size−1)/(nodes−1), matching :meth:`FastWarp._lattice`.
-    """
-    position = np.arange(size) * (nodes - 1) / max(size - 1, 1)
-    lower = np.minimum(np.floor(position).astype(np.intp), nodes - 2)
-    return lower, position - lower
-
-
-def _densify(lattice: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear interpolation of a node lattice to every output pixel (float32).
-
-    Separable and element-wise on purpose: a BLAS matrix product of these tiny
-    matrices costs tens of milliseconds when OpenBLAS threads compete for busy cores.
-    """
-    nodes_y, nodes_x = lattice.shape
-    lx, fx = _lattice_index(width, nodes_x)
-    ly, fy = _lattice_index(height, nodes_y)
-    rows = lattice[:, lx] * (1.0 - fx) + lattice[:, lx + 1] * fx
-    dense: np.ndarray = (rows[ly, :] * (1.0 - fy)[:, None] + rows[ly + 1, :] * fy[:, None]).astype(np.float32)
-    return dense
-
-
 class FastWarp:
     """Tile and map reads without a per-request WarpedVRT (the service's hot path).
 
@@ -277,8 +253,8 @@ class FastWarp:
     pyproj transformer (the same idea as GDAL's approximate transformer), reads the
     covering source window once at the overview-equivalent resolution
     (``DatasetReader.read(out_shape=…)`` lets GDAL pick the overview), and resamples
-    it with ``cv2.remap``. Output matches rio-tiler's nearest-neighbour tiles to
-    within one source pixel at edges (tested against ``Reader.tile``).
+    it with ``cv2.warpAffine`` or ``cv2.remap`` (:mod:`webgis_export.resample`). Output matches
+    rio-tiler's nearest-neighbour tiles to within one source pixel at edges (tested against ``Reader.tile``).
     """
 
     LATTICE = 17
@@ -323,18 +299,12 @@ class FastWarp:
         win = rasterio.windows.Window(col_off, row_off, win_w, win_h)
         data = self.dataset.read(window=win, out_shape=(self.dataset.count, out_h, out_w))
         sx, sy = out_w / win_w, out_h / win_h
-        map_x = _densify((cols - col_off) * sx - 0.5, height, width)
-        map_y = _densify((rows - row_off) * sy - 0.5, height, width)
-        bands = [
-            cv2.remap(band, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            for band in data
-        ]
+        sample = sampler((cols - col_off) * sx - 0.5, (rows - row_off) * sy - 0.5, width, height)
+        bands = [sample.nearest(band) for band in data]
         inside = np.full((out_h, out_w), 255, np.uint8)
         if self._has_mask:
             inside = self.dataset.read_masks(1, window=win, out_shape=(out_h, out_w))
-        mask = cv2.remap(
-            inside, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-        )
+        mask = sample.nearest(inside)
         array = np.ma.MaskedArray(
             np.stack(bands), mask=np.broadcast_to(mask == 0, (len(bands), height, width))
         )
