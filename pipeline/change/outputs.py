@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-
-import geopandas as gpd
+from typing import TYPE_CHECKING
 
 from core.atomic import atomic_path, atomic_write_text
 from pipeline.change.detect import Area
 from pipeline.change.models import ChangeArea, ChangeKind, ChangeResult, Grid
+
+if TYPE_CHECKING:
+    pass
 
 LAYER = "change_areas"
 SIGN_TEXT = {1: ("tilvækst", "gain"), -1: ("tab", "loss")}
@@ -36,6 +38,8 @@ def change_areas(areas: Sequence[Area], grid: Grid, kind: ChangeKind) -> list[Ch
 
 def write_polygons(dst: Path, areas: Sequence[Area], reported: Sequence[ChangeArea], grid: Grid) -> Path:
     """The change areas as GeoPackage layer ``change_areas`` in the grid's CRS (Danish and English labels)."""
+    import geopandas as gpd
+
     ordered = sorted(areas, key=lambda a: (-a.pixels, a.geometry.bounds))
     frame = gpd.GeoDataFrame(
         {

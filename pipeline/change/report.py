@@ -15,17 +15,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import jinja2
 import numpy as np
 import rasterio
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from core import i18n
 from core.atomic import atomic_write_text
 from pipeline.change.models import ChangeKind, ChangeResult, InputSummary, SeriesPoint
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 QUICKLOOK_PX = 900
 REPORT_CACHE_BYTES = 64 << 20
@@ -77,6 +78,8 @@ def number(value: float | None, digits: int = 2, *, danish: bool) -> str:
 
 
 def _png(fig: Figure) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
@@ -85,6 +88,9 @@ def _png(fig: Figure) -> str:
 
 def change_map_plot(result: ChangeResult) -> str:
     """The change map (diverging colours, ±3 × threshold) with the change areas outlined."""
+    import geopandas as gpd
+    from matplotlib.figure import Figure
+
     with rasterio.open(result.change_map) as src:
         scale = max(1, math.ceil(max(src.width, src.height) / QUICKLOOK_PX))
         data = src.read(1, out_shape=(max(1, src.height // scale), max(1, src.width // scale)), masked=True)
@@ -105,6 +111,8 @@ def change_map_plot(result: ChangeResult) -> str:
 
 def histogram_plot(result: ChangeResult) -> str:
     """Distribution of Δ over the overlap, with the threshold marked."""
+    from matplotlib.figure import Figure
+
     with rasterio.open(result.change_map) as src:
         scale = max(1, math.ceil(max(src.width, src.height) / 2000))
         data = src.read(1, out_shape=(max(1, src.height // scale), max(1, src.width // scale)), masked=True)
@@ -122,6 +130,8 @@ def histogram_plot(result: ChangeResult) -> str:
 
 def series_plot(points: Sequence[SeriesPoint], unit: str) -> str:
     """Mean per area polygon over the flights (time series)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     for name in dict.fromkeys(p.id for p in points):

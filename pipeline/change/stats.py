@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import rasterio
 from affine import Affine
 from shapely import affinity
@@ -37,6 +37,9 @@ from pipeline.rasters.inputs import RasterInfo
 from pipeline.vegetation import VegetationConfig, vegetation_indices
 from pipeline.zonal import PolygonLayer, ZonalStats, read_polygons, zonal_stats
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 
 def world_motion(grid: Grid, alignment: Alignment) -> tuple[float, float, float, float, float, float]:
     """The co-registration motion in map coordinates (shapely ``affine_transform`` order a, b, d, e, x, y)."""
@@ -46,6 +49,8 @@ def world_motion(grid: Grid, alignment: Alignment) -> tuple[float, float, float,
 
 
 def _in_crs(geoms: Sequence[BaseGeometry | None], source: str, target: str) -> list[BaseGeometry | None]:
+    import geopandas as gpd
+
     if crs_string(source) == crs_string(target):
         return list(geoms)
     series = gpd.GeoSeries(list(geoms), crs=source).to_crs(target)
@@ -87,6 +92,8 @@ def area_statistics(
     change_areas: Path,
 ) -> tuple[AreaStats, ...]:
     """Figures per polygon of ``config.polygons`` (empty when no polygons are given)."""
+    import geopandas as gpd
+
     if config.polygons is None:
         return ()
     layer = read_polygons(config.polygons, crs=grid.crs, id_field=config.polygon_id)

@@ -17,17 +17,19 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from numpy.typing import NDArray
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from core.atomic import TMP_SUFFIX, atomic_write_bytes
 from pipeline.rasters.cog import COG_PROFILES, CogProfile, write_cog
+
+if TYPE_CHECKING:
+    pass
 
 NODATA = -9999.0
 COLORMAP = "RdBu_r"
@@ -117,6 +119,9 @@ class CutFillWriter:
 
 def legend_png(dst: Path, vmax: float) -> Path:
     """A vertical colour bar from −vmax (fill) to +vmax (cut), labelled in Danish and English."""
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(2.2, 3.4), dpi=100)
     ax = fig.add_axes((0.12, 0.08, 0.18, 0.78))
     gradient = np.linspace(vmax, -vmax, 256).reshape(-1, 1)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import geopandas as gpd
+from typing import TYPE_CHECKING
 
 from core.atomic import atomic_write_text
 from pipeline.volumes.cutfill import COLORMAP, CutFillWriter, legend_png, legend_range
@@ -13,6 +12,9 @@ from pipeline.volumes.models import PolygonVolume, VolumeConfig, VolumeRun
 from pipeline.volumes.report import write_report
 from pipeline.volumes.tables import Cell, Column, attribute_table, write_csv_pair, write_gpkg
 from pipeline.zonal import PolygonLayer
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 FILES = {
     "cutfill": "cutfill.tif",
@@ -84,6 +86,8 @@ VOLUME_COLUMNS: tuple[Column, ...] = (
 
 def volume_frame(run: VolumeRun, layer: PolygonLayer, out_crs: str) -> gpd.GeoDataFrame:
     """The polygons (in ``out_crs``) with every figure of :data:`VOLUME_COLUMNS`."""
+    import geopandas as gpd
+
     table = attribute_table(VOLUME_COLUMNS, run.polygons)
     geometry = gpd.GeoSeries([f.geometry for f in layer.features], crs=layer.crs).to_crs(out_crs)
     return gpd.GeoDataFrame(table, geometry=geometry, crs=out_crs)

@@ -11,12 +11,11 @@ import base64
 import io
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import numpy as np
 import rasterio
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 
 from core.atomic import atomic_write_text
 from pipeline.surface.heights import DATUM_NAMES
@@ -24,6 +23,9 @@ from pipeline.volumes.cutfill import COLORMAP
 from pipeline.volumes.models import BaseMethod, PolygonVolume, VolumeRun, VolumeStatus
 from pipeline.volumes.tables import display_number
 from pipeline.volumes.uncertainty import MODEL_DA, MODEL_EN
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 QUICKLOOK_PX = 900
 BASE_NAMES = {
@@ -83,6 +85,9 @@ def _png(fig: Figure) -> str:
 
 def quicklook(cutfill: Path, vmax: float) -> str:
     """The cut/fill raster at most ``QUICKLOOK_PX`` wide, coloured like its legend (base64 PNG)."""
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
     with rasterio.open(cutfill) as ds:
         factor = max(1, math.ceil(max(ds.width, ds.height) / QUICKLOOK_PX))
         band = ds.read(1, out_shape=(max(1, ds.height // factor), max(1, ds.width // factor)), masked=True)

@@ -21,11 +21,12 @@ import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import geopandas as gpd
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core.atomic import atomic_path, atomic_write_text
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 Cell = str | int | float | None
 

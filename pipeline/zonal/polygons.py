@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pyogrio
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import PolygonLayerError
 from pipeline.zonal.geometry import attribute_value, clean_geometry, duplicate_ids, id_text
 from pipeline.zonal.models import AttributeValue, FeatureProblem, PolygonFeature, PolygonLayer, ProblemCode
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def crs_text(crs: CRS) -> str:
 
 def choose_layer(path: Path, layer: str | None) -> str | None:
     """The layer to read: ``layer`` if given, the only layer, or the only polygon layer of the file."""
+    import pyogrio
+
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
@@ -86,6 +89,8 @@ def find_id_field(path: Path, columns: list[str], id_field: str | None) -> str |
 
 def read_frame(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """The file as a GeoDataFrame with its CRS checked."""
+    import geopandas as gpd
+
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio") if layer else gpd.read_file(path)
     except Exception as exc:
@@ -142,6 +147,8 @@ def read_polygons(
     Raises:
         PolygonLayerError: unreadable file, no CRS, unknown layer or id field.
     """
+    import geopandas as gpd
+
     path = Path(path)
     chosen = choose_layer(path, layer)
     frame = read_frame(path, chosen)
