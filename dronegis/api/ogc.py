@@ -147,7 +147,8 @@ def wmts_rest_info(
             "InvalidParameterValue", f"unknown FeatureInfo extension {ext!r}", "InfoFormat", "WMTS"
         )
     tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
-    return _send(wmts.get_feature_info(store_of(request), tile, i, j, info))
+    links = (base_url(request), who.token if who.token_in_query else None)
+    return _send(wmts.get_feature_info(store_of(request), tile, i, j, info, links=links))
 
 
 @router.get("/tiles/{layer}/{tms}/{z}/{x}/{y}.{ext}", summary="XYZ tile")

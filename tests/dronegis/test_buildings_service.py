@@ -28,6 +28,7 @@ from core.workspace import Workspace
 from pipeline.frames import render as frames_module
 from tests.pipeline.buildings.thermal_flight import FLIGHT, process_with_footprints
 from webgis_export.publish import publish
+from webgis_export.tms import get_tms
 from webgis_export.vectors.gml import type_name
 
 TOKEN = GIS
@@ -143,3 +144,32 @@ def test_stac_items_of_the_buildings(site: Site) -> None:
     collections = site.workspace.publish / "stac"
     items = {p.stem for p in collections.rglob("*.json")}
     assert BUILDINGS in items and SPOTS in items
+
+
+def test_wmts_tiles_capabilities_and_feature_info_of_the_buildings(site: Site) -> None:
+    from owslib.wmts import WebMapTileService
+
+    wmts = WebMapTileService(f"{site.url}/wmts/1.0.0/WMTSCapabilities.xml?token={TOKEN}")
+    assert BUILDINGS in wmts.contents and SPOTS in wmts.contents
+    assert BUILDINGS not in WebMapTileService(f"{site.url}/wmts/1.0.0/WMTSCapabilities.xml").contents
+    buildings = _published(site)
+    x, y = buildings.to_crs(3857).geometry.iloc[0].representative_point().coords[0]
+    tms = get_tms("WebMercatorQuad")
+    tile = tms.tile(*tms.lnglat(x, y), 21)
+    left, bottom, right, top = tms.xy_bounds(tile)
+    i, j = int((x - left) / (right - left) * 256), int((top - y) / (top - bottom) * 256)
+    answer = wmts.gettile(layer=BUILDINGS, tilematrixset="WebMercatorQuad", tilematrix="21",
+                          row=tile.y, column=tile.x, format="image/png")  # fmt: skip
+    pixels = np.asarray(Image.open(io.BytesIO(answer.read())).convert("RGBA"))
+    assert pixels[j, i, 3] > 0  # the building is drawn in its tile
+    expected = np.array(CLASS_RGB[buildings["heat_class"].iloc[0]])
+    assert np.abs(pixels[j, i, :3].astype(int) - expected).max() <= 2
+    info = httpx.get(
+        f"{site.url}/wmts/1.0.0/{BUILDINGS}/default/WebMercatorQuad/21/{tile.y}/{tile.x}/{j}/{i}.json",
+        params={"token": TOKEN},
+        timeout=30,
+    )
+    assert info.status_code == 200
+    (feature,) = info.json()["features"]
+    assert feature["properties"]["attributes"]["id"] == buildings["id"].iloc[0]
+    assert httpx.get(feature["properties"]["card_url"], timeout=30).status_code == 200

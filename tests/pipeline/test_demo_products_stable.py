@@ -51,8 +51,8 @@ RECORD_FIELDS = (
 ANALYSES = ("buildings", "hot_spots")  # added with the sample's footprints (issue 12), hashed apart
 EXPECTED: dict[str, str] = {
     "products.json records": "6551afe82134e3b325d82fbbdd227c908a473c1d5daad683f07aa902e922770b",
-    "products.json analysis records": "9a3688cdda47ecf3f2537bb4cd38404809465904c8a8bc71072fa21c4c328ebf",
-    "buildings/buildings.gpkg": "6eab7197460d6fd4fea07e6d721dd705d6298192a70092c14b4b16bd9b35e89e",
+    "products.json analysis records": "11f3c8972ab481d7a0d192e4ebf8fdf8112bd417cef56d92aa19cee662b78d82",
+    "buildings/buildings.gpkg": "449a0e8309278f7ad030a9d7d4ab004b6ea84fc4f3595c61f43d6bebc721ecd3",
     "footprints.gpkg": "89562c6a50bc98be77cc01923486ebd06063273f453c49e31001c481fbccd290",
     "frames/DJI_0001.tif": "148bd00c61f6f9f98a2bfdf683a7c8b0f144c6ffaf2a9ca53c238661a87dc862",
     "frames/DJI_0002.tif": "93a035107a9bcc7e03a4aa72ce0f6c95180dd2863bd85a0682542dc7f2a04823",

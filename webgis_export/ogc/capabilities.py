@@ -213,8 +213,10 @@ def layer_depth(layer: Layer, tms_id: str) -> int:
     return min(zoom_for_gsd(tms_id, layer.gsd_m, latitude=lat) + EXTRA_ZOOM, max_zoom(tms_id))
 
 
-def tile_limits(layer: Layer, tms_id: str, z: int) -> tuple[int, int, int, int] | None:
+def tile_limits(layer: Layer | VectorLayer, tms_id: str, z: int) -> tuple[int, int, int, int] | None:
     """(min row, max row, min col, max col) of the layer at level ``z``; None outside the set."""
+    if layer.bounds is None:
+        return None
     tms = get_tms(tms_id)
     crs = f"EPSG:{tms.crs.to_epsg()}"
     left, bottom, right, top = bounds_in(layer.crs, layer.bounds, crs)

@@ -20,11 +20,13 @@ from typing import NamedTuple
 from core.errors import LayerNotFound, UsageError
 from webgis_export.models import Layer
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
-from webgis_export.ogc.featureinfo import feature_info
+from webgis_export.ogc.featureinfo import Links, feature_info
 from webgis_export.ogc.wmts_capabilities import wmts_capabilities
+from webgis_export.ogc.wmts_vectors import vector_info, vector_tile, vector_tile_version
 from webgis_export.render import MIME_TYPES, ImageFormat, blank, encode
 from webgis_export.service import LayerStore
 from webgis_export.tms import get_tms, max_zoom, parse_matrix_id, supported_tms
+from webgis_export.vectors.models import VectorLayer
 
 CACHE_CONTROL = "public, no-cache"
 
@@ -32,7 +34,7 @@ CACHE_CONTROL = "public, no-cache"
 class TileRequest(NamedTuple):
     """A parsed GetTile / GetFeatureInfo address."""
 
-    layer: Layer
+    layer: Layer | VectorLayer
     tms_id: str
     z: int
     row: int
@@ -73,12 +75,13 @@ def handle_kvp(
     if request == "gettile":
         return get_tile(store, tile, tile_format(params.require("FORMAT")))
     i, j = params.require("I"), params.require("J")
-    return get_feature_info(store, tile, i, j, params.require("INFOFORMAT"))
+    return get_feature_info(store, tile, i, j, params.require("INFOFORMAT"), links=(base_url, token))
 
 
 def capabilities(store: LayerStore, *, internal: bool, base_url: str, token: str | None) -> OgcResponse:
     """The capabilities document for the caller's visible layers."""
-    return OgcResponse(wmts_capabilities(store.visible(internal), base_url, token), "application/xml")
+    body = wmts_capabilities(store.visible(internal), base_url, token, store.vectors.visible(internal))
+    return OgcResponse(body, "application/xml")
 
 
 def tile_format(value: str) -> ImageFormat:
@@ -95,10 +98,12 @@ def parse_tile(
     store: LayerStore, internal: bool, layer_id: str, style: str, tms_id: str, matrix: str, row: str, col: str
 ) -> TileRequest:
     """Validate a tile address; raises the OWS exception a WMTS client expects."""
-    try:
-        layer = store.get(layer_id, internal)
-    except LayerNotFound as exc:
-        raise OgcError("InvalidParameterValue", str(exc), "Layer", "WMTS") from None
+    layer: Layer | VectorLayer | None = store.vectors.find(layer_id, internal)
+    if layer is None or layer.bounds is None:
+        try:
+            layer = store.get(layer_id, internal)
+        except LayerNotFound as exc:
+            raise OgcError("InvalidParameterValue", str(exc), "Layer", "WMTS") from None
     if style not in (layer.style.name, "default", ""):
         raise OgcError("InvalidParameterValue", f"layer {layer.id} has no style {style!r}", "Style", "WMTS")
     if tms_id not in supported_tms():
@@ -145,6 +150,10 @@ def get_tile(store: LayerStore, tile: TileRequest, fmt: ImageFormat) -> OgcRespo
     """One tile: static when the pyramid has it, rendered from the COG otherwise."""
     layer, tms_id, z, row, col = tile
     media = f"image/{fmt}"
+    if isinstance(layer, VectorLayer):
+        cache = {"Cache-Control": CACHE_CONTROL, "ETag": vector_tile_version(layer, fmt)}
+        body = vector_tile(store, layer, (tms_id, z, row, col), fmt)
+        return OgcResponse(body, media, 200, {**cache, "X-Tile-Source": "vector"})
     cache = {"Cache-Control": CACHE_CONTROL, "ETag": tile_version(layer, fmt)}
     static = store.static_tile(layer, tms_id, z, row, col, fmt)
     if static is not None:
@@ -156,8 +165,10 @@ def get_tile(store: LayerStore, tile: TileRequest, fmt: ImageFormat) -> OgcRespo
     return OgcResponse(body, media, 200, {**cache, "X-Tile-Source": "cog"})
 
 
-def get_feature_info(store: LayerStore, tile: TileRequest, i: str, j: str, info_format: str) -> OgcResponse:
-    """Values at pixel (I, J) of a tile."""
+def get_feature_info(
+    store: LayerStore, tile: TileRequest, i: str, j: str, info_format: str, links: Links = ("", None)
+) -> OgcResponse:
+    """Values at pixel (I, J) of a tile; of a vector layer, the features there (``links``: card URLs)."""
     tms = get_tms(tile.tms_id)
     matrix = tms.matrix(tile.z)
     try:
@@ -170,5 +181,7 @@ def get_feature_info(store: LayerStore, tile: TileRequest, i: str, j: str, info_
     size = matrix.cellSize
     x = x0 + (tile.col * matrix.tileWidth + px + 0.5) * size
     y = y0 - (tile.row * matrix.tileHeight + py + 0.5) * size
+    if isinstance(tile.layer, VectorLayer):
+        return vector_info(store, tile.layer, (x, y, size), tile.tms_id, info_format, links)
     crs_name = f"EPSG:{tms.crs.to_epsg()}"
     return feature_info(store, [tile.layer], x, y, tms.rasterio_crs, crs_name, info_format, service="WMTS")

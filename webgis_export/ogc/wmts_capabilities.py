@@ -18,9 +18,11 @@ from webgis_export.ogc.capabilities import (
     tile_limits,
     with_token,
 )
+from webgis_export.ogc.wmts_vectors import vector_depth, vector_layer_element
 from webgis_export.ogc.xmltree import OWS, WMTS_NS, XLINK, Element, document, href, num, serialise, sub
 from webgis_export.service import bounds_in
 from webgis_export.tms import get_tms, supported_tms
+from webgis_export.vectors.models import VectorLayer
 
 W = f"{{{WMTS_NS}}}"
 O = f"{{{OWS}}}"  # noqa: E741
@@ -28,12 +30,17 @@ TILE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
 INFO_EXT = {"application/json": "json", "text/plain": "txt", "text/html": "html"}
 
 
-def wmts_capabilities(layers: Sequence[Layer], base_url: str, token: str | None = None) -> bytes:
-    """The WMTS 1.0.0 capabilities XML: both matrix sets, KVP and RESTful encodings."""
-    return serialise(build_wmts(layers, base_url, token))
+def wmts_capabilities(
+    layers: Sequence[Layer], base_url: str, token: str | None = None, vectors: Sequence[VectorLayer] = ()
+) -> bytes:
+    """The WMTS 1.0.0 capabilities XML: both matrix sets, KVP and RESTful encodings (and the
+    ``vectors``, drawn per tile: :mod:`webgis_export.ogc.wmts_vectors`)."""
+    return serialise(build_wmts(layers, base_url, token, vectors))
 
 
-def build_wmts(layers: Sequence[Layer], base_url: str, token: str | None) -> Element:
+def build_wmts(
+    layers: Sequence[Layer], base_url: str, token: str | None, vectors: Sequence[VectorLayer] = ()
+) -> Element:
     """The ``Capabilities`` element, with the WMTS namespace as the default namespace."""
     root = document(
         f"{W}Capabilities",
@@ -54,6 +61,11 @@ def build_wmts(layers: Sequence[Layer], base_url: str, token: str | None) -> Ele
             if tile_limits(layer, tms_id, 0) is not None:
                 depth[tms_id] = max(depth[tms_id], layer_depth(layer, tms_id))
         _layer(contents, layer, base_url, token)
+    for vector in vectors:
+        for tms_id in supported_tms():
+            if tile_limits(vector, tms_id, 0) is not None:
+                depth[tms_id] = max(depth[tms_id], vector_depth(vector, tms_id))
+        vector_layer_element(contents, vector, base_url, token)
     for tms_id in supported_tms():
         _matrix_set(contents, tms_id, depth[tms_id])
     href(root, f"{W}ServiceMetadataURL", with_token(f"{base_url}/wmts/1.0.0/WMTSCapabilities.xml", token))
