@@ -72,6 +72,7 @@ BENCHMARKS: dict[str, Bench] = {
     "executors": Bench("service_executors_bench.py", ("--frames", "6"), (), 1800),
     "features": Bench("features_bench.py", (), ("gdal",), 1800),
     "vegetation": Bench("vegetation_bench.py", (), (), 7200),
+    "load": Bench("load_bench.py", (), (), 900),
 }
 
 

@@ -120,15 +120,15 @@ def tile_list(cog: Path, seed: int = 42) -> list[tuple[int, int, int]]:
     return tiles
 
 
-def publish_for_bench(cog: Path) -> tuple[Path, str]:
-    """A workspace with the COG published (no pyramid: every tile is rendered from the COG)."""
+def publish_for_bench(cog: Path, root: Path | None = None) -> tuple[Path, str]:
+    """A workspace (default ``_work/bench_ws``) with the COG published (no pyramid: tiles are rendered)."""
     from datetime import UTC, datetime
 
     from core.workspace import Workspace
     from pipeline.models import Product, ProductKind
     from webgis_export.publish import load_layers, publish
 
-    ws = Workspace.at(WORK / "bench_ws")
+    ws = Workspace.at(root or WORK / "bench_ws")
     layer_id = "bench-orthophoto"
     if any(layer.id == layer_id for layer in load_layers(ws)):
         return ws.root, layer_id

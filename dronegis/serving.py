@@ -23,6 +23,8 @@ settings. Upload bodies are bounded by ``DRONEGIS_MAX_UPLOAD_BYTES`` in the uplo
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 from typing import Any
 
 import uvicorn
@@ -95,6 +97,23 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
             return
         self._arm()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX``) in this process; False where it cannot.
+
+    Every thread of uvicorn's pool that renders a map gets its own arena by default (up to 8 per
+    core), and freed arenas keep their pages: the service's resident memory then grows with the
+    number of threads that ever rendered, not with what it holds. Two arenas keep it flat.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def guarded_protocol(limits: ServerLimits) -> type[GuardedH11Protocol]:
