@@ -209,8 +209,9 @@ def publish(
                     qa={**qa, "overrides": {**passed[product.id], **frame_reasons}},
                     published_at=now,
                 )
-                copy_cards(workspace.root / product.path, folder, vector.fields)
                 vector, stamp = apply_to_features(vector, folder, workspace.root, run)
+                zones = run.zones.geometry_in(vector.crs) if run.zones is not None else None
+                copy_cards(workspace.root / product.path, folder, vector, zones)
                 write_stamp(folder, stamp)
                 new_vectors.append(vector)
                 continue
