@@ -1,7 +1,8 @@
 """The buildings' cards at publication: only the published features' cards, none showing a privacy zone.
 
 The real XT R thermal flight with synthetic footprints (tests/pipeline/buildings/thermal_flight.py)
-is published without zones (every building's card, no index) and with a privacy zone over one
+is published without zones (every building's card, no index), then re-masked and published anew
+with a privacy zone over one
 building (its feature dropped, its card withheld) and one zone 2 m beside another building (its
 feature stays, but its card's 4 m crops would show the zone: withheld too).
 """
@@ -17,6 +18,7 @@ import pytest
 from pipeline.frames import render as frames_module
 from tests.pipeline.buildings.thermal_flight import CRS, FLIGHT, process_with_footprints
 from webgis_export.privacy.models import PrivacyConfig
+from webgis_export.privacy.remask import remask
 from webgis_export.publish import publish
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -41,18 +43,19 @@ def test_cards_follow_the_published_features(tmp_path: Path, data_dir: Path) -> 
     near = beside.buffer(2.0).difference(beside.buffer(1.0))  # a ring 1-2 m around building 1
     zones = gpd.GeoDataFrame(geometry=[inside.buffer(0.5), near], crs=CRS).to_crs("EPSG:4326")
     zones.to_file(tmp_path / "zones.geojson", driver="GeoJSON")
-    publish(
-        ws,
-        LAYER,
-        access="public",
-        pyramids=False,
-        now=NOW,
-        privacy=PrivacyConfig(zones=tmp_path / "zones.geojson"),
-    )
-    published = gpd.read_file(ws.root / "publish" / "layers" / LAYER / "features.gpkg")
+    config = PrivacyConfig(zones=tmp_path / "zones.geojson")
+    remask(ws, config, now=NOW)  # the published layer re-masked under the new zones
+    _check(ws.root, source)
+    publish(ws, LAYER, access="public", pyramids=False, now=NOW, privacy=config)  # published anew under them
+    _check(ws.root, source)
+
+
+def _check(root: Path, source: gpd.GeoDataFrame) -> None:
+    """Building 0 dropped with its card, building 1 kept without its card, the others with theirs."""
+    published = gpd.read_file(root / "publish" / "layers" / LAYER / "features.gpkg")
     assert source["key"].iloc[0] not in set(published["key"])  # its feature dropped
     assert source["key"].iloc[1] in set(published["key"])  # its feature kept (the zone is beside it)
-    left = _cards(ws.root)
+    left = _cards(root)
     withheld = {f"{source['key'].iloc[i]}{part}" for i in (0, 1) for part in (".html", "_thermal.png")}
     assert not withheld & left
     assert {f"{key}.html" for key in source["key"].iloc[2:]} <= left

@@ -33,6 +33,7 @@ from webgis_export.privacy.zones import PrivacyZones, load_zones
 from webgis_export.publish import republish
 from webgis_export.pyramid import build_pyramid
 from webgis_export.vectors.build import vector_layer_build
+from webgis_export.vectors.cards import copy_cards
 from webgis_export.vectors.models import VectorLayer
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ def _vector(
         published_at=when,
     )
     built, stamp = mask_features(built, folder, zones)
+    area = zones.geometry_in(built.crs) if zones is not None else None
+    copy_cards(workspace.root / product.path, folder, built, area)  # the buildings' cards, as publish does
     write_stamp(folder, stamp)
     return built
 
