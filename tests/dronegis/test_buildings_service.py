@@ -10,6 +10,7 @@ WMS GetMap, GetLegendGraphic, GetFeatureInfo and the cards.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from svc_helpers import GIS, Service
 
 from core.workspace import Workspace
 from pipeline.frames import render as frames_module
+from pipeline.products import load_products
 from tests.pipeline.buildings.thermal_flight import FLIGHT, process_with_footprints
 from webgis_export.publish import publish
 from webgis_export.tms import get_tms
@@ -141,9 +143,22 @@ def test_feature_info_links_the_card(site: Site) -> None:
 
 
 def test_stac_items_of_the_buildings(site: Site) -> None:
-    collections = site.workspace.publish / "stac"
-    items = {p.stem for p in collections.rglob("*.json")}
-    assert BUILDINGS in items and SPOTS in items
+    mosaic = next(p for p in load_products(site.workspace, FLIGHT) if p.kind.value == "thermal_mosaic")
+    items = {p.stem: p for p in (site.workspace.publish / "stac").rglob("*.json")}
+    for layer_id, access, count in ((BUILDINGS, "internal", 8), (SPOTS, "public", None)):
+        item = json.loads(items[layer_id].read_text(encoding="utf-8"))
+        props = item["properties"]
+        assert (props["dronegis:kind"], props["dronegis:access"]) == (
+            layer_id.split("-", 1)[1].replace("-", "_"),
+            access,
+        )
+        assert props["datetime"].startswith(mosaic.time_start.strftime("%Y-%m-%dT%H:%M:%S"))
+        assert props["dronegis:freshness"] is not None  # rated as a thermal product (2018: stale)
+        assert props["proj:code"] == "EPSG:31983" and {"data", "features"} <= set(item["assets"])
+        if count is not None:
+            assert props["dronegis:feature_count"] == count
+    anonymous = httpx.get(f"{site.url}/stac/{items[BUILDINGS].relative_to(site.workspace.publish / 'stac')}")
+    assert anonymous.status_code == 404  # the item of an internal layer needs a token
 
 
 def test_wmts_tiles_capabilities_and_feature_info_of_the_buildings(site: Site) -> None:
