@@ -185,7 +185,11 @@ async def run_pass(urls: list[str], concurrency: int = 8, hard_stop: float = 300
             while not queue.empty():
                 url = queue.get_nowait()
                 t0 = time.perf_counter()
-                response = await client.get(url)
+                try:
+                    response = await client.get(url)
+                except httpx.TransportError:  # a server that drops the connection: an error, not a crash
+                    errors += 1
+                    continue
                 latencies.append((time.perf_counter() - t0) * 1000)
                 if response.status_code != 200:
                     errors += 1
