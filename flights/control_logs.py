@@ -11,7 +11,7 @@ import re
 from typing import NamedTuple
 
 from core.errors import ControlFileError
-from flights.control_text import meaningful_lines, number, optional_z
+from flights.control_text import Line, meaningful_lines, number, optional_z
 from flights.models import ControlFile, ControlPoint
 
 logger = logging.getLogger(__name__)
@@ -50,35 +50,43 @@ def read_mrk_text(text: str, relpath: str) -> tuple[MrkEvent, ...]:
     """
     events = []
     for line in meaningful_lines(text):
-        pairs = re.findall(r"(-?[\d.]+(?:[eE][-+]?\d+)?),\s*(Lat|Lon|Ellh|Q|N|E|V)\b", line.text)
-        tagged = {key: value for value, key in pairs}
-        missing = [k for k in ("Lat", "Lon", "Ellh") if k not in tagged]
-        head = line.text.split()
-        if missing or len(head) < 2:
-            raise ControlFileError(f"{relpath} line {line.number}: MRK line lacks {missing or 'index'}")
-        week = re.search(r"\[(\d+)\]", line.text)
-        stds = re.search(r"Ellh\s+(-?[\d.]+),\s*(-?[\d.]+),\s*(-?[\d.]+)", line.text)
-        std = [float(v) for v in stds.groups()] if stds else [math.nan] * 3
-        events.append(
-            MrkEvent(
-                event=int(number(head[0], relpath, line, "index")),
-                gps_seconds=number(head[1], relpath, line, "GPS time"),
-                gps_week=int(week.group(1)) if week else None,
-                offset_n_mm=float(tagged.get("N", "nan")),
-                offset_e_mm=float(tagged.get("E", "nan")),
-                offset_v_mm=float(tagged.get("V", "nan")),
-                lat=float(tagged["Lat"]),
-                lon=float(tagged["Lon"]),
-                ellipsoid_height_m=float(tagged["Ellh"]),
-                std_n_m=std[0],
-                std_e_m=std[1],
-                std_v_m=std[2],
-                quality=int(float(tagged.get("Q", "0"))),
-            )
-        )
+        try:
+            events.append(_mrk_event(line, relpath))
+        except ControlFileError:
+            raise
+        except (ValueError, OverflowError) as exc:  # "1.2.3,Lat", "inf,Q": what the patterns let through
+            raise ControlFileError(f"{relpath} line {line.number}: not an MRK event ({exc})") from None
     if not events:
         raise ControlFileError(f"{relpath}: no MRK events")
     return tuple(events)
+
+
+def _mrk_event(line: Line, relpath: str) -> MrkEvent:
+    """One MRK line as an event (ValueError for a number Python cannot read)."""
+    pairs = re.findall(r"(-?[\d.]+(?:[eE][-+]?\d+)?),\s*(Lat|Lon|Ellh|Q|N|E|V)\b", line.text)
+    tagged = {key: value for value, key in pairs}
+    missing = [k for k in ("Lat", "Lon", "Ellh") if k not in tagged]
+    head = line.text.split()
+    if missing or len(head) < 2:
+        raise ControlFileError(f"{relpath} line {line.number}: MRK line lacks {missing or 'index'}")
+    week = re.search(r"\[(\d+)\]", line.text)
+    stds = re.search(r"Ellh\s+(-?[\d.]+),\s*(-?[\d.]+),\s*(-?[\d.]+)", line.text)
+    std = [float(v) for v in stds.groups()] if stds else [math.nan] * 3
+    return MrkEvent(
+        event=int(number(head[0], relpath, line, "index")),
+        gps_seconds=number(head[1], relpath, line, "GPS time"),
+        gps_week=int(week.group(1)) if week else None,
+        offset_n_mm=float(tagged.get("N", "nan")),
+        offset_e_mm=float(tagged.get("E", "nan")),
+        offset_v_mm=float(tagged.get("V", "nan")),
+        lat=float(tagged["Lat"]),
+        lon=float(tagged["Lon"]),
+        ellipsoid_height_m=float(tagged["Ellh"]),
+        std_n_m=std[0],
+        std_e_m=std[1],
+        std_v_m=std[2],
+        quality=int(float(tagged.get("Q", "0"))),
+    )
 
 
 def mrk_control_file(events: tuple[MrkEvent, ...], relpath: str) -> ControlFile:
@@ -116,17 +124,27 @@ def parse_srt(text: str, relpath: str) -> ControlFile:
         lines = block.strip().splitlines()
         if len(lines) < 3:
             continue
-        body = " ".join(lines[2:])
-        gps = _SRT_GPS.search(body)
-        tags: dict[str, str] = dict(_SRT_TAGS.findall(body))
-        if gps:
-            lon, lat, alt = (float(v) for v in gps.groups())
-        elif "latitude" in tags and "longitude" in tags:
-            lat, lon = float(tags["latitude"]), float(tags["longitude"])
-            alt = float(tags.get("abs_alt", tags.get("altitude", "nan")))
-        else:
-            raise ControlFileError(f"{relpath}: subtitle block {lines[0].strip()!r} has no GPS position")
-        points.append(ControlPoint(name=lines[0].strip(), x=lon, y=lat, z=optional_z(alt), crs="EPSG:4326"))
+        try:
+            points.append(_srt_point(lines, relpath))
+        except ControlFileError:
+            raise
+        except (ValueError, OverflowError) as exc:  # "-82.66.0" passes the pattern, not float()
+            raise ControlFileError(f"{relpath}: subtitle block {lines[0].strip()!r}: {exc}") from None
     if not points:
         raise ControlFileError(f"{relpath}: no SRT telemetry blocks")
     return ControlFile(path=relpath, format="srt", crs="EPSG:4326", points=tuple(points))
+
+
+def _srt_point(lines: list[str], relpath: str) -> ControlPoint:
+    """The position of one subtitle block (ValueError for a number Python cannot read)."""
+    body = " ".join(lines[2:])
+    gps = _SRT_GPS.search(body)
+    tags: dict[str, str] = dict(_SRT_TAGS.findall(body))
+    if gps:
+        lon, lat, alt = (float(v) for v in gps.groups())
+    elif "latitude" in tags and "longitude" in tags:
+        lat, lon = float(tags["latitude"]), float(tags["longitude"])
+        alt = float(tags.get("abs_alt", tags.get("altitude", "nan")))
+    else:
+        raise ControlFileError(f"{relpath}: subtitle block {lines[0].strip()!r} has no GPS position")
+    return ControlPoint(name=lines[0].strip(), x=lon, y=lat, z=optional_z(alt), crs="EPSG:4326")

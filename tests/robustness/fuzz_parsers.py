@@ -230,37 +230,49 @@ def mutate(data: bytes, rng: random.Random, other: bytes, text: bool) -> bytes:
 
 
 def run(
-    targets: list[Target], executions: int, seed: int, work: Path, crash_dir: Path | None = None
+    targets: list[Target],
+    executions: int,
+    seed: int,
+    work: Path,
+    crash_dir: Path | None = None,
+    seconds: float | None = None,
 ) -> Report:
-    """Fuzz every target with about ``executions / len(targets)`` inputs each; seeded, so repeatable."""
+    """Fuzz the targets in turn, ``executions`` inputs in all (or until ``seconds`` pass); seeded."""
     rng = random.Random(seed)
     report = Report()
     began = time.perf_counter()
-    per_target = max(1, executions // len(targets))
     for target in targets:
-        names = sorted(target.seeds)
-        for name in names:  # the seeds themselves must parse
+        for name in sorted(target.seeds):  # the seeds themselves must parse
             path = work / name
             path.write_bytes(target.seeds[name])
             target.call(path, name)
-        for i in range(per_target):
-            name = rng.choice(names)
-            other = target.seeds[rng.choice(names)]
-            data = mutate(target.seeds[name], rng, other, target.text)
-            path = work / name
-            path.write_bytes(data)
-            tick = time.perf_counter()
-            try:
-                target.call(path, name)
-            except DroneGisError:
-                report.project_errors[target.name] = report.project_errors.get(target.name, 0) + 1
-            except Exception as exc:  # noqa: BLE001 - a crash is what the fuzzer looks for
-                report.crashes.append(_save(target, name, i, exc, data, crash_dir))
-            took = time.perf_counter() - tick
-            report.slowest_s[target.name] = max(report.slowest_s.get(target.name, 0.0), took)
-            report.executions[target.name] = report.executions.get(target.name, 0) + 1
+    for i in range(executions):
+        if seconds is not None and i % 100 == 0 and time.perf_counter() - began > seconds:
+            break
+        _one(targets[i % len(targets)], i, rng, work, report, crash_dir)
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _one(
+    target: Target, i: int, rng: random.Random, work: Path, report: Report, crash_dir: Path | None
+) -> None:
+    """One mutated input through one target, counted in ``report``."""
+    names = sorted(target.seeds)
+    name = rng.choice(names)
+    data = mutate(target.seeds[name], rng, target.seeds[rng.choice(names)], target.text)
+    path = work / name
+    path.write_bytes(data)
+    tick = time.perf_counter()
+    try:
+        target.call(path, name)
+    except DroneGisError:
+        report.project_errors[target.name] = report.project_errors.get(target.name, 0) + 1
+    except Exception as exc:  # noqa: BLE001 - a crash is what the fuzzer looks for
+        report.crashes.append(_save(target, name, i, exc, data, crash_dir))
+    took = time.perf_counter() - tick
+    report.slowest_s[target.name] = max(report.slowest_s.get(target.name, 0.0), took)
+    report.executions[target.name] = report.executions.get(target.name, 0) + 1
 
 
 def _save(
@@ -282,11 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executions", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--crash-dir", type=Path, default=None)
+    parser.add_argument("--seconds", type=float, default=None, help="stop after this long")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dronegis-fuzz-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
-        report = run(build_targets(Path(tmp)), args.executions, args.seed, work, args.crash_dir)
+        report = run(build_targets(Path(tmp)), args.executions, args.seed, work, args.crash_dir, args.seconds)
     summary = {
         "executions": report.total,
         "per_target": report.executions,

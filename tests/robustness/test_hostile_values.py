@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from hostile_flight import bare_cr_checkpoints, exif_date
 
+from core.errors import ControlFileError
 from flights.control import read_control_file
+from flights.control_logs import parse_srt, read_mrk_text
 from flights.ingest import ingest_folder
 from flights.ingest_config import IngestConfig
 from flights.sample import make_sample_flight
@@ -73,3 +75,13 @@ def test_a_checkpoint_csv_with_bare_cr_line_ends_is_read(tmp_path: Path) -> None
         ("CHK1", 9.93, 56.05, 100.0, "check"),
         ("CHK2", 9.931, 56.051, 101.5, "check"),
     ]
+
+
+def test_numbers_the_patterns_let_through_are_control_file_errors() -> None:
+    """Found by the parser fuzzer: '1.2.3' matches the MRK and SRT number patterns but is no float."""
+    mrk = "2\t296288.242869\t[2211]\t3,N\t0,E\t75,V\t47.64.36873208,Lat\t16.47592,Lon\t512.998,Ellh\t50,Q\n"
+    with pytest.raises(ControlFileError, match=r"^f\.MRK line 1: not an MRK event \(could not convert"):
+        read_mrk_text(mrk, "f.MRK")
+    srt = "1\n00:00:00,000 --> 00:00:01,000\nF/2.8, GPS (-82.66.69, 27.7716, 10), D 2.80m\n"
+    with pytest.raises(ControlFileError, match=r"^v\.SRT: subtitle block '1': could not convert"):
+        parse_srt(srt, "v.SRT")
