@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import rasterio
@@ -24,11 +25,14 @@ from rasterio.warp import transform_bounds
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from core.errors import PublicationRefused
+from core.errors import ExportError, PublicationRefused
 from core.models import Frozen
 from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
 from pipeline.models import Product
+from webgis_export.layerbuild import sample_range
 from webgis_export.vectors.build import is_vector, source_table, vector_footprint
+
+log = logging.getLogger(__name__)
 
 
 class PublishGates(Frozen):
@@ -76,6 +80,26 @@ def check_products(products: list[Product], root: Path, gates: PublishGates) -> 
     if held:
         raise PublicationRefused("offentliggørelse afvist / publication refused:\n  " + "\n  ".join(held))
     return used
+
+
+def drop_empty(products: list[Product], root: Path) -> list[Product]:
+    """The products with a valid pixel; a raster without one (an all-NaN DSM) is skipped, not the flight.
+
+    Raises:
+        ExportError: every product is empty (naming each).
+    """
+    kept, empty = [], []
+    for product in products:
+        try:
+            if not is_vector(product):
+                sample_range(root / product.path)
+            kept.append(product)
+        except ExportError as exc:
+            log.error("%s: not published (the rest of the flight is): %s", product.id, exc)
+            empty.append(f"{product.id}: {exc}")
+    if empty and not kept:
+        raise ExportError("nothing to publish: " + "; ".join(empty))
+    return kept
 
 
 def undated_message(product: Product) -> str:

@@ -39,7 +39,7 @@ from core.workspace import Workspace
 from pipeline.models import Product
 from pipeline.products import load_products, read_products
 from qa.models import QAReport
-from webgis_export.gates import PublishGates, check_products
+from webgis_export.gates import PublishGates, check_products, drop_empty
 from webgis_export.layer_ids import layer_id_for, unique_layer_ids
 from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
 from webgis_export.models import Access, Approval, Layer
@@ -181,7 +181,7 @@ def publish(
             published before the call is changed.
     """
     now = now or datetime.now(UTC)
-    products = resolve_products(workspace, target)
+    products = drop_empty(resolve_products(workspace, target), workspace.root)
     reports = {p.flight: load_qa(workspace, p.flight) for p in products}
     ids = {k: v for flight in reports for k, v in unique_layer_ids(load_products(workspace, flight)).items()}
     ids = {p.id: ids.get(p.id) or layer_id_for(p) for p in products}

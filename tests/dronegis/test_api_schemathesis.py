@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from demo_site import DemoSite
 from hypothesis import HealthCheck, given, settings
 from svc_helpers import GIS, Service
 
@@ -51,6 +52,39 @@ def test_no_server_errors(api_schema: object, service: Service) -> None:
 
         run()
     assert calls > 50
+    assert failures == []
+
+
+def test_no_server_errors_on_a_published_site(demo_site: DemoSite) -> None:
+    """Every GET operation against the demo site (public and internal layers), without and with a token."""
+    schema = schemathesis.openapi.from_url(f"{demo_site.url}/openapi.json")
+    failures: list[tuple[str, str, int, str]] = []
+    calls = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.method.upper() != "GET" or operation.path.endswith("/events"):  # read-only; no streams
+            continue
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def run(case: schemathesis.Case) -> None:
+            nonlocal calls
+            for headers in ({}, {"Authorization": f"Bearer {GIS}"}):
+                response = case.call(base_url=demo_site.url, headers=headers, timeout=60)
+                calls += 1
+                if response.status_code >= 500:
+                    failures.append(
+                        (case.method, case.formatted_path, response.status_code, response.text[:300])
+                    )
+
+        run()
+    assert calls > 100
     assert failures == []
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
 import rasterio
 
+from core.errors import ExportError
 from core.workspace import Workspace
 from dronegis.api.app import create_app
 from dronegis.settings import Settings, Token
@@ -17,6 +20,8 @@ from webgis_export.layer_ids import unique_layer_ids
 from webgis_export.publish import load_layers, publish
 
 FLIGHT = "case"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robustness"))
+from hostile_flight import all_nan_dsm  # noqa: E402
 
 
 def _frame(ws: Workspace, product_id: str, name: str, shift: float) -> Product:
@@ -53,3 +58,27 @@ def test_ids_that_differ_only_in_case_get_distinct_layers(tmp_path: pytest.TempP
         for layer_id in ids.values():
             answer = httpx.get(f"{url}/layers/{layer_id}/cog.tif", headers=bearer)
             assert answer.status_code == 200, layer_id  # frames are internal by default
+
+
+def test_a_product_without_a_valid_pixel_is_skipped_not_the_flight(tmp_path: pytest.TempPathFactory) -> None:
+    ws = Workspace.at(tmp_path / "ws")  # type: ignore[operator]
+    ws.products(FLIGHT).mkdir(parents=True)
+    good = _frame(ws, "case-orthophoto", "ortho.tif", 0.0).model_copy(update={"kind": ProductKind.ORTHOPHOTO})
+    dsm_path = all_nan_dsm(ws.products(FLIGHT) / "dsm.tif", 560000.0, 6215600.0)
+    with rasterio.open(dsm_path) as src:
+        bounds = tuple(src.bounds)
+    dsm = good.model_copy(
+        update={
+            "id": "case-dsm",
+            "kind": ProductKind.DSM,
+            "path": f"products/{FLIGHT}/dsm.tif",
+            "bounds": bounds,
+        }
+    )
+    ws.products_json(FLIGHT).write_text(json.dumps([p.model_dump(mode="json") for p in (good, dsm)]))
+    published = publish(ws, FLIGHT, access="public", now=NOW, pyramids=False)
+    assert [layer.id for layer in published] == ["case-orthophoto"]
+    with pytest.raises(
+        ExportError, match=r"nothing to publish: case-dsm: .*dsm\.tif has no valid pixel to style"
+    ):
+        publish(ws, "case-dsm", access="public", now=NOW, pyramids=False)
