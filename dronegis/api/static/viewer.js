@@ -19,6 +19,7 @@
   const state = {
     layers: [], byId: new Map(), shown: new Set(), olLayers: new Map(), selected: null, map: null,
     lastInfo: null, basemap: null, basemapLayer: null, offline: null, marker: null, time: null,
+    collections: new Set(),  // published vector layers the caller may see (OGC API collection ids)
   };
   window.dronegisViewer = state;
 
@@ -352,6 +353,14 @@
     return null;  // a vector feature: its attributes say it
   }
 
+  // The buildings layer of each shown flight (publish names it <flight>-buildings), when the caller sees it.
+  function buildingLayers(layers) {
+    const flights = new Set(layers.map((layer) => layer.get('dronegis').flight));
+    return Array.from(flights)
+      .map((flight) => (flight + '-buildings').toLowerCase().replace(/[^a-z0-9_-]+/g, '-'))
+      .filter((id) => state.collections.has(id));
+  }
+
   async function featureInfo(coordinate) {
     const view = state.map.getView();
     const box = $('info');
@@ -370,6 +379,12 @@
       if (!response.ok) continue;
       const doc = await response.json();
       (doc.features || []).forEach((f) => parts.push(f.properties));
+    }
+    for (const id of buildingLayers(layers)) {  // the shown flights' buildings: figures and card link
+      const url = wmsSource({id: id}).getFeatureInfoUrl(coordinate, view.getResolution(), view.getProjection(),
+        {INFO_FORMAT: 'application/json'});
+      const response = await fetch(url);
+      if (response.ok) ((await response.json()).features || []).forEach((f) => parts.push(f.properties));
     }
     state.lastInfo = parts;
     box.innerHTML = '';
@@ -600,6 +615,12 @@
       state.layers = [];
     }
     state.layers.forEach((l) => state.byId.set(l.id, l));
+    try {
+      const response = await fetch(withToken('/ogcapi/collections?f=json'));
+      if (response.ok) (await response.json()).collections.forEach((c) => state.collections.add(c.id));
+    } catch (err) {
+      state.collections.clear();
+    }
     const restored = restore(state.layers);
     if (!restored && state.layers.length) {
       state.shown.add(state.layers[0].id);
