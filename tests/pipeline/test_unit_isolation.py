@@ -9,6 +9,7 @@ frame's or one fit's task is in the failures a task reports instead of raising.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -16,10 +17,15 @@ import numpy as np
 import pytest
 
 from core.errors import GeoreferenceError, ImplausibleImageError
+from core.workspace import Workspace
+from flights.ingest import ingest_folder
+from flights.ingest_config import IngestConfig
 from flights.sample import make_sample_flight
 from pipeline.executors import UNIT_FAILURES
 from pipeline.frames.render import read_image
 from pipeline.gcp.fit import GcpPair, fit_gcps
+from pipeline.models import ProductKind
+from pipeline.process import process_flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robustness"))
 from hostile_flight import header_bomb  # noqa: E402
@@ -64,3 +70,21 @@ def test_what_numpy_and_opencv_raise_on_hostile_input_is_a_unit_failure() -> Non
         finally:
             np.seterr(all="warn")
     assert len(raised) == 3 and all(isinstance(exc, UNIT_FAILURES) for exc in raised), raised
+
+
+@pytest.mark.slow
+def test_a_header_bomb_in_the_archive_leaves_the_other_frames_processed(tmp_path: Path) -> None:
+    """A frame archived before ingest refused header bombs: process georeferences every other frame."""
+    make_sample_flight(tmp_path / "delivery")
+    ws = Workspace.at(tmp_path / "ws")
+    ingest_folder(
+        tmp_path / "delivery", IngestConfig.for_workspace(ws, "bomb", datetime(2026, 6, 1, tzinfo=UTC))
+    )
+    archived = ws.archived_file("bomb", "DJI_0003.JPG")
+    archived.write_bytes(header_bomb(archived.read_bytes(), 60_000, 60_000))
+    products = process_flight(ws, "bomb")
+    frames = {
+        Path(p.source_files[0]).name for p in products if p.kind == ProductKind.RGB_FRAME and p.source_files
+    }
+    assert {"DJI_0001.JPG", "DJI_0002.JPG", "DJI_0004.JPG", "DJI_0005.JPG", "DJI_0006.JPG"} <= frames
+    assert "DJI_0003.JPG" not in frames
