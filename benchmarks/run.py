@@ -66,6 +66,7 @@ BENCHMARKS: dict[str, Bench] = {
     "wms": Bench("wms_bench.py", (), ("mapserver-fastcgi",), 1200),
     "pyramid": Bench("pyramid_bench.py", ("--zooms", "14-20"), ("gdal2tiles",), 1800),
     "ortho": Bench("ortho_bench.py", (), ("gdal",), 7200),
+    "ortho20k": Bench("ortho_bench.py", ("--size", "20000", "--runs", "1"), ("gdal",), 7200),
     "zonal": Bench("zonal_bench.py", (), ("exactextract",), 3600),
     "volume": Bench("volume_bench.py", (), ("exactextract",), 3600),
     "georef": Bench("georef_frames_bench.py", ("3",), ("orthority",), 1800),
