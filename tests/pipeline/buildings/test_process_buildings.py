@@ -171,3 +171,32 @@ def test_skipped_with_a_reason(flight: tuple[Workspace, Path], tmp_path: Path) -
     kinds = {p.kind for p in process_flight(ws, FLIGHT, ProcessConfig(target_crs=CRS, footprints=far))}
     assert ProductKind.THERMAL_MOSAIC in kinds and ProductKind.BUILDINGS not in kinds
     process_flight(ws, FLIGHT, _config(footprints))  # back to the fixture's products
+
+
+def test_dronegis_process_with_footprints_and_logged_conditions(
+    flight: tuple[Workspace, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, footprints = flight
+    conditions = tmp_path / "conditions.toml"
+    conditions.write_text("[measured]\nair_temp_c = 7.5\nwind_m_s = 2.0\n", encoding="utf-8")
+    monkeypatch.setattr(frames_module, "MAX_FRAME_PX", 1024)
+    args = ["process", FLIGHT, "--workspace", str(ws.root), "--target-crs", CRS, "--json"]
+    args += ["--footprints", str(footprints), "--id-field", ID_FIELD, "--conditions", str(conditions)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output[result.output.index("{") :])
+    assert {"buildings", "hot_spots"} <= {p["kind"] for p in doc["products"]}
+    report = json.loads((ws.buildings(FLIGHT) / "buildings.json").read_text(encoding="utf-8"))
+    assert report["flight"]["air_temp_c"] == 7.5  # the logged air temperature, not the fixture's
+    for b in report["buildings"]:
+        assert b["excess_air_k"] == pytest.approx(b["median_c"] - 7.5, abs=0.002)
+    # the setting DRONEGIS_FOOTPRINTS stands in for --footprints
+    monkeypatch.setenv("DRONEGIS_FOOTPRINTS", str(footprints))
+    monkeypatch.setenv("DRONEGIS_FOOTPRINTS_ID_FIELD", ID_FIELD)
+    base = ["process", FLIGHT, "--workspace", str(ws.root), "--target-crs", CRS, "--json"]
+    result = CliRunner().invoke(cli, base)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output[result.output.index("{") :])
+    assert {"buildings", "hot_spots"} <= {p["kind"] for p in doc["products"]}
+    monkeypatch.delenv("DRONEGIS_FOOTPRINTS")
+    process_flight(ws, FLIGHT, _config(footprints))  # back to the fixture's products
