@@ -53,6 +53,8 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     first = buildings.sort_values("rank").iloc[0]
     assert (first["id"], first["heat_class"]) == ("demo-1", "E")  # the warm roof of the thermal frame
     assert (ws / "publish" / "layers" / f"{flight}-buildings" / first["card"]).is_file()
+    spots = gpd.read_file(ws / "publish" / "layers" / f"{flight}-hot-spots" / "features.gpkg")
+    assert list(spots["building_id"]) == ["demo-7"]  # its edge on the warm roof
     again = _demo("--no-serve", "--json", workspace=ws)  # rerunnable on the same workspace
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(again.stdout)["steps"]["pipeline"]["layers"] == pipeline["layers"]
