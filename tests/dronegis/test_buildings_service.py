@@ -33,6 +33,7 @@ from webgis_export.publish import publish
 from webgis_export.tms import get_tms
 from webgis_export.vectors.gml import type_name
 
+pytestmark = pytest.mark.slow  # a real flight processed, published and served (~30 s)
 TOKEN = GIS
 BUILDINGS = f"{FLIGHT}-buildings"
 SPOTS = f"{FLIGHT}-hot-spots"
