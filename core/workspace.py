@@ -70,6 +70,10 @@ class Workspace:
         """The list of Product models of a flight."""
         return self.products(flight) / "products.json"
 
+    def skipped_json(self, flight: str) -> Path:
+        """What the last ``process`` run of a flight could not use, and why (every sub-stage)."""
+        return self.products(flight) / "skipped.json"
+
     def thermal_frame(self, flight: str, relpath: str) -> Path:
         """The float32 °C GeoTIFF of one thermal frame (``relpath`` in the flight folder)."""
         return self.products(flight) / "thermal" / _derived(relpath, "_celsius.tif")

@@ -55,7 +55,7 @@ from pipeline.gcp.stage import gcp_stage
 from pipeline.layers.stage import layers_stage
 from pipeline.models import Product, Skipped
 from pipeline.mosaic.stage import mosaic_stage
-from pipeline.products import load_products, write_products
+from pipeline.products import load_products, write_products, write_skipped
 from pipeline.rasters.area import OUTSIDE_AREA
 from pipeline.rasters.stage import RASTER_KINDS, rasters_stage
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage
@@ -130,6 +130,7 @@ def process_flight(
     collect(volumes_stage(run, products), save=False)
     products = date_products(run, products)
     write_products(workspace, flight_id, products.values())
+    write_skipped(workspace, flight_id, skipped)
     refused = [s for s in skipped if OUTSIDE_AREA in s.reason]
     if refused and not products:
         raise GeoreferenceError(

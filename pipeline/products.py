@@ -13,12 +13,14 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from core.atomic import atomic_write_text
 from core.errors import ProductsFileError
 from core.workspace import Workspace
-from pipeline.models import Product
+from pipeline.models import Product, Skipped
+
+_SKIPPED = TypeAdapter(list[Skipped])
 
 
 def product_id(flight: str, label: str, source: str | None = None) -> str:
@@ -88,6 +90,28 @@ def write_products(workspace: Workspace, flight_id: str, products: Iterable[Prod
     payload = [p.model_dump(mode="json") for p in products]
     atomic_write_text(path, json.dumps(payload, indent=1) + "\n")
     return path
+
+
+def write_skipped(workspace: Workspace, flight_id: str, skipped: Iterable[Skipped]) -> Path:
+    """Write what a ``process`` run skipped, and why (``skipped.json``, atomically; the run's only writer)."""
+    path = workspace.skipped_json(flight_id)
+    atomic_write_text(path, _SKIPPED.dump_json(list(skipped), indent=1).decode() + "\n")
+    return path
+
+
+def load_skipped(workspace: Workspace, flight_id: str) -> list[Skipped]:
+    """What the last ``process`` run of a flight skipped (empty before the first run).
+
+    Raises:
+        ProductsFileError: the file is not a list of skipped inputs, naming the file.
+    """
+    path = workspace.skipped_json(flight_id)
+    if not path.exists():
+        return []
+    try:
+        return _SKIPPED.validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise ProductsFileError(f"{path}: not a list of skipped inputs: {exc}") from exc
 
 
 def bounds_of(products: Sequence[Product]) -> tuple[float, float, float, float] | None:

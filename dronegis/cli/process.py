@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ from dronegis.cli.heights import render_decisions
 from dronegis.cli.options import common_options, echo_err, emit_json, settings_for, thermal_options
 from dronegis.cli.volume import error_from_report
 from pipeline.executors import executor_for
-from pipeline.models import Product, ThermalOverrides
+from pipeline.models import Product, Skipped, ThermalOverrides
 from pipeline.process import process_flight
+from pipeline.products import load_skipped
 from pipeline.run import STAGES, ProcessConfig
 from pipeline.volumes import BaseMethod
 from qa.conditions import logged_air_temp
@@ -276,18 +278,19 @@ def run_process(request: ProcessRequest) -> int:
         return 1
     finally:
         executor.close()
-    _report(request, products)
+    _report(request, products, load_skipped(workspace, request.flight))
     return 0 if products else 1
 
 
-def _report(request: ProcessRequest, products: tuple[Product, ...]) -> None:
-    """Print the products (JSON, or one line each with the skipped frames and height decisions)."""
+def _report(request: ProcessRequest, products: tuple[Product, ...], skipped: Sequence[Skipped]) -> None:
+    """Print the products (JSON, or one line each), what every sub-stage skipped and the height decisions."""
     if request.as_json:
         emit_json(
             {
                 "flight": request.flight,
                 "ok": bool(products),
                 "products": [p.model_dump(mode="json") for p in products],
+                "skipped": [s.model_dump(mode="json") for s in skipped],
             }
         )
         return
@@ -297,8 +300,7 @@ def _report(request: ProcessRequest, products: tuple[Product, ...]) -> None:
     for p in products:
         if p.kind.value in ("buildings", "hot_spots") and p.vector is not None:
             click.echo(f"{p.kind.value:15s} {p.vector.count} features (layer {p.vector.layer})")
-    footprints = next((p for p in products if p.kind.value == "footprints" and p.vector), None)
-    for s in footprints.vector.skipped if footprints and footprints.vector else ():
+    for s in skipped:
         click.echo(f"skipped        {s.file}: {s.reason}")
     for line in render_decisions([(p.path, p.datum) for p in products if p.datum is not None]):
         click.echo(line)

@@ -36,7 +36,7 @@ from pipeline.change.models import ChangeConfig
 from pipeline.change.stage import detect_change
 from pipeline.models import ProductKind
 from pipeline.process import process_flight
-from pipeline.products import load_products
+from pipeline.products import load_products, load_skipped
 from pipeline.run import ProcessConfig
 from pipeline.vegetation.stage import VegetationConfig, vegetation_indices
 from pipeline.volumes.models import VerticalError, VolumeConfig
@@ -163,6 +163,13 @@ def test_change_without_overlap_is_skipped(
     assert any("no earlier flight of the workspace covers" in r.getMessage() for r in caplog.records)
     assert not [p for p in products if p.kind is ProductKind.CHANGE_MAP]
     assert [p for p in products if p.kind is ProductKind.VEGETATION_INDEX]
+    # the reason is kept with the products (skipped.json) and shown by dronegis process
+    (recorded,) = [s for s in load_skipped(ws, "far") if s.reason.startswith("change")]
+    assert recorded.file.startswith("products/far/")
+    assert "no earlier flight of the workspace covers" in recorded.reason
+    args = ["process", "far", "--workspace", str(ws.root), "--target-crs", CRS, "--json"]
+    shown = CliRunner().invoke(cli, args)
+    assert shown.exit_code == 0 and recorded.model_dump() in json.loads(shown.stdout)["skipped"]
     shutil.rmtree(ws.products("far"))
 
 
