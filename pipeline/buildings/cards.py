@@ -11,11 +11,10 @@ import re
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from pyproj import CRS
 from rasterio.io import DatasetReader
 from rasterio.windows import from_bounds
@@ -25,6 +24,10 @@ from core.atomic import atomic_open, atomic_write_text
 from pipeline.buildings.analysis import reprojector
 from pipeline.buildings.card_html import card_page, index_page
 from pipeline.buildings.models import Building, BuildingsReport
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MARGIN_M = 4.0
 DPI = 80
@@ -56,6 +59,8 @@ def crop_figure(
     thermal: bool,
 ) -> Figure | None:
     """The crop of a raster around a footprint, the footprint in white and hot spots in cyan."""
+    from matplotlib.figure import Figure  # lazy: +0.7 s, only when a card is drawn
+
     assert building.geometry is not None
     footprint = to_raster(building.geometry)
     minx, miny, maxx, maxy = footprint.buffer(MARGIN_M).bounds
@@ -90,6 +95,8 @@ def crop_figure(
 
 def histogram_figure(building: Building, min_excess: float) -> Figure | None:
     """The roof's temperature histogram with its median, the reference and the hot-spot threshold."""
+    from matplotlib.figure import Figure
+
     if building.histogram is None or building.stats.median is None:
         return None
     start, width, counts = building.histogram

@@ -36,9 +36,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from pyproj.transformer import Transformer
@@ -172,6 +170,9 @@ def _refusal(run: ProcessRun, footprints: Path, views: Sequence[Product]) -> str
         return "the flight has no thermal product (no thermal mosaic, no georeferenced thermal frame)"
     if not footprints.exists():
         return "the file does not exist"
+    import pyogrio  # lazy: +0.6 s, only when footprints are configured
+    from pyogrio.errors import DataLayerError, DataSourceError
+
     try:
         info = pyogrio.read_info(footprints, force_total_bounds=True)
     except (DataSourceError, DataLayerError, OSError) as exc:

@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-
 from core.atomic import atomic_write_text, fsync_dir
 from pipeline.buildings.models import Building, BuildingsReport
 
@@ -82,6 +80,8 @@ def hot_spot_records(b: Building) -> list[dict[str, Any]]:
 
 def write_geopackage(report: BuildingsReport, path: Path) -> None:
     """Both layers into one GeoPackage, written beside ``path`` and renamed into place."""
+    import geopandas as gpd  # lazy: +0.5 s, only when the findings are written
+
     crs = report.config.output_crs
     buildings = gpd.GeoDataFrame(
         [building_record(b, report.cards.get(b.key)) for b in report.buildings],
