@@ -33,6 +33,7 @@ LAZY_IMPORTS: dict[str, str] = {
     "pyogrio": "+0.6 s import; only when a vector file is read",
     "matplotlib": "+0.7 s import (matplotlib.figure); only when a plot or legend is drawn",
     "rio_cogeo": "+0.6 s import; only when a COG is written or validated",
+    "scipy": "+0.4 s import (scipy.ndimage); only when a roof has warm cells to label (hot spots)",
 }
 # Dynamic imports (``__import__`` / ``importlib.import_module``) allowed, by file.
 DYNAMIC_IMPORTS: dict[str, str] = {
