@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import io
 
-from matplotlib.figure import Figure
-from matplotlib.patches import Circle, Rectangle
-
 from core.i18n import Lang, has, text
 from pipeline.models import Product
 from webgis_export.layer_text import kind_key
@@ -41,6 +38,9 @@ def legend_entries(layer: VectorLayer, lang: Lang) -> list[tuple[str, str]]:
 
 def vector_legend_png(layer: VectorLayer, lang: Lang = "da") -> bytes:
     """The PNG legend of a vector layer in ``lang``: title, then its symbol rows."""
+    from matplotlib.figure import Figure  # lazy: +0.7 s, only when a legend is drawn
+    from matplotlib.patches import Circle, Rectangle
+
     style = layer.style
     entries = legend_entries(layer, lang)
     rows = len(entries) + 1
