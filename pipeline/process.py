@@ -21,6 +21,8 @@ Named sub-stages, in order (``from_stage`` forces one and everything after it):
   covering it -> co-registered change map and change areas (``pipeline.change.flight``).
 - ``volumes``: with volume polygons configured, cut/fill raster and volume polygons on each DSM
   (``pipeline.volumes.flight``).
+- ``roofs``: with footprints configured, roof planes (area, slope, aspect) per building on each DSM,
+  heights above terrain with the flight's DTM (``pipeline.roofs.flight``).
 
 Reruns skip products whose inputs and options have not changed (``Product.signature``; for
 thermal products it includes the measurement overrides, so new overrides recompute the thermal
@@ -58,6 +60,7 @@ from pipeline.mosaic.stage import mosaic_stage
 from pipeline.products import load_products, write_products, write_skipped
 from pipeline.rasters.area import OUTSIDE_AREA
 from pipeline.rasters.stage import RASTER_KINDS, rasters_stage
+from pipeline.roofs.flight import roofs_stage
 from pipeline.run import ProcessConfig, ProcessRun, Progress, StageOutput, resolve_stage
 from pipeline.thermal.stage import thermal_stage
 from pipeline.vegetation.flight import vegetation_stage
@@ -128,6 +131,7 @@ def process_flight(
     collect(vegetation_stage(run, products), save=False)
     collect(change_stage(run, products), save=False)
     collect(volumes_stage(run, products), save=False)
+    collect(roofs_stage(run, products), save=False)
     products = date_products(run, products)
     write_products(workspace, flight_id, products.values())
     write_skipped(workspace, flight_id, skipped)

@@ -28,8 +28,9 @@ from pipeline.models import Product, Skipped, ThermalOverrides
 from pipeline.thermal.stage import ThermalStageResult
 
 STAGES: tuple[str, ...] = (
-    "rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings", "vegetation", "change", "volumes"
-)
+    "rasters", "thermal", "frames", "gcp", "mosaic", "layers", "buildings", "vegetation", "change", "volumes",
+    "roofs",
+)  # fmt: skip
 ALIASES = {"georeference": "rasters", "process": "rasters"}
 #: Part of every product signature: a new version recomputes every product.
 VERSION = "1"
@@ -64,8 +65,8 @@ class ProcessConfig(Frozen):
         max_range: horizontal metres at which rays at/above the horizon are clipped.
         thermal_overrides: the flight's measurement parameters (stored in
             ``Workspace.thermal_overrides``); None reuses the stored ones.
-        footprints: building footprints (any vector file and CRS) for the ``buildings``
-            sub-stage; None: no building analysis.
+        footprints: building footprints (any vector file and CRS) for the ``buildings`` and
+            ``roofs`` sub-stages; None: no building analysis, no roofs.
         footprints_id_field: the footprints' id attribute (None: found among the usual names).
         air_temp_c: air temperature logged during the flight (°C), for the buildings' excess
             over air; None: the flight's thermal parameters' atmospheric temperature, if any.

@@ -36,6 +36,16 @@ def _percent(share: float | None) -> float | None:
     return None if share is None else 100.0 * share
 
 
+SLOPE_CLASSES: tuple[tuple[float, str], ...] = ((10.0, "flat"), (25.0, "low"), (45.0, "pitched"))
+"""Upper slope bound (°, exclusive) of each class; steeper faces are ``steep``. Roughly the roofing each
+takes: under 10° roofing felt or membrane, 10–25° felt, sheet or fibre cement, 25–45° tiles or slate."""
+
+
+def slope_class(slope_deg: float) -> str:
+    """The face's slope class (``flat``, ``low``, ``pitched``, ``steep``) of :data:`SLOPE_CLASSES`."""
+    return next((name for bound, name in SLOPE_CLASSES if slope_deg < bound), "steep")
+
+
 BUILDING_COLUMNS: tuple[Column, ...] = (
     Column("Id", "id", _field("id")),
     Column("Status", "status", lambda b: b.status.value),
@@ -56,6 +66,7 @@ PLANE_COLUMNS: tuple[Column, ...] = (
     Column("Areal (m²)", "area_m2", _field("area_m2"), 2),
     Column("Areal 2D (m²)", "area_2d_m2", _field("area_2d_m2"), 2),
     Column("Hældning (°)", "slope_deg", _field("slope_deg"), 1),
+    Column("Hældningsklasse", "slope_class", lambda p: slope_class(p.slope_deg)),
     Column("Retning (°)", "aspect_deg", _field("aspect_deg"), 0),
     Column("Middelhøjde (m)", "height_m", _field("height_m"), 2),
     Column("RMSE (m)", "rmse_m", _field("rmse_m"), 3),
