@@ -81,6 +81,13 @@ KIND_TO_RULE: dict[str, str] = {
     "facade": "oblique",
     "footprints": "rgb_orthophoto",
     "photo_points": "oblique",
+    "vegetation_index": "nature_index",
+    "change_map": "nature_index",  # made for nature flights against the last flight of the place
+    "change_areas": "nature_index",
+    "volumes": "elevation",  # quantities measured on a DSM: as old as the DSM
+    "cut_fill": "elevation",
+    "roof_planes": "elevation",
+    "check_points": "rgb_orthophoto",
     "ndvi": "nature_index",
     "exg": "nature_index",
     "vari": "nature_index",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import QAError
-from qa.freshness import add_months, evaluate, load_kind_map, load_rules
+from pipeline.models import ProductKind
+from qa.freshness import DEFAULT_RULES, add_months, evaluate, load_kind_map, load_rules
 
 CAPTURED = datetime(2024, 5, 10, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -111,3 +112,10 @@ def test_example_rules_file_matches_the_defaults() -> None:
         assert rule.fresh_months == DEFAULT_RULES[name].fresh_months
         assert rule.stale_months == DEFAULT_RULES[name].stale_months
     assert load_kind_map(example)["thermal_mosaic"] == "thermal"
+
+
+def test_every_product_kind_has_a_freshness_rule() -> None:
+    """QA rates every product process can make (a kind without a rule failed the flight's QA)."""
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    for kind in ProductKind:
+        assert evaluate(kind.value, now - timedelta(days=30), now).rule in DEFAULT_RULES, kind
