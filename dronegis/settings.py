@@ -127,6 +127,17 @@ class Settings(BaseSettings):
         "process analyses heat loss per building over every thermal flight",
     )
     footprints_id_field: str | None = Field(None, description="the footprints' building id attribute")
+    volume_polygons: Path | None = Field(
+        None,
+        description="polygons (any OGR format and CRS) whose cut/fill process measures on every DSM of a "
+        "flight (like dronegis process --volume-polygons)",
+    )
+    volume_base: Literal["plane", "lowest", "average", "surface"] = Field(
+        "plane", description="base of the volumes (surface: the raster volume_base_dem)"
+    )
+    volume_base_dem: Path | None = Field(
+        None, description="base surface raster (DTM or an earlier DSM) for volume_base=surface"
+    )
     privacy_zones: Path | None = Field(
         None,
         description="polygon file (any OGR format and CRS) of privacy zones masked out of every publication",
