@@ -43,6 +43,7 @@ STORAGE_CRS = "EPSG:25832"  # the storage CRS of a product whose own CRS has no 
 GEOPACKAGE_SUFFIXES = frozenset({".gpkg"})
 CHANGE_CLASSES = {"gain": "#1a9850aa", "loss": "#d73027aa"}
 BALANCE_CLASSES = {"cut": "#b2182baa", "fill": "#2166acaa", "balanced": "#f7f7f7aa"}
+ROOF_SLOPE_CLASSES = {"flat": "#ffffccaa", "low": "#fed976aa", "pitched": "#fd8d3caa", "steep": "#bd0026aa"}
 HEAT_CLASSES = {"A": "#1a9850cc", "B": "#91cf60cc", "C": "#fee08bcc", "D": "#fc8d59cc", "E": "#d73027cc"}
 STYLES: dict[ProductKind, VectorStyle] = {
     ProductKind.FOOTPRINTS: VectorStyle(title="Footprints", stroke="#1f5fbf", fill="#1f5fbf26"),
@@ -59,7 +60,14 @@ STYLES: dict[ProductKind, VectorStyle] = {
     ProductKind.VOLUMES: VectorStyle(
         title="Volumes", stroke="#4d4d4d", fill="#dfc27d66", class_field="balance", classes=BALANCE_CLASSES
     ),
-    ProductKind.ROOF_PLANES: VectorStyle(title="Roof planes", stroke="#01665e", fill="#80cdc166"),
+    # roof planes by slope class (``slope_class``, pipeline.roofs.outputs.SLOPE_CLASSES): light = flat
+    ProductKind.ROOF_PLANES: VectorStyle(
+        title="Roof planes",
+        stroke="#01665e",
+        fill="#80cdc166",
+        class_field="slope_class",
+        classes=ROOF_SLOPE_CLASSES,
+    ),
     ProductKind.CHECK_POINTS: VectorStyle(title="Check points", stroke="#000000", fill="#ffff33ff", width=1),
 }
 
