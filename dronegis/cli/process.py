@@ -12,7 +12,8 @@ pool of N processes; the default processes the frames here. The products are the
 ``--footprints FILE`` (or ``DRONEGIS_FOOTPRINTS``) adds the ``buildings`` sub-stage: heat loss per
 building over the flight's thermal mosaic or frames (``pipeline.buildings.flight``), with
 ``--id-field`` naming the building id and the air temperature from ``--conditions FILE``, the
-conditions logged over the API, or ``--air-temp``.
+conditions logged over the API, or ``--air-temp``; and the ``roofs`` sub-stage: roof planes per building
+on each DSM of the flight (``pipeline.roofs.flight``), heights above terrain with its DTM.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ THERMAL_KEYS = {
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="Building footprints (any vector file and CRS): heat loss per building over the thermal "
-    "products (default: $DRONEGIS_FOOTPRINTS).",
+    "products, roof planes on the DSMs (default: $DRONEGIS_FOOTPRINTS).",
 )
 @click.option(
     "--id-field", default=None, help="Footprint attribute holding the building id (default: found)."
@@ -298,7 +299,7 @@ def _report(request: ProcessRequest, products: tuple[Product, ...], skipped: Seq
         gsd = f" GSD {p.gsd_m * 100:.1f} cm" if p.gsd_m else ""
         click.echo(f"{p.kind.value:15s} {p.path}{gsd}")
     for p in products:
-        if p.kind.value in ("buildings", "hot_spots") and p.vector is not None:
+        if p.kind.value in ("buildings", "hot_spots", "roof_planes") and p.vector is not None:
             click.echo(f"{p.kind.value:15s} {p.vector.count} features (layer {p.vector.layer})")
     for s in skipped:
         click.echo(f"skipped        {s.file}: {s.reason}")

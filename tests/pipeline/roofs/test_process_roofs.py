@@ -18,20 +18,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 import shapely
 from click.testing import CliRunner
 
 from core.workspace import Workspace
 from dronegis.cli.main import cli
-from flights.ingest import ingest_folder
+from flights.ingest import ingest_folder, load_flight
 from flights.ingest_config import IngestConfig
 from flights.models import Purpose
 from flights.raster_time import declared_capture
 from pipeline.models import Product, ProductKind
 from pipeline.process import process_flight
 from pipeline.products import load_skipped
+from pipeline.roofs.flight import roofs_stage
 from pipeline.roofs.outputs import slope_class
-from pipeline.run import ProcessConfig
+from pipeline.run import ProcessConfig, ProcessRun
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 CRS = "EPSG:26918"
@@ -134,3 +136,33 @@ def test_roofs_without_dsm_or_away_from_it_are_skipped(roofs_flight: dict[str, P
     assert not [p for p in products if p.kind is ProductKind.ROOF_PLANES]
     reasons = [s.reason for s in load_skipped(ws, "bare") if s.reason.startswith("roofs:")]
     assert reasons and "no DSM" in reasons[0], reasons
+
+
+def test_dsm_and_dtm_in_two_datums_are_skipped(roofs_flight: dict[str, Path]) -> None:
+    """A DVR90 DSM over an ellipsoidal DTM without the grid: the sub-stage skips the DSM with the reason."""
+    ws = Workspace.at(roofs_flight["ws"])
+    products = {p.id: p for p in process_flight(ws, "lidar", ProcessConfig(target_crs=CRS))}
+    tagged = {}
+    for kind, datum in ((ProductKind.DSM, "DVR90 (EPSG:5799)"), (ProductKind.DTM, "ellipsoidal (ETRS89)")):
+        product = _only(tuple(products.values()), kind)
+        copy = ws.root / "tagged" / Path(product.path).name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copyfile(ws.root / product.path, copy)
+        with rasterio.open(copy, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:
+            ds.update_tags(DRONEGIS_HEIGHT_DATUM=datum)
+        tagged[product.id] = product.model_copy(update={"path": copy.relative_to(ws.root).as_posix()})
+    config = ProcessConfig(target_crs=CRS, footprints=roofs_flight["footprints"])
+    run = ProcessRun(workspace=ws, flight=load_flight(ws.flight_json("lidar")), config=config)
+    output = roofs_stage(run, tagged)
+    assert not output.products
+    (skipped,) = output.skipped
+    assert skipped.file == "tagged/dsm.tif" and "ellipsoidal" in skipped.reason and "DVR90" in skipped.reason
+
+
+def test_cli_process_lists_the_roof_planes(roofs_flight: dict[str, Path]) -> None:
+    args = ["process", "lidar", "--workspace", str(roofs_flight["ws"]), "--target-crs", CRS,
+            "--footprints", str(roofs_flight["footprints"])]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if x.startswith("roof_planes") and "features" in x)
+    assert "(layer roof_planes)" in line and int(line.split()[1]) > 84
