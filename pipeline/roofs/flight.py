@@ -26,7 +26,6 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-import pyogrio
 import shapely
 
 from core.errors import AnalysisError, DroneGisError
@@ -145,6 +144,8 @@ def _record(run: ProcessRun, pid: str, dsm: Product, dtm: Product | None, result
 
 
 def _gpkg_bounds(gpkg: Path) -> tuple[float, float, float, float]:
+    import pyogrio  # noqa: PLC0415 -- heavy; only when roofs run
+
     info = pyogrio.read_info(gpkg, layer=LAYER, force_total_bounds=True)
     minx, miny, maxx, maxy = (float(v) for v in info["total_bounds"])
     return (minx, miny, maxx, maxy)

@@ -7,8 +7,8 @@ the Danish CSV with ``;`` and a decimal comma for Danish Excel, the English one 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from core.atomic import atomic_write_text
@@ -16,6 +16,9 @@ from pipeline.roofs.models import Building, RoofConfig, RoofPlane, RoofRun
 from pipeline.roofs.report import write_report
 from pipeline.volumes.tables import Cell, Column, attribute_table, write_csv_pair, write_gpkg
 from pipeline.zonal import PolygonLayer
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 FILES = {
     "gpkg": "roofs.gpkg",
@@ -77,6 +80,8 @@ PLANE_COLUMNS: tuple[Column, ...] = (
 def _frames(
     run: RoofRun, layer: PolygonLayer, outlines: Sequence[BaseGeometry | None], out_crs: str
 ) -> dict[str, gpd.GeoDataFrame]:
+    import geopandas as gpd  # noqa: PLC0415 -- heavy; only when outputs are written
+
     buildings: Sequence[Building] = run.buildings
     planes: Sequence[RoofPlane] = run.planes
     footprints = gpd.GeoSeries([f.geometry for f in layer.features], crs=layer.crs).to_crs(out_crs)
