@@ -85,10 +85,14 @@ def test_every_link_resolves_for_anonymous_callers(demo_site: DemoSite) -> None:
     public = {i for i, layer in demo_site.layers.items() if layer.access == "public"}
     vectors = {i for i, layer in demo_site.vectors.items() if layer.access == "public"}
     items = {doc["id"] for doc in documents.values() if doc["type"] == "Feature"}
-    assert items == public | vectors and len(public) >= 8 and vectors == {"skanderborg-demo-footprints"}
+    assert items == public | vectors and len(public) >= 8 and vectors == {
+        "skanderborg-demo-footprints",
+        "skanderborg-demo-buildings",  # the demo's synthetic footprints over its thermal mosaic
+        "skanderborg-demo-hot-spots",
+    }
     collections = {doc["id"] for doc in documents.values() if doc["type"] == "Collection"}
     # thermal_mosaic and photo_points hold only an internal layer each
-    assert collections == {"rgb_frame", "thermal_frame", "footprints"}
+    assert collections == {"rgb_frame", "thermal_frame", "footprints", "buildings", "hot_spots"}
     assert len(layer_links) == 7 * len(public)  # legend, 2 XYZ, WMS, WMTS, STAC, COG
     hidden = {i for i in [*demo_site.layers, *demo_site.vectors] if i not in public | vectors}
     urls = [url for url, _ in layer_links] + list(stac_links)
