@@ -23,9 +23,7 @@ from pathlib import Path, PurePosixPath
 import pyproj
 import rasterio
 from pyproj.exceptions import CRSError
-from rasterio.errors import CRSError as RasterioCRSError
 from rasterio.errors import RasterioError
-from rasterio.warp import transform_bounds
 
 from core.errors import GeoreferenceError, RasterError
 from core.names import printable
@@ -172,12 +170,19 @@ def read_raster(
 
 
 def wgs84_bounds(crs: str | None, bounds: tuple[float, ...]) -> tuple[float, float, float, float] | None:
-    """``bounds`` (left, bottom, right, top in ``crs``) as west, south, east, north degrees, or None."""
+    """``bounds`` (left, bottom, right, top in ``crs``) as west, south, east, north degrees, or None.
+
+    The one answer to "where on earth is it" for rasters (ingest, the publication gates, layers):
+    pyproj, densified edges. (GDAL's ``transform_bounds`` returned infinities for NAD83 / UTM 18N
+    after some sequences of work in one long process, where pyproj's answer stayed right.)
+    """
     if crs is None:
         return None
     try:
-        west, south, east, north = transform_bounds(crs, "EPSG:4326", *bounds, densify_pts=21)
-    except (CRSError, RasterioCRSError, ValueError) as exc:
+        to_wgs84 = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(crs), 4326, always_xy=True)
+        left, bottom, right, top = bounds[:4]
+        west, south, east, north = to_wgs84.transform_bounds(left, bottom, right, top, densify_pts=21)
+    except (CRSError, pyproj.exceptions.ProjError, ValueError) as exc:
         logger.info("footprint in %s not computable: %s", crs[:40], exc)
         return None
     box = (float(west), float(south), float(east), float(north))

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import rasterio
 from pydantic import Field
-from rasterio.warp import transform_bounds
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import ExportError, PublicationRefused
 from core.models import Frozen
 from flights.aoi import SKANDERBORG_KOMKODE, load_municipality
+from flights.rasters import wgs84_bounds
 from pipeline.models import Product
 from webgis_export.layerbuild import sample_range
 from webgis_export.vectors.build import is_vector, source_table, vector_footprint
@@ -49,7 +49,10 @@ class PublishGates(Frozen):
 def footprint(cog: Path) -> BaseGeometry:
     """The raster's footprint in EPSG:4326 (its bounds, densified)."""
     with rasterio.open(cog) as src:
-        return box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21))
+        wgs84 = wgs84_bounds(src.crs.to_wkt(), tuple(src.bounds))
+    if wgs84 is None:
+        raise ExportError(f"{cog}: its extent has no WGS84 bounds")
+    return box(*wgs84)
 
 
 def check_products(products: list[Product], root: Path, gates: PublishGates) -> dict[str, dict[str, str]]:

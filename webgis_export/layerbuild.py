@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.warp import transform_bounds
 
 from core.errors import ExportError
+from flights.rasters import wgs84_bounds
 from pipeline.models import Accuracy, Product, ProductKind, ProductThermal
 from pipeline.rasters.cog import profile_for, validate_cog, write_cog
 from webgis_export.analysis_style import ANALYSIS_KINDS, analysis_style, analysis_title
@@ -113,7 +113,9 @@ def layer_folder_build(
     style = default_style(product, cog)
     with rasterio.open(cog) as src:
         bounds = (src.bounds.left, src.bounds.bottom, src.bounds.right, src.bounds.top)
-        wgs84 = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        wgs84 = wgs84_bounds(src.crs.to_wkt(), tuple(src.bounds))
+        if wgs84 is None:
+            raise ExportError(f"{product.id}: the extent of {cog} in {src.crs} has no WGS84 bounds")
         gsd = float(product.gsd_m or abs(src.transform.a))
         meta = {
             "crs": src.crs.to_string(),

@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import rasterio
-import rasterio.coords
-import rasterio.crs
-from pyproj import CRS, Transformer
 from rasterio.warp import transform_bounds
 
 from core.errors import ExportError
+from flights.rasters import wgs84_bounds
 from webgis_export.models import Style
 from webgis_export.render import FastWarp, ImageFormat, configure_gdal, encode, open_published, style_image
 from webgis_export.tms import get_tms, zoom_for_gsd
@@ -86,24 +84,14 @@ def tiles_covering(cog: Path, tms_id: str, min_zoom: int, max_zoom: int) -> list
 def default_zooms(cog: Path, tms_id: str, gsd_m: float) -> tuple[int, int]:
     """(min, max) levels: from the level where the product fits one tile down to its GSD."""
     with rasterio.open(cog) as src:
-        latitude = _centre_latitude(src.crs, src.bounds)
+        wgs84 = wgs84_bounds(src.crs.to_wkt(), tuple(src.bounds))
         size_px = max(src.width, src.height)
+    if wgs84 is None:
+        raise ExportError(f"{cog}: its extent has no WGS84 bounds")
+    latitude = (wgs84[1] + wgs84[3]) / 2
     max_zoom = zoom_for_gsd(tms_id, gsd_m, latitude=latitude)
     levels_down = math.ceil(math.log2(max(size_px / 256.0, 1.0)))
     return max(0, max_zoom - levels_down), max_zoom
-
-
-def _centre_latitude(crs: rasterio.crs.CRS, bounds: rasterio.coords.BoundingBox) -> float:
-    """The latitude of the product's centre (pyproj; GDAL's densified bounds can come back infinite).
-
-    Raises:
-        ExportError: when the centre has no latitude (a CRS that cannot be brought to WGS84).
-    """
-    to_wgs84 = Transformer.from_crs(CRS.from_user_input(crs.to_wkt()), 4326, always_xy=True)
-    _, latitude = to_wgs84.transform((bounds.left + bounds.right) / 2, (bounds.bottom + bounds.top) / 2)
-    if not math.isfinite(latitude):
-        raise ExportError(f"the centre of the product in {crs.to_string()} has no WGS84 latitude")
-    return float(latitude)
 
 
 _WORKER: dict[str, object] = {}
