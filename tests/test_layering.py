@@ -55,13 +55,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "hidden_imports": frozenset(
         {
-            "dronegis/api/app.py: core.workspace",
-            "dronegis/api/app.py: dronegis.service",
-            "dronegis/api/app.py: webgis_export.render",
-            "dronegis/api/app.py: webgis_export.service",
-            "webgis_export/publish.py: core.errors",
-            "webgis_export/publish.py: qa.freshness",
-            "webgis_export/render.py: pyproj",
         }
     ),
     "oversize_modules": frozenset(

@@ -34,10 +34,11 @@ from pathlib import Path
 import rasterio
 
 from core.atomic import atomic_write_text
-from core.errors import ExportError, LayerNotFound
+from core.errors import ExportError, LayerNotFound, QAError
 from core.workspace import Workspace
 from pipeline.models import Product
 from pipeline.products import load_products, read_products
+from qa.freshness import evaluate
 from qa.models import QAReport
 from webgis_export.gates import PublishGates, check_products, drop_empty
 from webgis_export.layer_ids import layer_id_for, unique_layer_ids
@@ -102,9 +103,6 @@ def load_qa(workspace: Workspace, flight: str) -> QAReport | None:
 
 def qa_summary(product: Product, report: QAReport | None, now: datetime) -> dict[str, object]:
     """QA status, the accuracy statement of this product (:func:`accuracy_of`) and freshness at ``now``."""
-    from core.errors import QAError
-    from qa.freshness import evaluate
-
     summary: dict[str, object] = {"status": report.status if report else None}
     summary["accuracy"] = accuracy_of(product, report)
     summary["evidence"] = evidence_of(product, report)[0]

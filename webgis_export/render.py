@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import rasterio
 from morecantile import TileMatrixSet
+from pyproj import Transformer
 from rasterio.crs import CRS
 from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
 from rio_tiler.io import Reader
@@ -283,8 +284,6 @@ class FastWarp:
         key = dst_crs.to_string()
         transformer = self._transformers.get(key)
         if transformer is None:
-            from pyproj import Transformer
-
             transformer = Transformer.from_crs(dst_crs.to_wkt(), self.dataset.crs.to_wkt(), always_xy=True)
             self._transformers[key] = transformer
         return transformer

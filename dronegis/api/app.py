@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import FastAPI
 
+from core.workspace import Workspace
 from dronegis import __version__
 from dronegis.api import cards, features, jobs, ogc, pages, uploads
 from dronegis.api.caching import PrivateWhenAuthorized
 from dronegis.api.errors import install_error_handlers
 from dronegis.api.openapi import install_openapi
 from dronegis.api.records import install_records, publication_gate
+from dronegis.service import install_job_service
 from dronegis.settings import Settings
-
-if TYPE_CHECKING:
-    from webgis_export.service import LayerStore
+from webgis_export.render import configure_gdal
+from webgis_export.service import LayerStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,8 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
     install_openapi(app)
-    from dronegis.service import install_job_service  # the job service is heavy: import on use
-
     install_job_service(app, settings)
     return app
 
@@ -55,9 +52,5 @@ def install_ogc(app: FastAPI, settings: Settings) -> None:
 
 def _layer_store(settings: Settings) -> LayerStore:
     """The published layers of the workspace, with GDAL set up for serving tiles."""
-    from core.workspace import Workspace
-    from webgis_export.render import configure_gdal
-    from webgis_export.service import LayerStore
-
     configure_gdal()
     return LayerStore(Workspace.at(settings.workspace), publication_gate(settings))
