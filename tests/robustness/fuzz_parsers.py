@@ -16,10 +16,10 @@ A run passes when every execution returns or raises an error of the project's tr
 at random places, deleted/duplicated/inserted chunks, truncation, splicing two seeds, and for text
 numbers replaced by 1e300, nan, -0, huge integers and line ends changed.
 
-Short run (CI): ``tests/robustness/test_fuzz_parsers.py``. Long run, documented in
-``docs/DESIGN.md`` (figures in ``benchmarks/RESULTS.md``)::
+Short run (CI): ``tests/robustness/test_fuzz_parsers.py``. Long run, documented with its figures in
+``docs/DESIGN.md`` ("Hostile input, identifiers and the service under load")::
 
-    .venv/bin/python tests/robustness/fuzz_parsers.py --executions 1000000 --seed 1 --crash-dir /tmp/fuzz
+    .venv/bin/python tests/robustness/fuzz_parsers.py --executions 1000000 --seconds 2700 --seed 7
 """
 
 from __future__ import annotations
