@@ -63,7 +63,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "long_functions": frozenset(
         {
-            "webgis_export/layerbuild.py::layer_folder_build",
             "webgis_export/publish.py::publish",
         }
     ),
@@ -71,7 +70,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
         {
             "dronegis/api/ogc.py::wmts_rest_info",
             "dronegis/api/ogc.py::wmts_rest_tile",
-            "webgis_export/layerbuild.py::layer_folder_build",
             "webgis_export/ogc/featureinfo.py::feature_info",
             "webgis_export/publish.py::publish",
         }

@@ -10,11 +10,14 @@ import logging
 import shutil
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import rasterio
+from pydantic import ConfigDict, Field
 
 from core.errors import ExportError
+from core.models import Frozen
 from flights.rasters import wgs84_bounds
 from pipeline.models import Accuracy, Product, ProductKind, ProductThermal
 from pipeline.rasters.cog import profile_for, validate_cog, write_cog
@@ -24,7 +27,6 @@ from webgis_export.models import Access, Approval, Layer, QAFinding, Style
 from webgis_export.places import locality_of
 from webgis_export.privacy.apply import PrivacyRun, apply_to_cog, write_stamp
 from webgis_export.pyramid import build_pyramid, default_zooms
-from webgis_export.render import ImageFormat
 from webgis_export.tms import supported_tms
 
 log = logging.getLogger(__name__)
@@ -85,38 +87,71 @@ def default_style(product: Product, cog: Path) -> Style:
     return Style(colormap=cmap, vmin=round(vmin, 2), vmax=round(vmax, 2), unit=product.units or unit or None)
 
 
-def layer_folder_build(
-    product: Product,
-    source: Path,
-    folder: Path,
-    *,
-    access: Access,
-    title: str | None,
-    qa: dict[str, object],
-    published_at: datetime,
-    pyramids: bool,
-    pyramid_processes: int | None = None,
-    privacy: PrivacyRun | None = None,
-) -> Layer:
-    """Fill ``folder`` (= ``publish/layers/<id>`` in staging) and return the Layer.
+class LayerOptions(Frozen):
+    """How one raster layer is published (chosen by :func:`webgis_export.publish.publish`).
 
     ``qa`` carries ``status``, ``freshness``, ``accuracy``, ``evidence`` and ``findings``
     already extracted from the QA report and the freshness rules, plus the publication's
-    ``site`` name and ``approval``.
+    ``override``/``overrides`` reasons, ``site`` name and ``approval``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    access: Access = "internal"
+    title: str | None = None
+    qa: dict[str, object] = Field(default_factory=dict)
+    published_at: datetime
+    pyramids: bool = True
+    pyramid_processes: int | None = None
+    privacy: PrivacyRun = Field(default_factory=PrivacyRun)
+
+
+class CogFacts(NamedTuple):
+    """What the layer record takes from its staged COG."""
+
+    bounds: tuple[float, float, float, float]
+    wgs84: tuple[float, float, float, float]
+    gsd_m: float
+    meta: dict[str, Any]
+
+
+def layer_folder_build(product: Product, source: Path, folder: Path, options: LayerOptions) -> Layer:
+    """Fill ``folder`` (= ``publish/layers/<id>`` in staging) and return the Layer.
+
+    The COG is staged and masked by the privacy zones before its style, legend and pyramids are made.
     """
     folder.mkdir(parents=True, exist_ok=True)
     cog = folder / COG_NAME
     stage_cog(source, cog, product.kind)
-    stamp = apply_to_cog(cog, product.kind, privacy or PrivacyRun())  # before style, legend and pyramids
+    stamp = apply_to_cog(cog, product.kind, options.privacy)  # before style, legend and pyramids
     write_stamp(folder, stamp)
     validate_cog_file(cog)
     style = default_style(product, cog)
+    layer = _layer_record(product, folder.name, style, cog_facts(product, cog), options)
+    layer = layer.model_copy(update={"privacy": stamp})
+    (folder / LEGEND_NAME).write_bytes(layer_legend_png(layer))
+    if options.pyramids:
+        depths: dict[str, tuple[int, int]] = {}
+        for tms_id in supported_tms():
+            zooms = default_zooms(cog, tms_id, layer.gsd_m)
+            target, processes = folder / style.name / tms_id, options.pyramid_processes
+            build_pyramid(cog, target, style, tms_id, fmt=layer.tile_format, zooms=zooms, processes=processes)
+            depths[tms_id] = zooms
+        layer = layer.model_copy(update={"pyramids": depths})
+    return layer
+
+
+def cog_facts(product: Product, cog: Path) -> CogFacts:
+    """Bounds, WGS84 bounds, GSD and the raster's metadata, read once from the staged COG.
+
+    Raises:
+        ExportError: the COG's extent cannot be brought to WGS84.
+    """
     with rasterio.open(cog) as src:
         bounds = (src.bounds.left, src.bounds.bottom, src.bounds.right, src.bounds.top)
-        wgs84 = wgs84_bounds(src.crs.to_wkt(), tuple(src.bounds))
+        wgs84 = wgs84_bounds(src.crs.to_wkt(), bounds)
         if wgs84 is None:
             raise ExportError(f"{product.id}: the extent of {cog} in {src.crs} has no WGS84 bounds")
-        gsd = float(product.gsd_m or abs(src.transform.a))
         meta = {
             "crs": src.crs.to_string(),
             "width": src.width,
@@ -125,23 +160,28 @@ def layer_folder_build(
             "dtype": src.dtypes[0],
             "nodata": src.nodata,
         }
-    fmt: ImageFormat = "jpeg" if style.is_rgb else "png"
-    layer_id = folder.name
-    view = product.view
-    layer = Layer(
+        return CogFacts(bounds, wgs84, float(product.gsd_m or abs(src.transform.a)), meta)
+
+
+def _layer_record(
+    product: Product, layer_id: str, style: Style, facts: CogFacts, options: LayerOptions
+) -> Layer:
+    """The Layer of ``product`` (everything but its privacy stamp and pyramid depths)."""
+    qa, view = options.qa, product.view
+    return Layer(
         id=layer_id,
-        title=title
+        title=options.title
         or analysis_title(product, style)
         or f"{product.kind.value.replace('_', ' ')} {product.flight}",
         kind=product.kind,
-        access=access,
+        access=options.access,
         flight=product.flight,
         product_id=product.id,
         style=style,
         cog=f"layers/{layer_id}/{COG_NAME}",
-        bounds=bounds,
-        bounds_wgs84=wgs84,
-        gsd_m=gsd,
+        bounds=facts.bounds,
+        bounds_wgs84=facts.wgs84,
+        gsd_m=facts.gsd_m,
         time_start=product.time_start,
         time_end=product.time_end,
         capture_time_source=product.capture_time_source,
@@ -155,7 +195,7 @@ def layer_folder_build(
         qa_findings=tuple(f for f in _items(qa.get("findings")) if isinstance(f, QAFinding)),
         approval=qa.get("approval") if isinstance(qa.get("approval"), Approval) else None,
         site=_text(qa.get("site")) or None,
-        locality=locality_of(wgs84),
+        locality=locality_of(facts.wgs84),
         height_datum=product.height_datum,
         datum=product.datum,
         thermal=thermal_summary(product.thermal),
@@ -165,28 +205,10 @@ def layer_folder_build(
         azimuth_deg=view.azimuth_deg if view else None,
         stac_item=f"stac/{product.kind.value}/{layer_id}/{layer_id}.json",
         legend=f"layers/{layer_id}/{LEGEND_NAME}",
-        tile_format=fmt,
-        published_at=published_at,
-        privacy=stamp,
-        **meta,
+        tile_format="jpeg" if style.is_rgb else "png",
+        published_at=options.published_at,
+        **facts.meta,
     )
-    (folder / LEGEND_NAME).write_bytes(layer_legend_png(layer))
-    if pyramids:
-        depths: dict[str, tuple[int, int]] = {}
-        for tms_id in supported_tms():
-            zooms = default_zooms(cog, tms_id, gsd)
-            build_pyramid(
-                cog,
-                folder / style.name / tms_id,
-                style,
-                tms_id,
-                fmt=fmt,
-                zooms=zooms,
-                processes=pyramid_processes,
-            )
-            depths[tms_id] = zooms
-        layer = layer.model_copy(update={"pyramids": depths})
-    return layer
 
 
 def _text(value: object) -> str | None:

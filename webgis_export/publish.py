@@ -42,7 +42,7 @@ from qa.freshness import evaluate
 from qa.models import QAReport
 from webgis_export.gates import PublishGates, check_products, drop_empty
 from webgis_export.layer_ids import layer_id_for, unique_layer_ids
-from webgis_export.layerbuild import RASTER_KINDS, layer_folder_build
+from webgis_export.layerbuild import RASTER_KINDS, LayerOptions, layer_folder_build
 from webgis_export.models import Access, Approval, Layer
 from webgis_export.places import site_given_at_ingest
 from webgis_export.privacy.apply import frame_access, privacy_run, write_stamp
@@ -218,19 +218,21 @@ def publish(
                     product,
                     workspace.root / product.path,
                     stage / "layers" / ids[product.id],
-                    access=layer_access,
-                    title=layer_title,
-                    qa={
-                        **qa_summary(product, reports[product.flight], now),
-                        "override": overrides[product.id],
-                        "overrides": {**passed[product.id], **frame_reasons},
-                        "site": sites[product.flight],
-                        "approval": approval,
-                    },
-                    published_at=now,
-                    pyramids=pyramids,
-                    pyramid_processes=pyramid_processes,
-                    privacy=run,
+                    LayerOptions(
+                        access=layer_access,
+                        title=layer_title,
+                        qa={
+                            **qa_summary(product, reports[product.flight], now),
+                            "override": overrides[product.id],
+                            "overrides": {**passed[product.id], **frame_reasons},
+                            "site": sites[product.flight],
+                            "approval": approval,
+                        },
+                        published_at=now,
+                        pyramids=pyramids,
+                        pyramid_processes=pyramid_processes,
+                        privacy=run,
+                    ),
                 )
             )
         new: list[Layer | VectorLayer] = [*new_layers, *new_vectors]

@@ -20,7 +20,7 @@ from rio_tiler.io import Reader
 
 from pipeline.models import HeightDatum, ProductKind
 from pipeline.rasters.reproject import ReprojectConfig, reproject_to_cog
-from webgis_export.layerbuild import layer_folder_build
+from webgis_export.layerbuild import LayerOptions, layer_folder_build
 from webgis_export.render import read_point, read_tile
 from webgis_export.stac import build_catalog, item_for, validate_tree, write_catalog
 from webgis_export.tms import get_tms
@@ -39,8 +39,8 @@ def dvr90_layer(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
         ReprojectConfig(kind=ProductKind.DTM, grids=data_dir / "proj_grids", flight="h1"),
     )
     assert product.height_datum is HeightDatum.DVR90
-    layer = layer_folder_build(product, root / "dtm.tif", root / "layers" / "h1-dtm", access="internal",
-                               title=None, qa={}, published_at=NOW, pyramids=False)  # fmt: skip
+    options = LayerOptions(access="internal", published_at=NOW, pyramids=False)
+    layer = layer_folder_build(product, root / "dtm.tif", root / "layers" / "h1-dtm", options)
     return layer, root
 
 
