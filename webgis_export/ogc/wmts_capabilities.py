@@ -11,23 +11,21 @@ from collections.abc import Sequence
 
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import (
-    INFO_FORMATS,
     WELL_KNOWN,
     layer_abstract,
     layer_depth,
     tile_limits,
     with_token,
 )
+from webgis_export.ogc.wmts_layer import LayerEntry, layer_element
 from webgis_export.ogc.wmts_vectors import vector_depth, vector_layer_element
-from webgis_export.ogc.xmltree import OWS, WMTS_NS, XLINK, Element, document, href, num, serialise, sub
-from webgis_export.service import bounds_in
+from webgis_export.ogc.xmltree import OWS, WMTS_NS, XLINK, Element, document, href, serialise, sub
 from webgis_export.tms import get_tms, supported_tms
 from webgis_export.vectors.models import VectorLayer
 
 W = f"{{{WMTS_NS}}}"
 O = f"{{{OWS}}}"  # noqa: E741
 TILE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
-INFO_EXT = {"application/json": "json", "text/plain": "txt", "text/html": "html"}
 
 
 def wmts_capabilities(
@@ -93,68 +91,14 @@ def _encoding(get: Element, value: str) -> None:
 
 
 def _layer(contents: Element, layer: Layer, base_url: str, token: str | None) -> None:
-    node = sub(contents, f"{W}Layer")
-    sub(node, f"{O}Title", layer.title)
-    sub(node, f"{O}Abstract", layer_abstract(layer))
-    west, south, east, north = layer.bounds_wgs84
-    box = sub(node, f"{O}WGS84BoundingBox", crs="urn:ogc:def:crs:OGC:2:84")
-    sub(box, f"{O}LowerCorner", f"{num(west)} {num(south)}")
-    sub(box, f"{O}UpperCorner", f"{num(east)} {num(north)}")
-    for epsg in (25832, 3857):
-        left, bottom, right, top = bounds_in(layer.crs, layer.bounds, f"EPSG:{epsg}")
-        native = sub(node, f"{O}BoundingBox", crs=f"urn:ogc:def:crs:EPSG::{epsg}")
-        sub(native, f"{O}LowerCorner", f"{num(left)} {num(bottom)}")
-        sub(native, f"{O}UpperCorner", f"{num(right)} {num(top)}")
-    sub(node, f"{O}Identifier", layer.id)
-    style = sub(node, f"{W}Style", isDefault="true")
-    sub(style, f"{O}Title", layer.style.title)
-    sub(style, f"{O}Identifier", layer.style.name)
-    sub(
-        style,
-        f"{W}LegendURL",
-        format="image/png",
-        **{f"{{{XLINK}}}href": with_token(f"{base_url}/legend/{layer.id}.png", token)},
+    own = TILE_FORMATS[layer.tile_format]
+    entry = LayerEntry(
+        abstract=layer_abstract(layer),
+        legend=f"{base_url}/legend/{layer.id}.png",
+        formats=[own, *(f for f in TILE_FORMATS.values() if f != own)],
+        depth=lambda tms_id: layer_depth(layer, tms_id),
     )
-    formats = [TILE_FORMATS[layer.tile_format]] + [
-        f for f in TILE_FORMATS.values() if f != TILE_FORMATS[layer.tile_format]
-    ]
-    for fmt in formats:
-        sub(node, f"{W}Format", fmt)
-    for info in INFO_FORMATS:
-        sub(node, f"{W}InfoFormat", info)
-    for tms_id in supported_tms():
-        _matrix_link(node, layer, tms_id)
-    root = (
-        f"{base_url}/wmts/1.0.0/{layer.id}/{{Style}}/{{TileMatrixSet}}/{{TileMatrix}}/{{TileRow}}/{{TileCol}}"
-    )
-    for fmt in formats:
-        ext = "png" if fmt == "image/png" else "jpg"
-        sub(
-            node,
-            f"{W}ResourceURL",
-            format=fmt,
-            resourceType="tile",
-            template=with_token(f"{root}.{ext}", token),
-        )
-    for info, ext in INFO_EXT.items():
-        template = with_token(f"{root}/{{J}}/{{I}}.{ext}", token)
-        sub(node, f"{W}ResourceURL", format=info, resourceType="FeatureInfo", template=template)
-
-
-def _matrix_link(node: Element, layer: Layer, tms_id: str) -> None:
-    if tile_limits(layer, tms_id, 0) is None:
-        return
-    link = sub(node, f"{W}TileMatrixSetLink")
-    sub(link, f"{W}TileMatrixSet", tms_id)
-    limits = sub(link, f"{W}TileMatrixSetLimits")
-    for z in range(0, layer_depth(layer, tms_id) + 1):
-        box = tile_limits(layer, tms_id, z)
-        if box is None:
-            continue
-        entry = sub(limits, f"{W}TileMatrixLimits")
-        sub(entry, f"{W}TileMatrix", str(z))
-        for tag, value in zip(("MinTileRow", "MaxTileRow", "MinTileCol", "MaxTileCol"), box, strict=True):
-            sub(entry, f"{W}{tag}", str(value))
+    layer_element(contents, layer, entry, base_url, token)
 
 
 def _matrix_set(contents: Element, tms_id: str, depth: int) -> None:
