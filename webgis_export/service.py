@@ -17,9 +17,9 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+import pyproj
 import rasterio
 from rasterio.crs import CRS
-from rasterio.warp import transform_bounds
 
 from core.errors import LayerNotFound
 from core.workspace import Workspace
@@ -188,10 +188,15 @@ class LayerStore:
 
 @lru_cache(maxsize=512)
 def bounds_in(layer_crs: str, bounds: tuple[float, float, float, float], crs: str) -> tuple[float, ...]:
-    """``bounds`` reprojected to ``crs`` (x/y order), cached."""
-    return tuple(
-        transform_bounds(CRS.from_user_input(layer_crs), CRS.from_user_input(crs), *bounds, densify_pts=21)
-    )
+    """``bounds`` reprojected to ``crs`` (x/y order, densified edges), cached.
+
+    Through pyproj, as :func:`flights.rasters.wgs84_bounds`: GDAL's ``transform_bounds`` came back
+    infinite for NAD83 / UTM 18N after some sequences of work in one long process. The CRS are read
+    by rasterio (which knows WMS spellings such as ``CRS:84``) and handed over as WKT.
+    """
+    source, target = (pyproj.CRS.from_wkt(CRS.from_user_input(c).to_wkt()) for c in (layer_crs, crs))
+    move = pyproj.Transformer.from_crs(source, target, always_xy=True)
+    return tuple(move.transform_bounds(*bounds, densify_pts=21))
 
 
 def tile_extension(fmt: ImageFormat) -> str:
