@@ -14,6 +14,30 @@ from core.workspace import Workspace
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _import_orthority_without_its_side_effect() -> None:
+    """Orthority (a reference the georeferencing tests compare against) sets ``PROJ_NETWORK=ON`` in
+    ``os.environ`` when it is imported. PROJ contexts created after that (GDAL's, per thread) look for
+    datum grids online; with no internet, NAD83 → WGS84 came back as infinities, so a test's result
+    depended on whether orthority had been collected before it. Here, first, GDAL's PROJ settles its
+    network choice (off) on a datum transformation that has online grids, then orthority is imported
+    and the environment put back as it was (measured: popping the variable after the import alone
+    was not enough)."""
+    from rasterio.warp import transform_bounds  # noqa: PLC0415
+
+    nad83 = transform_bounds("EPSG:26918", "EPSG:4326", 321498.0, 4297500.0, 322064.0, 4298018.0)
+    assert all(abs(v) < 360 for v in nad83), f"PROJ cannot bring NAD83 to WGS84 offline: {nad83}"
+    before = os.environ.get("PROJ_NETWORK")
+    import orthority  # noqa: F401, PLC0415
+
+    if before is None:
+        os.environ.pop("PROJ_NETWORK", None)
+    else:
+        os.environ["PROJ_NETWORK"] = before
+
+
+_import_orthority_without_its_side_effect()
+
+
 def _data_root() -> Path:
     return Path(os.environ.get("DRONEGIS_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
 
