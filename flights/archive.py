@@ -251,9 +251,14 @@ class Archive:
         return path.read_text(encoding="utf-8").partition("\n")[2].strip() or None
 
 
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    """What identifies one version of a file: inode, size, modification time."""
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _change(before: os.stat_result, after: os.stat_result, copied: int) -> str | None:
     """How a source changed between two stats around its copy (None: it did not)."""
-    if (before.st_ino, before.st_size, before.st_mtime_ns) == (after.st_ino, after.st_size, after.st_mtime_ns):
+    if _stamp(before) == _stamp(after):
         if copied == before.st_size and before.st_ctime_ns == after.st_ctime_ns:
             return None
     return (

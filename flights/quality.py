@@ -7,8 +7,8 @@ the variance of the Laplacian (``CV_32F`` + ``meanStdDev``, STACK.md §4), which
 scale-dependent: the thresholds below hold for this decode only. The file is read by Python and
 decoded from memory (``cv2.imdecode``): OpenCV never sees its name, which may be any bytes the
 file system holds (a Latin-1 name given to ``cv2.imread`` as a str crashes the decoder). Ingest
-only assesses frames whose header passed the pixel cap (:data:`flights.exif.MAX_FRAME_PIXELS`). A 1/4 decode was
-tried and rejected: it separates the agung POOR_SHARPNESS frame (61) from the soft
+only assesses frames whose header passed the pixel cap (:data:`flights.exif.MAX_FRAME_PIXELS`).
+A 1/4 decode was tried and rejected: it separates the agung POOR_SHARPNESS frame (61) from the soft
 but usable odm_data_copr kite frames (102) by a factor of only 1.7, the 1/2 decode
 by 2.9 (8.1 against 23.1; brighton_beach frames score 1259 and more).
 

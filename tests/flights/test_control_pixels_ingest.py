@@ -99,7 +99,8 @@ def test_absurd_pixel_quarantines_the_file(
     flight = _ingest(_delivery(sample, tmp_path, {"gcp_list_extra.txt": extra}), workspace)
     entry = next(e for e in flight.entries if e.path == "gcp_list_extra.txt")
     assert entry.status == "quarantined"
-    reason = Archive(workspace.archive("p"), workspace.quarantine("p")).reason_path("gcp_list_extra.txt").read_text()
+    archive = Archive(workspace.archive("p"), workspace.quarantine("p"))
+    reason = archive.reason_path("gcp_list_extra.txt").read_text()
     assert "gcp_list_extra.txt line 2: pixel x" in reason and value in reason.lower()
     assert "gcp_list.txt" in {c.path for c in flight.control}  # the rest of the flight goes on
     assert sum(c.usable for c in flight.captures) == 7

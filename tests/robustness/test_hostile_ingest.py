@@ -137,7 +137,8 @@ def test_delivered_names_like_ours_are_never_swept_or_overwritten(sample: Path, 
         status = _manifest_matches_disk(ws)
         archive = _archive(ws)
         for name, data in delivered.items():
-            copy = archive.archived_path(name) if status[name] == "archived" else archive.quarantined_path(name)
+            archived = status[name] == "archived"
+            copy = archive.archived_path(name) if archived else archive.quarantined_path(name)
             assert copy.read_bytes() == data, name
     assert status["X.JPG"] == status["Y.JPG"] == status["Y.JPG.reason.txt"] == "quarantined"
     assert status["X.JPG.reason.txt"] == status["flightlog.dronegis-tmp"] == "archived"
