@@ -81,6 +81,10 @@ class ServerLimits(BaseModel):
     keep_alive_s: int = Field(5, ge=1, description="seconds an idle keep-alive connection stays open")
     max_connections: int = Field(512, ge=1, description="open connections; above it new ones get 503")
     max_header_bytes: int = Field(64 * 1024, ge=1024, description="request line + headers (h11)")
+    render_threads: int = Field(
+        0, ge=0, description="threads drawing tiles, FeatureInfo and maps up to 1024² (0: two per core)"
+    )
+    bulk_threads: int = Field(2, ge=1, description="threads drawing GetMaps above 1024², at a lower priority")
 
 
 class Settings(BaseSettings):

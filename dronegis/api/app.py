@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 from fastapi import FastAPI
 
 from core.workspace import Workspace
@@ -13,6 +17,7 @@ from dronegis.api.openapi import install_openapi
 from dronegis.api.records import install_records, publication_gate
 from dronegis.service import install_job_service
 from dronegis.settings import Settings
+from webgis_export.ogc.lanes import RenderLanes
 from webgis_export.render import configure_gdal
 from webgis_export.service import LayerStore
 
@@ -43,6 +48,7 @@ def install_ogc(app: FastAPI, settings: Settings) -> None:
     OGC API – Features, WFS), with private caching for token holders."""
     install_error_handlers(app)
     app.state.layer_store = _layer_store(settings)
+    install_render_lanes(app, settings)
     app.include_router(ogc.router)
     app.include_router(features.router)
     app.include_router(cards.router)
@@ -54,3 +60,21 @@ def _layer_store(settings: Settings) -> LayerStore:
     """The published layers of the workspace, with GDAL set up for serving tiles."""
     configure_gdal()
     return LayerStore(Workspace.at(settings.workspace), publication_gate(settings))
+
+
+def install_render_lanes(app: FastAPI, settings: Settings) -> None:
+    """The render lanes of the map routes (:mod:`webgis_export.ogc.lanes`), stopped on shutdown."""
+    limits = settings.server
+    lanes = RenderLanes(limits.render_threads or None, limits.bulk_threads)
+    app.state.render_lanes = lanes
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        try:
+            async with inner(application) as state:
+                yield state
+        finally:
+            lanes.close()
+
+    app.router.lifespan_context = lifespan

@@ -1,7 +1,10 @@
 """OGC and map routes: WMS 1.3.0, WMTS 1.0.0 (KVP + RESTful), XYZ tiles, layers, legends, STAC.
 
-Endpoints are plain ``def`` functions, so FastAPI runs them in its threadpool and
-GDAL reads (which release the GIL) use both cores.
+The rendering routes (WMS, WMTS, tiles) hand their work to the app's render lanes
+(:mod:`webgis_export.ogc.lanes`): a few threads for map users, two lower-priority threads for
+GetMaps above 1024 x 1024, first come first served in each; GDAL reads, OpenCV and the encoders
+release the GIL, so both cores draw. The other routes are plain ``def`` functions in FastAPI's
+threadpool.
 
 - ``GET /wms`` — WMS 1.3.0 KVP (GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic)
 - ``GET /wmts`` — WMTS 1.0.0 KVP (GetCapabilities, GetTile, GetFeatureInfo)
@@ -22,7 +25,9 @@ the COG route, and links to STAC documents of hidden layers are left out.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -38,6 +43,7 @@ from webgis_export.legend import people_legend_png
 from webgis_export.models import Layer
 from webgis_export.ogc import wms, wmts
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
+from webgis_export.ogc.lanes import Lane, RenderLanes, map_lane
 from webgis_export.service import LayerStore
 from webgis_export.stac import COG_MEDIA_TYPE
 from webgis_export.stac_access import hidden_documents, without_hidden_links
@@ -53,6 +59,12 @@ def store_of(request: Request) -> LayerStore:
     """The app's layer store."""
     store: LayerStore = request.app.state.layer_store
     return store
+
+
+async def in_lane(request: Request, lane: Lane, call: Callable[[], OgcResponse]) -> OgcResponse:
+    """``call()`` on a thread of the app's render ``lane``."""
+    lanes: RenderLanes = request.app.state.render_lanes
+    return await lanes.run(lane, call)
 
 
 def base_url(request: Request) -> str:
@@ -80,29 +92,33 @@ def _params(request: Request, service: str) -> Params:
 
 
 @router.get("/wms", summary="WMS 1.3.0 (KVP)")
-def wms_endpoint(request: Request, who: Who) -> Response:
+async def wms_endpoint(request: Request, who: Who) -> Response:
     """WMS 1.3.0: GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic."""
-    answer = wms.handle(
-        _params(request, "WMS"),
+    params = _params(request, "WMS")
+    call = partial(
+        wms.handle,
+        params,
         store_of(request),
         internal=who.internal,
         base_url=base_url(request),
         token=who.token if who.token_in_query else None,
     )
-    return _send(answer)
+    lane = map_lane(params.get("REQUEST"), params.get("WIDTH"), params.get("HEIGHT"))
+    return _send(await in_lane(request, lane, call))
 
 
 @router.get("/wmts", summary="WMTS 1.0.0 (KVP)")
-def wmts_endpoint(request: Request, who: Who) -> Response:
+async def wmts_endpoint(request: Request, who: Who) -> Response:
     """WMTS 1.0.0 KVP: GetCapabilities, GetTile, GetFeatureInfo."""
-    answer = wmts.handle_kvp(
+    call = partial(
+        wmts.handle_kvp,
         _params(request, "WMTS"),
         store_of(request),
         internal=who.internal,
         base_url=base_url(request),
         token=who.token if who.token_in_query else None,
     )
-    return _send(answer, request)
+    return _send(await in_lane(request, "interactive", call), request)
 
 
 @router.get("/wmts/1.0.0/WMTSCapabilities.xml", summary="WMTS 1.0.0 capabilities (RESTful)")
@@ -115,19 +131,24 @@ def wmts_capabilities(request: Request, who: Who) -> Response:
 
 
 @router.get("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.{ext}", summary="WMTS tile (RESTful)")
-def wmts_rest_tile(
+async def wmts_rest_tile(
     request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, ext: str
 ) -> Response:
     """One tile by its RESTful address."""
     fmt = wmts.tile_format(ext)
-    tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
-    return _send(wmts.get_tile(store_of(request), tile, fmt), request)
+    store = store_of(request)
+
+    def draw() -> OgcResponse:
+        tile = wmts.parse_tile(store, who.internal, layer, style, tms, z, row, col)
+        return wmts.get_tile(store, tile, fmt)
+
+    return _send(await in_lane(request, "interactive", draw), request)
 
 
 @router.get(
     "/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}", summary="WMTS FeatureInfo (RESTful)"
 )
-def wmts_rest_info(
+async def wmts_rest_info(
     request: Request,
     who: Who,
     layer: str,
@@ -146,24 +167,35 @@ def wmts_rest_info(
         raise OgcError(
             "InvalidParameterValue", f"unknown FeatureInfo extension {ext!r}", "InfoFormat", "WMTS"
         )
-    tile = wmts.parse_tile(store_of(request), who.internal, layer, style, tms, z, row, col)
+    store = store_of(request)
     links = (base_url(request), who.token if who.token_in_query else None)
-    return _send(wmts.get_feature_info(store_of(request), tile, i, j, info, links=links))
+
+    def answer() -> OgcResponse:
+        tile = wmts.parse_tile(store, who.internal, layer, style, tms, z, row, col)
+        return wmts.get_feature_info(store, tile, i, j, info, links=links)
+
+    return _send(await in_lane(request, "interactive", answer))
 
 
 @router.get("/tiles/{layer}/{tms}/{z}/{x}/{y}.{ext}", summary="XYZ tile")
-def xyz_tile(request: Request, who: Who, layer: str, tms: str, z: int, x: int, y: int, ext: str) -> Response:
+async def xyz_tile(
+    request: Request, who: Who, layer: str, tms: str, z: int, x: int, y: int, ext: str
+) -> Response:
     """A tile by XYZ address (x = column, y = row from the top) in View1 or WebMercatorQuad."""
     fmt = RAW_FORMATS.get(ext)
     if fmt is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"tile format {ext!r}; use png or jpg")
     store = store_of(request)
-    try:
-        tile = wmts.parse_tile(store, who.internal, layer, "default", tms, str(z), str(y), str(x))
-    except OgcError as exc:
-        code = status.HTTP_404_NOT_FOUND if exc.locator in ("Layer", "TileRow", "TileCol") else 400
-        raise HTTPException(code, exc.message) from None
-    return _send(wmts.get_tile(store, tile, fmt), request)  # type: ignore[arg-type]
+
+    def draw() -> OgcResponse:
+        try:
+            tile = wmts.parse_tile(store, who.internal, layer, "default", tms, str(z), str(y), str(x))
+        except OgcError as exc:
+            code = status.HTTP_404_NOT_FOUND if exc.locator in ("Layer", "TileRow", "TileCol") else 400
+            raise HTTPException(code, exc.message) from None
+        return wmts.get_tile(store, tile, fmt)  # type: ignore[arg-type]
+
+    return _send(await in_lane(request, "interactive", draw), request)
 
 
 def layer_summary(

@@ -23,6 +23,7 @@ LIMITS = {
     "DRONEGIS_SERVER__HEADER_TIMEOUT_S": "1.0",
     "DRONEGIS_SERVER__BODY_IDLE_TIMEOUT_S": "1.0",
     "DRONEGIS_SERVER__MAX_CONNECTIONS": "6",
+    "DRONEGIS_SERVER__BULK_THREADS": "1",
 }
 
 
@@ -145,5 +146,5 @@ def test_the_limits_come_from_the_settings() -> None:
     out = subprocess.run([sys.executable, "-c", code], env={**env, **LIMITS}, capture_output=True, check=True)
     assert out.stdout.decode().strip() == (
         '{"header_timeout_s":1.0,"body_idle_timeout_s":1.0,"keep_alive_s":5,"max_connections":6,'
-        '"max_header_bytes":65536}'
+        '"max_header_bytes":65536,"render_threads":0,"bulk_threads":1}'
     )

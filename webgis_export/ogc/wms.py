@@ -22,7 +22,6 @@ from core.errors import LayerNotFound
 from core.i18n import Lang
 from webgis_export.legend import layer_legend_png
 from webgis_export.models import Layer
-from webgis_export.ogc.budget import MAP_PIXELS
 from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
 from webgis_export.ogc.featureinfo import feature_info
@@ -199,20 +198,19 @@ def get_map(params: Params, store: LayerStore, internal: bool) -> OgcResponse:
     transparent = (params.get("TRANSPARENT") or "FALSE").upper() == "TRUE"
     for layer in layers:
         check_time(layer, params.get("TIME"))
-    with MAP_PIXELS.hold(width * height):  # bounded memory under many large maps at once
-        image: Rendered = blank(width, height)
-        for layer in layers:
-            if not _overlaps(layer, bbox, crs_name):
-                continue
-            if isinstance(layer, VectorLayer):
-                path = store.vectors.path(layer)
-                drawn = draw_layer(path, layer, bbox, XY_NAMES.get(crs_name, crs_name), (width, height))
-                image = over(image, drawn) if drawn is not None else image
-                continue
-            rendered = store.render(layer, bbox, crs, width, height)
-            if rendered is not None:
-                image = composite(image, rendered)
-        body = encode(image, fmt, transparent=transparent, bgcolor=_bgcolor(params))  # type: ignore[arg-type]
+    image: Rendered = blank(width, height)
+    for layer in layers:
+        if not _overlaps(layer, bbox, crs_name):
+            continue
+        if isinstance(layer, VectorLayer):
+            path = store.vectors.path(layer)
+            drawn = draw_layer(path, layer, bbox, XY_NAMES.get(crs_name, crs_name), (width, height))
+            image = over(image, drawn) if drawn is not None else image
+            continue
+        rendered = store.render(layer, bbox, crs, width, height)
+        if rendered is not None:
+            image = composite(image, rendered)
+    body = encode(image, fmt, transparent=transparent, bgcolor=_bgcolor(params))  # type: ignore[arg-type]
     return OgcResponse(body, f"image/{fmt}")
 
 
