@@ -31,14 +31,14 @@ class Sampler(NamedTuple):
     """2 x 3: output pixel (col, row) -> source (x, y); None when the maps are used."""
     maps: tuple[np.ndarray, np.ndarray] | None
 
-    def nearest(self, band: np.ndarray) -> np.ndarray:
-        """``band`` sampled at every output pixel (outside the read: 0)."""
+    def nearest(self, band: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``band`` sampled at every output pixel (outside the read: 0), into ``out`` when given."""
         if self.affine is not None:
             flags = cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
             size = (self.width, self.height)
-            return cv2.warpAffine(band, self.affine, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+            return cv2.warpAffine(band, self.affine, size, out, flags, cv2.BORDER_CONSTANT)
         assert self.maps is not None
-        return cv2.remap(band, *self.maps, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.remap(band, *self.maps, cv2.INTER_NEAREST, out, cv2.BORDER_CONSTANT, 0)
 
 
 def sampler(lattice_x: np.ndarray, lattice_y: np.ndarray, width: int, height: int) -> Sampler:
