@@ -26,7 +26,13 @@ from flights.ingest import load_flight
 from flights.models import Capture, FileKind
 from pipeline.models import ThermalOverrides
 from pipeline.thermal.convert import convert_frame, distance_from_capture
-from pipeline.thermal.frames import commit_frames, run_frames, stage_thermal_frame
+from pipeline.thermal.frames import (
+    DEFAULT_COMPRESSION,
+    FRAME_COMPRESSIONS,
+    commit_frames,
+    run_frames,
+    stage_thermal_frame,
+)
 from pipeline.thermal.stage import thermal_stage
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,14 @@ log = logging.getLogger(__name__)
     show_default=True,
     help="Folder for the <name>_celsius.tif files.",
 )
+@click.option(
+    "--compress",
+    "compression",
+    type=click.Choice(list(FRAME_COMPRESSIONS)),
+    default=DEFAULT_COMPRESSION,
+    show_default=True,
+    help="GeoTIFF compression: none (fastest) or zstd (lossless, half the size).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
 def thermal(
     files: tuple[Path, ...],
@@ -60,6 +74,7 @@ def thermal(
     air_temp: float | None,
     tiff_profile: str | None,
     out_dir: Path,
+    compression: str,
     as_json: bool,
 ) -> None:
     """Convert FLIR / DJI thermal images or radiometric TIFFs to float32 °C GeoTIFFs.
@@ -81,6 +96,7 @@ def thermal(
         air_temp=air_temp,
         tiff_profile=tiff_profile,
         out_dir=out_dir,
+        compression=compression,
         as_json=as_json,
     )
     if bool(request.files) == bool(request.flight):
@@ -88,7 +104,7 @@ def thermal(
     overrides = request.overrides()
     if request.flight is not None:
         given = None if overrides.is_empty() else overrides
-        _run_flight(request.flight, settings_for(request.workspace).workspace, given, request.as_json)
+        _run_flight(request, settings_for(request.workspace).workspace, given)
         return
     _convert_files(request, overrides)
 
@@ -106,6 +122,7 @@ class ThermalRequest(Frozen):
     air_temp: float | None = None
     tiff_profile: str | None = None
     out_dir: Path
+    compression: str = DEFAULT_COMPRESSION
     as_json: bool = False
 
     def overrides(self) -> ThermalOverrides:
@@ -129,9 +146,7 @@ class ThermalRequest(Frozen):
 def _convert_files(request: ThermalRequest, overrides: ThermalOverrides) -> None:
     """Convert the files given on the command line; exit 1 when any failed."""
     out_dir, as_json = request.out_dir, request.as_json
-    convert = functools.partial(
-        _convert_one, overrides=overrides, tiff_profile=request.tiff_profile, out_dir=out_dir
-    )
+    convert = functools.partial(_convert_one, overrides=overrides, request=request)
     results = run_frames(convert, request.files)  # files in parallel on threads; results in order
     try:
         commit_frames([r.pop("staged") for r in results if "staged" in r])  # one flush for every file
@@ -150,30 +165,43 @@ def _convert_files(request: ThermalRequest, overrides: ThermalOverrides) -> None
         raise SystemExit(1)
 
 
-def _convert_one(path: Path, overrides: Any, tiff_profile: str | None, out_dir: Path) -> dict[str, Any]:
+def _convert_one(path: Path, overrides: Any, request: ThermalRequest) -> dict[str, Any]:
     """Convert one file and stage its GeoTIFF (``staged``: the caller commits it); a failure is reported."""
     capture = _capture(path)
     distance = distance_from_capture(capture) if capture is not None else None
     try:
-        frame = convert_frame(path, overrides, frame_distance_m=distance, tiff_profile=tiff_profile)
-        dst = out_dir / f"{path.stem}_celsius.tif"
-        staged = stage_thermal_frame(frame.celsius, dst, capture=capture, measurement=frame.measurement)
+        frame = convert_frame(path, overrides, frame_distance_m=distance, tiff_profile=request.tiff_profile)
+        dst, how = request.out_dir / f"{path.stem}_celsius.tif", request.compression
+        staged = stage_thermal_frame(
+            frame.celsius, dst, capture=capture, measurement=frame.measurement, compression=how
+        )
     except (DroneGisError, OSError) as exc:
         message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return {"file": str(path), "ok": False, "error": message}
-    finite = frame.celsius[np.isfinite(frame.celsius)]
     return {
         "file": str(path),
         "ok": True,
         "output": str(dst),
         "width": int(frame.celsius.shape[1]),
         "height": int(frame.celsius.shape[0]),
-        "min_c": float(finite.min()) if finite.size else math.nan,
-        "max_c": float(finite.max()) if finite.size else math.nan,
-        "mean_c": float(finite.mean()) if finite.size else math.nan,
+        **_range(frame.celsius),
         "measurement": frame.measurement,
         "staged": staged,
     }
+
+
+def _range(celsius: np.ndarray) -> dict[str, float]:
+    """Min, max and mean °C of the finite pixels (NaN when none is).
+
+    A frame without NaN (the usual case) is reduced in place; only a frame with NaN pixels
+    pays for the copy of its finite ones.
+    """
+    values = celsius if np.isfinite(celsius.min()) and np.isfinite(celsius.max()) else None
+    if values is None:
+        values = celsius[np.isfinite(celsius)]
+    if not values.size:
+        return {"min_c": math.nan, "max_c": math.nan, "mean_c": math.nan}
+    return {"min_c": float(values.min()), "max_c": float(values.max()), "mean_c": float(values.mean())}
 
 
 def _capture(path: Path) -> Capture | None:
@@ -192,14 +220,15 @@ def _capture(path: Path) -> Capture | None:
         return None
 
 
-def _run_flight(flight_id: str, root: Path, overrides: Any, as_json: bool) -> None:
-
+def _run_flight(request: ThermalRequest, root: Path, overrides: Any) -> None:
+    """Run the thermal stage on the ingested flight ``request.flight``; exit 1 when any frame failed."""
+    flight_id, as_json = str(request.flight), request.as_json
     ws = Workspace.at(root)
     flight_json = ws.flight_json(flight_id)
     if not flight_json.exists():
         raise click.UsageError(f"flight {flight_id!r} is not ingested in {ws.root} (no {flight_json})")
     try:
-        result = thermal_stage(ws, load_flight(flight_json), overrides)
+        result = thermal_stage(ws, load_flight(flight_json), overrides, compression=request.compression)
     except DroneGisError as exc:
         echo_err(f"{flight_id}: FAILED: {exc}")
         raise SystemExit(1) from exc

@@ -5,14 +5,20 @@
   dji-thermal-cli's -273.15). Capture time, GPS, pose and the measurement parameters
   are kept as GDAL metadata tags (names in :data:`TAG_PREFIX`…), so the georeferencing
   stage can place thermal frames exactly like RGB ones.
-- Compression (:data:`FRAME_COMPRESSION`): **ZSTD level 1, lossless** — the temperatures
-  read back bit for bit, and any GDAL ≥ 2.3 reads it (QGIS, gdal-bin 3.6). Chosen by
-  measurement over the nine FLIR samples (``benchmarks/thermal_bench.py``, the
-  compression table in ``benchmarks/RESULTS.md``): ZSTD 1 costs about a third of the CPU
-  of Deflate with the floating-point predictor (the earlier choice) for files of the same
-  size or smaller; uncompressed is faster still but twice the size, lossless LERC
-  larger; LERC with a max error (0.001 °C: about half the size) is not bit-exact, and
-  ZSTD with the floating-point predictor was larger and no faster on these frames.
+- Compression (:data:`FRAME_COMPRESSIONS`, default :data:`DEFAULT_COMPRESSION`): **none**,
+  in strips — the plain float32 TIFF every reader takes, bit for bit. Chosen by measurement
+  over the nine FLIR samples (``benchmarks/thermal_bench.py``, the compression table in
+  ``benchmarks/RESULTS.md``) for issue 20's target of 50× flirimageextractor per frame
+  with the write included: writing a frame costs 1.3 ms of CPU uncompressed against 3.7 ms
+  with ZSTD level 1 (the earlier choice), 3.4 ms lossless LERC, 3.8 ms LERC with a
+  0.001 °C max error and 11.7 ms Deflate with the floating-point predictor (the first
+  choice); with ZSTD the process stage stayed at 41× and ``dronegis thermal`` spent a third
+  of its per-frame CPU compressing. The price is size: about 0.9 MB a frame against 0.4 MB
+  (ZSTD) — these rasters are the workspace's intermediate frames, rendered again by the
+  ``process`` stage. ``compression="zstd"`` (``dronegis thermal --compress zstd``) keeps
+  the lossless ZSTD level 1, tiled, for frames to hand on: half the size, bit for bit,
+  read by any GDAL ≥ 2.3 (QGIS, gdal-bin 3.6). LERC with a max error is not offered: it
+  is not bit-exact, and the temperatures must be.
 - :func:`run_frames` runs per-frame tasks (convert and write) in parallel: on threads of
   this process by default (:class:`~pipeline.executors.ThreadExecutor` — GDAL
   compresses and writes, OpenCV decodes and hashlib hashes with the GIL released), or on
@@ -43,7 +49,11 @@ from pipeline.thermal.tiff import quiet_rasterio
 
 NODATA = float("nan")
 TAG_PREFIX = "DRONEGIS_"
-FRAME_COMPRESSION: dict[str, Any] = {"compress": "zstd", "zstd_level": 1}
+FRAME_COMPRESSIONS: dict[str, dict[str, Any]] = {
+    "none": {},  # strips
+    "zstd": {"compress": "zstd", "zstd_level": 1},  # tiled (256 px) when both sides are >= 256
+}
+DEFAULT_COMPRESSION = "none"
 
 
 def run_frames[T, R](
@@ -104,15 +114,17 @@ def write_thermal_frame(
     measurement: Mapping[str, Any] | None = None,
     crs: str | None = None,
     transform: Any = None,
+    compression: str = DEFAULT_COMPRESSION,
 ) -> Path:
-    """Write a float32 °C GeoTIFF (nodata NaN, :data:`FRAME_COMPRESSION`) with the frame's tags, atomically.
+    """Write a float32 °C GeoTIFF (nodata NaN, ``compression``) with the frame's tags, atomically.
 
     Without ``crs``/``transform`` the raster is in pixel space (the georeferencing
-    stage places it later from the tags). Many frames at once: :func:`stage_thermal_frame`
-    each, then one :func:`commit_frames`.
+    stage places it later from the tags). ``compression`` names an entry of
+    :data:`FRAME_COMPRESSIONS`. Many frames at once: :func:`stage_thermal_frame` each,
+    then one :func:`commit_frames`.
     """
     commit_frames([stage_thermal_frame(celsius, dst, capture=capture, measurement=measurement, crs=crs,
-                                       transform=transform)])  # fmt: skip
+                                       transform=transform, compression=compression)])  # fmt: skip
     return Path(dst)
 
 
@@ -124,15 +136,23 @@ def stage_thermal_frame(
     measurement: Mapping[str, Any] | None = None,
     crs: str | None = None,
     transform: Any = None,
+    compression: str = DEFAULT_COMPRESSION,
 ) -> StagedFrame:
     """Write the frame GeoTIFF of :func:`write_thermal_frame` to a temporary file beside ``dst``.
 
     It is neither flushed nor renamed: :func:`commit_frames` does that for many frames at
     once. On failure the temporary file is removed and the error raised.
+
+    Raises:
+        UsageError: the frame is not 2-D, or ``compression`` is not in :data:`FRAME_COMPRESSIONS`.
     """
     celsius = np.asarray(celsius, dtype=np.float32)
     if celsius.ndim != 2:
         raise UsageError(f"{dst}: a thermal frame must be 2-D, got shape {celsius.shape}")
+    options = FRAME_COMPRESSIONS.get(compression)
+    if options is None:
+        known = ", ".join(FRAME_COMPRESSIONS)
+        raise UsageError(f"{dst}: unknown frame compression {compression!r} (one of {known})")
     height, width = celsius.shape
     profile: dict[str, Any] = {
         "driver": "GTiff",
@@ -141,8 +161,8 @@ def stage_thermal_frame(
         "count": 1,
         "dtype": "float32",
         "nodata": NODATA,
-        **FRAME_COMPRESSION,
-        "tiled": width >= 256 and height >= 256,
+        **options,
+        "tiled": bool(options) and width >= 256 and height >= 256,
     }
     if crs is not None:
         profile.update(crs=crs, transform=transform)

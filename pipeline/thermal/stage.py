@@ -43,6 +43,7 @@ from pipeline.executors import Executor
 from pipeline.models.thermal import ThermalOverrides
 from pipeline.thermal.convert import convert_frame, distance_from_capture
 from pipeline.thermal.frames import (
+    DEFAULT_COMPRESSION,
     StagedFrame,
     commit_frames,
     run_frames,
@@ -67,6 +68,7 @@ class ThermalTask(Frozen):
         distance_m: the frame's object distance (None: the file's value).
         stage_only: write the raster to a temporary file for the caller to commit
             (:func:`~pipeline.thermal.frames.commit_frames`) instead of in place.
+        compression: the raster's compression (``pipeline.thermal.frames.FRAME_COMPRESSIONS``).
     """
 
     root: str
@@ -76,6 +78,7 @@ class ThermalTask(Frozen):
     overrides: ThermalOverrides
     distance_m: float | None = None
     stage_only: bool = False
+    compression: str = DEFAULT_COMPRESSION
 
 
 class ThermalFrameResult(Frozen):
@@ -99,7 +102,8 @@ def convert_thermal_frame(task: ThermalTask) -> ThermalFrameResult:
     try:
         frame = convert_frame(src, task.overrides, frame_distance_m=task.distance_m)
         write = stage_thermal_frame if task.stage_only else write_thermal_frame
-        written = write(frame.celsius, dst, capture=task.capture, measurement=frame.measurement)
+        capture, how = task.capture, task.compression
+        written = write(frame.celsius, dst, capture=capture, measurement=frame.measurement, compression=how)
         staged = str(written.tmp) if isinstance(written, StagedFrame) else None
     except (DroneGisError, OSError) as exc:
         return ThermalFrameResult(relpath=task.relpath, error=str(exc))
@@ -161,6 +165,7 @@ def thermal_stage(
     reuse: bool = False,
     distances: Mapping[str, float | None] | None = None,
     executor: Executor | None = None,
+    compression: str = DEFAULT_COMPRESSION,
 ) -> ThermalStageResult:
     """Convert every usable thermal frame of ``flight`` to a °C GeoTIFF.
 
@@ -174,6 +179,9 @@ def thermal_stage(
             value); frames not listed use ``distance_from_capture``.
         executor: where the frames are converted, one task each (default: threads of
             this process, as with the serial executor).
+        compression: the rasters' compression, a name of
+            :data:`~pipeline.thermal.frames.FRAME_COMPRESSIONS` (default none: the fastest
+            write, see :mod:`pipeline.thermal.frames`).
 
     Returns:
         What was written and what failed; a failed frame does not stop the others.
@@ -198,17 +206,9 @@ def thermal_stage(
         if old is not None and old_signature == signatures[capture.path] and dst.exists():
             reused.append(capture.path)
             continue
-        tasks.append(
-            ThermalTask(
-                root=str(workspace.root),
-                flight=flight.id,
-                relpath=capture.path,
-                capture=capture,
-                overrides=overrides,
-                distance_m=distance,
-                stage_only=stage_only,
-            )
-        )
+        tasks.append(ThermalTask(root=str(workspace.root), flight=flight.id, relpath=capture.path,
+                                 capture=capture, overrides=overrides, distance_m=distance,
+                                 stage_only=stage_only, compression=compression))  # fmt: skip
 
     def frames_done(done: int, _total: int) -> None:
         if progress is not None:

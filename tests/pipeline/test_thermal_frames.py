@@ -1,4 +1,4 @@
-"""Per-frame °C GeoTIFFs: lossless ZSTD read back bit for bit (also by Debian's GDAL), written in parallel."""
+"""Per-frame °C GeoTIFFs: uncompressed or lossless ZSTD, bit for bit (also by Debian's GDAL), in parallel."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.errors import NotGeoreferencedWarning
 
+from core.errors import UsageError
 from dronegis.cli.main import cli
 from pipeline.executors import ThreadExecutor
 from pipeline.thermal.convert import convert_frame
 from pipeline.thermal.frames import (
-    FRAME_COMPRESSION,
+    DEFAULT_COMPRESSION,
     commit_frames,
     run_frames,
     stage_thermal_frame,
@@ -34,12 +35,20 @@ def _read(path: Path) -> tuple[np.ndarray, dict[str, str], str | None]:
             return src.read(1), src.tags(), src.profile.get("compress")
 
 
-def test_frame_is_lossless_zstd_and_another_gdal_reads_the_same_bits(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("compression", "expected"), [(None, None), ("none", None), ("zstd", "zstd")])
+def test_frame_is_lossless_and_another_gdal_reads_the_same_bits(
+    data_dir: Path, tmp_path: Path, compression: str | None, expected: str | None
+) -> None:
     celsius = convert_frame(data_dir / "thermal_parser/images/DJI_XT2.jpg").celsius.copy()
     celsius[0, :7] = np.nan
-    dst = write_thermal_frame(celsius, tmp_path / "f.tif")
+    options = {} if compression is None else {"compression": compression}
+    dst = write_thermal_frame(celsius, tmp_path / "f.tif", **options)
     data, _, compress = _read(dst)
-    assert FRAME_COMPRESSION["compress"] == "zstd" and compress == "zstd"
+    assert DEFAULT_COMPRESSION == "none" and compress == expected  # default: uncompressed (issue 20)
+    with warnings.catch_warnings():  # strips uncompressed, 256-px tiles with ZSTD
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(dst) as src:
+            assert src.block_shapes[0] == ((256, 256) if expected else (src.block_shapes[0][0], 640))
     assert data.tobytes() == celsius.tobytes()  # bit for bit, NaN included
     # Debian's gdal-bin (GDAL 3.6, its own libtiff and libzstd) decodes the same float32 bits
     gdal_translate = shutil.which("gdal_translate")
@@ -66,8 +75,34 @@ def test_cli_writes_every_flir_sample_in_parallel_bit_exact(
         data, tags, compress = _read(Path(entry["output"]))
         expected = convert_frame(path).celsius
         assert data.tobytes() == expected.tobytes(), path.name
-        assert compress == "zstd" and tags["DRONEGIS_UNITS"] == "°C"
+        assert compress is None and tags["DRONEGIS_UNITS"] == "°C"
         assert float(np.nanmin(data)) == pytest.approx(entry["min_c"])
+        assert float(np.nanmean(data)) == pytest.approx(entry["mean_c"], abs=1e-3)
+
+
+def test_cli_compresses_with_zstd_on_request_and_ranges_skip_nan(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / "thermal_parser/images/DJI_XT2.jpg"
+    with_nan = tmp_path / "nan.tif"  # a float °C TIFF with no-data pixels
+    celsius = convert_frame(src).celsius.copy()
+    celsius[:10] = np.nan
+    write_thermal_frame(celsius, with_nan)
+    args = [str(src), str(with_nan), "--out", str(tmp_path / "out"), "--compress", "zstd", "--json"]
+    result = CliRunner().invoke(cli, ["thermal", *args])
+    assert result.exit_code == 0, result.stderr
+    plain, holes = json.loads(result.stdout)["files"]
+    data, _, compress = _read(Path(plain["output"]))
+    assert compress == "zstd" and data.tobytes() == convert_frame(src).celsius.tobytes()
+    finite = celsius[np.isfinite(celsius)]
+    assert (holes["min_c"], holes["max_c"]) == (float(finite.min()), float(finite.max()))
+    assert holes["mean_c"] == pytest.approx(float(finite.mean(dtype=np.float64)), abs=1e-4)
+    bad = CliRunner().invoke(cli, ["thermal", str(src), "--out", str(tmp_path), "--compress", "lzma"])
+    assert bad.exit_code == 2 and "lzma" in bad.output
+
+
+def test_unknown_compression_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"f\.tif.*'lzma'.*none, zstd"):
+        write_thermal_frame(np.zeros((4, 4), np.float32), tmp_path / "f.tif", compression="lzma")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_run_frames_keeps_order_and_leaves_the_warning_filters_as_they_were(tmp_path: Path) -> None:
