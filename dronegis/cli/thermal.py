@@ -167,10 +167,12 @@ def _convert_files(request: ThermalRequest, overrides: ThermalOverrides) -> None
 
 def _convert_one(path: Path, overrides: Any, request: ThermalRequest) -> dict[str, Any]:
     """Convert one file and stage its GeoTIFF (``staged``: the caller commits it); a failure is reported."""
-    capture = _capture(path)
+    data = _read(path)  # read once: hashed for the capture record, then converted
+    capture = _capture(path, data) if data is not None else None
     distance = distance_from_capture(capture) if capture is not None else None
     try:
-        frame = convert_frame(path, overrides, frame_distance_m=distance, tiff_profile=request.tiff_profile)
+        frame = convert_frame(path, overrides, frame_distance_m=distance, tiff_profile=request.tiff_profile,
+                              data=data)  # fmt: skip
         dst, how = request.out_dir / f"{path.stem}_celsius.tif", request.compression
         staged = stage_thermal_frame(
             frame.celsius, dst, capture=capture, measurement=frame.measurement, compression=how
@@ -196,18 +198,26 @@ def _range(celsius: np.ndarray) -> dict[str, float]:
     A frame without NaN (the usual case) is reduced in place; only a frame with NaN pixels
     pays for the copy of its finite ones.
     """
-    values = celsius if np.isfinite(celsius.min()) and np.isfinite(celsius.max()) else None
-    if values is None:
-        values = celsius[np.isfinite(celsius)]
-    if not values.size:
+    low, high = celsius.min(), celsius.max()
+    if np.isfinite(low) and np.isfinite(high):
+        return {"min_c": float(low), "max_c": float(high), "mean_c": float(celsius.mean())}
+    finite = celsius[np.isfinite(celsius)]
+    if not finite.size:
         return {"min_c": math.nan, "max_c": math.nan, "mean_c": math.nan}
-    return {"min_c": float(values.min()), "max_c": float(values.max()), "mean_c": float(values.mean())}
+    return {"min_c": float(finite.min()), "max_c": float(finite.max()), "mean_c": float(finite.mean())}
 
 
-def _capture(path: Path) -> Capture | None:
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None when unreadable (the conversion then reports why)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _capture(path: Path, data: bytes) -> Capture | None:
     """Time, GPS and pose of the source (ingest's reader); None if it has none."""
     try:
-        data = path.read_bytes()
         return read_capture(
             path,
             path.name,

@@ -30,6 +30,7 @@ def convert_frame(
     *,
     frame_distance_m: float | None = None,
     tiff_profile: str | None = None,
+    data: bytes | None = None,
 ) -> CelsiusFrame:
     """Any supported thermal file to °C.
 
@@ -39,6 +40,8 @@ def convert_frame(
             whose temperatures were fixed at export; they are then recorded as ignored).
         frame_distance_m: the frame's distance to the object (height above ground).
         tiff_profile: name in :data:`TIFF_PROFILES` for 16-bit TIFFs.
+        data: the file's bytes when the caller has read them already (``dronegis thermal``
+            hashes them), so that the file is not read twice.
 
     Raises:
         ThermalError: unreadable or unsupported file (message names it).
@@ -47,13 +50,12 @@ def convert_frame(
     overrides = overrides or ThermalOverrides()
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4)
+        head = _head(path) if data is None else data[:4]
     except OSError as exc:
         raise ThermalError(f"{path}: cannot read: {exc}") from exc
     if head[:2] in (b"II", b"MM"):
         return read_radiometric_tiff(path, tiff_profile, overrides)
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     if is_flir(data):
         image = read_flir(data, name=str(path))
         params = MeasurementParameters.from_thermal(
@@ -66,6 +68,12 @@ def convert_frame(
         record = {"format": "dji-rjpeg", "decoder": f"dji-thermal-cli/{dji.plugin}", **dji.parameters}
         return CelsiusFrame(dji.celsius, {**record, "sources": dji.sources})
     raise ThermalError(f"{path}: not a thermal image dronegis can read (starts with {head!r})")
+
+
+def _head(path: Path) -> bytes:
+    """The first four bytes of a file (its magic)."""
+    with path.open("rb") as fh:
+        return fh.read(4)
 
 
 def distance_from_capture(capture: Capture, *, min_pitch_deg: float = 20.0) -> float | None:

@@ -173,7 +173,7 @@ def stage_thermal_frame(
     tmp = Path(name)
     try:
         with quiet_rasterio(), rasterio.open(tmp, "w", **profile) as out:
-            out.write(celsius, 1)
+            out.write(celsius[np.newaxis])  # a (1, h, w) view: write(celsius, 1) would copy it (np.stack)
             out.update_tags(**frame_tags(capture, measurement))
             out.set_band_description(1, "temperature")
             out.units = ("°C",)
