@@ -30,7 +30,7 @@ import cv2
 
 from flights.classify import classify
 from flights.exif import read_capture
-from flights.jpeg import _cached_header
+from flights.jpeg import _cached_start
 from flights.models import FileKind
 from flights.quality import assess, assess_many
 
@@ -72,7 +72,7 @@ def _exiftool(folder: Path) -> Rate:
 
 
 def _timed(frames: list[Path], with_classify: bool) -> Rate:
-    _cached_header.cache_clear()
+    _cached_start.cache_clear()
     start, cpu0 = time.perf_counter(), time.process_time()
     for p in frames:
         kind = classify(p) if with_classify else FileKind.RGB_FRAME

@@ -4,8 +4,9 @@
 extension promises (``.jpg``/``.dng`` -> RGB_FRAME, ``.tif``/``.png`` -> ORTHOPHOTO,
 ``.fff`` -> THERMAL_FRAME, else OTHER), so that ingest reads it for real, gets the
 error and quarantines it with a reason. It reads at most the JPEG header segments or
-the first TIFF directory — no pixels. The JPEG header walk is shared with
-:func:`flights.exif.read_capture` (see :func:`flights.jpeg.read_jpeg_header`).
+the first TIFF directory — no pixels. The file is opened once for both: the sniff and
+the JPEG header walk are shared with :func:`flights.exif.read_capture` (see
+:func:`flights.jpeg.read_start`).
 
 Rules, first match wins:
 
@@ -45,11 +46,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.errors import MetadataError
-from flights.exif import FFF_MAGIC, HEIGHT, MAKE, MAX_FRAME_SIDE, MODEL, TIFF_MAGICS, WIDTH
-from flights.jpeg import is_jpeg, read_jpeg_header
+from flights.exif import FFF_MAGIC, HEIGHT, MAKE, MAX_FRAME_SIDE, MODEL, TIFF_MAGICS, WIDTH, jpeg_tags
+from flights.jpeg import FileStart, JpegHeader, read_start
 from flights.models import FileKind
 from flights.sensors import SENSORS
-from flights.tiff import EXIF_IFD, GPS_IFD, read_tiff_tags
+from flights.tiff import EXIF_IFD, GPS_IFD, TiffTags, read_tiff_tags
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,12 @@ def _classify(path: Path) -> FileKind:
 
 
 def _sniff(path: Path, name: str, ext: str) -> FileKind:
-    with open(path, "rb") as fh:
-        head = fh.read(16)
+    start = read_start(path)  # a corrupt JPEG raises: classified by its extension
+    head = start.head
     if head[:4] == FFF_MAGIC or ext == ".fff":
         return FileKind.THERMAL_FRAME  # a broken .fff too: ingest reads it and reports why
-    if is_jpeg(head):
-        return _classify_jpeg(path)
+    if start.jpeg is not None:
+        return _classify_jpeg(path, start, start.jpeg)
     if head[:4] in TIFF_MAGICS:
         return _classify_tiff(path, name)
     if head[:8] == b"\x89PNG\r\n\x1a\n":
@@ -184,14 +185,16 @@ def _sniff(path: Path, name: str, ext: str) -> FileKind:
 
 def world_file_for(path: Path) -> Path | None:
     """The world file beside an image (``x.jgw``, ``x.jpgw``, ``x.wld``; any case), if any."""
-    suffixes = WORLD_SUFFIXES.get(path.suffix.lower(), ())
+    ext = path.suffix
+    suffixes = WORLD_SUFFIXES.get(ext.lower(), ())
     if not suffixes:
         return None
     names = _siblings(path.parent)
+    stem = path.name[: -len(ext)]
     for suffix in suffixes:
-        for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
-            if candidate.name in names and candidate.is_file():
-                return candidate
+        for candidate in (stem + suffix, stem + suffix.upper()):
+            if candidate in names and (path.parent / candidate).is_file():
+                return path.parent / candidate
     return None
 
 
@@ -242,26 +245,32 @@ def _is_odm_output(path: Path, name: str) -> bool:
     return any(p.lower() in ODM_FOLDERS for p in path.parent.parts[-4:])
 
 
-def _classify_jpeg(path: Path) -> FileKind:
-    hdr = read_jpeg_header(path, check_eoi=False)
+def _classify_jpeg(path: Path, start: FileStart, hdr: JpegHeader) -> FileKind:
     if hdr.flir_segments:
         return FileKind.THERMAL_FRAME
     xmp = hdr.xmp or b""
     # a byte search, not an XML parse: the sniff must be cheap and never trip on bad XMP
     if _infrared(xmp) or hdr.dji_thermal:
         return FileKind.THERMAL_FRAME
-    tags = None
-    if hdr.exif is not None:
-        tags = read_tiff_tags(hdr.exif, path, ifd0_tags=_CAMERA_TAGS)
+    tags = _camera_tags(path, start, hdr.exif) if hdr.exif is not None else None
     if world_file_for(path):
         return FileKind.ORTHOPHOTO
-    if tags and (tags.ifd0 or GPS_IFD in tags.pointers):
+    if tags and (MAKE in tags.ifd0 or MODEL in tags.ifd0 or GPS_IFD in tags.pointers):
         return FileKind.RGB_FRAME  # camera make/model or GPS
     if tags and EXIF_IFD in tags.pointers and CAMERA_NAME.match(path.name):
         return FileKind.RGB_FRAME  # EXIF and a camera's file name
     if any(marker in xmp for marker in _POSE_XMP):
         return FileKind.RGB_FRAME
     return FileKind.OTHER
+
+
+def _camera_tags(path: Path, start: FileStart, exif: bytes) -> TiffTags:
+    """IFD0 and its sub-directory pointers: from the decode ``read_capture`` uses next (cached),
+    or from IFD0's make and model alone when another tag is broken (``read_capture`` reports it)."""
+    try:
+        return jpeg_tags(start)
+    except MetadataError:
+        return read_tiff_tags(exif, path, ifd0_tags=_CAMERA_TAGS)
 
 
 def _infrared(xmp: bytes) -> bool:

@@ -33,6 +33,7 @@ import logging
 import math
 import mmap
 from datetime import tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -49,12 +50,19 @@ from flights.capture_time import (
 )
 from flights.fff_meta import FffCapture, read_fff_capture
 from flights.flir import read_flir_metadata
-from flights.jpeg import is_jpeg, read_jpeg_header
+from flights.jpeg import FileStart, jpeg_header, read_start
 from flights.models import AltitudeRef, CameraInfo, Capture, FileKind, Position, Rtk, ThermalParameters
 from flights.sensors import SENSORS
 from flights.tiff import Ifd, TiffTags, read_sub_ifds, read_tiff_tags
 from flights.xmp import XmpValues, first_float, parse_xmp
-from flights.xmp_pose import attitude_from, camera_from, check_numbers, rtk_from, velocity_from
+from flights.xmp_pose import (
+    RecordedCamera,
+    attitude_from,
+    camera_from,
+    check_numbers,
+    rtk_from,
+    velocity_from,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +123,12 @@ def read_raw(path: Path, *, check_eoi: bool = True) -> RawMetadata:
     Raises:
         MetadataError: Empty, truncated or malformed file, or not an image.
     """
-    with open(path, "rb") as fh:
-        head = fh.read(16)
+    start = read_start(path)
+    head = start.head
     if not head:
         raise MetadataError(f"{path}: empty file")
-    if is_jpeg(head):
-        return _raw_jpeg(path, check_eoi)
+    if start.jpeg is not None:
+        return _raw_jpeg(start, path, check_eoi)
     if head[:4] in TIFF_MAGICS:
         return _raw_tiff(path)
     if head[:4] == FFF_MAGIC:
@@ -128,13 +136,27 @@ def read_raw(path: Path, *, check_eoi: bool = True) -> RawMetadata:
     raise MetadataError(f"{path}: not a JPEG, TIFF or FLIR file (starts with {head[:8]!r})")
 
 
-def _raw_jpeg(path: Path, check_eoi: bool) -> RawMetadata:
-    hdr = read_jpeg_header(path, check_eoi=check_eoi)
-    tags = _EMPTY
-    if hdr.exif is not None:
-        tags = read_tiff_tags(hdr.exif, path, ifd0_tags=IFD0_TAGS, exif_tags=EXIF_TAGS, gps_tags=GPS_TAGS)
+def _raw_jpeg(start: FileStart, path: Path, check_eoi: bool) -> RawMetadata:
+    hdr = jpeg_header(start, path, check_eoi=check_eoi)
+    tags = jpeg_tags(start)
     xmp = parse_xmp(hdr.xmp, path) if hdr.xmp else {}
     return RawMetadata(tags, xmp, hdr.width, hdr.height, hdr.flir_segments > 0, hdr.dji_thermal)
+
+
+@lru_cache(maxsize=32)
+def jpeg_tags(start: FileStart) -> TiffTags:
+    """The IFD0, EXIF and GPS tags ``read_capture`` uses, of a JPEG sniffed by :func:`read_start`.
+
+    Cached per sniff (:class:`flights.jpeg.FileStart` is hashed by identity), so
+    :func:`flights.classify.classify` and ``read_capture`` decode them once.
+
+    Raises:
+        MetadataError: An IFD or value offset lies outside the EXIF block.
+    """
+    exif = start.jpeg.exif if start.jpeg is not None else None
+    if exif is None:
+        return _EMPTY
+    return read_tiff_tags(exif, start.name, ifd0_tags=IFD0_TAGS, exif_tags=EXIF_TAGS, gps_tags=GPS_TAGS)
 
 
 def _raw_tiff(path: Path) -> RawMetadata:
@@ -243,7 +265,7 @@ def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
     model = _str(ifd0.get(MODEL)) or raw.xmp.get("tiff:Model") or None
     if fff is not None and not ifd0:
         make, model = "FLIR", fff.model
-    recorded = CameraInfo(
+    recorded = RecordedCamera(
         make=make,
         model=model,
         width=raw.width,

@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, NoReturn
 
 from core.errors import MetadataError
 
 log = logging.getLogger(__name__)
 
-#: Bytes read in one go from the start of the file; EXIF and XMP fit in it for
-#: every camera seen so far (an APP1 segment is at most 64 kB).
-PREFIX_BYTES = 131072
+#: Bytes read in one go from the start of the file; the header segments up to the
+#: scan fit in it for the RGB cameras seen so far (DJI FC300S: 59 kB with its EXIF
+#: thumbnail; newer DJI frames: 4 kB). Segments beyond it are read where they lie.
+#: Copying the bytes out of the page cache is a real part of the cost: 128 kB took
+#: 31 µs per distinct file here, 64 kB 18 µs.
+PREFIX_BYTES = 65536
 #: Bytes at the end of the file searched for the end-of-image marker.
 TAIL_BYTES = 4096
 #: APP3 payload from which a JPEG is taken for a DJI R-JPEG (XT S writes 32 768 bytes).
@@ -60,14 +64,33 @@ def is_jpeg(head: bytes) -> bool:
     return head[:3] == b"\xff\xd8\xff"
 
 
+@dataclass(frozen=True, eq=False, slots=True)
+class FileStart:
+    """The first bytes of a file and, for a JPEG, its header segments (:func:`read_start`).
+
+    Compared and hashed by identity: one object per file version while it is cached,
+    so what is decoded from it can be cached by it (:func:`flights.exif.jpeg_tags`).
+    """
+
+    name: str
+    """The path the file was read from (named in messages)."""
+    head: bytes
+    """The first 16 bytes (fewer in a shorter file)."""
+    size: int
+    jpeg: JpegHeader | None
+    """The header segments when the file starts with a JPEG start-of-image marker, else None."""
+    eoi: bool
+    """A JPEG's end-of-image marker lies in its last ``TAIL_BYTES`` bytes."""
+
+
 class _Walker:
     """State of one header walk: a file, a prefix buffer and counters."""
 
-    def __init__(self, fh: BinaryIO, path: Path, size: int) -> None:
+    def __init__(self, fh: BinaryIO, path: Path | str, size: int, buf: bytes) -> None:
         self.fh = fh
         self.path = path
         self.size = size
-        self.buf = fh.read(min(size, PREFIX_BYTES))
+        self.buf = buf
 
     def read(self, offset: int, length: int) -> bytes:
         """Bytes at ``offset``, from the prefix when possible."""
@@ -79,6 +102,21 @@ class _Walker:
         if len(data) < length:
             raise MetadataError(f"{self.path}: truncated JPEG: segment at byte {offset} runs past the end")
         return data
+
+
+def read_start(path: Path) -> FileStart:
+    """Sniff a file: its first bytes and, for a JPEG, the header walk and the end-of-image test.
+
+    One open per file version: :func:`flights.classify.classify` and
+    :func:`flights.exif.read_capture` both start here, and the second call is served from
+    a small cache (32 files, keyed by path, size, mtime and inode).
+
+    Raises:
+        MetadataError: The file starts like a JPEG but its header segments are corrupt or truncated.
+        OSError: The file cannot be read.
+    """
+    st = os.stat(path)
+    return _cached_start(os.fspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def read_jpeg_header(path: Path, *, check_eoi: bool = True) -> JpegHeader:
@@ -95,30 +133,41 @@ def read_jpeg_header(path: Path, *, check_eoi: bool = True) -> JpegHeader:
     Raises:
         MetadataError: The file is not a JPEG, or its header or tail is truncated.
     """
-    st = os.stat(path)
-    if st.st_size == 0:
+    if os.stat(path).st_size == 0:
         raise MetadataError(f"{path}: empty file")
-    header = _cached_header(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    if check_eoi:
-        with open(path, "rb") as fh:
-            _check_tail(fh, path, st.st_size, header)
-    return header
+    return jpeg_header(read_start(path), path, check_eoi=check_eoi)
+
+
+def jpeg_header(start: FileStart, path: Path, *, check_eoi: bool = True) -> JpegHeader:
+    """The header of a file sniffed by :func:`read_start`, as :func:`read_jpeg_header` returns it.
+
+    Raises:
+        MetadataError: The file is empty or not a JPEG, or (``check_eoi``) it has no
+            end-of-image marker near its end.
+    """
+    if start.size == 0:
+        raise MetadataError(f"{path}: empty file")
+    if start.jpeg is None:
+        raise MetadataError(f"{path}: not a JPEG (starts with {start.head[:4]!r})")
+    if check_eoi and not start.eoi:
+        _truncated(path, start.size, start.jpeg)
+    return start.jpeg
 
 
 @lru_cache(maxsize=32)
-def _cached_header(name: str, size: int, _mtime_ns: int, _inode: int) -> JpegHeader:
-    """The header walk, remembered per file version: ingest classifies a file and then
-    reads its capture, and the second call costs no read.
+def _cached_start(name: str, size: int, _mtime_ns: int, _inode: int) -> FileStart:
+    """The sniff, remembered per file version: ingest classifies a file and then reads
+    its capture, and the second call costs no read.
 
     A file rewritten in place within one filesystem timestamp tick and with the same
     size would be served stale; delivered folders are read-only during ingest.
     """
-    path = Path(name)
-    with open(path, "rb") as fh:
-        w = _Walker(fh, path, size)
-        if not is_jpeg(w.buf):
-            raise MetadataError(f"{path}: not a JPEG (starts with {w.buf[:4]!r})")
-        return _walk(w)
+    with open(name, "rb") as fh:
+        buf = fh.read(min(size, PREFIX_BYTES))
+        if not is_jpeg(buf):
+            return FileStart(name, buf[:16], size, None, False)
+        header = _walk(_Walker(fh, name, size, buf))
+        return FileStart(name, buf[:16], size, header, _has_eoi(fh, buf, size))
 
 
 def _walk(w: _Walker) -> JpegHeader:
@@ -183,21 +232,28 @@ def _segment(w: _Walker, pos: int, marker: int) -> tuple[int, int]:
     return body, n
 
 
-def _check_tail(fh: BinaryIO, path: Path, size: int, header: JpegHeader) -> None:
-    """Require an end-of-image marker near the end (a cut-off download has none).
+def _has_eoi(fh: BinaryIO, buf: bytes, size: int) -> bool:
+    """An end-of-image marker (FF D9) in the last ``TAIL_BYTES`` bytes (a cut-off download has none)."""
+    start = max(0, size - TAIL_BYTES)
+    if size <= len(buf):
+        return b"\xff\xd9" in buf[start:]
+    fh.seek(start)
+    return b"\xff\xd9" in fh.read(size - start)
+
+
+def _truncated(path: Path, size: int, header: JpegHeader) -> NoReturn:
+    """Refuse a JPEG without its end-of-image marker.
 
     The header walk has succeeded by then, so the message can say what is intact
     (the header segments, a thermal block) and what is missing (the end of the
     compressed image data and its end-of-image marker).
     """
     start = max(0, size - TAIL_BYTES)
-    fh.seek(start)
-    if b"\xff\xd9" not in fh.read():
-        intact = "EXIF/XMP header segments"
-        if header.dji_thermal or header.flir_segments:
-            intact += " and thermal data"
-        raise MetadataError(
-            f"{path}: truncated JPEG: no end-of-image marker (FF D9) in the last {size - start} bytes; "
-            f"the compressed image data stop at byte {size} without it, so the end of the image "
-            f"(its last rows) is missing; the {intact} are complete"
-        )
+    intact = "EXIF/XMP header segments"
+    if header.dji_thermal or header.flir_segments:
+        intact += " and thermal data"
+    raise MetadataError(
+        f"{path}: truncated JPEG: no end-of-image marker (FF D9) in the last {size - start} bytes; "
+        f"the compressed image data stop at byte {size} without it, so the end of the image "
+        f"(its last rows) is missing; the {intact} are complete"
+    )

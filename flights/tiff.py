@@ -24,6 +24,7 @@ Ifd = dict[int, TagValue]
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 MAX_ENTRIES = 1000
+_NAN = float("nan")
 _POINTERS = frozenset({EXIF_IFD, GPS_IFD})
 #: Tags returned as raw bytes whatever their declared type (XMP is BYTE in TIFF, UNDEFINED elsewhere).
 RAW_TAGS = frozenset({0x02BC})
@@ -60,7 +61,7 @@ class TiffTags(NamedTuple):
 
 
 class _Reader:
-    def __init__(self, buf: bytes | mmap.mmap, base: int, path: Path, what: str) -> None:
+    def __init__(self, buf: bytes | mmap.mmap, base: int, path: Path | str, what: str) -> None:
         self.buf = buf
         self.base = base
         self.path = path
@@ -95,14 +96,15 @@ class _Reader:
         return int(struct.unpack(self.e + "I", self.at(4, 4))[0])
 
     def ifd(self, off: int, wanted: Container[int], name: str) -> Ifd:
-        cnt_fmt, cnt_n, ent_n, val_n = ("Q", 8, 20, 8) if self.big else ("H", 2, 12, 4)
-        (count,) = struct.unpack(self.e + cnt_fmt, self.at(off, cnt_n))
+        e, big = self.e, self.big
+        cnt_fmt, cnt_n, ent_n, val_n = ("Q", 8, 20, 8) if big else ("H", 2, 12, 4)
+        (count,) = struct.unpack(e + cnt_fmt, self.at(off, cnt_n))
         if count > MAX_ENTRIES:
             raise MetadataError(f"{self.path}: {self.what}: {name} IFD at {off} claims {count} entries")
         table = self.at(off + cnt_n, count * ent_n)
         out: Ifd = {}
-        entries = struct.iter_unpack(self.e + ("HHQ8s" if self.big else "HHI4s"), table)
-        for tag, typ, n, raw_field in entries:
+        pointer = e + ("Q" if big else "I")
+        for tag, typ, n, raw_field in struct.iter_unpack(e + ("HHQ8s" if big else "HHI4s"), table):
             if tag not in wanted or typ not in _TYPES:
                 continue
             code, size = _TYPES[typ]
@@ -110,13 +112,13 @@ class _Reader:
             if total <= val_n:
                 data = raw_field[:total]
             else:
-                (ptr,) = struct.unpack(self.e + ("Q" if self.big else "I"), raw_field)
+                (ptr,) = struct.unpack(pointer, raw_field)
                 if total > len(self.buf):
                     raise MetadataError(
                         f"{self.path}: {self.what}: tag 0x{tag:04X} in {name} IFD claims {n} values"
                     )
                 data = self.at(ptr, total)
-            out[tag] = data if tag in RAW_TAGS else _decode(self.e, typ, code, n, data)
+            out[tag] = data if tag in RAW_TAGS else _decode(e, typ, code, n, data)
         return out
 
 
@@ -125,15 +127,18 @@ def _decode(e: str, typ: int, code: str, n: int, data: bytes) -> TagValue:
         return data.split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
     if typ == 7:
         return data
-    if typ in (5, 10):
+    if typ == 5 or typ == 10:
         raw = struct.unpack(f"{e}{2 * n}{code[0]}", data)
-        return tuple((raw[2 * k] / raw[2 * k + 1]) if raw[2 * k + 1] else float("nan") for k in range(n))
-    return tuple(float(v) for v in struct.unpack(f"{e}{n}{code}", data))
+        if n == 1:  # the common case, without the generator
+            return (raw[0] / raw[1] if raw[1] else _NAN,)
+        pairs = iter(raw)
+        return tuple(num / den if den else _NAN for num, den in zip(pairs, pairs, strict=True))
+    return tuple(map(float, struct.unpack(f"{e}{n}{code}", data)))
 
 
 def read_tiff_tags(
     buf: bytes | mmap.mmap,
-    path: Path,
+    path: Path | str,
     *,
     base: int = 0,
     ifd0_tags: frozenset[int],

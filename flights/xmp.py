@@ -1,10 +1,18 @@
 """Parse XMP packets (DJI ``drone-dji``, senseFly/Pix4D ``Camera``, ``sensefly``).
 
-XML is parsed only with defusedxml, with DTDs, entities and external references
-refused: an XMP packet is attacker-controlled input. Both XMP forms are read —
-properties as attributes of ``rdf:Description`` (DJI) and as child elements
-(senseFly, newer DJI firmware) — and ``rdf:Seq``/``Bag``/``Alt`` arrays are joined
-with ``", "`` like exiftool prints them.
+An XMP packet is attacker-controlled input: it is parsed by expat with the guards
+defusedxml's parser installs — a DTD, an entity declaration or an external reference
+raises defusedxml's ``DTDForbidden``/``EntitiesForbidden``/``ExternalReferenceForbidden``
+before anything is expanded. Both XMP forms are read — properties as attributes of
+``rdf:Description`` (DJI) and as child elements (senseFly, newer DJI firmware) — and
+``rdf:Seq``/``Bag``/``Alt`` arrays are joined with ``", "`` like exiftool prints them.
+
+The packet is flattened while expat reads it (:class:`_Flattener`), not through an
+ElementTree: defusedxml's ElementTree runs the pure-Python XMLParser and TreeBuilder,
+~50 µs of the ~170 µs a frame's metadata took (benchmarks/RESULTS.md, "Ingest"). The
+result is the one the tree gave: the ``rdf:Description`` elements in document order,
+each one's attributes, then its child properties (a leaf's text, or the items of its
+first array); the first value of a key wins.
 """
 
 from __future__ import annotations
@@ -12,18 +20,19 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError
+from xml.parsers import expat
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from core.errors import MetadataError
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RDF_DESC = f"{{{RDF}}}Description"
-_RDF_LI = f"{{{RDF}}}li"
-_RDF_ARRAYS = {f"{{{RDF}}}Seq", f"{{{RDF}}}Bag", f"{{{RDF}}}Alt"}
+# names as expat reports them with namespace_separator="}" (ElementTree adds a leading "{")
+_RDF_DESC = f"{RDF}}}Description"
+_RDF_LI = f"{RDF}}}li"
+_RDF_ARRAYS = frozenset({f"{RDF}}}Seq", f"{RDF}}}Bag", f"{RDF}}}Alt"})
 
 #: Namespace URI -> the prefix used for keys. Unknown namespaces keep ``{uri}``.
 PREFIXES: dict[str, str] = {
@@ -64,47 +73,160 @@ def parse_xmp(packet: bytes, path: Path) -> dict[str, str]:
             external references.
     """
     text = _trim(packet)
-    root = _parse(text, path)
+    descriptions = _parse(text, path)
     out: dict[str, str] = {}
-    for desc in root.iter(_RDF_DESC):
-        for name, attr in desc.attrib.items():
-            key = _key(name)
-            if key is not None:
-                out.setdefault(key, attr.strip())
-        for child in desc:
-            key = _key(child.tag)
-            value = _element_value(child) if key is not None else None
-            if key is not None and value is not None:
-                out.setdefault(key, value)
+    for properties in descriptions:
+        for key, value in properties:
+            out.setdefault(key, value)
     return out
 
 
 def _trim(packet: bytes) -> bytes:
     """Cut trailing padding and anything after the closing xmpmeta/RDF tag."""
     packet = packet.strip(b"\x00 \t\r\n")
+    end = packet.rfind(b"</x:xmpmeta>")
+    if end >= 0 and _XMPMETA_END.search(packet, end + 12) is None:
+        return packet[: end + 12]  # the usual closing tag, and no closing tag after it
     last = None
     for m in _XMPMETA_END.finditer(packet):
         last = m
     return packet[: last.end()] if last else packet
 
 
-def _parse(text: bytes, path: Path) -> Element:
+def _parse(text: bytes, path: Path) -> list[list[tuple[str, str]]]:
     try:
-        return _fromstring(text)
+        return _flatten(text)
     except DefusedXmlException as exc:
         raise MetadataError(f"{path}: XMP packet refused ({type(exc).__name__}: {exc})") from exc
-    except ParseError as exc:
+    except expat.ExpatError as exc:
         if b"xmlns" in text and "duplicate attribute" in str(exc):
             try:  # Zenmuse XT S writes the same xmlns declaration twice
-                return _fromstring(_dedupe_xmlns(text))
-            except (ParseError, DefusedXmlException):
+                return _flatten(_dedupe_xmlns(text))
+            except (expat.ExpatError, DefusedXmlException):
                 pass
         raise MetadataError(f"{path}: XMP packet is not well-formed XML: {exc}") from exc
 
 
-def _fromstring(text: bytes) -> Element:
-    root: Element = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    return root
+def _flatten(text: bytes) -> list[list[tuple[str, str]]]:
+    """The properties of each ``rdf:Description``, in document order (see :class:`_Flattener`)."""
+    parser = expat.ParserCreate(None, "}")
+    flat = _Flattener()
+    # the guards of defusedxml.ElementTree.DefusedXMLParser(forbid_dtd=True, forbid_entities=True,
+    # forbid_external=True), raising its exceptions
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_unparsed_entity
+    parser.ExternalEntityRefHandler = _refuse_external
+    parser.StartElementHandler = flat.start
+    parser.EndElementHandler = flat.end
+    parser.CharacterDataHandler = flat.data
+    parser.buffer_text = True
+    parser.ordered_attributes = True
+    parser.Parse(text, False)
+    parser.Parse(b"", True)
+    return flat.descriptions
+
+
+def _refuse_dtd(name: str, sysid: str | None, pubid: str | None, _internal: bool) -> None:
+    raise DTDForbidden(name, sysid, pubid)
+
+
+def _refuse_entity(
+    name: str,
+    _parameter: bool,
+    value: str | None,
+    base: str | None,
+    sysid: str | None,
+    pubid: str | None,
+    notation: str | None,
+) -> None:
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation)
+
+
+def _refuse_unparsed_entity(
+    name: str, base: str | None, sysid: str | None, pubid: str | None, notation: str | None
+) -> None:
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
+
+
+def _refuse_external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> bool:
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+class _Flattener:
+    """Expat handlers that collect what the ElementTree walk of ``parse_xmp`` read.
+
+    Only four kinds of element are followed: an ``rdf:Description`` (its attributes
+    are properties), a child of a Description (a property: its text when it has no
+    child element, else the items of its first ``rdf:Seq``/``Bag``/``Alt``), that
+    array, and the array's ``rdf:li`` items (their text before any child element).
+    The text of an element is, as ElementTree's ``.text``, the character data before
+    its first child element (comments and processing instructions do not cut it).
+    """
+
+    def __init__(self) -> None:
+        self.descriptions: list[list[tuple[str, str]]] = []
+        self.stack: list[_Node | None] = []
+
+    def start(self, name: str, attrs: list[str]) -> None:
+        """An element opens."""
+        stack = self.stack
+        parent = stack[-1] if stack else None
+        if parent is not None:
+            parent.children += 1
+        node: _Node | None = None
+        if parent is not None and parent.role == _DESC:
+            key = _key(name)
+            node = _Node(_PROPERTY, parent.properties, key) if key is not None else None
+        elif parent is not None and parent.role == _PROPERTY and parent.items is None and name in _RDF_ARRAYS:
+            parent.items = []
+            node = _Node(_ARRAY, parent.items)
+        elif parent is not None and parent.role == _ARRAY and name == _RDF_LI:
+            node = _Node(_ITEM, parent.properties)
+        if name == _RDF_DESC:
+            # a Description is also a child property of another (its key is None: RDF namespace)
+            node = _Node(_DESC, [])
+            self.descriptions.append(node.properties)
+            for i in range(0, len(attrs), 2):
+                key = _key(attrs[i])
+                if key is not None:
+                    node.properties.append((key, attrs[i + 1].strip()))
+        stack.append(node)
+
+    def end(self, _name: str) -> None:
+        """An element closes: a property or an array item is complete."""
+        node = self.stack.pop()
+        if node is None or node.role in (_DESC, _ARRAY):
+            return
+        if node.role == _ITEM:
+            node.properties.append(("", "".join(node.text).strip()))
+        elif node.key is not None and not node.children:
+            node.properties.append((node.key, "".join(node.text).strip()))
+        elif node.key is not None and node.items is not None:
+            node.properties.append((node.key, ", ".join(v for _, v in node.items)))
+
+    def data(self, text: str) -> None:
+        """Character data: kept while the open property or item has no child element."""
+        node = self.stack[-1] if self.stack else None
+        if node is not None and node.role in (_PROPERTY, _ITEM) and not node.children:
+            node.text.append(text)
+
+
+_DESC, _PROPERTY, _ARRAY, _ITEM = range(4)
+
+
+class _Node:
+    """One followed element: its role, the list its value goes to, and what it holds so far."""
+
+    __slots__ = ("role", "properties", "key", "children", "text", "items")
+
+    def __init__(self, role: int, properties: list[tuple[str, str]], key: str | None = None) -> None:
+        self.role = role
+        self.properties = properties
+        self.key = key
+        self.children = 0
+        self.text: list[str] = []
+        self.items: list[tuple[str, str]] | None = None
 
 
 def _dedupe_xmlns(text: bytes) -> bytes:
@@ -122,24 +244,16 @@ def _dedupe_xmlns(text: bytes) -> bytes:
     return _START_TAG.sub(fix, text)
 
 
+@lru_cache(maxsize=512)
 def _key(name: str) -> str | None:
-    if not name.startswith("{"):
+    """``prefix:Name`` of an expat name ``uri}Name`` (ElementTree's ``{uri}Name``); None for RDF's own."""
+    if "}" not in name:
         return None
-    uri, _, local = name[1:].partition("}")
+    uri, _, local = name.partition("}")
     if uri == RDF:
         return None
     prefix = PREFIXES.get(uri)
     return f"{prefix}:{local}" if prefix else f"{{{uri}}}{local}"
-
-
-def _element_value(el: Element) -> str | None:
-    children = list(el)
-    if not children:
-        return (el.text or "").strip()
-    for arr in children:
-        if arr.tag in _RDF_ARRAYS:
-            return ", ".join((li.text or "").strip() for li in arr if li.tag == _RDF_LI)
-    return None  # a structure; not needed here
 
 
 def xmp_float(values: XmpValues, key: str, path: Path) -> float | None:

@@ -14,6 +14,7 @@ Conventions (REFERENCE.md §2.2):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 from flights.models import Attitude, CameraInfo, Rtk, Velocity
 from flights.sensors import SENSORS
@@ -101,7 +102,19 @@ def velocity_from(xmp: XmpValues, path: Path) -> Velocity:
     )
 
 
-def camera_from(recorded: CameraInfo, xmp: XmpValues, path: Path) -> CameraInfo:
+class RecordedCamera(TypedDict):
+    """Camera and lens as IFD0/EXIF recorded them: the first fields of :class:`CameraInfo`."""
+
+    make: str | None
+    model: str | None
+    width: int | None
+    height: int | None
+    focal_length_mm: float | None
+    focal_length_35mm: float | None
+    exposure_time_s: float | None
+
+
+def camera_from(recorded: RecordedCamera, xmp: XmpValues, path: Path) -> CameraInfo:
     """The camera as EXIF recorded it, completed from DJI's XMP calibration and the sensor profile.
 
     Args:
@@ -110,15 +123,15 @@ def camera_from(recorded: CameraInfo, xmp: XmpValues, path: Path) -> CameraInfo:
         path: the file, named in messages.
     """
     source = xmp.get(DJI + "ImageSource")
-    profile = SENSORS.get(recorded.make, recorded.model, image_source=source, width=recorded.width)
-    completed = {
-        "calibrated_focal_px": xmp_float(xmp, DJI + "CalibratedFocalLength", path),
-        "optical_center_x": xmp_float(xmp, DJI + "CalibratedOpticalCenterX", path),
-        "optical_center_y": xmp_float(xmp, DJI + "CalibratedOpticalCenterY", path),
-        "dewarp_data": xmp.get(DJI + "DewarpData") or None,
-        "dewarp_flag": xmp_int(xmp, DJI + "DewarpFlag", path),
-        "sensor_width_mm": profile.sensor_width_mm if profile else None,
-        "pixel_pitch_um": profile.pixel_pitch_um if profile else None,
-        "image_source": source or None,
-    }
-    return CameraInfo.model_validate({**recorded.model_dump(), **completed})
+    profile = SENSORS.get(recorded["make"], recorded["model"], image_source=source, width=recorded["width"])
+    return CameraInfo(
+        **recorded,
+        calibrated_focal_px=xmp_float(xmp, DJI + "CalibratedFocalLength", path),
+        optical_center_x=xmp_float(xmp, DJI + "CalibratedOpticalCenterX", path),
+        optical_center_y=xmp_float(xmp, DJI + "CalibratedOpticalCenterY", path),
+        dewarp_data=xmp.get(DJI + "DewarpData") or None,
+        dewarp_flag=xmp_int(xmp, DJI + "DewarpFlag", path),
+        sensor_width_mm=profile.sensor_width_mm if profile else None,
+        pixel_pitch_um=profile.pixel_pitch_um if profile else None,
+        image_source=source or None,
+    )
