@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from capture_builders import xmp_packet
 
 from core.errors import MetadataError
-from flights.xmp import parse_xmp, xmp_float, xmp_int
+from flights.jpeg import read_jpeg_header
+from flights.xmp import PREFIXES, parse_xmp, xmp_float, xmp_int
 
 P = Path("frame.jpg")
 
@@ -93,3 +95,89 @@ def test_absent_and_empty_are_none() -> None:
     values = {"drone-dji:RtkStdLon": ""}
     assert xmp_float(values, "drone-dji:RtkStdLon", P) is None
     assert xmp_float(values, "drone-dji:Missing", P) is None
+
+
+def _tree_flatten(packet: bytes) -> dict[str, str]:
+    """The ElementTree walk parse_xmp used before it flattened while parsing (an independent reading)."""
+    root = ElementTree.fromstring(packet)  # trusted test input: no DTD, no entities
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+
+    def key(name: str) -> str | None:
+        if not name.startswith("{") or name.startswith(rdf):
+            return None
+        uri, _, local = name[1:].partition("}")
+        prefix = PREFIXES.get(uri)
+        return f"{prefix}:{local}" if prefix else f"{{{uri}}}{local}"
+
+    def value(el: ElementTree.Element) -> str | None:
+        children = list(el)
+        if not children:
+            return (el.text or "").strip()
+        for arr in children:
+            if arr.tag in (rdf + "Seq", rdf + "Bag", rdf + "Alt"):
+                return ", ".join((li.text or "").strip() for li in arr if li.tag == rdf + "li")
+        return None
+
+    out: dict[str, str] = {}
+    for desc in root.iter(rdf + "Description"):
+        for name, text in desc.attrib.items():
+            if (k := key(name)) is not None:
+                out.setdefault(k, text.strip())
+        for child in desc:
+            k, v = key(child.tag), value(child)
+            if k is not None and v is not None:
+                out.setdefault(k, v)
+    return out
+
+
+TRICKY_XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+    b' xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" xmlns:Camera="http://ns.sensefly.com/Camera/1.0/"'
+    b' xmlns:o="http://example.org/o/">'
+    # the first Description's children come before the attributes of one nested in them
+    b'<rdf:Description rdf:about="" drone-dji:GimbalYawDegree=" +45.00 ">'
+    b"<drone-dji:GimbalPitchDegree> -89.9<!-- a comment does not cut the text -->0 "
+    b"</drone-dji:GimbalPitchDegree>"
+    b"<o:Nested><rdf:Description drone-dji:GimbalRollDegree='+1.00' drone-dji:RtkFlag='16'/></o:Nested>"
+    b"<drone-dji:RtkFlag>50</drone-dji:RtkFlag>"
+    # the first array of a property is read; items' text before a child element; a structure is skipped
+    b"<Camera:BandName>ignored<o:x/><rdf:Bag><rdf:li> Red </rdf:li><rdf:li>Gr<o:y/>een</rdf:li>"
+    b"<o:z>not an item</o:z><rdf:li/></rdf:Bag><rdf:Seq><rdf:li>second array</rdf:li></rdf:Seq>"
+    b"</Camera:BandName>"
+    b"<o:Struct><o:a>1</o:a></o:Struct>"
+    b"<o:Cdata><![CDATA[ <raw> ]]></o:Cdata><o:Empty/><o:Pi>a<?pi x?>b</o:Pi>"
+    b'<o:Lang><rdf:Alt><rdf:li xml:lang="x-default">title</rdf:li></rdf:Alt></o:Lang>'
+    b"</rdf:Description>"
+    b'<rdf:Description drone-dji:GimbalYawDegree="+99" o:Late="yes"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+def test_flattening_reads_what_an_element_tree_walk_reads() -> None:
+    values = parse_xmp(TRICKY_XMP, P)
+    assert values == _tree_flatten(TRICKY_XMP)
+    assert values["drone-dji:GimbalYawDegree"] == "+45.00"  # first value wins, stripped
+    assert values["drone-dji:GimbalPitchDegree"] == "-89.90"
+    assert values["drone-dji:RtkFlag"] == "50"  # the outer Description's child before the nested one
+    assert values["drone-dji:GimbalRollDegree"] == "+1.00"
+    assert values["Camera:BandName"] == "Red, Gr, "
+    assert "{http://example.org/o/}Struct" not in values
+    assert values["{http://example.org/o/}Cdata"] == "<raw>"
+    assert values["{http://example.org/o/}Pi"] == "ab"
+    assert values["{http://example.org/o/}Lang"] == "title"
+    assert list(values)[:2] == ["drone-dji:GimbalYawDegree", "drone-dji:GimbalPitchDegree"]
+
+
+@pytest.mark.parametrize("seed", ["DJI_0018.JPG", "DJI_0035.JPG"])
+def test_real_packets_read_as_an_element_tree_walk_reads(data_dir: Path, seed: str) -> None:
+    packet = read_jpeg_header(data_dir / "brighton_beach" / "images" / seed).xmp
+    assert packet is not None
+    values = parse_xmp(packet, P)
+    assert values == _tree_flatten(packet)  # padding and the closing xpacket PI are XML too
+    assert values["drone-dji:GimbalPitchDegree"] == "-89.90"
+
+
+def test_entity_declaration_is_refused_by_defusedxml_rules() -> None:
+    packet = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+    with pytest.raises(MetadataError, match=r"XMP packet refused \(DTDForbidden: DTDForbidden\(name='x'"):
+        parse_xmp(packet, P)
