@@ -62,7 +62,7 @@ BENCHMARKS: dict[str, Bench] = {
     "thermal": Bench("thermal_bench.py", (), ("flirimageextractor", "exiftool", "dji-thermal-cli"), 1800),
     "ingest": Bench("ingest_bench.py", ("--cold",), ("exiftool", "cp"), 3600),
     "ingest_readers": Bench("ingest_metadata_readers.py", (), ("exiftool",), 1800),
-    "tiles": Bench("tiles_bench.py", (), ("titiler",), 1800),
+    "tiles": Bench("tiles_bench.py", (), ("titiler", "wrk"), 1800),
     "wms": Bench("wms_bench.py", (), ("mapserver-fastcgi",), 1200),
     "pyramid": Bench("pyramid_bench.py", ("--zooms", "14-20"), ("gdal2tiles",), 1800),
     "ortho": Bench("ortho_bench.py", (), ("gdal",), 7200),
@@ -136,6 +136,7 @@ PEER_CHECKS: dict[str, Callable[[], str]] = {
     "orthority": _python_package("orthority"),
     "titiler": _titiler,
     "mapserver-fastcgi": _mapserver,
+    "wrk": _command(["wrk", "--version"], "wrk"),
 }
 
 

@@ -3,11 +3,13 @@
 Both servers run under uvicorn on 127.0.0.1 (random free ports) at the same time:
 dronegis with one worker (threads inside), TiTiler from its own venv with 4 workers and
 the GDAL settings of its docker-compose file. The load is one pass over the 500 URLs at
-concurrency 8 with httpx (async), measured alternately (dronegis, TiTiler, dronegis,
-TiTiler, ...) so that machine noise hits both. Both servers are stopped by PID when the
-run ends, fails or is killed (``common.Server``).
+concurrency 8, sent by ``wrk`` (benchmarks/wrk_pass.py; ``--client httpx`` for the httpx async
+client, whose 2-3 ms of CPU per request bounded the earlier figures on two cores), measured
+alternately (dronegis, TiTiler, dronegis, TiTiler, ...) so that machine noise hits both. Both
+servers are stopped by PID when the run ends, fails or is killed (``common.Server``).
 
-    .venv/bin/python benchmarks/tiles_bench.py [--cog COG] [--rounds 2] [--ext jpg] [--json OUT]
+    .venv/bin/python benchmarks/tiles_bench.py [--cog COG] [--rounds 2] [--ext jpg] [--client wrk]
+        [--json OUT]
 
 The COG defaults to a 10k×10k JPEG COG made from /work/shared/tools/make_raster.py
 (made once into benchmarks/_work/ if missing). Nothing here is asserted by tests.
@@ -43,6 +45,7 @@ from common import (  # noqa: E402
     table,
     write_result,
 )
+from wrk_pass import wrk_pass  # noqa: E402
 
 PY = sys.executable
 TITILER_WORKERS = 4
@@ -216,6 +219,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ext", default="jpg", choices=["jpg", "png"])
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--client", default="wrk", choices=["wrk", "httpx"],
+        help="load generator: wrk (C; default) or the httpx async client (costs 2-3 ms CPU per request)",
+    )  # fmt: skip
     add_json_option(parser)
     args = parser.parse_args()
     exit_on_sigterm()
@@ -224,30 +231,33 @@ def main() -> None:
     published_cog = ws_root / "publish" / "layers" / layer_id / "cog.tif"
     tiles = tile_list(cog)
     ours_port, titiler_port = free_port(), free_port()
-    urls = {
-        "dronegis": [
-            f"http://127.0.0.1:{ours_port}/tiles/{layer_id}/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
-            for z, x, y in tiles
-        ],
+    bases = {"dronegis": f"http://127.0.0.1:{ours_port}", "titiler": f"http://127.0.0.1:{titiler_port}"}
+    paths = {
+        "dronegis": [f"/tiles/{layer_id}/WebMercatorQuad/{z}/{x}/{y}.{args.ext}" for z, x, y in tiles],
         "titiler": [
-            f"http://127.0.0.1:{titiler_port}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.ext}"
-            f"?url={published_cog}"
-            for z, x, y in tiles
+            f"/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.ext}?url={published_cog}" for z, x, y in tiles
         ],
     }
+
+    def one_pass(name: str, batch: list[str]) -> dict[str, float]:
+        if args.client == "wrk":
+            return wrk_pass(bases[name], batch, args.concurrency)
+        return asyncio.run(run_pass([bases[name] + path for path in batch], args.concurrency))
+
     results: dict[str, list[dict[str, float]]] = {"dronegis": [], "titiler": []}
     with dronegis_server(ws_root, ours_port), titiler_server(titiler_port):
-        for batch in urls.values():  # warm-up: open files, fill caches
-            asyncio.run(run_pass(batch[::25], args.concurrency))
+        for name, batch in paths.items():  # warm-up: open files, fill caches
+            one_pass(name, batch[::25])
         for _ in range(args.rounds):
-            for name, batch in urls.items():
-                figures = asyncio.run(run_pass(batch, args.concurrency))
+            for name, batch in paths.items():
+                figures = one_pass(name, batch)
                 results[name].append(figures)
                 print(name, json.dumps({k: round(v, 1) for k, v in figures.items()}), flush=True)
     med = {name: statistics.median(r["tiles_per_s"] for r in runs) for name, runs in results.items()}
     p95 = {name: statistics.median(r["p95_ms"] for r in runs) for name, runs in results.items()}
     summary = {
         "cog": str(cog), "tiles": len(tiles), "format": args.ext, "concurrency": args.concurrency,
+        "client": args.client,
         "titiler_workers": TITILER_WORKERS, "rounds": results,
         "median_tiles_per_s": med, "median_p95_ms": p95,
         "ratio_tiles_per_s": med["dronegis"] / med["titiler"], "ratio_p95": p95["dronegis"] / p95["titiler"],
@@ -264,7 +274,7 @@ def main() -> None:
     ]  # fmt: skip
     title = (
         f"{len(tiles)} WebMercatorQuad {args.ext.upper()} tiles of {cog.name}, "
-        f"concurrency {args.concurrency}; "
+        f"concurrency {args.concurrency}, client {args.client}; "
         f"dronegis 1 uvicorn worker, TiTiler {TITILER_WORKERS} workers (target: ≥ 10× tiles/s, p95 ≤ 50 ms)"
     )
     columns = ["run", "tiles/s", "p50 ms", "p95 ms", "errors", "mean kB"]

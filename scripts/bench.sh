@@ -8,7 +8,8 @@
 # Sets every peer up first (idempotent): the project venv (scripts/setup.sh: exiftool,
 # gdal-bin with gdal2tiles, flirimageextractor, orthority, exactextract, dji-thermal-cli),
 # the Debian MapServer 8 (cgi-mapserver, mapserver-bin) with lighttpd as its FastCGI
-# front, and TiTiler in its own venv (benchmarks/_work/peers/titiler, git-ignored).
+# front, wrk (the HTTP load generator of the tile benchmark), and TiTiler in its own venv
+# (benchmarks/_work/peers/titiler, git-ignored).
 # Then benchmarks/run.py checks the peers (a missing one is an error, exit 3), runs the
 # benchmarks, writes benchmarks/results/*.json and regenerates benchmarks/RESULTS.md.
 # Every server a benchmark starts is stopped by its PID, also on failure or Ctrl-C.
@@ -28,6 +29,7 @@ command -v exiftool >/dev/null || need_apt+=(libimage-exiftool-perl)
 command -v gdal2tiles.py >/dev/null || need_apt+=(gdal-bin)
 command -v mapserv >/dev/null || need_apt+=(cgi-mapserver mapserver-bin)
 command -v lighttpd >/dev/null || need_apt+=(lighttpd)
+command -v wrk >/dev/null || need_apt+=(wrk)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bench: ERROR: missing Debian packages ${need_apt[*]}; install them (as root) and run again" >&2
