@@ -270,7 +270,8 @@ class FastWarp:
     (an unaligned ``read(out_shape=…)`` costs ~10–25× more) — and samples it by nearest
     neighbour with ``cv2.warpAffine`` or ``cv2.remap`` (:mod:`webgis_export.resample`). Output
     matches rio-tiler's nearest-neighbour tiles to within one source pixel at edges (tested
-    against ``Reader.tile``).
+    against ``Reader.tile``). Thread-safe: reads of the one dataset are serialised by a lock (the
+    decode runs under it; the warp, styling and encoding of other requests run meanwhile).
     """
 
     LATTICE = 17
@@ -278,6 +279,7 @@ class FastWarp:
     def __init__(self, dataset: rasterio.io.DatasetReader) -> None:
         self.dataset = dataset
         self._transformers: dict[int, tuple[CRS, Transformer]] = {}
+        self._lock = threading.Lock()
         self._inverse = ~dataset.transform
         self._levels = [(dataset.width, dataset.height), *overview_sizes(dataset)]
         self._has_mask = any(
@@ -314,7 +316,10 @@ class FastWarp:
         full_w, full_h = self.dataset.width, self.dataset.height  # the window in full-resolution pixels
         x0, y0 = c0 * full_w / level_w, r0 * full_h / level_h
         win = rasterio.windows.Window(x0, y0, c1 * full_w / level_w - x0, r1 * full_h / level_h - y0)
-        data = self.dataset.read(window=win, out_shape=(self.dataset.count, r1 - r0, c1 - c0))
+        with self._lock:  # one handle for every thread: GDAL keeps one decoded copy of each block
+            shape = (r1 - r0, c1 - c0)
+            data = self.dataset.read(window=win, out_shape=(self.dataset.count, *shape))
+            inside = self.dataset.read_masks(1, window=win, out_shape=shape) if self._has_mask else None
         sample = sampler(cols - c0 - 0.5, rows - r0 - 0.5, width, height)
         if data.dtype == np.uint8 and len(data) == 3:  # RGB: one 3-channel warp, half the cost of three
             bands = sample.nearest(cv2.merge(list(data))).transpose(2, 0, 1)  # a view of (height, width, 3)
@@ -322,8 +327,8 @@ class FastWarp:
             bands = np.empty((len(data), height, width), data.dtype)
             for band, out in zip(data, bands, strict=True):
                 sample.nearest(band, out)
-        if self._has_mask:
-            valid = sample.nearest(self.dataset.read_masks(1, window=win, out_shape=(r1 - r0, c1 - c0)))
+        if inside is not None:
+            valid = sample.nearest(inside)
         elif clipped:  # the dataset's edge: outside the read is outside the data
             valid = sample.nearest(np.full((r1 - r0, c1 - c0), 255, np.uint8))
         else:  # lattice and its margin inside the read: every pixel holds data

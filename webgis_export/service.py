@@ -50,8 +50,9 @@ class LayerStore:
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._layers: dict[str, Layer] = {}
-        self._local = threading.local()
         self._datasets: list[rasterio.io.DatasetReader] = []
+        self._warps: dict[str, FastWarp] = {}
+        self._warps_generation = 0
         self.readers = ReaderPool()
         self._retired: list[ReaderPool] = []
         self.vectors = GatedVectorStore(workspace, gate) if gate is not None else VectorStore(workspace)
@@ -121,19 +122,23 @@ class LayerStore:
         return str(self.workspace.publish / layer.cog)
 
     def warp(self, layer: Layer) -> FastWarp:
-        """The calling thread's open FastWarp for the layer's COG."""
-        cache: dict[str, FastWarp] | None = getattr(self._local, "warps", None)
-        generation = getattr(self, "_generation", 0)
-        if cache is None or getattr(self._local, "generation", None) != generation:
-            cache = self._local.warps = {}
-            self._local.generation = generation
+        """The FastWarp of the layer's COG, shared by every render thread.
+
+        One dataset handle per COG (FastWarp locks it around its reads) instead of one per thread:
+        GDAL caches decoded blocks per handle, so with a handle per render thread every thread
+        decoded the same JPEG blocks again and four copies thrashed GDAL_CACHEMAX (benchmark tiles
+        in-process on 4 threads: 4.0 -> 2.9 ms CPU a tile cold, 2.8 -> 1.5 ms warm).
+        """
         path = self.cog_path(layer)
-        warp = cache.get(path)
-        if warp is None:
-            dataset = open_published(path)
-            with self._lock:
+        generation = getattr(self, "_generation", 0)
+        with self._lock:
+            if self._warps_generation != generation:  # a republished COG replaces the file
+                self._warps, self._warps_generation = {}, generation
+            warp = self._warps.get(path)
+            if warp is None:
+                dataset = open_published(path)
                 self._datasets.append(dataset)
-            warp = cache[path] = FastWarp(dataset)
+                warp = self._warps[path] = FastWarp(dataset)
         return warp
 
     def render(
@@ -177,13 +182,13 @@ class LayerStore:
         """Close every dataset opened by any thread."""
         with self._lock:
             datasets, self._datasets = self._datasets, []
+            self._warps = {}
         for dataset in datasets:
             dataset.close()
         self.readers.close()
         for pool in self._retired:
             pool.close()
         self._retired = []
-        self._local = threading.local()
 
 
 @lru_cache(maxsize=512)
