@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,13 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field
 
-from core.errors import UsageError
+from core.errors import DroneGisError, UsageError
 from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Flight
 from pipeline.executors import Executor, SerialExecutor
 from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
-from pipeline.models import Product, Skipped, ThermalOverrides
+from pipeline.models import Product, ProductKind, Skipped, ThermalOverrides
 from pipeline.thermal.stage import ThermalStageResult
 
 STAGES: tuple[str, ...] = (
@@ -104,6 +105,38 @@ class StageOutput(NamedTuple):
 
     products: tuple[Product, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+
+
+log = logging.getLogger(__name__)
+
+
+def each_dsm(
+    run: ProcessRun,
+    products: Mapping[str, Product],
+    stage: str,
+    source: Path,
+    measure: Callable[[Product], list[Product]],
+) -> StageOutput:
+    """``measure`` every DSM product of the flight (by id) for an analysis sub-stage reading ``source``.
+
+    A flight without a DSM is skipped with the reason (naming ``source``); a DSM that ``measure``
+    cannot use (a :class:`~core.errors.DroneGisError` or OSError) is skipped with its reason and the
+    other DSMs go on.
+    """
+    dsms = sorted((p for p in products.values() if p.kind is ProductKind.DSM), key=lambda p: p.id)
+    if not dsms:
+        why = f"flyvningen har ingen overflademodel (DSM) / the flight has no DSM product for {stage}"
+        log.warning("%s: %s skipped: %s", run.flight.id, stage, why)
+        return StageOutput(skipped=(Skipped(file=str(source), reason=f"{stage}: {why}"),))
+    made: list[Product] = []
+    skipped: list[Skipped] = []
+    for dsm in dsms:
+        try:
+            made.extend(measure(dsm))
+        except (DroneGisError, OSError) as exc:
+            log.warning("%s: %s on %s skipped: %s", run.flight.id, stage, dsm.path, exc)
+            skipped.append(Skipped(file=dsm.path, reason=f"{stage}: {exc}"))
+    return StageOutput(tuple(made), tuple(skipped))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ with a reason (logged and returned as :class:`~pipeline.models.Skipped`), never 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
@@ -52,13 +51,13 @@ from pipeline.products import bounds_of
 from pipeline.products import product_id as make_product_id
 from pipeline.run import ProcessRun, StageOutput
 from pipeline.thermal.stage import load_overrides
+from pipeline.zonal.polygons import polygon_file_digest
 
 logger = logging.getLogger(__name__)
 
 STAGE = "buildings"
 #: Part of the buildings products' signature: a new version recomputes them.
 BUILDINGS_VERSION = "1"
-SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
 def flight_buildings_stage(run: ProcessRun, products: Mapping[str, Product]) -> StageOutput:
@@ -76,7 +75,7 @@ def flight_buildings_stage(run: ProcessRun, products: Mapping[str, Product]) -> 
     signature = run.signature(
         STAGE,
         BUILDINGS_VERSION,
-        footprint_digest(footprints),
+        polygon_file_digest(footprints),
         config.model_dump(mode="json", exclude={"footprints", "thermal", "out_dir", "rgb"}),
         [p.signature for p in views],
         [p.signature for p in products.values() if p.kind == ProductKind.ORTHOPHOTO],
@@ -107,19 +106,6 @@ def thermal_products(products: Mapping[str, Product]) -> list[Product]:
         ):
             best[p.source_files] = p
     return sorted(best.values(), key=lambda p: p.id)
-
-
-def footprint_digest(path: Path) -> str:
-    """SHA-256 of the footprint file (a Shapefile with its .shx/.dbf/.prj/.cpg beside it)."""
-    digest = hashlib.sha256()
-    parts = [path.with_suffix(s) for s in SHAPEFILE_PARTS] if path.suffix.lower() == ".shp" else [path]
-    for part in parts:
-        if part.exists():
-            digest.update(part.name.encode())
-            with open(part, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
 
 
 def air_temperature(run: ProcessRun) -> float | None:

@@ -28,14 +28,14 @@ from pathlib import Path
 
 import shapely
 
-from core.errors import AnalysisError, DroneGisError
-from pipeline.buildings.flight import footprint_digest
-from pipeline.models import Product, ProductKind, Skipped, VectorInfo
+from core.errors import AnalysisError
+from pipeline.models import Product, ProductKind, VectorInfo
 from pipeline.products import product_id
 from pipeline.roofs.models import RoofConfig, RoofRun, RoofSettings
 from pipeline.roofs.stage import run_roofs
-from pipeline.run import ProcessRun, StageOutput
+from pipeline.run import ProcessRun, StageOutput, each_dsm
 from pipeline.vegetation.flight import kept_products
+from pipeline.zonal.polygons import polygon_file_digest
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +50,12 @@ def roofs_stage(run: ProcessRun, products: Mapping[str, Product]) -> StageOutput
     footprints = run.config.footprints
     if footprints is None:
         return StageOutput()
-    footprints = Path(footprints).resolve()
-    dsms = sorted((p for p in products.values() if p.kind is ProductKind.DSM), key=lambda p: p.id)
-    if not dsms:
-        why = "flyvningen har ingen overflademodel (DSM) / the flight has no DSM product to measure roofs on"
-        log.warning("%s: %s skipped: %s", run.flight.id, STAGE, why)
-        return StageOutput(skipped=(Skipped(file=str(footprints), reason=f"{STAGE}: {why}"),))
-    made: list[Product] = []
-    skipped: list[Skipped] = []
-    for dsm in dsms:
-        try:
-            made.append(_measure(run, dsm, terrain_for(dsm, products), footprints))
-        except (DroneGisError, OSError) as exc:
-            log.warning("%s: roofs on %s skipped: %s", run.flight.id, dsm.path, exc)
-            skipped.append(Skipped(file=dsm.path, reason=f"{STAGE}: {exc}"))
-    return StageOutput(tuple(made), tuple(skipped))
+    source = Path(footprints).resolve()
+
+    def measure(dsm: Product) -> list[Product]:
+        return [_measure(run, dsm, terrain_for(dsm, products), source)]
+
+    return each_dsm(run, products, STAGE, source, measure)
 
 
 def terrain_for(dsm: Product, products: Mapping[str, Product]) -> Product | None:
@@ -99,7 +90,7 @@ def _measure(run: ProcessRun, dsm: Product, dtm: Product | None, footprints: Pat
     config = roof_config(run, dsm, dtm, footprints)
     signature = run.signature(
         STAGE, dsm.id, dsm.signature, dtm.id if dtm else None, dtm.signature if dtm else None,
-        footprint_digest(footprints), config.id_field, config.settings.model_dump(mode="json"),
+        polygon_file_digest(footprints), config.id_field, config.settings.model_dump(mode="json"),
     )  # fmt: skip
     kept = kept_products(run, prefix, signature, STAGE)
     if kept:

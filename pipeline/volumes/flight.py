@@ -13,27 +13,22 @@ keep the products (signature: the DSM's signature, the polygon file's content an
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from core.errors import DroneGisError
-from pipeline.models import Product, ProductKind, Skipped, VectorInfo
+from pipeline.models import Product, ProductKind, VectorInfo
 from pipeline.products import product_id
-from pipeline.run import ProcessRun, StageOutput
+from pipeline.run import ProcessRun, StageOutput, each_dsm
 from pipeline.vegetation.flight import cog_product, kept_products
 from pipeline.volumes.models import BaseMethod, VerticalError, VolumeConfig, VolumeRun
 from pipeline.volumes.outputs import LAYER
 from pipeline.volumes.stage import run_volumes
+from pipeline.zonal.polygons import polygon_file_digest
 
 log = logging.getLogger(__name__)
 
 STAGE = "volumes"
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def volumes_stage(run: ProcessRun, products: Mapping[str, Product]) -> StageOutput:
@@ -41,20 +36,7 @@ def volumes_stage(run: ProcessRun, products: Mapping[str, Product]) -> StageOutp
     polygons = run.config.volume_polygons
     if polygons is None:
         return StageOutput()
-    dsms = sorted((p for p in products.values() if p.kind is ProductKind.DSM), key=lambda p: p.id)
-    if not dsms:
-        why = "flyvningen har ingen overflademodel (DSM) / the flight has no DSM product to measure on"
-        log.warning("%s: %s skipped: %s", run.flight.id, STAGE, why)
-        return StageOutput(skipped=(Skipped(file=str(polygons), reason=f"{STAGE}: {why}"),))
-    made: list[Product] = []
-    skipped: list[Skipped] = []
-    for dsm in dsms:
-        try:
-            made.extend(_measure(run, dsm, Path(polygons)))
-        except (DroneGisError, OSError) as exc:
-            log.warning("%s: volumes on %s skipped: %s", run.flight.id, dsm.path, exc)
-            skipped.append(Skipped(file=dsm.path, reason=f"{STAGE}: {exc}"))
-    return StageOutput(tuple(made), tuple(skipped))
+    return each_dsm(run, products, STAGE, Path(polygons), lambda dsm: _measure(run, dsm, Path(polygons)))
 
 
 def _vertical_error(run: ProcessRun) -> VerticalError:
@@ -76,8 +58,8 @@ def _measure(run: ProcessRun, dsm: Product, polygons: Path) -> list[Product]:
     error = _vertical_error(run)
     base_dem = Path(config.volume_base_dem).resolve() if config.volume_base_dem else None
     signature = run.signature(
-        STAGE, dsm.id, dsm.signature, _digest(polygons), config.volume_base, str(base_dem),
-        _digest(base_dem) if base_dem else None, error.model_dump(mode="json"),
+        STAGE, dsm.id, dsm.signature, polygon_file_digest(polygons), config.volume_base, str(base_dem),
+        polygon_file_digest(base_dem) if base_dem else None, error.model_dump(mode="json"),
     )  # fmt: skip
     kept = kept_products(run, prefix, signature, STAGE)
     if kept:

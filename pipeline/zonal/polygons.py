@@ -13,6 +13,7 @@ it states no CRS), no such layer or id field.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,3 +183,19 @@ def read_polygons(
         crs=crs_text(target),
         features=tuple(result),
     )
+
+
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def polygon_file_digest(path: Path) -> str:
+    """SHA-256 of a polygon file as the analyses read it (a Shapefile with its .shx/.dbf/.prj/.cpg)."""
+    digest = hashlib.sha256()
+    parts = [path.with_suffix(s) for s in SHAPEFILE_PARTS] if path.suffix.lower() == ".shp" else [path]
+    for part in parts:
+        if part.exists():
+            digest.update(part.name.encode())
+            with open(part, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
