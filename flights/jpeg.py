@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, NoReturn
+from typing import NamedTuple, NoReturn
 
 from core.errors import MetadataError
 
@@ -86,8 +86,8 @@ class FileStart:
 class _Walker:
     """State of one header walk: a file, a prefix buffer and counters."""
 
-    def __init__(self, fh: BinaryIO, path: Path | str, size: int, buf: bytes) -> None:
-        self.fh = fh
+    def __init__(self, fd: int, path: Path | str, size: int, buf: bytes) -> None:
+        self.fd = fd
         self.path = path
         self.size = size
         self.buf = buf
@@ -97,8 +97,7 @@ class _Walker:
         end = offset + length
         if end <= len(self.buf):
             return self.buf[offset:end]
-        self.fh.seek(offset)
-        data = self.fh.read(length)
+        data = _pread(self.fd, length, offset)
         if len(data) < length:
             raise MetadataError(f"{self.path}: truncated JPEG: segment at byte {offset} runs past the end")
         return data
@@ -162,12 +161,26 @@ def _cached_start(name: str, size: int, _mtime_ns: int, _inode: int) -> FileStar
     A file rewritten in place within one filesystem timestamp tick and with the same
     size would be served stale; delivered folders are read-only during ingest.
     """
-    with open(name, "rb") as fh:
-        buf = fh.read(min(size, PREFIX_BYTES))
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)  # positioned reads, no buffer object: ~5 µs a file
+    try:
+        buf = _pread(fd, min(size, PREFIX_BYTES), 0)
         if not is_jpeg(buf):
             return FileStart(name, buf[:16], size, None, False)
-        header = _walk(_Walker(fh, name, size, buf))
-        return FileStart(name, buf[:16], size, header, _has_eoi(fh, buf, size))
+        header = _walk(_Walker(fd, name, size, buf))
+        return FileStart(name, buf[:16], size, header, _has_eoi(fd, buf, size))
+    finally:
+        os.close(fd)
+
+
+def _pread(fd: int, length: int, offset: int) -> bytes:
+    """``length`` bytes at ``offset``, fewer only at the end of the file (short reads are continued)."""
+    data = os.pread(fd, length, offset)
+    while 0 < len(data) < length:
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def _walk(w: _Walker) -> JpegHeader:
@@ -232,13 +245,12 @@ def _segment(w: _Walker, pos: int, marker: int) -> tuple[int, int]:
     return body, n
 
 
-def _has_eoi(fh: BinaryIO, buf: bytes, size: int) -> bool:
+def _has_eoi(fd: int, buf: bytes, size: int) -> bool:
     """An end-of-image marker (FF D9) in the last ``TAIL_BYTES`` bytes (a cut-off download has none)."""
     start = max(0, size - TAIL_BYTES)
     if size <= len(buf):
         return b"\xff\xd9" in buf[start:]
-    fh.seek(start)
-    return b"\xff\xd9" in fh.read(size - start)
+    return b"\xff\xd9" in _pread(fd, size - start, start)
 
 
 def _truncated(path: Path, size: int, header: JpegHeader) -> NoReturn:
