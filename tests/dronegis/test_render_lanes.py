@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from webgis_export.ogc import wms
 from webgis_export.ogc.exceptions import OgcResponse
-from webgis_export.ogc.lanes import BULK_PIXELS, RenderLanes, map_lane
+from webgis_export.ogc.lanes import BULK_PIXELS, SWITCH_INTERVAL_S, RenderLanes, map_lane
 
 
 def test_getmaps_above_1024_squared_are_bulk_everything_else_interactive() -> None:
@@ -70,6 +70,7 @@ def test_a_failing_render_raises_in_the_caller_and_the_lane_goes_on() -> None:
         assert asyncio.run(ask()) == 7
     finally:
         lanes.close()
+    assert sys.getswitchinterval() <= SWITCH_INTERVAL_S  # the serving process hands the GIL over sooner
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")

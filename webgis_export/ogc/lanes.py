@@ -15,6 +15,11 @@ Renders therefore run in two fixed pools of threads:
 At most ``interactive + bulk`` renders are in flight, whatever the number of connections; the
 requests waiting for a lane hold no thread (the route awaits the lane's future). The memory
 bound of the former pixel budget (two 4096² maps at once) is the bulk lane's two threads.
+
+The event loop (HTTP in and out) and the render threads share the GIL: with Python's default
+switch interval of 5 ms the loop waits up to 5 ms for each hand-over while a render thread runs
+Python code. :data:`SWITCH_INTERVAL_S` (0.5 ms) cut the tile benchmark's p95 from 49-54 to
+42-44 ms and raised its rate by 6 % (wrk, 500 tiles at concurrency 8, two rounds each).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +40,8 @@ T = TypeVar("T")
 BULK_PIXELS = 1024 * 1024
 #: Nice value added to the bulk lane's threads (Linux: per thread; elsewhere nothing).
 BULK_NICE = 5
+#: The interpreter's thread switch interval in a serving process (Python's default: 0.005 s).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def lower_thread_priority(increment: int = BULK_NICE) -> bool:
@@ -47,7 +55,7 @@ def lower_thread_priority(increment: int = BULK_NICE) -> bool:
 
 
 class RenderLanes:
-    """The two render pools of one service process.
+    """The two render pools of one service process (which also gets :data:`SWITCH_INTERVAL_S`).
 
     Args:
         interactive: threads of the interactive lane (default two per core, at least 2).
@@ -56,6 +64,7 @@ class RenderLanes:
     """
 
     def __init__(self, interactive: int | None = None, bulk: int = 2, bulk_nice: int = BULK_NICE) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         threads = interactive or max(2, 2 * (os.cpu_count() or 1))
         self.interactive = ThreadPoolExecutor(threads, thread_name_prefix="render")
         initializer = functools.partial(lower_thread_priority, bulk_nice) if bulk_nice else None
