@@ -68,8 +68,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "long_parameter_lists": frozenset(
         {
-            "dronegis/api/ogc.py::wmts_rest_info",
-            "dronegis/api/ogc.py::wmts_rest_tile",
             "webgis_export/ogc/featureinfo.py::feature_info",
             "webgis_export/publish.py::publish",
         }

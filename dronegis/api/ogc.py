@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -130,17 +131,33 @@ def wmts_capabilities(request: Request, who: Who) -> Response:
     )
 
 
+@dataclass(frozen=True)
+class TileAddress:
+    """A RESTful WMTS tile address: the path segments ``{layer}/{style}/{tms}/{z}/{row}/{col}``."""
+
+    layer: str
+    style: str
+    tms: str
+    z: str
+    row: str
+    col: str
+
+    def parse(self, store: LayerStore, internal: bool) -> wmts.TileRequest:
+        """The validated tile (the OWS exception a WMTS client expects otherwise)."""
+        return wmts.parse_tile(store, internal, self.layer, self.style, self.tms, self.z, self.row, self.col)
+
+
+Address = Annotated[TileAddress, Depends()]
+
+
 @router.get("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.{ext}", summary="WMTS tile (RESTful)")
-async def wmts_rest_tile(
-    request: Request, who: Who, layer: str, style: str, tms: str, z: str, row: str, col: str, ext: str
-) -> Response:
+async def wmts_rest_tile(request: Request, who: Who, address: Address, ext: str) -> Response:
     """One tile by its RESTful address."""
     fmt = wmts.tile_format(ext)
     store = store_of(request)
 
     def draw() -> OgcResponse:
-        tile = wmts.parse_tile(store, who.internal, layer, style, tms, z, row, col)
-        return wmts.get_tile(store, tile, fmt)
+        return wmts.get_tile(store, address.parse(store, who.internal), fmt)
 
     return _send(await in_lane(request, "interactive", draw), request)
 
@@ -148,19 +165,7 @@ async def wmts_rest_tile(
 @router.get(
     "/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.{ext}", summary="WMTS FeatureInfo (RESTful)"
 )
-async def wmts_rest_info(
-    request: Request,
-    who: Who,
-    layer: str,
-    style: str,
-    tms: str,
-    z: str,
-    row: str,
-    col: str,
-    j: str,
-    i: str,
-    ext: str,
-) -> Response:
+async def wmts_rest_info(request: Request, who: Who, address: Address, j: str, i: str, ext: str) -> Response:
     """Values at pixel (i, j) of a tile; ext is json, txt or html."""
     info = INFO_EXTENSIONS.get(ext)
     if info is None:
@@ -171,8 +176,7 @@ async def wmts_rest_info(
     links = (base_url(request), who.token if who.token_in_query else None)
 
     def answer() -> OgcResponse:
-        tile = wmts.parse_tile(store, who.internal, layer, style, tms, z, row, col)
-        return wmts.get_feature_info(store, tile, i, j, info, links=links)
+        return wmts.get_feature_info(store, address.parse(store, who.internal), i, j, info, links=links)
 
     return _send(await in_lane(request, "interactive", answer))
 
