@@ -189,7 +189,7 @@ def world_file_for(path: Path) -> Path | None:
     suffixes = WORLD_SUFFIXES.get(ext.lower(), ())
     if not suffixes:
         return None
-    names = _siblings(path.parent)
+    names = _siblings(os.path.dirname(path) or ".")  # a string: no parent Path made per frame
     stem = path.name[: -len(ext)]
     for suffix in suffixes:
         for candidate in (stem + suffix, stem + suffix.upper()):
@@ -198,13 +198,13 @@ def world_file_for(path: Path) -> Path | None:
     return None
 
 
-def _siblings(folder: Path) -> frozenset[str]:
+def _siblings(folder: str) -> frozenset[str]:
     """Names in ``folder``, listed once per folder version (one stat per call, not six)."""
     try:
         st = os.stat(folder)
     except OSError:
         return frozenset()
-    return _listing(str(folder), st.st_mtime_ns, st.st_ino)
+    return _listing(folder, st.st_mtime_ns, st.st_ino)
 
 
 @lru_cache(maxsize=64)
