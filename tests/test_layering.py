@@ -68,7 +68,6 @@ KNOWN_OFFENDERS: dict[str, frozenset[str]] = {
     ),
     "long_parameter_lists": frozenset(
         {
-            "webgis_export/ogc/featureinfo.py::feature_info",
             "webgis_export/publish.py::publish",
         }
     ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -31,6 +32,15 @@ from webgis_export.vectors.query import FeaturePage
 
 VectorHits = Sequence[tuple[VectorLayer, FeaturePage, np.ndarray]]
 Links = tuple[str, str | None]
+
+
+class QueryPoint(NamedTuple):
+    """Where a FeatureInfo request asks: x/y in ``crs`` (named ``crs_name`` as the request named it)."""
+
+    x: float
+    y: float
+    crs: CRS
+    crs_name: str
 """The service's base URL and the caller's query token (links in the answer)."""
 
 
@@ -88,18 +98,16 @@ def _round(value: float | None) -> float | None:
 def feature_info(
     store: LayerStore,
     layers: Sequence[Layer],
-    x: float,
-    y: float,
-    crs: CRS,
-    crs_name: str,
+    point: QueryPoint,
     info_format: str,
     *,
     service: Service,
     vectors: VectorHits = (),
     links: Links = ("", None),
 ) -> OgcResponse:
-    """Values of ``layers`` at (x, y) (x/y order in ``crs``) and the ``vectors``' features there
+    """Values of ``layers`` at ``point`` and the ``vectors``' features there
     (``links``: base URL and query token for the features' card URLs)."""
+    x, y, crs, crs_name = point
     fmt = info_format.lower().split(";")[0].strip()
     if fmt not in INFO_FORMATS:
         locator = "INFO_FORMAT" if service == "WMS" else "InfoFormat"
@@ -117,12 +125,12 @@ def feature_info(
     ]
     features += [props for props, _ in found]
     if fmt == "application/json":
-        point = {"type": "Point", "coordinates": [x, y]}
+        clicked = {"type": "Point", "coordinates": [x, y]}
         doc = {
             "type": "FeatureCollection",
             "crs": crs_name,
             "features": [
-                {"type": "Feature", "geometry": point, "properties": props}
+                {"type": "Feature", "geometry": clicked, "properties": props}
                 for props in features[: len(layers)]
             ]
             + [

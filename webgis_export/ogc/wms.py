@@ -24,7 +24,7 @@ from webgis_export.legend import layer_legend_png
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import LAT_LON_CRS, MAX_SIZE, WMS_CRS, wms_capabilities
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
-from webgis_export.ogc.featureinfo import feature_info
+from webgis_export.ogc.featureinfo import QueryPoint, feature_info
 from webgis_export.ogc.wms_series import find_series, pick
 from webgis_export.ogc.wms_time import check_time
 from webgis_export.render import MIME_TYPES, Rendered, blank, composite, encode
@@ -252,9 +252,9 @@ def get_feature_info(
         if isinstance(layer, VectorLayer) and layer.bounds is not None
     ]
     rasters = [layer for layer in queried if isinstance(layer, Layer)]
-    return feature_info(
-        store, rasters, x, y, crs, crs_name, info_format, service="WMS", vectors=hits, links=(base_url, token)
-    )
+    point = QueryPoint(x, y, crs, crs_name)
+    links = (base_url, token)
+    return feature_info(store, rasters, point, info_format, service="WMS", vectors=hits, links=links)
 
 
 def get_legend_graphic(params: Params, store: LayerStore, internal: bool) -> OgcResponse:

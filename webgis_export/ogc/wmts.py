@@ -20,7 +20,7 @@ from typing import NamedTuple
 from core.errors import LayerNotFound, UsageError
 from webgis_export.models import Layer
 from webgis_export.ogc.exceptions import OgcError, OgcResponse, Params
-from webgis_export.ogc.featureinfo import Links, feature_info
+from webgis_export.ogc.featureinfo import Links, QueryPoint, feature_info
 from webgis_export.ogc.wmts_capabilities import wmts_capabilities
 from webgis_export.ogc.wmts_vectors import vector_info, vector_tile, vector_tile_version
 from webgis_export.render import MIME_TYPES, ImageFormat, blank, encode
@@ -184,4 +184,5 @@ def get_feature_info(
     if isinstance(tile.layer, VectorLayer):
         return vector_info(store, tile.layer, (x, y, size), tile.tms_id, info_format, links)
     crs_name = f"EPSG:{tms.crs.to_epsg()}"
-    return feature_info(store, [tile.layer], x, y, tms.rasterio_crs, crs_name, info_format, service="WMTS")
+    point = QueryPoint(x, y, tms.rasterio_crs, crs_name)
+    return feature_info(store, [tile.layer], point, info_format, service="WMTS")

@@ -15,7 +15,7 @@ import hashlib
 import morecantile
 
 from webgis_export.ogc.exceptions import OgcResponse
-from webgis_export.ogc.featureinfo import Links, feature_info
+from webgis_export.ogc.featureinfo import Links, QueryPoint, feature_info
 from webgis_export.ogc.wmts_layer import LayerEntry, layer_element
 from webgis_export.ogc.xmltree import Element
 from webgis_export.render import ImageFormat, blank, encode
@@ -73,10 +73,7 @@ def vector_info(
     return feature_info(
         store,
         [],
-        x,
-        y,
-        tms.rasterio_crs,
-        crs_name,
+        QueryPoint(x, y, tms.rasterio_crs, crs_name),
         info,
         service="WMTS",
         vectors=[(layer, page, geometries)],
