@@ -91,3 +91,25 @@ def densify(lattice: np.ndarray, height: int, width: int) -> np.ndarray:
     rows = lattice[:, lx] * (1.0 - fx) + lattice[:, lx + 1] * fx
     dense: np.ndarray = (rows[ly, :] * (1.0 - fy)[:, None] + rows[ly + 1, :] * fy[:, None]).astype(np.float32)
     return dense
+
+
+@lru_cache(maxsize=16)
+def lattice_grid(width: int, height: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Output pixel centres (u, v) of the lattice nodes (node k on output pixel k·(size−1)/(nodes−1))."""
+    grid = np.meshgrid(np.linspace(0.5, width - 0.5, nodes), np.linspace(0.5, height - 0.5, nodes))
+    for axis in grid:
+        axis.flags.writeable = False
+    return grid[0], grid[1]
+
+
+def source_window(
+    cols: np.ndarray, rows: np.ndarray, level_w: int, level_h: int
+) -> tuple[tuple[int, int, int, int], bool] | None:
+    """The window (c0, r0, c1, r1) of a level covering the positions with a pixel's margin, clipped to
+    the level, and whether clipping cut it; ``None`` when it misses the level."""
+    c0, c1 = int(np.floor(cols.min())) - 1, int(np.ceil(cols.max())) + 2
+    r0, r1 = int(np.floor(rows.min())) - 1, int(np.ceil(rows.max())) + 2
+    if c1 <= 0 or r1 <= 0 or c0 >= level_w or r0 >= level_h:
+        return None
+    clipped = (max(c0, 0), max(r0, 0), min(c1, level_w), min(r1, level_h))
+    return clipped, clipped != (c0, r0, c1, r1)
