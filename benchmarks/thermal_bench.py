@@ -104,6 +104,20 @@ def per_item(fn: Callable[[Path], object], items: list[Path]) -> float:
     return (time.perf_counter() - start) / len(items)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds so far of this process (all threads) and of its waited-for children."""
+    now = os.times()
+    return now.user + now.system + now.children_user + now.children_system
+
+
+def cpu_per_item(fn: Callable[[Path], object], items: list[Path]) -> float:
+    """CPU seconds per item of ``fn`` over ``items``, its child processes (exiftool) included."""
+    start = cpu_seconds()
+    for item in items:
+        fn(item)
+    return (cpu_seconds() - start) / len(items)
+
+
 def cli_frames(n: int) -> list[Path]:
     """``n`` distinct files cycling the nine FLIR samples (made once)."""
     folder = HERE / f"cli_{n}"
@@ -136,14 +150,14 @@ def xtr_flight(n: int) -> tuple[Any, Any]:
     return ws, load_flight(ws.flight_json(flight_id))
 
 
-def time_cli(files: list[Path], out: Path, compression: str | None = None) -> float:
-    """Wall seconds of ``dronegis thermal FILE... --out out [--compress compression]`` in a fresh process."""
+def time_cli(files: list[Path], out: Path, compression: str | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of ``dronegis thermal FILE... --out out [--compress c]`` in a fresh process."""
     shutil.rmtree(out, ignore_errors=True)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     cmd = [*CLI, "thermal", *map(str, files), "--out", str(out)]
     subprocess.run([*cmd, "--compress", compression] if compression else cmd, check=True, capture_output=True,
                    cwd=REPO, env=CLI_ENV)  # fmt: skip
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds() - cpu
 
 
 def time_startup() -> tuple[float, float]:
@@ -192,16 +206,18 @@ def bench_frames(n: int, n_peer: int, passes: int) -> tuple[dict[str, Any], list
     peer_xtr = [DATA / XTR] * max(3, n_peer // 2)
     out = Path(tempfile.mkdtemp(prefix="thermal-cli-", dir=HERE))
     ours_flir(samples[0])  # OpenCV imported once, as in any long-running process
-    keys = ("cli", "cli_zstd", "startup", "startup_cpu", "stage", "stage_1", "stage_zstd", "conv", "peer",
-            "peer_xtr")  # fmt: skip
+    keys = ("cli", "cli_cpu", "cli_zstd", "startup", "startup_cpu", "stage", "stage_1", "stage_zstd", "conv",
+            "peer", "peer_cpu", "peer_xtr")  # fmt: skip
     t: dict[str, list[float]] = {k: [] for k in keys}
     written = 0
     for _ in range(passes):
-        t["cli_zstd"].append(time_cli(files, out, "zstd") / n)
-        t["cli"].append(time_cli(files, out) / n)
+        t["cli_zstd"].append(time_cli(files, out, "zstd")[0] / n)
+        for key, seconds in zip(("cli", "cli_cpu"), time_cli(files, out), strict=True):
+            t[key].append(seconds / n)
         for key, seconds in zip(("startup", "startup_cpu"), time_startup(), strict=True):
             t[key].append(seconds / n)
         t["peer"].append(per_item(peer_flir, peer_cycle))
+        t["peer_cpu"].append(cpu_per_item(peer_flir, peer_cycle))
         seconds, written = time_stage(ws, flight, None)
         t["stage"].append(seconds / written)
         t["stage_1"].append(time_stage(ws, flight, 1)[0] / written)
@@ -220,6 +236,9 @@ def bench_frames(n: int, n_peer: int, passes: int) -> tuple[dict[str, Any], list
          f"{best['startup_cpu'] * n / 1000:.2f} CPU-s, spread over {n} frames)", best["startup"], "", "", ""],
         ["same, frames written with ZSTD 1 (`--compress zstd`)", best["cli_zstd"], f"{peer:.0f}",
          ratio(peer / best["cli_zstd"], 0), ""],
+        ["`dronegis thermal` in CPU per frame (user + system, all threads) against the peer's CPU (Python "
+         "and its exiftool processes): less sensitive to the machine's load", best["cli_cpu"],
+         f"{best['peer_cpu']:.0f}", ratio(best["peer_cpu"] / best["cli_cpu"], 0), ""],
         [f"process stage `thermal_stage`, {written} XT R frames, {threads} threads, GeoTIFF writes included",
          best["stage"], f"{peer_xtr_ms:.0f} ({len(peer_xtr)} frames)",
          f"**{ratio(peer_xtr_ms / best['stage'], 0)}**", "≥ 50×"],
