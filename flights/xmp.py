@@ -9,10 +9,10 @@ before anything is expanded. Both XMP forms are read — properties as attribute
 
 The packet is flattened while expat reads it (:class:`_Flattener`), not through an
 ElementTree: defusedxml's ElementTree runs the pure-Python XMLParser and TreeBuilder,
-~50 µs of the ~170 µs a frame's metadata took (benchmarks/RESULTS.md, "Ingest"). The
-result is the one the tree gave: the ``rdf:Description`` elements in document order,
-each one's attributes, then its child properties (a leaf's text, or the items of its
-first array); the first value of a key wins.
+~50 µs of the ~350 µs classify + read_capture took per frame; flattening takes ~28 µs
+(benchmarks/RESULTS.md, "Ingest"). The result is the one the tree gave: the
+``rdf:Description`` elements in document order, each one's attributes, then its child
+properties (a leaf's text, or the items of its first array); the first value of a key wins.
 """
 
 from __future__ import annotations
