@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import builtins
 import os
 import struct
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from capture_builders import exif_bytes, make_jpeg, xmp_packet
 
 from flights.classify import classify
+from flights.exif import read_capture
 from flights.models import FileKind
 
 K = FileKind
@@ -232,3 +235,29 @@ def test_multispectral_band_by_xmp(tmp_path: Path, make: str, xmp: bytes, kind: 
     path = tmp_path / "IMG_0001_4.tif"
     Image.fromarray(np.full((36, 48), 900, np.uint16)).save(path, tiffinfo=tags)
     assert classify(path) == kind
+
+
+def test_classify_and_read_capture_open_a_frame_once(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = tmp_path / "DJI_0018.JPG"
+    frame.write_bytes((data_dir / "brighton_beach" / "images" / "DJI_0018.JPG").read_bytes())
+    opened: list[str] = []
+    os_open, io_open = os.open, builtins.open
+
+    def count_os(path: str, *args: Any, **kwargs: Any) -> int:
+        opened.append(os.fspath(path))
+        return os_open(path, *args, **kwargs)
+
+    def count_io(path: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(os.fspath(path))
+        return io_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", count_os)
+    monkeypatch.setattr(builtins, "open", count_io)
+    kind = classify(frame)
+    capture = read_capture(frame, frame.name, sha256="", size=0, kind=kind)
+    monkeypatch.undo()
+    assert opened.count(str(frame)) == 1  # one sniff: first bytes, header walk, tail; EXIF decoded once
+    assert kind == FileKind.RGB_FRAME
+    assert capture.attitude.gimbal_pitch == -89.9 and capture.camera.model == "FC300S"
