@@ -2,9 +2,10 @@
 
 The tile path is kept lean because it is the service's hot path:
 
-* :class:`ReaderPool` keeps one open rio-tiler ``Reader`` per (COG, tile matrix set)
-  *per thread*. rasterio datasets must not be shared between threads, and opening a
-  COG costs several milliseconds, so each worker thread opens it once.
+* :class:`FastWarp` (tiles and maps) holds one open dataset per COG for every thread and
+  locks it per read: GDAL caches decoded blocks per dataset handle, so one handle decodes
+  each JPEG block once. :class:`ReaderPool` (pixel values) keeps a rio-tiler ``Reader``
+  per (COG, tile matrix set) and thread; opening a COG costs several milliseconds.
 * Styling is a 256-entry lookup table (:func:`colormap_lut`) applied with NumPy.
 * Encoding goes through ``cv2.imencode`` (libjpeg-turbo / libpng, GIL released).
 """

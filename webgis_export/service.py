@@ -3,8 +3,8 @@
 Published vector layers (``collections.json``) are reached through :attr:`LayerStore.vectors`.
 
 :class:`LayerStore` re-reads ``publish/layers.json`` when it changes (a publish or
-unpublish while the server runs), keeps COGs open per thread (see
-:mod:`webgis_export.render`) and renders maps and tiles. Access control happens
+unpublish while the server runs), keeps COGs open (one FastWarp per COG for every
+thread, see :mod:`webgis_export.render`) and renders maps and tiles. Access control happens
 in the caller: :meth:`LayerStore.visible` filters by whether the caller may see
 internal layers.
 """
