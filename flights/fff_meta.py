@@ -1,7 +1,8 @@
 """Capture metadata inside a FLIR FFF block: camera model, time with offset, GPS.
 
 The radiometric constants are :func:`flights.flir.read_flir_metadata`'s job; this
-module reads the two records ingest needs beyond them, with offsets from ExifTool's
+module reads the two records ingest needs beyond them from the same parse
+(:func:`flights.flir.read_flir_file`: one per file), with offsets from ExifTool's
 FLIR tables (checked here against exiftool 12.57 on flirpy's Duo Pro R frame and
 thermal_parser's FLIR.jpg):
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.errors import MetadataError, ThermalError
-from flights.flir import extract_fff
+from flights.flir import read_flir_file
 
 RECORD_CAMERA_INFO = 0x20
 RECORD_GPS = 0x2B
@@ -48,38 +49,24 @@ def read_fff_capture(path: Path) -> FffCapture:
     """Model, time and GPS from the FFF block of a FLIR R-JPEG or bare ``.fff``.
 
     Raises:
-        MetadataError: The FLIR segments or FFF structure are broken.
+        MetadataError: The FLIR segments, FFF structure or radiometric parameters
+            are broken (:func:`flights.flir.read_flir_file`).
     """
     try:
-        fff = extract_fff(path.read_bytes(), str(path))
+        records = read_flir_file(path).records
     except ThermalError as exc:
         raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
-    records = _records(fff, path)
-    model, when, known, local = _camera_info(records.get(RECORD_CAMERA_INFO))
-    lat, lon, alt = _gps(records.get(RECORD_GPS))
+    camera, gps = records.get(RECORD_CAMERA_INFO), records.get(RECORD_GPS)
+    model, when, known, local = _camera_info(camera.data if camera is not None else None)
+    lat, lon, alt = _gps(gps.data if gps is not None else None)
     return FffCapture(model, when, known, local, lat, lon, alt)
 
 
-def _records(fff: bytes, path: Path) -> dict[int, bytes]:
-    if len(fff) < 0x40:
-        raise MetadataError(f"{path}: FFF header truncated ({len(fff)} bytes)")
-    order = ">" if 100 <= struct.unpack_from(">I", fff, 0x14)[0] < 200 else "<"
-    offset, count = struct.unpack_from(order + "II", fff, 0x18)
-    if offset + 32 * count > len(fff):
-        raise MetadataError(f"{path}: FFF record directory at {offset} ({count} entries) runs past the end")
-    out: dict[int, bytes] = {}
-    for i in range(count):
-        rtype, _sub, _ver, _idx, start, length = struct.unpack_from(order + "HHIIII", fff, offset + 32 * i)
-        if rtype in (RECORD_CAMERA_INFO, RECORD_GPS) and rtype not in out and start + length <= len(fff):
-            out[rtype] = fff[start : start + length]
-    return out
-
-
-def _camera_info(rec: bytes | None) -> tuple[str | None, datetime | None, bool, datetime | None]:
+def _camera_info(rec: memoryview | None) -> tuple[str | None, datetime | None, bool, datetime | None]:
     if rec is None or len(rec) < _DATE + 10:
         return None, None, False, None
     order = ">" if struct.unpack_from(">H", rec, 0)[0] < 0x100 else "<"
-    model = rec[_MODEL : _MODEL + 32].split(b"\x00", 1)[0].decode("latin-1").strip() or None
+    model = bytes(rec[_MODEL : _MODEL + 32]).split(b"\x00", 1)[0].decode("latin-1").strip() or None
     seconds, sub, west = struct.unpack_from(order + "IIh", rec, _DATE)
     if seconds == 0:
         return model, None, False, None
@@ -88,7 +75,7 @@ def _camera_info(rec: bytes | None) -> tuple[str | None, datetime | None, bool, 
     return model, when, west != 0, local
 
 
-def _gps(rec: bytes | None) -> tuple[float | None, float | None, float | None]:
+def _gps(rec: memoryview | None) -> tuple[float | None, float | None, float | None]:
     if rec is None or len(rec) < 0x24:
         return None, None, None
     order = "<" if struct.unpack_from("<I", rec, 0)[0] in (0, 1) else ">"

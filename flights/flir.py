@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -73,9 +74,19 @@ class FlirImage(NamedTuple):
     params: ThermalParameters
 
 
-class _Record(NamedTuple):
+class FffRecord(NamedTuple):
+    """One record of an FFF file: its subtype and its bytes."""
+
     subtype: int
     data: memoryview
+
+
+class FlirFile(NamedTuple):
+    """A FLIR file parsed without its pixels: the first record of each type and the parameters."""
+
+    records: Mapping[int, FffRecord]
+    params: ThermalParameters
+    """With ``raw_width``/``raw_height`` from the RawData header."""
 
 
 def is_flir(data: bytes) -> bool:
@@ -102,11 +113,8 @@ def read_flir(source: Path | bytes, *, name: str | None = None) -> FlirImage:
     """
     loaded_name, data = _load(source)
     name = name or loaded_name
-    records = _records(data, name)
-    params = _camera_params(records, name)
-    raw = _raw_pixels(records, name)
-    params = params.model_copy(update={"raw_width": raw.shape[1], "raw_height": raw.shape[0]})
-    return FlirImage(raw, params)
+    parsed = _parsed(_Content(name, data))
+    return FlirImage(_raw_pixels(parsed.records, name), parsed.params)  # pixels checked against the header
 
 
 def read_flir_metadata(path: Path) -> ThermalParameters:
@@ -116,11 +124,47 @@ def read_flir_metadata(path: Path) -> ThermalParameters:
         ThermalError: as :func:`read_flir`, except that pixel data is not checked
             beyond its header.
     """
-    name, data = _load(path)
-    records = _records(data, name)
+    return read_flir_file(path).params
+
+
+def read_flir_file(source: Path | bytes, *, name: str | None = None) -> FlirFile:
+    """The FFF records and parameters of a FLIR file, without decoding its pixels.
+
+    One parse per file content: :func:`flights.exif.read_capture` (capture time and GPS
+    of :mod:`flights.fff_meta`, the parameters) and :func:`read_flir` of the same file
+    share it through a small cache of the last files read, keyed by name and size and
+    checked against the whole content, so a rewritten file is never served stale.
+
+    Raises:
+        ThermalError: as :func:`read_flir_metadata`.
+    """
+    loaded_name, data = _load(source)
+    return _parsed(_Content(name or loaded_name, data))
+
+
+class _Content:
+    """A file's name and bytes as a cache key: hashed by name and size, equal by content."""
+
+    __slots__ = ("data", "name")
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self.data = name, data
+
+    def __hash__(self) -> int:
+        return hash((self.name, len(self.data)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Content) and self.name == other.name and self.data == other.data
+
+
+@lru_cache(maxsize=8)
+def _parsed(content: _Content) -> FlirFile:
+    """Records, parameters and header size of a FLIR file (errors are not cached)."""
+    name = content.name
+    records = _records(content.data, name)
     params = _camera_params(records, name)
     width, height, _ = _raw_header(records, name)
-    return params.model_copy(update={"raw_width": width, "raw_height": height})
+    return FlirFile(records, params.model_copy(update={"raw_width": width, "raw_height": height}))
 
 
 def extract_fff(data: bytes, name: str = "<bytes>") -> bytes:
@@ -189,7 +233,7 @@ def _flir_chunks(data: bytes, name: str) -> Iterator[tuple[int, int, memoryview]
         pos = end
 
 
-def _records(data: bytes, name: str) -> dict[int, _Record]:
+def _records(data: bytes, name: str) -> dict[int, FffRecord]:
     """First record of each type in the FFF inside ``data``."""
     fff = extract_fff(data, name)
     if len(fff) < 0x40 or not fff.startswith(FFF_MAGIC):
@@ -201,7 +245,7 @@ def _records(data: bytes, name: str) -> dict[int, _Record]:
             f"{name}: truncated FFF: record directory at {dir_offset} with {count} entries "
             f"needs {dir_offset + count * 32} bytes, file has {len(fff)}"
         )
-    records: dict[int, _Record] = {}
+    records: dict[int, FffRecord] = {}
     for i in range(count):
         rtype, subtype, _ver, _idx, offset, length = struct.unpack_from(
             order + "HHIIII", fff, dir_offset + 32 * i
@@ -213,7 +257,7 @@ def _records(data: bytes, name: str) -> dict[int, _Record]:
                 f"{name}: truncated FFF: record type {rtype} spans bytes {offset}..{offset + length}, "
                 f"file has {len(fff)}"
             )
-        records[rtype] = _Record(subtype, memoryview(fff)[offset : offset + length])
+        records[rtype] = FffRecord(subtype, memoryview(fff)[offset : offset + length])
     return records
 
 
@@ -230,7 +274,7 @@ def _record_order(record: memoryview) -> str:
     return ">" if struct.unpack_from(">H", record, 0)[0] < 0x100 else "<"
 
 
-def _camera_params(records: dict[int, _Record], name: str) -> ThermalParameters:
+def _camera_params(records: Mapping[int, FffRecord], name: str) -> ThermalParameters:
     info = records.get(RECORD_CAMERA_INFO)
     if info is None or len(info.data) < _CAMERA_INFO_MIN:
         size = "absent" if info is None else f"{len(info.data)} bytes"
@@ -252,7 +296,7 @@ def _camera_params(records: dict[int, _Record], name: str) -> ThermalParameters:
     return ThermalParameters.model_validate(values)
 
 
-def _raw_header(records: dict[int, _Record], name: str) -> tuple[int, int, str]:
+def _raw_header(records: Mapping[int, FffRecord], name: str) -> tuple[int, int, str]:
     raw = records.get(RECORD_RAW)
     if raw is None or len(raw.data) < 32:
         raise ThermalError(f"{name}: FLIR RawData record missing or shorter than its 32-byte header")
@@ -263,7 +307,7 @@ def _raw_header(records: dict[int, _Record], name: str) -> tuple[int, int, str]:
     return width, height, order
 
 
-def _raw_pixels(records: dict[int, _Record], name: str) -> np.ndarray:
+def _raw_pixels(records: Mapping[int, FffRecord], name: str) -> np.ndarray:
     width, height, order = _raw_header(records, name)
     record = records[RECORD_RAW]
     payload = record.data[32:]

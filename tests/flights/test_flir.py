@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.errors import ThermalError
-from flights.flir import FFF_MAGIC, extract_fff, is_flir, read_flir, read_flir_metadata
+from flights.flir import FFF_MAGIC, extract_fff, is_flir, read_flir, read_flir_file, read_flir_metadata
 from flights.flir_synth import build_fff, flir_app1_segments, make_flir_rjpeg
 from flights.models import ThermalParameters
 from tests.samples import FLIR_SAMPLES
@@ -292,3 +292,18 @@ def test_humidity_stored_as_percent(tmp_path: Path) -> None:
     fff = bytearray(build_fff(raw, PARAMS, png=False))
     struct.pack_into(">f", fff, _record_offset(fff, 1) + 0x3C, 45.0)  # some FFF files store percent
     assert read_flir(bytes(fff)).params.relative_humidity_pct == 45.0
+
+
+def test_one_parse_per_content_never_stale(tmp_path: Path) -> None:
+    """Capture metadata and pixels share one parse of a file; a rewrite of the same size is read anew."""
+    raw = np.full((4, 4), 15000, dtype=np.uint16)
+    fff = bytearray(build_fff(raw, PARAMS, png=False))
+    path = tmp_path / "same.fff"
+    path.write_bytes(bytes(fff))
+    parsed = read_flir_file(path)
+    assert read_flir_file(path.read_bytes(), name=str(path)) is parsed  # same name and content: one parse
+    assert read_flir(path.read_bytes(), name=str(path)).params is parsed.params
+    struct.pack_into(">f", fff, _record_offset(fff, 1) + 0x20, 0.5)  # emissivity, same size
+    path.write_bytes(bytes(fff))
+    assert read_flir_metadata(path).emissivity == 0.5
+    assert parsed.params.emissivity == pytest.approx(PARAMS.emissivity)
