@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import rasterio
+from morecantile import Tile
 from rio_tiler.io import Reader
 
 from tests.webgis_export.published import blocky_rgb, thermal_field, write_cog
@@ -127,3 +129,46 @@ def test_scale_to_byte_maps_non_finite_to_zero() -> None:
 
     values = np.array([np.nan, -np.inf, np.inf, 10.0, 30.0], dtype=np.float32)
     np.testing.assert_array_equal(scale_to_byte(values, 0.0, 20.0), [0, 0, 255, 127, 255])
+
+
+@pytest.fixture(scope="module")
+def noise_cog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2048² RGB noise with overviews 2 and 4: any other source pixel or level shows."""
+    noise = np.random.default_rng(3).integers(0, 255, (3, 2048, 2048), dtype=np.uint8)
+    return write_cog(tmp_path_factory.mktemp("render") / "noise.tif", noise, 0.1)
+
+
+@pytest.mark.parametrize("step", [1.0, 1.5, 1.7, 2.5, 3.5, 5.0])
+def test_native_map_equals_gdal_rasterio(noise_cog: Path, step: float) -> None:
+    """A map in the COG's own CRS: the same overview and the same pixels as GDAL's nearest RasterIO."""
+    with rasterio.open(noise_cog) as dataset:
+        left, top = dataset.bounds.left + 13.37, dataset.bounds.top - 13.37
+        bounds = (left, top - 300 * step * 0.1, left + 300 * step * 0.1, top)
+        ours = FastWarp(dataset).read(bounds, dataset.crs, 300, 300)
+        window = rasterio.windows.from_bounds(*bounds, transform=dataset.transform)
+        gdal = dataset.read(window=window, out_shape=(3, 300, 300))
+    assert ours is not None
+    np.testing.assert_array_equal(ours.data, gdal)
+
+
+def test_strips_and_threads_read_the_same(noise_cog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads in strips of a few rows, and one FastWarp shared by threads, give the same pixels."""
+    tms = get_tms("WebMercatorQuad")
+    tiles = _tiles(noise_cog, "WebMercatorQuad", range(17, 20))
+    with rasterio.open(noise_cog) as dataset:
+        warp = FastWarp(dataset)
+
+        def read(tile: tuple[int, int, int]) -> np.ndarray:
+            box = tms.xy_bounds(Tile(tile[1], tile[2], tile[0]))
+            image = warp.read((box.left, box.bottom, box.right, box.top), tms.rasterio_crs, 256, 256)
+            return np.zeros((3, 256, 256), np.uint8) if image is None else image.data
+
+        alone = [read(tile) for tile in tiles]
+        with ThreadPoolExecutor(4) as pool:
+            shared = list(pool.map(read, tiles))
+        monkeypatch.setattr(FastWarp, "STRIP", 7)
+        strips = [read(tile) for tile in tiles]
+    assert len(tiles) >= 8
+    for a, b, c in zip(alone, shared, strips, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
