@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from shapely.geometry import mapping
 
 from core.atomic import atomic_write_text
-from core.errors import FlightFileError, UsageError
+from core.errors import UsageError
 from core.names import fit_path, printable
 from flights import checks
 from flights.aoi import load_area, load_municipality
@@ -62,6 +62,7 @@ from flights.models import (
     HeightDatums,
     Problem,
     Severity,
+    load_flight,
 )
 from flights.quality import DEFAULT_BLUR_THRESHOLD, iter_assess
 from flights.scan import ScannedFile, Skipped, scan_folder
@@ -211,20 +212,6 @@ def _check_outside(source: Path, *targets: Path) -> None:
                 f"the archive folder {target} lies inside the flight folder {source}, "
                 "which is never modified; use a workspace outside it (--workspace)"
             )
-
-
-def load_flight(path: Path) -> Flight:
-    """Read a Flight JSON written by :func:`ingest_folder` (the one reader of it).
-
-    Raises:
-        FlightFileError: the file does not exist (the flight was not ingested) or is malformed.
-    """
-    try:
-        return Flight.model_validate_json(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FlightFileError(f"flight file {path} not found (run dronegis ingest)") from None
-    except ValueError as exc:
-        raise FlightFileError(f"flight file {path} is malformed: {exc}") from exc
 
 
 class _Counter:

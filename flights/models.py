@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
+from core.errors import FlightFileError
 from core.models import Frozen
 
 SCHEMA_VERSION = "1.0"
@@ -354,3 +356,20 @@ class Flight(Frozen):
         """First and last capture time (UTC), if any capture has one."""
         times = sorted(c.time_utc for c in self.captures if c.time_utc is not None)
         return (times[0], times[-1]) if times else None
+
+
+def load_flight(path: Path) -> Flight:
+    """Read a Flight JSON written by :func:`flights.ingest.ingest_folder` (the one reader of it).
+
+    Here rather than in :mod:`flights.ingest`, so that a reader of flights (``dronegis thermal
+    --flight``) does not import ingest with its rasters, control files and checks.
+
+    Raises:
+        FlightFileError: the file does not exist (the flight was not ingested) or is malformed.
+    """
+    try:
+        return Flight.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FlightFileError(f"flight file {path} not found (run dronegis ingest)") from None
+    except ValueError as exc:
+        raise FlightFileError(f"flight file {path} is malformed: {exc}") from exc

@@ -22,8 +22,7 @@ from core.models import Frozen
 from core.workspace import Workspace
 from dronegis.cli.options import echo_err, emit_json, settings_for, thermal_options, workspace_option
 from flights.exif import read_capture
-from flights.ingest import load_flight
-from flights.models import Capture, FileKind
+from flights.models import Capture, FileKind, load_flight
 from pipeline.models import ThermalOverrides
 from pipeline.thermal.convert import convert_frame, distance_from_capture
 from pipeline.thermal.frames import (
