@@ -24,8 +24,8 @@ from core.models import Frozen
 from core.workspace import Workspace
 from flights.models import Flight
 from pipeline.executors import Executor, SerialExecutor
-from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.models import Product, ProductKind, Skipped, ThermalOverrides
+from pipeline.models.georef import DEFAULT_MAX_RANGE_M
 from pipeline.thermal.stage import ThermalStageResult
 
 STAGES: tuple[str, ...] = (

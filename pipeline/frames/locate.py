@@ -13,9 +13,9 @@ from pipeline.frames.dem import DemSampler
 from pipeline.georef.camera import PinholeCamera, camera_from_info
 from pipeline.georef.footprint import Footprint, FramePose, frame_footprint
 from pipeline.georef.pose import GroundHeights, frame_pose
-from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M
 from pipeline.georef.rotation import camera_attitude, r_ned_from_camera
 from pipeline.models import FrameRecord, View
+from pipeline.models.georef import DEFAULT_MAX_RANGE_M
 
 #: Below this off-nadir angle (degrees) a frame has no viewing azimuth.
 NADIR_TOLERANCE_DEG = 0.01

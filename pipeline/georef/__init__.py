@@ -9,7 +9,7 @@
 from pipeline.georef.camera import BrownDistortion, PinholeCamera, camera_from_info
 from pipeline.georef.footprint import Footprint, FramePose, frame_footprint
 from pipeline.georef.pose import GroundHeights, frame_pose, transformer_to
-from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M, CameraPosition, project_to_image, solve_height
+from pipeline.georef.raycast import CameraPosition, project_to_image, solve_height
 from pipeline.georef.rotation import (
     CameraAttitude,
     GridFactors,
@@ -17,6 +17,7 @@ from pipeline.georef.rotation import (
     grid_factors,
     r_ned_from_camera,
 )
+from pipeline.models.georef import DEFAULT_MAX_RANGE_M
 
 __all__ = [
     "DEFAULT_MAX_RANGE_M",

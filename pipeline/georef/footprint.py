@@ -16,7 +16,6 @@ from shapely.geometry import Polygon
 
 from pipeline.georef.camera import PinholeCamera
 from pipeline.georef.raycast import (
-    DEFAULT_MAX_RANGE_M,
     CameraPosition,
     Elevation,
     GroundPoints,
@@ -25,6 +24,7 @@ from pipeline.georef.raycast import (
     ray_directions,
 )
 from pipeline.georef.rotation import CameraAttitude, GridFactors, r_ned_from_camera
+from pipeline.models.georef import DEFAULT_MAX_RANGE_M
 
 FloatArray = NDArray[np.float64]
 

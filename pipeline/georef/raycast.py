@@ -19,11 +19,11 @@ from numpy.typing import NDArray
 from core.errors import GeoreferenceError
 from pipeline.georef.camera import PinholeCamera
 from pipeline.georef.rotation import GridFactors, ned_to_grid
+from pipeline.models.georef import DEFAULT_MAX_RANGE_M
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 Elevation = Callable[[FloatArray, FloatArray], FloatArray]
-DEFAULT_MAX_RANGE_M = 500.0
 HORIZON_EPS = 1e-9
 
 

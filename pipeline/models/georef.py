@@ -14,6 +14,13 @@ from pydantic import Field
 from core.models import Frozen
 from pipeline.models.fit import GcpFit, PointResidual
 
+DEFAULT_MAX_RANGE_M = 500.0
+"""Horizontal metres beyond which a frame's ray is clipped and flagged (``ProcessConfig.max_range``).
+
+Here rather than in :mod:`pipeline.georef.raycast`, whose package imports pyproj: the run's
+configuration (:mod:`pipeline.run`, imported by every ``pipeline.x`` import through the facade)
+reads it, and ``dronegis thermal`` needs no pyproj."""
+
 
 class FrameRecord(Frozen):
     """What one georeferenced frame contributes to the flight's layers (coordinates in the product CRS).

@@ -29,8 +29,9 @@ from flights.models import CameraInfo, FileKind
 from pipeline.georef.camera import PinholeCamera, camera_from_info
 from pipeline.georef.footprint import FramePose, border_pixels, cast
 from pipeline.georef.pose import frame_pose
-from pipeline.georef.raycast import DEFAULT_MAX_RANGE_M, CameraPosition
+from pipeline.georef.raycast import CameraPosition
 from pipeline.georef.rotation import R_GIMBAL_FROM_CAMERA, CameraAttitude, GridFactors, grid_factors
+from pipeline.models.georef import DEFAULT_MAX_RANGE_M
 
 orthority_camera = pytest.importorskip("orthority.camera")
 orthority_param_io = pytest.importorskip("orthority.param_io")
