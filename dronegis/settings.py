@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from flights.aoi import DEFAULT_MUNICIPALITY, SKANDERBORG_KOMKODE
+from flights.municipality import DEFAULT_MUNICIPALITY, SKANDERBORG_KOMKODE
 
 Role = Literal["pilot", "gis", "viewer"]
 

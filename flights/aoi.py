@@ -18,11 +18,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import AreaError
+from flights.municipality import DEFAULT_MUNICIPALITY, SKANDERBORG_KOMKODE
 
 logger = logging.getLogger(__name__)
 
-SKANDERBORG_KOMKODE = "0746"
-DEFAULT_MUNICIPALITY = Path(__file__).with_name("data") / "skanderborg_0746.geojson"
+__all__ = ["CODE_FIELDS", "DEFAULT_MUNICIPALITY", "SKANDERBORG_KOMKODE", "load_area", "load_municipality"]
+
 CODE_FIELDS = ("KOMKODE", "komkode", "kommunekode", "KOMMUNEKODE", "code")
 
 
