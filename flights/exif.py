@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from core.errors import ImplausibleImageError, MetadataError, ThermalError
+from core.errors import ImplausibleImageError, MetadataError
 from flights.capture_time import (
     DATETIME_ORIGINAL,
     GPS_DATE,
@@ -49,7 +49,6 @@ from flights.capture_time import (
     capture_time,
 )
 from flights.fff_meta import FffCapture, read_fff_capture
-from flights.flir import read_flir_metadata
 from flights.jpeg import FileStart, jpeg_header, read_start
 from flights.models import AltitudeRef, CameraInfo, Capture, FileKind, Position, Rtk, ThermalParameters
 from flights.sensors import SENSORS
@@ -231,7 +230,7 @@ def read_capture(
         rtk=rtk,
         velocity=velocity_from(raw.xmp, path),
         camera=_camera(path, raw, fff),
-        thermal=_thermal(path, raw, kind),
+        thermal=_thermal(raw, kind, fff),
     )
 
 
@@ -277,12 +276,9 @@ def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
     return camera_from(recorded, raw.xmp, path)
 
 
-def _thermal(path: Path, raw: RawMetadata, kind: FileKind) -> ThermalParameters | None:
-    if raw.flir:
-        try:
-            return read_flir_metadata(path)
-        except ThermalError as exc:
-            raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
+def _thermal(raw: RawMetadata, kind: FileKind, fff: FffCapture | None) -> ThermalParameters | None:
+    if fff is not None:  # a FLIR file: its parameters come with the capture time and GPS (one parse)
+        return fff.params
     if raw.dji_thermal or kind == FileKind.THERMAL_FRAME:
         fmt = "dji-rjpeg" if raw.dji_thermal else ("radiometric-tiff" if raw.container == "tiff" else None)
         width, height = raw.width, raw.height

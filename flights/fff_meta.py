@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from core.errors import MetadataError, ThermalError
 from flights.flir import read_flir_file
+from flights.models import ThermalParameters
 
 RECORD_CAMERA_INFO = 0x20
 RECORD_GPS = 0x2B
@@ -43,6 +44,8 @@ class FffCapture(NamedTuple):
     lat: float | None
     lon: float | None
     altitude_m: float | None
+    params: ThermalParameters
+    """The radiometric parameters (:func:`flights.flir.read_flir_metadata`), from the same parse."""
 
 
 def read_fff_capture(path: Path) -> FffCapture:
@@ -53,13 +56,13 @@ def read_fff_capture(path: Path) -> FffCapture:
             are broken (:func:`flights.flir.read_flir_file`).
     """
     try:
-        records = read_flir_file(path).records
+        parsed = read_flir_file(path)
     except ThermalError as exc:
         raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
-    camera, gps = records.get(RECORD_CAMERA_INFO), records.get(RECORD_GPS)
+    camera, gps = parsed.records.get(RECORD_CAMERA_INFO), parsed.records.get(RECORD_GPS)
     model, when, known, local = _camera_info(camera.data if camera is not None else None)
     lat, lon, alt = _gps(gps.data if gps is not None else None)
-    return FffCapture(model, when, known, local, lat, lon, alt)
+    return FffCapture(model, when, known, local, lat, lon, alt, parsed.params)
 
 
 def _camera_info(rec: memoryview | None) -> tuple[str | None, datetime | None, bool, datetime | None]:
