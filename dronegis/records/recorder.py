@@ -102,8 +102,10 @@ class AccessRecorder:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; record a successful read before its last byte is sent.
 
-        So no client holds a complete answer whose read is not in the log (the append runs in a
-        worker thread: the event loop is not blocked).
+        So no client holds a complete answer whose read is not in the log. Whether a read is
+        recorded is decided on the event loop (a path match and a look at the layer records,
+        microseconds); only the append runs in a worker thread, so a public tile costs no thread
+        hop.
         """
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
@@ -115,28 +117,38 @@ class AccessRecorder:
                 status.append(int(message["status"]))
             last = message["type"] == "http.response.body" and not message.get("more_body", False)
             if last and status and status[0] < 400:
-                await anyio.to_thread.run_sync(self.safely_record, scope, status[0])
+                entry = self.safely_decide(scope, status[0])
+                if entry is not None:
+                    await anyio.to_thread.run_sync(self.safely_append, entry, scope)
             await send(message)
 
         await self.app(scope, receive, watch)
 
-    def safely_record(self, scope: Scope, status: int) -> None:
-        """:meth:`record`, reporting (never raising) a failure: the response is already sent."""
+    def safely_decide(self, scope: Scope, status: int) -> AccessBody | None:
+        """:meth:`entry`, reporting (never raising) a failure: the response is being sent."""
         try:
-            self.record(scope, status)
+            return self.entry(scope, status)
+        except Exception:
+            log.exception("access log: cannot record %s", scope.get("path"))
+            return None
+
+    def safely_append(self, entry: AccessBody, scope: Scope) -> None:
+        """Append ``entry`` to the log, reporting (never raising) a failure."""
+        try:
+            self.log.append(entry)
         except Exception:
             log.exception("access log: cannot record %s", scope.get("path"))
 
-    def record(self, scope: Scope, status: int) -> None:
-        """Append the request to the log when it read an internal layer, a frame or a download."""
+    def entry(self, scope: Scope, status: int) -> AccessBody | None:
+        """The log entry of the request when it read an internal layer, a frame or a download, else None."""
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         action, ids = requested(str(scope.get("path", "")), query)
         if not ids:
-            return
+            return None
         known = _published(scope)
         read = [known[i] for i in ids if i in known]
         if not read:
-            return
+            return None
         reasons = [
             "internal" if any(r["access"] == "internal" for r in read) else "",
             "frame" if any(r["kind"] in FRAME_KINDS for r in read) else "",
@@ -144,23 +156,21 @@ class AccessRecorder:
         ]
         reason = ",".join(r for r in reasons if r)
         if not reason:
-            return
+            return None
         name, role = self.caller(scope, query)
         client = scope.get("client")
-        self.log.append(
-            AccessBody(
-                at=datetime.now(UTC),
-                who=name,
-                role=role,
-                action=action,
-                layers=tuple(r["id"] for r in read),
-                flights=tuple(sorted({r["flight"] for r in read})),
-                reason=reason,
-                method=str(scope.get("method")),
-                path=str(scope.get("path")),
-                client=str(client[0]) if client else None,
-                status=status,
-            )
+        return AccessBody(
+            at=datetime.now(UTC),
+            who=name,
+            role=role,
+            action=action,
+            layers=tuple(r["id"] for r in read),
+            flights=tuple(sorted({r["flight"] for r in read})),
+            reason=reason,
+            method=str(scope.get("method")),
+            path=str(scope.get("path")),
+            client=str(client[0]) if client else None,
+            status=status,
         )
 
     def caller(self, scope: Scope, query: dict[str, str]) -> tuple[str | None, str | None]:
