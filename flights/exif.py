@@ -188,6 +188,7 @@ def read_capture(
     kind: FileKind,
     local_tz: tzinfo = DEFAULT_LOCAL_TZ,
     check_eoi: bool = True,
+    data: bytes | None = None,
 ) -> Capture:
     """Read one frame's time, position, attitude, RTK, camera and thermal parameters.
 
@@ -201,6 +202,8 @@ def read_capture(
         check_eoi: Treat a JPEG without end-of-image marker as truncated (default;
             see the module docstring). thermal_parser's DJI_XTS.jpg is such a file:
             its scan is cut, its metadata intact and readable with ``check_eoi=False``.
+        data: The file's bytes when the caller has read them (``dronegis thermal`` hashes
+            them): a FLIR file's FFF block is then parsed from them, not read again.
 
     Returns:
         The capture, without problems or quality figures (ingest adds those).
@@ -215,7 +218,7 @@ def read_capture(
     check_frame_size(raw.width or 0, raw.height or 0, path)
     if raw.xmp:
         check_numbers(raw.xmp, path)
-    fff = read_fff_capture(path) if raw.flir else None
+    fff = read_fff_capture(path, data) if raw.flir else None
     time_utc, time_source = capture_time(raw.tags.exif, raw.tags.gps, raw.xmp, path, local_tz, fff)
     rtk = rtk_from(raw.xmp, path)
     return Capture(

@@ -48,15 +48,17 @@ class FffCapture(NamedTuple):
     """The radiometric parameters (:func:`flights.flir.read_flir_metadata`), from the same parse."""
 
 
-def read_fff_capture(path: Path) -> FffCapture:
+def read_fff_capture(path: Path, data: bytes | None = None) -> FffCapture:
     """Model, time and GPS from the FFF block of a FLIR R-JPEG or bare ``.fff``.
+
+    ``data``: the file's bytes when the caller has them (the file is then not read).
 
     Raises:
         MetadataError: The FLIR segments, FFF structure or radiometric parameters
             are broken (:func:`flights.flir.read_flir_file`).
     """
     try:
-        parsed = read_flir_file(path)
+        parsed = read_flir_file(path if data is None else data, name=str(path))
     except ThermalError as exc:
         raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
     camera, gps = parsed.records.get(RECORD_CAMERA_INFO), parsed.records.get(RECORD_GPS)

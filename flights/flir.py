@@ -154,7 +154,9 @@ class _Content:
         return hash((self.name, len(self.data)))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Content) and self.name == other.name and self.data == other.data
+        if not isinstance(other, _Content) or self.name != other.name:
+            return False
+        return self.data is other.data or self.data == other.data
 
 
 @lru_cache(maxsize=8)

@@ -223,6 +223,7 @@ def _capture(path: Path, data: bytes) -> Capture | None:
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             kind=FileKind.THERMAL_FRAME,
+            data=data,  # a FLIR file's FFF block is parsed from these bytes once, for capture and pixels
         )
     except (DroneGisError, ImportError, OSError) as exc:
         log.warning("%s: time, GPS and pose not kept (metadata unreadable): %s", path, exc)

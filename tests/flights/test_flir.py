@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from core.errors import ThermalError
+from flights.exif import read_capture
 from flights.flir import FFF_MAGIC, extract_fff, is_flir, read_flir, read_flir_file, read_flir_metadata
 from flights.flir_synth import build_fff, flir_app1_segments, make_flir_rjpeg
-from flights.models import ThermalParameters
+from flights.models import FileKind, ThermalParameters
 from tests.samples import FLIR_SAMPLES
 
 # our field -> (exiftool -n tag, conversion of exiftool's value to ours)
@@ -307,3 +308,15 @@ def test_one_parse_per_content_never_stale(tmp_path: Path) -> None:
     path.write_bytes(bytes(fff))
     assert read_flir_metadata(path).emissivity == 0.5
     assert parsed.params.emissivity == pytest.approx(PARAMS.emissivity)
+
+
+@pytest.mark.parametrize("name", ["thermal_parser/images/DJI_XTR.jpg", "thermal_parser/images/FLIR_T640.jpg"])
+def test_capture_from_the_callers_bytes_is_the_same(data_dir: Path, name: str) -> None:
+    """``read_capture(..., data=)`` (dronegis thermal's one read) gives the capture read from the file."""
+    path = data_dir / name
+    data = path.read_bytes()
+    sha, kind = "0" * 64, FileKind.THERMAL_FRAME
+    from_bytes = read_capture(path, path.name, sha256=sha, size=len(data), kind=kind, data=data)
+    assert from_bytes == read_capture(path, path.name, sha256=sha, size=len(data), kind=kind)
+    assert from_bytes.thermal is not None and from_bytes.thermal.planck_r1 is not None
+    assert read_flir(data, name=str(path)).params == from_bytes.thermal
