@@ -60,7 +60,8 @@ def read_fff_capture(path: Path, data: bytes | None = None) -> FffCapture:
     try:
         parsed = read_flir_file(path if data is None else data, name=str(path))
     except ThermalError as exc:
-        raise MetadataError(f"{path}: FLIR metadata: {exc}") from exc
+        problem = str(exc).removeprefix(f"{path}: ")  # named once, here
+        raise MetadataError(f"{path}: FLIR metadata: {problem}") from exc
     camera, gps = parsed.records.get(RECORD_CAMERA_INFO), parsed.records.get(RECORD_GPS)
     model, when, known, local = _camera_info(camera.data if camera is not None else None)
     lat, lon, alt = _gps(gps.data if gps is not None else None)

@@ -348,8 +348,9 @@ def test_broken_flir_segments(tmp_path: Path) -> None:
     # chunk 0 of 2 only: the FFF payload is incomplete
     flir = b"FLIR\x00\x01\x00\x01" + b"FFF\x00" + bytes(60)
     path = make_jpeg(tmp_path / "ir.jpg", exif=exif_bytes({0x010F: "FLIR Systems AB"}), extra=[(0xE1, flir)])
-    with pytest.raises(MetadataError, match=r"ir\.jpg: FLIR metadata: .*missing"):
+    with pytest.raises(MetadataError, match=r"ir\.jpg: FLIR metadata: .*missing") as raised:
         _read(path)
+    assert str(raised.value).count(str(path)) == 1  # the file is named once
 
 
 def test_fff_without_gps_or_time(data_dir: Path) -> None:
