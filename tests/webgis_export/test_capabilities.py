@@ -4,6 +4,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from layer_factory import make_layer
 from lxml import etree
 
 from core.workspace import Workspace
@@ -105,3 +106,22 @@ def test_params_are_case_insensitive() -> None:
     with pytest.raises(OgcError) as info:
         params.require("BBOX")
     assert info.value.code == "MissingParameterValue"
+
+
+def test_capabilities_speak_danish_first_then_english() -> None:
+    """What QGIS shows of a service and a layer: Danish, then English, then the figures."""
+    layer = make_layer("skb-termo", "skb-2026-12-03", gsd_m=0.05)
+    wms = ET.fromstring(wms_capabilities([layer], "http://x", token=None))
+    wmts = ET.fromstring(wmts_capabilities([layer], "http://x", token=None))
+    title = wms.findtext(f"{WMS}Service/{WMS}Title")
+    assert title == "dronegis – dronekort / drone layers (Skanderborg Kommune)"
+    assert wms.findtext(f"{WMS}Service/{WMS}Abstract", "").startswith("Ortofotos, termografi og")
+    assert wmts.findtext(f"{OWS}ServiceIdentification/{OWS}Abstract", "").endswith("from drone flights.")
+    for abstract in (
+        wms.findtext(f"{WMS}Capability/{WMS}Layer/{WMS}Layer/{WMS}Abstract", ""),
+        wmts.findtext(f"{WMTS}Contents/{WMTS}Layer/{OWS}Abstract", ""),
+    ):
+        danish, english = abstract.split(" — ")[0].split(" / ")
+        assert danish.startswith("Termografi, fløjet 3. dec. 2026 kl. 06:30;"), danish
+        assert english.startswith("Thermography, flown 3 Dec 2026 at 06:30;"), english
+        assert abstract.endswith("GSD 0.050 m; unit °C")

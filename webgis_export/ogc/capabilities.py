@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from webgis_export.layer_text import accuracy_line
+from core.i18n import Lang, text
+from webgis_export.layer_text import accuracy_line, accuracy_text, flown_text, purpose_label, qa_text
 from webgis_export.models import Layer
+from webgis_export.ogc.feature_texts import describe
 from webgis_export.ogc.wms_series import Series, dimension_values, series_layer, series_of
 from webgis_export.ogc.wms_time import dimension_default, dimension_extent
 from webgis_export.ogc.xmltree import WMS_NS, XLINK, Element, document, href, num, serialise, sub
@@ -28,6 +30,9 @@ INFO_FORMATS = ("text/plain", "application/json", "text/html")
 MAX_SIZE = 4096
 EXTRA_ZOOM = 1
 WELL_KNOWN = {"WebMercatorQuad": "urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible"}
+
+#: The services' title, Danish then English (as the WFS's).
+SERVICE_TITLE = "dronegis – dronekort / drone layers (Skanderborg Kommune)"
 
 
 def with_token(url: str, token: str | None) -> str:
@@ -56,8 +61,8 @@ def wms_capabilities(
     )
     service = sub(root, f"{q}Service")
     sub(service, f"{q}Name", "WMS")
-    sub(service, f"{q}Title", "dronegis — drone layers (Skanderborg Kommune)")
-    sub(service, f"{q}Abstract", "Orthophotos, thermal mosaics and elevation models from drone flights.")
+    sub(service, f"{q}Title", SERVICE_TITLE)
+    sub(service, f"{q}Abstract", both("capabilities.service_abstract"))
     href(service, f"{q}OnlineResource", with_token(f"{base_url}/wms", token))
     sub(service, f"{q}MaxWidth", str(MAX_SIZE))
     sub(service, f"{q}MaxHeight", str(MAX_SIZE))
@@ -144,7 +149,7 @@ def _wms_vector_layer(parent: Element, q: str, layer: VectorLayer, base_url: str
     node = sub(parent, f"{q}Layer", queryable="1", opaque="0")
     sub(node, f"{q}Name", layer.id)
     sub(node, f"{q}Title", layer.title)
-    sub(node, f"{q}Abstract", f"{layer.kind.value.replace('_', ' ')}; {layer.feature_count} features")
+    sub(node, f"{q}Abstract", describe(layer, "da") + " / " + describe(layer, "en"))
     _extent(node, q, layer)
     style = sub(node, f"{q}Style")
     sub(style, f"{q}Name", layer.style.name)
@@ -191,20 +196,33 @@ def _extent(node: Element, q: str, layer: Layer | VectorLayer) -> None:
         )
 
 
+def both(key: str) -> str:
+    """A catalogue text in Danish, then English (``Ortofotos … / Orthophotos …``): OGC clients show one."""
+    return f"{text(key, 'da')} / {text(key, 'en')}"
+
+
 def layer_abstract(layer: Layer) -> str:
-    """One line for people: kind, capture time, GSD, accuracy, QA."""
-    parts = [layer.kind.value.replace("_", " ")]
-    when = time_extent(layer)
-    if when:
-        parts.append(f"flown {when}")
-    parts.append(f"GSD {layer.gsd_m:.3f} m")
+    """What a GIS client shows about a layer: what it is, when it was flown, how exact, its QA — in Danish,
+    then English — and the figures (GSD, the accuracy statement, the unit of the values)."""
+    people = " / ".join(_for_people(layer, lang) for lang in ("da", "en"))
+    figures = [f"GSD {layer.gsd_m:.3f} m"]
     if layer.accuracy is not None:
-        parts.append(f"accuracy {accuracy_line(layer.accuracy.figures())}")
-    if layer.qa_status:
-        parts.append(f"QA {layer.qa_status}")
+        figures.append(accuracy_line(layer.accuracy.figures()))
     if layer.style.unit:
-        parts.append(f"values in {layer.style.unit}")
-    return "; ".join(parts)
+        figures.append(f"unit {layer.style.unit}")
+    return f"{people} — {'; '.join(figures)}"
+
+
+def _for_people(layer: Layer, lang: Lang) -> str:
+    accuracy = accuracy_text(layer, lang)
+    return text(
+        "capabilities.layer",
+        lang,
+        kind=purpose_label(layer, lang),
+        flown=flown_text(layer, lang),
+        accuracy=accuracy.text,
+        qa=qa_text(layer, accuracy, lang).label,
+    )
 
 
 def layer_depth(layer: Layer, tms_id: str) -> int:

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 from webgis_export.models import Layer
 from webgis_export.ogc.capabilities import (
+    SERVICE_TITLE,
     WELL_KNOWN,
+    both,
     layer_abstract,
     layer_depth,
     tile_limits,
@@ -48,7 +50,8 @@ def build_wmts(
         version="1.0.0",
     )
     ident = sub(root, f"{O}ServiceIdentification")
-    sub(ident, f"{O}Title", "dronegis — drone layers (Skanderborg Kommune)")
+    sub(ident, f"{O}Title", SERVICE_TITLE)
+    sub(ident, f"{O}Abstract", both("capabilities.service_abstract"))
     sub(ident, f"{O}ServiceType", "OGC WMTS")
     sub(ident, f"{O}ServiceTypeVersion", "1.0.0")
     _operations(root, base_url, token)

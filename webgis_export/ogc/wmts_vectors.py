@@ -15,6 +15,7 @@ import hashlib
 import morecantile
 
 from webgis_export.ogc.exceptions import OgcResponse
+from webgis_export.ogc.feature_texts import describe
 from webgis_export.ogc.featureinfo import Links, QueryPoint, feature_info
 from webgis_export.ogc.wmts_layer import LayerEntry, layer_element
 from webgis_export.ogc.xmltree import Element
@@ -89,7 +90,7 @@ def vector_layer_element(contents: Element, layer: VectorLayer, base_url: str, t
         f"{base_url}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&FORMAT=image/png&LAYER={layer.id}"
     )
     entry = LayerEntry(
-        abstract=f"{layer.kind.value.replace('_', ' ')}; {layer.feature_count} features",
+        abstract=describe(layer, "da") + " / " + describe(layer, "en"),
         legend=legend,
         formats=["image/png"],
         depth=lambda tms_id: vector_depth(layer, tms_id),
