@@ -25,9 +25,12 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import math
+import os
 from typing import Any
 
 import uvicorn
+from rasterio.warp import transform_bounds
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from dronegis.settings import ServerLimits
@@ -114,6 +117,30 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
         return bool(libc.mallopt(M_ARENA_MAX, arenas))
     except (OSError, AttributeError):  # not glibc
         return False
+
+
+#: A box in NAD83 / UTM zone 18N: to WGS84 PROJ wants a datum grid that is not installed.
+PROBE = ("EPSG:26918", (500000.0, 4500000.0, 501000.0, 4501000.0))
+
+
+def proj_network_warning() -> str | None:
+    """A warning when PROJ may fetch missing grids from the network but cannot reach it; else None.
+
+    With ``PROJ_NETWORK=ON`` (an operator's setting, or a library's: orthority sets it when imported)
+    PROJ looks for transformation grids it lacks on its CDN; without internet such a transformation
+    fails and GDAL's reprojected boxes come back infinite, so maps of data in those datums draw
+    nothing. Checked once at start-up with a NAD83 box (the failure seen in the test runs).
+    """
+    if os.environ.get("PROJ_NETWORK", "").upper() not in ("ON", "YES", "TRUE", "1"):
+        return None
+    crs, box = PROBE
+    if all(math.isfinite(v) for v in transform_bounds(crs, "EPSG:4326", *box)):
+        return None
+    return (
+        "PROJ_NETWORK=ON, but PROJ cannot fetch the grids it lacks (no network?): "
+        f"{crs} -> EPSG:4326 gave infinite coordinates, so layers in such datums would draw nothing; "
+        "set PROJ_NETWORK=OFF, or install the grids (projsync) / give the server network access"
+    )
 
 
 def guarded_protocol(limits: ServerLimits) -> type[GuardedH11Protocol]:

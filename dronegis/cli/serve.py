@@ -10,7 +10,7 @@ import uvicorn
 
 from dronegis.api.app import create_app
 from dronegis.cli.options import settings_for, workspace_option
-from dronegis.serving import GuardedH11Protocol, limit_malloc_arenas, uvicorn_options
+from dronegis.serving import GuardedH11Protocol, limit_malloc_arenas, proj_network_warning, uvicorn_options
 
 
 @click.command()
@@ -37,6 +37,9 @@ def serve(workspace: Path | None, host: str, port: int, workers: int, scheduler:
         settings = settings.model_copy(update={"dask_scheduler": scheduler})
         os.environ["DRONEGIS_DASK_SCHEDULER"] = scheduler  # for worker processes
     limit_malloc_arenas()
+    warning = proj_network_warning()
+    if warning:
+        click.echo(f"dronegis serve: WARNING: {warning}", err=True)
     if workers == 1:
         uvicorn.run(
             create_app(settings), host=host, port=port, log_level="info", **uvicorn_options(settings.server)

@@ -148,3 +148,25 @@ def test_the_limits_come_from_the_settings() -> None:
         '{"header_timeout_s":1.0,"body_idle_timeout_s":1.0,"keep_alive_s":5,"max_connections":6,'
         '"max_header_bytes":65536,"render_threads":0,"bulk_threads":1}'
     )
+
+
+@pytest.mark.parametrize(
+    ("proj_env", "warned"),
+    [
+        ({}, False),  # PROJ's network off (the default): nothing to check
+        # a CDN it cannot reach (port 9 on this machine: nothing listens)
+        ({"PROJ_NETWORK": "ON", "PROJ_NETWORK_ENDPOINT": "http://127.0.0.1:9"}, True),
+    ],
+)
+def test_serve_warns_when_proj_would_fetch_grids_it_cannot_reach(
+    proj_env: dict[str, str], warned: bool
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROJ_NETWORK")}
+    code = "from dronegis.serving import proj_network_warning; print(proj_network_warning())"
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, env={**env, **proj_env}, capture_output=True, check=True)
+    said = out.stdout.decode().strip()
+    if warned:
+        assert said.startswith("PROJ_NETWORK=ON, but PROJ cannot fetch") and "PROJ_NETWORK=OFF" in said
+    else:
+        assert said == "None"
