@@ -7,7 +7,8 @@ The tile path is kept lean because it is the service's hot path:
   each JPEG block once. :class:`ReaderPool` (pixel values) keeps a rio-tiler ``Reader``
   per (COG, tile matrix set) and thread; opening a COG costs several milliseconds.
 * Styling is a 256-entry lookup table (:func:`colormap_lut`) applied with NumPy.
-* Encoding goes through ``cv2.imencode`` (libjpeg-turbo / libpng, GIL released).
+* JPEG goes through ``cv2.imencode`` (libjpeg-turbo), PNG through :func:`webgis_export.png.encode_png`
+  (zlib-ng); both release the GIL.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 
 from webgis_export.models import Style
+from webgis_export.png import encode_png
 from webgis_export.resample import lattice_grid, sampler, source_window
 
 log = logging.getLogger(__name__)
@@ -44,15 +46,6 @@ MIME_TYPES: dict[str, ImageFormat] = {
     "jpg": "jpeg",
 }
 JPEG_QUALITY = 85
-PNG_COMPRESSION = 1  # zlib level: 1 is ~4× faster than 6 for ~10 % larger tiles
-#: zlib level 1 with run-length matching after the Up filter: a 1024² orthophoto map in 44 ms instead of 65
-#: (libpng's adaptive filters, default strategy) with Paeth, 16-27 % less again with Up (the 15 benchmark
-#: maps 45 -> 33 ms, a drone photo 46 -> 36 ms, a thermal colormap 27 -> 23 ms) for 0-7 % more bytes.
-PNG_OPTIONS = [
-    cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION,
-    cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
-    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP,
-]  # fmt: skip
 GDAL_DEFAULTS = {
     "GDAL_CACHEMAX": "512",
 }
@@ -228,20 +221,19 @@ def encode(
     transparent), RGB when every pixel holds data. Without an alpha channel (JPEG, or
     ``transparent=False``) nodata pixels are drawn in ``bgcolor``.
     """
-    bgr = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR)
-    if fmt == "png" and transparent and not image.alpha.all():
-        bgra = np.dstack((bgr, image.alpha))
-        ok, buf = cv2.imencode(".png", bgra, PNG_OPTIONS)
-    else:  # JPEG, opaque PNG (RGB: smaller and faster than RGBA), or PNG without transparency
-        if not image.alpha.all():
-            fill = np.array(bgcolor[::-1], dtype=np.uint8)
-            np.copyto(bgr, fill, where=(image.alpha == 0)[..., None])
-        if fmt == "png":
-            ok, buf = cv2.imencode(".png", bgr, PNG_OPTIONS)
-        else:
-            ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    opaque = bool(image.alpha.all())
+    if fmt == "png" and transparent and not opaque:
+        return encode_png(np.dstack((image.rgb, image.alpha)))
+    rgb = image.rgb  # JPEG, opaque PNG (RGB: smaller and faster than RGBA), or PNG without transparency
+    if not opaque:
+        rgb = rgb.copy()
+        np.copyto(rgb, np.array(bgcolor, dtype=np.uint8), where=(image.alpha == 0)[..., None])
+    if fmt == "png":
+        return encode_png(rgb)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
-        raise ValueError(f"OpenCV could not encode a {image.rgb.shape} image as {fmt}")
+        raise ValueError(f"OpenCV could not encode a {image.rgb.shape} image as JPEG")
     return bytes(buf)
 
 
