@@ -45,6 +45,16 @@ MANIFEST = "manifest.json"
 STAGING_SUFFIX = ".staging"
 REASONS_SUFFIX = ".reasons"
 READ_ONLY = 0o444
+COPIES_PER_WORKER = 3
+"""Files copied at once per ingest worker. A copy from a fresh card or disk mostly waits for
+reads (and its sha256 drops the GIL), so more copies in flight keep the disk's queue full:
+1 008 frames (3.6 GB) from a cold cache, four interleaved runs each (2026-12-06): 2 threads
+median 4.77 s (best 4.32), 4 threads 4.66 s (3.97), 6 threads 4.21 s (3.51)."""
+
+
+def copy_threads(workers: int) -> int:
+    """Threads that copy (and read the metadata of) delivered files for ``workers`` workers."""
+    return max(1, workers) * COPIES_PER_WORKER
 
 
 def staging_dir(archive_root: Path) -> Path:

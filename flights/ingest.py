@@ -46,7 +46,7 @@ from core.errors import UsageError
 from core.names import fit_path, printable
 from flights import checks
 from flights.aoi import load_area, load_municipality
-from flights.archive import MANIFEST, Archive
+from flights.archive import MANIFEST, Archive, copy_threads
 from flights.capture_time import camera_zone
 from flights.checks import FLIGHT, CheckContext
 from flights.ingest_config import IngestConfig
@@ -127,7 +127,7 @@ def _ingest_locked(
     todo = scan.files + again
     done = _Counter(progress, len(todo) + len(scan.skipped))
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(max_workers=copy_threads(workers)) as pool:
         analysed = list(pool.map(lambda f: done.tick(analyse(f, archive, previous, zone)), todo))
     _assess_quality(analysed, workers, done)
     extra = _cross_file_problems(analysed)

@@ -28,7 +28,8 @@ class IngestConfig(Frozen):
         municipality: municipality file (Skanderborg selected by KOMKODE 0746) or geometry.
         blur_threshold: variance of the Laplacian below which a frame is blurry
             (None: ``flights.quality.DEFAULT_BLUR_THRESHOLD``).
-        workers: threads for copying/reading and processes for the quality pass.
+        workers: processes for the quality pass; ``flights.archive.copy_threads(workers)`` threads
+            copy and read the files.
         flight_json: where to write the Flight JSON as well (atomically), if given.
         camera_timezone: IANA zone (or tzinfo) assumed for capture times that carry no offset
             (``time_source`` ``exif+assumed:<zone>``); None: Europe/Copenhagen.
