@@ -39,6 +39,7 @@ XMP_EXT_SIG = b"http://ns.adobe.com/xmp/extension/\x00"
 FLIR_SIG = b"FLIR\x00"
 _SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+_MARKER = struct.Struct(">BBH")  # 0xFF, marker, segment length
 
 
 class JpegHeader(NamedTuple):
@@ -189,11 +190,14 @@ def _walk(w: _Walker) -> JpegHeader:
     flir = app3 = 0
     dji = False
     pos = 2
+    buf, last = w.buf, len(w.buf) - 4
     for _ in range(MAX_SEGMENTS):
-        marker_bytes = w.read(pos, 2)
-        if marker_bytes[0] != 0xFF:
-            raise MetadataError(f"{w.path}: corrupt JPEG: no marker at byte {pos} (found {marker_bytes!r})")
-        marker = marker_bytes[1]
+        if pos <= last:  # marker and length in one unpack from the prefix
+            lead, marker, length = _MARKER.unpack_from(buf, pos)
+        else:
+            (lead, marker), length = w.read(pos, 2), -1
+        if lead != 0xFF:
+            raise MetadataError(f"{w.path}: corrupt JPEG: no marker at byte {pos} (found {w.read(pos, 2)!r})")
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
@@ -202,7 +206,10 @@ def _walk(w: _Walker) -> JpegHeader:
             continue
         if marker == 0xD9:
             raise MetadataError(f"{w.path}: corrupt JPEG: end-of-image before any scan at byte {pos}")
-        body, n = _segment(w, pos, marker)
+        if length < 2 or pos + 2 + length > w.size:  # length not read yet, or a bad one to report
+            body, n = _segment(w, pos, marker, length)
+        else:
+            body, n = pos + 4, length - 2
         if marker == 0xE1:
             head = w.read(body, min(n, 29))
             if head.startswith(EXIF_SIG) and exif is None:
@@ -230,9 +237,10 @@ def _walk(w: _Walker) -> JpegHeader:
     raise MetadataError(f"{w.path}: corrupt JPEG: more than {MAX_SEGMENTS} header segments")
 
 
-def _segment(w: _Walker, pos: int, marker: int) -> tuple[int, int]:
-    """Offset and length of the body of the marker segment at ``pos``."""
-    (length,) = struct.unpack(">H", w.read(pos + 2, 2))
+def _segment(w: _Walker, pos: int, marker: int, length: int) -> tuple[int, int]:
+    """Offset and length of the body of the marker segment at ``pos`` (``length`` read here when < 0)."""
+    if length < 0:
+        (length,) = struct.unpack(">H", w.read(pos + 2, 2))
     if length < 2:
         raise MetadataError(f"{w.path}: corrupt JPEG: segment length {length} at byte {pos}")
     body = pos + 4
@@ -248,9 +256,11 @@ def _segment(w: _Walker, pos: int, marker: int) -> tuple[int, int]:
 def _has_eoi(fd: int, buf: bytes, size: int) -> bool:
     """An end-of-image marker (FF D9) in the last ``TAIL_BYTES`` bytes (a cut-off download has none)."""
     start = max(0, size - TAIL_BYTES)
+    # searched from the end, where the marker lies in an intact file (``in`` scans the
+    # whole tail first: 3.8 µs of entropy-coded data against 0.1 µs)
     if size <= len(buf):
-        return b"\xff\xd9" in buf[start:]
-    return b"\xff\xd9" in _pread(fd, size - start, start)
+        return buf.rfind(b"\xff\xd9", start) >= 0
+    return _pread(fd, size - start, start).rfind(b"\xff\xd9") >= 0
 
 
 def _truncated(path: Path, size: int, header: JpegHeader) -> NoReturn:
