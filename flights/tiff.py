@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import mmap
 import struct
-import sys
-from array import array
 from collections.abc import Container
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,8 +26,19 @@ EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 MAX_ENTRIES = 1000
 _NAN = float("nan")
-_NATIVE = "<" if sys.byteorder == "little" else ">"
 _POINTERS = frozenset({EXIF_IFD, GPS_IFD})
+#: (EXIF pointer present, GPS pointer present) -> TiffTags.pointers
+_POINTER_SETS = {
+    (has_exif, has_gps): frozenset({EXIF_IFD} if has_exif else ()) | frozenset({GPS_IFD} if has_gps else ())
+    for has_exif in (False, True)
+    for has_gps in (False, True)
+}
+#: (byte order, BigTIFF) -> (tag, type, count of an IFD entry; a value offset)
+_ENTRY = {
+    (e, big): (struct.Struct(e + ("HHQ" if big else "HHI")), struct.Struct(e + ("Q" if big else "I")))
+    for e in "<>"
+    for big in (False, True)
+}
 #: Tags returned as raw bytes whatever their declared type (XMP is BYTE in TIFF, UNDEFINED elsewhere).
 RAW_TAGS = frozenset({0x02BC})
 
@@ -99,49 +109,65 @@ class _Reader:
         return int(struct.unpack(self.e + "I", self.at(4, 4))[0])
 
     def ifd(self, off: int, wanted: Container[int], name: str) -> Ifd:
-        e, big = self.e, self.big
-        cnt_fmt, cnt_n, ent_n, val_n = ("Q", 8, 20, 8) if big else ("H", 2, 12, 4)
-        (count,) = struct.unpack(e + cnt_fmt, self.at(off, cnt_n))
+        """The wanted tags of the IFD at ``off``; unknown types are skipped, offsets checked."""
+        buf, e, big = self.buf, self.e, self.big
+        cnt_n, ent_n, val_n = (8, 20, 8) if big else (2, 12, 4)
+        start, size = self.base + off, len(buf)
+        if off < 0 or start + cnt_n > size:
+            self.at(off, cnt_n)  # raises: the count lies outside
+        (count,) = struct.unpack_from(e + ("Q" if big else "H"), buf, start)
         if count > MAX_ENTRIES:
             raise MetadataError(f"{self.path}: {self.what}: {name} IFD at {off} claims {count} entries")
-        table = self.at(off + cnt_n, count * ent_n)
+        table = start + cnt_n
+        if table + count * ent_n > size:
+            self.at(off + cnt_n, count * ent_n)  # raises: the entries run past the end
+        head, pointer = _ENTRY[e, big]
         out: Ifd = {}
-        pointer, entry = e + ("Q" if big else "I"), e + ("HHQ8s" if big else "HHI4s")
-        # the tag ids as one array (each entry starts with its id), so that only the wanted
-        # entries are unpacked in Python: an EXIF IFD has ~40 entries, 7 of them read
-        ids = array("H", table)
-        if e != _NATIVE:
-            ids.byteswap()
-        for i in [k for k, tag in enumerate(ids[:: ent_n // 2]) if tag in wanted]:
-            tag, typ, n, raw_field = struct.unpack_from(entry, table, i * ent_n)
+        # the tag ids in one unpack (each entry starts with its id), so that only the wanted
+        # entries are unpacked in Python: an EXIF IFD has ~40 entries, 4-7 of them read
+        for i in [
+            k for k, tag in enumerate(_tag_ids(e, count, ent_n).unpack_from(buf, table)) if tag in wanted
+        ]:
+            pos = table + i * ent_n
+            tag, typ, n = head.unpack_from(buf, pos)
             if typ not in _TYPES:
                 continue
-            code, size = _TYPES[typ]
-            total = n * size
-            if total <= val_n:
-                data = raw_field[:total]
-            else:
-                (ptr,) = struct.unpack(pointer, raw_field)
-                if total > len(self.buf):
+            code, width = _TYPES[typ]
+            total = n * width
+            pos += ent_n - val_n
+            if total > val_n:
+                if total > size:
                     raise MetadataError(
                         f"{self.path}: {self.what}: tag 0x{tag:04X} in {name} IFD claims {n} values"
                     )
-                data = self.at(ptr, total)
-            out[tag] = data if tag in RAW_TAGS else _decode(e, typ, code, n, data)
+                (ptr,) = pointer.unpack_from(buf, pos)
+                pos = self.base + ptr
+                if pos + total > size:
+                    self.at(ptr, total)  # raises: the values lie outside
+            if typ == 2 and tag not in RAW_TAGS:
+                out[tag] = buf[pos : pos + total].split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
+            elif typ == 7 or tag in RAW_TAGS:
+                out[tag] = bytes(buf[pos : pos + total])
+            else:
+                out[tag] = _numbers(buf, pos, e, typ, code, n)
         return out
 
 
-def _decode(e: str, typ: int, code: str, n: int, data: bytes) -> TagValue:
-    if typ == 2:
-        return data.split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
-    if typ == 7:
-        return data
+@lru_cache(maxsize=256)
+def _tag_ids(e: str, count: int, entry_bytes: int) -> struct.Struct:
+    """Unpacks the first field (the tag id) of each of ``count`` IFD entries."""
+    return struct.Struct(e + f"H{entry_bytes - 2}x" * count)
+
+
+def _numbers(buf: bytes | mmap.mmap, pos: int, e: str, typ: int, code: str, n: int) -> tuple[float, ...]:
+    """``n`` numbers of TIFF type ``typ`` at ``pos``, as floats (rationals divided out, NaN for x/0)."""
     if typ == 5 or typ == 10:
-        raw = struct.unpack(f"{e}{2 * n}{code[0]}", data)
-        if n == 1:  # the common case, without the generator
+        raw = struct.unpack_from(f"{e}{2 * n}{code[0]}", buf, pos)
+        if n == 1:  # the common case, without the list
             return (raw[0] / raw[1] if raw[1] else _NAN,)
         return tuple([raw[k] / raw[k + 1] if raw[k + 1] else _NAN for k in range(0, 2 * n, 2)])
-    return tuple(map(float, struct.unpack(f"{e}{n}{code}", data)))
+    values = struct.unpack_from(f"{e}{n}{code}", buf, pos)
+    return (float(values[0]),) if n == 1 else tuple(map(float, values))
 
 
 def read_tiff_tags(
@@ -174,11 +200,17 @@ def read_tiff_tags(
         MetadataError: Bad header, or an IFD or value offset outside ``buf``.
     """
     r = _Reader(buf, base, path, what)
-    ifd0 = r.ifd(r.first_ifd(), ifd0_tags | _POINTERS, "IFD0")
+    ifd0 = r.ifd(r.first_ifd(), _with_pointers(ifd0_tags), "IFD0")
     exif = _sub(r, ifd0, EXIF_IFD, exif_tags, "EXIF")
     gps = _sub(r, ifd0, GPS_IFD, gps_tags, "GPS")
-    pointers = frozenset(t for t in _POINTERS if ifd0.pop(t, None) is not None)
+    pointers = _POINTER_SETS[ifd0.pop(EXIF_IFD, None) is not None, ifd0.pop(GPS_IFD, None) is not None]
     return TiffTags(ifd0, exif, gps, pointers)
+
+
+@lru_cache(maxsize=64)
+def _with_pointers(tags: frozenset[int]) -> frozenset[int]:
+    """IFD0's wanted tags and the sub-directory pointers (the callers pass a few fixed sets)."""
+    return tags | _POINTERS
 
 
 def _sub(r: _Reader, ifd0: Ifd, tag: int, wanted: frozenset[int], name: str) -> Ifd:
