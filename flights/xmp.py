@@ -74,7 +74,11 @@ def parse_xmp(packet: bytes, path: Path) -> dict[str, str]:
     """
     text = _trim(packet)
     descriptions = _parse(text, path)
-    out: dict[str, str] = {}
+    if len(descriptions) == 1:  # the usual packet: one Description, each key once
+        out = dict(descriptions[0])
+        if len(out) == len(descriptions[0]):
+            return out
+    out = {}
     for properties in descriptions:
         for key, value in properties:
             out.setdefault(key, value)
@@ -85,12 +89,21 @@ def _trim(packet: bytes) -> bytes:
     """Cut trailing padding and anything after the closing xmpmeta/RDF tag."""
     packet = packet.strip(b"\x00 \t\r\n")
     end = packet.rfind(b"</x:xmpmeta>")
-    if end >= 0 and _XMPMETA_END.search(packet, end + 12) is None:
+    if end >= 0 and (not _has_end_tag(packet, end + 12) or _XMPMETA_END.search(packet, end + 12) is None):
         return packet[: end + 12]  # the usual closing tag, and no closing tag after it
     last = None
     for m in _XMPMETA_END.finditer(packet):
         last = m
     return packet[: last.end()] if last else packet
+
+
+def _has_end_tag(packet: bytes, start: int) -> bool:
+    """``</`` somewhere after ``start``: both closing tags begin so, so the ~7 kB of padding after
+    the usual one need no regex scan (each ``<`` found with memchr: 0.4 µs, the regex 2 µs)."""
+    k = packet.find(b"<", start)
+    while k >= 0 and packet[k + 1 : k + 2] != b"/":
+        k = packet.find(b"<", k + 1)
+    return k >= 0
 
 
 def _parse(text: bytes, path: Path) -> list[list[tuple[str, str]]]:
@@ -185,12 +198,13 @@ class _Flattener:
             node = _Node(_ITEM, parent.properties)
         if name == _RDF_DESC:
             # a Description is also a child property of another (its key is None: RDF namespace)
-            node = _Node(_DESC, [])
-            self.descriptions.append(node.properties)
-            for i in range(0, len(attrs), 2):
-                key = _key(attrs[i])
-                if key is not None:
-                    node.properties.append((key, attrs[i + 1].strip()))
+            properties = [
+                (key, value.strip())
+                for key, value in zip(map(_key, attrs[::2]), attrs[1::2], strict=True)
+                if key is not None
+            ]
+            node = _Node(_DESC, properties)
+            self.descriptions.append(properties)
         stack.append(node)
 
     def end(self, _name: str) -> None:
