@@ -53,14 +53,15 @@ from flights.jpeg import FileStart, jpeg_header, read_start
 from flights.models import AltitudeRef, CameraInfo, Capture, FileKind, Position, Rtk, ThermalParameters
 from flights.sensors import SENSORS
 from flights.tiff import Ifd, TiffTags, read_sub_ifds, read_tiff_tags
-from flights.xmp import XmpValues, first_float, parse_xmp
+from flights.xmp import XmpValues, parse_xmp, xmp_float
 from flights.xmp_pose import (
+    NUMERIC_KEYS,
     RecordedCamera,
     attitude_from,
     camera_from,
-    check_numbers,
     rtk_from,
     velocity_from,
+    xmp_numbers,
 )
 
 log = logging.getLogger(__name__)
@@ -216,11 +217,10 @@ def read_capture(
         if side is not None and not 0 < side <= MAX_FRAME_SIDE:
             raise ImplausibleImageError(f"{path}: absurd image size {raw.width}x{raw.height} pixels")
     check_frame_size(raw.width or 0, raw.height or 0, path)
-    if raw.xmp:
-        check_numbers(raw.xmp, path)
+    numbers = xmp_numbers(raw.xmp, path) if raw.xmp else {}
     fff = read_fff_capture(path, data) if raw.flir else None
     time_utc, time_source = capture_time(raw.tags.exif, raw.tags.gps, raw.xmp, path, local_tz, fff)
-    rtk = rtk_from(raw.xmp, path)
+    rtk = rtk_from(raw.xmp, numbers, path)
     return Capture(
         path=relpath,
         sha256=sha256,
@@ -228,11 +228,11 @@ def read_capture(
         kind=kind,
         time_utc=time_utc,
         time_source=time_source,
-        position=_position(path, raw, rtk, fff),
-        attitude=attitude_from(raw.xmp, path),
+        position=_position(path, raw, numbers, rtk, fff),
+        attitude=attitude_from(raw.xmp, numbers),
         rtk=rtk,
-        velocity=velocity_from(raw.xmp, path),
-        camera=_camera(path, raw, fff),
+        velocity=velocity_from(raw.xmp, numbers),
+        camera=_camera(path, raw, numbers, fff),
         thermal=_thermal(raw, kind, fff),
     )
 
@@ -250,17 +250,23 @@ def check_frame_size(width: int, height: int, path: Path | str) -> None:
         )
 
 
-def _position(path: Path, raw: RawMetadata, rtk: Rtk, fff: FffCapture | None) -> Position | None:
+def _position(
+    path: Path, raw: RawMetadata, numbers: dict[str, float], rtk: Rtk, fff: FffCapture | None
+) -> Position | None:
     """EXIF/XMP position, else the FLIR FFF GPS record."""
     position = position_from(
-        raw.tags.gps, raw.xmp, path, rtk_fixed_ellipsoidal=rtk.fixed and rtk.altitude_type == "RtkAlt"
+        raw.tags.gps,
+        raw.xmp,
+        numbers,
+        path,
+        rtk_fixed_ellipsoidal=rtk.fixed and rtk.altitude_type == "RtkAlt",
     )
     if position is None and fff is not None and fff.lat is not None and fff.lon is not None:
         position = Position(lat=fff.lat, lon=fff.lon, altitude_m=fff.altitude_m, source="flir")
     return position
 
 
-def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
+def _camera(path: Path, raw: RawMetadata, numbers: dict[str, float], fff: FffCapture | None) -> CameraInfo:
     """Camera and lens from IFD0/EXIF, XMP, or the FFF record of a bare ``.fff`` file."""
     ifd0, exif = raw.tags.ifd0, raw.tags.exif
     make = _str(ifd0.get(MAKE)) or raw.xmp.get("tiff:Make") or None
@@ -276,7 +282,7 @@ def _camera(path: Path, raw: RawMetadata, fff: FffCapture | None) -> CameraInfo:
         focal_length_35mm=_float(exif.get(FOCAL_35MM)) or None,
         exposure_time_s=_float(exif.get(EXPOSURE_TIME)),
     )
-    return camera_from(recorded, raw.xmp, path)
+    return camera_from(recorded, raw.xmp, numbers, path)
 
 
 def _thermal(raw: RawMetadata, kind: FileKind, fff: FffCapture | None) -> ThermalParameters | None:
@@ -305,14 +311,19 @@ _XMP_LON = (
     "sensefly:Longitude",
 )
 
+_CHECKED = frozenset(NUMERIC_KEYS)
 _ALTITUDE_REFS: dict[int, AltitudeRef] = {0: "above_sea_level", 1: "below_sea_level"}
 
 
 def position_from(
-    gps: Ifd, xmp: XmpValues, path: Path, *, rtk_fixed_ellipsoidal: bool = False
+    gps: Ifd, xmp: XmpValues, numbers: dict[str, float], path: Path, *, rtk_fixed_ellipsoidal: bool = False
 ) -> Position | None:
     """Position from EXIF GPS, falling back to XMP (DJI, senseFly) coordinates.
 
+    ``numbers`` are the file's numeric XMP values (:func:`flights.xmp_pose.xmp_numbers`).
+
+    Raises:
+        MetadataError: The XMP coordinate read is not a finite number.
     ``altitude_ref`` is ``ellipsoidal`` when the drone reports an RTK fixed solution
     with ``AltitudeType=RtkAlt`` (REFERENCE.md §2.5), otherwise what GPSAltitudeRef says.
     """
@@ -320,7 +331,7 @@ def position_from(
     lon = _dms(gps.get(GPS_LON), _str(gps.get(GPS_LON_REF)), "W")
     source = "exif"
     if lat is None or lon is None:
-        lat, lon = first_float(xmp, _XMP_LAT, path), first_float(xmp, _XMP_LON, path)
+        lat, lon = _first(xmp, numbers, _XMP_LAT, path), _first(xmp, numbers, _XMP_LON, path)
         source = "xmp"
     if lat is None or lon is None:
         return None
@@ -336,10 +347,20 @@ def position_from(
         lon=lon,
         altitude_m=altitude,
         altitude_ref=ref,
-        absolute_altitude_m=first_float(xmp, ("drone-dji:AbsoluteAltitude",), path),
-        relative_altitude_m=first_float(xmp, ("drone-dji:RelativeAltitude",), path),
+        absolute_altitude_m=numbers.get("drone-dji:AbsoluteAltitude"),
+        relative_altitude_m=numbers.get("drone-dji:RelativeAltitude"),
         source=source,
     )
+
+
+def _first(xmp: XmpValues, numbers: dict[str, float], keys: tuple[str, ...], path: Path) -> float | None:
+    """The first of ``keys`` that the file has, as a number: from ``numbers`` when the key is one
+    of ``NUMERIC_KEYS`` (checked up front), else read here (senseFly's coordinates)."""
+    for key in keys:
+        value = numbers.get(key) if key in _CHECKED else xmp_float(xmp, key, path)
+        if value is not None:
+            return value
+    return None
 
 
 def _dms(value: object, ref: str | None, negative: str) -> float | None:

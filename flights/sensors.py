@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
@@ -42,8 +43,14 @@ class SensorProfile(NamedTuple):
     """Which camera of a multi-sensor payload: ``wide``, ``zoom``, ``thermal`` or ``""``."""
 
 
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+@lru_cache(maxsize=64)
 def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-]+", "", text).casefold()
+    """``text`` without spaces, ``_`` and ``-``, case-folded (the few make/model names of a
+    delivery come again with every frame: remembered, not re-substituted)."""
+    return _SEPARATORS.sub("", text).casefold()
 
 
 def _rgb(
