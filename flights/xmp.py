@@ -10,7 +10,9 @@ before anything is expanded. Both XMP forms are read — properties as attribute
 The packet is flattened while expat reads it (:class:`_Flattener`), not through an
 ElementTree: defusedxml's ElementTree runs the pure-Python XMLParser and TreeBuilder,
 ~50 µs of the ~350 µs classify + read_capture took per frame; flattening takes ~28 µs
-(benchmarks/RESULTS.md, "Ingest"). The result is the one the tree gave: the
+(benchmarks/RESULTS.md, "Ingest"); expat's namespace processing is done in Python
+(:mod:`flights.xmp_names`, remembered per camera's names: 26 -> 23 µs hot per DJI packet),
+falling back to expat's own for anything unusual. The result is the one the tree gave: the
 ``rdf:Description`` elements in document order, each one's attributes, then its child
 properties (a leaf's text, or the items of its first array); the first value of a key wins.
 """
@@ -27,6 +29,7 @@ from xml.parsers import expat
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from core.errors import MetadataError
+from flights.xmp_names import Keyed, Namespaces, check_target
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 # names as expat reports them with namespace_separator="}" (ElementTree adds a leading "{")
@@ -121,9 +124,19 @@ def _parse(text: bytes, path: Path) -> list[list[tuple[str, str]]]:
 
 
 def _flatten(text: bytes) -> list[list[tuple[str, str]]]:
-    """The properties of each ``rdf:Description``, in document order (see :class:`_Flattener`)."""
-    parser = expat.ParserCreate(None, "}")
-    flat = _Flattener()
+    """The properties of each ``rdf:Description``, in document order (see :class:`_Flattener`).
+
+    Parsed without expat's namespace processing, the names resolved by :mod:`flights.xmp_names`;
+    anything that raises there (an unusual name, a malformed packet, a DTD) is parsed again in
+    expat's namespace mode, which gives the result or the error.
+    """
+    try:
+        return _run(text, expat.ParserCreate(), _PlainFlattener())
+    except Exception:  # noqa: BLE001 - expat's namespace mode decides, and raises what it raises
+        return _run(text, expat.ParserCreate(None, "}"), _Flattener())
+
+
+def _run(text: bytes, parser: expat.XMLParserType, flat: _Flattener) -> list[list[tuple[str, str]]]:
     # the guards of defusedxml.ElementTree.DefusedXMLParser(forbid_dtd=True, forbid_entities=True,
     # forbid_external=True), raising its exceptions
     parser.StartDoctypeDeclHandler = _refuse_dtd
@@ -133,6 +146,8 @@ def _flatten(text: bytes) -> list[list[tuple[str, str]]]:
     parser.StartElementHandler = flat.start
     parser.EndElementHandler = flat.end
     parser.CharacterDataHandler = flat.data
+    if isinstance(flat, _PlainFlattener):
+        parser.ProcessingInstructionHandler = check_target
     parser.buffer_text = True
     parser.ordered_attributes = True
     parser.Parse(text, False)
@@ -182,7 +197,12 @@ class _Flattener:
         self.stack: list[_Node | None] = []
 
     def start(self, name: str, attrs: list[str]) -> None:
-        """An element opens."""
+        """An element opens (expat's namespace mode: names are ``uri}local``)."""
+        self.open(name, attrs, None)
+
+    def open(self, name: str, attrs: list[str], keyed: Keyed | None) -> None:
+        """An element opens: its expanded name, expat's attribute list and the keyed attributes
+        (None: keyed here)."""
         stack = self.stack
         parent = stack[-1] if stack else None
         if parent is not None:
@@ -198,11 +218,9 @@ class _Flattener:
             node = _Node(_ITEM, parent.properties)
         if name == _RDF_DESC:
             # a Description is also a child property of another (its key is None: RDF namespace)
-            properties = [
-                (key, value.strip())
-                for key, value in zip(map(_key, attrs[::2]), attrs[1::2], strict=True)
-                if key is not None
-            ]
+            if keyed is None:
+                keyed = tuple((2 * i + 1, k) for i, k in enumerate(map(_key, attrs[::2])) if k is not None)
+            properties = [(key, attrs[i].strip()) for i, key in keyed]
             node = _Node(_DESC, properties)
             self.descriptions.append(properties)
         stack.append(node)
@@ -224,6 +242,24 @@ class _Flattener:
         node = self.stack[-1] if self.stack else None
         if node is not None and node.role in (_PROPERTY, _ITEM) and not node.children:
             node.text.append(text)
+
+
+class _PlainFlattener(_Flattener):
+    """The handlers for a parser without namespace processing (names resolved by :class:`Namespaces`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names = Namespaces(_key)
+
+    def start(self, name: str, attrs: list[str]) -> None:
+        """An element opens (plain names)."""
+        element, keyed = self.names.start(name, attrs)
+        self.open(element, attrs, keyed)
+
+    def end(self, name: str) -> None:
+        """An element closes."""
+        self.names.end()
+        _Flattener.end(self, name)
 
 
 _DESC, _PROPERTY, _ARRAY, _ITEM = range(4)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -180,4 +181,45 @@ def test_real_packets_read_as_an_element_tree_walk_reads(data_dir: Path, seed: s
 def test_entity_declaration_is_refused_by_defusedxml_rules() -> None:
     packet = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
     with pytest.raises(MetadataError, match=r"XMP packet refused \(DTDForbidden: DTDForbidden\(name='x'"):
+        parse_xmp(packet, P)
+
+
+SCOPED_XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+    b' xmlns:d="http://example.org/first/">'
+    # a prefix declared on the Description itself, a default namespace, a prefix bound anew inside
+    b'<rdf:Description rdf:about="" xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" d:A="1"'
+    b' drone-dji:GimbalYawDegree="+45.00" plain="no namespace: not a property" xml:lang="da">'
+    b'<Untitled xmlns="http://ns.sensefly.com/Camera/1.0/">2</Untitled>'
+    b'<d:B xmlns:d="http://example.org/second/">3</d:B><d:C>4</d:C>'
+    b'<rdf:Description xmlns:d="http://example.org/second/" d:A="5" xmlns=""/>'
+    b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def test_namespace_scopes_read_as_an_element_tree_walk_reads() -> None:
+    values = parse_xmp(SCOPED_XMP, P)
+    assert values == _tree_flatten(SCOPED_XMP)
+    assert values["{http://example.org/first/}A"] == "1"
+    assert values["{http://example.org/second/}A"] == "5"
+    assert values["Camera:Untitled"] == "2"
+    assert values["{http://example.org/second/}B"] == "3"
+    assert values["{http://example.org/first/}C"] == "4"
+    assert values["{http://www.w3.org/XML/1998/namespace}lang"] == "da"
+    assert "plain" not in values
+
+
+@pytest.mark.parametrize(
+    ("fragment", "error"),
+    [
+        (b"<u:x>1</u:x>", "unbound prefix"),  # a prefix never declared
+        (b'<d:x xmlns:d="a}b">1</d:x>', "syntax error"),  # the namespace separator in a URI
+        (b'<d:x xmlns:d="">1</d:x>', "must not undeclare prefix"),
+        (b'<d:x xmlns:d="u" xmlns:e="u" d:a="1" e:a="2"/>', "duplicate attribute"),  # one expanded name
+        (b"<?a:b x?>", "not well-formed (invalid token)"),  # a colon in a processing instruction target
+    ],
+)
+def test_namespace_errors_are_expat_namespace_errors(fragment: bytes, error: str) -> None:
+    packet = SCOPED_XMP.replace(b"<d:C>4</d:C>", fragment)
+    with pytest.raises(MetadataError, match=re.escape(f"not well-formed XML: {error}")):
         parse_xmp(packet, P)
