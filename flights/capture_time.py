@@ -121,13 +121,14 @@ def _parse_dt(text: str, what: str, tz: tzinfo) -> datetime:
     m = _DT.match(text.strip())
     if not m:
         raise MetadataError(f"{what} {text!r} is not a date and time")
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    frac = m.group(7)
+    y, mo, d, h, mi, s, frac, offset = m.groups()
     micro = round(float(frac) * 1_000_000) if frac else 0
-    if m.group(8):
-        tz = UTC if m.group(8) == "Z" else _tz(m.group(8))
+    if offset:
+        tz = UTC if offset == "Z" else _tz(offset)
     try:
-        local = datetime(y, mo, d, h, mi, s, tzinfo=tz) + timedelta(microseconds=micro)
+        local = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=tz)
+        if micro:  # (adding a zero timedelta changes nothing)
+            local += timedelta(microseconds=micro)
         return local.astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise MetadataError(f"{what} {text!r}: {exc}") from None

@@ -68,6 +68,7 @@ WORLD_SUFFIXES: dict[str, tuple[str, ...]] = {
     ".tif": (".tfw", ".tifw", ".wld"),
     ".tiff": (".tfw", ".tiffw", ".wld"),
 }
+_WORLD_NAMES = frozenset(s for ends in WORLD_SUFFIXES.values() for e in ends for s in (e, e.upper()))
 THERMAL_SIZES = frozenset({(640, 512), (336, 256), (320, 256), (160, 120), (640, 480), (1280, 1024)})
 ODM_NAMES = frozenset({"stats.json", "shots.geojson", "cameras.json", "reconstruction.json", "report.pdf"})
 #: Folders ODM/WebODM write (``odm_*``) and OpenSfM's working folder.
@@ -189,8 +190,10 @@ def world_file_for(path: Path) -> Path | None:
     suffixes = WORLD_SUFFIXES.get(ext.lower(), ())
     if not suffixes:
         return None
-    names = _siblings(os.path.dirname(path) or ".")  # a string: no parent Path made per frame
+    names, stems = _siblings(os.path.dirname(path) or ".")  # a string: no parent Path made per frame
     stem = path.name[: -len(ext)]
+    if stem not in stems:  # no world file of any image is named so (the usual answer: one lookup)
+        return None
     for suffix in suffixes:
         for candidate in (stem + suffix, stem + suffix.upper()):
             if candidate in names and (path.parent / candidate).is_file():
@@ -198,21 +201,25 @@ def world_file_for(path: Path) -> Path | None:
     return None
 
 
-def _siblings(folder: str) -> frozenset[str]:
-    """Names in ``folder``, listed once per folder version (one stat per call, not six)."""
+def _siblings(folder: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Names in ``folder`` and the stems of its world files, listed once per folder version
+    (one stat per call, not six)."""
     try:
         st = os.stat(folder)
     except OSError:
-        return frozenset()
+        return frozenset(), frozenset()
     return _listing(folder, st.st_mtime_ns, st.st_ino)
 
 
 @lru_cache(maxsize=64)
-def _listing(folder: str, _mtime_ns: int, _inode: int) -> frozenset[str]:
+def _listing(folder: str, _mtime_ns: int, _inode: int) -> tuple[frozenset[str], frozenset[str]]:
     try:
-        return frozenset(os.listdir(folder))
+        names = frozenset(os.listdir(folder))
     except OSError:
-        return frozenset()
+        return frozenset(), frozenset()
+    # "x.jgw" -> "x": every name world_file_for may look for is a stem and one of these suffixes
+    split = (name.rpartition(".") for name in names)
+    return names, frozenset(stem for stem, dot, tail in split if dot and dot + tail in _WORLD_NAMES)
 
 
 def _is_control(path: Path, name: str, ext: str) -> bool:

@@ -364,7 +364,7 @@ def _first(xmp: XmpValues, numbers: dict[str, float], keys: tuple[str, ...], pat
 
 
 def _dms(value: object, ref: str | None, negative: str) -> float | None:
-    if not isinstance(value, tuple) or not value or not all(math.isfinite(v) for v in value):
+    if not isinstance(value, tuple) or not value or not all(map(math.isfinite, value)):
         return None
     minutes = value[1] if len(value) > 1 else 0.0
     seconds = value[2] if len(value) > 2 else 0.0
