@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import cv2
 import numpy as np
@@ -11,6 +12,7 @@ import rasterio
 from PIL import Image
 from rasterio.io import MemoryFile
 
+from webgis_export import png
 from webgis_export.png import encode_png
 from webgis_export.render import Rendered, encode
 
@@ -51,6 +53,32 @@ def test_every_decoder_reads_the_pixels_written(index: int) -> None:
     with MemoryFile(png) as memory, memory.open() as dataset:
         assert dataset.driver == "PNG"
         assert np.array_equal(dataset.read().transpose(1, 2, 0), pixels)
+
+
+@pytest.mark.parametrize("helpers_free", [True, False])
+def test_a_large_map_deflated_in_two_halves_or_in_one_reads_back(
+    helpers_free: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From SPLIT_FROM bytes the two halves are deflated at once; with every helper busy, in one go."""
+    rng = np.random.default_rng(7)
+    smooth = np.add.outer(np.arange(700), np.arange(900)) // 7
+    pixels = np.dstack([smooth, smooth // 2, rng.integers(0, 4, smooth.shape), smooth % 255]).astype(np.uint8)
+    assert pixels[..., :3].size + 700 >= png.SPLIT_FROM
+    if not helpers_free:
+        monkeypatch.setattr(png, "_FREE", threading.BoundedSemaphore(1))
+        png._FREE.acquire()
+    halves: list[bool] = []
+    raw_deflate = png._raw_deflate
+    monkeypatch.setattr(
+        png, "_raw_deflate", lambda rows, last: halves.append(last) or raw_deflate(rows, last)
+    )
+    for image in (pixels, pixels[..., :3]):
+        encoded = encode_png(image)
+        with Image.open(io.BytesIO(encoded)) as decoded:
+            decoded.verify()
+        with Image.open(io.BytesIO(encoded)) as decoded:
+            assert np.array_equal(np.asarray(decoded), image)
+    assert sorted(halves) == ([False, False, True, True] if helpers_free else [])
 
 
 def test_a_view_with_strides_is_written_as_its_pixels() -> None:
