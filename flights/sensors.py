@@ -139,9 +139,11 @@ class SensorRegistry:
     :meth:`get` picks one from XMP ``ImageSource`` or, failing that, the image width.
     """
 
-    __slots__ = ("_by_camera", "_profiles")
+    __slots__ = ("_by_camera", "_found", "_profiles")
 
     def __init__(self, profiles: Iterable[SensorProfile] = ()) -> None:
+        #: answers of :meth:`get` (the registry never changes): a delivery asks the same few each frame
+        self._found: dict[tuple[str, str, str | None, int | None], tuple[SensorProfile | None]] = {}
         table = {_key(p): p for p in profiles}
         self._profiles = MappingProxyType(table)
         by_camera: dict[tuple[str, str], tuple[SensorProfile, ...]] = {}
@@ -173,6 +175,21 @@ class SensorRegistry:
         """
         if not make or not model:
             return None
+        question = (make, model, image_source, width)
+        known = self._found.get(question)  # (answer,): None is an answer too
+        if known is not None:
+            return known[0]
+        found = self._lookup(make, model, image_source, width)
+        if len(make) + len(model) + len(image_source or "") <= 256:  # camera names, not junk
+            if len(self._found) >= 256:
+                self._found.clear()
+            self._found[question] = (found,)
+        return found
+
+    def _lookup(
+        self, make: str, model: str, image_source: str | None, width: int | None
+    ) -> SensorProfile | None:
+        """:meth:`get` without the remembered answers."""
         mk, md = _norm(make), _norm(model)
         for candidate in (md, md[len(mk) :] if md.startswith(mk) else None, mk + md):
             found = self._by_camera.get((mk, candidate or ""))
