@@ -150,8 +150,7 @@ def _run(text: bytes, parser: expat.XMLParserType, flat: _Flattener) -> list[lis
         parser.ProcessingInstructionHandler = check_target
     parser.buffer_text = True
     parser.ordered_attributes = True
-    parser.Parse(text, False)
-    parser.Parse(b"", True)
+    parser.Parse(text, True)  # one call: the same errors as a Parse(text) and a final empty one, ~1 µs less
     return flat.descriptions
 
 
