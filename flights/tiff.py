@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Container
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -73,6 +72,27 @@ class TiffTags(NamedTuple):
     """Sub-directory pointers IFD0 carries (``EXIF_IFD``, ``GPS_IFD``), read or not."""
 
 
+_TEXT, _RAW, _NUMBERS = range(3)
+
+
+class _Planned(NamedTuple):
+    """One wanted IFD entry: its tag, how it decodes, and where its values lie in the buffer."""
+
+    tag: int
+    kind: int
+    """``_TEXT`` (ASCII), ``_RAW`` (bytes) or ``_NUMBERS``."""
+    pos: int
+    total: int
+    typ: int
+    code: str
+    n: int
+
+
+#: Plans kept (see :meth:`_Reader.ifd`); emptied when full.
+MAX_PLANS = 256
+_PLANS: dict[tuple[bytes, int, int, int, str, bool, frozenset[int]], tuple[_Planned, ...]] = {}
+
+
 class _Reader:
     def __init__(self, buf: bytes | mmap.mmap, base: int, path: Path | str, what: str) -> None:
         self.buf = buf
@@ -108,10 +128,10 @@ class _Reader:
             return int(struct.unpack(self.e + "Q", self.at(8, 8))[0])
         return int(struct.unpack(self.e + "I", self.at(4, 4))[0])
 
-    def ifd(self, off: int, wanted: Container[int], name: str) -> Ifd:
+    def ifd(self, off: int, wanted: frozenset[int], name: str) -> Ifd:
         """The wanted tags of the IFD at ``off``; unknown types are skipped, offsets checked."""
         buf, e, big = self.buf, self.e, self.big
-        cnt_n, ent_n, val_n = (8, 20, 8) if big else (2, 12, 4)
+        cnt_n, ent_n = (8, 20) if big else (2, 12)
         start, size = self.base + off, len(buf)
         if off < 0 or start + cnt_n > size:
             self.at(off, cnt_n)  # raises: the count lies outside
@@ -121,8 +141,31 @@ class _Reader:
         table = start + cnt_n
         if table + count * ent_n > size:
             self.at(off + cnt_n, count * ent_n)  # raises: the entries run past the end
-        head, pointer = _ENTRY[e, big]
+        # what to read where follows from the entry table, the offsets and the wanted tags alone:
+        # a camera writes the same table in every frame, so it is worked out once per layout
+        key = (bytes(buf[table : table + count * ent_n]), off, self.base, size, e, big, wanted)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = self._plan(table, count, wanted, name)  # raises where the table is bad
+            if len(_PLANS) >= MAX_PLANS:
+                _PLANS.clear()
+            _PLANS[key] = plan
         out: Ifd = {}
+        for tag, kind, pos, total, typ, code, n in plan:
+            if kind == _TEXT:
+                out[tag] = buf[pos : pos + total].split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
+            elif kind == _RAW:
+                out[tag] = bytes(buf[pos : pos + total])
+            else:
+                out[tag] = _numbers(buf, pos, e, typ, code, n)
+        return out
+
+    def _plan(self, table: int, count: int, wanted: frozenset[int], name: str) -> tuple[_Planned, ...]:
+        """Where each wanted entry's values lie and how they decode, every offset checked."""
+        buf, e, big, size = self.buf, self.e, self.big, len(self.buf)
+        ent_n, val_n = (20, 8) if big else (12, 4)
+        head, pointer = _ENTRY[e, big]
+        plan: list[_Planned] = []
         # the tag ids in one unpack (each entry starts with its id), so that only the wanted
         # entries are unpacked in Python: an EXIF IFD has ~40 entries, 4-7 of them read
         for i in [
@@ -144,13 +187,10 @@ class _Reader:
                 pos = self.base + ptr
                 if pos + total > size:
                     self.at(ptr, total)  # raises: the values lie outside
-            if typ == 2 and tag not in RAW_TAGS:
-                out[tag] = buf[pos : pos + total].split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
-            elif typ == 7 or tag in RAW_TAGS:
-                out[tag] = bytes(buf[pos : pos + total])
-            else:
-                out[tag] = _numbers(buf, pos, e, typ, code, n)
-        return out
+            raw = typ == 7 or tag in RAW_TAGS
+            kind = _RAW if raw else _TEXT if typ == 2 else _NUMBERS
+            plan.append(_Planned(tag, kind, pos, total, typ, code, n))
+        return tuple(plan)
 
 
 @lru_cache(maxsize=256)
