@@ -84,7 +84,8 @@ class _Planned(NamedTuple):
     pos: int
     total: int
     typ: int
-    code: str
+    numbers: struct.Struct | None
+    """Unpacks the values of a ``_NUMBERS`` entry (numerator and denominator each for a rational)."""
     n: int
 
 
@@ -151,13 +152,13 @@ class _Reader:
                 _PLANS.clear()
             _PLANS[key] = plan
         out: Ifd = {}
-        for tag, kind, pos, total, typ, code, n in plan:
+        for tag, kind, pos, total, typ, numbers, n in plan:
             if kind == _TEXT:
                 out[tag] = buf[pos : pos + total].split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
             elif kind == _RAW:
                 out[tag] = bytes(buf[pos : pos + total])
-            else:
-                out[tag] = _numbers(buf, pos, e, typ, code, n)
+            elif numbers is not None:
+                out[tag] = _numbers(buf, pos, typ, numbers, n)
         return out
 
     def _plan(self, table: int, count: int, wanted: frozenset[int], name: str) -> tuple[_Planned, ...]:
@@ -189,7 +190,10 @@ class _Reader:
                     self.at(ptr, total)  # raises: the values lie outside
             raw = typ == 7 or tag in RAW_TAGS
             kind = _RAW if raw else _TEXT if typ == 2 else _NUMBERS
-            plan.append(_Planned(tag, kind, pos, total, typ, code, n))
+            numbers = None
+            if kind == _NUMBERS:  # a rational is two integers
+                numbers = _number_struct(e, 2 * n, code[0]) if typ in (5, 10) else _number_struct(e, n, code)
+            plan.append(_Planned(tag, kind, pos, total, typ, numbers, n))
         return tuple(plan)
 
 
@@ -199,14 +203,19 @@ def _tag_ids(e: str, count: int, entry_bytes: int) -> struct.Struct:
     return struct.Struct(e + f"H{entry_bytes - 2}x" * count)
 
 
-def _numbers(buf: bytes | mmap.mmap, pos: int, e: str, typ: int, code: str, n: int) -> tuple[float, ...]:
+def _number_struct(e: str, n: int, code: str) -> struct.Struct:
+    """Unpacks ``n`` values of struct code ``code`` in byte order ``e``."""
+    return struct.Struct(f"{e}{n}{code}")
+
+
+def _numbers(buf: bytes | mmap.mmap, pos: int, typ: int, numbers: struct.Struct, n: int) -> tuple[float, ...]:
     """``n`` numbers of TIFF type ``typ`` at ``pos``, as floats (rationals divided out, NaN for x/0)."""
     if typ == 5 or typ == 10:
-        raw = struct.unpack_from(f"{e}{2 * n}{code[0]}", buf, pos)
+        raw = numbers.unpack_from(buf, pos)
         if n == 1:  # the common case, without the list
             return (raw[0] / raw[1] if raw[1] else _NAN,)
         return tuple([raw[k] / raw[k + 1] if raw[k + 1] else _NAN for k in range(0, 2 * n, 2)])
-    values = struct.unpack_from(f"{e}{n}{code}", buf, pos)
+    values = numbers.unpack_from(buf, pos)
     return (float(values[0]),) if n == 1 else tuple(map(float, values))
 
 
