@@ -115,8 +115,9 @@ def read_start(path: Path) -> FileStart:
         MetadataError: The file starts like a JPEG but its header segments are corrupt or truncated.
         OSError: The file cannot be read.
     """
-    st = os.stat(path)
-    return _cached_start(os.fspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    name = os.fspath(path)  # once: a Path's __fspath__ is a Python call
+    st = os.stat(name)
+    return _cached_start(name, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def read_jpeg_header(path: Path, *, check_eoi: bool = True) -> JpegHeader:
