@@ -321,11 +321,11 @@ def position_from(
     """Position from EXIF GPS, falling back to XMP (DJI, senseFly) coordinates.
 
     ``numbers`` are the file's numeric XMP values (:func:`flights.xmp_pose.xmp_numbers`).
+    ``altitude_ref`` is ``ellipsoidal`` when the drone reports an RTK fixed solution
+    with ``AltitudeType=RtkAlt`` (REFERENCE.md §2.5), otherwise what GPSAltitudeRef says.
 
     Raises:
         MetadataError: The XMP coordinate read is not a finite number.
-    ``altitude_ref`` is ``ellipsoidal`` when the drone reports an RTK fixed solution
-    with ``AltitudeType=RtkAlt`` (REFERENCE.md §2.5), otherwise what GPSAltitudeRef says.
     """
     lat = _dms(gps.get(GPS_LAT), _str(gps.get(GPS_LAT_REF)), "S")
     lon = _dms(gps.get(GPS_LON), _str(gps.get(GPS_LON_REF)), "W")
