@@ -22,9 +22,12 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.errors import LayerNotFound
 from dronegis.api.roles import principal_for
 from dronegis.records.access import AccessBody, AccessLog
 from dronegis.settings import Settings
+from webgis_export.models import Layer
+from webgis_export.vectors.models import VectorLayer
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +148,7 @@ class AccessRecorder:
         action, ids = requested(str(scope.get("path", "")), query)
         if not ids:
             return None
-        known = _published(scope)
+        known = _published(scope, ids)
         read = [known[i] for i in ids if i in known]
         if not read:
             return None
@@ -182,15 +185,24 @@ class AccessRecorder:
         return (principal.name, principal.role) if principal else (None, None)
 
 
-def _published(scope: Scope) -> dict[str, dict[str, Any]]:
-    """Id -> access, kind, flight of every published raster and vector layer."""
+def _published(scope: Scope, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Id -> access, kind, flight of the asked ids that are published (raster or vector) and not withheld.
+
+    Only the asked ids are looked up: the request's decision costs the same with ten layers
+    published or a thousand (the whole table per request was ~5 % of a tile's CPU).
+    """
     store = scope["app"].state.layer_store
     found: dict[str, dict[str, Any]] = {}
-    for layer in [*store.layers(), *store.vectors.layers()]:
-        found[layer.id] = {
-            "id": layer.id,
-            "access": layer.access,
-            "kind": layer.kind.value,
-            "flight": layer.flight,
-        }
+    for layer_id in dict.fromkeys(ids):
+        try:
+            layer: Layer | VectorLayer | None = store.get(layer_id, internal=True)
+        except LayerNotFound:
+            layer = store.vectors.find(layer_id, internal=True)
+        if layer is not None:
+            found[layer_id] = {
+                "id": layer.id,
+                "access": layer.access,
+                "kind": layer.kind.value,
+                "flight": layer.flight,
+            }
     return found

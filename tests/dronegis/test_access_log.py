@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from core.errors import LayerNotFound
 from dronegis.records.access import AccessBody, AccessLog, unaccounted_redactions, verify
-from dronegis.records.recorder import redact_tokens, requested
+from dronegis.records.recorder import AccessRecorder, redact_tokens, requested
+from dronegis.settings import Settings
 
 
 def filled(path: Path, count: int = 6) -> AccessLog:
@@ -70,3 +75,45 @@ def test_tokens_are_redacted_and_reads_are_recognised() -> None:
     assert requested("/wfs", {"REQUEST": "GetFeature", "TYPENAMES": "dg:a"}) == ("GetFeature", ["a"])
     assert requested("/layers/x/cog.tif", {}) == ("cog", ["x"])
     assert requested("/stac/orthophoto/x/x.json", {}) == ("stac", ["x"])
+
+
+def test_the_recorder_looks_up_only_the_asked_layers_raster_or_vector(tmp_path: Path) -> None:
+    """A read of an internal vector layer is recorded; a public raster, an unknown or a withheld id is not."""
+    kind = SimpleNamespace(value="buildings")
+    layers = {
+        "pub": SimpleNamespace(
+            id="pub", access="public", kind=SimpleNamespace(value="orthophoto"), flight="f1"
+        ),
+        "vec": SimpleNamespace(id="vec", access="internal", kind=kind, flight="f2"),
+    }
+    asked: list[str] = []
+
+    def get(layer_id: str, internal: bool) -> SimpleNamespace:
+        asked.append(layer_id)
+        if layer_id != "pub":
+            raise LayerNotFound(f"no layer {layer_id!r}")
+        return layers["pub"]
+
+    def find(layer_id: str, internal: bool) -> SimpleNamespace | None:
+        return layers["vec"] if layer_id == "vec" and internal else None  # "gone": withheld or unknown
+
+    store = SimpleNamespace(get=get, vectors=SimpleNamespace(find=find), layers=lambda: pytest.fail("table"))
+    recorder = AccessRecorder(
+        lambda *_: None, settings=Settings(workspace=tmp_path), access_log=AccessLog(tmp_path / "a.log")
+    )
+
+    def scope(path: str, query: str = "") -> dict[str, object]:
+        state = SimpleNamespace(layer_store=store)
+        return {"app": SimpleNamespace(state=state), "path": path, "query_string": query.encode(),
+                "method": "GET", "headers": [], "client": ("127.0.0.1", 1)}  # fmt: skip
+
+    entry = recorder.entry(scope("/wfs", "REQUEST=GetFeature&TYPENAMES=dg:vec,dg:gone"), 200)
+    assert (
+        entry is not None
+        and entry.layers == ("vec",)
+        and entry.flights == ("f2",)
+        and entry.reason == "internal,download"  # GetFeature is a download
+    )
+    assert recorder.entry(scope("/tiles/pub/WebMercatorQuad/1/0/0.png"), 200) is None
+    assert recorder.entry(scope("/tiles/gone/WebMercatorQuad/1/0/0.png"), 200) is None
+    assert asked == ["vec", "gone", "pub", "gone"]
