@@ -282,20 +282,7 @@ def _camera_tags(path: Path, start: FileStart, exif: bytes) -> TiffTags:
 
 def _infrared(xmp: bytes) -> bool:
     """XMP ``drone-dji:ImageSource=InfraredCamera`` (a cheap test first, the exact one second)."""
-    return _contains(xmp, b"Infrared") and _INFRARED.search(xmp) is not None
-
-
-def _contains(data: bytes, word: bytes) -> bool:
-    """``word in data``, looking first at the few places its first byte occurs (memchr):
-    ~0.5 µs instead of 2.3 for a DJI packet's 8 kB, mostly padding; ``in`` after 8 tries."""
-    first, k = word[:1], data.find(word[:1])
-    for _ in range(8):
-        if k < 0:
-            return False
-        if data.startswith(word, k):
-            return True
-        k = data.find(first, k + 1)
-    return k >= 0 and data.find(word, k) >= 0
+    return b"Infrared" in xmp and _INFRARED.search(xmp) is not None
 
 
 def _classify_tiff(path: Path, name: str) -> FileKind:

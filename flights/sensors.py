@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
@@ -46,10 +45,8 @@ class SensorProfile(NamedTuple):
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
-@lru_cache(maxsize=64)
 def _norm(text: str) -> str:
-    """``text`` without spaces, ``_`` and ``-``, case-folded (the few make/model names of a
-    delivery come again with every frame: remembered, not re-substituted)."""
+    """``text`` without spaces, ``_`` and ``-``, case-folded."""
     return _SEPARATORS.sub("", text).casefold()
 
 
